@@ -1,0 +1,92 @@
+// Package registry keeps the set of live pools, weakly, so that process-wide
+// work (the automatic trim after each GC, and the tracker's reports) can visit
+// every pool without keeping any of them alive.
+package registry
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"weak"
+)
+
+// Pool is what a registered pool offers to process-wide visitors.
+type Pool interface {
+	// Name is the pool's name.
+	Name() string
+	// TypeName is the element type, such as "*main.Order".
+	TypeName() string
+	// OnGC runs once after each garbage collection, on the runtime's cleanup
+	// goroutine. It must not block.
+	OnGC()
+}
+
+var (
+	mu     sync.Mutex
+	nextID uint64
+	pools  = map[uint64]func() Pool{}
+	armed  atomic.Bool
+)
+
+// Register adds p, held weakly, and returns its id. p is removed when it
+// becomes unreachable.
+func Register[P any, PP interface {
+	*P
+	Pool
+}](p PP) uint64 {
+	wp := weak.Make((*P)(p))
+	mu.Lock()
+	nextID++
+	id := nextID
+	pools[id] = func() Pool {
+		if v := wp.Value(); v != nil {
+			return PP(v)
+		}
+		return nil
+	}
+	mu.Unlock()
+	runtime.AddCleanup((*P)(p), unregister, id)
+	if armed.CompareAndSwap(false, true) {
+		armGC()
+	}
+	return id
+}
+
+func unregister(id uint64) {
+	mu.Lock()
+	delete(pools, id)
+	mu.Unlock()
+}
+
+// Each calls f for every live pool, in no particular order. f must not call
+// Register.
+func Each(f func(Pool)) {
+	mu.Lock()
+	live := make([]Pool, 0, len(pools))
+	for _, get := range pools {
+		if p := get(); p != nil {
+			live = append(live, p)
+		}
+	}
+	mu.Unlock()
+	for _, p := range live {
+		f(p)
+	}
+}
+
+// gcSentinel is allocated and dropped once per GC cycle; its cleanup runs
+// after the cycle that collected it. It holds a pointer so that the
+// allocator does not batch it with other tiny objects.
+type gcSentinel struct {
+	_ *int
+	_ [8]byte
+}
+
+func armGC() {
+	runtime.AddCleanup(new(gcSentinel), onGC, 0)
+}
+
+func onGC(int) {
+	Each(Pool.OnGC)
+	armGC()
+}

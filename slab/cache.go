@@ -1,0 +1,273 @@
+package slab
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/pin"
+	"github.com/slabtrack/slabtrack/internal/race"
+)
+
+// Per-P caches (magazines, in Bonwick's terms). Each P has a stack of free
+// slots that only the goroutine running on that P touches, while pinned, so
+// the common Alloc and Free take no lock and execute no atomic instruction.
+// A cache that runs empty takes refillBatch slots from the spans under
+// Pool.mu; one that runs full gives back its older half. The depot of the
+// classic design is the spans' free sets themselves.
+//
+// Under -race the cache manipulation is hidden from the detector (the P, not
+// a lock, serialises it) and each slot hand-off is described instead:
+// ReleaseMerge on the slot in Free, Acquire in Alloc, as sync.Pool does.
+const (
+	magSize     = 128
+	refillBatch = 64 // one allocBits word: see takeLocked
+)
+
+type pcache[T any] struct {
+	n     int    // mag[:n] are free slots; mag[n-1] is the next to go
+	frees uint64 // Frees served by this cache
+	mag   [magSize]cslot[T]
+	_     [64]byte // keeps the next cache's hot fields off this line
+}
+
+// A cslot is a free slot in a cache: its address and its state byte, all
+// that Alloc needs.
+type cslot[T any] struct {
+	x  *T
+	st *uint8
+}
+
+// cache returns this P's cache, or nil while the caches are being drained
+// or when the P has none yet. The caller must be pinned; pid is its P.
+//
+// The table is an array reached through one unsafe.Pointer, like
+// sync.Pool's locals: the fast paths are a chain of dependent loads, and
+// this keeps the chain two loads long. localSize is published after local,
+// and cleared before the array is drained.
+func (p *Pool[T]) cache(pid int) *pcache[T] {
+	if uintptr(pid) < atomic.LoadUintptr(&p.localSize) {
+		return (*pcache[T])(unsafe.Add(atomic.LoadPointer(&p.local), uintptr(pid)*unsafe.Sizeof(pcache[T]{})))
+	}
+	return nil
+}
+
+// cacheGet pops a slot from this P's cache.
+func (p *Pool[T]) cacheGet() (cslot[T], bool) {
+	pid := pin.Pin()
+	if c := p.cache(pid); c != nil {
+		race.Disable()
+		if n := c.n - 1; n >= 0 {
+			e := c.mag[n]
+			c.mag[n] = cslot[T]{}
+			c.n = n
+			race.Enable()
+			pin.Unpin()
+			return e, true
+		}
+		race.Enable()
+	}
+	pin.Unpin()
+	return cslot[T]{}, false
+}
+
+// cachePut pushes a free slot onto this P's cache, unless it is full or
+// unavailable.
+func (p *Pool[T]) cachePut(e cslot[T]) bool {
+	pid := pin.Pin()
+	if c := p.cache(pid); c != nil {
+		race.Disable()
+		if n := c.n; n < magSize {
+			c.mag[n] = e
+			c.n = n + 1
+			c.frees++
+			race.Enable()
+			pin.Unpin()
+			return true
+		}
+		race.Enable()
+	}
+	pin.Unpin()
+	return false
+}
+
+// allocSlow refills this P's cache from the spans and returns one slot,
+// marked live.
+func (p *Pool[T]) allocSlow() *T {
+	var buf [refillBatch]slotRef[T]
+	p.growLocals()
+	p.mu.Lock()
+	n := p.takeLocked(buf[:])
+	p.mu.Unlock()
+	if n == 0 {
+		// Only a bounded pool stops growing, and it admitted this
+		// allocation, so a slot sits in another P's cache. Take it back.
+		return p.allocDrained()
+	}
+
+	var rest [refillBatch - 1]cslot[T]
+	for i, r := range buf[1:n] {
+		rest[i] = cslot[T]{r.ptr(), &r.s.state[r.i]}
+	}
+	left := rest[:n-1]
+	pid := pin.Pin()
+	if c := p.cache(pid); c != nil {
+		race.Disable()
+		k := copy(c.mag[c.n:], left)
+		c.n += k
+		left = left[k:]
+		race.Enable()
+	}
+	pin.Unpin()
+	if len(left) > 0 {
+		p.returnSlots(left)
+	}
+
+	r := buf[0]
+	r.s.state[r.i] = stateLive
+	x := r.ptr()
+	race.Acquire(unsafe.Pointer(x))
+	if debugMode {
+		p.debugAlloc(r)
+	}
+	return x
+}
+
+// allocDrained serves a bounded pool whose free slots all sit in per-P
+// caches: it drains the caches as Trim does and takes one slot.
+func (p *Pool[T]) allocDrained() *T {
+	p.drainCaches()
+	var buf [1]slotRef[T]
+	p.mu.Lock()
+	n := p.takeLocked(buf[:])
+	p.mu.Unlock()
+	if n == 0 {
+		panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
+	}
+	r := buf[0]
+	r.s.state[r.i] = stateLive
+	x := r.ptr()
+	race.Acquire(unsafe.Pointer(x))
+	if debugMode {
+		p.debugAlloc(r)
+	}
+	return x
+}
+
+// freeSlow frees e when this P's cache is full or unavailable: the older
+// half of the cache goes back to the spans, e takes its place.
+func (p *Pool[T]) freeSlow(e cslot[T]) {
+	var out [magSize/2 + 1]cslot[T]
+	n := 0
+	pid := pin.Pin()
+	if c := p.cache(pid); c != nil {
+		race.Disable()
+		if c.n == magSize {
+			n = copy(out[:magSize/2], c.mag[:])
+			copy(c.mag[:], c.mag[n:])
+			clear(c.mag[magSize-n:])
+			c.n -= n
+		}
+		if c.n < magSize {
+			c.mag[c.n] = e
+			c.n++
+			c.frees++
+			e.x = nil
+		}
+		race.Enable()
+	}
+	pin.Unpin()
+	if e.x != nil {
+		out[n] = e
+		n++
+		p.mu.Lock()
+		p.slowFrees++
+		p.mu.Unlock()
+	}
+	p.returnSlots(out[:n])
+}
+
+// returnSlots gives cached slots back to their spans.
+func (p *Pool[T]) returnSlots(es []cslot[T]) {
+	var buf [magSize]slotRef[T]
+	for len(es) > 0 {
+		n := min(len(es), len(buf))
+		for i, e := range es[:n] {
+			buf[i] = p.lookup(e.x)
+		}
+		p.mu.Lock()
+		p.returnLocked(buf[:n])
+		p.mu.Unlock()
+		es = es[n:]
+	}
+}
+
+// allCaches returns every per-P cache, also while they are hidden from the
+// fast paths.
+func (p *Pool[T]) allCaches() []pcache[T] {
+	return unsafe.Slice((*pcache[T])(atomic.LoadPointer(&p.caches)), p.ncaches.Load())
+}
+
+// growLocals gives each P a cache after GOMAXPROCS grew.
+func (p *Pool[T]) growLocals() {
+	if runtime.GOMAXPROCS(0) > int(atomic.LoadUintptr(&p.localSize)) {
+		p.drainCaches()
+	}
+}
+
+// drainCaches moves every cached slot back to the spans, and makes the table
+// as large as GOMAXPROCS. While it runs, Alloc and Free bypass the caches.
+func (p *Pool[T]) drainCaches() {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+
+	// No goroutine can start a cache operation once localSize is 0; wait
+	// for the ones in progress, which run pinned.
+	atomic.StoreUintptr(&p.localSize, 0)
+	pin.Quiesce()
+
+	var buf [magSize]cslot[T]
+	caches := p.allCaches()
+	for i := range caches {
+		c := &caches[i]
+		race.Disable()
+		n := copy(buf[:], c.mag[:c.n])
+		clear(c.mag[:])
+		c.n = 0
+		race.Enable()
+		p.returnSlots(buf[:n])
+	}
+	if n := runtime.GOMAXPROCS(0); n > len(caches) {
+		p.setCaches(make([]pcache[T], n))
+	} else {
+		atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
+	}
+}
+
+// setCaches installs a new, empty cache table; the frees that the old one
+// counted carry over.
+func (p *Pool[T]) setCaches(caches []pcache[T]) {
+	if p.caches != nil {
+		for _, c := range p.allCaches() {
+			caches[0].frees += c.frees
+		}
+	}
+	atomic.StorePointer(&p.caches, unsafe.Pointer(unsafe.SliceData(caches)))
+	p.ncaches.Store(int64(len(caches)))
+	atomic.StorePointer(&p.local, unsafe.Pointer(unsafe.SliceData(caches)))
+	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
+}
+
+// cacheCounts sums the caches' counters. The counters are written without
+// atomics by their P; each is a machine word, so a concurrent read sees some
+// recent value (exact once the writers are synchronised with the caller).
+func (p *Pool[T]) cacheCounts() (frees uint64, cached int) {
+	race.Disable()
+	for _, c := range p.allCaches() {
+		frees += c.frees
+		cached += c.n
+	}
+	race.Enable()
+	return frees, cached
+}

@@ -1,0 +1,165 @@
+package slab
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+
+	"github.com/bits-and-blooms/bitset"
+
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
+
+// The central free sets: the spans' allocBits, under Pool.mu. Caches and
+// scopes take and return slots here in batches.
+
+// takeLocked assigns up to len(buf) free slots into buf and returns how many.
+// It grows the pool by one span when no span has a free slot, and returns at
+// least one slot unless a bounded pool may not grow.
+func (p *Pool[T]) takeLocked(buf []slotRef[T]) int {
+	n := 0
+	for n < len(buf) {
+		if len(p.partial) == 0 {
+			if n > 0 || !p.mayGrowLocked() {
+				break
+			}
+			p.newSpanLocked()
+		}
+		s := p.partial[len(p.partial)-1]
+		for n < len(buf) && s.nalloc < len(s.mem) {
+			i, ok := s.allocBits.NextClear(s.freeindex)
+			if !ok || i >= uint(len(s.mem)) {
+				panic(fmt.Errorf("slab: internal error: span %d of pool %q counts %d of %d slots assigned but has no free slot",
+					s.pos, p.owner.name, s.nalloc, len(s.mem)))
+			}
+			s.allocBits.Set(i)
+			s.nalloc++
+			s.freeindex = i + 1
+			buf[n] = slotRef[T]{s, uint32(i)}
+			n++
+		}
+		s.idleGCs = 0
+		if s.nalloc == len(s.mem) {
+			p.removePartialLocked(s)
+		}
+	}
+	p.assigned += n
+	p.highWater = max(p.highWater, p.assigned)
+	return n
+}
+
+// returnLocked gives slots back to their spans' free sets. The slots must be
+// zeroed already.
+func (p *Pool[T]) returnLocked(refs []slotRef[T]) {
+	for _, r := range refs {
+		s := r.s
+		if !s.allocBits.Test(uint(r.i)) {
+			panic(fmt.Errorf("slab: internal error: slot %d of pool %q returned to its span twice", p.slotNum(r), p.owner.name))
+		}
+		s.allocBits.Clear(uint(r.i))
+		s.nalloc--
+		if uint(r.i) < s.freeindex {
+			s.freeindex = uint(r.i)
+		}
+		if s.partialIdx < 0 {
+			s.partialIdx = len(p.partial)
+			p.partial = append(p.partial, s)
+		}
+	}
+	p.assigned -= len(refs)
+}
+
+// mayGrowLocked reports whether the pool may add a span. An unbounded pool
+// always may. A bounded pool may while its slots not live could all sit in
+// per-P caches: then a TryAlloc that the live count admitted finds a slot,
+// and the pool holds at most one cache load per P beyond its bound.
+func (p *Pool[T]) mayGrowLocked() bool {
+	if p.bound == 0 {
+		return true
+	}
+	slack := magSize * runtime.GOMAXPROCS(0)
+	return int64(p.capacity-p.retired-p.heldLocked()) < p.bound+int64(slack)
+}
+
+func (p *Pool[T]) newSpanLocked() *span[T] {
+	n := p.nelems
+	mem := make([]T, n)
+	s := &span[T]{
+		mem:        mem,
+		state:      make([]uint8, n),
+		allocBits:  bitset.New(uint(n)),
+		partialIdx: -1,
+	}
+	base := s.base()
+	s.meta = spanmap.Span{
+		Base:  base,
+		Limit: base + uintptr(n)*p.size,
+		Pool:  p.id,
+		Slab:  unsafe.Pointer(s),
+		Owner: p.owner,
+	}
+	if err := p.owner.add(&s.meta); err != nil {
+		panic(fmt.Errorf("slab: pool %q cannot index a new slab: %w", p.owner.name, err))
+	}
+	if debugMode {
+		p.debugNewSpan(s)
+	}
+
+	old := *p.table.Load()
+	if k := len(p.freePos); k > 0 {
+		s.pos = p.freePos[k-1]
+		p.freePos = p.freePos[:k-1]
+	} else {
+		s.pos = len(old)
+		p.genFloor = append(p.genFloor, 1)
+	}
+	table := make([]*span[T], max(len(old), s.pos+1))
+	copy(table, old)
+	table[s.pos] = s
+	p.table.Store(&table)
+
+	p.capacity += n
+	s.partialIdx = len(p.partial)
+	p.partial = append(p.partial, s)
+	return s
+}
+
+func (p *Pool[T]) removePartialLocked(s *span[T]) {
+	i := s.partialIdx
+	last := len(p.partial) - 1
+	p.partial[i] = p.partial[last]
+	p.partial[i].partialIdx = i
+	p.partial[last] = nil
+	p.partial = p.partial[:last]
+	s.partialIdx = -1
+}
+
+// releaseLocked hands an empty span back to the GC: it leaves the address
+// map, so a pointer into it no longer matches the pool, and the table. Its
+// memory is collected once no pointer into it remains.
+func (p *Pool[T]) releaseLocked(s *span[T]) {
+	p.owner.remove(&s.meta)
+	if s.partialIdx >= 0 {
+		p.removePartialLocked(s)
+	}
+	old := *p.table.Load()
+	table := make([]*span[T], len(old))
+	copy(table, old)
+	table[s.pos] = nil
+	p.table.Store(&table)
+
+	// Refs into the span must stay stale if a new span takes its position.
+	floor := p.genFloor[s.pos]
+	if g := s.gens.Load(); g != nil {
+		for _, v := range *g {
+			floor = max(floor, uint64(v)+1)
+		}
+	}
+	p.genFloor[s.pos] = floor
+	if floor <= math.MaxUint32 {
+		p.freePos = append(p.freePos, s.pos)
+	}
+	p.capacity -= len(s.mem)
+	p.released++
+}

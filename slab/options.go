@@ -1,0 +1,76 @@
+package slab
+
+import "fmt"
+
+// An Option configures a Pool built by New.
+type Option func(*config)
+
+type config struct {
+	maxObjects int    // 0 = unbounded
+	slabSlots  int    // 0 = default, chosen from the type's size
+	name       string // "" = the type's name
+	idleGCs    int    // GC cycles an empty slab survives; 0 = never trimmed automatically
+}
+
+func defaultConfig() config {
+	return config{idleGCs: 2}
+}
+
+// WithMaxObjects bounds the pool to n live objects. TryAlloc returns an error
+// wrapping ErrExhausted when n objects are live, and Alloc panics with one.
+// The bound is exact: never more than n objects are live, and while fewer
+// than n are, TryAlloc succeeds. A bounded pool pays one atomic add per Alloc
+// and per Free to keep the count.
+//
+// New panics if n < 1.
+func WithMaxObjects(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			panic(fmt.Errorf("slab: WithMaxObjects(%d): the bound must be at least 1", n))
+		}
+		c.maxObjects = n
+	}
+}
+
+// WithSlabSize sets the number of slots in each slab. The allocator rounds a
+// slab up to whole 8 KiB pages and to at least 40 KiB, the smallest size for
+// which the Go allocator gives an object its own pages (Stats.Capacity shows
+// the real count). The default holds about 64 KiB of slots.
+//
+// New panics if slots < 1.
+func WithSlabSize(slots int) Option {
+	return func(c *config) {
+		if slots < 1 {
+			panic(fmt.Errorf("slab: WithSlabSize(%d): a slab needs at least 1 slot", slots))
+		}
+		c.slabSlots = slots
+	}
+}
+
+// WithName names the pool in panics, reports and metrics. The default is the
+// element type's name.
+//
+// New panics if name is empty.
+func WithName(name string) Option {
+	return func(c *config) {
+		if name == "" {
+			panic(fmt.Errorf("slab: WithName(\"\"): the name must not be empty"))
+		}
+		c.name = name
+	}
+}
+
+// WithIdleTrim sets after how many garbage collections an empty slab is
+// handed back to the GC automatically; 0 turns automatic trimming off. The
+// default is 2, like sync.Pool's victim cache: memory taken for a burst is
+// returned two GC cycles after the burst ends.
+//
+// New panics if gcs < 0.
+func WithIdleTrim(gcs int) Option {
+	return func(c *config) {
+		if gcs < 0 {
+			panic(fmt.Errorf("slab: WithIdleTrim(%d): the number of GC cycles must not be negative", gcs))
+		}
+		c.idleGCs = gcs
+	}
+}

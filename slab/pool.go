@@ -1,0 +1,386 @@
+package slab
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
+
+// maxObjectSize is the largest T a pool accepts. Slot offsets within a slab
+// must fit in 32 bits for the division-free index computation in Free.
+const maxObjectSize = 1 << 30
+
+// A Pool allocates values of type T from contiguous slabs and takes them back
+// with Free.
+//
+// Every Alloc returns a pointer to a zeroed T. The caller owns it until it
+// passes it to Free; the *T must not be used after Free, since the slot is
+// zeroed at once and handed to the next Alloc. Free of a pointer that is
+// already free, or that the pool did not allocate, panics: see Free.
+//
+// Use a Pool where objects have a clear owner and a clear end of life, such as
+// the objects of one HTTP request (see Scope, which frees them all at once).
+// Where objects are only a cache of reusable buffers that may be dropped at
+// any time, sync.Pool is simpler.
+//
+// A Pool is safe for concurrent use by multiple goroutines: any goroutine may
+// free an object that another allocated. A Pool must not be copied after
+// first use. A Pool that becomes unreachable is collected with its slabs,
+// except for slabs into which the program still holds pointers.
+type Pool[T any] struct {
+	_ noCopy
+
+	// local is the array of per-P caches, indexed by P id, of localSize
+	// entries. localSize is 0 while drainCaches runs; Alloc and Free then go
+	// to the spans directly.
+	local     unsafe.Pointer
+	localSize uintptr
+	// hint is the span of the last Free that missed it; never nil (an
+	// empty span matches no address).
+	hint atomic.Pointer[span[T]]
+	// caches and ncaches are the same array, never hidden, for Stats.
+	caches  unsafe.Pointer
+	ncaches atomic.Int64
+
+	size   uintptr // unsafe.Sizeof(T)
+	divMul uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
+	nelems int     // slots per span
+	bound  int64   // WithMaxObjects; 0 = unbounded
+	live   atomic.Int64
+	id     uint64 // spanmap.Span.Pool of every span of this pool
+	owner  *owner
+	cfg    config
+
+	drainMu sync.Mutex // serialises drainCaches
+
+	mu sync.Mutex // guards the fields below and every span's central fields
+	// table holds every span by position, nil where Trim released one. It
+	// is replaced, never modified, so Get reads it without the lock.
+	table atomic.Pointer[[]*span[T]]
+	// freePos lists positions of released spans, for reuse.
+	freePos []int
+	// genFloor is, per position, the lowest Ref generation that a new span
+	// at that position may issue, so Refs into a released span stay stale.
+	genFloor []uint64
+	// partial holds the spans with free slots, most recently freed last.
+	partial   []*span[T]
+	capacity  int
+	assigned  int // slots assigned: live, cached, scoped, quarantined or retired
+	highWater int
+	retired   int
+	// slowFrees counts the Frees that bypassed the per-P caches, which
+	// count their own. Allocs are derived: Frees + Live.
+	slowFrees uint64
+	released  uint64 // spans handed back to the GC
+}
+
+// owner describes a pool to the address map and holds the map entries of
+// its spans, so that they can be removed when the pool is collected. It holds
+// no reference to the Pool.
+type owner struct {
+	name, typeName string
+
+	mu    sync.Mutex
+	metas map[*spanmap.Span]struct{}
+}
+
+func (o *owner) Name() string     { return o.name }
+func (o *owner) TypeName() string { return o.typeName }
+
+func (o *owner) add(m *spanmap.Span) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := spanmap.Register(m); err != nil {
+		return err
+	}
+	o.metas[m] = struct{}{}
+	return nil
+}
+
+func (o *owner) remove(m *spanmap.Span) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	spanmap.Unregister(m)
+	delete(o.metas, m)
+}
+
+// unregisterAll runs as the pool's cleanup, once the pool is unreachable.
+func (o *owner) unregisterAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for m := range o.metas {
+		spanmap.Unregister(m)
+		delete(o.metas, m)
+	}
+}
+
+// New returns an empty pool of T. It takes no memory until the first Alloc.
+//
+// New panics if an option is invalid (see each option), or if T has size
+// zero (all zero-size values may share one address, so slots could not be
+// told apart) or is larger than 1 GiB.
+func New[T any](opts ...Option) *Pool[T] {
+	typ := reflect.TypeFor[T]()
+	typeName := "*" + typ.String()
+	size := typ.Size()
+	if size == 0 {
+		panic(fmt.Errorf("slab: New[%s]: zero-size types are not supported: their values need not have distinct addresses", typ))
+	}
+	if size > maxObjectSize {
+		panic(fmt.Errorf("slab: New[%s]: type of %d bytes exceeds the %d-byte limit", typ, size, maxObjectSize))
+	}
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if opt == nil {
+			panic(fmt.Errorf("slab: New[%s]: nil Option", typ))
+		}
+		opt(&cfg)
+	}
+	if cfg.name == "" {
+		cfg.name = typ.String()
+	}
+	p := &Pool[T]{
+		size:   size,
+		divMul: (1<<32 + uint64(size) - 1) / uint64(size),
+		nelems: slotsPerSpan(size, cfg.slabSlots),
+		bound:  int64(cfg.maxObjects),
+		id:     spanmap.NewPoolID(),
+		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*spanmap.Span]struct{}{}},
+		cfg:    cfg,
+	}
+	p.table.Store(new([]*span[T]))
+	p.hint.Store(new(span[T]))
+	p.setCaches(make([]pcache[T], runtime.GOMAXPROCS(0)))
+	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
+	registry.Register(p)
+	return p
+}
+
+// Span sizing. A span is one Go large object (over 32 KiB), because the Go
+// allocator starts large objects on a page boundary and gives them whole
+// pages, which lets the address map find a span from any address in it.
+const (
+	minSpanBytes     = 40 << 10
+	defaultSpanBytes = 64 << 10
+	maxSpanBytes     = 1 << 31
+)
+
+// slotsPerSpan returns how many slots of size bytes a span holds when the
+// caller asked for want slots (0 = default): at least minSpanBytes, whole
+// pages, every byte of the last page used.
+func slotsPerSpan(size uintptr, want int) int {
+	bytes := uintptr(defaultSpanBytes)
+	if want > 0 {
+		if uintptr(want) > maxSpanBytes/size {
+			want = int(maxSpanBytes / size)
+		}
+		bytes = uintptr(want) * size
+	}
+	bytes = max(bytes, minSpanBytes, size)
+	bytes = (bytes + spanmap.PageSize - 1) &^ (spanmap.PageSize - 1)
+	return int(bytes / size)
+}
+
+// Name returns the pool's name, as set by WithName, or the element type.
+func (p *Pool[T]) Name() string { return p.owner.name }
+
+// TypeName returns the name of *T, such as "*main.Order".
+func (p *Pool[T]) TypeName() string { return p.owner.typeName }
+
+// Alloc returns a pointer to a zeroed T, growing the pool by one slab when
+// every slot is taken. The caller owns the T until it passes it to Free.
+//
+// Alloc panics with an error wrapping ErrExhausted if the pool is bounded by
+// WithMaxObjects and the bound is reached. Use TryAlloc on bounded pools to
+// turn that state into an error, such as an HTTP 503.
+func (p *Pool[T]) Alloc() *T {
+	if p.bound != 0 {
+		x, err := p.TryAlloc()
+		if err != nil {
+			panic(err)
+		}
+		return x
+	}
+	return p.alloc()
+}
+
+// TryAlloc is like Alloc, but when a bound set with WithMaxObjects is reached
+// it returns nil and an error wrapping ErrExhausted. It never blocks and
+// never panics on exhaustion.
+func (p *Pool[T]) TryAlloc() (*T, error) {
+	if p.bound != 0 && !p.admit() {
+		return nil, p.exhausted()
+	}
+	return p.alloc(), nil
+}
+
+// admit counts one more live object in a bounded pool, unless the bound is
+// reached.
+func (p *Pool[T]) admit() bool {
+	if p.live.Add(1) > p.bound {
+		p.live.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (p *Pool[T]) exhausted() error {
+	return fmt.Errorf("%w: %s (pool %q) has %d live objects, its bound",
+		ErrExhausted, p.owner.typeName, p.owner.name, p.bound)
+}
+
+// alloc takes a slot from this P's cache, or from the spans when the cache
+// is empty, and marks it live.
+func (p *Pool[T]) alloc() *T {
+	if e, ok := p.cacheGet(); ok {
+		*e.st = stateLive
+		race.Acquire(unsafe.Pointer(e.x))
+		if debugMode {
+			p.debugAlloc(p.lookup(e.x))
+		}
+		return e.x
+	}
+	return p.allocSlow()
+}
+
+// Free returns x's slot to the pool. The T is zeroed at once, so that nothing
+// it referenced stays reachable through the pool; x must not be used after
+// Free. Free(nil) does nothing.
+//
+// Free panics with an error wrapping ErrDoubleFree if x is already free,
+// ErrForeign if the pool did not allocate x (a new(T), a pointer from another
+// pool, a pointer into the middle of a slot, a pointer into a slab released
+// by Trim), and ErrScoped if x was allocated with AllocIn. The pool is
+// unchanged by a call that panics.
+func (p *Pool[T]) Free(x *T) {
+	if x == nil {
+		return
+	}
+	r := p.find(x)
+	st := &r.s.state[r.i]
+	if debugMode || *st != stateLive || r.s.gens.Load() != nil {
+		p.free(r)
+		return
+	}
+	*st = stateFree
+	var zero T
+	*x = zero
+	race.ReleaseMerge(unsafe.Pointer(x))
+	if !p.cachePut(cslot[T]{x, st}) {
+		p.freeSlow(cslot[T]{x, st})
+	}
+	if p.bound != 0 {
+		p.live.Add(-1)
+	}
+}
+
+// free is Free's general path, for Refs, generations, debug builds and
+// every error.
+func (p *Pool[T]) free(r slotRef[T]) {
+	if st := r.s.state[r.i]; st != stateLive {
+		p.badFree(r, st)
+	}
+	if p.bound != 0 {
+		defer p.live.Add(-1)
+	}
+	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
+		return // generations spent: the slot is retired
+	}
+	r.s.state[r.i] = stateFree
+	if debugMode && p.debugFree(r) {
+		return // held in quarantine
+	}
+	x := r.ptr()
+	var zero T
+	*x = zero
+	race.ReleaseMerge(unsafe.Pointer(x))
+	e := cslot[T]{x, &r.s.state[r.i]}
+	if !p.cachePut(e) {
+		p.freeSlow(e)
+	}
+}
+
+// find returns the slot x points to, or panics with ErrForeign. The span of
+// the last lookup is checked first: most frees hit the span that the last
+// one did.
+func (p *Pool[T]) find(x *T) slotRef[T] {
+	s := p.hint.Load()
+	if off := uintptr(unsafe.Pointer(x)) - s.meta.Base; off < s.meta.Limit-s.meta.Base {
+		if i := uint32(uint64(off) * p.divMul >> 32); uintptr(i)*p.size == off {
+			return slotRef[T]{s, i}
+		}
+	}
+	r := p.lookup(x)
+	p.hint.Store(r.s)
+	return r
+}
+
+// lookup returns the slot x points to, or panics with ErrForeign.
+func (p *Pool[T]) lookup(x *T) slotRef[T] {
+	addr := uintptr(unsafe.Pointer(x))
+	sp := spanmap.Lookup(addr)
+	if sp == nil || sp.Pool != p.id {
+		p.foreign(addr, sp)
+	}
+	off := addr - sp.Base
+	i := uint32(uint64(off) * p.divMul >> 32)
+	if uintptr(i)*p.size != off {
+		p.foreign(addr, sp)
+	}
+	return slotRef[T]{(*span[T])(sp.Slab), i}
+}
+
+func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span) {
+	var why string
+	switch {
+	case sp == nil:
+		why = "not in any slab (a new value, or a slab released by Trim)"
+	case sp.Pool != p.id:
+		why = fmt.Sprintf("in a slab of pool %q (%s)", sp.Owner.Name(), sp.Owner.TypeName())
+	default:
+		why = fmt.Sprintf("%d bytes into a %d-byte slot", (addr-sp.Base)%p.size, p.size)
+	}
+	err := fmt.Errorf("%w: %s %#x passed to pool %q is %s", ErrForeign, p.owner.typeName, addr, p.owner.name, why)
+	if debugMode {
+		panic(p.debugViolation(err, addr, sp))
+	}
+	panic(err)
+}
+
+// badFree panics for Free of a slot that is not live.
+func (p *Pool[T]) badFree(r slotRef[T], st uint8) {
+	var err error
+	switch st {
+	case stateScoped:
+		err = fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
+			ErrScoped, p.owner.typeName, p.owner.name, p.slotNum(r))
+	default:
+		err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))
+	}
+	if debugMode {
+		panic(p.debugBadFree(err, r))
+	}
+	panic(err)
+}
+
+// slotNum is the pool-wide number of a slot: its span's position times the
+// slots per span, plus its index. Refs carry it.
+func (p *Pool[T]) slotNum(r slotRef[T]) int { return r.s.pos*p.nelems + int(r.i) }
+
+// noCopy may be embedded into structs which must not be copied after first
+// use; go vet's copylocks check reports copies.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// heldLocked is the number of assigned slots that are neither live, cached
+// nor retired: slots in the debug quarantine.
+func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() }

@@ -1,0 +1,127 @@
+package slab
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Ref is a handle to an object of a Pool[T]: the object's slot and the
+// slot's generation. Free bumps the generation, so a Ref kept past the
+// object's Free is stale, and Get and FreeRef on it panic with ErrStaleRef,
+// every time and in every build, at the cost of one comparison.
+//
+// A Ref holds no pointer: it is 8 bytes, costs the GC nothing, and can be
+// stored in maps or pointer-free structs. The zero Ref is never valid. A Ref
+// is meaningful only to the pool that issued it.
+type Ref[T any] struct {
+	slot uint32 // the pool-wide slot number
+	gen  uint32 // the slot's generation when the Ref was issued; never 0
+}
+
+// IsZero reports whether r is the zero Ref.
+func (r Ref[T]) IsZero() bool { return r == Ref[T]{} }
+
+// String returns r as "slot/generation".
+func (r Ref[T]) String() string { return fmt.Sprintf("%d/%d", r.slot, r.gen) }
+
+// AllocRef allocates a zeroed T like Alloc and returns a Ref to it. Use Get to
+// reach the T and FreeRef to free it.
+//
+// AllocRef panics like Alloc.
+func (p *Pool[T]) AllocRef() Ref[T] {
+	if p.bound != 0 && !p.admit() {
+		panic(p.exhausted())
+	}
+	return p.refOf(p.lookup(p.alloc()))
+}
+
+// RefOf returns a Ref to x, which must be live and allocated by p with Alloc,
+// TryAlloc or AllocRef.
+//
+// RefOf panics like Free if x is foreign, free or scoped.
+func (p *Pool[T]) RefOf(x *T) Ref[T] {
+	r := p.lookup(x)
+	if st := r.s.state[r.i]; st != stateLive {
+		p.badFree(r, st)
+	}
+	return p.refOf(r)
+}
+
+// Get returns the object r refers to.
+//
+// Get panics with an error wrapping ErrStaleRef if the object has been freed
+// since r was issued, or if r is the zero Ref or was issued by another pool.
+func (p *Pool[T]) Get(r Ref[T]) *T { return p.refSlot(r).ptr() }
+
+// FreeRef frees the object r refers to, like Free.
+//
+// FreeRef panics with an error wrapping ErrStaleRef as Get does; a second
+// FreeRef of the same Ref is stale, since the first bumped the generation.
+func (p *Pool[T]) FreeRef(r Ref[T]) { p.free(p.refSlot(r)) }
+
+func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
+	num := p.slotNum(r)
+	if num > math.MaxUint32 {
+		panic(fmt.Errorf("slab: pool %q has more than 2^32 slots; slot %d cannot be named by a Ref", p.owner.name, num))
+	}
+	g := r.s.gens.Load()
+	if g == nil {
+		g = p.makeGens(r.s)
+	}
+	return Ref[T]{slot: uint32(num), gen: (*g)[r.i]}
+}
+
+// makeGens gives s its generation table, each slot starting at the floor of
+// s's position.
+func (p *Pool[T]) makeGens(s *span[T]) *[]uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g := s.gens.Load(); g != nil {
+		return g
+	}
+	gens := make([]uint32, len(s.mem))
+	floor := uint32(p.genFloor[s.pos])
+	for i := range gens {
+		gens[i] = floor
+	}
+	s.gens.Store(&gens)
+	return &gens
+}
+
+// refSlot returns the slot r refers to, or panics with ErrStaleRef.
+func (p *Pool[T]) refSlot(r Ref[T]) slotRef[T] {
+	pos, i := int(r.slot)/p.nelems, r.slot%uint32(p.nelems)
+	table := *p.table.Load()
+	if r.gen != 0 && pos < len(table) {
+		if s := table[pos]; s != nil {
+			if g := s.gens.Load(); g != nil && (*g)[i] == r.gen && s.state[i] == stateLive {
+				return slotRef[T]{s, i}
+			}
+		}
+	}
+	err := fmt.Errorf("%w: Ref %v to %s (pool %q) does not name a live object: it is zero, from another pool, or its object was freed",
+		ErrStaleRef, r, p.owner.typeName, p.owner.name)
+	if debugMode {
+		panic(p.debugStaleRef(err, r.slot))
+	}
+	panic(err)
+}
+
+// nextGen bumps the generation of a slot being freed. When the generation
+// cannot grow, the slot is retired instead (zeroed, never reused) and
+// nextGen returns false: a generation never wraps, so no old Ref can match
+// again.
+func (p *Pool[T]) nextGen(r slotRef[T], gens []uint32) bool {
+	if gens[r.i] < math.MaxUint32 {
+		gens[r.i]++
+		return true
+	}
+	var zero T
+	*r.ptr() = zero
+	r.s.state[r.i] = stateRetired
+	p.mu.Lock()
+	p.retired++
+	p.slowFrees++
+	p.mu.Unlock()
+	return false
+}
