@@ -2,16 +2,42 @@
 
 package slab
 
-import "github.com/slabtrack/slabtrack/internal/spanmap"
+import (
+	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
 
 // debugMode reports whether the slabdebug checks are compiled in. Release
-// builds carry none of them: every hook below is empty and inlined away.
+// builds carry none of them: every hook below is empty, every call to one
+// sits under "if debugMode", and the compiler removes both.
+//
+// The hooks' contract, for code that hands out or takes back slots: every
+// path that gives a slot to a user (Alloc, TryAlloc, AllocRef, AllocIn, and
+// any batch path added later) must call debugAlloc on it after marking it
+// stateLive, and every path that takes one back must go through Free, free
+// or FreeRef; debug builds track each slot's state separately and would
+// report a slot they did not see allocated as a double free.
 const debugMode = false
 
+// poolDebug and spanDebug are the debug side tables (debug_on.go); they take
+// no space in release builds.
+type (
+	poolDebug[T any] struct{}
+	spanDebug        struct{}
+)
+
+func (p *Pool[T]) debugInit()                                                 {}
 func (p *Pool[T]) debugNewSpan(*span[T])                                      {}
 func (p *Pool[T]) debugAlloc(slotRef[T])                                      {}
-func (p *Pool[T]) debugFree(slotRef[T]) bool                                  { return false }
+func (p *Pool[T]) debugShadow(x *T) *T                                        { return x }
+func (p *Pool[T]) debugFree(*T)                                               {}
+func (p *Pool[T]) debugFreeSlot(slotRef[T])                                   {}
+func (p *Pool[T]) debugFreeRef(Ref[T])                                        {}
 func (p *Pool[T]) debugHeldLocked() int                                       { return 0 }
 func (p *Pool[T]) debugBadFree(err error, _ slotRef[T]) error                 { return err }
 func (p *Pool[T]) debugViolation(err error, _ uintptr, _ *spanmap.Span) error { return err }
-func (p *Pool[T]) debugStaleRef(err error, _ uint32) error                    { return err }
+func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                    { return err }
+
+func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
+func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
+func (p *Pool[T]) debugCheckQuarantine() error                              { return nil }

@@ -10,6 +10,8 @@ type config struct {
 	slabSlots  int    // 0 = default, chosen from the type's size
 	name       string // "" = the type's name
 	idleGCs    int    // GC cycles an empty slab survives; 0 = never trimmed automatically
+
+	debug debugConfig // WithQuarantine, WithDropCheck: read by debug builds only
 }
 
 func defaultConfig() config {

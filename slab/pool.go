@@ -57,6 +57,7 @@ type Pool[T any] struct {
 	id     uint64 // spanmap.Span.Pool of every span of this pool
 	owner  *owner
 	cfg    config
+	dbg    poolDebug[T] // debug builds' side tables and quarantine; empty in release
 
 	drainMu sync.Mutex // serialises drainCaches
 
@@ -159,7 +160,10 @@ func New[T any](opts ...Option) *Pool[T] {
 	p.hint.Store(new(span[T]))
 	p.setCaches(make([]pcache[T], runtime.GOMAXPROCS(0)))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
-	registry.Register(p)
+	if debugMode {
+		p.debugInit()
+	}
+	registry.Register((*tracked[T])(p))
 	return p
 }
 
@@ -208,6 +212,9 @@ func (p *Pool[T]) Alloc() *T {
 		}
 		return x
 	}
+	if debugMode {
+		return p.debugShadow(p.alloc())
+	}
 	return p.alloc()
 }
 
@@ -217,6 +224,9 @@ func (p *Pool[T]) Alloc() *T {
 func (p *Pool[T]) TryAlloc() (*T, error) {
 	if p.bound != 0 && !p.admit() {
 		return nil, p.exhausted()
+	}
+	if debugMode {
+		return p.debugShadow(p.alloc()), nil
 	}
 	return p.alloc(), nil
 }
@@ -263,15 +273,20 @@ func (p *Pool[T]) Free(x *T) {
 	if x == nil {
 		return
 	}
+	if debugMode {
+		p.debugFree(x)
+		return
+	}
 	r := p.find(x)
 	st := &r.s.state[r.i]
-	if debugMode || *st != stateLive || r.s.gens.Load() != nil {
+	if *st != stateLive || r.s.gens.Load() != nil {
 		p.free(r)
 		return
 	}
 	*st = stateFree
 	var zero T
 	*x = zero
+	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use shows as a race with this Free
 	race.ReleaseMerge(unsafe.Pointer(x))
 	if !p.cachePut(cslot[T]{x, st}) {
 		p.freeSlow(cslot[T]{x, st})
@@ -284,6 +299,10 @@ func (p *Pool[T]) Free(x *T) {
 // free is Free's general path, for Refs, generations, debug builds and
 // every error.
 func (p *Pool[T]) free(r slotRef[T]) {
+	if debugMode {
+		p.debugFreeSlot(r)
+		return
+	}
 	if st := r.s.state[r.i]; st != stateLive {
 		p.badFree(r, st)
 	}
@@ -294,12 +313,10 @@ func (p *Pool[T]) free(r slotRef[T]) {
 		return // generations spent: the slot is retired
 	}
 	r.s.state[r.i] = stateFree
-	if debugMode && p.debugFree(r) {
-		return // held in quarantine
-	}
 	x := r.ptr()
 	var zero T
 	*x = zero
+	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	race.ReleaseMerge(unsafe.Pointer(x))
 	e := cslot[T]{x, &r.s.state[r.i]}
 	if !p.cachePut(e) {
@@ -338,6 +355,16 @@ func (p *Pool[T]) lookup(x *T) slotRef[T] {
 }
 
 func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span) {
+	err := p.foreignError(addr, sp)
+	if debugMode {
+		panic(p.debugViolation(err, addr, sp))
+	}
+	panic(err)
+}
+
+// foreignError is the error of Free of addr, which lies in the span sp (nil
+// if none) but is not a slot of this pool.
+func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span) error {
 	var why string
 	switch {
 	case sp == nil:
@@ -347,11 +374,7 @@ func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span) {
 	default:
 		why = fmt.Sprintf("%d bytes into a %d-byte slot", (addr-sp.Base)%p.size, p.size)
 	}
-	err := fmt.Errorf("%w: %s %#x passed to pool %q is %s", ErrForeign, p.owner.typeName, addr, p.owner.name, why)
-	if debugMode {
-		panic(p.debugViolation(err, addr, sp))
-	}
-	panic(err)
+	return fmt.Errorf("%w: %s %#x passed to pool %q is %s", ErrForeign, p.owner.typeName, addr, p.owner.name, why)
 }
 
 // badFree panics for Free of a slot that is not live.

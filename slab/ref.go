@@ -57,7 +57,13 @@ func (p *Pool[T]) Get(r Ref[T]) *T { return p.refSlot(r).ptr() }
 //
 // FreeRef panics with an error wrapping ErrStaleRef as Get does; a second
 // FreeRef of the same Ref is stale, since the first bumped the generation.
-func (p *Pool[T]) FreeRef(r Ref[T]) { p.free(p.refSlot(r)) }
+func (p *Pool[T]) FreeRef(r Ref[T]) {
+	if debugMode {
+		p.debugFreeRef(r)
+		return
+	}
+	p.free(p.refSlot(r))
+}
 
 func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
 	num := p.slotNum(r)
@@ -90,21 +96,33 @@ func (p *Pool[T]) makeGens(s *span[T]) *[]uint32 {
 
 // refSlot returns the slot r refers to, or panics with ErrStaleRef.
 func (p *Pool[T]) refSlot(r Ref[T]) slotRef[T] {
+	if s, ok := p.refLookup(r); ok {
+		return s
+	}
+	err := p.staleRefError(r)
+	if debugMode {
+		panic(p.debugStaleRef(err, r))
+	}
+	panic(err)
+}
+
+// refLookup returns the slot r refers to, if r names a live object.
+func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 	pos, i := int(r.slot)/p.nelems, r.slot%uint32(p.nelems)
 	table := *p.table.Load()
 	if r.gen != 0 && pos < len(table) {
 		if s := table[pos]; s != nil {
 			if g := s.gens.Load(); g != nil && (*g)[i] == r.gen && s.state[i] == stateLive {
-				return slotRef[T]{s, i}
+				return slotRef[T]{s, i}, true
 			}
 		}
 	}
-	err := fmt.Errorf("%w: Ref %v to %s (pool %q) does not name a live object: it is zero, from another pool, or its object was freed",
+	return slotRef[T]{}, false
+}
+
+func (p *Pool[T]) staleRefError(r Ref[T]) error {
+	return fmt.Errorf("%w: Ref %v to %s (pool %q) does not name a live object: it is zero, from another pool, or its object was freed",
 		ErrStaleRef, r, p.owner.typeName, p.owner.name)
-	if debugMode {
-		panic(p.debugStaleRef(err, r.slot))
-	}
-	panic(err)
 }
 
 // nextGen bumps the generation of a slot being freed. When the generation

@@ -36,6 +36,8 @@ type span[T any] struct {
 	pos int
 	// meta is the span's entry in the process-wide address map.
 	meta spanmap.Span
+	// dbg holds debug builds' per-slot records; empty in release builds.
+	dbg spanDebug
 
 	// The fields below are guarded by Pool.mu.
 

@@ -37,11 +37,12 @@ func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	frees, cached := p.cacheCounts()
+	held := p.heldLocked() // freed, so counted in Frees, but not yet back in a cache
 	st := Stats{
 		Name:      p.owner.name,
 		Type:      p.owner.typeName,
-		Live:      int64(p.assigned - cached - p.retired - p.heldLocked()),
-		Frees:     frees + p.slowFrees,
+		Live:      int64(p.assigned - cached - p.retired - held),
+		Frees:     frees + p.slowFrees + uint64(held),
 		Capacity:  p.capacity,
 		Bytes:     int64(p.capacity) * int64(p.size),
 		Cached:    cached,

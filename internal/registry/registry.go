@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"weak"
+
+	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
 // Pool is what a registered pool offers to process-wide visitors.
@@ -19,6 +21,46 @@ type Pool interface {
 	// OnGC runs once after each garbage collection, on the runtime's cleanup
 	// goroutine. It must not block.
 	OnGC()
+	// Counters returns the pool's counters, in every build.
+	Counters() Counters
+	// LiveObjects appends a record of every live object to dst. Release
+	// builds keep no per-object records and append nothing.
+	LiveObjects(dst []Object) []Object
+	// Dropped appends a record of every object that became unreachable
+	// without Free (debug builds with drop detection; others append nothing).
+	Dropped(dst []Object) []Object
+	// CheckQuarantine verifies the poison of every slot in the pool's
+	// quarantine and returns the violations found, joined, or nil.
+	CheckQuarantine() error
+}
+
+// Counters is a pool's state as process-wide reports need it.
+type Counters struct {
+	ID   uint64 // the pool's id, unique in the process
+	Name string
+	Type string  // the element type, such as "*main.Order"
+	Size uintptr // bytes per object
+	// Live is the number of objects allocated and not freed.
+	Live int64
+	// Quarantined is the number of freed slots held in the debug quarantine.
+	Quarantined int
+	// Stats is the pool's own statistics value (slab.Stats), for display.
+	Stats any
+}
+
+// Object is the debug record of one allocation.
+type Object struct {
+	Slot int     // the pool-wide slot number
+	Addr uintptr // the object's address
+	// Serial tells apart successive allocations of one slot.
+	Serial uint32
+	// Stack is where the object was allocated (0 if not recorded).
+	Stack stack.ID
+	// AllocAt is when it was allocated (internal/clock).
+	AllocAt int64
+	// DroppedAt is when the GC found it unreachable without Free; 0 for a
+	// live object.
+	DroppedAt int64
 }
 
 var (

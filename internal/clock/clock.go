@@ -1,0 +1,20 @@
+// Package clock gives debug records a cheap monotonic timestamp, so that
+// reports can state how long ago an object was allocated or freed.
+package clock
+
+import "time"
+
+var epoch = time.Now()
+
+// Now returns the nanoseconds elapsed since the process started, read from
+// the monotonic clock: wall-clock steps do not change ages.
+func Now() int64 { return int64(time.Since(epoch)) }
+
+// Age returns how long ago the timestamp t (from Now) was taken, or 0 if t
+// is 0 (never recorded).
+func Age(t int64) time.Duration {
+	if t == 0 {
+		return 0
+	}
+	return time.Duration(max(Now()-t, 0))
+}

@@ -1,0 +1,181 @@
+// Package stack captures call stacks cheaply and interns them in a depot, so
+// that debug builds can record where every object was allocated and freed
+// with a 4-byte id per record and bounded memory.
+//
+// Capture costs one runtime.Callers (about 0.5 µs for 16 frames) and one
+// hash and map probe; symbolising, the expensive part, happens only when a
+// report is printed (Frames). Frames drops the leading frames that lie inside
+// slabtrack, so that a stack starts at the user's call.
+package stack
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// ID names an interned stack. The zero ID is "no stack recorded".
+type ID uint32
+
+// MaxDepth is the most frames a stack records.
+const MaxDepth = 64
+
+// Capture records the calling goroutine's stack and returns its id. skip is
+// the number of frames to leave out above Capture's caller (0 starts the
+// stack at the caller of Capture). depth bounds the frames recorded; 0
+// records nothing and returns 0.
+func Capture(skip, depth int) ID {
+	if depth <= 0 {
+		return 0
+	}
+	var buf [MaxDepth]uintptr
+	n := runtime.Callers(skip+2, buf[:min(depth, MaxDepth)])
+	return intern(buf[:n])
+}
+
+// The depot: shards of append-only PC storage indexed by hash. A stack is
+// stored once however often it is captured; the number of distinct stacks of
+// a program is bounded by its call sites, and shardLimit bounds it anyway.
+const (
+	shardBits  = 3
+	nshards    = 1 << shardBits
+	shardLimit = 1 << 18 // PCs per shard: 2 MiB; beyond it stacks are dropped
+)
+
+type shard struct {
+	mu    sync.Mutex
+	index map[uint64][]uint32 // hash -> positions in starts
+	pcs   []uintptr
+	start []uint32 // start[k] is where stack k begins in pcs; it ends at start[k+1]
+	full  bool
+}
+
+var depot [nshards]shard
+
+// Overflow is returned for a stack that did not fit in the full depot.
+const Overflow ID = ^ID(0)
+
+func hash(pcs []uintptr) uint64 {
+	h := uint64(14695981039346656037)
+	for _, pc := range pcs {
+		h ^= uint64(pc)
+		h *= 1099511628211
+		h ^= h >> 29
+	}
+	return h
+}
+
+func intern(pcs []uintptr) ID {
+	if len(pcs) == 0 {
+		return 0
+	}
+	h := hash(pcs)
+	sh := &depot[h&(nshards-1)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, k := range sh.index[h] {
+		if equal(sh.get(k), pcs) {
+			return makeID(h, k)
+		}
+	}
+	if len(sh.pcs)+len(pcs) > shardLimit || len(sh.start) >= 1<<(32-shardBits)-2 {
+		sh.full = true
+		return Overflow
+	}
+	if sh.index == nil {
+		sh.index = map[uint64][]uint32{}
+	}
+	k := uint32(len(sh.start))
+	sh.start = append(sh.start, uint32(len(sh.pcs)))
+	sh.pcs = append(sh.pcs, pcs...)
+	sh.index[h] = append(sh.index[h], k)
+	return makeID(h, k)
+}
+
+func makeID(h uint64, k uint32) ID { return ID(k<<shardBits|uint32(h&(nshards-1))) + 1 }
+
+// get returns stack k of the shard, which must be locked.
+func (sh *shard) get(k uint32) []uintptr {
+	end := uint32(len(sh.pcs))
+	if int(k)+1 < len(sh.start) {
+		end = sh.start[k+1]
+	}
+	return sh.pcs[sh.start[k]:end]
+}
+
+func equal(a, b []uintptr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// PCs returns a copy of the program counters of id, nil for 0 or Overflow.
+func (id ID) PCs() []uintptr {
+	if id == 0 || id == Overflow {
+		return nil
+	}
+	v := uint32(id - 1)
+	sh := &depot[v&(nshards-1)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := v >> shardBits
+	if int(k) >= len(sh.start) {
+		return nil
+	}
+	return append([]uintptr(nil), sh.get(k)...)
+}
+
+// Frames symbolises id, dropping the leading frames inside slabtrack (see
+// Internal), so that the first frame is the user's call, and the
+// runtime.goexit frame at the bottom of every goroutine. It is slow (about a
+// microsecond per frame): call it only to print a report.
+func (id ID) Frames() []runtime.Frame {
+	pcs := id.PCs()
+	if len(pcs) == 0 {
+		return nil
+	}
+	var out []runtime.Frame
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if (len(out) > 0 || !Internal(f)) && f.Function != "runtime.goexit" {
+			out = append(out, f)
+		}
+		if !more {
+			break
+		}
+	}
+	return out
+}
+
+// module is the import path prefix of slabtrack's packages.
+const module = "github.com/slabtrack/slabtrack/"
+
+// Internal reports whether f is a frame of the allocator or the tracker
+// themselves (packages slab, tracker and internal/...), which reports leave
+// out. Test files of those packages are not internal: their helpers are the
+// user's code.
+func Internal(f runtime.Frame) bool {
+	if strings.HasSuffix(f.File, "_test.go") || f.Function == "" {
+		return false
+	}
+	if strings.HasPrefix(f.Function, "runtime.") {
+		return true // runtime.Callers, when a capture skips too little
+	}
+	rest, ok := strings.CutPrefix(f.Function, module)
+	if !ok {
+		return false
+	}
+	for _, pkg := range []string{"slab.", "tracker.", "internal/"} {
+		if strings.HasPrefix(rest, pkg) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,79 @@
+package stack
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+//go:noinline
+func captureHere(depth int) ID { return Capture(0, depth) }
+
+func TestCaptureInternsEqualStacks(t *testing.T) {
+	var ids []ID
+	for range 3 {
+		ids = append(ids, captureHere(16)) // one call site, three captures
+	}
+	require.NotZero(t, ids[0], "a capture with depth > 0 returns an id")
+	assert.Equal(t, ids[0], ids[1], "the same stack is interned once")
+	assert.Equal(t, ids[0], ids[2], "the same stack is interned once")
+	other := captureHere(16)
+	assert.NotEqual(t, ids[0], other, "a different call site is a different stack")
+}
+
+func TestCaptureDepth(t *testing.T) {
+	assert.Zero(t, captureHere(0), "depth 0 records nothing")
+	assert.Len(t, captureHere(2).PCs(), 2, "depth bounds the recorded frames")
+	assert.LessOrEqual(t, len(captureHere(1000).PCs()), MaxDepth, "depth is capped at MaxDepth")
+}
+
+func TestFramesStartAtCaller(t *testing.T) {
+	fr := captureHere(8).Frames()
+	require.NotEmpty(t, fr, "a recorded stack symbolises to frames")
+	assert.True(t, strings.HasSuffix(fr[0].Function, "stack.captureHere"),
+		"the first frame is the function that called Capture, got %s", fr[0].Function)
+	for _, f := range fr {
+		assert.NotEqual(t, "runtime.goexit", f.Function, "the goroutine's goexit frame is left out")
+	}
+}
+
+func TestInternal(t *testing.T) {
+	tests := []struct {
+		fn, file string
+		want     bool
+	}{
+		{"github.com/slabtrack/slabtrack/slab.(*Pool[...]).Alloc", "/src/slab/pool.go", true},
+		{"github.com/slabtrack/slabtrack/tracker.Find", "/src/tracker/leak.go", true},
+		{"github.com/slabtrack/slabtrack/internal/stack.Capture", "/src/internal/stack/stack.go", true},
+		{"runtime.Callers", "/go/src/runtime/extern.go", true},
+		{"github.com/slabtrack/slabtrack/slab.allocOrder", "/src/slab/debug_test.go", false},
+		{"github.com/slabtrack/slabtrack/slab_test.allocOrder", "/src/slab/debug_test.go", false},
+		{"github.com/slabtrack/slabtrack/slab/slabhttp.Middleware.func1", "/src/slab/slabhttp/middleware.go", false},
+		{"main.handle", "/src/main.go", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fn, func(t *testing.T) {
+			got := Internal(runtime.Frame{Function: tt.fn, File: tt.file})
+			assert.Equal(t, tt.want, got, "Internal(%s in %s)", tt.fn, tt.file)
+		})
+	}
+}
+
+func TestNoStack(t *testing.T) {
+	assert.Nil(t, ID(0).Frames(), "the zero id has no frames")
+	assert.Nil(t, Overflow.Frames(), "the overflow id has no frames")
+}
+
+func BenchmarkCapture(b *testing.B) {
+	for _, depth := range []int{16, 32} {
+		b.Run(map[int]string{16: "depth=16", 32: "depth=32"}[depth], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				captureHere(depth)
+			}
+		})
+	}
+}

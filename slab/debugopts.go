@@ -1,0 +1,48 @@
+package slab
+
+import "fmt"
+
+// debugConfig holds the options that only debug builds read. The zero value
+// means "take the default from tracker.CurrentSettings when New runs".
+type debugConfig struct {
+	quarantine    int
+	hasQuarantine bool
+	dropCheck     bool
+	hasDropCheck  bool
+}
+
+// WithQuarantine sets how many freed slots the pool holds, poisoned, before
+// it reuses them, in debug builds (-tags slabdebug). A write to a freed
+// object is detected when its slot leaves the quarantine, when the slot is
+// reused, and by tracker.Check; the longer the quarantine, the later a stale
+// write can come and still be caught. 0 reuses slots at once (last in, first
+// out, as release builds do). The default is tracker.CurrentSettings().
+// Quarantine when New runs. Slots in quarantine are not live and not cached
+// (Stats), and keep their slab from being trimmed.
+//
+// Release builds ignore the option. New panics if slots < 0.
+func WithQuarantine(slots int) Option {
+	return func(c *config) {
+		if slots < 0 {
+			panic(fmt.Errorf("slab: WithQuarantine(%d): the quarantine cannot be negative", slots))
+		}
+		c.debug.quarantine, c.debug.hasQuarantine = slots, true
+	}
+}
+
+// WithDropCheck turns drop detection on or off for the pool in debug builds;
+// the default is tracker.CurrentSettings().DropCheck when New runs. With it,
+// Alloc and TryAlloc return a pointer to a separate heap object per
+// allocation (its slot in the slab stays assigned, for the counts), so that
+// the garbage collector can tell when the program drops the object without
+// Free: the object is then reported (tracker.Find, and the tracker.Handler
+// if one is set) with its allocation stack, and its slot is reclaimed.
+// AllocRef and AllocIn are unchanged: their objects are held by a handle or
+// a scope. RefOf panics with ErrForeign on an object of such a pool.
+//
+// Release builds ignore the option.
+func WithDropCheck(on bool) Option {
+	return func(c *config) {
+		c.debug.dropCheck, c.debug.hasDropCheck = on, true
+	}
+}

@@ -1,0 +1,26 @@
+//go:build slabdebug
+
+package tracker
+
+import (
+	"log/slog"
+	"os"
+)
+
+const enabled = true
+
+// init applies EnvVar to the defaults.
+func init() {
+	env := os.Getenv(EnvVar)
+	if env == "" {
+		return
+	}
+	s, logMode, err := parseSettings(env, CurrentSettings())
+	if err != nil {
+		panic(err)
+	}
+	settings.Store(&s)
+	if logMode {
+		SetHandler(LogAndContinue(slog.Default()))
+	}
+}

@@ -1,0 +1,174 @@
+package tracker
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/stack"
+)
+
+// Find returns a *Violation of kind Leak if any pool has objects allocated
+// and not freed, other than those the options ignore, and nil otherwise.
+// Like goleak it looks again a few times, sleeping in between, before it
+// reports, so that asynchronous teardown can finish (see MaxRetries).
+//
+// In debug builds the report groups the objects by allocation stack, with
+// counts, bytes and ages, and includes the objects that drop detection found
+// unreachable without Free. Release builds count the live objects of each
+// pool and say to rebuild with -tags slabdebug for the sites.
+func Find(opts ...Option) error {
+	o := buildOptions(opts)
+	sleep := time.Microsecond
+	for i := 0; ; i++ {
+		sites := o.leakedSites()
+		if len(sites) == 0 {
+			return nil
+		}
+		if i >= o.maxRetries {
+			return &Violation{Kind: Leak, Slot: -1, Sites: sites}
+		}
+		time.Sleep(sleep)
+		sleep = min(2*sleep, o.maxSleep)
+	}
+}
+
+// TestingT is the part of *testing.T that VerifyNone uses.
+type TestingT interface {
+	Error(args ...any)
+}
+
+// TestingM is the part of *testing.M that VerifyTestMain uses.
+type TestingM interface {
+	Run() int
+}
+
+// VerifyNone fails the test with the leak report if Find finds leaks. Use it
+// at the end of a test, or deferred:
+//
+//	defer tracker.VerifyNone(t, tracker.IgnoreCurrent())
+func VerifyNone(t TestingT, opts ...Option) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
+	if err := Find(opts...); err != nil {
+		t.Error(err)
+	}
+}
+
+// osExit is os.Exit, replaced by tests of VerifyTestMain.
+var osExit = os.Exit
+
+// VerifyTestMain runs the tests of m and, if they pass, checks for leaks
+// with Find; it exits with status 1 and prints the report if there are any.
+// Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { tracker.VerifyTestMain(m) }
+func VerifyTestMain(m TestingM, opts ...Option) {
+	code := m.Run()
+	if code == 0 {
+		if err := Find(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "slabtrack: the tests passed but left objects allocated:\n%v\n", err)
+			code = 1
+		}
+	}
+	osExit(code)
+}
+
+// leakedSites returns the sites of the objects that o does not ignore.
+func (o *options) leakedSites() []Site {
+	var sites []Site
+	registry.Each(func(p registry.Pool) {
+		c := p.Counters()
+		if o.ignorePools[c.Name] {
+			return
+		}
+		if !enabled {
+			if n := c.Live - o.baseline[c.ID]; n > 0 {
+				sites = append(sites, Site{Pool: c.Name, Type: c.Type, Objects: int(n), Bytes: n * int64(c.Size)})
+			}
+			return
+		}
+		keep := func(objs []registry.Object, dropped bool) []registry.Object {
+			return slices.DeleteFunc(objs, func(obj registry.Object) bool {
+				return o.ignore[objKey{c.ID, obj.Slot, obj.Serial, dropped}]
+			})
+		}
+		sites = append(sites, groupSites(c, keep(p.Dropped(nil), true), true)...)
+		sites = append(sites, groupSites(c, keep(p.LiveObjects(nil), false), false)...)
+	})
+	sortSites(sites)
+	return sites
+}
+
+// groupSites groups the objects of one pool by allocation stack, the way
+// LeakSanitizer does. Stacks that differ only inside slabtrack (the fast and
+// the slow allocation path) make one site.
+func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Site {
+	if len(objs) == 0 {
+		return nil
+	}
+	frames := map[stack.ID]Stack{}
+	bySite := map[string]*Site{}
+	var order []string
+	for _, obj := range objs {
+		fr, ok := frames[obj.Stack]
+		if !ok {
+			fr = Stack(obj.Stack.Frames())
+			frames[obj.Stack] = fr
+		}
+		key := stackKey(fr)
+		s := bySite[key]
+		if s == nil {
+			s = &Site{Pool: c.Name, Type: c.Type, Stack: fr, Dropped: dropped, MinAge: time.Duration(1<<63 - 1)}
+			bySite[key] = s
+			order = append(order, key)
+		}
+		age := clock.Age(obj.AllocAt)
+		s.Objects++
+		s.Bytes += int64(c.Size)
+		s.MinAge = min(s.MinAge, age)
+		s.MaxAge = max(s.MaxAge, age)
+	}
+	out := make([]Site, 0, len(order))
+	for _, k := range order {
+		out = append(out, *bySite[k])
+	}
+	return out
+}
+
+func stackKey(s Stack) string {
+	var b strings.Builder
+	for _, f := range s {
+		b.WriteString(f.Function)
+		b.WriteByte(' ')
+		b.WriteString(f.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(f.Line))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// sortSites orders sites as LeakSanitizer does, largest first; dropped
+// objects before live ones, since they are leaks for certain.
+func sortSites(sites []Site) {
+	slices.SortStableFunc(sites, func(a, b Site) int {
+		if a.Dropped != b.Dropped {
+			if a.Dropped {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.Bytes, a.Bytes); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Pool, b.Pool)
+	})
+}

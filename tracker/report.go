@@ -1,0 +1,111 @@
+package tracker
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/slabtrack/slabtrack/internal/registry"
+)
+
+// PoolReport is the state of one pool, as WriteReport prints it and as
+// expvar publishes it (package tracker/trackerhttp).
+type PoolReport struct {
+	Name string
+	Type string
+	// Stats is the pool's slab.Stats.
+	Stats any
+	// Live and LiveBytes count the objects allocated and not freed.
+	Live      int64
+	LiveBytes int64
+	// Quarantined counts the freed slots held in the debug quarantine.
+	Quarantined int
+	// Sites groups the live objects by allocation stack (debug builds).
+	Sites []Site `json:",omitempty"`
+	// Dropped groups the objects found unreachable without Free (debug
+	// builds with drop detection).
+	Dropped []Site `json:",omitempty"`
+}
+
+// Pools returns the state of every pool of the process, sorted by name.
+func Pools() []PoolReport {
+	var out []PoolReport
+	registry.Each(func(p registry.Pool) {
+		c := p.Counters()
+		r := PoolReport{
+			Name:        c.Name,
+			Type:        c.Type,
+			Stats:       c.Stats,
+			Live:        c.Live,
+			LiveBytes:   c.Live * int64(c.Size),
+			Quarantined: c.Quarantined,
+			Sites:       groupSites(c, p.LiveObjects(nil), false),
+			Dropped:     groupSites(c, p.Dropped(nil), true),
+		}
+		sortSites(r.Sites)
+		sortSites(r.Dropped)
+		out = append(out, r)
+	})
+	slices.SortFunc(out, func(a, b PoolReport) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type))
+	})
+	return out
+}
+
+// maxSitesShown bounds the sites WriteReport prints per pool.
+const maxSitesShown = 20
+
+// WriteReport writes a plain-text report of every pool: its statistics, its
+// live objects grouped by allocation site (debug builds), the objects
+// dropped without Free, and the result of Check. It is what the /debug/slab
+// handler of package tracker/trackerhttp serves.
+func WriteReport(w io.Writer) error {
+	var b strings.Builder
+	s := CurrentSettings()
+	if Enabled() {
+		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t)\n",
+			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile)
+	} else {
+		b.WriteString("slabtrack: release build: live objects are counted, not recorded; rebuild with -tags slabdebug for allocation sites\n")
+	}
+	pools := Pools()
+	fmt.Fprintf(&b, "%d pool(s)\n", len(pools))
+	for _, p := range pools {
+		fmt.Fprintf(&b, "\npool %q (%s): %d live, %d bytes\n", p.Name, p.Type, p.Live, p.LiveBytes)
+		fmt.Fprintf(&b, "  stats: %s\n", strings.Trim(fmt.Sprintf("%+v", p.Stats), "{}"))
+		if Enabled() {
+			fmt.Fprintf(&b, "  quarantined: %d\n", p.Quarantined)
+		}
+		writeSites(&b, "live objects", p.Sites)
+		writeSites(&b, "dropped without Free", p.Dropped)
+	}
+	if err := Check(); err != nil {
+		fmt.Fprintf(&b, "\nquarantine check:\n%v\n", err)
+	} else if Enabled() {
+		b.WriteString("\nquarantine check: ok\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeSites(b *strings.Builder, what string, sites []Site) {
+	if len(sites) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  %s by allocation site:\n", what)
+	for i, s := range sites {
+		if i == maxSitesShown {
+			fmt.Fprintf(b, "    ... and %d more site(s)\n", len(sites)-i)
+			break
+		}
+		fmt.Fprintf(b, "    %d object(s), %d bytes, age %s to %s, allocated from:\n", s.Objects, s.Bytes, roundAge(s.MinAge), roundAge(s.MaxAge))
+		if len(s.Stack) == 0 {
+			b.WriteString("    " + noStack + "\n")
+		}
+		for j, f := range s.Stack {
+			fmt.Fprintf(b, "        #%d %s %s:%d\n", j, f.Function, f.File, f.Line)
+		}
+	}
+}

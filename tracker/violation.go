@@ -1,0 +1,306 @@
+package tracker
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/slabtrack/slabtrack/internal/errs"
+)
+
+// Kind classifies a Violation.
+type Kind int
+
+// The kinds of violation. Each matches one of slab's sentinel errors with
+// errors.Is (see Violation.Is).
+const (
+	// DoubleFree: Free (or FreeRef) of an object that is already free, in
+	// quarantine, in a per-P cache, or being freed by another goroutine.
+	// Matches slab.ErrDoubleFree.
+	DoubleFree Kind = iota + 1
+	// ForeignFree: Free of a pointer the pool did not allocate: a new(T),
+	// an object of another pool, a pointer into the middle of a slot, or a
+	// slab released by Trim. Matches slab.ErrForeign.
+	ForeignFree
+	// ScopedFree: Free of an object allocated with AllocIn, which only
+	// Scope.Release may free. Matches slab.ErrScoped.
+	ScopedFree
+	// WriteAfterFree: a freed object was written to: its poison (or its
+	// zeroes, once out of quarantine) changed. Matches ErrWriteAfterFree.
+	WriteAfterFree
+	// StaleRef: use of a Ref whose object was freed. Matches
+	// slab.ErrStaleRef.
+	StaleRef
+	// Leak: objects still allocated when Find looked. Matches ErrLeak.
+	Leak
+	// Dropped: an object became unreachable without Free (drop detection,
+	// see Settings.DropCheck). Matches ErrLeak.
+	Dropped
+)
+
+var kindNames = [...]string{
+	DoubleFree:     "double-free",
+	ForeignFree:    "foreign-free",
+	ScopedFree:     "scoped-free",
+	WriteAfterFree: "write-after-free",
+	StaleRef:       "stale-ref",
+	Leak:           "leak",
+	Dropped:        "dropped-without-free",
+}
+
+// String returns the kind as it appears on a report's SUMMARY line, such as
+// "double-free".
+func (k Kind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+func (k Kind) sentinel() error {
+	switch k {
+	case DoubleFree:
+		return errs.DoubleFree
+	case ForeignFree:
+		return errs.Foreign
+	case ScopedFree:
+		return errs.Scoped
+	case WriteAfterFree:
+		return errs.WriteAfterFree
+	case StaleRef:
+		return errs.StaleRef
+	case Leak, Dropped:
+		return errs.Leak
+	}
+	return nil
+}
+
+// A Stack is a symbolised call stack, innermost call first. Stacks in
+// reports start at the user's call: frames inside slabtrack are left out.
+type Stack []runtime.Frame
+
+// Has reports whether a frame of s is in a function whose name ends with
+// name, such as "allocOrder" or "main.(*Server).handle".
+func (s Stack) Has(name string) bool {
+	for _, f := range s {
+		if f.Function == name || strings.HasSuffix(f.Function, "."+name) || strings.HasSuffix(f.Function, "/"+name) {
+			return true
+		}
+	}
+	return false
+}
+
+// A Violation is a misuse of a pool that debug builds detected, with the
+// places that led to it: where the object was allocated, where it was
+// freed, and the call that misused it. Its Error method formats it like an
+// AddressSanitizer report.
+//
+// Violations are handed to the Handler (see SetHandler); by default they
+// are panicked with. Leak reports (Find) are Violations of kind Leak whose
+// Sites group the leaked objects by allocation stack.
+type Violation struct {
+	Kind Kind
+	Pool string // the pool's name
+	Type string // the element type, such as "*main.Order"
+	// Slot is the pool-wide slot number of the object, -1 if the address
+	// is in no slot of the pool.
+	Slot int
+	Addr uintptr // the object's address (0 for a Ref or a leak report)
+	// Detail is one sentence on the state found: "the object is in
+	// quarantine", "it lies in a slab of pool "items" (*main.Item)".
+	Detail string
+	// Owner names the pool that owns Addr, for a ForeignFree of an object
+	// of another pool; "" if no pool owns it.
+	Owner string
+
+	// Field, Offset, Want and Got describe a WriteAfterFree: the field
+	// that changed (such as "Order.Lines[2].Qty"), the offset in the object
+	// of the field's first byte, and the field's expected and found bytes.
+	Field     string
+	Offset    uintptr
+	Want, Got []byte
+
+	// Alloc is where the object was allocated, Free where it was freed,
+	// Call the call that detected the violation. Each may be empty: not
+	// recorded (see Settings), or not applicable.
+	Alloc, Free, Call Stack
+	// AllocAge and FreeAge are how long before the report the object was
+	// allocated and freed; 0 if unknown.
+	AllocAge, FreeAge time.Duration
+
+	// Sites groups the objects of a Leak report by allocation stack.
+	Sites []Site
+
+	// Err is the error release builds would panic with; it wraps one of
+	// slab's sentinel errors. Nil for leaks.
+	Err error
+}
+
+// A Site is a group of leaked or live objects of one pool that share an
+// allocation stack.
+type Site struct {
+	Pool, Type string
+	Objects    int
+	Bytes      int64
+	// Stack is where the objects were allocated; nil in release builds,
+	// which record no stacks.
+	Stack Stack
+	// MinAge and MaxAge bound the objects' ages.
+	MinAge, MaxAge time.Duration
+	// Dropped is set for objects that the GC found unreachable without
+	// Free (drop detection), rather than still allocated.
+	Dropped bool
+}
+
+// Is reports whether target is the sentinel error of v's kind:
+// errors.Is(v, slab.ErrDoubleFree) holds for a DoubleFree.
+func (v *Violation) Is(target error) bool { return target != nil && target == v.Kind.sentinel() }
+
+// Unwrap returns the error a release build would have panicked with.
+func (v *Violation) Unwrap() error { return v.Err }
+
+// Error returns the report: a title line, the stacks labelled allocated,
+// freed and this call, and a SUMMARY line.
+func (v *Violation) Error() string {
+	var b strings.Builder
+	if v.Kind == Leak {
+		v.writeLeaks(&b)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "==slabtrack== ERROR: %s\n", v.title())
+	if v.Detail != "" {
+		fmt.Fprintf(&b, "%s\n", v.Detail)
+	}
+	if v.Kind == WriteAfterFree && v.Got != nil {
+		fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
+		fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
+	}
+	callLabel := map[Kind]string{
+		DoubleFree:     "freed again here (this call)",
+		ForeignFree:    "freed here (this call)",
+		ScopedFree:     "freed here (this call)",
+		WriteAfterFree: "detected here (this call)",
+		StaleRef:       "used here (this call)",
+	}[v.Kind]
+	if callLabel != "" {
+		writeStack(&b, callLabel, 0, v.Call)
+	}
+	if v.Kind != ForeignFree || v.Free != nil {
+		if v.Kind != ScopedFree && v.Kind != Dropped {
+			label := "freed here"
+			if v.Kind == DoubleFree {
+				label = "previously freed here"
+			}
+			writeStack(&b, label, v.FreeAge, v.Free)
+		}
+	}
+	if v.Kind != ForeignFree || v.Alloc != nil {
+		writeStack(&b, "allocated here", v.AllocAge, v.Alloc)
+	}
+	at := v.Call
+	if len(at) == 0 {
+		at = v.Alloc
+	}
+	fmt.Fprintf(&b, "\nSUMMARY: slabtrack: %s", v.Kind)
+	if len(at) > 0 {
+		fmt.Fprintf(&b, " %s:%d in %s", at[0].File, at[0].Line, at[0].Function)
+	}
+	fmt.Fprintf(&b, " (%s, pool %q)", v.Type, v.Pool)
+	return b.String()
+}
+
+func (v *Violation) fieldName() string {
+	name := strings.TrimPrefix(v.Type, "*")
+	if i := strings.LastIndexByte(name, '.'); i >= 0 && !strings.ContainsAny(name[i:], "[]") {
+		name = name[i+1:]
+	}
+	if v.Field == "" {
+		return name
+	}
+	return name + "." + v.Field
+}
+
+func (v *Violation) title() string {
+	obj := fmt.Sprintf("%s (pool %q, slot %d)", v.Type, v.Pool, v.Slot)
+	switch v.Kind {
+	case DoubleFree:
+		return fmt.Sprintf("double free of %s at %#x", obj, v.Addr)
+	case ForeignFree:
+		return fmt.Sprintf("free of %#x, which pool %q (%s) did not allocate", v.Addr, v.Pool, v.Type)
+	case ScopedFree:
+		return fmt.Sprintf("Free of scoped object %s at %#x", obj, v.Addr)
+	case WriteAfterFree:
+		return fmt.Sprintf("write after free to %s of %s at %#x", v.fieldName(), obj, v.Addr)
+	case StaleRef:
+		return fmt.Sprintf("use of a stale Ref to %s (pool %q)", v.Type, v.Pool)
+	case Dropped:
+		return fmt.Sprintf("%s at %#x became unreachable without Free", obj, v.Addr)
+	}
+	return fmt.Sprintf("%s of %s", v.Kind, obj)
+}
+
+func writeStack(b *strings.Builder, label string, age time.Duration, s Stack) {
+	if age > 0 {
+		fmt.Fprintf(b, "\n%s, %s ago:\n", label, roundAge(age))
+	} else {
+		fmt.Fprintf(b, "\n%s:\n", label)
+	}
+	if len(s) == 0 {
+		b.WriteString(noStack + "\n")
+		return
+	}
+	for i, f := range s {
+		fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
+	}
+}
+
+func roundAge(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
+func (v *Violation) writeLeaks(b *strings.Builder) {
+	fmt.Fprintf(b, "==slabtrack== ERROR: LeakSanitizer-style check: detected leaked objects\n")
+	objs, bytes, dropped := 0, int64(0), 0
+	for _, s := range v.Sites {
+		what := "object(s)"
+		if s.Dropped {
+			what = "object(s) dropped without Free"
+			dropped += s.Objects
+		}
+		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q) allocated from", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		if s.MaxAge > 0 {
+			fmt.Fprintf(b, " (age %s", roundAge(s.MinAge))
+			if s.MaxAge != s.MinAge {
+				fmt.Fprintf(b, " to %s", roundAge(s.MaxAge))
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(":\n")
+		switch {
+		case len(s.Stack) > 0:
+			for i, f := range s.Stack {
+				fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
+			}
+		case !Enabled():
+			b.WriteString("    (allocation sites are recorded only in debug builds: rebuild with -tags slabdebug)\n")
+		default:
+			b.WriteString(noStack + "\n")
+		}
+		objs += s.Objects
+		bytes += s.Bytes
+	}
+	fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
+	if dropped > 0 {
+		fmt.Fprintf(b, ", %d of them dropped without Free", dropped)
+	}
+	b.WriteString(".")
+}
+
+const noStack = "    (no stack recorded: see SLABTRACK_DEBUG stack= and sample=)"
