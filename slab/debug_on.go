@@ -117,6 +117,10 @@ type profKey struct {
 	slot int
 }
 
+// testHookFreeing, if set, runs in debugFreeSlot while the slot is
+// dFreeing, so that a test can hold one Free there and run another.
+var testHookFreeing func()
+
 // internalFrames is how many frames inside slab, at most, lie between a hook
 // and the user's call (allocSlow, alloc, TryAlloc, Alloc). Captures take
 // that many more frames than the settings ask for; reports cut them off.
@@ -223,7 +227,14 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		tracker.Report(p.doubleFree(r, d, call))
 		return
 	}
+	d.freeStack.Store(uint32(call))
+	d.freeAt.Store(clock.Now())
+	if testHookFreeing != nil {
+		testHookFreeing()
+	}
 	if st := r.s.state[r.i]; st != stateLive {
+		d.freeStack.Store(0)
+		d.freeAt.Store(0)
 		d.state.Store(dLive)
 		v := p.violation(tracker.ScopedFree, r, d)
 		v.Call = frames(uint32(call))
@@ -233,8 +244,6 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		tracker.Report(v)
 		return
 	}
-	d.freeStack.Store(uint32(call))
-	d.freeAt.Store(clock.Now())
 	p.releaseFreed(r, d, p.dbg.qcap > 0)
 }
 
@@ -386,10 +395,11 @@ func settle(state *atomic.Uint32) uint32 {
 }
 
 func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker.Violation {
+	seen := d.state.Load()
 	st := settle(&d.state)
 	v := p.violation(tracker.DoubleFree, r, d)
 	v.Call = frames(uint32(call))
-	v.Detail = freedDetail(st, d.serial.Load() == 0)
+	v.Detail = freedDetail(seen, d.serial.Load() == 0)
 	if st == dLive {
 		// Freed and allocated again meanwhile: the stacks are the new
 		// object's.
@@ -408,7 +418,7 @@ func freedDetail(st uint32, never bool) string {
 	case st == dFree:
 		return "the object was already freed; its slot is free (in a per-P cache or its slab's free set)"
 	case st == dFreeing:
-		return "another goroutine is freeing the object at the same time"
+		return "another goroutine was freeing the object at the same time"
 	case st == dRetired:
 		return "the object was already freed; its slot is retired (its Ref generations ran out)"
 	}
@@ -655,10 +665,11 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	call := callerStack(tracker.CurrentSettings())
 	if !sh.state.CompareAndSwap(dLive, dFreeing) {
-		st := settle(&sh.state)
+		seen := sh.state.Load()
+		settle(&sh.state)
 		v := p.shadowViolation(tracker.DoubleFree, sh, x)
 		v.Call = frames(uint32(call))
-		v.Detail = freedDetail(st, false) + " (drop detection: the object is a heap copy standing for its slot)"
+		v.Detail = freedDetail(seen, false) + " (drop detection: the object is a heap copy standing for its slot)"
 		v.Err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(sh.r))
 		tracker.Report(v)
 		return

@@ -1,0 +1,617 @@
+//go:build slabdebug
+
+package slab_test
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"math"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+	"weak"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+// Each test below commits one bug on purpose and checks the report: its kind,
+// the sentinel error it matches, and that its stacks name the helpers that
+// allocated, freed and misused the object. The helpers are not inlined, so
+// that each is a frame of its own.
+
+type Order struct {
+	ID    int64
+	Name  *string
+	Price float64
+	Lines [4]int32
+}
+
+//go:noinline
+func allocOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
+
+//go:noinline
+func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+//go:noinline
+func freeOrderTwice(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+//go:noinline
+func freeOtherOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+//go:noinline
+func freeOrderConcurrently(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+//go:noinline
+func freeForeign(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+//go:noinline
+func dropOrder(p *slab.Pool[Order]) { allocOrder(p).ID = 1 }
+
+//go:noinline
+func allocOrderRef(p *slab.Pool[Order]) slab.Ref[Order] { return p.AllocRef() }
+
+//go:noinline
+func freeOrderRef(p *slab.Pool[Order], r slab.Ref[Order]) { p.FreeRef(r) }
+
+//go:noinline
+func freeOrderRefTwice(p *slab.Pool[Order], r slab.Ref[Order]) { p.FreeRef(r) }
+
+//go:noinline
+func getOrderRef(p *slab.Pool[Order], r slab.Ref[Order]) *Order { return p.Get(r) }
+
+// violationOf runs f and returns the *tracker.Violation it panicked with, or
+// nil if it returned. Any other panic propagates.
+func violationOf(f func()) (v *tracker.Violation) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if err, ok := r.(error); !ok || !errors.As(err, &v) {
+			panic(r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// newPool returns a pool named after the test, so that reports and leak
+// checks of one test do not see another's objects.
+func newPool(t *testing.T, opts ...slab.Option) *slab.Pool[Order] {
+	return slab.New[Order](append([]slab.Option{slab.WithName(t.Name())}, opts...)...)
+}
+
+// assertStacks checks that v's stacks name the helpers: alloc in the
+// allocation stack, free in the free stack and call in this call's stack
+// ("" skips a check).
+func assertStacks(t *testing.T, v *tracker.Violation, alloc, free, call string) {
+	t.Helper()
+	if alloc != "" {
+		assert.True(t, v.Alloc.Has(alloc), "the allocation stack names %s:\n%v", alloc, v)
+	}
+	if free != "" {
+		assert.True(t, v.Free.Has(free), "the free stack names %s:\n%v", free, v)
+	}
+	if call != "" {
+		assert.True(t, v.Call.Has(call), "this call's stack names %s:\n%v", call, v)
+	}
+}
+
+// assertQuiet checks the pool's counts once every object is freed.
+func assertQuiet(t *testing.T, p *slab.Pool[Order]) {
+	t.Helper()
+	st := p.Stats()
+	assert.Zero(t, st.Live, "no object is live")
+	assert.Equal(t, st.Allocs, st.Frees, "every allocation was freed once")
+}
+
+func TestDebugEnabled(t *testing.T) {
+	assert.True(t, tracker.Enabled(), "-tags slabdebug compiles debug mode in")
+}
+
+// Item 1: double free, with the allocation, first free and second free
+// stacks, also after the slot went to a per-P cache and while it is in
+// quarantine.
+func TestDebugDoubleFree(t *testing.T) {
+	tests := []struct {
+		name       string
+		quarantine int
+		// prepare frees x, and whatever else puts x's slot where the
+		// case wants it.
+		prepare func(p *slab.Pool[Order], x *Order)
+		detail  string
+	}{
+		{"in quarantine", 16, func(p *slab.Pool[Order], x *Order) { freeOrder(p, x) }, "in the quarantine"},
+		{"in a per-P cache", 0, func(p *slab.Pool[Order], x *Order) { freeOrder(p, x) }, "per-P cache"},
+		{"out of quarantine into a cache", 1, func(p *slab.Pool[Order], x *Order) {
+			y := allocOrder(p)
+			freeOrder(p, x)
+			freeOtherOrder(p, y) // pushes x out of the one-slot quarantine
+		}, "per-P cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPool(t, slab.WithQuarantine(tt.quarantine))
+			x := allocOrder(p)
+			tt.prepare(p, x)
+			if tt.quarantine == 0 || tt.quarantine == 1 {
+				require.Positive(t, p.Stats().Cached, "the freed slot sits in a per-P cache")
+			}
+
+			v := violationOf(func() { freeOrderTwice(p, x) })
+			require.NotNil(t, v, "the second Free panics with a *tracker.Violation")
+			assert.Equal(t, tracker.DoubleFree, v.Kind, "the kind")
+			assert.ErrorIs(t, v, slab.ErrDoubleFree, "the violation matches slab.ErrDoubleFree")
+			assert.Equal(t, uintptr(unsafe.Pointer(x)), v.Addr, "the report gives the object's address")
+			assert.Contains(t, v.Detail, tt.detail, "the report says where the slot is")
+			assertStacks(t, v, "allocOrder", "freeOrder", "freeOrderTwice")
+			assert.False(t, v.Free.Has("freeOrderTwice"), "the free stack is the first free's")
+			assertQuiet(t, p)
+		})
+	}
+}
+
+func TestDebugReportFormat(t *testing.T) {
+	p := newPool(t)
+	x := allocOrder(p)
+	freeOrder(p, x)
+	v := violationOf(func() { freeOrderTwice(p, x) })
+	require.NotNil(t, v, "a double free is reported")
+	report := v.Error()
+	lines := strings.Split(report, "\n")
+	assert.True(t, strings.HasPrefix(lines[0], "==slabtrack== ERROR: double free of *slab_test.Order (pool \"TestDebugReportFormat\", slot "),
+		"the title names the bug, the type, the pool and the slot: %q", lines[0])
+	last := lines[len(lines)-1]
+	assert.True(t, strings.HasPrefix(last, "SUMMARY: slabtrack: double-free "), "the last line is the SUMMARY: %q", last)
+	assert.Contains(t, last, "in github.com/slabtrack/slabtrack/slab_test.freeOrderTwice", "the SUMMARY names the misusing function")
+	this := strings.Index(report, "freed again here (this call):\n    #0 github.com/slabtrack/slabtrack/slab_test.freeOrderTwice ")
+	freed := strings.Index(report, "previously freed here, ")
+	alloc := strings.Index(report, "allocated here, ")
+	assert.True(t, this > 0 && freed > this && alloc > freed,
+		"the stacks come as this call, freed, allocated, each starting at the user's function:\n%s", report)
+	assert.NotContains(t, report, "slab.(*Pool", "stacks leave out slabtrack's own frames")
+	assert.Contains(t, report, "debug_test.go:", "frames give file:line")
+}
+
+// Item 2: two goroutines free one object at once; the compare-and-swap on
+// the slot's state lets exactly one of them through.
+func TestDebugConcurrentDoubleFree(t *testing.T) {
+	t.Run("second free during the first", func(t *testing.T) {
+		// The first Free is held just after it claimed the slot, so the
+		// second runs while the first is in progress: a check that read
+		// the state and wrote it later would let both through.
+		p := newPool(t)
+		x := allocOrder(p)
+		entered, resume := make(chan struct{}), make(chan struct{})
+		slab.SetTestHookFreeing(func() {
+			close(entered)
+			<-resume
+		})
+		first := make(chan *tracker.Violation)
+		go func() { first <- violationOf(func() { freeOrderConcurrently(p, x) }) }()
+		<-entered
+		slab.SetTestHookFreeing(nil)
+		v := violationOf(func() { freeOrderConcurrently(p, x) })
+		close(resume)
+		assert.Nil(t, <-first, "the first Free succeeds")
+
+		require.NotNil(t, v, "the second Free is reported")
+		assert.Equal(t, tracker.DoubleFree, v.Kind, "the kind")
+		assert.ErrorIs(t, v, slab.ErrDoubleFree, "the violation matches slab.ErrDoubleFree")
+		assert.Contains(t, v.Detail, "at the same time", "the report says the two frees overlapped")
+		assertStacks(t, v, "allocOrder", "freeOrderConcurrently", "freeOrderConcurrently")
+		assertQuiet(t, p)
+	})
+
+	t.Run("racing goroutines", func(t *testing.T) {
+		rounds := 300
+		if testing.Short() {
+			rounds = 50
+		}
+		p := newPool(t)
+		for round := range rounds {
+			x := allocOrder(p)
+			// The test goroutine and one other free x as the gate opens.
+			var gate atomic.Bool
+			ready := make(chan struct{})
+			other := make(chan *tracker.Violation)
+			go func() {
+				close(ready)
+				for !gate.Load() {
+				}
+				other <- violationOf(func() { freeOrderConcurrently(p, x) })
+			}()
+			<-ready
+			gate.Store(true)
+			mine := violationOf(func() { freeOrderConcurrently(p, x) })
+			theirs := <-other
+
+			require.True(t, (mine == nil) != (theirs == nil), "round %d: exactly one of the two Frees is reported", round)
+			v := cmp.Or(mine, theirs)
+			require.Equal(t, tracker.DoubleFree, v.Kind, "round %d: the kind", round)
+			assertStacks(t, v, "allocOrder", "freeOrderConcurrently", "freeOrderConcurrently")
+		}
+		assertQuiet(t, p)
+	})
+}
+
+// Item 3: foreign, interior and wrong-pool frees; the report says which
+// pool, if any, owns the address.
+func TestDebugForeignFree(t *testing.T) {
+	p := newPool(t)
+	other := slab.New[Order](slab.WithName(t.Name() + "/other"))
+	x := allocOrder(p)
+	y := other.Alloc()
+	defer other.Free(y)
+	defer freeOrder(p, x)
+
+	tests := []struct {
+		name   string
+		ptr    *Order
+		owner  string
+		detail string
+		slot   bool
+	}{
+		{"new value", new(Order), "", "in no slab of any pool", false},
+		{"object of another pool", y, t.Name() + "/other", `slab of pool "TestDebugForeignFree/other"`, false},
+		{"interior pointer", (*Order)(unsafe.Pointer(&x.Price)), "", "16 bytes into slot", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := p.Stats()
+			v := violationOf(func() { freeForeign(p, tt.ptr) })
+			require.NotNil(t, v, "Free of a foreign pointer panics with a *tracker.Violation")
+			assert.Equal(t, tracker.ForeignFree, v.Kind, "the kind")
+			assert.ErrorIs(t, v, slab.ErrForeign, "the violation matches slab.ErrForeign")
+			assert.Equal(t, tt.owner, v.Owner, "the report names the owning pool, if any")
+			assert.Contains(t, v.Detail, tt.detail, "the report says where the address lies")
+			assertStacks(t, v, "", "", "freeForeign")
+			if tt.slot {
+				assert.Contains(t, v.Detail, "field Price", "an interior pointer's field is named")
+				assert.True(t, v.Alloc.Has("allocOrder"), "the containing object's allocation stack is given:\n%v", v)
+			}
+			assert.Equal(t, before.Live, p.Stats().Live, "the pool is unchanged")
+		})
+	}
+}
+
+// Item 4: writes after free are found in the poison: by tracker.Check,
+// when the slot leaves the quarantine, and when it is reused.
+func TestDebugWriteAfterFree(t *testing.T) {
+	price := math.Float64bits(1.5)
+	tests := []struct {
+		name       string
+		quarantine int
+		// commit frees x, writes to it, and returns the report.
+		commit func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation
+		field  string
+		got    []byte
+		want   []byte
+		call   string
+	}{
+		{"found by Check", 16, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+			freeOrder(p, x)
+			x.Price = 1.5
+			err := tracker.Check()
+			var v *tracker.Violation
+			require.ErrorAs(t, err, &v, "tracker.Check returns the write after free")
+			assert.NoError(t, tracker.Check(), "a write is reported once")
+			return v
+		}, "Price", binary.LittleEndian.AppendUint64(nil, price), bytes.Repeat([]byte{0x6b}, 8), ""},
+		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+			freeOrder(p, x)
+			s := "stale"
+			x.Name = &s
+			var v *tracker.Violation
+			require.ErrorAs(t, tracker.Check(), &v, "tracker.Check returns the write after free")
+			return v
+		}, "Name", nil, make([]byte, 8), ""},
+		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+			y := allocOrder(p)
+			freeOrder(p, x)
+			x.Lines[2] = 7
+			return violationOf(func() { freeOtherOrder(p, y) })
+		}, "Lines[2]", []byte{7, 0, 0, 0}, []byte{0x6b, 0x6b, 0x6b, 0x6b}, "freeOtherOrder"},
+		{"reused", 0, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+			// One P, so that the next Alloc takes the slot just freed.
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			freeOrder(p, x)
+			x.ID = 42
+			return violationOf(func() { allocOrder(p) })
+		}, "ID", binary.LittleEndian.AppendUint64(nil, 42), make([]byte, 8), "allocOrder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPool(t, slab.WithQuarantine(tt.quarantine))
+			x := allocOrder(p)
+			v := tt.commit(t, p, x)
+			require.NotNil(t, v, "the write after free is reported")
+			assert.Equal(t, tracker.WriteAfterFree, v.Kind, "the kind")
+			assert.ErrorIs(t, v, tracker.ErrWriteAfterFree, "the violation matches tracker.ErrWriteAfterFree")
+			assert.Equal(t, tt.field, v.Field, "the report names the field written")
+			if tt.got != nil {
+				assert.Equal(t, tt.got, v.Got, "the report gives the bytes found")
+			} else {
+				assert.NotEqual(t, tt.want, v.Got, "the report gives the bytes found")
+			}
+			assert.Equal(t, tt.want, v.Want, "the report gives the bytes expected")
+			assertStacks(t, v, "allocOrder", "freeOrder", tt.call)
+			assert.Contains(t, v.Error(), "Order."+tt.field+" is bytes [", "the report shows the field's bytes")
+			require.NoError(t, tracker.Check(), "nothing else is corrupt")
+			for range 3 { // whatever remains in quarantine leaves it clean
+				freeOrder(p, allocOrder(p))
+			}
+			assertQuiet(t, p)
+		})
+	}
+}
+
+// Item 5: a stale Ref panics, deterministically; debug builds add the
+// stacks of the object it named.
+func TestDebugStaleRef(t *testing.T) {
+	tests := []struct {
+		name   string
+		commit func(p *slab.Pool[Order], r slab.Ref[Order])
+		call   string
+		detail string
+	}{
+		{"Get after FreeRef", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+			freeOrderRef(p, r)
+			getOrderRef(p, r)
+		}, "getOrderRef", "the object was freed"},
+		{"FreeRef twice", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+			freeOrderRef(p, r)
+			freeOrderRefTwice(p, r)
+		}, "freeOrderRefTwice", "the object was freed"},
+		{"zero Ref", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+			freeOrderRef(p, r)
+			getOrderRef(p, slab.Ref[Order]{})
+		}, "getOrderRef", "zero Ref"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPool(t)
+			r := allocOrderRef(p)
+			v := violationOf(func() { tt.commit(p, r) })
+			require.NotNil(t, v, "the stale Ref panics with a *tracker.Violation")
+			assert.Equal(t, tracker.StaleRef, v.Kind, "the kind")
+			assert.ErrorIs(t, v, slab.ErrStaleRef, "the violation matches slab.ErrStaleRef")
+			assert.Contains(t, v.Detail, tt.detail, "the report says why the Ref is stale")
+			if tt.detail == "the object was freed" {
+				assertStacks(t, v, "allocOrderRef", "freeOrderRef", tt.call)
+			} else {
+				assertStacks(t, v, "", "", tt.call)
+			}
+			assertQuiet(t, p)
+		})
+	}
+}
+
+func TestDebugScopedFree(t *testing.T) {
+	p := newPool(t)
+	s := slab.NewScope()
+	x := p.AllocIn(s)
+	v := violationOf(func() { freeOrder(p, x) })
+	require.NotNil(t, v, "Free of a scoped object panics with a *tracker.Violation")
+	assert.Equal(t, tracker.ScopedFree, v.Kind, "the kind")
+	assert.ErrorIs(t, v, slab.ErrScoped, "the violation matches slab.ErrScoped")
+	assertStacks(t, v, "TestDebugScopedFree", "", "freeOrder")
+	s.Release()
+	assertQuiet(t, p)
+}
+
+// Item 8: with drop detection, an object dropped without Free is reported
+// with its allocation stack once the GC collects it, and its slot reclaimed.
+func TestDebugDroppedWithoutFree(t *testing.T) {
+	p := newPool(t, slab.WithDropCheck(true))
+	ignore := tracker.IgnoreCurrent()
+	dropOrder(p)
+
+	var site *tracker.Site
+	for range 50 {
+		runtime.GC()
+		var v *tracker.Violation
+		if errors.As(tracker.Find(ignore, tracker.MaxRetries(0)), &v) {
+			for i, s := range v.Sites {
+				if s.Pool == t.Name() && s.Dropped {
+					site = &v.Sites[i]
+				}
+			}
+		}
+		if site != nil {
+			break
+		}
+		time.Sleep(time.Millisecond) // the cleanup runs on its own goroutine
+	}
+	require.NotNil(t, site, "Find reports the dropped object after a GC")
+	assert.Equal(t, 1, site.Objects, "one object was dropped")
+	assert.Equal(t, int64(unsafe.Sizeof(Order{})), site.Bytes, "its bytes")
+	assert.True(t, site.Stack.Has("dropOrder"), "the site is the allocation stack, naming dropOrder: %v", site.Stack)
+	assert.True(t, site.Stack.Has("allocOrder"), "the site names allocOrder: %v", site.Stack)
+	assertQuiet(t, p) // the slot was reclaimed
+}
+
+func TestDebugDropCheckKeepsOtherChecks(t *testing.T) {
+	p := newPool(t, slab.WithDropCheck(true), slab.WithQuarantine(4))
+	x := allocOrder(p)
+	x.Price = 2 // the object is usable
+	freeOrder(p, x)
+	x.ID = 3
+	var w *tracker.Violation
+	require.ErrorAs(t, tracker.Check(), &w, "a write to a freed shadow is found in the quarantine")
+	assert.Equal(t, "ID", w.Field, "the report names the field")
+
+	v := violationOf(func() { freeOrderTwice(p, x) })
+	require.NotNil(t, v, "a double free of a shadow is reported")
+	assert.Equal(t, tracker.DoubleFree, v.Kind, "the kind")
+	assertStacks(t, v, "allocOrder", "freeOrder", "freeOrderTwice")
+	assertQuiet(t, p)
+	runtime.KeepAlive(x)
+}
+
+func TestDebugDroppedGoesToHandler(t *testing.T) {
+	var mu sync.Mutex
+	var got []*tracker.Violation
+	prev := tracker.SetHandler(func(v *tracker.Violation) {
+		mu.Lock()
+		got = append(got, v)
+		mu.Unlock()
+	})
+	t.Cleanup(func() { tracker.SetHandler(prev) })
+
+	p := newPool(t, slab.WithDropCheck(true))
+	dropOrder(p)
+	var v *tracker.Violation
+	for range 50 {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		for _, g := range got {
+			if g.Pool == t.Name() {
+				v = g
+			}
+		}
+		mu.Unlock()
+		if v != nil {
+			break
+		}
+	}
+	require.NotNil(t, v, "the handler receives the dropped object")
+	assert.Equal(t, tracker.Dropped, v.Kind, "the kind")
+	assert.ErrorIs(t, v, tracker.ErrLeak, "a dropped object matches tracker.ErrLeak")
+	assert.True(t, v.Alloc.Has("dropOrder"), "the report names dropOrder:\n%v", v)
+}
+
+// A handler that logs lets the program continue: bad frees are ignored and
+// the pool stays consistent.
+func TestDebugLogAndContinue(t *testing.T) {
+	var buf bytes.Buffer
+	prev := tracker.SetHandler(tracker.LogAndContinue(slog.New(slog.NewTextHandler(&buf, nil))))
+	t.Cleanup(func() { tracker.SetHandler(prev) })
+
+	p := newPool(t)
+	x := allocOrder(p)
+	freeOrder(p, x)
+	assert.Nil(t, violationOf(func() { freeOrderTwice(p, x) }), "a double free does not panic")
+	assert.Nil(t, violationOf(func() { freeForeign(p, new(Order)) }), "a foreign free does not panic")
+	assert.Contains(t, buf.String(), "slabtrack: double-free", "the double free is logged")
+	assert.Contains(t, buf.String(), "slabtrack: foreign-free", "the foreign free is logged")
+	assert.Contains(t, buf.String(), "freeOrderTwice", "the log holds the report with its stacks")
+	assertQuiet(t, p)
+
+	for range 100 { // the pool goes on working
+		freeOrder(p, allocOrder(p))
+	}
+	assertQuiet(t, p)
+}
+
+func TestDebugRecoveredPanicKeepsCounts(t *testing.T) {
+	p := newPool(t, slab.WithQuarantine(0))
+	keep := allocOrder(p)
+	x := allocOrder(p)
+	freeOrder(p, x)
+	require.NotNil(t, violationOf(func() { freeOrderTwice(p, x) }), "the double free panics")
+	st := p.Stats()
+	assert.Equal(t, int64(1), st.Live, "only the kept object is live")
+	assert.Equal(t, st.Allocs-st.Frees, uint64(st.Live), "Allocs - Frees = Live")
+	freeOrder(p, keep)
+	assertQuiet(t, p)
+}
+
+func TestDebugNoStacks(t *testing.T) {
+	prev := tracker.CurrentSettings()
+	t.Cleanup(func() { require.NoError(t, tracker.Configure(prev), "restore the settings") })
+	s := prev
+	s.StackDepth = 0
+	require.NoError(t, tracker.Configure(s), "stack depth 0 is valid")
+
+	p := newPool(t)
+	x := allocOrder(p)
+	freeOrder(p, x)
+	v := violationOf(func() { freeOrderTwice(p, x) })
+	require.NotNil(t, v, "a double free is caught without stacks")
+	assert.Empty(t, v.Alloc, "no allocation stack is recorded")
+	assert.Contains(t, v.Error(), "no stack recorded", "the report says the stacks were not recorded")
+}
+
+func TestDebugQuarantineDelaysReuse(t *testing.T) {
+	p := newPool(t, slab.WithQuarantine(8))
+	x := allocOrder(p)
+	freeOrder(p, x)
+	st := p.Stats()
+	assert.Zero(t, st.Live, "a quarantined object is not live")
+	assert.Equal(t, uint64(1), st.Frees, "a quarantined object counts as freed")
+	for range 7 { // fewer frees than the quarantine holds
+		y := allocOrder(p)
+		assert.NotSame(t, x, y, "a slot in quarantine is not reused")
+		freeOrder(p, y)
+	}
+	assertQuiet(t, p)
+}
+
+// The pprof profile lists live objects by allocation site, and its keys do
+// not keep objects alive.
+func TestDebugProfile(t *testing.T) {
+	prev := tracker.CurrentSettings()
+	t.Cleanup(func() { require.NoError(t, tracker.Configure(prev), "restore the settings") })
+	s := prev
+	s.Profile = true
+	require.NoError(t, tracker.Configure(s), "turn the profile on")
+
+	p := newPool(t)
+	x := allocOrder(p)
+	prof := pprof.Lookup(tracker.ProfileName)
+	require.NotNil(t, prof, "the profile exists once an object was recorded")
+	n := prof.Count()
+	assert.Positive(t, n, "the live object is in the profile")
+	var out bytes.Buffer
+	require.NoError(t, prof.WriteTo(&out, 1), "the profile can be written")
+	assert.Contains(t, out.String(), "allocOrder", "the profile names the allocation site")
+	freeOrder(p, x)
+	assert.Equal(t, n-1, prof.Count(), "Free removes the object from the profile")
+
+	// A leaked object whose pool is dropped is collected: the profile's key
+	// does not hold it.
+	q := newPool(t)
+	wp := weak.Make(allocOrder(q))
+	q = nil
+	collected := false
+	for range 20 {
+		runtime.GC()
+		if wp.Value() == nil {
+			collected = true
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	runtime.KeepAlive(q)
+	assert.True(t, collected, "the profile does not keep a dropped pool's objects alive")
+}
+
+func TestDebugSettingsValidation(t *testing.T) {
+	for _, s := range []tracker.Settings{
+		{StackDepth: -1, SampleRate: 1},
+		{StackDepth: 65, SampleRate: 1},
+		{StackDepth: 16, SampleRate: 0},
+		{StackDepth: 16, SampleRate: 1, Quarantine: -1},
+	} {
+		assert.Error(t, tracker.Configure(s), "Configure(%+v) is refused", s)
+	}
+}
+
+func TestDebugWithQuarantineRejectsNegative(t *testing.T) {
+	assert.PanicsWithError(t, "slab: WithQuarantine(-1): the quarantine cannot be negative",
+		func() { slab.New[Order](slab.WithQuarantine(-1)) }, "a negative quarantine is refused")
+}
