@@ -262,6 +262,11 @@ func (p *Pool[T]) setCaches(caches []pcache[T]) {
 // cacheCounts sums the caches' counters. The counters are written without
 // atomics by their P; each is a machine word, so a concurrent read sees some
 // recent value (exact once the writers are synchronised with the caller).
+// The reads are not instrumented under -race (race.Disable hides only
+// synchronisation events, not memory accesses), so Stats during Free is
+// not a reported race.
+//
+//go:norace
 func (p *Pool[T]) cacheCounts() (frees uint64, cached int) {
 	race.Disable()
 	for _, c := range p.allCaches() {

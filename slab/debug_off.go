@@ -22,6 +22,7 @@ const debugMode = false
 // poolDebug and spanDebug are the debug side tables (debug_on.go); they take
 // no space in release builds.
 type (
+	//lint:ignore U1000 used by debug builds only
 	poolDebug[T any] struct{}
 	spanDebug        struct{}
 )

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
@@ -262,9 +263,9 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 		return
 	}
 	r.s.state[r.i] = stateFree
+	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
 	var zero T
 	*x = zero // a typed store: pointer words are cleared with write barriers
-	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	if quarantine {
 		p.dbg.layout.Fill(unsafe.Pointer(x))
 		d.state.Store(dQuarantined)
@@ -383,20 +384,23 @@ func (p *Pool[T]) violation(k tracker.Kind, r slotRef[T], d *slotDebug) *tracker
 	}
 }
 
-// settle waits for a Free in progress on another goroutine to finish, so
-// that a report can show its stack, and returns the state it left.
-func settle(state *atomic.Uint32) uint32 {
-	s := state.Load()
-	for i := 0; s == dFreeing && i < 1000; i++ {
-		runtime.Gosched()
-		s = state.Load()
+// settle waits, a second at most, for a Free in progress on another
+// goroutine to record its stack (freeStack), so that a report can show it.
+// The Free records it right after it claims the slot, and never blocks.
+func settle(state, freeStack *atomic.Uint32) {
+	if tracker.CurrentSettings().StackDepth == 0 {
+		return
 	}
-	return s
+	deadline := time.Now().Add(time.Second)
+	for state.Load() == dFreeing && freeStack.Load() == 0 && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
 }
 
 func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker.Violation {
 	seen := d.state.Load()
-	st := settle(&d.state)
+	settle(&d.state, &d.freeStack)
+	st := d.state.Load()
 	v := p.violation(tracker.DoubleFree, r, d)
 	v.Call = frames(uint32(call))
 	v.Detail = freedDetail(seen, d.serial.Load() == 0)
@@ -666,7 +670,7 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	call := callerStack(tracker.CurrentSettings())
 	if !sh.state.CompareAndSwap(dLive, dFreeing) {
 		seen := sh.state.Load()
-		settle(&sh.state)
+		settle(&sh.state, &sh.freeStack)
 		v := p.shadowViolation(tracker.DoubleFree, sh, x)
 		v.Call = frames(uint32(call))
 		v.Detail = freedDetail(seen, false) + " (drop detection: the object is a heap copy standing for its slot)"
@@ -690,9 +694,9 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	d.freeAt.Store(now)
 	p.releaseFreed(r, d, false)
 
+	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	var zero T
 	*x = zero
-	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	if p.dbg.qcap == 0 {
 		sh.state.Store(dFree)
 		return

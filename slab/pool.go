@@ -57,7 +57,8 @@ type Pool[T any] struct {
 	id     uint64 // spanmap.Span.Pool of every span of this pool
 	owner  *owner
 	cfg    config
-	dbg    poolDebug[T] // debug builds' side tables and quarantine; empty in release
+	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
+	dbg poolDebug[T]
 
 	drainMu sync.Mutex // serialises drainCaches
 
@@ -284,9 +285,9 @@ func (p *Pool[T]) Free(x *T) {
 		return
 	}
 	*st = stateFree
+	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
 	var zero T
 	*x = zero
-	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use shows as a race with this Free
 	race.ReleaseMerge(unsafe.Pointer(x))
 	if !p.cachePut(cslot[T]{x, st}) {
 		p.freeSlow(cslot[T]{x, st})
@@ -314,9 +315,9 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	}
 	r.s.state[r.i] = stateFree
 	x := r.ptr()
+	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	var zero T
 	*x = zero
-	race.WriteRange(unsafe.Pointer(x), int(p.size))
 	race.ReleaseMerge(unsafe.Pointer(x))
 	e := cslot[T]{x, &r.s.state[r.i]}
 	if !p.cachePut(e) {

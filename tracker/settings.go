@@ -112,6 +112,11 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			}
 			continue
 		}
+		switch key {
+		case "stack", "sample", "quarantine", "dropped", "pprof":
+		default:
+			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof or onviolation)", EnvVar, key)
+		}
 		n, err := strconv.Atoi(val)
 		if err != nil {
 			return s, false, fmt.Errorf("slab: %s: %s=%q is not a number", EnvVar, key, val)
@@ -127,8 +132,6 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			s.DropCheck, err = flag(key, n)
 		case "pprof":
 			s.Profile, err = flag(key, n)
-		default:
-			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof or onviolation)", EnvVar, key)
 		}
 		if err != nil {
 			return s, false, err

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
@@ -89,6 +90,24 @@ func (s Stack) Has(name string) bool {
 		}
 	}
 	return false
+}
+
+// String formats s one frame a line, as reports print it.
+func (s Stack) String() string {
+	var b strings.Builder
+	for i, f := range s {
+		fmt.Fprintf(&b, "#%d %s %s:%d\n", i, f.Function, f.File, f.Line)
+	}
+	return b.String()
+}
+
+// MarshalJSON encodes s as an array of "function file:line" strings.
+func (s Stack) MarshalJSON() ([]byte, error) {
+	out := make([]string, len(s))
+	for i, f := range s {
+		out[i] = fmt.Sprintf("%s %s:%d", f.Function, f.File, f.Line)
+	}
+	return json.Marshal(out)
 }
 
 // A Violation is a misuse of a pool that debug builds detected, with the

@@ -1,0 +1,35 @@
+package tracker_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+type Order struct {
+	ID    int64
+	Name  *string
+	Price float64
+	Lines [4]int32
+}
+
+//go:noinline
+func allocOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
+
+//go:noinline
+func allocOtherOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
+
+//go:noinline
+func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
+
+// TestMain checks, as a user's TestMain would, that the tests leave no object
+// allocated. It also serves as the child program of TestRaceReportsUseAfterFree.
+func TestMain(m *testing.M) {
+	if os.Getenv(raceChildEnv) != "" {
+		useAfterFree()
+		os.Exit(0)
+	}
+	tracker.VerifyTestMain(m)
+}

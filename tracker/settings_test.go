@@ -1,0 +1,56 @@
+package tracker_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+func TestParseSettings(t *testing.T) {
+	base := tracker.DefaultSettings
+	tests := []struct {
+		env     string
+		want    tracker.Settings
+		logMode bool
+		err     string
+	}{
+		{"", base, false, ""},
+		{"stack=32", tracker.Settings{StackDepth: 32, SampleRate: 1, Quarantine: 1024}, false, ""},
+		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1", tracker.Settings{StackDepth: 8, SampleRate: 10, DropCheck: true, Profile: true}, false, ""},
+		{"onviolation=log", base, true, ""},
+		{"onviolation=panic", base, false, ""},
+		{"stack", base, false, `"stack" is not key=value`},
+		{"stack=x", base, false, `stack="x" is not a number`},
+		{"stack=65", base, false, "outside [0, 64]"},
+		{"dropped=2", base, false, "want 0 or 1"},
+		{"quarantine=-1", base, false, "negative"},
+		{"color=red", base, false, `unknown key "color"`},
+		{"onviolation=ignore", base, false, "want log or panic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			got, logMode, err := tracker.ParseSettings(tt.env, base)
+			if tt.err != "" {
+				assert.ErrorContains(t, err, tt.err, "%q is refused with a message naming the problem", tt.env)
+				assert.ErrorContains(t, err, "slab: SLABTRACK_DEBUG: ", "the message names the variable")
+				return
+			}
+			assert.NoError(t, err, "%q parses", tt.env)
+			assert.Equal(t, tt.want, got, "the settings of %q", tt.env)
+			assert.Equal(t, tt.logMode, logMode, "the violation mode of %q", tt.env)
+		})
+	}
+}
+
+func TestConfigure(t *testing.T) {
+	prev := tracker.CurrentSettings()
+	defer func() { assert.NoError(t, tracker.Configure(prev), "restore the settings") }()
+	s := prev
+	s.StackDepth = 8
+	assert.NoError(t, tracker.Configure(s), "a valid setting is taken")
+	assert.Equal(t, s, tracker.CurrentSettings(), "CurrentSettings returns it")
+	assert.Error(t, tracker.Configure(tracker.Settings{StackDepth: 8}), "a sample rate of 0 is refused")
+	assert.Equal(t, s, tracker.CurrentSettings(), "a refused Configure changes nothing")
+}

@@ -1,0 +1,95 @@
+package trackerhttp_test
+
+import (
+	"encoding/json"
+	"expvar"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/tracker/trackerhttp"
+)
+
+type Order struct {
+	ID    int64
+	Price float64
+}
+
+//go:noinline
+func allocOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
+
+func TestHandler(t *testing.T) {
+	p := slab.New[Order](slab.WithName("http-orders"))
+	x := allocOrder(p)
+	defer p.Free(x)
+
+	srv := httptest.NewServer(trackerhttp.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/debug/slab")
+	require.NoError(t, err, "GET /debug/slab")
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err, "read the report")
+	text := string(body)
+
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the status")
+	assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"), "the report is plain text")
+	assert.Contains(t, text, `pool "http-orders" (*trackerhttp_test.Order): 1 live, 16 bytes`, "the report lists the pool with its live objects")
+	assert.Contains(t, text, "Allocs:1", "the report shows the pool's Stats")
+	if tracker.Enabled() {
+		assert.Contains(t, text, "live objects by allocation site", "debug builds group live objects by site")
+		assert.Contains(t, text, "allocOrder", "the site names the allocating function")
+		assert.Contains(t, text, "quarantine check: ok", "the quarantine is verified")
+	} else {
+		assert.Contains(t, text, "rebuild with -tags slabdebug", "release builds say how to get the sites")
+	}
+}
+
+// published counts the runs of TestPublishExpvar: expvar names are
+// process-wide, and -count runs a test again in the same process.
+var published atomic.Int32
+
+func TestPublishExpvar(t *testing.T) {
+	run := published.Add(1)
+	pool := fmt.Sprintf("expvar-orders-%d", run)
+	p := slab.New[Order](slab.WithName(pool))
+	x := allocOrder(p)
+	defer p.Free(x)
+
+	name := fmt.Sprintf("slabtrack-test-%d", run)
+	trackerhttp.PublishExpvar(name)
+	v := expvar.Get(name)
+	require.NotNil(t, v, "the report is published")
+	var pools []struct {
+		Name  string
+		Live  int64
+		Stats struct{ Allocs uint64 }
+		Sites []struct {
+			Objects int
+			Stack   []string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(v.String()), &pools), "the published value is JSON: %s", v.String())
+	var found bool
+	for _, pr := range pools {
+		if pr.Name == pool {
+			found = true
+			assert.Equal(t, int64(1), pr.Live, "the pool's live objects")
+			assert.Equal(t, uint64(1), pr.Stats.Allocs, "the pool's Stats")
+			if tracker.Enabled() {
+				require.Len(t, pr.Sites, 1, "debug builds publish the sites")
+				assert.Contains(t, pr.Sites[0].Stack[0], "allocOrder", "a site's stack is published as text frames")
+			}
+		}
+	}
+	assert.True(t, found, "the pool is published")
+	assert.Panics(t, func() { trackerhttp.PublishExpvar(name) }, "a name is published once")
+}
