@@ -530,6 +530,26 @@ func TestDebugRecoveredPanicKeepsCounts(t *testing.T) {
 	assertQuiet(t, p)
 }
 
+func TestDebugBoundedPool(t *testing.T) {
+	const bound = 8
+	p := newPool(t, slab.WithMaxObjects(bound), slab.WithQuarantine(64))
+	for round := range 5 {
+		var objs []*Order
+		for i := range bound {
+			x, err := p.TryAlloc()
+			require.NoError(t, err, "round %d: allocation %d of %d is within the bound, quarantine or not", round, i, bound)
+			objs = append(objs, x)
+		}
+		_, err := p.TryAlloc()
+		assert.ErrorIs(t, err, slab.ErrExhausted, "round %d: the bound holds in debug builds", round)
+		for _, x := range objs {
+			freeOrder(p, x)
+		}
+	}
+	assertQuiet(t, p)
+	require.NoError(t, tracker.Check(), "nothing in the quarantine was written")
+}
+
 func TestDebugNoStacks(t *testing.T) {
 	prev := tracker.CurrentSettings()
 	t.Cleanup(func() { require.NoError(t, tracker.Configure(prev), "restore the settings") })

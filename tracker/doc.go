@@ -1,0 +1,79 @@
+// Package tracker observes slab pools: it reports misuse (double free,
+// foreign free, write after free, stale Ref, objects dropped without Free)
+// with the stacks that led to it, and finds leaked objects, grouped by the
+// place that allocated them.
+//
+// Most of it works only in debug builds, made with -tags slabdebug
+// (Enabled reports which build this is). Release builds keep slab's cheap
+// checks, which panic with plain errors, and the tracker can only count each
+// pool's live objects.
+//
+// In a test:
+//
+//	func TestMain(m *testing.M) { tracker.VerifyTestMain(m) }
+//
+//	func TestHandler(t *testing.T) {
+//		defer tracker.VerifyNone(t, tracker.IgnoreCurrent())
+//		...
+//	}
+//
+// In a server, during development or on a staging host:
+//
+//	tracker.SetHandler(tracker.LogAndContinue(logger))
+//	http.Handle("/debug/slab", trackerhttp.Handler())
+//
+// # Reports
+//
+// A *Violation reads like an AddressSanitizer report: a title, the stacks
+// of the call that misused the object, of its Free and of its allocation,
+// each starting at the program's own function (slabtrack's frames are left
+// out), with ages, and a SUMMARY line. errors.Is(v, slab.ErrDoubleFree) and
+// the like hold. Find's leak report reads like LeakSanitizer's: "N
+// object(s), B bytes ... allocated from:" and a stack per allocation site.
+// A write after free names the field that changed (found with reflect) and
+// shows its bytes.
+//
+// # Concurrency
+//
+// Every function of the package is safe for concurrent use, also while
+// other goroutines allocate and free. Find, Check, Pools and WriteReport
+// read each pool's records as they are at that moment; once the goroutines
+// that use the pools are quiescent (synchronised with the caller), their
+// results are exact. A Handler runs on the goroutine that committed the
+// violation, or, for an object dropped without Free, on the runtime's
+// cleanup goroutine; it must not call the pool that reported it.
+// SetHandler and Configure take effect at once for every goroutine.
+//
+// # Debugging
+//
+// Debug mode is a build tag, not a run-time switch, so that release binaries
+// carry none of it: slab's hooks are behind a constant, and the compiler
+// removes them. Debug builds keep the release layout of slabs; what they add
+// lives in side tables, so the code that runs in production is the code
+// that was tested. They add, per slot, an atomic state word changed by
+// compare-and-swap (so a concurrent double free is caught exactly once), the
+// ids of the allocation and free stacks (runtime.Callers, interned in a
+// depot, symbolised only when a report is printed) and timestamps: 40 bytes
+// per slot. Freed slots are poisoned (their scalar bytes only: pointer words
+// stay nil, since the garbage collector forbids writing them through unsafe)
+// and held in a FIFO quarantine before reuse; the poison is verified when
+// the slot leaves the quarantine, when it is reused, and by Check.
+//
+// Debug builds read the SLABTRACK_DEBUG environment variable at start-up
+// (see EnvVar) and Configure at run time: stack depth, stack sampling,
+// quarantine length, drop detection and the pprof profile (ProfileName).
+// Pools can override the quarantine and drop detection with
+// slab.WithQuarantine and slab.WithDropCheck.
+//
+// -race does not turn debug mode on. CockroachDB's Pebble enables its
+// invariant checks under -race, but those are cheap assertions; slabtrack's
+// debug mode changes how the allocator behaves (a freed slot waits in the
+// quarantine instead of going back to its P's cache, and drop detection
+// hands out heap objects), and costs about a microsecond per Alloc+Free on
+// top of the race detector's own slowdown. Race builds are how most programs
+// are tested, so they must test the release code. They are not blind,
+// though: Free records a write over the whole slot for the race detector,
+// so a use after free from another goroutine is reported as a DATA RACE
+// whose previous write is the Free. Build with -race -tags slabdebug for
+// both, as the project's CI does.
+package tracker
