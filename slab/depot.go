@@ -92,6 +92,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		partialIdx: -1,
 	}
 	base := s.base()
+	s.bytes = uintptr(n) * p.size
 	s.meta = spanmap.Span{
 		Base:  base,
 		Limit: base + uintptr(n)*p.size,
