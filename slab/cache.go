@@ -125,9 +125,9 @@ func (p *Pool[T]) allocSlow() *T {
 	}
 
 	r := buf[0]
-	r.s.state[r.i] = stateLive
 	x := r.ptr()
 	race.Acquire(unsafe.Pointer(x))
+	r.s.state[r.i] = stateLive
 	if debugMode {
 		p.debugAlloc(r)
 	}
@@ -146,9 +146,9 @@ func (p *Pool[T]) allocDrained() *T {
 		panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
 	}
 	r := buf[0]
-	r.s.state[r.i] = stateLive
 	x := r.ptr()
 	race.Acquire(unsafe.Pointer(x))
+	r.s.state[r.i] = stateLive
 	if debugMode {
 		p.debugAlloc(r)
 	}

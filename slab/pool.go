@@ -227,8 +227,8 @@ func (p *Pool[T]) Alloc() *T {
 				c.n = n
 				race.Enable()
 				pin.Unpin()
-				*e.st = stateLive
 				race.Acquire(unsafe.Pointer(e.x))
+				*e.st = stateLive
 				return e.x
 			}
 			race.Enable()
@@ -273,8 +273,8 @@ func (p *Pool[T]) exhausted() error {
 // the other allocating calls.
 func (p *Pool[T]) alloc() *T {
 	if e, ok := p.cacheGet(); ok {
-		*e.st = stateLive
 		race.Acquire(unsafe.Pointer(e.x))
+		*e.st = stateLive
 		if debugMode {
 			p.debugAlloc(p.lookup(e.x))
 		}
