@@ -217,21 +217,12 @@ func (p *Pool[T]) Alloc() *T {
 	if !debugMode && p.bound == 0 {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
-			race.Disable()
-			if n := c.n - 1; n >= 0 {
-				e := c.mag[n]
-				// Drop the slot pointer so a cache does not keep a
-				// released slab alive; the state pointer only reaches
-				// the slab's small state array.
-				c.mag[n].x = nil
-				c.n = n
-				race.Enable()
+			if e, ok := c.pop(); ok {
 				pin.Unpin()
 				race.Acquire(unsafe.Pointer(e.x))
 				*e.st = stateLive
 				return e.x
 			}
-			race.Enable()
 		}
 		pin.Unpin()
 		return p.allocSlow()
@@ -321,17 +312,9 @@ func (p *Pool[T]) Free(x *T) {
 
 	// Push onto this P's cache, written out as in Alloc.
 	pid := pin.Pin()
-	if c := p.cache(pid); c != nil {
-		race.Disable()
-		if n := c.n; n < magSize {
-			c.mag[n] = cslot[T]{x, st}
-			c.n = n + 1
-			c.frees++
-			race.Enable()
-			pin.Unpin()
-			return
-		}
-		race.Enable()
+	if c := p.cache(pid); c != nil && c.push(cslot[T]{x, st}) {
+		pin.Unpin()
+		return
 	}
 	pin.Unpin()
 	p.freeSlow(cslot[T]{x, st})
