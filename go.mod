@@ -2,7 +2,4 @@ module github.com/slabtrack/slabtrack
 
 go 1.24
 
-require (
-	github.com/bits-and-blooms/bitset v1.29.0
-	github.com/stretchr/testify v1.12.1
-)
+require github.com/bits-and-blooms/bitset v1.29.0
