@@ -25,10 +25,21 @@ import (
 const (
 	magSize     = 128
 	refillBatch = 64 // one allocBits word: see takeLocked
+
+	// cacheBytes bounds the memory one cache holds, so that the caches of a
+	// pool of large objects do not pin many slabs.
+	cacheBytes = 256 << 10
 )
+
+// magCap returns how many slots a cache of objects of the given size holds:
+// magSize, or fewer for large objects, at least 2.
+func magCap(size uintptr) int {
+	return int(max(2, min(magSize, cacheBytes/size)))
+}
 
 type pcache[T any] struct {
 	n     int    // mag[:n] are free slots; mag[n-1] is the next to go
+	limit int    // n <= limit <= magSize
 	frees uint64 // Frees served by this cache
 	mag   [magSize]cslot[T]
 	_     [64]byte // keeps the next cache's hot fields off this line
@@ -78,7 +89,7 @@ func (c *pcache[T]) pop() (cslot[T], bool) {
 //go:norace
 func (c *pcache[T]) push(e cslot[T]) bool {
 	n := c.n
-	if n >= magSize {
+	if n >= c.limit {
 		return false
 	}
 	c.mag[n] = e
@@ -94,7 +105,7 @@ func (c *pcache[T]) fill(es []cslot[T]) int {
 	// Loops, not copy or clear: those run in the runtime, which reports
 	// them to the race detector whatever this function's directive.
 	k := 0
-	for ; k < len(es) && c.n < magSize; k++ {
+	for ; k < len(es) && c.n < c.limit; k++ {
 		c.mag[c.n] = es[k]
 		c.n++
 	}
@@ -157,7 +168,7 @@ func (p *Pool[T]) allocSlow() *T {
 	var buf [refillBatch]slotRef[T]
 	p.growLocals()
 	p.mu.Lock()
-	n := p.takeLocked(buf[:])
+	n := p.takeLocked(buf[:min(refillBatch, magCap(p.size)/2+1)])
 	p.mu.Unlock()
 	if n == 0 {
 		// Only a bounded pool stops growing, and it admitted this
@@ -218,7 +229,7 @@ func (p *Pool[T]) freeSlow(e cslot[T]) {
 	pid := pin.Pin()
 	if c := p.cache(pid); c != nil {
 		if !c.push(e) {
-			n = c.spill(out[:magSize/2])
+			n = c.spill(out[:c.limit/2])
 			c.push(e)
 		}
 		e.x = nil
@@ -279,15 +290,19 @@ func (p *Pool[T]) drainCaches() {
 		p.returnSlots(buf[:caches[i].spill(buf[:])])
 	}
 	if n := runtime.GOMAXPROCS(0); n > len(caches) {
-		p.setCaches(make([]pcache[T], n))
+		p.setCaches(n)
 	} else {
 		atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 	}
 }
 
-// setCaches installs a new, empty cache table; the frees that the old one
-// counted carry over.
-func (p *Pool[T]) setCaches(caches []pcache[T]) {
+// setCaches installs a new, empty table of n caches; the frees that the old
+// one counted carry over.
+func (p *Pool[T]) setCaches(n int) {
+	caches := make([]pcache[T], n)
+	for i := range caches {
+		caches[i].limit = magCap(p.size)
+	}
 	if p.caches != nil {
 		old := p.allCaches()
 		for i := range old {

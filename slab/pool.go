@@ -89,6 +89,10 @@ type Pool[T any] struct {
 	// count their own. Allocs are derived: Frees + Live.
 	slowFrees uint64
 	released  uint64 // spans handed back to the GC
+	// Activity seen by the last OnGC, and for how many cycles it has not
+	// changed.
+	lastActivity [3]uint64
+	idleCycles   int
 }
 
 // owner describes a pool to the address map and holds the map entries of
@@ -167,7 +171,7 @@ func New[T any](opts ...Option) *Pool[T] {
 	}
 	p.table.Store(new([]*span[T]))
 	p.hint.Store(new(span[T]))
-	p.setCaches(make([]pcache[T], runtime.GOMAXPROCS(0)))
+	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
 	registry.Register(p)
 	return p
