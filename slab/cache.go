@@ -17,16 +17,29 @@ import (
 // Pool.mu; one that runs full gives back its older half. The depot of the
 // classic design is the spans' free sets themselves.
 //
-// Under -race the cache manipulation is hidden from the detector (the P, not
-// a lock, serialises it) and each slot hand-off is described instead:
-// ReleaseMerge on the slot in Free, Acquire in Alloc, as sync.Pool does.
+// Under -race the magazine operations are hidden from the detector
+// (go:norace: the P, not a lock, serialises them, which the detector cannot
+// see), and each slot hand-off is described instead: ReleaseMerge on the slot
+// in Free, Acquire in Alloc. sync.Pool does the same; its package is exempt
+// from instrumentation altogether.
 const (
 	magSize     = 128
 	refillBatch = 64 // one allocBits word: see takeLocked
+
+	// cacheBytes bounds the memory one cache holds, so that the caches of a
+	// pool of large objects do not pin many slabs.
+	cacheBytes = 256 << 10
 )
+
+// magCap returns how many slots a cache of objects of the given size holds:
+// magSize, or fewer for large objects, at least 2.
+func magCap(size uintptr) int {
+	return int(max(2, min(magSize, cacheBytes/size)))
+}
 
 type pcache[T any] struct {
 	n     int    // mag[:n] are free slots; mag[n-1] is the next to go
+	limit int    // n <= limit <= magSize
 	frees uint64 // Frees served by this cache
 	mag   [magSize]cslot[T]
 	_     [64]byte // keeps the next cache's hot fields off this line
@@ -53,20 +66,85 @@ func (p *Pool[T]) cache(pid int) *pcache[T] {
 	return nil
 }
 
+// The magazine operations. Each runs pinned, on the P's own cache.
+
+// pop removes the most recently pushed slot.
+//
+//go:norace
+func (c *pcache[T]) pop() (cslot[T], bool) {
+	n := c.n - 1
+	if n < 0 {
+		return cslot[T]{}, false
+	}
+	e := c.mag[n]
+	// Drop the slot pointer so that a cache does not keep a released slab
+	// alive; the state pointer only reaches the slab's small state array.
+	c.mag[n].x = nil
+	c.n = n
+	return e, true
+}
+
+// push adds a free slot, unless the magazine is full.
+//
+//go:norace
+func (c *pcache[T]) push(e cslot[T]) bool {
+	n := c.n
+	if n >= c.limit {
+		return false
+	}
+	c.mag[n] = e
+	c.n = n + 1
+	c.frees++
+	return true
+}
+
+// fill adds as many of es as fit and returns how many it took.
+//
+//go:norace
+func (c *pcache[T]) fill(es []cslot[T]) int {
+	// Loops, not copy or clear: those run in the runtime, which reports
+	// them to the race detector whatever this function's directive.
+	k := 0
+	for ; k < len(es) && c.n < c.limit; k++ {
+		c.mag[c.n] = es[k]
+		c.n++
+	}
+	return k
+}
+
+// spill moves the oldest len(out) slots into out, or all of them if fewer.
+//
+//go:norace
+func (c *pcache[T]) spill(out []cslot[T]) int {
+	k := min(len(out), c.n)
+	for i := 0; i < k; i++ {
+		out[i] = c.mag[i]
+	}
+	for i := k; i < c.n; i++ {
+		c.mag[i-k] = c.mag[i]
+	}
+	for i := c.n - k; i < c.n; i++ {
+		c.mag[i] = cslot[T]{}
+	}
+	c.n -= k
+	return k
+}
+
+// counts reads the cache's counters from another P. Each is a machine word
+// written without atomics by its own P, so a concurrent read sees some recent
+// value; the result is exact once the writers are synchronised with the
+// caller.
+//
+//go:norace
+func (c *pcache[T]) counts() (frees uint64, n int) { return c.frees, c.n }
+
 // cacheGet pops a slot from this P's cache.
 func (p *Pool[T]) cacheGet() (cslot[T], bool) {
 	pid := pin.Pin()
 	if c := p.cache(pid); c != nil {
-		race.Disable()
-		if n := c.n - 1; n >= 0 {
-			e := c.mag[n]
-			c.mag[n] = cslot[T]{}
-			c.n = n
-			race.Enable()
-			pin.Unpin()
-			return e, true
-		}
-		race.Enable()
+		e, ok := c.pop()
+		pin.Unpin()
+		return e, ok
 	}
 	pin.Unpin()
 	return cslot[T]{}, false
@@ -76,20 +154,12 @@ func (p *Pool[T]) cacheGet() (cslot[T], bool) {
 // unavailable.
 func (p *Pool[T]) cachePut(e cslot[T]) bool {
 	pid := pin.Pin()
+	ok := false
 	if c := p.cache(pid); c != nil {
-		race.Disable()
-		if n := c.n; n < magSize {
-			c.mag[n] = e
-			c.n = n + 1
-			c.frees++
-			race.Enable()
-			pin.Unpin()
-			return true
-		}
-		race.Enable()
+		ok = c.push(e)
 	}
 	pin.Unpin()
-	return false
+	return ok
 }
 
 // allocSlow refills this P's cache from the spans and returns one slot,
@@ -98,7 +168,7 @@ func (p *Pool[T]) allocSlow() *T {
 	var buf [refillBatch]slotRef[T]
 	p.growLocals()
 	p.mu.Lock()
-	n := p.takeLocked(buf[:])
+	n := p.takeLocked(buf[:min(refillBatch, magCap(p.size)/2+1)])
 	p.mu.Unlock()
 	if n == 0 {
 		// Only a bounded pool stops growing, and it admitted this
@@ -113,11 +183,7 @@ func (p *Pool[T]) allocSlow() *T {
 	left := rest[:n-1]
 	pid := pin.Pin()
 	if c := p.cache(pid); c != nil {
-		race.Disable()
-		k := copy(c.mag[c.n:], left)
-		c.n += k
-		left = left[k:]
-		race.Enable()
+		left = left[c.fill(left):]
 	}
 	pin.Unpin()
 	if len(left) > 0 {
@@ -125,9 +191,9 @@ func (p *Pool[T]) allocSlow() *T {
 	}
 
 	r := buf[0]
-	r.s.state[r.i] = stateLive
 	x := r.ptr()
 	race.Acquire(unsafe.Pointer(x))
+	r.s.state[r.i] = stateLive
 	if debugMode {
 		p.debugAlloc(r)
 	}
@@ -146,9 +212,9 @@ func (p *Pool[T]) allocDrained() *T {
 		panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
 	}
 	r := buf[0]
-	r.s.state[r.i] = stateLive
 	x := r.ptr()
 	race.Acquire(unsafe.Pointer(x))
+	r.s.state[r.i] = stateLive
 	if debugMode {
 		p.debugAlloc(r)
 	}
@@ -162,20 +228,11 @@ func (p *Pool[T]) freeSlow(e cslot[T]) {
 	n := 0
 	pid := pin.Pin()
 	if c := p.cache(pid); c != nil {
-		race.Disable()
-		if c.n == magSize {
-			n = copy(out[:magSize/2], c.mag[:])
-			copy(c.mag[:], c.mag[n:])
-			clear(c.mag[magSize-n:])
-			c.n -= n
+		if !c.push(e) {
+			n = c.spill(out[:c.limit/2])
+			c.push(e)
 		}
-		if c.n < magSize {
-			c.mag[c.n] = e
-			c.n++
-			c.frees++
-			e.x = nil
-		}
-		race.Enable()
+		e.x = nil
 	}
 	pin.Unpin()
 	if e.x != nil {
@@ -211,7 +268,7 @@ func (p *Pool[T]) allCaches() []pcache[T] {
 
 // growLocals gives each P a cache after GOMAXPROCS grew.
 func (p *Pool[T]) growLocals() {
-	if runtime.GOMAXPROCS(0) > int(atomic.LoadUintptr(&p.localSize)) {
+	if runtime.GOMAXPROCS(0) > int(p.ncaches.Load()) {
 		p.drainCaches()
 	}
 }
@@ -230,27 +287,27 @@ func (p *Pool[T]) drainCaches() {
 	var buf [magSize]cslot[T]
 	caches := p.allCaches()
 	for i := range caches {
-		c := &caches[i]
-		race.Disable()
-		n := copy(buf[:], c.mag[:c.n])
-		clear(c.mag[:])
-		c.n = 0
-		race.Enable()
-		p.returnSlots(buf[:n])
+		p.returnSlots(buf[:caches[i].spill(buf[:])])
 	}
 	if n := runtime.GOMAXPROCS(0); n > len(caches) {
-		p.setCaches(make([]pcache[T], n))
+		p.setCaches(n)
 	} else {
 		atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 	}
 }
 
-// setCaches installs a new, empty cache table; the frees that the old one
-// counted carry over.
-func (p *Pool[T]) setCaches(caches []pcache[T]) {
+// setCaches installs a new, empty table of n caches; the frees that the old
+// one counted carry over.
+func (p *Pool[T]) setCaches(n int) {
+	caches := make([]pcache[T], n)
+	for i := range caches {
+		caches[i].limit = magCap(p.size)
+	}
 	if p.caches != nil {
-		for _, c := range p.allCaches() {
-			caches[0].frees += c.frees
+		old := p.allCaches()
+		for i := range old {
+			f, _ := old[i].counts()
+			caches[0].frees += f
 		}
 	}
 	atomic.StorePointer(&p.caches, unsafe.Pointer(unsafe.SliceData(caches)))
@@ -259,20 +316,13 @@ func (p *Pool[T]) setCaches(caches []pcache[T]) {
 	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 }
 
-// cacheCounts sums the caches' counters. The counters are written without
-// atomics by their P; each is a machine word, so a concurrent read sees some
-// recent value (exact once the writers are synchronised with the caller).
-// The reads are not instrumented under -race (race.Disable hides only
-// synchronisation events, not memory accesses), so Stats during Free is
-// not a reported race.
-//
-//go:norace
+// cacheCounts sums the caches' counters.
 func (p *Pool[T]) cacheCounts() (frees uint64, cached int) {
-	race.Disable()
-	for _, c := range p.allCaches() {
-		frees += c.frees
-		cached += c.n
+	caches := p.allCaches()
+	for i := range caches {
+		f, n := caches[i].counts()
+		frees += f
+		cached += n
 	}
-	race.Enable()
 	return frees, cached
 }

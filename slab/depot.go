@@ -78,7 +78,7 @@ func (p *Pool[T]) mayGrowLocked() bool {
 	if p.bound == 0 {
 		return true
 	}
-	slack := magSize * runtime.GOMAXPROCS(0)
+	slack := magCap(p.size) * runtime.GOMAXPROCS(0)
 	return int64(p.capacity-p.retired-p.heldLocked()) < p.bound+int64(slack)
 }
 
@@ -92,6 +92,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		partialIdx: -1,
 	}
 	base := s.base()
+	s.bytes = uintptr(n) * p.size
 	s.meta = spanmap.Span{
 		Base:  base,
 		Limit: base + uintptr(n)*p.size,
@@ -112,7 +113,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		p.freePos = p.freePos[:k-1]
 	} else {
 		s.pos = len(old)
-		p.genFloor = append(p.genFloor, 1)
+		p.genFloor = append(p.genFloor, p.genBase())
 	}
 	table := make([]*span[T], max(len(old), s.pos+1))
 	copy(table, old)
@@ -140,6 +141,9 @@ func (p *Pool[T]) removePartialLocked(s *span[T]) {
 // memory is collected once no pointer into it remains.
 func (p *Pool[T]) releaseLocked(s *span[T]) {
 	p.owner.remove(&s.meta)
+	if p.hint.Load() == s {
+		p.hint.Store(new(span[T]))
+	}
 	if s.partialIdx >= 0 {
 		p.removePartialLocked(s)
 	}
@@ -162,4 +166,12 @@ func (p *Pool[T]) releaseLocked(s *span[T]) {
 	}
 	p.capacity -= len(s.mem)
 	p.released++
+}
+
+// genBase is the first Ref generation of a new span position. Each pool
+// starts at its own point in [1, 2^31), derived from its id, so that a Ref
+// passed to the wrong pool of the same type almost never names a live slot
+// there; up to 2^31 generations remain before a slot retires.
+func (p *Pool[T]) genBase() uint64 {
+	return (p.id*0x9E3779B97F4A7C15)>>33 | 1
 }

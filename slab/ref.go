@@ -12,7 +12,9 @@ import (
 //
 // A Ref holds no pointer: it is 8 bytes, costs the GC nothing, and can be
 // stored in maps or pointer-free structs. The zero Ref is never valid. A Ref
-// is meaningful only to the pool that issued it.
+// is meaningful only to the pool that issued it: each pool numbers
+// generations from its own starting point, so another pool's Ref is caught
+// as stale unless its generation happens to match.
 type Ref[T any] struct {
 	slot uint32 // the pool-wide slot number
 	gen  uint32 // the slot's generation when the Ref was issued; never 0

@@ -32,7 +32,9 @@ type span[T any] struct {
 	// from this span. The generation of a live slot is the one its Ref
 	// carries; Free increments it, so every earlier Ref is stale.
 	gens atomic.Pointer[[]uint32]
-	// pos is the span's index in Pool.spans.
+	// bytes is the length of mem in bytes.
+	bytes uintptr
+	// pos is the span's index in Pool.table.
 	pos int
 	// meta is the span's entry in the process-wide address map.
 	meta spanmap.Span

@@ -18,20 +18,46 @@ func (p *Pool[T]) Trim() {
 	p.releaseEmptyLocked(0)
 }
 
-// OnGC ages empty slabs once per GC cycle and releases those that stayed
-// empty through WithIdleTrim cycles. It runs on the runtime's cleanup
-// goroutine and skips a cycle rather than wait for the pool's lock.
+// OnGC runs the automatic trimming policy once per GC cycle, on the
+// runtime's cleanup goroutine:
+//   - a slab that stayed empty through WithIdleTrim cycles is released;
+//   - a pool that saw no Alloc or Free at all through WithIdleTrim cycles
+//     has its per-P caches drained first, so that free slots parked in the
+//     caches of idle Ps do not keep a burst's slabs alive. This stops the
+//     world once per idle period, not once per cycle.
+//
+// It skips a cycle rather than wait for the pool's lock.
 func (p *Pool[T]) OnGC() {
-	if p.cfg.idleGCs == 0 || !p.mu.TryLock() {
+	if p.cfg.idleGCs == 0 {
 		return
 	}
-	defer p.mu.Unlock()
+	frees, cached := p.cacheCounts()
+	if !p.mu.TryLock() {
+		return
+	}
+	// Every Alloc changes assigned or cached, every Free changes frees.
+	activity := [3]uint64{frees + p.slowFrees, uint64(p.assigned), uint64(cached)}
+	if activity == p.lastActivity {
+		p.idleCycles++
+	} else {
+		p.idleCycles = 0
+		p.lastActivity = activity
+	}
+	drain := cached > 0 && p.idleCycles >= p.cfg.idleGCs
 	for _, s := range *p.table.Load() {
 		if s != nil && s.nalloc == 0 {
 			s.idleGCs++
 		}
 	}
 	p.releaseEmptyLocked(p.cfg.idleGCs)
+	p.mu.Unlock()
+
+	if drain {
+		p.drainCaches()
+		p.mu.Lock()
+		p.releaseEmptyLocked(0)
+		p.mu.Unlock()
+	}
 }
 
 // releaseEmptyLocked releases the empty spans that have been idle for at
