@@ -322,7 +322,9 @@ func (p *Pool[T]) Free(x *T) {
 		return
 	}
 	*st = stateFree
-	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
+	if race.Enabled { // a constant: instantiated generic code may not inline even an empty call
+		race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
+	}
 	var zero T
 	*x = zero
 	race.ReleaseMerge(unsafe.Pointer(x))
@@ -355,7 +357,9 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	}
 	r.s.state[r.i] = stateFree
 	x := r.ptr()
-	race.WriteRange(unsafe.Pointer(x), int(p.size))
+	if race.Enabled {
+		race.WriteRange(unsafe.Pointer(x), int(p.size))
+	}
 	var zero T
 	*x = zero
 	race.ReleaseMerge(unsafe.Pointer(x))
