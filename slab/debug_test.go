@@ -566,6 +566,36 @@ func TestDebugNoStacks(t *testing.T) {
 	assert.Contains(t, v.Error(), "no stack recorded", "the report says the stacks were not recorded")
 }
 
+// The frame-pointer walk and runtime.Callers give reports the same stacks,
+// through the inlined hooks of Alloc and Free.
+func TestDebugUnwindersAgree(t *testing.T) {
+	prev := tracker.CurrentSettings()
+	t.Cleanup(func() { require.NoError(t, tracker.Configure(prev), "restore the settings") })
+	names := func(s tracker.Stack) []string {
+		var out []string
+		for _, f := range s {
+			out = append(out, f.Function)
+		}
+		return out
+	}
+	report := func(framePointers bool) [3][]string {
+		s := prev
+		s.FramePointers = framePointers
+		require.NoError(t, tracker.Configure(s), "choose the unwinder")
+		p := newPool(t)
+		x := allocOrder(p)
+		freeOrder(p, x)
+		v := violationOf(func() { freeOrderTwice(p, x) })
+		require.NotNil(t, v, "the double free is reported")
+		return [3][]string{names(v.Alloc), names(v.Free), names(v.Call)}
+	}
+	fast, slow := report(true), report(false)
+	for i, what := range []string{"allocation", "free", "this call's"} {
+		require.NotEmpty(t, slow[i], "runtime.Callers records the %s stack", what)
+		assert.Equal(t, slow[i], fast[i], "the %s stack is the same with either unwinder", what)
+	}
+}
+
 func TestDebugQuarantineDelaysReuse(t *testing.T) {
 	p := newPool(t, slab.WithQuarantine(8))
 	x := allocOrder(p)

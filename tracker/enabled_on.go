@@ -19,7 +19,7 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
-	settings.Store(&s)
+	store(s)
 	if logMode {
 		SetHandler(LogAndContinue(slog.Default()))
 	}

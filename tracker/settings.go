@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
 // Enabled reports whether debug mode is compiled in: true in builds with
@@ -14,10 +16,11 @@ func Enabled() bool { return enabled }
 // EnvVar is the environment variable that debug builds read at start-up to
 // tune debug mode, as comma-separated key=value pairs:
 //
-//	SLABTRACK_DEBUG="stack=16,sample=1,quarantine=1024,dropped=1,pprof=1,onviolation=log"
+//	SLABTRACK_DEBUG="stack=16,sample=1,quarantine=1024,dropped=1,pprof=1,fp=1,onviolation=log"
 //
-// stack, sample, quarantine, dropped and pprof set the Settings fields of
-// the same meaning (booleans as 0 or 1); onviolation=log installs
+// stack, sample, quarantine, dropped, pprof and fp set the Settings fields
+// StackDepth, SampleRate, Quarantine, DropCheck, Profile and FramePointers
+// (booleans as 0 or 1); onviolation=log installs
 // LogAndContinue(slog.Default()) and onviolation=panic keeps the default.
 // An unknown key or a bad value makes the program panic at start-up with a
 // message naming it. Release builds never read the variable.
@@ -44,6 +47,12 @@ type Settings struct {
 	// Profile records every live object in the runtime/pprof profile
 	// ProfileName (about 2 µs and 250 bytes per object). Default off.
 	Profile bool
+	// FramePointers records stacks by following frame pointers, as
+	// AddressSanitizer's fast unwinder does: about 0.1 µs a stack instead
+	// of runtime.Callers' 0.6 µs. Turn it off if stacks look wrong where C
+	// code calls back into Go (cgo), where the Go runtime, too, stops
+	// trusting frame pointers. Only amd64 uses it. Default on.
+	FramePointers bool
 }
 
 // ProfileName is the name of the runtime/pprof profile of live objects by
@@ -51,7 +60,7 @@ type Settings struct {
 const ProfileName = "github.com/slabtrack/slabtrack.live"
 
 // DefaultSettings are the settings before Configure or EnvVar change them.
-var DefaultSettings = Settings{StackDepth: 16, SampleRate: 1, Quarantine: 1024}
+var DefaultSettings = Settings{StackDepth: 16, SampleRate: 1, Quarantine: 1024, FramePointers: true}
 
 // settings holds the settings in force; nil means DefaultSettings.
 var settings atomic.Pointer[Settings]
@@ -72,8 +81,13 @@ func Configure(s Settings) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	settings.Store(&s)
+	store(s)
 	return nil
+}
+
+func store(s Settings) {
+	settings.Store(&s)
+	stack.UseCallers.Store(!s.FramePointers)
 }
 
 func (s Settings) validate() error {
@@ -113,9 +127,9 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			continue
 		}
 		switch key {
-		case "stack", "sample", "quarantine", "dropped", "pprof":
+		case "stack", "sample", "quarantine", "dropped", "pprof", "fp":
 		default:
-			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof or onviolation)", EnvVar, key)
+			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof, fp or onviolation)", EnvVar, key)
 		}
 		n, err := strconv.Atoi(val)
 		if err != nil {
@@ -132,6 +146,8 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			s.DropCheck, err = flag(key, n)
 		case "pprof":
 			s.Profile, err = flag(key, n)
+		case "fp":
+			s.FramePointers, err = flag(key, n)
 		}
 		if err != nil {
 			return s, false, err

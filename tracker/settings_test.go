@@ -17,8 +17,8 @@ func TestParseSettings(t *testing.T) {
 		err     string
 	}{
 		{"", base, false, ""},
-		{"stack=32", tracker.Settings{StackDepth: 32, SampleRate: 1, Quarantine: 1024}, false, ""},
-		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1", tracker.Settings{StackDepth: 8, SampleRate: 10, DropCheck: true, Profile: true}, false, ""},
+		{"stack=32", tracker.Settings{StackDepth: 32, SampleRate: 1, Quarantine: 1024, FramePointers: true}, false, ""},
+		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1, fp=0", tracker.Settings{StackDepth: 8, SampleRate: 10, DropCheck: true, Profile: true}, false, ""},
 		{"onviolation=log", base, true, ""},
 		{"onviolation=panic", base, false, ""},
 		{"stack", base, false, `"stack" is not key=value`},

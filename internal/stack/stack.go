@@ -2,17 +2,27 @@
 // that debug builds can record where every object was allocated and freed
 // with a 4-byte id per record and bounded memory.
 //
-// Capture costs one runtime.Callers (about 0.5 µs for 16 frames) and one
-// hash and map probe; symbolising, the expensive part, happens only when a
-// report is printed (Frames). Frames drops the leading frames that lie inside
-// slabtrack, so that a stack starts at the user's call.
+// On amd64 Capture follows the chain of frame pointers, as AddressSanitizer's
+// fast unwinder and the Go runtime's execution tracer do: a few nanoseconds a
+// frame. runtime.Callers, the fallback (other architectures, or UseCallers),
+// decodes each frame's stack-pointer table and costs about 0.5 µs for a short
+// stack. Symbolising, the expensive part, happens only when a report is
+// printed (Frames), which also drops the leading frames inside slabtrack, so
+// that a stack starts at the user's call.
 package stack
 
 import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
+
+// UseCallers makes Capture use runtime.Callers even where frame pointers
+// are available: slower, but independent of the frame-pointer chain (which
+// the Go runtime, too, distrusts when C frames are on the stack).
+var UseCallers atomic.Bool
 
 // ID names an interned stack. The zero ID is "no stack recorded".
 type ID uint32
@@ -21,16 +31,62 @@ type ID uint32
 const MaxDepth = 64
 
 // Capture records the calling goroutine's stack and returns its id. skip is
-// the number of frames to leave out above Capture's caller (0 starts the
-// stack at the caller of Capture). depth bounds the frames recorded; 0
-// records nothing and returns 0.
+// the number of frames of slabtrack's own to leave out above Capture's
+// caller (0 starts the stack at the caller of Capture); with frame pointers
+// they are recorded all the same, and Frames leaves them out. depth bounds
+// the other frames recorded; 0 records nothing and returns 0.
+//
+//go:noinline
 func Capture(skip, depth int) ID {
 	if depth <= 0 {
 		return 0
 	}
 	var buf [MaxDepth]uintptr
-	n := runtime.Callers(skip+2, buf[:min(depth, MaxDepth)])
+	var n int
+	if haveFramePointers && !UseCallers.Load() {
+		// skip counts logical frames, the walk sees physical ones: with
+		// inlining, skipping skip of them could drop a frame of the
+		// caller's. So the walk skips only Capture's own frame and keeps
+		// skip more; Frames cuts slabtrack's leading frames anyway.
+		n = walk(1, buf[:min(depth+skip, MaxDepth)])
+	} else {
+		n = runtime.Callers(skip+2, buf[:min(depth, MaxDepth)])
+	}
 	return intern(buf[:n])
+}
+
+// maxFrame bounds the size of one frame that walk believes. A saved frame
+// pointer that jumps further, or downwards, is not a Go frame of this stack
+// (it could be a C frame's), and ends the walk.
+const maxFrame = 1 << 20
+
+// walk fills buf with the return addresses of its caller's callers,
+// skipping skip of them, by following saved frame pointers: each frame
+// holds its caller's frame pointer at fp and its return address just above.
+// The PCs are return addresses, like runtime.Callers', one per physical
+// frame; CallersFrames expands the inlined calls in them.
+//
+// walk calls nothing while it holds fp, so the stack cannot move under it.
+//
+//go:noinline
+func walk(skip int, buf []uintptr) int {
+	fp := framePointer()
+	n := 0
+	for fp != nil && n < len(buf) {
+		pc := *(*uintptr)(unsafe.Add(fp, unsafe.Sizeof(uintptr(0))))
+		if skip > 0 {
+			skip--
+		} else {
+			buf[n] = pc
+			n++
+		}
+		next := *(*unsafe.Pointer)(fp)
+		if uintptr(next) <= uintptr(fp) || uintptr(next)-uintptr(fp) > maxFrame || uintptr(next)%unsafe.Sizeof(uintptr(0)) != 0 {
+			break
+		}
+		fp = next
+	}
+	return n
 }
 
 // The depot: shards of append-only PC storage indexed by hash. A stack is
@@ -132,8 +188,8 @@ func (id ID) PCs() []uintptr {
 }
 
 // Frames symbolises id, dropping the leading frames inside slabtrack (see
-// Internal), so that the first frame is the user's call, and the
-// runtime.goexit frame at the bottom of every goroutine. It is slow (about a
+// Internal), so that the first frame is the user's call, and the frames Go
+// tracebacks hide (see hidden). It is slow (about a
 // microsecond per frame): call it only to print a report.
 func (id ID) Frames() []runtime.Frame {
 	pcs := id.PCs()
@@ -144,7 +200,7 @@ func (id ID) Frames() []runtime.Frame {
 	frames := runtime.CallersFrames(pcs)
 	for {
 		f, more := frames.Next()
-		if (len(out) > 0 || !Internal(f)) && f.Function != "runtime.goexit" {
+		if (len(out) > 0 || !Internal(f)) && !hidden(f.Function) {
 			out = append(out, f)
 		}
 		if !more {
@@ -152,6 +208,18 @@ func (id ID) Frames() []runtime.Frame {
 		}
 	}
 	return out
+}
+
+// hidden reports whether a frame is one that Go's own tracebacks leave out:
+// runtime.goexit, at the bottom of every goroutine, and the wrappers the
+// compiler generates for go and defer statements (which the frame-pointer
+// walk sees and runtime.Callers elides).
+func hidden(function string) bool {
+	if function == "runtime.goexit" {
+		return true
+	}
+	last := function[strings.LastIndexByte(function, '.')+1:]
+	return strings.HasPrefix(last, "gowrap") || strings.HasPrefix(last, "deferwrap")
 }
 
 // module is the import path prefix of slabtrack's packages.

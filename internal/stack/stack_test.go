@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,6 +41,47 @@ func TestFramesStartAtCaller(t *testing.T) {
 	}
 }
 
+//go:noinline
+func recurse(n int, f func() ID) ID {
+	if n == 0 {
+		return f()
+	}
+	return recurse(n-1, f)
+}
+
+func functions(fr []runtime.Frame) []string {
+	var out []string
+	for _, f := range fr {
+		out = append(out, f.Function)
+	}
+	return out
+}
+
+// The frame-pointer walk and runtime.Callers see the same frames.
+func TestUnwindersAgree(t *testing.T) {
+	defer UseCallers.Store(false)
+	for _, depth := range []int{0, 1, 5, 40} {
+		for _, onGoroutine := range []bool{false, true} {
+			capture := func(callers bool) []string {
+				UseCallers.Store(callers)
+				var id ID
+				get := func() { id = recurse(depth, func() ID { return captureHere(MaxDepth) }) }
+				if onGoroutine {
+					done := make(chan struct{})
+					go func() { get(); close(done) }()
+					<-done
+				} else {
+					get()
+				}
+				return functions(id.Frames())
+			}
+			fast, slow := capture(false), capture(true)
+			require.NotEmpty(t, slow, "runtime.Callers records the stack")
+			assert.Equal(t, slow, fast, "depth %d, new goroutine %t: both unwinders give the same frames", depth, onGoroutine)
+		}
+	}
+}
+
 func TestInternal(t *testing.T) {
 	tests := []struct {
 		fn, file string
@@ -68,12 +110,20 @@ func TestNoStack(t *testing.T) {
 }
 
 func BenchmarkCapture(b *testing.B) {
-	for _, depth := range []int{16, 32} {
-		b.Run(map[int]string{16: "depth=16", 32: "depth=32"}[depth], func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				captureHere(depth)
+	defer UseCallers.Store(false)
+	for _, callers := range []bool{false, true} {
+		for _, depth := range []int{16, 32} {
+			name := fmt.Sprintf("framepointers/depth=%d", depth)
+			if callers {
+				name = fmt.Sprintf("callers/depth=%d", depth)
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				UseCallers.Store(callers)
+				b.ReportAllocs()
+				for b.Loop() {
+					recurse(10, func() ID { return captureHere(depth) })
+				}
+			})
+		}
 	}
 }
