@@ -211,11 +211,11 @@ func (id ID) Frames() []runtime.Frame {
 }
 
 // hidden reports whether a frame is one that Go's own tracebacks leave out:
-// runtime.goexit, at the bottom of every goroutine, and the wrappers the
-// compiler generates for go and defer statements (which the frame-pointer
-// walk sees and runtime.Callers elides).
+// runtime.main and runtime.goexit, at the bottom of the goroutines, and the
+// wrappers the compiler generates for go and defer statements (which the
+// frame-pointer walk sees and runtime.Callers elides).
 func hidden(function string) bool {
-	if function == "runtime.goexit" {
+	if function == "runtime.goexit" || function == "runtime.main" {
 		return true
 	}
 	last := function[strings.LastIndexByte(function, '.')+1:]
