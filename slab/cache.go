@@ -179,6 +179,9 @@ func (p *Pool[T]) allocSlow() *T {
 	var rest [refillBatch - 1]cslot[T]
 	for i, r := range buf[1:n] {
 		rest[i] = cslot[T]{r.ptr(), &r.s.state[r.i]}
+		// The goroutine that pops the slot from the cache synchronises
+		// with this one, as with a Free.
+		race.ReleaseMerge(unsafe.Pointer(rest[i].x))
 	}
 	left := rest[:n-1]
 	pid := pin.Pin()
