@@ -56,10 +56,9 @@ type Pool[T any] struct {
 	live atomic.Int64
 	_    [56]byte
 
-	// caches and ncaches are the same array as local, never hidden, for
-	// Stats and drainCaches.
-	caches  unsafe.Pointer
-	ncaches atomic.Int64
+	// caches is the same array as local, never hidden, for Stats and
+	// drainCaches.
+	caches atomic.Pointer[[]pcache[T]]
 
 	size   uintptr // unsafe.Sizeof(T)
 	divMul uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
