@@ -23,12 +23,11 @@ type flat struct {
 	words [8]uint64
 }
 
-// payload is what a node points to. It holds a pointer and is larger than
-// 16 bytes, so the Go allocator gives each one its own heap slot and a
-// weak.Pointer to it tracks exactly that object.
+// payload is what a node points to. It is larger than 16 bytes, so the Go
+// allocator never batches it with other tiny objects, and a weak.Pointer to
+// it tracks exactly that object.
 type payload struct {
 	buf [64]byte
-	p   *int
 }
 
 // big is a 1 MiB struct.
