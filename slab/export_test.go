@@ -30,3 +30,16 @@ func InSlab[T any](p *Pool[T], x *T) bool {
 	sp := spanmap.Lookup(uintptr(unsafe.Pointer(x)))
 	return sp != nil && sp.Pool == p.id
 }
+
+// CachedSlabs returns the number of distinct slabs that the free slots held
+// in p's per-P caches belong to. Callers must not use p concurrently.
+func CachedSlabs[T any](p *Pool[T]) int {
+	seen := map[*span[T]]bool{}
+	caches := p.allCaches()
+	for i := range caches {
+		for _, e := range caches[i].mag[:caches[i].n] {
+			seen[p.lookup(e.x).s] = true
+		}
+	}
+	return len(seen)
+}
