@@ -59,7 +59,13 @@ func catch(f func()) (v any) {
 // and returns that error.
 func requirePanicIs(t testing.TB, target error, f func(), mentions ...string) error {
 	t.Helper()
-	v := catch(f)
+	return requirePanicValueIs(t, catch(f), target, mentions...)
+}
+
+// requirePanicValueIs is requirePanicIs for the value v that a call
+// panicked with (nil if it returned).
+func requirePanicValueIs(t testing.TB, v any, target error, mentions ...string) error {
+	t.Helper()
 	require.NotNilf(t, v, "the call panics with %v", target)
 	err, ok := v.(error)
 	require.Truef(t, ok, "the panic value is an error, not %T (%v)", v, v)
