@@ -12,23 +12,23 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// Operations of FuzzPool, one input byte each; some read one more byte as
-// their argument.
+// Operations of FuzzPool, one input byte each (modulo numOps). Those with an
+// argument read it from the next byte.
 const (
-	opAlloc       = iota
-	opTryAlloc    // Alloc on unbounded pools
-	opAllocRef    //
-	opAllocIn     //
-	opFree        // arg: which live object
-	opFreeRef     // arg: which live object
-	opGet         // arg: which Ref issued so far
-	opRelease     // the scope
-	opTrim        //
-	opDoubleFree  // arg: which freed object
-	opForeignFree // arg: which kind of foreign pointer
-	opAllocMany   // arg: how many, minus one
-	opFreeMany    // arg: how many, minus one
-	opCheck       // every live object still holds its id
+	opAlloc       = iota // Alloc
+	opTryAlloc           // TryAlloc; Alloc on an unbounded pool
+	opAllocRef           // AllocRef
+	opAllocIn            // AllocIn the model's scope
+	opFree               // Free; arg picks the live object
+	opFreeRef            // FreeRef(RefOf(x)); arg picks the live object
+	opGet                // Get; arg picks a Ref issued so far, live or stale
+	opRelease            // Release the scope
+	opTrim               // Trim
+	opDoubleFree         // Free again; arg picks a freed object
+	opForeignFree        // Free of new(T), another pool's or an interior pointer; arg picks
+	opAllocMany          // arg+1 Allocs
+	opFreeMany           // arg+1 Frees
+	opCheck              // every live object still holds its contents
 	numOps
 )
 
