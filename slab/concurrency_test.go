@@ -249,7 +249,7 @@ func TestGOMAXPROCSChangeUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	for i := range stress(200) {
+	for i := range stress(100) {
 		runtime.GOMAXPROCS(1 + i%4)
 		runtime.Gosched()
 	}
