@@ -44,7 +44,7 @@ func (p *Pool[T]) OnGC() {
 		p.lastActivity = activity
 	}
 	drain := cached > 0 && p.idleCycles >= p.cfg.idleGCs
-	for _, s := range *p.table.Load() {
+	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 {
 			s.idleGCs++
 		}
@@ -63,7 +63,7 @@ func (p *Pool[T]) OnGC() {
 // releaseEmptyLocked releases the empty spans that have been idle for at
 // least minIdle GC cycles.
 func (p *Pool[T]) releaseEmptyLocked(minIdle int) {
-	for _, s := range *p.table.Load() {
+	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 && s.idleGCs >= minIdle {
 			p.releaseLocked(s)
 		}
