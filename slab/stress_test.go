@@ -9,17 +9,27 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
 // relStressSize returns the goroutines and the operations per goroutine of
 // a stress test: small under -short, so that CI can run it under -race on
-// every change.
+// every change, and a quarter of the full size under -race.
 func relStressSize() (goroutines, ops int) {
 	if testing.Short() {
 		return 4, 1000
 	}
-	return 16, 20000
+	return 16, relRaceScale(20000)
+}
+
+// relRaceScale returns n, or a quarter of it under -race, which runs the
+// same operations about ten times slower.
+func relRaceScale(n int) int {
+	if race.Enabled {
+		return n / 4
+	}
+	return n
 }
 
 // relStressPool is one pool of a stress run and the workers of each
