@@ -560,8 +560,7 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 
 // relSlab64K is a 64 KiB element: each slab holds one.
 type relSlab64K struct {
-	relObj
-	pad [64<<10 - 64]byte
+	_ [64 << 10]byte
 }
 
 // TestFaultIdleTrimReleasesEveryEmptySlab frees a burst of objects and lets

@@ -36,7 +36,7 @@ type relObj struct {
 // few dozen operations cross slab edges, grow the pool and empty slabs.
 type relBig struct {
 	relObj
-	pad [4096 - 64]byte
+	_ [4096 - 64]byte
 }
 
 func relCheckWord(owner, serial uint64) uint64 {
