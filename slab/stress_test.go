@@ -64,6 +64,23 @@ func (sp *relStressPool[T]) step(g int, rng *rand.Rand) {
 	w.step(op)
 }
 
+// relLoop runs f over and over in a new goroutine, counted in wg, until stop
+// is set, and at least once. It returns a channel closed after the first
+// call, for the goroutines that must start only once the loop runs.
+func relLoop(stop *atomic.Bool, wg *sync.WaitGroup, f func()) <-chan struct{} {
+	started := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+		close(started)
+		for !stop.Load() {
+			f()
+		}
+	}()
+	return started
+}
+
 func (sp *relStressPool[T]) calls() (n uint64) {
 	for _, w := range sp.workers {
 		n += w.calls
@@ -130,28 +147,25 @@ func TestStressGOMAXPROCSChanges(t *testing.T) {
 
 	var stop atomic.Bool
 	var helpers, wg sync.WaitGroup
-	helpers.Add(2)
-	go func() { // GOMAXPROCS: 1, 2, 3, ... 8, 1, ...
-		defer helpers.Done()
-		for n := 0; !stop.Load(); n++ {
-			runtime.GOMAXPROCS(n%8 + 1)
-			runtime.Gosched()
-		}
-	}()
+	n := 0
+	resizing := relLoop(&stop, &helpers, func() { // GOMAXPROCS: 1, 2, 3, ... 8, 1, ...
+		n++
+		runtime.GOMAXPROCS(n%8 + 1)
+		runtime.Gosched()
+	})
 	var reads atomic.Int64
-	go func() {
-		defer helpers.Done()
-		for !stop.Load() {
-			sp.p.Stats()
-			bounded.p.Stats()
-			reads.Add(1)
-			runtime.Gosched()
-		}
-	}()
+	reading := relLoop(&stop, &helpers, func() {
+		sp.p.Stats()
+		bounded.p.Stats()
+		reads.Add(1)
+		runtime.Gosched()
+	})
 	for g := range goroutines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-resizing
+			<-reading
 			rng := rand.New(rand.NewPCG(uint64(g), 0xcafe))
 			for range ops {
 				if sp.sh.errs.failed() || bounded.sh.errs.failed() {
