@@ -505,7 +505,7 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	gc0 := ms.NumGC
 
-	goroutines, rounds := 4, relRaceScale(200)
+	goroutines, rounds := 4, relRaceScale(100)
 	if testing.Short() {
 		rounds = 30
 	}
