@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -427,8 +428,35 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 // TestBadInputStaleRefWhileSlotIsReused uses stale Refs from one goroutine
 // while others free and reuse their slots: Get must panic with ErrStaleRef
 // every time, and the check must not race with the other goroutines' frees.
+// The first part makes the interleaving certain: a goroutine that shares no
+// synchronisation with the test's (as an unrelated request handler would
+// not) reuses the stale Ref's slot right after the test checked the Ref.
 func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
+	relWithProcs(t, 1) // one P: the other goroutine's AllocRef takes the freed slot back
 	p := slab.New[relObj](slab.WithName("stale-race"))
+	r := p.AllocRef()
+	p.FreeRef(r)
+	start, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		race.Disable() // these hand-offs stand for the scheduler's, which the detector cannot see
+		<-start
+		race.Enable()
+		r2 := p.AllocRef() // the stale Ref's slot, reused
+		p.Get(r2).serial = 1
+		p.FreeRef(r2) // bumps the slot's generation
+		race.Disable()
+		close(done)
+		race.Enable()
+	}()
+	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+	race.Disable()
+	close(start)
+	<-done
+	race.Enable()
+	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+
+	// The same with real concurrency.
+	runtime.GOMAXPROCS(max(2, runtime.NumCPU()))
 	stale := make([]slab.Ref[relObj], 256)
 	for i := range stale {
 		stale[i] = p.AllocRef()
