@@ -425,7 +425,8 @@ func (r *report) memoryTable() {
 		if !ok {
 			continue
 		}
-		r.printf("| %s | %.0f B | %.4f | %.0f B | %.4f |\n", t.key, m.slabBytes, m.slabRatio, m.newBytes, m.newRatio)
+		r.printf("| %s | %.2f MB (%.0f B) | %.4f | %.2f MB (%.0f B) | %.4f |\n",
+			t.key, m.slabBytes/1e6, m.slabBytes, m.slabRatio, m.newBytes/1e6, m.newBytes, m.newRatio)
 	}
 	r.printf("\n")
 }
