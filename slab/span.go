@@ -54,7 +54,7 @@ type span[T any] struct {
 	freeindex uint
 	// partialIdx is the span's index in Pool.partial, or -1.
 	partialIdx int
-	// idleGCs counts GC cycles during which the span stayed empty.
+	// idleGCs counts the successive GCs that found the span empty.
 	idleGCs int
 }
 

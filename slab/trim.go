@@ -20,7 +20,8 @@ func (p *Pool[T]) Trim() {
 
 // OnGC runs the automatic trimming policy once per GC cycle, on the
 // runtime's cleanup goroutine:
-//   - a slab that stayed empty through WithIdleTrim cycles is released;
+//   - a slab that stayed empty through WithIdleTrim whole cycles is
+//     released;
 //   - a pool that saw no Alloc or Free at all through WithIdleTrim cycles
 //     has its per-P caches drained first, so that free slots parked in the
 //     caches of idle Ps do not keep a burst's slabs alive. This stops the
@@ -49,7 +50,9 @@ func (p *Pool[T]) OnGC() {
 			s.idleGCs++
 		}
 	}
-	p.releaseEmptyLocked(p.cfg.idleGCs)
+	// A slab found empty at n+1 successive collections has stayed empty
+	// through n whole cycles.
+	p.releaseEmptyLocked(p.cfg.idleGCs + 1)
 	p.mu.Unlock()
 
 	if drain {

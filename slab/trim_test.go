@@ -144,11 +144,12 @@ func TestIdleTrimAfterGC(t *testing.T) {
 			freeAll(p, fill(p, slabs*slab.SlotsPerSlab(p)))
 			require.Equal(t, slabs, p.Stats().Slabs, "the burst took five slabs")
 
+			// Slabs whose free slots sit in per-P caches are released
+			// too: the pool is idle, so the policy drains its caches.
 			cachedSlabs := slab.CachedSlabs(p)
-			require.Less(t, cachedSlabs, slabs, "some slabs hold no cached slot")
-			released := gcUntil(gcTries, func() bool { return p.Stats().Slabs == cachedSlabs })
+			released := gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 })
 			st := p.Stats()
-			assert.True(t, released, "garbage collections release every empty slab (%d of %d held, %d of them with cached slots)",
+			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots)",
 				st.Slabs, slabs, cachedSlabs)
 			assert.Equal(t, slabs, st.Slabs+int(st.Released), "every slab is either held or released")
 			assert.Zero(t, st.Live, "idle trimming frees no object")
