@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -171,7 +172,7 @@ func makeRow(name string, res *loadResult, before, after runtimeSnapshot) compar
 	}
 	if served > 0 {
 		row.AllocsPerReq = float64(after.Mallocs-before.Mallocs) / float64(served)
-		row.CPUPerReq = time.Duration((after.ProcessCPUSeconds - before.ProcessCPUSeconds) / float64(served) * 1e9)
+		row.CPUPerReq = time.Duration(math.Round((after.ProcessCPUSeconds - before.ProcessCPUSeconds) / float64(served) * 1e9))
 	}
 	if total := after.TotalCPUSeconds - before.TotalCPUSeconds; total > 0 {
 		row.GCCPUPercent = 100 * (after.GCCPUSeconds - before.GCCPUSeconds) / total

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -74,17 +73,11 @@ func decodeFast(w http.ResponseWriter, body io.ReadCloser, r *PriceRequest, buf 
 	return nil
 }
 
-// checkSyntax returns the first syntax error of the JSON text s, or nil.
+// checkSyntax returns the first syntax error of the first JSON value in s,
+// or nil. (What follows the value is looked at only once it decoded.)
 func checkSyntax(s string) *apiError {
 	d := jsonReader{s: s, strs: new([]string)}
-	if err := d.skipValue(); err != nil {
-		return err
-	}
-	d.ws()
-	if d.i != len(d.s) {
-		return badRequest("malformed_json", "unexpected data after the JSON object")
-	}
-	return nil
+	return d.skipValue()
 }
 
 // jsonReader reads JSON values from s, at offset i.
@@ -101,9 +94,6 @@ type jsonReader struct {
 }
 
 func (d *jsonReader) fieldPath() string { return strings.Join(d.path[:min(d.depth, len(d.path))], ".") }
-
-// errFieldEnd stops reading the fields of an object.
-var errFieldEnd = errors.New("end of object")
 
 func (d *jsonReader) ws() {
 	for d.i < len(d.s) {
@@ -456,6 +446,8 @@ func (d *jsonReader) stringsField(dst *[]string) *apiError {
 		return err
 	case null:
 		*dst = nil
+	case len(*d.strs) == start:
+		*dst = []string{} // as encoding/json decodes []
 	default:
 		*dst = (*d.strs)[start:len(*d.strs):len(*d.strs)]
 	}
