@@ -11,12 +11,16 @@ import (
 // marks all of it in every cycle, so the more often a strategy triggers a
 // cycle, the more it pays.
 
-// heapNode is one object of the background heap: 64 bytes, two of its
-// words pointers, as in a typical graph of small structs.
+// heapNode is one object of the background heap: 64 bytes, three of its
+// eight words pointers (links to other nodes and a string), as in a typical
+// graph of small structs holding strings and references.
 type heapNode struct {
 	next, other *heapNode
-	payload     [6]uint64
+	name        string
+	payload     [4]uint64
 }
+
+var heapNames = []string{"session", "cart", "profile", "price-cache", "inventory"}
 
 // backgroundHeap is a live pointerful heap of a given size.
 type backgroundHeap struct {
@@ -33,7 +37,7 @@ func buildHeap(bytes int64) *backgroundHeap {
 	var prev *heapNode
 	for i := range n {
 		c := i % chains
-		x := &heapNode{next: h.chains[c], other: prev}
+		x := &heapNode{next: h.chains[c], other: prev, name: heapNames[i%int64(len(heapNames))]}
 		x.payload[0] = uint64(i)
 		h.chains[c] = x
 		prev = x

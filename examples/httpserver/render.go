@@ -106,28 +106,27 @@ func appendLine(b []byte, l *LineItem) []byte {
 	return append(b, "]}"...)
 }
 
-// auditDigest is FNV-1a over the audit trail (sequence, kind, line, amount
-// of every event): the response proves the trail without listing it.
+// auditDigest hashes the audit trail (sequence, kind, line and amount of
+// every event), FNV-1a style over whole words: the response proves the
+// trail without listing it.
 func auditDigest(o *Order) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for range 8 {
-			h ^= v & 0xff
-			h *= prime
-			v >>= 8
-		}
-	}
 	for e := o.Events; e != nil; e = e.Next {
-		mix(uint64(e.Seq))
-		for i := 0; i < len(e.Kind); i++ {
-			h ^= uint64(e.Kind[i])
-			h *= prime
+		h = (h ^ uint64(e.Seq)) * prime
+		for k := e.Kind; len(k) > 0; {
+			var w uint64
+			n := min(len(k), 8)
+			for i := range n {
+				w |= uint64(k[i]) << (8 * i)
+			}
+			h = (h ^ w) * prime
+			k = k[n:]
 		}
 		if e.Line != nil {
-			mix(uint64(e.Line.Seq))
+			h = (h ^ uint64(e.Line.Seq)) * prime
 		}
-		mix(uint64(e.Amount))
+		h = (h ^ uint64(e.Amount)) * prime
 	}
 	return h
 }
