@@ -36,8 +36,8 @@ func (d *leakDemo) forgetFree(ord *Order) {
 	d.check()
 }
 
-// check logs the leak report at most once a second, when more objects
-// leaked since the last report.
+// check logs the leak report when more objects leaked since the last
+// report. It runs on requests, at most once a second.
 func (d *leakDemo) check() {
 	now := time.Now().UnixNano()
 	last := d.lastCheck.Load()
