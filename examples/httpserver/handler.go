@@ -114,7 +114,7 @@ func usageText(base, alloc string) string {
 Try it:
   curl -s %[1]s/v1/orders/sample | curl -s --data-binary @- %[1]s/v1/orders/price
 
-Each request builds about 350 objects of ten struct types (Order, LineItem,
+Each request builds about 300 objects of ten struct types (Order, LineItem,
 Product, Customer, Address, Discount, TaxLine, Shipment, Payment, AuditEvent)
 with the chosen strategy: %[5]s.
 `, base, alloc, maxBodyBytes, maxItems, joinNames())
