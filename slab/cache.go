@@ -179,6 +179,9 @@ func (p *Pool[T]) allocSlow() *T {
 	var rest [refillBatch - 1]cslot[T]
 	for i, r := range buf[1:n] {
 		rest[i] = cslot[T]{r.ptr(), &r.s.state[r.i]}
+		// The goroutine that pops the slot from the cache synchronises
+		// with this one, as with a Free.
+		race.ReleaseMerge(unsafe.Pointer(rest[i].x))
 	}
 	left := rest[:n-1]
 	pid := pin.Pin()
@@ -263,12 +266,12 @@ func (p *Pool[T]) returnSlots(es []cslot[T]) {
 // allCaches returns every per-P cache, also while they are hidden from the
 // fast paths.
 func (p *Pool[T]) allCaches() []pcache[T] {
-	return unsafe.Slice((*pcache[T])(atomic.LoadPointer(&p.caches)), p.ncaches.Load())
+	return *p.caches.Load()
 }
 
 // growLocals gives each P a cache after GOMAXPROCS grew.
 func (p *Pool[T]) growLocals() {
-	if runtime.GOMAXPROCS(0) > int(p.ncaches.Load()) {
+	if runtime.GOMAXPROCS(0) > len(p.allCaches()) {
 		p.drainCaches()
 	}
 }
@@ -303,15 +306,14 @@ func (p *Pool[T]) setCaches(n int) {
 	for i := range caches {
 		caches[i].limit = magCap(p.size)
 	}
-	if p.caches != nil {
+	if p.caches.Load() != nil {
 		old := p.allCaches()
 		for i := range old {
 			f, _ := old[i].counts()
 			caches[0].frees += f
 		}
 	}
-	atomic.StorePointer(&p.caches, unsafe.Pointer(unsafe.SliceData(caches)))
-	p.ncaches.Store(int64(len(caches)))
+	p.caches.Store(&caches)
 	atomic.StorePointer(&p.local, unsafe.Pointer(unsafe.SliceData(caches)))
 	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 }

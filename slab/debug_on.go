@@ -527,12 +527,12 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
 	v := &tracker.Violation{Kind: tracker.StaleRef, Pool: p.owner.name, Type: p.owner.typeName, Slot: int(ref.slot), Err: err}
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
 	pos, i := int(ref.slot)/p.nelems, ref.slot%uint32(p.nelems)
-	table := *p.table.Load()
+	table := *p.refTable.Load()
 	var s *span[T]
 	if pos < len(table) {
-		s = table[pos]
+		s = table[pos].Load()
 	}
-	var gens *[]uint32
+	var gens *[]atomic.Uint32
 	if s != nil {
 		gens = s.gens.Load()
 	}
@@ -546,7 +546,7 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
 	default:
 		d := &s.dbg.slots[i]
 		v.Addr = uintptr(unsafe.Pointer(&s.mem[i]))
-		cur := (*gens)[i]
+		cur := (*gens)[i].Load()
 		st := d.state.Load()
 		switch {
 		case cur == ref.gen+1 && st != dLive:
@@ -729,7 +729,9 @@ func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, detail 
 
 // debugLiveObjects appends a record of each live object of the pool.
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
-	for _, s := range *p.table.Load() {
+	table := *p.refTable.Load()
+	for k := range table {
+		s := table[k].Load()
 		if s == nil {
 			continue
 		}

@@ -31,7 +31,7 @@ import (
 // allocated, freed and misused the object. The helpers are not inlined, so
 // that each is a frame of its own.
 
-type Order struct {
+type order struct {
 	ID    int64
 	Name  *string
 	Price float64
@@ -39,37 +39,37 @@ type Order struct {
 }
 
 //go:noinline
-func allocOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
+func allocOrder(p *slab.Pool[order]) *order { return p.Alloc() }
 
 //go:noinline
-func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
+func freeOrder(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
-func freeOrderTwice(p *slab.Pool[Order], x *Order) { p.Free(x) }
+func freeOrderTwice(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
-func freeOtherOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
+func freeOtherOrder(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
-func freeOrderConcurrently(p *slab.Pool[Order], x *Order) { p.Free(x) }
+func freeOrderConcurrently(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
-func freeForeign(p *slab.Pool[Order], x *Order) { p.Free(x) }
+func freeForeign(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
-func dropOrder(p *slab.Pool[Order]) { allocOrder(p).ID = 1 }
+func dropOrder(p *slab.Pool[order]) { allocOrder(p).ID = 1 }
 
 //go:noinline
-func allocOrderRef(p *slab.Pool[Order]) slab.Ref[Order] { return p.AllocRef() }
+func allocOrderRef(p *slab.Pool[order]) slab.Ref[order] { return p.AllocRef() }
 
 //go:noinline
-func freeOrderRef(p *slab.Pool[Order], r slab.Ref[Order]) { p.FreeRef(r) }
+func freeOrderRef(p *slab.Pool[order], r slab.Ref[order]) { p.FreeRef(r) }
 
 //go:noinline
-func freeOrderRefTwice(p *slab.Pool[Order], r slab.Ref[Order]) { p.FreeRef(r) }
+func freeOrderRefTwice(p *slab.Pool[order], r slab.Ref[order]) { p.FreeRef(r) }
 
 //go:noinline
-func getOrderRef(p *slab.Pool[Order], r slab.Ref[Order]) *Order { return p.Get(r) }
+func getOrderRef(p *slab.Pool[order], r slab.Ref[order]) *order { return p.Get(r) }
 
 // violationOf runs f and returns the *tracker.Violation it panicked with, or
 // nil if it returned. Any other panic propagates.
@@ -89,8 +89,8 @@ func violationOf(f func()) (v *tracker.Violation) {
 
 // newPool returns a pool named after the test, so that reports and leak
 // checks of one test do not see another's objects.
-func newPool(t *testing.T, opts ...slab.Option) *slab.Pool[Order] {
-	return slab.New[Order](append([]slab.Option{slab.WithName(t.Name())}, opts...)...)
+func newPool(t *testing.T, opts ...slab.Option) *slab.Pool[order] {
+	return slab.New[order](append([]slab.Option{slab.WithName(t.Name())}, opts...)...)
 }
 
 // assertStacks checks that v's stacks name the helpers: alloc in the
@@ -110,7 +110,7 @@ func assertStacks(t *testing.T, v *tracker.Violation, alloc, free, call string) 
 }
 
 // assertQuiet checks the pool's counts once every object is freed.
-func assertQuiet(t *testing.T, p *slab.Pool[Order]) {
+func assertQuiet(t *testing.T, p *slab.Pool[order]) {
 	t.Helper()
 	st := p.Stats()
 	assert.Zero(t, st.Live, "no object is live")
@@ -130,12 +130,12 @@ func TestDebugDoubleFree(t *testing.T) {
 		quarantine int
 		// prepare frees x, and whatever else puts x's slot where the
 		// case wants it.
-		prepare func(p *slab.Pool[Order], x *Order)
+		prepare func(p *slab.Pool[order], x *order)
 		detail  string
 	}{
-		{"in quarantine", 16, func(p *slab.Pool[Order], x *Order) { freeOrder(p, x) }, "in the quarantine"},
-		{"in a per-P cache", 0, func(p *slab.Pool[Order], x *Order) { freeOrder(p, x) }, "per-P cache"},
-		{"out of quarantine into a cache", 1, func(p *slab.Pool[Order], x *Order) {
+		{"in quarantine", 16, func(p *slab.Pool[order], x *order) { freeOrder(p, x) }, "in the quarantine"},
+		{"in a per-P cache", 0, func(p *slab.Pool[order], x *order) { freeOrder(p, x) }, "per-P cache"},
+		{"out of quarantine into a cache", 1, func(p *slab.Pool[order], x *order) {
 			y := allocOrder(p)
 			freeOrder(p, x)
 			freeOtherOrder(p, y) // pushes x out of the one-slot quarantine
@@ -171,7 +171,7 @@ func TestDebugReportFormat(t *testing.T) {
 	require.NotNil(t, v, "a double free is reported")
 	report := v.Error()
 	lines := strings.Split(report, "\n")
-	assert.True(t, strings.HasPrefix(lines[0], "==slabtrack== ERROR: double free of *slab_test.Order (pool \"TestDebugReportFormat\", slot "),
+	assert.True(t, strings.HasPrefix(lines[0], "==slabtrack== ERROR: double free of *slab_test.order (pool \"TestDebugReportFormat\", slot "),
 		"the title names the bug, the type, the pool and the slot: %q", lines[0])
 	last := lines[len(lines)-1]
 	assert.True(t, strings.HasPrefix(last, "SUMMARY: slabtrack: double-free "), "the last line is the SUMMARY: %q", last)
@@ -251,7 +251,7 @@ func TestDebugConcurrentDoubleFree(t *testing.T) {
 // pool, if any, owns the address.
 func TestDebugForeignFree(t *testing.T) {
 	p := newPool(t)
-	other := slab.New[Order](slab.WithName(t.Name() + "/other"))
+	other := slab.New[order](slab.WithName(t.Name() + "/other"))
 	x := allocOrder(p)
 	y := other.Alloc()
 	defer other.Free(y)
@@ -259,14 +259,14 @@ func TestDebugForeignFree(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		ptr    *Order
+		ptr    *order
 		owner  string
 		detail string
 		slot   bool
 	}{
-		{"new value", new(Order), "", "in no slab of any pool", false},
+		{"new value", new(order), "", "in no slab of any pool", false},
 		{"object of another pool", y, t.Name() + "/other", `slab of pool "TestDebugForeignFree/other"`, false},
-		{"interior pointer", (*Order)(unsafe.Pointer(&x.Price)), "", "16 bytes into slot", true},
+		{"interior pointer", (*order)(unsafe.Pointer(&x.Price)), "", "16 bytes into slot", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,13 +295,13 @@ func TestDebugWriteAfterFree(t *testing.T) {
 		name       string
 		quarantine int
 		// commit frees x, writes to it, and returns the report.
-		commit func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation
+		commit func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation
 		field  string
 		got    []byte
 		want   []byte
 		call   string
 	}{
-		{"found by Check", 16, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+		{"found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
 			freeOrder(p, x)
 			x.Price = 1.5
 			err := tracker.Check()
@@ -310,7 +310,7 @@ func TestDebugWriteAfterFree(t *testing.T) {
 			assert.NoError(t, tracker.Check(), "a write is reported once")
 			return v
 		}, "Price", binary.LittleEndian.AppendUint64(nil, price), bytes.Repeat([]byte{0x6b}, 8), ""},
-		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
 			freeOrder(p, x)
 			s := "stale"
 			x.Name = &s
@@ -318,13 +318,13 @@ func TestDebugWriteAfterFree(t *testing.T) {
 			require.ErrorAs(t, tracker.Check(), &v, "tracker.Check returns the write after free")
 			return v
 		}, "Name", nil, make([]byte, 8), ""},
-		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
 			y := allocOrder(p)
 			freeOrder(p, x)
 			x.Lines[2] = 7
 			return violationOf(func() { freeOtherOrder(p, y) })
 		}, "Lines[2]", []byte{7, 0, 0, 0}, []byte{0x6b, 0x6b, 0x6b, 0x6b}, "freeOtherOrder"},
-		{"reused", 0, func(t *testing.T, p *slab.Pool[Order], x *Order) *tracker.Violation {
+		{"reused", 0, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
 			// One P, so that the next Alloc takes the slot just freed.
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 			freeOrder(p, x)
@@ -348,7 +348,7 @@ func TestDebugWriteAfterFree(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, v.Want, "the report gives the bytes expected")
 			assertStacks(t, v, "allocOrder", "freeOrder", tt.call)
-			assert.Contains(t, v.Error(), "Order."+tt.field+" is bytes [", "the report shows the field's bytes")
+			assert.Contains(t, v.Error(), "order."+tt.field+" is bytes [", "the report shows the field's bytes")
 			require.NoError(t, tracker.Check(), "nothing else is corrupt")
 			for range 3 { // whatever remains in quarantine leaves it clean
 				freeOrder(p, allocOrder(p))
@@ -363,21 +363,21 @@ func TestDebugWriteAfterFree(t *testing.T) {
 func TestDebugStaleRef(t *testing.T) {
 	tests := []struct {
 		name   string
-		commit func(p *slab.Pool[Order], r slab.Ref[Order])
+		commit func(p *slab.Pool[order], r slab.Ref[order])
 		call   string
 		detail string
 	}{
-		{"Get after FreeRef", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+		{"Get after FreeRef", func(p *slab.Pool[order], r slab.Ref[order]) {
 			freeOrderRef(p, r)
 			getOrderRef(p, r)
 		}, "getOrderRef", "the object was freed"},
-		{"FreeRef twice", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+		{"FreeRef twice", func(p *slab.Pool[order], r slab.Ref[order]) {
 			freeOrderRef(p, r)
 			freeOrderRefTwice(p, r)
 		}, "freeOrderRefTwice", "the object was freed"},
-		{"zero Ref", func(p *slab.Pool[Order], r slab.Ref[Order]) {
+		{"zero Ref", func(p *slab.Pool[order], r slab.Ref[order]) {
 			freeOrderRef(p, r)
-			getOrderRef(p, slab.Ref[Order]{})
+			getOrderRef(p, slab.Ref[order]{})
 		}, "getOrderRef", "zero Ref"},
 	}
 	for _, tt := range tests {
@@ -437,7 +437,7 @@ func TestDebugDroppedWithoutFree(t *testing.T) {
 	}
 	require.NotNil(t, site, "Find reports the dropped object after a GC")
 	assert.Equal(t, 1, site.Objects, "one object was dropped")
-	assert.Equal(t, int64(unsafe.Sizeof(Order{})), site.Bytes, "its bytes")
+	assert.Equal(t, int64(unsafe.Sizeof(order{})), site.Bytes, "its bytes")
 	assert.True(t, site.Stack.Has("dropOrder"), "the site is the allocation stack, naming dropOrder: %v", site.Stack)
 	assert.True(t, site.Stack.Has("allocOrder"), "the site names allocOrder: %v", site.Stack)
 	assertQuiet(t, p) // the slot was reclaimed
@@ -505,7 +505,7 @@ func TestDebugLogAndContinue(t *testing.T) {
 	x := allocOrder(p)
 	freeOrder(p, x)
 	assert.Nil(t, violationOf(func() { freeOrderTwice(p, x) }), "a double free does not panic")
-	assert.Nil(t, violationOf(func() { freeForeign(p, new(Order)) }), "a foreign free does not panic")
+	assert.Nil(t, violationOf(func() { freeForeign(p, new(order)) }), "a foreign free does not panic")
 	assert.Contains(t, buf.String(), "slabtrack: double-free", "the double free is logged")
 	assert.Contains(t, buf.String(), "slabtrack: foreign-free", "the foreign free is logged")
 	assert.Contains(t, buf.String(), "freeOrderTwice", "the log holds the report with its stacks")
@@ -534,7 +534,7 @@ func TestDebugBoundedPool(t *testing.T) {
 	const bound = 8
 	p := newPool(t, slab.WithMaxObjects(bound), slab.WithQuarantine(64))
 	for round := range 5 {
-		var objs []*Order
+		var objs []*order
 		for i := range bound {
 			x, err := p.TryAlloc()
 			require.NoError(t, err, "round %d: allocation %d of %d is within the bound, quarantine or not", round, i, bound)
@@ -663,5 +663,5 @@ func TestDebugSettingsValidation(t *testing.T) {
 
 func TestDebugWithQuarantineRejectsNegative(t *testing.T) {
 	assert.PanicsWithError(t, "slab: WithQuarantine(-1): the quarantine cannot be negative",
-		func() { slab.New[Order](slab.WithQuarantine(-1)) }, "a negative quarantine is refused")
+		func() { slab.New[order](slab.WithQuarantine(-1)) }, "a negative quarantine is refused")
 }

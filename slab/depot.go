@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/bits-and-blooms/bitset"
@@ -79,7 +80,8 @@ func (p *Pool[T]) mayGrowLocked() bool {
 		return true
 	}
 	slack := magCap(p.size) * runtime.GOMAXPROCS(0)
-	return int64(p.capacity-p.retired-p.heldLocked()) < p.bound+int64(slack)
+	// Written so that a bound near MaxInt64 cannot overflow.
+	return int64(p.capacity-p.retired-p.heldLocked())-int64(slack) < p.bound
 }
 
 func (p *Pool[T]) newSpanLocked() *span[T] {
@@ -107,18 +109,16 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		p.debugNewSpan(s)
 	}
 
-	old := *p.table.Load()
 	if k := len(p.freePos); k > 0 {
 		s.pos = p.freePos[k-1]
 		p.freePos = p.freePos[:k-1]
+		p.spans[s.pos] = s
 	} else {
-		s.pos = len(old)
+		s.pos = len(p.spans)
+		p.spans = append(p.spans, s)
 		p.genFloor = append(p.genFloor, p.genBase())
 	}
-	table := make([]*span[T], max(len(old), s.pos+1))
-	copy(table, old)
-	table[s.pos] = s
-	p.table.Store(&table)
+	p.setRefTableLocked(s.pos, s)
 
 	p.capacity += n
 	s.partialIdx = len(p.partial)
@@ -147,17 +147,14 @@ func (p *Pool[T]) releaseLocked(s *span[T]) {
 	if s.partialIdx >= 0 {
 		p.removePartialLocked(s)
 	}
-	old := *p.table.Load()
-	table := make([]*span[T], len(old))
-	copy(table, old)
-	table[s.pos] = nil
-	p.table.Store(&table)
+	p.spans[s.pos] = nil
+	p.setRefTableLocked(s.pos, nil)
 
 	// Refs into the span must stay stale if a new span takes its position.
 	floor := p.genFloor[s.pos]
 	if g := s.gens.Load(); g != nil {
-		for _, v := range *g {
-			floor = max(floor, uint64(v)+1)
+		for i := range *g {
+			floor = max(floor, uint64((*g)[i].Load())+1)
 		}
 	}
 	p.genFloor[s.pos] = floor
@@ -174,4 +171,19 @@ func (p *Pool[T]) releaseLocked(s *span[T]) {
 // there; up to 2^31 generations remain before a slot retires.
 func (p *Pool[T]) genBase() uint64 {
 	return (p.id*0x9E3779B97F4A7C15)>>33 | 1
+}
+
+// setRefTableLocked sets position pos of the table Get reads, doubling the
+// table when pos is past its end.
+func (p *Pool[T]) setRefTableLocked(pos int, s *span[T]) {
+	t := *p.refTable.Load()
+	if pos >= len(t) {
+		bigger := make([]atomic.Pointer[span[T]], max(2*len(t), pos+1, 8))
+		for i := range t {
+			bigger[i].Store(t[i].Load())
+		}
+		t = bigger
+		p.refTable.Store(&t)
+	}
+	t[pos].Store(s)
 }

@@ -62,10 +62,12 @@ func WithName(name string) Option {
 	}
 }
 
-// WithIdleTrim sets after how many garbage collections an empty slab is
-// handed back to the GC automatically; 0 turns automatic trimming off. The
-// default is 2, like sync.Pool's victim cache: memory taken for a burst is
-// returned two GC cycles after the burst ends.
+// WithIdleTrim sets through how many whole garbage-collection cycles a slab
+// must stay empty before it is handed back to the GC automatically; 0 turns
+// automatic trimming off. The default is 2, like sync.Pool's victim cache:
+// memory taken for a burst is returned two GC cycles after the burst ends.
+// A pool that sees no Alloc or Free at all for that long also has its per-P
+// caches emptied, so that idle caches do not keep slabs (see Pool.OnGC).
 //
 // New panics if gcs < 0.
 func WithIdleTrim(gcs int) Option {

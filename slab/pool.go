@@ -56,10 +56,9 @@ type Pool[T any] struct {
 	live atomic.Int64
 	_    [56]byte
 
-	// caches and ncaches are the same array as local, never hidden, for
-	// Stats and drainCaches.
-	caches  unsafe.Pointer
-	ncaches atomic.Int64
+	// caches is the same array as local, never hidden, for Stats and
+	// drainCaches.
+	caches atomic.Pointer[[]pcache[T]]
 
 	size   uintptr // unsafe.Sizeof(T)
 	divMul uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
@@ -73,9 +72,12 @@ type Pool[T any] struct {
 	drainMu sync.Mutex // serialises drainCaches
 
 	mu sync.Mutex // guards the fields below and every span's central fields
-	// table holds every span by position, nil where Trim released one. It
-	// is replaced, never modified, so Get reads it without the lock.
-	table atomic.Pointer[[]*span[T]]
+	// spans holds every span by position, nil where Trim released one.
+	spans []*span[T]
+	// refTable is the same, for Get and FreeRef, which read it without the
+	// lock: entries are atomic, and a full table is replaced by one twice
+	// as large.
+	refTable atomic.Pointer[[]atomic.Pointer[span[T]]]
 	// freePos lists positions of released spans, for reuse.
 	freePos []int
 	// genFloor is, per position, the lowest Ref generation that a new span
@@ -171,7 +173,7 @@ func New[T any](opts ...Option) *Pool[T] {
 		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*spanmap.Span]struct{}{}},
 		cfg:    cfg,
 	}
-	p.table.Store(new([]*span[T]))
+	p.refTable.Store(new([]atomic.Pointer[span[T]]))
 	p.hint.Store(new(span[T]))
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)

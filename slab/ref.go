@@ -3,6 +3,7 @@ package slab
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // A Ref is a handle to an object of a Pool[T]: the object's slot and the
@@ -76,21 +77,21 @@ func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
 	if g == nil {
 		g = p.makeGens(r.s)
 	}
-	return Ref[T]{slot: uint32(num), gen: (*g)[r.i]}
+	return Ref[T]{slot: uint32(num), gen: (*g)[r.i].Load()}
 }
 
 // makeGens gives s its generation table, each slot starting at the floor of
 // s's position.
-func (p *Pool[T]) makeGens(s *span[T]) *[]uint32 {
+func (p *Pool[T]) makeGens(s *span[T]) *[]atomic.Uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if g := s.gens.Load(); g != nil {
 		return g
 	}
-	gens := make([]uint32, len(s.mem))
+	gens := make([]atomic.Uint32, len(s.mem))
 	floor := uint32(p.genFloor[s.pos])
 	for i := range gens {
-		gens[i] = floor
+		gens[i].Store(floor)
 	}
 	s.gens.Store(&gens)
 	return &gens
@@ -111,10 +112,12 @@ func (p *Pool[T]) refSlot(r Ref[T]) slotRef[T] {
 // refLookup returns the slot r refers to, if r names a live object.
 func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 	pos, i := int(r.slot)/p.nelems, r.slot%uint32(p.nelems)
-	table := *p.table.Load()
+	table := *p.refTable.Load()
 	if r.gen != 0 && pos < len(table) {
-		if s := table[pos]; s != nil {
-			if g := s.gens.Load(); g != nil && (*g)[i] == r.gen && s.state[i] == stateLive {
+		if s := table[pos].Load(); s != nil {
+			// The state is read only once the generation matches: a
+			// stale Ref's slot may be in use by another goroutine.
+			if g := s.gens.Load(); g != nil && (*g)[i].Load() == r.gen && s.state[i] == stateLive {
 				return slotRef[T]{s, i}, true
 			}
 		}
@@ -131,9 +134,9 @@ func (p *Pool[T]) staleRefError(r Ref[T]) error {
 // cannot grow, the slot is retired instead (zeroed, never reused) and
 // nextGen returns false: a generation never wraps, so no old Ref can match
 // again.
-func (p *Pool[T]) nextGen(r slotRef[T], gens []uint32) bool {
-	if gens[r.i] < math.MaxUint32 {
-		gens[r.i]++
+func (p *Pool[T]) nextGen(r slotRef[T], gens []atomic.Uint32) bool {
+	if gens[r.i].Load() < math.MaxUint32 {
+		gens[r.i].Add(1)
 		return true
 	}
 	var zero T

@@ -29,9 +29,11 @@ type span[T any] struct {
 	// state is the slot's lifecycle state, see stateFree.
 	state []uint8
 	// gens holds the Ref generation of each slot; nil until the first AllocRef
+	// or RefOf. Atomic, because a stale Ref may be checked while the slot is
+	// freed and reused elsewhere.
 	// from this span. The generation of a live slot is the one its Ref
 	// carries; Free increments it, so every earlier Ref is stale.
-	gens atomic.Pointer[[]uint32]
+	gens atomic.Pointer[[]atomic.Uint32]
 	// bytes is the length of mem in bytes.
 	bytes uintptr
 	// pos is the span's index in Pool.table.
@@ -54,7 +56,7 @@ type span[T any] struct {
 	freeindex uint
 	// partialIdx is the span's index in Pool.partial, or -1.
 	partialIdx int
-	// idleGCs counts GC cycles during which the span stayed empty.
+	// idleGCs counts the successive GCs that found the span empty.
 	idleGCs int
 }
 

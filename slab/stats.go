@@ -50,7 +50,7 @@ func (p *Pool[T]) Stats() Stats {
 		Retired:   p.retired,
 		Released:  p.released,
 	}
-	for _, s := range *p.table.Load() {
+	for _, s := range p.spans {
 		if s != nil {
 			st.Slabs++
 		}

@@ -20,7 +20,8 @@ func (p *Pool[T]) Trim() {
 
 // OnGC runs the automatic trimming policy once per GC cycle, on the
 // runtime's cleanup goroutine:
-//   - a slab that stayed empty through WithIdleTrim cycles is released;
+//   - a slab that stayed empty through WithIdleTrim whole cycles is
+//     released;
 //   - a pool that saw no Alloc or Free at all through WithIdleTrim cycles
 //     has its per-P caches drained first, so that free slots parked in the
 //     caches of idle Ps do not keep a burst's slabs alive. This stops the
@@ -44,12 +45,14 @@ func (p *Pool[T]) OnGC() {
 		p.lastActivity = activity
 	}
 	drain := cached > 0 && p.idleCycles >= p.cfg.idleGCs
-	for _, s := range *p.table.Load() {
+	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 {
 			s.idleGCs++
 		}
 	}
-	p.releaseEmptyLocked(p.cfg.idleGCs)
+	// A slab found empty at n+1 successive collections has stayed empty
+	// through n whole cycles.
+	p.releaseEmptyLocked(p.cfg.idleGCs + 1)
 	p.mu.Unlock()
 
 	if drain {
@@ -63,7 +66,7 @@ func (p *Pool[T]) OnGC() {
 // releaseEmptyLocked releases the empty spans that have been idle for at
 // least minIdle GC cycles.
 func (p *Pool[T]) releaseEmptyLocked(minIdle int) {
-	for _, s := range *p.table.Load() {
+	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 && s.idleGCs >= minIdle {
 			p.releaseLocked(s)
 		}

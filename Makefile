@@ -1,0 +1,31 @@
+# Targets a contributor expects. `make test` is the README's test command.
+GO          ?= go
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 10s
+
+.PHONY: all test race debug bench fuzz lint ci
+
+all: lint test
+
+test: ## unit, example and end-to-end tests
+	$(GO) test ./...
+
+race: ## the same under the race detector
+	$(GO) test -race ./...
+
+debug: ## the same with the slabdebug checks compiled in
+	$(GO) test -tags slabdebug ./...
+
+bench: ## every benchmark, with allocations
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## each fuzz target of every package for FUZZTIME (make fuzz FUZZTIME=60s)
+	bash .ci/fuzz $(FUZZTIME)
+
+lint: ## gofmt, go vet and staticcheck (pinned)
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+ci: ## everything CI runs
+	bash .ci/run

@@ -1,0 +1,336 @@
+package main
+
+// Pricing: the handler's business logic, the same for every strategy. It
+// builds the order's object graph through an Objects and computes its
+// discounts, taxes, parcels and instalments. Nothing here allocates except
+// through the Objects, and error messages.
+
+// Tax classes of products.
+const (
+	taxStandard = "standard"
+	taxReduced  = "reduced"
+)
+
+// A jurisdiction levies one tax, at a rate per tax class.
+type jurisdiction struct {
+	name              string
+	standard, reduced int64 // basis points
+}
+
+var (
+	taxUSCA = []jurisdiction{{"US-CA", 725, 0}, {"US-CA-COUNTY", 100, 0}, {"US-CA-CITY", 50, 50}}
+	taxUSNY = []jurisdiction{{"US-NY", 400, 0}, {"US-NY-CITY", 450, 0}}
+	taxUSTX = []jurisdiction{{"US-TX", 625, 0}, {"US-TX-LOCAL", 200, 0}}
+	taxDE   = []jurisdiction{{"DE-VAT", 1900, 700}}
+	taxFR   = []jurisdiction{{"FR-TVA", 2000, 550}}
+)
+
+// taxRules returns the jurisdictions that tax a delivery to country and
+// region, and whether the destination is served at all.
+func taxRules(country, region string) ([]jurisdiction, bool) {
+	switch country {
+	case "US":
+		switch region {
+		case "CA":
+			return taxUSCA, true
+		case "NY":
+			return taxUSNY, true
+		case "TX":
+			return taxUSTX, true
+		}
+	case "DE":
+		return taxDE, true
+	case "FR":
+		return taxFR, true
+	}
+	return nil, false
+}
+
+func taxClass(category string) string {
+	if category == "books" || category == "food" {
+		return taxReduced
+	}
+	return taxStandard
+}
+
+// A coupon reduces the lines it applies to by a rate.
+type coupon struct {
+	code    string
+	rateBP  int64
+	applies func(*LineItem) bool
+	// freeShipping waives the shipping cost instead.
+	freeShipping bool
+}
+
+var coupons = []coupon{
+	{code: "SAVE10", rateBP: 1000, applies: func(*LineItem) bool { return true }},
+	{code: "BOOKS5", rateBP: 500, applies: func(l *LineItem) bool { return l.Product.Category == "books" }},
+	{code: "BULK15", rateBP: 1500, applies: func(l *LineItem) bool { return l.Quantity >= 5 }},
+	{code: "FREESHIP", freeShipping: true},
+}
+
+func findCoupon(code string) *coupon {
+	for i := range coupons {
+		if coupons[i].code == code {
+			return &coupons[i]
+		}
+	}
+	return nil
+}
+
+// tierDiscount is the loyalty reduction of a customer tier.
+func tierDiscount(tier string) (code string, rateBP int64) {
+	switch tier {
+	case "gold":
+		return "TIER-GOLD", 300
+	case "silver":
+		return "TIER-SILVER", 100
+	}
+	return "", 0
+}
+
+// Shipping: lines are packed in order into parcels of at most
+// maxParcelGrams; a parcel costs a base price plus a price per started
+// 100 g.
+const maxParcelGrams = 5000
+
+func shippingRate(method string) (carrier string, base, per100g int64) {
+	if method == "express" {
+		return "ACME Express", 1299, 3
+	}
+	return "ACME Post", 499, 1
+}
+
+// Audit event kinds.
+const (
+	evLinePriced       = "line.priced"
+	evLineDiscount     = "line.discount"
+	evLineTax          = "line.tax"
+	evLineTaxExempt    = "line.tax_exempt"
+	evShipmentPacked   = "shipment.packed"
+	evShippingWaived   = "shipping.waived"
+	evPaymentScheduled = "payment.scheduled"
+	evOrderPriced      = "order.priced"
+)
+
+// percentOf returns amount × rateBP / 10000, rounded half up.
+func percentOf(amount, rateBP int64) int64 {
+	return (amount*rateBP + 5000) / 10000
+}
+
+// priceOrder builds and prices the order of req, allocating every object
+// through o. On a bad line or coupon it returns an error after having
+// allocated part of the order: the caller's Release gives that back too.
+func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
+	if err := validateOrder(req); err != nil {
+		return nil, err
+	}
+	ord := o.Orders.New()
+	ord.ID = req.OrderID
+	ord.Currency = req.Currency
+	ord.Coupons = req.Coupons
+
+	ord.ShipTo = newAddress(o, &req.ShipTo)
+	ord.BillTo = ord.ShipTo
+	if req.BillTo != (AddressInput{}) {
+		ord.BillTo = newAddress(o, &req.BillTo)
+	}
+	c := o.Customers.New()
+	c.ID, c.Name, c.Email, c.Tier = req.Customer.ID, req.Customer.Name, req.Customer.Email, req.Customer.Tier
+	c.TaxExempt = req.Customer.TaxExempt
+	c.Address = ord.BillTo
+	ord.Customer = c
+
+	for i := range req.Items {
+		in := &req.Items[i]
+		if err := validateItem(i, in); err != nil {
+			return nil, err
+		}
+		p := o.Products.New()
+		p.SKU, p.Name, p.Category, p.Tags = in.SKU, in.Name, in.Category, in.Tags
+		p.TaxClass = taxClass(in.Category)
+		p.UnitPrice, p.WeightGrams = in.UnitPriceCents, in.WeightGrams
+
+		l := o.Lines.New()
+		l.Seq = int32(i + 1)
+		l.Quantity = int32(in.Quantity)
+		l.Product = p
+		l.Gross = p.UnitPrice * in.Quantity
+		if ord.lastLine == nil {
+			ord.Lines = l
+		} else {
+			ord.lastLine.Next = l
+		}
+		ord.lastLine = l
+		ord.NumLines++
+		ord.Subtotal += l.Gross
+		ord.WeightGrams += p.WeightGrams * in.Quantity
+		addEvent(o, ord, evLinePriced, l, l.Gross)
+	}
+
+	freeShipping := false
+	for i, code := range req.Coupons {
+		cp := findCoupon(code)
+		if cp == nil {
+			return nil, unprocessable("unknown_coupon", "coupons[%d]: unknown coupon %q (try SAVE10, BOOKS5, BULK15, FREESHIP)", i, code)
+		}
+		if cp.freeShipping {
+			freeShipping = true
+			continue
+		}
+		for l := ord.Lines; l != nil; l = l.Next {
+			if cp.applies(l) {
+				addDiscount(o, ord, l, cp.code, cp.rateBP)
+			}
+		}
+	}
+	if code, rate := tierDiscount(c.Tier); rate > 0 {
+		for l := ord.Lines; l != nil; l = l.Next {
+			addDiscount(o, ord, l, code, rate)
+		}
+	}
+
+	rules, _ := taxRules(ord.ShipTo.Country, ord.ShipTo.Region)
+	for l := ord.Lines; l != nil; l = l.Next {
+		l.Discount = min(l.Discount, l.Gross)
+		l.Taxable = l.Gross - l.Discount
+		ord.DiscountTotal += l.Discount
+		if c.TaxExempt {
+			addEvent(o, ord, evLineTaxExempt, l, 0)
+		} else {
+			addTaxes(o, ord, l, rules)
+		}
+		l.Net = l.Taxable + l.Tax
+		ord.TaxTotal += l.Tax
+	}
+
+	packShipments(o, ord, req.ShippingMethod, freeShipping)
+	ord.Total = ord.Subtotal - ord.DiscountTotal + ord.TaxTotal + ord.ShippingTotal
+	schedulePayments(o, ord, &req.Payment)
+	addEvent(o, ord, evOrderPriced, nil, ord.Total)
+	return ord, nil
+}
+
+func newAddress(o *Objects, in *AddressInput) *Address {
+	a := o.Addresses.New()
+	a.Name, a.Line1, a.City, a.Region, a.PostalCode, a.Country = in.Name, in.Line1, in.City, in.Region, in.PostalCode, in.Country
+	return a
+}
+
+func addEvent(o *Objects, ord *Order, kind string, l *LineItem, amount int64) {
+	e := o.Events.New()
+	ord.NumEvents++
+	e.Seq = ord.NumEvents
+	e.Kind = kind
+	e.Line = l
+	e.Amount = amount
+	if ord.lastEvent == nil {
+		ord.Events = e
+	} else {
+		ord.lastEvent.Next = e
+	}
+	ord.lastEvent = e
+}
+
+// addDiscount reduces l by rateBP of its gross amount. Discounts are listed
+// in the order they were applied.
+func addDiscount(o *Objects, ord *Order, l *LineItem, code string, rateBP int64) {
+	d := o.Discounts.New()
+	d.Code, d.Line, d.RateBP = code, l, rateBP
+	d.Amount = percentOf(l.Gross, rateBP)
+	if l.Discounts == nil {
+		l.Discounts = d
+	} else {
+		last := l.Discounts
+		for last.Next != nil {
+			last = last.Next
+		}
+		last.Next = d
+	}
+	l.Discount += d.Amount
+	addEvent(o, ord, evLineDiscount, l, d.Amount)
+}
+
+func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
+	var last *TaxLine
+	for _, j := range rules {
+		rate := j.standard
+		if l.Product.TaxClass == taxReduced {
+			rate = j.reduced
+		}
+		if rate == 0 {
+			continue
+		}
+		t := o.Taxes.New()
+		t.Jurisdiction, t.Line, t.RateBP = j.name, l, rate
+		t.Amount = percentOf(l.Taxable, rate)
+		if last == nil {
+			l.Taxes = t
+		} else {
+			last.Next = t
+		}
+		last = t
+		l.Tax += t.Amount
+		addEvent(o, ord, evLineTax, l, t.Amount)
+	}
+}
+
+// packShipments packs the lines, in order, into parcels.
+func packShipments(o *Objects, ord *Order, method string, free bool) {
+	carrier, base, per100g := shippingRate(method)
+	var cur, last *Shipment
+	for l := ord.Lines; l != nil; l = l.Next {
+		w := l.Product.WeightGrams * int64(l.Quantity)
+		if cur == nil || (cur.Items > 0 && cur.WeightGrams+w > maxParcelGrams) {
+			cur = o.Shipments.New()
+			cur.Seq = 1
+			if last != nil {
+				cur.Seq = last.Seq + 1
+				last.Next = cur
+			} else {
+				ord.Shipments = cur
+			}
+			last = cur
+			cur.Carrier, cur.Method, cur.To, cur.First = carrier, method, ord.ShipTo, l
+		}
+		cur.Items++
+		cur.WeightGrams += w
+	}
+	for s := ord.Shipments; s != nil; s = s.Next {
+		s.Cost = base + per100g*((s.WeightGrams+99)/100)
+		if free {
+			s.Cost = 0
+		}
+		ord.ShippingTotal += s.Cost
+		addEvent(o, ord, evShipmentPacked, s.First, s.Cost)
+	}
+	if free {
+		addEvent(o, ord, evShippingWaived, nil, 0)
+	}
+}
+
+// schedulePayments splits the total into instalments 30 days apart; the
+// first one takes the remainder of the division.
+func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
+	n := max(in.Installments, 1)
+	share := ord.Total / n
+	var last *Payment
+	for i := range n {
+		p := o.Payments.New()
+		p.Seq = int32(i + 1)
+		p.Method = in.Method
+		p.DueDays = int32(30 * i)
+		if in.Method == "invoice" {
+			p.DueDays = 30
+		}
+		p.Amount = share
+		if i == 0 {
+			p.Amount = ord.Total - share*(n-1)
+			ord.Payments = p
+		} else {
+			last.Next = p
+		}
+		last = p
+		addEvent(o, ord, evPaymentScheduled, nil, p.Amount)
+	}
+}

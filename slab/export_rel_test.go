@@ -1,0 +1,99 @@
+package slab
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
+
+// White-box hooks for the reliability tests (stress, fault, fuzz, soak).
+
+// RelDrainCaches moves every slot held by a per-P cache back to its slab, so
+// that one goroutine can reach every free slot of the pool.
+func RelDrainCaches[T any](p *Pool[T]) { p.drainCaches() }
+
+// RelCheckInvariants checks the pool's bookkeeping against its slabs. It must
+// run at quiescence: no other goroutine may use the pool meanwhile. It
+// returns the first broken invariant, or nil.
+//
+// Checked: each slab's nalloc equals the population of its allocBits and its
+// membership of the partial list matches it; each slot that is live, scoped
+// or retired has its allocBit set; freeindex has no free slot below it; the
+// slab is registered in the address map under this pool; capacity, assigned
+// and retired agree with the slabs; Stats().Live equals the slots marked
+// live or scoped.
+func RelCheckInvariants[T any](p *Pool[T]) error {
+	_, cached := p.cacheCounts()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	capacity, assigned, retired, marked := 0, 0, 0, 0
+	for pos, s := range p.spans {
+		if s == nil {
+			continue
+		}
+		if s.pos != pos {
+			return fmt.Errorf("slab at table position %d says it is at %d", pos, s.pos)
+		}
+		capacity += len(s.mem)
+		assigned += s.nalloc
+		if got := int(s.allocBits.Count()); got != s.nalloc {
+			return fmt.Errorf("slab %d: nalloc %d but %d allocBits set", pos, s.nalloc, got)
+		}
+		onPartial := s.partialIdx >= 0 && s.partialIdx < len(p.partial) && p.partial[s.partialIdx] == s
+		if full := s.nalloc == len(s.mem); full == onPartial {
+			return fmt.Errorf("slab %d: nalloc %d of %d slots, on the partial list: %v", pos, s.nalloc, len(s.mem), onPartial)
+		}
+		for i := uint(0); i < s.freeindex && i < uint(len(s.mem)); i++ {
+			if !s.allocBits.Test(i) {
+				return fmt.Errorf("slab %d: slot %d is free but below freeindex %d", pos, i, s.freeindex)
+			}
+		}
+		for i, st := range s.state {
+			if st != stateFree && !s.allocBits.Test(uint(i)) {
+				return fmt.Errorf("slab %d: slot %d in state %d has no allocBit", pos, i, st)
+			}
+			switch st {
+			case stateLive, stateScoped:
+				marked++
+			case stateRetired:
+				retired++
+			}
+		}
+		for _, a := range []uintptr{s.meta.Base, s.meta.Limit - 1} {
+			if m := spanmap.Lookup(a); m != &s.meta || m.Pool != p.id {
+				return fmt.Errorf("slab %d: address %#x is not mapped to it", pos, a)
+			}
+		}
+	}
+	for i, s := range p.partial {
+		if s.partialIdx != i {
+			return fmt.Errorf("partial list entry %d says it is at %d", i, s.partialIdx)
+		}
+	}
+	if capacity != p.capacity {
+		return fmt.Errorf("capacity %d but the slabs hold %d slots", p.capacity, capacity)
+	}
+	if assigned != p.assigned {
+		return fmt.Errorf("assigned %d but the slabs have %d allocBits set", p.assigned, assigned)
+	}
+	if retired != p.retired {
+		return fmt.Errorf("retired %d but %d slots are in the retired state", p.retired, retired)
+	}
+	if live := p.assigned - cached - p.retired - p.heldLocked(); live != marked {
+		return fmt.Errorf("live count %d (assigned %d - cached %d - retired %d) but %d slots are marked live or scoped",
+			live, p.assigned, cached, p.retired, marked)
+	}
+	return nil
+}
+
+// RelInterior returns a pointer off bytes into x's slot, typed *T, or nil
+// if x is the last slot of its slab: a *T there would reach past the slab,
+// which the -race build's pointer checks (checkptr) refuse.
+func RelInterior[T any](p *Pool[T], x *T, off uintptr) *T {
+	r := p.lookup(x)
+	if int(r.i) == len(r.s.mem)-1 {
+		return nil
+	}
+	return (*T)(unsafe.Add(unsafe.Pointer(x), off))
+}

@@ -1,0 +1,45 @@
+package slab
+
+import (
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
+
+// White-box hooks for the tests of package slab_test.
+
+// MagSize is the capacity of a per-P cache, in slots.
+const MagSize = magSize
+
+// SlotsPerSlab returns the number of slots in each of p's slabs.
+func SlotsPerSlab[T any](p *Pool[T]) int { return p.nelems }
+
+// SetRefGen sets the generation of the live slot that r names to gen, as if
+// the slot had been freed and reallocated that many times, and returns the Ref
+// that names the object now. It panics like Get if r is stale.
+func SetRefGen[T any](p *Pool[T], r Ref[T], gen uint32) Ref[T] {
+	s := p.refSlot(r)
+	(*s.s.gens.Load())[s.i].Store(gen)
+	return Ref[T]{slot: r.slot, gen: gen}
+}
+
+// InSlab reports whether the process-wide address map places x in a slab
+// that p holds now. It answers from the map alone, independently of the
+// per-pool lookup hint that Free consults first.
+func InSlab[T any](p *Pool[T], x *T) bool {
+	sp := spanmap.Lookup(uintptr(unsafe.Pointer(x)))
+	return sp != nil && sp.Pool == p.id
+}
+
+// CachedSlabs returns the number of distinct slabs that the free slots held
+// in p's per-P caches belong to. Callers must not use p concurrently.
+func CachedSlabs[T any](p *Pool[T]) int {
+	seen := map[*span[T]]bool{}
+	caches := p.allCaches()
+	for i := range caches {
+		for _, e := range caches[i].mag[:caches[i].n] {
+			seen[p.lookup(e.x).s] = true
+		}
+	}
+	return len(seen)
+}

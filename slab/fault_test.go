@@ -1,0 +1,626 @@
+package slab_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/slab/slabhttp"
+)
+
+// relChurn allocates and frees n objects of p in batches of up to 300,
+// stamping and checking each, and requires Stats to count every one of them
+// exactly: the pool is correct after whatever happened to it before.
+func relChurn[T relElem](t *testing.T, p *slab.Pool[T], n int) {
+	t.Helper()
+	st0 := p.Stats()
+	sh := &relShared{}
+	w := newRelWorker(1, p, sh)
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	for done := 0; done < n; {
+		batch := 1 + rng.IntN(300)
+		for range batch {
+			w.tryAlloc()
+		}
+		for len(w.objs) > 0 {
+			w.free(rng.IntN(len(w.objs)))
+		}
+		done += batch
+	}
+	sh.errs.requireNone(t)
+	st := p.Stats()
+	assert.Equal(t, st0.Live, st.Live, "Live is back to its value before the churn")
+	assert.Equal(t, st0.Allocs+w.allocs, st.Allocs, "Allocs counts each of the %d allocations of the churn", w.allocs)
+	assert.Equal(t, st0.Frees+w.frees, st.Frees, "Frees counts each of the %d frees of the churn", w.frees)
+	assert.NoError(t, slab.RelCheckInvariants(p), "the pool's bookkeeping agrees with its slabs after the churn")
+}
+
+// relMiddlewarePools are the pools a request handler of the fault tests
+// allocates from: one unbounded, one bounded with 4 KiB elements.
+type relMiddlewarePools struct {
+	orders *slab.Pool[relObj]
+	items  *slab.Pool[relBig]
+	// long-lived objects, allocated outside any request
+	keepO *relObj
+	keepI *relBig
+}
+
+func newRelMiddlewarePools() *relMiddlewarePools {
+	mp := &relMiddlewarePools{
+		orders: slab.New[relObj](slab.WithName("mw-orders")),
+		items:  slab.New[relBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlabSize(1)),
+	}
+	mp.keepO = mp.orders.Alloc()
+	mp.keepI = mp.items.Alloc()
+	return mp
+}
+
+// handler returns a handler that allocates objects in the request's scope
+// and one with Alloc (freed by defer), then runs fail, which may panic.
+func (mp *relMiddlewarePools) handler(scoped int, fail func(w http.ResponseWriter)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := slab.ScopeFrom(r.Context())
+		if s == nil || s.Len() != 0 {
+			http.Error(w, "no empty scope in the request context", http.StatusInternalServerError)
+			return
+		}
+		for i := range scoped {
+			mp.orders.AllocIn(s).serial = uint64(i)
+			if i%4 == 0 {
+				mp.items.AllocIn(s).serial = uint64(i)
+			}
+		}
+		x := mp.orders.Alloc()
+		defer mp.orders.Free(x)
+		fail(w)
+		_, _ = io.WriteString(w, "ok")
+	})
+}
+
+func (mp *relMiddlewarePools) requireBaseline(t *testing.T) {
+	t.Helper()
+	assert.Equal(t, int64(1), mp.orders.Stats().Live, "only the long-lived order is live once the requests are over")
+	assert.Equal(t, int64(1), mp.items.Stats().Live, "only the long-lived item is live once the requests are over")
+	assert.NoError(t, slab.RelCheckInvariants(mp.orders), "the orders pool's bookkeeping agrees with its slabs")
+	assert.NoError(t, slab.RelCheckInvariants(mp.items), "the items pool's bookkeeping agrees with its slabs")
+}
+
+var errRelBoom = errors.New("boom in the middle of a request")
+
+// TestFaultPanicInMiddlewareRequest panics in a handler wrapped by
+// slabhttp.Middleware after it allocated in the request's scope: the panic
+// goes on unchanged, the scope is released, Live of every pool is back to
+// its value before the request, and the next request gets an empty scope.
+func TestFaultPanicInMiddlewareRequest(t *testing.T) {
+	var nilMap map[string]int
+	panics := []struct {
+		name string
+		fail func(w http.ResponseWriter)
+		is   func(v any) bool
+	}{
+		{"error value", func(http.ResponseWriter) { panic(errRelBoom) },
+			func(v any) bool { err, _ := v.(error); return errors.Is(err, errRelBoom) }},
+		{"http.ErrAbortHandler", func(http.ResponseWriter) { panic(http.ErrAbortHandler) },
+			func(v any) bool { return v == http.ErrAbortHandler }},
+		{"string", func(http.ResponseWriter) { panic("boom") },
+			func(v any) bool { return v == "boom" }},
+		{"runtime error", func(http.ResponseWriter) { nilMap["x"] = 1 },
+			func(v any) bool { _, ok := v.(runtime.Error); return ok }},
+		{"after writing the response", func(w http.ResponseWriter) { _, _ = io.WriteString(w, "partial"); panic(errRelBoom) },
+			func(v any) bool { err, _ := v.(error); return errors.Is(err, errRelBoom) }},
+	}
+	for _, tc := range panics {
+		t.Run(tc.name, func(t *testing.T) {
+			mp := newRelMiddlewarePools()
+			h := slabhttp.Middleware(mp.handler(300, tc.fail))
+			for range 3 { // the recycled scope must be empty each time
+				v := relCatch(func() {
+					h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+				})
+				require.Truef(t, tc.is(v), "the handler's panic goes through the middleware unchanged, got %T %v", v, v)
+				mp.requireBaseline(t)
+			}
+			rec := httptest.NewRecorder()
+			slabhttp.Middleware(mp.handler(300, func(http.ResponseWriter) {})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+			assert.Equal(t, "ok", rec.Body.String(), "a request after the panics gets an empty scope and succeeds")
+			mp.requireBaseline(t)
+			relChurn(t, mp.orders, 2000)
+			relChurn(t, mp.items, 2000)
+		})
+	}
+}
+
+// TestFaultPanicInMiddlewareUnderServer serves concurrent requests on
+// loopback, half of which panic after allocating in their scope, through
+// net/http's own panic recovery. Once the server has finished every request,
+// Live of each pool is back to its value before the requests.
+func TestFaultPanicInMiddlewareUnderServer(t *testing.T) {
+	before := runtime.NumGoroutine()
+	mp := newRelMiddlewarePools()
+	h := slabhttp.Middleware(mp.handler(200, func(http.ResponseWriter) {
+		if rand.IntN(2) == 0 {
+			panic(errRelBoom)
+		}
+	}))
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panics are expected
+	srv.Start()
+
+	clients, requests := 8, relRaceScale(50)
+	if testing.Short() {
+		clients, requests = 4, 10
+	}
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := srv.Client()
+			for range requests {
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					failed.Add(1) // the server closed the connection of a panicking handler
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && string(body) == "ok" {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	srv.Close() // waits for every handler to return
+	t.Logf("%d requests served, %d ended by a panic", ok.Load(), failed.Load())
+	assert.Equal(t, int64(clients*requests), ok.Load()+failed.Load(), "every request either succeeds or ends with the panic")
+	assert.Positive(t, failed.Load(), "some requests panicked")
+	assert.Positive(t, ok.Load(), "some requests succeeded")
+	mp.requireBaseline(t)
+	mp.orders.Free(mp.keepO)
+	mp.items.Free(mp.keepI)
+	relRequireAllocatable(t, mp.orders)
+	relRequireTrimEmpties(t, mp.items)
+	relNoGoroutineLeft(t, before)
+}
+
+// relSnapshot is the part of Stats that a call which panics must not change.
+type relSnapshot struct {
+	Live          int64
+	Allocs, Frees uint64
+	Capacity      int
+}
+
+func relSnap[T any](p *slab.Pool[T]) relSnapshot {
+	st := p.Stats()
+	return relSnapshot{st.Live, st.Allocs, st.Frees, st.Capacity}
+}
+
+// TestFaultRecoveredDoubleFree frees objects twice, wherever their slot is
+// at the second Free, recovers the panic, and checks that the panic left the
+// pool unchanged and that it stays exact over thousands more operations.
+func TestFaultRecoveredDoubleFree(t *testing.T) {
+	cases := []struct {
+		name string
+		// freed returns an object that has been freed, and what else it
+		// keeps live.
+		freed func(p *slab.Pool[relObj]) *relObj
+	}{
+		{"slot in the per-P cache", func(p *slab.Pool[relObj]) *relObj {
+			x := p.Alloc()
+			p.Free(x)
+			return x
+		}},
+		{"slot back in its slab", func(p *slab.Pool[relObj]) *relObj {
+			x := p.Alloc()
+			p.Free(x)
+			slab.RelDrainCaches(p)
+			return x
+		}},
+		{"slot pushed out of a full cache", func(p *slab.Pool[relObj]) *relObj {
+			xs := make([]*relObj, 500)
+			for i := range xs {
+				xs[i] = p.Alloc()
+			}
+			for _, x := range xs {
+				p.Free(x)
+			}
+			return xs[0]
+		}},
+		{"object that had a Ref", func(p *slab.Pool[relObj]) *relObj {
+			r := p.AllocRef()
+			x := p.Get(r)
+			p.FreeRef(r)
+			return x
+		}},
+		{"scoped object after Release", func(p *slab.Pool[relObj]) *relObj {
+			s := slab.NewScope()
+			x := p.AllocIn(s)
+			s.Release()
+			return x
+		}},
+	}
+	for _, bounded := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
+				opts := []slab.Option{slab.WithName("double")}
+				if bounded {
+					opts = append(opts, slab.WithMaxObjects(1000))
+				}
+				p := slab.New[relObj](opts...)
+				keep := p.Alloc() // a live object keeps the slab
+				x := tc.freed(p)
+				snap := relSnap(p)
+				relRequirePanic(t, slab.ErrDoubleFree, func() { p.Free(x) }, "*slab_test.relObj", `"double"`)
+				assert.Equal(t, snap, relSnap(p), "the Free that panicked changed nothing")
+				relRequirePanic(t, slab.ErrDoubleFree, func() { p.Free(x) }, "*slab_test.relObj")
+				assert.Equal(t, snap, relSnap(p), "a second recovered double free changes nothing either")
+				relChurn(t, p, 5000)
+				p.Free(keep)
+				if bounded {
+					relRequireBoundExact(t, p, 1000)
+					relRequireTrimEmpties(t, p)
+				} else {
+					relRequireAllocatable(t, p)
+				}
+			})
+		}
+	}
+}
+
+// relRequireBoundExact requires a bounded pool to admit exactly bound less
+// its live objects more, then refuse, and frees what it allocated.
+func relRequireBoundExact[T any](t *testing.T, p *slab.Pool[T], bound int) {
+	t.Helper()
+	live := int(p.Stats().Live)
+	var xs []*T
+	for {
+		x, err := p.TryAlloc()
+		if err != nil {
+			require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc fails only with ErrExhausted")
+			break
+		}
+		xs = append(xs, x)
+		require.LessOrEqual(t, len(xs)+live, bound, "TryAlloc never goes past the bound")
+	}
+	assert.Len(t, xs, bound-live, "TryAlloc admits exactly up to the bound")
+	for _, x := range xs {
+		p.Free(x)
+	}
+}
+
+// TestFaultRecoveredForeignFree frees pointers the pool did not allocate,
+// recovers the panic, and checks that the pool is unchanged and stays exact.
+func TestFaultRecoveredForeignFree(t *testing.T) {
+	other := slab.New[relObj](slab.WithName("other"))
+	theirs := other.Alloc()
+	defer other.Free(theirs)
+	cases := []struct {
+		name    string
+		pointer func(p *slab.Pool[relObj], keep *relObj) *relObj
+		mention string
+	}{
+		{"new(T)", func(*slab.Pool[relObj], *relObj) *relObj { return new(relObj) }, "not in any slab"},
+		{"another pool of the same type", func(*slab.Pool[relObj], *relObj) *relObj { return theirs }, `"other"`},
+		{"the middle of a live slot", func(p *slab.Pool[relObj], keep *relObj) *relObj { return slab.RelInterior(p, keep, 8) }, "8 bytes into"},
+		{"a field's address", func(p *slab.Pool[relObj], keep *relObj) *relObj { return slab.RelInterior(p, keep, 32) }, "32 bytes into"},
+	}
+	for _, bounded := range []bool{false, true} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
+				opts := []slab.Option{slab.WithName("foreign")}
+				if bounded {
+					opts = append(opts, slab.WithMaxObjects(1000))
+				}
+				p := slab.New[relObj](opts...)
+				keep := p.Alloc() // the first slot of the first slab, not its last
+				keep.stamp(9, 9, nil, nil)
+				x := tc.pointer(p, keep)
+				require.NotNil(t, x, "the test has a pointer to free")
+				snap := relSnap(p)
+				relRequirePanic(t, slab.ErrForeign, func() { p.Free(x) }, "*slab_test.relObj", `"foreign"`, tc.mention)
+				assert.Equal(t, snap, relSnap(p), "the Free that panicked changed nothing")
+				assert.NoError(t, keep.verify(9, 9, nil), "the object around an interior pointer is untouched")
+				relChurn(t, p, 5000)
+				p.Free(keep)
+				if bounded {
+					relRequireBoundExact(t, p, 1000)
+					relRequireTrimEmpties(t, p)
+				} else {
+					relRequireAllocatable(t, p)
+				}
+			})
+		}
+	}
+}
+
+// TestFaultBoundedPoolUnderConcurrentTryAlloc fills bounded pools from many
+// goroutines at once, then churns them: exactly the bound is admitted, never
+// more is live (tracked with an atomic maximum), and TryAlloc never panics.
+func TestFaultBoundedPoolUnderConcurrentTryAlloc(t *testing.T) {
+	goroutines, rounds := 32, relRaceScale(2000)
+	if testing.Short() {
+		goroutines, rounds = 8, 200
+	}
+	t.Run("relObj bound 1", func(t *testing.T) { relBoundRace[relObj](t, 1, goroutines, rounds) })
+	t.Run("relObj bound 64", func(t *testing.T) { relBoundRace[relObj](t, 64, goroutines, rounds) })
+	t.Run("relObj bound 1000", func(t *testing.T) { relBoundRace[relObj](t, 1000, goroutines, rounds) })
+	t.Run("relBig bound 10 smallest slabs", func(t *testing.T) { relBoundRace[relBig](t, 10, goroutines, rounds, slab.WithSlabSize(1)) })
+	t.Run("relBig bound 300 smallest slabs", func(t *testing.T) {
+		relBoundRace[relBig](t, 300, goroutines, rounds, slab.WithSlabSize(1))
+	})
+}
+
+func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts ...slab.Option) {
+	before := runtime.NumGoroutine()
+	p := slab.New[T](append(opts, slab.WithMaxObjects(bound), slab.WithName("bounded"))...)
+	sh := &relShared{bound: bound}
+	workers := make([]*relWorker[T], goroutines)
+	for i := range workers {
+		workers[i] = newRelWorker(i+1, p, sh)
+	}
+	run := func(f func(w *relWorker[T])) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					if v := recover(); v != nil {
+						w.fail("panicked: %v", v)
+					}
+				}()
+				<-start
+				f(w)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		sh.errs.requireNone(t)
+	}
+	fill := func(w *relWorker[T]) {
+		for {
+			n := len(w.objs)
+			w.tryAlloc()
+			if len(w.objs) == n {
+				return // exhausted: nobody frees during the fill
+			}
+		}
+	}
+	held := func() (n int) {
+		for _, w := range workers {
+			n += w.held()
+		}
+		return n
+	}
+
+	for range 3 {
+		run(fill)
+		require.Equal(t, bound, held(), "goroutines filling the pool at once get exactly the bound")
+		require.Equal(t, int64(bound), p.Stats().Live, "Live equals the bound when full")
+		run(func(w *relWorker[T]) {
+			for len(w.objs) > 0 {
+				w.free(len(w.objs) - 1)
+			}
+		})
+		require.Zero(t, p.Stats().Live, "Live is 0 after the goroutines free everything")
+	}
+	run(func(w *relWorker[T]) {
+		rng := rand.New(rand.NewPCG(w.id, 3))
+		for range rounds {
+			if len(w.objs) > 0 && rng.IntN(2) == 0 {
+				w.free(rng.IntN(len(w.objs)))
+			} else {
+				w.tryAlloc()
+			}
+		}
+	})
+	assert.LessOrEqual(t, sh.maxHeld.Load(), int64(bound), "never more than the bound is live")
+	relCheckQuiescent(t, p, sh, workers)
+	relNoGoroutineLeft(t, before)
+}
+
+// TestFaultTrimRacesAllocFree runs Trim in a loop, and garbage collections
+// that trigger the automatic trim, while other goroutines allocate, free,
+// use Refs and scopes. Objects, Refs and counts stay exact.
+func TestFaultTrimRacesAllocFree(t *testing.T) {
+	before := runtime.NumGoroutine()
+	goroutines, ops := relStressSize()
+	unbounded := newRelStressPool[relBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
+	bounded := newRelStressPool[relObj](goroutines, 500, slab.WithName("trim-race-bounded"), slab.WithIdleTrim(1))
+	for _, w := range unbounded.workers {
+		w.maxTrims = 0 // Trim runs from its own goroutine
+	}
+	for _, w := range bounded.workers {
+		w.maxTrims = 0
+	}
+
+	var stop atomic.Bool
+	var trims, gcs atomic.Int64
+	var helpers, wg sync.WaitGroup
+	trimming := relLoop(&stop, &helpers, func() {
+		unbounded.p.Trim()
+		bounded.p.Trim()
+		trims.Add(1)
+	})
+	collecting := relLoop(&stop, &helpers, func() {
+		runtime.GC()
+		gcs.Add(1)
+	})
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-trimming
+			<-collecting
+			rng := rand.New(rand.NewPCG(uint64(g), 11))
+			for range ops {
+				if unbounded.sh.errs.failed() || bounded.sh.errs.failed() {
+					return
+				}
+				if rng.IntN(2) == 0 {
+					unbounded.step(g, rng)
+				} else {
+					bounded.step(g, rng)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	helpers.Wait()
+	t.Logf("%d API calls by %d goroutines during %d Trims of each pool and %d GCs; %d slabs released",
+		unbounded.calls()+bounded.calls(), goroutines, trims.Load(), gcs.Load(), unbounded.p.Stats().Released+bounded.p.Stats().Released)
+	assert.Positive(t, trims.Load(), "Trim ran while the pools were in use")
+	relCheckQuiescent(t, unbounded.p, unbounded.sh, unbounded.workers)
+	relCheckQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	relNoGoroutineLeft(t, before)
+}
+
+// TestFaultLowMemoryLimit churns pools under a memory limit below what the
+// test uses, so that the GC runs again and again and the automatic trim
+// releases slabs after GC cycles while goroutines allocate. Every object
+// stays intact and the counts stay exact.
+func TestFaultLowMemoryLimit(t *testing.T) {
+	before := runtime.NumGoroutine()
+	old := debug.SetMemoryLimit(4 << 20)
+	defer debug.SetMemoryLimit(old)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gc0 := ms.NumGC
+
+	goroutines, rounds := 4, relRaceScale(100)
+	if testing.Short() {
+		rounds = 30
+	}
+	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("lowmem"), slab.WithIdleTrim(1))
+	big := newRelStressPool[relBig](goroutines, 0, slab.WithName("lowmem-big"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
+	var garbage atomic.Int64
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 13))
+			ws, wb := small.workers[g], big.workers[g]
+			for range rounds {
+				if small.sh.errs.failed() || big.sh.errs.failed() {
+					return
+				}
+				// About 1.3 MB of pool objects per goroutine at the peak
+				// of a round, and some ordinary garbage beside them.
+				for range rng.IntN(4000) {
+					ws.tryAlloc()
+				}
+				for range rng.IntN(200) {
+					wb.tryAlloc()
+				}
+				garbage.Add(int64(len(make([]byte, 256<<10))))
+				ws.step(relWorkerOp{relOpVerify, 0})
+				wb.step(relWorkerOp{relOpVerify, 0})
+				for len(ws.objs) > 0 {
+					ws.free(rng.IntN(len(ws.objs)))
+				}
+				for len(wb.objs) > 0 {
+					wb.free(rng.IntN(len(wb.objs)))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&ms)
+	t.Logf("%d API calls, %d MiB of garbage, %d GC cycles under a 4 MiB memory limit, %d slabs released by the automatic trim",
+		small.calls()+big.calls(), garbage.Load()>>20, ms.NumGC-gc0, small.p.Stats().Released+big.p.Stats().Released)
+	assert.Greater(t, ms.NumGC, gc0, "the GC ran during the churn")
+	relCheckQuiescent(t, small.p, small.sh, small.workers)
+	relCheckQuiescent(t, big.p, big.sh, big.workers)
+	relNoGoroutineLeft(t, before)
+}
+
+// relSlab64K is a 64 KiB element: each slab holds one.
+type relSlab64K struct {
+	_ [64 << 10]byte
+}
+
+// TestFaultIdleTrimReleasesEveryEmptySlab frees a burst of objects and lets
+// GC cycles pass: the automatic trim (WithIdleTrim) must hand every slab of
+// the burst back, as documented ("memory taken for a burst is returned two
+// GC cycles after the burst ends"), also the slabs whose free slots sit in
+// a per-P cache.
+func TestFaultIdleTrimReleasesEveryEmptySlab(t *testing.T) {
+	for _, idle := range []int{1, 2} {
+		t.Run(fmt.Sprintf("WithIdleTrim(%d)", idle), func(t *testing.T) {
+			p := slab.New[relSlab64K](slab.WithName("burst"), slab.WithIdleTrim(idle))
+			xs := make([]*relSlab64K, 200) // 12.5 MiB
+			for i := range xs {
+				xs[i] = p.Alloc()
+			}
+			for _, x := range xs {
+				p.Free(x)
+			}
+			require.Equal(t, 200, p.Stats().Slabs, "the burst took one slab per object")
+			// The automatic trim runs on the runtime's cleanup goroutine
+			// after each cycle: retry, boundedly.
+			for i := 0; i < 50 && p.Stats().Slabs > 0; i++ {
+				runtime.GC()
+				runtime.Gosched()
+			}
+			st := p.Stats()
+			assert.Zerof(t, st.Slabs, "GC cycles after the burst hand every empty slab back; %d slabs (%d MiB) stay, %d of their slots in per-P caches",
+				st.Slabs, st.Bytes>>20, st.Cached)
+		})
+	}
+}
+
+// TestFaultFreshSlotsUsedByAnotherGoroutine has one goroutine allocate from a
+// new pool, which creates a slab and refills its P's cache with fresh slots;
+// then another, unrelated goroutine on the same P allocates the cached slots
+// and uses them (RefOf, AllocRef, Get, Free). The two share no
+// synchronisation that the race detector can see, as two independent request
+// handlers would not: the only hand-off is through the P's cache, which the
+// pool must describe to the detector as it does for freed slots. Under -race
+// this must report no data race.
+func TestFaultFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
+	relWithProcs(t, 1) // one P: the second goroutine pops what the first cached
+	p := slab.New[relObj](slab.WithName("fresh"))
+	allocated, finish, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		x := p.Alloc() // creates the slab; 63 fresh slots go to the P's cache
+		race.Disable() // this hand-off stands for the scheduler's, which the detector cannot see
+		close(allocated)
+		race.Enable()
+		<-finish
+		p.Free(x)
+		close(finished)
+	}()
+	race.Disable()
+	<-allocated
+	race.Enable()
+
+	fresh := p.Alloc()  // a fresh slot from the first goroutine's refill
+	r := p.RefOf(fresh) // reads the slab's position
+	r2 := p.AllocRef()
+	assert.Same(t, fresh, p.Get(r), "RefOf names the object")
+	assert.NotSame(t, fresh, p.Get(r2), "AllocRef takes another slot")
+	p.Free(fresh)
+	p.FreeRef(r2)
+	close(finish)
+	<-finished
+	assert.Zero(t, p.Stats().Live, "every object is freed")
+}

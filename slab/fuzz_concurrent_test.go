@@ -1,0 +1,596 @@
+package slab_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab"
+)
+
+// FuzzConcurrent spreads the operations that the input encodes over several
+// goroutines sharing one pool, and checks the pool against the goroutines'
+// own records once they have all finished.
+//
+// Input: byte 0 configures the run (see relConcurrentConfig), byte 1 is the
+// bound of a bounded pool less one, then each pair of bytes is one operation:
+// the high nibble of the first picks the goroutine (modulo their number),
+// the low nibble the operation (relOp), the second byte is its argument.
+//
+// Each goroutine owns what it allocates and stamps every object with its own
+// id and a serial number, checked before every Free, so two goroutines
+// handed one slot find out at once. At quiescence: the bookkeeping agrees
+// with the slabs, Stats().Live equals the objects the goroutines hold,
+// Allocs and Frees equal the operations that succeeded, no two goroutines
+// hold one slot, a bounded pool never had more than its bound live and fills
+// exactly to it; after everything is freed Live is 0, every slot of Capacity
+// can be allocated again, and Trim releases every slab.
+func FuzzConcurrent(f *testing.F) {
+	for _, seed := range relConcurrentSeeds() {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, ops := relParseConcurrent(data)
+		if cfg.big {
+			relRunConcurrent[relBig](t, cfg, ops)
+		} else {
+			relRunConcurrent[relObj](t, cfg, ops)
+		}
+	})
+}
+
+// relOp is one operation of FuzzConcurrent.
+type relOp uint8
+
+const (
+	relOpAlloc       relOp = iota // Alloc (recovers ErrExhausted on a bounded pool)
+	relOpTryAlloc                 // TryAlloc
+	relOpFree                     // Free of one held object
+	relOpFreeBatch                // Free of arg%32+1 held objects
+	relOpAllocRef                 // AllocRef
+	relOpGet                      // Get of a held Ref, stamp checked
+	relOpFreeRef                  // FreeRef of a held Ref
+	relOpAllocIn                  // AllocIn on scope arg&1
+	relOpRelease                  // Release of scope arg&1 (twice if arg&2)
+	relOpFreeScoped               // Free of a scoped object: must panic with ErrScoped
+	relOpFreeForeign              // Free of new(T) or of an interior pointer: must panic with ErrForeign
+	relOpTrim                     // Trim, at most relMaxTrims times per goroutine
+	relOpStats                    // Stats, concurrently with the others
+	relOpVerify                   // check the stamps of everything held
+	relOpAllocBatch               // arg%32+1 allocations
+	relOpRefOf                    // RefOf of a held object, which is then held by Ref
+)
+
+// relMaxTrims bounds the Trims per goroutine and input: each stops the world.
+const relMaxTrims = 4
+
+// relMaxOps bounds the operations per input, so that one input runs in
+// milliseconds.
+const relMaxOps = 1024
+
+type relConcurrentConfig struct {
+	workers  int
+	big      bool // relBig elements (10 per slab), else relObj
+	bound    int  // WithMaxObjects; 0 = unbounded
+	minSlab  bool // WithSlabSize(1): the smallest slabs
+	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
+}
+
+func (c relConcurrentConfig) options() []slab.Option {
+	opts := []slab.Option{slab.WithName("fuzz")}
+	if c.bound > 0 {
+		opts = append(opts, slab.WithMaxObjects(c.bound))
+	}
+	if c.minSlab {
+		opts = append(opts, slab.WithSlabSize(1))
+	}
+	if !c.idleTrim {
+		opts = append(opts, slab.WithIdleTrim(0))
+	}
+	return opts
+}
+
+type relWorkerOp struct {
+	op  relOp
+	arg uint8
+}
+
+func relParseConcurrent(data []byte) (relConcurrentConfig, [][]relWorkerOp) {
+	var head [2]byte
+	copy(head[:], data)
+	data = data[min(len(data), 2):]
+	cfg := relConcurrentConfig{
+		workers:  [4]int{4, 2, 3, 4}[head[0]&3],
+		big:      head[0]&4 != 0,
+		minSlab:  head[0]&16 != 0,
+		idleTrim: head[0]&32 == 0,
+	}
+	if head[0]&8 != 0 {
+		cfg.bound = 1 + int(head[1])
+	}
+	ops := make([][]relWorkerOp, cfg.workers)
+	for i := 0; i+1 < len(data) && i/2 < relMaxOps; i += 2 {
+		w := int(data[i]>>4) % cfg.workers
+		ops[w] = append(ops[w], relWorkerOp{relOp(data[i] & 15), data[i+1]})
+	}
+	return cfg, ops
+}
+
+// relHeld is an object a goroutine holds, with the serial it stamped.
+type relHeld[T relElem] struct {
+	x      *T
+	serial uint64
+}
+
+type relHeldRef[T relElem] struct {
+	r      slab.Ref[T]
+	x      *T // what Get must return
+	serial uint64
+}
+
+// relShared is what the goroutines of one run share.
+type relShared struct {
+	bound   int
+	errs    relErrors
+	held    atomic.Int64 // objects held: raised after an allocation, lowered before a free
+	maxHeld atomic.Int64
+}
+
+func (s *relShared) raise(n int) {
+	v := s.held.Add(int64(n))
+	for {
+		m := s.maxHeld.Load()
+		if v <= m || s.maxHeld.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
+
+// relWorker is one goroutine of a concurrent run and its records.
+type relWorker[T relElem] struct {
+	id     uint64
+	p      *slab.Pool[T]
+	sh     *relShared
+	anchor *uint64
+	buf    []byte
+	serial uint64
+
+	objs   []relHeld[T]
+	refs   []relHeldRef[T]
+	scopes [2]*slab.Scope
+	scoped [2][]relHeld[T]
+
+	allocs, frees uint64
+	calls         uint64 // API calls made
+	trims         int
+	maxTrims      int
+}
+
+func newRelWorker[T relElem](id int, p *slab.Pool[T], sh *relShared) *relWorker[T] {
+	anchor := new(uint64)
+	*anchor = uint64(id)
+	return &relWorker[T]{
+		id: uint64(id), p: p, sh: sh, anchor: anchor, buf: make([]byte, 8),
+		scopes:   [2]*slab.Scope{slab.NewScope(), slab.NewScope()},
+		maxTrims: relMaxTrims,
+	}
+}
+
+func (w *relWorker[T]) fail(format string, args ...any) {
+	w.sh.errs.add(fmt.Errorf("goroutine %d: "+format, append([]any{w.id}, args...)...))
+}
+
+// take checks that a new object is zeroed, stamps it and counts it.
+func (w *relWorker[T]) take(x *T) (relHeld[T], bool) {
+	if x == nil {
+		w.fail("an allocation returned nil without an error")
+		return relHeld[T]{}, false
+	}
+	h := relHeader(x)
+	if err := h.zeroed(); err != nil {
+		w.fail("%v", err)
+	}
+	w.sh.raise(1)
+	w.serial++
+	w.allocs++
+	h.stamp(w.id, w.serial, w.anchor, w.buf)
+	return relHeld[T]{x, w.serial}, true
+}
+
+func (w *relWorker[T]) verify(o relHeld[T]) bool {
+	if err := relHeader(o.x).verify(w.id, o.serial, w.anchor); err != nil {
+		w.fail("%v", err)
+		return false
+	}
+	return true
+}
+
+// exhausted checks a failed allocation: only a bounded pool may refuse one,
+// and only with ErrExhausted.
+func (w *relWorker[T]) exhausted(what string, err error) {
+	if w.sh.bound == 0 || !errors.Is(err, slab.ErrExhausted) {
+		w.fail("%s of an unbounded pool, or with an error other than ErrExhausted: %v", what, err)
+	}
+}
+
+// allocPanicking runs an allocation that panics with ErrExhausted on a full
+// bounded pool, and returns its result or false.
+func (w *relWorker[T]) allocPanicking(what string, alloc func() *T) (*T, bool) {
+	var x *T
+	if v := relCatch(func() { x = alloc() }); v != nil {
+		err, _ := v.(error)
+		if err == nil {
+			w.fail("%s panicked with %T (%v), not an error", what, v, v)
+			return nil, false
+		}
+		w.exhausted(what, err)
+		return nil, false
+	}
+	return x, true
+}
+
+func (w *relWorker[T]) tryAlloc() {
+	w.calls++
+	x, err := w.p.TryAlloc()
+	if err != nil {
+		if x != nil {
+			w.fail("TryAlloc returned an object and an error")
+		}
+		w.exhausted("TryAlloc", err)
+		return
+	}
+	if o, ok := w.take(x); ok {
+		w.objs = append(w.objs, o)
+	}
+}
+
+func (w *relWorker[T]) free(i int) {
+	o := w.objs[i]
+	w.objs[i] = w.objs[len(w.objs)-1]
+	w.objs = w.objs[:len(w.objs)-1]
+	if !w.verify(o) {
+		return // keep the slot: freeing it would hide the aliasing
+	}
+	w.sh.held.Add(-1)
+	w.calls++
+	w.p.Free(o.x)
+	w.frees++
+}
+
+func (w *relWorker[T]) run(ops []relWorkerOp) {
+	for _, o := range ops {
+		if w.sh.errs.failed() {
+			return
+		}
+		w.step(o)
+	}
+}
+
+func (w *relWorker[T]) step(o relWorkerOp) {
+	p := w.p
+	arg := int(o.arg)
+	switch o.op {
+	case relOpAlloc, relOpAllocRef, relOpGet, relOpFreeRef, relOpAllocIn, relOpRelease, relOpFreeScoped, relOpFreeForeign, relOpTrim, relOpStats, relOpRefOf:
+		w.calls++
+	}
+	switch o.op {
+	case relOpAlloc:
+		if x, ok := w.allocPanicking("Alloc", p.Alloc); ok {
+			if h, ok := w.take(x); ok {
+				w.objs = append(w.objs, h)
+			}
+		}
+	case relOpTryAlloc:
+		w.tryAlloc()
+	case relOpFree:
+		if len(w.objs) > 0 {
+			w.free(arg % len(w.objs))
+		}
+	case relOpFreeBatch:
+		for range arg%32 + 1 {
+			if len(w.objs) == 0 {
+				break
+			}
+			w.free(arg % len(w.objs))
+		}
+	case relOpAllocRef:
+		var r slab.Ref[T]
+		if _, ok := w.allocPanicking("AllocRef", func() *T { r = p.AllocRef(); return nil }); ok {
+			x := p.Get(r)
+			if h, ok := w.take(x); ok {
+				w.refs = append(w.refs, relHeldRef[T]{r, x, h.serial})
+			}
+		}
+	case relOpGet:
+		if len(w.refs) > 0 {
+			hr := w.refs[arg%len(w.refs)]
+			if x := p.Get(hr.r); x != hr.x {
+				w.fail("Get(%v) returned %p, the Ref was issued for %p", hr.r, x, hr.x)
+			} else {
+				w.verify(relHeld[T]{x, hr.serial})
+			}
+		}
+	case relOpFreeRef:
+		if len(w.refs) > 0 {
+			i := arg % len(w.refs)
+			hr := w.refs[i]
+			w.refs[i] = w.refs[len(w.refs)-1]
+			w.refs = w.refs[:len(w.refs)-1]
+			if !w.verify(relHeld[T]{hr.x, hr.serial}) {
+				return
+			}
+			w.sh.held.Add(-1)
+			p.FreeRef(hr.r)
+			w.frees++
+		}
+	case relOpAllocIn:
+		k := arg & 1
+		if x, ok := w.allocPanicking("AllocIn", func() *T { return p.AllocIn(w.scopes[k]) }); ok {
+			if h, ok := w.take(x); ok {
+				w.scoped[k] = append(w.scoped[k], h)
+			}
+		}
+	case relOpRelease:
+		k := arg & 1
+		for _, o := range w.scoped[k] {
+			if !w.verify(o) {
+				return
+			}
+		}
+		w.sh.held.Add(-int64(len(w.scoped[k])))
+		w.scopes[k].Release()
+		if arg&2 != 0 {
+			w.scopes[k].Release() // a second Release does nothing
+		}
+		w.frees += uint64(len(w.scoped[k]))
+		w.scoped[k] = w.scoped[k][:0]
+		if n := w.scopes[k].Len(); n != 0 {
+			w.fail("a released scope owns %d objects", n)
+		}
+	case relOpFreeScoped:
+		k := arg & 1
+		if len(w.scoped[k]) > 0 {
+			o := w.scoped[k][arg%len(w.scoped[k])]
+			if _, problem := relPanicErr(slab.ErrScoped, func() { p.Free(o.x) }); problem != nil {
+				w.fail("Free of a scoped object: %v", problem)
+			}
+			w.verify(o) // the failed Free left it alone
+		}
+	case relOpFreeForeign:
+		x := new(T)
+		if arg&1 != 0 && len(w.objs) > 0 {
+			// A pointer 8 bytes into a held object's slot.
+			if y := slab.RelInterior(p, w.objs[arg%len(w.objs)].x, 8); y != nil {
+				x = y
+			}
+		}
+		if _, problem := relPanicErr(slab.ErrForeign, func() { p.Free(x) }); problem != nil {
+			w.fail("Free of a pointer the pool did not allocate: %v", problem)
+		}
+	case relOpTrim:
+		if w.trims < w.maxTrims {
+			w.trims++
+			p.Trim()
+		}
+	case relOpStats:
+		if st := p.Stats(); st.Capacity < 0 || st.Slabs < 0 {
+			w.fail("Stats has a negative Capacity or Slabs: %+v", st)
+		}
+	case relOpVerify:
+		for _, o := range w.objs {
+			w.verify(o)
+		}
+		for _, hr := range w.refs {
+			w.verify(relHeld[T]{hr.x, hr.serial})
+		}
+		for _, s := range w.scoped {
+			for _, o := range s {
+				w.verify(o)
+			}
+		}
+	case relOpAllocBatch:
+		for range arg%32 + 1 {
+			w.tryAlloc()
+		}
+	case relOpRefOf:
+		if len(w.objs) > 0 {
+			i := arg % len(w.objs)
+			o := w.objs[i]
+			r := p.RefOf(o.x)
+			if x := p.Get(r); x != o.x {
+				w.fail("Get(RefOf(%p)) returned %p", o.x, x)
+				return
+			}
+			w.objs[i] = w.objs[len(w.objs)-1]
+			w.objs = w.objs[:len(w.objs)-1]
+			w.refs = append(w.refs, relHeldRef[T]{r, o.x, o.serial})
+		}
+	}
+}
+
+// held returns the number of objects w holds.
+func (w *relWorker[T]) held() int {
+	return len(w.objs) + len(w.refs) + len(w.scoped[0]) + len(w.scoped[1])
+}
+
+// freeAll frees everything w holds, each kind its own way.
+func (w *relWorker[T]) freeAll() {
+	for len(w.objs) > 0 {
+		w.free(len(w.objs) - 1)
+	}
+	for len(w.refs) > 0 {
+		w.step(relWorkerOp{relOpFreeRef, 0})
+	}
+	w.step(relWorkerOp{relOpRelease, 0})
+	w.step(relWorkerOp{relOpRelease, 1})
+}
+
+func relRunConcurrent[T relElem](t *testing.T, cfg relConcurrentConfig, ops [][]relWorkerOp) {
+	p := slab.New[T](cfg.options()...)
+	sh := &relShared{bound: cfg.bound}
+	workers := make([]*relWorker[T], cfg.workers)
+	for i := range workers {
+		workers[i] = newRelWorker(i+1, p, sh)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			w.run(ops[i])
+		}()
+	}
+	close(start)
+	wg.Wait()
+	relCheckQuiescent(t, p, sh, workers)
+}
+
+// relCheckQuiescent checks a pool against the records of the workers that
+// used it, once they have all finished: bookkeeping, Live, Allocs, Frees, no
+// slot held twice, the bound; then it frees everything and checks that no
+// slot was lost.
+func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, workers []*relWorker[T]) {
+	t.Helper()
+	sh.errs.requireNone(t)
+	require.NoError(t, slab.RelCheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
+	var held int
+	var allocs, frees uint64
+	owners := map[*T]uint64{}
+	for _, w := range workers {
+		held += w.held()
+		allocs += w.allocs
+		frees += w.frees
+		w.step(relWorkerOp{relOpVerify, 0})
+		add := func(x *T) {
+			if o, dup := owners[x]; dup {
+				sh.errs.add(fmt.Errorf("slot %p is held by goroutines %d and %d", x, o, w.id))
+			}
+			owners[x] = w.id
+		}
+		for _, o := range w.objs {
+			add(o.x)
+		}
+		for _, r := range w.refs {
+			add(r.x)
+		}
+		for _, s := range w.scoped {
+			for _, o := range s {
+				add(o.x)
+			}
+		}
+	}
+	sh.errs.requireNone(t)
+	st := p.Stats()
+	assert.Equal(t, int64(held), st.Live, "Stats().Live equals the objects the goroutines hold")
+	assert.Equal(t, int64(held), sh.held.Load(), "the shared count of held objects equals the goroutines' records")
+	assert.Equal(t, allocs, st.Allocs, "Stats().Allocs equals the allocations that succeeded")
+	assert.Equal(t, frees, st.Frees, "Stats().Frees equals the frees that returned")
+	assert.GreaterOrEqual(t, int64(st.HighWater), sh.maxHeld.Load(), "HighWater is at least the most objects held at once")
+	assert.Equal(t, int64(st.Capacity)*int64(unsafe.Sizeof(*new(T))), st.Bytes, "Bytes is Capacity times the size of T")
+
+	if sh.bound > 0 {
+		require.LessOrEqual(t, sh.maxHeld.Load(), int64(sh.bound), "a bounded pool never has more than its bound live")
+		// Exactly the bound: the free places are all allocatable, and no more.
+		w := newRelWorker(len(workers)+1, p, sh)
+		for range sh.bound - held {
+			w.tryAlloc()
+		}
+		sh.errs.requireNone(t)
+		require.Len(t, w.objs, sh.bound-held, "TryAlloc succeeds until the bound is reached")
+		x, err := p.TryAlloc()
+		assert.Nil(t, x, "TryAlloc at the bound returns no object")
+		assert.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc at the bound fails with ErrExhausted")
+		workers = append(workers, w)
+	}
+
+	for _, w := range workers {
+		w.freeAll()
+	}
+	sh.errs.requireNone(t)
+	st = p.Stats()
+	require.Zero(t, st.Live, "Live is 0 once every object is freed")
+	require.Equal(t, st.Allocs, st.Frees, "every allocation was freed")
+	if sh.bound == 0 {
+		relRequireAllocatable(t, p)
+	} else {
+		relRequireTrimEmpties(t, p)
+	}
+}
+
+// relConcurrentSeeds returns the seed inputs of FuzzConcurrent; the same
+// inputs are committed under testdata/fuzz/FuzzConcurrent.
+func relConcurrentSeeds() [][]byte {
+	op := func(w int, o relOp, arg uint8) []byte { return []byte{byte(w<<4) | byte(o), arg} }
+	var seeds [][]byte
+	build := func(head0, head1 byte, parts ...[]byte) {
+		s := []byte{head0, head1}
+		for _, p := range parts {
+			s = append(s, p...)
+		}
+		seeds = append(seeds, s)
+	}
+	each := func(workers int, f func(w int) []byte) []byte {
+		var out []byte
+		for w := range workers {
+			out = append(out, f(w)...)
+		}
+		return out
+	}
+	repeat := func(n int, b []byte) []byte {
+		var out []byte
+		for range n {
+			out = append(out, b...)
+		}
+		return out
+	}
+
+	// Empty: no operation, only the quiescent checks.
+	build(0, 0)
+	// Four goroutines allocate across slab edges of 10-slot slabs (9, 10,
+	// 11 objects each), Trim, free, Trim.
+	for _, n := range []uint8{8, 9, 10, 63, 64} {
+		build(4|16, 0, each(4, func(w int) []byte {
+			return append(op(w, relOpAllocBatch, n), append(op(w, relOpTrim, 0), append(op(w, relOpFreeBatch, 31), op(w, relOpTrim, 0)...)...)...)
+		}))
+	}
+	// A bound of 1, 64 (a bitset word) and 65, hammered by four goroutines.
+	for _, b := range []byte{0, 63, 64} {
+		build(8, b, repeat(8, each(4, func(w int) []byte {
+			return append(op(w, relOpTryAlloc, 0), append(op(w, relOpAllocBatch, 31), op(w, relOpFreeBatch, 7)...)...)
+		})))
+		build(8|4|16, b, repeat(8, each(4, func(w int) []byte {
+			return append(op(w, relOpAllocBatch, 31), append(op(w, relOpAlloc, 0), append(op(w, relOpAllocIn, 0), op(w, relOpFreeBatch, 15)...)...)...)
+		})))
+	}
+	// Scopes: allocate in two scopes, Free a scoped object (ErrScoped),
+	// Release twice, reuse.
+	build(0, 0, repeat(4, each(4, func(w int) []byte {
+		return append(repeat(20, op(w, relOpAllocIn, uint8(w))), append(op(w, relOpFreeScoped, uint8(w)),
+			append(op(w, relOpRelease, 2|uint8(w)), append(op(w, relOpAllocIn, 1), op(w, relOpVerify, 0)...)...)...)...)
+	})))
+	// Refs: AllocRef, RefOf, Get, FreeRef across Trims.
+	build(4|16, 0, repeat(4, each(4, func(w int) []byte {
+		return append(repeat(6, op(w, relOpAllocRef, 0)), append(op(w, relOpAllocBatch, 4), append(op(w, relOpRefOf, 1),
+			append(op(w, relOpGet, 3), append(op(w, relOpFreeRef, 2), append(op(w, relOpTrim, 0), op(w, relOpGet, 0)...)...)...)...)...)...)
+	})))
+	// Foreign and interior pointers mixed with frees.
+	build(1, 0, repeat(8, each(2, func(w int) []byte {
+		return append(op(w, relOpAlloc, 0), append(op(w, relOpFreeForeign, 1), append(op(w, relOpFreeForeign, 0), op(w, relOpFree, 0)...)...)...)
+	})))
+	// Everything, with Stats read concurrently.
+	var all []byte
+	for i := range 256 {
+		all = append(all, op(i%4, relOp(i%16), uint8(i*37))...)
+	}
+	build(0, 0, all)
+	build(8|4, 20, all)
+	return seeds
+}

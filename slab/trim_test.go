@@ -1,0 +1,217 @@
+package slab_test
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab"
+)
+
+// fill allocates n objects.
+func fill[T any](p *slab.Pool[T], n int) []*T {
+	xs := make([]*T, n)
+	for i := range xs {
+		xs[i] = p.Alloc()
+	}
+	return xs
+}
+
+// freeAll frees xs.
+func freeAll[T any](p *slab.Pool[T], xs []*T) {
+	for _, x := range xs {
+		p.Free(x)
+	}
+}
+
+func TestTrimReleasesEmptySlabs(t *testing.T) {
+	p := slab.New[node](slab.WithIdleTrim(0))
+	xs := fill(p, 3*slab.SlotsPerSlab(p))
+	freeAll(p, xs)
+	before := p.Stats()
+	require.Equal(t, 3, before.Slabs, "the objects took three slabs")
+	require.Positive(t, before.Cached, "some free slots sit in the per-P caches before Trim")
+
+	p.Trim()
+	st := p.Stats()
+	assert.Zero(t, st.Slabs, "Trim releases every empty slab, also those with slots in per-P caches")
+	assert.Zero(t, st.Capacity, "no slots remain")
+	assert.Zero(t, st.Bytes, "no slot memory remains")
+	assert.Zero(t, st.Cached, "Trim empties the per-P caches")
+	assert.Equal(t, before.Released+3, st.Released, "Released counts the three slabs")
+	assert.Equal(t, before.Allocs, st.Allocs, "Trim keeps the cumulative Allocs")
+	assert.Equal(t, before.Frees, st.Frees, "Trim keeps the cumulative Frees")
+
+	ys := fill(p, 10)
+	for _, y := range ys {
+		assert.Zero(t, *y, "the pool allocates zeroed objects after Trim")
+	}
+	assert.Equal(t, 1, p.Stats().Slabs, "the pool grows again after Trim")
+	freeAll(p, ys)
+}
+
+func TestTrimKeepsSlabsWithLiveObjects(t *testing.T) {
+	p := slab.New[node](slab.WithIdleTrim(0))
+	n := slab.SlotsPerSlab(p)
+	xs := fill(p, 3*n)
+	for i, x := range xs {
+		x.id = uint64(i)
+	}
+	// One object stays live in the first and in the last slab.
+	keep := []*node{xs[0], xs[3*n-1]}
+	freeAll(p, xs[1:3*n-1])
+
+	p.Trim()
+	st := p.Stats()
+	assert.Equal(t, 2, st.Slabs, "Trim keeps the slabs that hold live objects")
+	assert.Equal(t, uint64(1), st.Released, "Trim releases the empty middle slab")
+	assert.Equal(t, int64(2), st.Live, "the kept objects are still live")
+	assert.Equal(t, uint64(0), keep[0].id, "a kept object is intact")
+	assert.Equal(t, uint64(3*n-1), keep[1].id, "a kept object is intact")
+	freeAll(p, keep)
+	p.Trim()
+	assert.Zero(t, p.Stats().Slabs, "the last two slabs go once empty")
+}
+
+// TestTrimRacesAllocAndFree runs Trim repeatedly while goroutines allocate
+// and free; no object may be lost or shared, and every slab must come back.
+func TestTrimRacesAllocAndFree(t *testing.T) {
+	p := slab.New[node]()
+	workers := 2 * runtime.GOMAXPROCS(0)
+	rounds := stress(300)
+	var stop atomic.Bool
+	var trims sync.WaitGroup
+	trims.Add(1)
+	go func() {
+		defer trims.Done()
+		for !stop.Load() {
+			p.Trim()
+			runtime.Gosched()
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				xs := fill(p, 1+(r*37)%200)
+				for _, x := range xs {
+					if !assert.Zero(t, *x, "Alloc racing Trim returns zeroed objects") {
+						return
+					}
+					x.id = uint64(w + 1)
+				}
+				for _, x := range xs {
+					if !assert.Equal(t, uint64(w+1), x.id, "no other goroutine got this object") {
+						return
+					}
+					p.Free(x)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	trims.Wait()
+	st := p.Stats()
+	assert.Zero(t, st.Live, "every object was freed")
+	assert.Equal(t, st.Allocs, st.Frees, "Allocs == Frees")
+	p.Trim()
+	assert.Zero(t, p.Stats().Slabs, "no slot was lost: the final Trim releases every slab")
+}
+
+// TestIdleTrimAfterGC frees a burst and leaves the pool alone: within a
+// bounded number of garbage collections the automatic policy must release
+// every empty slab. A slab whose free slots sit partly in a per-P cache is
+// not empty, so exactly the slabs of the cached slots stay.
+func TestIdleTrimAfterGC(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []slab.Option
+	}{
+		{"default policy", nil},
+		{"WithIdleTrim(1)", []slab.Option{slab.WithIdleTrim(1)}},
+		{"WithIdleTrim(4)", []slab.Option{slab.WithIdleTrim(4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := slab.New[node](tc.opts...)
+			const slabs = 5
+			freeAll(p, fill(p, slabs*slab.SlotsPerSlab(p)))
+			require.Equal(t, slabs, p.Stats().Slabs, "the burst took five slabs")
+
+			// Slabs whose free slots sit in per-P caches are released
+			// too: the pool is idle, so the policy drains its caches.
+			cachedSlabs := slab.CachedSlabs(p)
+			released := gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 })
+			st := p.Stats()
+			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots)",
+				st.Slabs, slabs, cachedSlabs)
+			assert.Equal(t, slabs, st.Slabs+int(st.Released), "every slab is either held or released")
+			assert.Zero(t, st.Live, "idle trimming frees no object")
+		})
+	}
+}
+
+func TestIdleTrimOffKeepsSlabs(t *testing.T) {
+	p := slab.New[node](slab.WithIdleTrim(0))
+	freeAll(p, fill(p, 4*slab.SlotsPerSlab(p)))
+	for range 5 {
+		runtime.GC()
+	}
+	gcUntil(3, func() bool { return false }) // lets cleanups run
+	st := p.Stats()
+	assert.Equal(t, 4, st.Slabs, "WithIdleTrim(0) keeps empty slabs through garbage collections")
+	assert.Zero(t, st.Released, "nothing is released without Trim")
+}
+
+// TestIdleTrimKeepsSlabsInUse checks that collections never release a slab
+// that holds live objects, and that those objects stay valid to free.
+func TestIdleTrimKeepsSlabsInUse(t *testing.T) {
+	p := slab.New[node](slab.WithIdleTrim(1))
+	n := slab.SlotsPerSlab(p)
+	xs := fill(p, 3*n)
+	var keep []*node
+	for i, x := range xs {
+		if i%n == 0 {
+			x.id = uint64(i + 1)
+			keep = append(keep, x)
+		} else {
+			p.Free(x)
+		}
+	}
+	gcUntil(10, func() bool { return false })
+	st := p.Stats()
+	assert.Equal(t, 3, st.Slabs, "slabs with live objects survive garbage collections")
+	assert.Zero(t, st.Released, "no slab in use is released")
+	for i, x := range keep {
+		assert.Equal(t, uint64(i*n+1), x.id, "a live object is intact after idle trimming")
+	}
+	assert.NotPanics(t, func() { freeAll(p, keep) }, "objects of slabs in use stay owned by the pool")
+}
+
+// chunk is a 64 KiB struct: each slab holds one.
+type chunk struct {
+	b [64 << 10]byte
+}
+
+// TestIdleTrimReturnsBurstOfLargeObjects frees a burst of 64 KiB objects and
+// leaves the pool idle. WithIdleTrim documents that "memory taken for a
+// burst is returned two GC cycles after the burst ends"; with large objects
+// the free slots that per-P caches hold are most of that memory.
+func TestIdleTrimReturnsBurstOfLargeObjects(t *testing.T) {
+	p := slab.New[chunk]()
+	burst := 2 * slab.MagSize
+	freeAll(p, fill(p, burst))
+	before := p.Stats()
+	require.Equal(t, int64(burst)*int64(len(chunk{}.b)), before.Bytes, "the burst took one slab per object")
+
+	gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 })
+	st := p.Stats()
+	assert.Zero(t, st.Slabs, "idle collections return the burst's memory (%d of %d slabs and %d MiB still held, %d slots cached)",
+		st.Slabs, before.Slabs, st.Bytes>>20, st.Cached)
+}
