@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/liveprof"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -432,7 +431,6 @@ func freedDetail(st uint32, never bool) string {
 func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, off uintptr, poisoned bool, detail string) *tracker.Violation {
 	v := p.violation(tracker.WriteAfterFree, r, d)
 	p.describeWrite(v, unsafe.Pointer(r.ptr()), off, poisoned, detail)
-	v.Err = slotError(errs.WriteAfterFree, p.owner.typeName, p.owner.name, p.slotNum(r))
 	return v
 }
 
@@ -660,7 +658,6 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 			Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
 			Alloc:    frames(uint32(obj.Stack)),
 			AllocAge: clock.Age(obj.AllocAt),
-			Err:      fmt.Errorf("%w: %s (pool %q, slot %d) dropped without Free", errs.Leak, p.owner.typeName, p.owner.name, obj.Slot),
 		})
 	}
 }
@@ -723,7 +720,6 @@ func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.
 func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, detail string) *tracker.Violation {
 	v := p.shadowViolation(tracker.WriteAfterFree, sh, x)
 	p.describeWrite(v, unsafe.Pointer(x), off, true, detail)
-	v.Err = slotError(errs.WriteAfterFree, p.owner.typeName, p.owner.name, v.Slot)
 	return v
 }
 

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"runtime"
@@ -171,8 +172,10 @@ func TestDebugReportFormat(t *testing.T) {
 	require.NotNil(t, v, "a double free is reported")
 	report := v.Error()
 	lines := strings.Split(report, "\n")
-	assert.True(t, strings.HasPrefix(lines[0], "==slabtrack== ERROR: double free of *slab_test.order (pool \"TestDebugReportFormat\", slot "),
-		"the title names the bug, the type, the pool and the slot: %q", lines[0])
+	assert.True(t, strings.HasPrefix(lines[0], "slab: double free of *slab_test.order (pool \"TestDebugReportFormat\", slot "),
+		"the title is the release build's message, naming the bug, the type, the pool and the slot: %q", lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], fmt.Sprintf("%#x: the object was already freed", uintptr(unsafe.Pointer(x)))),
+		"the second line gives the address and the slot's state: %q", lines[1])
 	last := lines[len(lines)-1]
 	assert.True(t, strings.HasPrefix(last, "SUMMARY: slabtrack: double-free "), "the last line is the SUMMARY: %q", last)
 	assert.Contains(t, last, "in github.com/slabtrack/slabtrack/slab_test.freeOrderTwice", "the SUMMARY names the misusing function")

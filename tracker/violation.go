@@ -187,8 +187,12 @@ func (v *Violation) Error() string {
 		v.writeLeaks(&b)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "==slabtrack== ERROR: %s\n", v.title())
-	if v.Detail != "" {
+	b.WriteString(v.title())
+	b.WriteByte('\n')
+	switch {
+	case v.Addr != 0 && v.Detail != "":
+		fmt.Fprintf(&b, "%#x: %s\n", v.Addr, v.Detail)
+	case v.Detail != "":
 		fmt.Fprintf(&b, "%s\n", v.Detail)
 	}
 	if v.Kind == WriteAfterFree && v.Got != nil {
@@ -240,23 +244,21 @@ func (v *Violation) fieldName() string {
 	return name + "." + v.Field
 }
 
+// title is the report's first line: the error a release build would panic
+// with (it starts with "slab:" and names the type, the pool and the slot),
+// or one made in its style.
 func (v *Violation) title() string {
+	if v.Err != nil {
+		return v.Err.Error()
+	}
 	obj := fmt.Sprintf("%s (pool %q, slot %d)", v.Type, v.Pool, v.Slot)
 	switch v.Kind {
-	case DoubleFree:
-		return fmt.Sprintf("double free of %s at %#x", obj, v.Addr)
-	case ForeignFree:
-		return fmt.Sprintf("free of %#x, which pool %q (%s) did not allocate", v.Addr, v.Pool, v.Type)
-	case ScopedFree:
-		return fmt.Sprintf("Free of scoped object %s at %#x", obj, v.Addr)
 	case WriteAfterFree:
-		return fmt.Sprintf("write after free to %s of %s at %#x", v.fieldName(), obj, v.Addr)
-	case StaleRef:
-		return fmt.Sprintf("use of a stale Ref to %s (pool %q)", v.Type, v.Pool)
+		return fmt.Sprintf("slab: write after free to %s of %s", v.fieldName(), obj)
 	case Dropped:
-		return fmt.Sprintf("%s at %#x became unreachable without Free", obj, v.Addr)
+		return fmt.Sprintf("slab: leak: %s dropped without Free", obj)
 	}
-	return fmt.Sprintf("%s of %s", v.Kind, obj)
+	return fmt.Sprintf("slab: %s of %s", strings.ReplaceAll(v.Kind.String(), "-", " "), obj)
 }
 
 func writeStack(b *strings.Builder, label string, age time.Duration, s Stack) {
@@ -285,8 +287,12 @@ func roundAge(d time.Duration) time.Duration {
 }
 
 func (v *Violation) writeLeaks(b *strings.Builder) {
-	fmt.Fprintf(b, "==slabtrack== ERROR: LeakSanitizer-style check: detected leaked objects\n")
 	objs, bytes, dropped := 0, int64(0), 0
+	for _, s := range v.Sites {
+		objs += s.Objects
+		bytes += s.Bytes
+	}
+	fmt.Fprintf(b, "slab: leak: %d object(s), %d bytes still allocated\n", objs, bytes)
 	for _, s := range v.Sites {
 		what := "object(s)"
 		if s.Dropped {
@@ -312,8 +318,6 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 		default:
 			b.WriteString(noStack + "\n")
 		}
-		objs += s.Objects
-		bytes += s.Bytes
 	}
 	fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
 	if dropped > 0 {

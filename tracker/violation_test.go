@@ -57,8 +57,8 @@ func TestViolationReport(t *testing.T) {
 		Alloc:    tracker.Stack{frame("main.build", "/src/main.go", 10)},
 		AllocAge: time.Second,
 	}
-	want := `==slabtrack== ERROR: write after free to Order.Lines[2] of *main.Order (pool "orders", slot 17) at 0xc000100000
-the object was written after it was freed
+	want := `slab: write after free to Order.Lines[2] of *main.Order (pool "orders", slot 17)
+0xc000100000: the object was written after it was freed
 Order.Lines[2] is bytes [24, 28) of the object:
     found    07 00 00 00
     expected 6b 6b 6b 6b
@@ -85,6 +85,7 @@ func TestLeakReport(t *testing.T) {
 			MinAge: time.Second, MaxAge: time.Second},
 	}}
 	report := v.Error()
+	assert.True(t, strings.HasPrefix(report, "slab: leak: 4 object(s), 224 bytes still allocated\n"), "the title totals the leak: %q", report)
 	assert.Contains(t, report, "\n3 object(s), 192 bytes of *main.Order (pool \"orders\") allocated from (age 1ms to 2ms):\n    #0 main.build /src/main.go:10\n",
 		"a site reads like LeakSanitizer's")
 	assert.Contains(t, report, "1 object(s) dropped without Free, 32 bytes of *main.Item", "dropped objects are told apart")
