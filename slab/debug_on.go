@@ -74,6 +74,13 @@ type poolDebug[T any] struct {
 	// the quarantine, or on their way out of it.
 	held atomic.Int64
 
+	// pending holds violations found where they could not be reported:
+	// under the pool's lock, or on the runtime's cleanup goroutine. The
+	// pool's next Alloc or Free reports them, and Check returns them.
+	pmu        sync.Mutex
+	pending    []*tracker.Violation
+	hasPending atomic.Bool
+
 	smu      sync.Mutex
 	shadows  map[uintptr]*shadow[T] // live and freed shadows, by address, until collected
 	serial   uint64                 // last shadow serial
@@ -197,10 +204,12 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	if s.Profile {
 		liveprof.Add(profKey{p.id, p.slotNum(r)}, 1)
 	}
+	p.reportPending()
 }
 
 // debugFree is Free in debug builds.
 func (p *Pool[T]) debugFree(x *T) {
+	p.reportPending()
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp != nil && sp.Pool == p.id && (addr-sp.Base)%p.size == 0 {
@@ -250,9 +259,13 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 // releaseFreed finishes the free of slot r, whose debug state the caller
 // moved to dFreeing: the slot is zeroed and goes to the quarantine, or back
 // to this P's cache.
+//
+// A bounded pool counts the object out last, once the slot can be found
+// again (in the quarantine, a cache, or retired), as release builds do: a
+// TryAlloc that the count admits must find a slot.
 func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 	if p.bound != 0 {
-		p.live.Add(-1)
+		defer p.live.Add(-1)
 	}
 	liveprof.Remove(profKey{p.id, p.slotNum(r)})
 	x := r.ptr()
@@ -286,55 +299,145 @@ func (p *Pool[T]) release(r slotRef[T]) {
 	}
 }
 
-// enqueue adds e to the quarantine and lets the oldest entry out if the
-// quarantine is full.
+// enqueue adds e to the quarantine. When the quarantine is full, the oldest
+// entry leaves it: its slot goes back to its span under p.mu (lock order:
+// p.mu, then qmu), so that takeLocked, which holds p.mu, finds every free
+// slot either in a span or in the quarantine, never between the two.
 func (p *Pool[T]) enqueue(e qent[T]) {
 	d := &p.dbg
 	d.qmu.Lock()
 	if d.ring == nil {
 		d.ring = make([]qent[T], d.qcap)
 	}
+	if d.n < len(d.ring) {
+		d.pushLocked(e)
+		d.qmu.Unlock()
+		return
+	}
+	d.qmu.Unlock()
+
+	p.mu.Lock()
+	d.qmu.Lock()
 	var out qent[T]
 	evict := d.n == len(d.ring)
 	if evict {
-		out = d.ring[d.head]
-		d.ring[d.head] = e
-		d.head = (d.head + 1) % len(d.ring)
-	} else {
-		d.ring[(d.head+d.n)%len(d.ring)] = e
-		d.n++
+		out = d.popLocked()
 	}
+	d.pushLocked(e)
 	d.qmu.Unlock()
+	var v *tracker.Violation
 	if evict {
-		p.leaveQuarantine(out)
+		v = p.leaveLocked(out)
+	}
+	p.mu.Unlock()
+	if v != nil {
+		tracker.Report(v) // the pool is consistent again
 	}
 }
 
-// leaveQuarantine verifies the poison of e, zeroes it and releases its slot.
-// A write after free is reported once the pool is consistent again.
-func (p *Pool[T]) leaveQuarantine(e qent[T]) {
-	const detail = "the object was written after it was freed; detected when it left the quarantine"
+// pushLocked adds e as the newest entry; d.qmu is held and there is room.
+func (d *poolDebug[T]) pushLocked(e qent[T]) {
+	d.ring[(d.head+d.n)%len(d.ring)] = e
+	d.n++
+}
+
+// popLocked takes the oldest entry out of the quarantine; d.qmu is held.
+func (d *poolDebug[T]) popLocked() qent[T] {
+	e := d.ring[d.head]
+	d.ring[d.head] = qent[T]{}
+	d.head = (d.head + 1) % len(d.ring)
+	d.n--
+	return e
+}
+
+const leftDetail = "the object was written after it was freed; detected when it left the quarantine"
+
+// leaveLocked verifies the poison of e, an entry taken out of the
+// quarantine, zeroes it, and gives its slot back to its span; p.mu is held.
+// It returns the write after free found, if any, for the caller to report
+// once the pool is unlocked.
+func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
 	var v *tracker.Violation
+	var zero T
 	if e.h != nil {
 		if off, bad := p.dbg.layout.Find(unsafe.Pointer(e.h), true); bad {
-			v = p.shadowWriteAfterFree(e.sh, e.h, off, detail)
+			v = p.shadowWriteAfterFree(e.sh, e.h, off, leftDetail)
 		}
-		var zero T
 		*e.h = zero
 		e.sh.state.Store(dFree)
-	} else {
-		d := &e.r.s.dbg.slots[e.r.i]
-		x := e.r.ptr()
-		if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad {
-			v = p.writeAfterFree(e.r, d, off, true, detail)
-		}
-		var zero T
-		*x = zero
-		d.state.Store(dFree)
-		p.dbg.held.Add(-1)
-		p.release(e.r)
+		return v
 	}
-	if v != nil {
+	d := &e.r.s.dbg.slots[e.r.i]
+	x := e.r.ptr()
+	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad {
+		v = p.writeAfterFree(e.r, d, off, true, leftDetail)
+	}
+	*x = zero
+	race.ReleaseMerge(unsafe.Pointer(x))
+	d.state.Store(dFree)
+	p.dbg.held.Add(-1)
+	p.returnLocked([]slotRef[T]{e.r})
+	p.slowFrees++ // counted as freed while held, see Stats
+	return v
+}
+
+// debugFlushQuarantine empties the quarantine, as Trim and the idle trim
+// do: slots in it would keep their slabs from being released. Writes after
+// free that it finds are reported at the pool's next Alloc or Free, or by
+// Check: the idle trim runs on the runtime's cleanup goroutine.
+func (p *Pool[T]) debugFlushQuarantine() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.debugUnquarantineLocked() {
+	}
+}
+
+// debugUnquarantineLocked gives the oldest entries of the quarantine back,
+// up to a cache refill's worth of slots, so that the quarantine delays reuse
+// without making the pool grow: takeLocked calls it, with p.mu held, before
+// it adds a span. It reports whether it freed any slot.
+func (p *Pool[T]) debugUnquarantineLocked() bool {
+	d := &p.dbg
+	k := 0
+	d.qmu.Lock()
+	defer d.qmu.Unlock()
+	for d.n > 0 && k < refillBatch {
+		e := d.popLocked()
+		if v := p.leaveLocked(e); v != nil {
+			p.postpone(v)
+		}
+		if e.h == nil {
+			k++
+		}
+	}
+	return k > 0
+}
+
+// postpone keeps v for the pool's next Alloc or Free, or Check, to report.
+func (p *Pool[T]) postpone(v *tracker.Violation) {
+	p.dbg.pmu.Lock()
+	p.dbg.pending = append(p.dbg.pending, v)
+	p.dbg.hasPending.Store(true)
+	p.dbg.pmu.Unlock()
+}
+
+// takePending returns the violations kept by postpone, and forgets them.
+func (p *Pool[T]) takePending() []*tracker.Violation {
+	if !p.dbg.hasPending.Load() {
+		return nil
+	}
+	p.dbg.pmu.Lock()
+	vs := p.dbg.pending
+	p.dbg.pending = nil
+	p.dbg.hasPending.Store(false)
+	p.dbg.pmu.Unlock()
+	return vs
+}
+
+// reportPending reports the violations kept by postpone, on the goroutine of
+// an Alloc or Free of the pool.
+func (p *Pool[T]) reportPending() {
+	for _, v := range p.takePending() {
 		tracker.Report(v)
 	}
 }
@@ -343,6 +446,9 @@ func (p *Pool[T]) debugCheckQuarantine() error {
 	const detail = "the object was written after it was freed; detected by tracker.Check while it was in the quarantine"
 	d := &p.dbg
 	var vs []error
+	for _, v := range p.takePending() {
+		vs = append(vs, v)
+	}
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	for k := range d.n {

@@ -22,6 +22,9 @@ func (p *Pool[T]) takeLocked(buf []slotRef[T]) int {
 	n := 0
 	for n < len(buf) {
 		if len(p.partial) == 0 {
+			if debugMode && p.debugUnquarantineLocked() {
+				continue // the debug quarantine gave slots back rather than grow
+			}
 			if n > 0 || !p.mayGrowLocked() {
 				break
 			}

@@ -12,6 +12,9 @@ package slab
 //
 // A pointer into a released slab is foreign: Free panics with ErrForeign.
 func (p *Pool[T]) Trim() {
+	if debugMode {
+		p.debugFlushQuarantine() // its slots would keep their slabs
+	}
 	p.drainCaches()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -36,15 +39,17 @@ func (p *Pool[T]) OnGC() {
 	if !p.mu.TryLock() {
 		return
 	}
-	// Every Alloc changes assigned or cached, every Free changes frees.
-	activity := [3]uint64{frees + p.slowFrees, uint64(p.assigned), uint64(cached)}
+	// Every Alloc changes assigned or cached, every Free changes frees
+	// (or, in debug builds, the quarantine: heldLocked).
+	held := p.heldLocked()
+	activity := [3]uint64{frees + p.slowFrees + uint64(held), uint64(p.assigned), uint64(cached)}
 	if activity == p.lastActivity {
 		p.idleCycles++
 	} else {
 		p.idleCycles = 0
 		p.lastActivity = activity
 	}
-	drain := cached > 0 && p.idleCycles >= p.cfg.idleGCs
+	drain := (cached > 0 || held > 0) && p.idleCycles >= p.cfg.idleGCs
 	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 {
 			s.idleGCs++
@@ -56,6 +61,9 @@ func (p *Pool[T]) OnGC() {
 	p.mu.Unlock()
 
 	if drain {
+		if debugMode {
+			p.debugFlushQuarantine()
+		}
 		p.drainCaches()
 		p.mu.Lock()
 		p.releaseEmptyLocked(0)
