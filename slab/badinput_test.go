@@ -372,7 +372,8 @@ func TestBadInputScopes(t *testing.T) {
 // Alloc or AllocRef) or whose slab was released by Trim, panic with
 // ErrStaleRef; the pool is unchanged.
 func TestBadInputStaleAndZeroRefs(t *testing.T) {
-	p := slab.New[relObj](slab.WithName("refs"))
+	// No debug quarantine: the slot-reuse cases need a freed slot back at once.
+	p := slab.New[relObj](slab.WithName("refs"), slab.WithQuarantine(0))
 	keep := p.AllocRef()
 	cases := []struct {
 		name  string

@@ -116,7 +116,7 @@ func TestStaleRef(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := slab.New[node](slab.WithName("orders"))
+			p := slab.New[node](slab.WithName("orders"), slab.WithQuarantine(0)) // reuse at once, in debug builds too
 			r := tc.stale(t, p)
 			before := p.Stats()
 			requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, nodeType, `"orders"`)
@@ -205,7 +205,8 @@ func TestGenerationRetirement(t *testing.T) {
 	for _, tc := range frees {
 		t.Run(tc.name, func(t *testing.T) {
 			withProcs(t, 1) // the next Alloc reuses the freed slot
-			p := slab.New[node]()
+			// No debug quarantine: reuse at once in debug builds too.
+			p := slab.New[node](slab.WithQuarantine(0))
 			keeper := p.Alloc()
 
 			r := slab.SetRefGen(p, p.AllocRef(), math.MaxUint32-1)
