@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/pin"
@@ -203,16 +204,35 @@ func (p *Pool[T]) allocSlow() *T {
 	return x
 }
 
+// drainPatience bounds allocDrained's wait for a slot in flight.
+const drainPatience = time.Second
+
 // allocDrained serves a bounded pool whose free slots all sit in per-P
 // caches: it drains the caches as Trim does and takes one slot.
 func (p *Pool[T]) allocDrained() *T {
-	p.drainCaches()
 	var buf [1]slotRef[T]
-	p.mu.Lock()
-	n := p.takeLocked(buf[:])
-	p.mu.Unlock()
-	if n == 0 {
-		panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
+	// The admitted allocation's slot exists, but it can be in flight: in a
+	// refill's batch between takeLocked and a cache, or in a spill between
+	// a cache and returnLocked, held by a goroutine that may have been
+	// preempted there. Look again until it has had time to run.
+	var deadline time.Time
+	for try := 0; ; try++ {
+		p.drainCaches()
+		p.mu.Lock()
+		n := p.takeLocked(buf[:])
+		p.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		switch {
+		case try == 0:
+			deadline = time.Now().Add(drainPatience)
+		case time.Now().After(deadline):
+			panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
+		case try > 100:
+			time.Sleep(50 * time.Microsecond)
+		}
+		runtime.Gosched()
 	}
 	r := buf[0]
 	x := r.ptr()
