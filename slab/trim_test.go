@@ -29,7 +29,8 @@ func freeAll[T any](p *slab.Pool[T], xs []*T) {
 }
 
 func TestTrimReleasesEmptySlabs(t *testing.T) {
-	p := slab.New[node](slab.WithIdleTrim(0))
+	// No debug quarantine: freed slots must go to the per-P caches.
+	p := slab.New[node](slab.WithIdleTrim(0), slab.WithQuarantine(0))
 	xs := fill(p, 3*slab.SlotsPerSlab(p))
 	freeAll(p, xs)
 	before := p.Stats()
