@@ -17,8 +17,12 @@ type debugConfig struct {
 // reused, and by tracker.Check; the longer the quarantine, the later a stale
 // write can come and still be caught. 0 reuses slots at once (last in, first
 // out, as release builds do). The default is tracker.CurrentSettings().
-// Quarantine when New runs. Slots in quarantine are not live and not cached
-// (Stats), and keep their slab from being trimmed.
+// Quarantine when New runs.
+//
+// The quarantine never makes the pool grow: when the pool would add a slab,
+// it takes its oldest quarantined slots back instead (verifying them), and
+// Trim and the automatic trim empty it. Slots in it count as freed, not as
+// live or cached (Stats).
 //
 // Release builds ignore the option. New panics if slots < 0.
 func WithQuarantine(slots int) Option {

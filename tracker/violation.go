@@ -292,7 +292,7 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 		objs += s.Objects
 		bytes += s.Bytes
 	}
-	fmt.Fprintf(b, "slab: leak: %d object(s), %d bytes still allocated\n", objs, bytes)
+	fmt.Fprintf(b, "slab: leak: %d object(s), %d bytes not freed\n", objs, bytes)
 	for _, s := range v.Sites {
 		what := "object(s)"
 		if s.Dropped {

@@ -85,7 +85,7 @@ func TestLeakReport(t *testing.T) {
 			MinAge: time.Second, MaxAge: time.Second},
 	}}
 	report := v.Error()
-	assert.True(t, strings.HasPrefix(report, "slab: leak: 4 object(s), 224 bytes still allocated\n"), "the title totals the leak: %q", report)
+	assert.True(t, strings.HasPrefix(report, "slab: leak: 4 object(s), 224 bytes not freed\n"), "the title totals the leak: %q", report)
 	assert.Contains(t, report, "\n3 object(s), 192 bytes of *main.Order (pool \"orders\") allocated from (age 1ms to 2ms):\n    #0 main.build /src/main.go:10\n",
 		"a site reads like LeakSanitizer's")
 	assert.Contains(t, report, "1 object(s) dropped without Free, 32 bytes of *main.Item", "dropped objects are told apart")
