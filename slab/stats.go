@@ -37,7 +37,7 @@ func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	frees, cached := p.cacheCounts()
-	held := p.heldLocked() // freed, so counted in Frees, but not yet back in a cache
+	held := p.heldLocked() // freed, so counted in Frees, but not yet reusable
 	st := Stats{
 		Name:      p.owner.name,
 		Type:      p.owner.typeName,

@@ -58,9 +58,6 @@ type Object struct {
 	Stack stack.ID
 	// AllocAt is when it was allocated (internal/clock).
 	AllocAt int64
-	// DroppedAt is when the GC found it unreachable without Free; 0 for a
-	// live object.
-	DroppedAt int64
 }
 
 var (

@@ -1,0 +1,205 @@
+//go:build slabdebug
+
+package slab
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/stack"
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+// Drop detection (debug builds, WithDropCheck): objects that become
+// unreachable without Free.
+
+// maxDropped bounds the dropped objects a pool remembers for reports.
+const maxDropped = 4096
+
+// A shadow is the debug record of a heap object handed out in place of a
+// slot under drop detection.
+type shadow[T any] struct {
+	serial     uint64
+	r          slotRef[T] // the slot that accounts for the object
+	state      atomic.Uint32
+	allocStack atomic.Uint32
+	freeStack  atomic.Uint32
+	allocAt    atomic.Int64
+	freeAt     atomic.Int64
+}
+
+// shadowKey is a shadow's cleanup argument: it must not point to the shadow
+// object, or the object would never be collected.
+type shadowKey struct {
+	addr   uintptr
+	serial uint64
+}
+
+// Drop detection. The GC sees a slab as one object: it cannot tell that one
+// slot became unreachable. So under drop detection Alloc returns a separate
+// heap object (a shadow) while the slot it stands for stays assigned, and a
+// cleanup on the shadow reports it if it is collected before Free.
+
+// debugShadow returns the object Alloc and TryAlloc hand out for x: x
+// itself, or a shadow under drop detection.
+func (p *Pool[T]) debugShadow(x *T) *T {
+	if !p.dbg.dropCheck {
+		return x
+	}
+	r := p.lookup(x)
+	d := &r.s.dbg.slots[r.i]
+	h := new(T)
+	addr := uintptr(unsafe.Pointer(h))
+	sh := &shadow[T]{r: r}
+	sh.state.Store(dLive)
+	sh.allocStack.Store(d.allocStack.Load())
+	sh.allocAt.Store(d.allocAt.Load())
+	d.shadow.Store(addr)
+
+	p.dbg.smu.Lock()
+	p.dbg.serial++
+	sh.serial = p.dbg.serial
+	old := p.dbg.shadows[addr]
+	p.dbg.shadows[addr] = sh
+	p.dbg.smu.Unlock()
+	if old != nil {
+		// The address was reused, so the old object was collected; its
+		// cleanup has not run yet, and will find its entry replaced.
+		p.collected(old, addr)
+	}
+	runtime.AddCleanup(h, p.shadowCollected, shadowKey{addr, sh.serial})
+	return h
+}
+
+func (p *Pool[T]) shadowAt(addr uintptr) *shadow[T] {
+	p.dbg.smu.Lock()
+	defer p.dbg.smu.Unlock()
+	return p.dbg.shadows[addr]
+}
+
+// shadowCollected runs on the runtime's cleanup goroutine once the shadow at
+// k.addr is unreachable.
+func (p *Pool[T]) shadowCollected(k shadowKey) {
+	p.dbg.smu.Lock()
+	sh := p.dbg.shadows[k.addr]
+	if sh == nil || sh.serial != k.serial {
+		p.dbg.smu.Unlock()
+		return
+	}
+	delete(p.dbg.shadows, k.addr)
+	p.dbg.smu.Unlock()
+	p.collected(sh, k.addr)
+}
+
+// collected handles a shadow whose object the GC collected: if it was never
+// freed, it is recorded as dropped and its slot reclaimed.
+func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
+	if !sh.state.CompareAndSwap(dLive, dRetired) {
+		return // freed before it was dropped
+	}
+	r := sh.r
+	d := &r.s.dbg.slots[r.i]
+	now := clock.Now()
+	obj := registry.Object{
+		Slot:    p.slotNum(r),
+		Addr:    addr,
+		Serial:  d.serial.Load(),
+		Stack:   stack.ID(sh.allocStack.Load()),
+		AllocAt: sh.allocAt.Load(),
+	}
+	p.dbg.smu.Lock()
+	if len(p.dbg.dropped) < maxDropped {
+		p.dbg.dropped = append(p.dbg.dropped, obj)
+	}
+	p.dbg.smu.Unlock()
+
+	if d.state.CompareAndSwap(dLive, dFreeing) {
+		d.shadow.Store(0)
+		d.freeStack.Store(0)
+		d.freeAt.Store(now)
+		p.releaseFreed(r, d, false)
+	}
+	// A panic here would kill the process from the cleanup goroutine, so
+	// dropped objects go to a handler only if one is set; Find reports them
+	// either way.
+	if !tracker.Panics() {
+		tracker.Report(&tracker.Violation{
+			Kind: tracker.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
+			Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
+			Alloc:    frames(uint32(obj.Stack)),
+			AllocAge: clock.Age(obj.AllocAt),
+		})
+	}
+}
+
+// freeShadow is Free of the shadow x.
+func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
+	call := callerStack(tracker.CurrentSettings())
+	if !sh.state.CompareAndSwap(dLive, dFreeing) {
+		seen := sh.state.Load()
+		settle(&sh.state, &sh.freeStack)
+		v := p.shadowViolation(tracker.DoubleFree, sh, x)
+		v.Call = frames(uint32(call))
+		v.Detail = freedDetail(seen, false) + " (drop detection: the object is a heap copy standing for its slot)"
+		v.Err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(sh.r))
+		tracker.Report(v)
+		return
+	}
+	now := clock.Now()
+	sh.freeStack.Store(uint32(call))
+	sh.freeAt.Store(now)
+
+	// The slot only stood for the object, and the user never held it:
+	// release it now. The object itself goes to the quarantine.
+	r := sh.r
+	d := &r.s.dbg.slots[r.i]
+	if !d.state.CompareAndSwap(dLive, dFreeing) {
+		panic(fmt.Errorf("slab: internal error: the slot of a live shadow of pool %q is not live", p.owner.name))
+	}
+	d.shadow.Store(0)
+	d.freeStack.Store(uint32(call))
+	d.freeAt.Store(now)
+	p.releaseFreed(r, d, false)
+
+	race.WriteRange(unsafe.Pointer(x), int(p.size))
+	var zero T
+	*x = zero
+	if p.dbg.qcap == 0 {
+		sh.state.Store(dFree)
+		return
+	}
+	p.dbg.layout.Fill(unsafe.Pointer(x))
+	sh.state.Store(dQuarantined)
+	p.enqueue(qent[T]{h: x, sh: sh})
+}
+
+func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.Violation {
+	return &tracker.Violation{
+		Kind:     k,
+		Pool:     p.owner.name,
+		Type:     p.owner.typeName,
+		Slot:     p.slotNum(sh.r),
+		Addr:     uintptr(unsafe.Pointer(x)),
+		Alloc:    frames(sh.allocStack.Load()),
+		AllocAge: clock.Age(sh.allocAt.Load()),
+		Free:     frames(sh.freeStack.Load()),
+		FreeAge:  clock.Age(sh.freeAt.Load()),
+	}
+}
+
+func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, detail string) *tracker.Violation {
+	v := p.shadowViolation(tracker.WriteAfterFree, sh, x)
+	p.describeWrite(v, unsafe.Pointer(x), off, true, detail)
+	return v
+}
+
+func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object {
+	p.dbg.smu.Lock()
+	defer p.dbg.smu.Unlock()
+	return append(dst, p.dbg.dropped...)
+}
