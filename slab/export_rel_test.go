@@ -24,6 +24,10 @@ func RelDrainCaches[T any](p *Pool[T]) { p.drainCaches() }
 // and retired agree with the slabs; Stats().Live equals the slots marked
 // live or scoped.
 func RelCheckInvariants[T any](p *Pool[T]) error {
+	// The automatic trim can drain the caches on the GC's cleanup goroutine
+	// at any time; drainMu keeps it from doing so between the two reads.
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
 	_, cached := p.cacheCounts()
 	p.mu.Lock()
 	defer p.mu.Unlock()
