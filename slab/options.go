@@ -67,7 +67,7 @@ func WithName(name string) Option {
 // automatic trimming off. The default is 2, like sync.Pool's victim cache:
 // memory taken for a burst is returned two GC cycles after the burst ends.
 // A pool that sees no Alloc or Free at all for that long also has its per-P
-// caches emptied, so that idle caches do not keep slabs (see Pool.OnGC).
+// caches emptied, so that idle caches do not keep slabs (see the package documentation, Memory).
 //
 // New panics if gcs < 0.
 func WithIdleTrim(gcs int) Option {

@@ -11,7 +11,7 @@ func (t *tracked[T]) pool() *Pool[T] { return (*Pool[T])(t) }
 
 func (t *tracked[T]) Name() string     { return t.owner.name }
 func (t *tracked[T]) TypeName() string { return t.owner.typeName }
-func (t *tracked[T]) OnGC()            { t.pool().OnGC() }
+func (t *tracked[T]) OnGC()            { t.pool().onGC() }
 
 func (t *tracked[T]) Counters() registry.Counters {
 	p := t.pool()

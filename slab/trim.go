@@ -21,7 +21,7 @@ func (p *Pool[T]) Trim() {
 	p.releaseEmptyLocked(0)
 }
 
-// OnGC runs the automatic trimming policy once per GC cycle, on the
+// onGC runs the automatic trimming policy once per GC cycle, on the
 // runtime's cleanup goroutine:
 //   - a slab that stayed empty through WithIdleTrim whole cycles is
 //     released;
@@ -31,7 +31,7 @@ func (p *Pool[T]) Trim() {
 //     world once per idle period, not once per cycle.
 //
 // It skips a cycle rather than wait for the pool's lock.
-func (p *Pool[T]) OnGC() {
+func (p *Pool[T]) onGC() {
 	if p.cfg.idleGCs == 0 {
 		return
 	}
