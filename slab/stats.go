@@ -12,6 +12,9 @@ type Stats struct {
 	Live   int64  // objects allocated and not yet freed, scoped ones included
 	Allocs uint64 // objects ever allocated
 	Frees  uint64 // objects ever freed
+	// Scoped is the number of live objects allocated with AllocIn, whose
+	// scopes have not been released yet; they are part of Live.
+	Scoped int64
 
 	Capacity int   // slots in all slabs
 	Slabs    int   // slabs held
@@ -19,8 +22,13 @@ type Stats struct {
 	// Cached is the number of free slots held by per-P caches, ready for
 	// the next Alloc on their P.
 	Cached int
+	// ScopeFree is the number of free slots that scopes took in a batch and
+	// have not handed out yet; Release gives them back. Like Cached, they
+	// are not Live. A scope that is never released keeps them.
+	ScopeFree int
 	// HighWater is the most slots that were assigned at once: live objects
-	// plus cached free slots. It bounds the peak of Live from above.
+	// plus free slots held by caches and scopes. It bounds the peak of Live
+	// from above.
 	HighWater int
 	// Retired counts slots whose Ref generations ran out; they are never
 	// reused.
@@ -37,6 +45,7 @@ func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	frees, cached := p.cacheCounts()
+	scoped, scopeFree := p.sc.countsLocked()
 	st := Stats{
 		Name:      p.owner.name,
 		Type:      p.owner.typeName,
@@ -44,7 +53,9 @@ func (p *Pool[T]) Stats() Stats {
 		Frees:     frees + p.slowFrees,
 		Capacity:  p.capacity,
 		Bytes:     int64(p.capacity) * int64(p.size),
+		Scoped:    int64(scoped),
 		Cached:    cached,
+		ScopeFree: scopeFree,
 		HighWater: p.highWater,
 		Retired:   p.retired,
 		Released:  p.released,

@@ -1,0 +1,343 @@
+package slab_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"weak"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab"
+)
+
+// recoverErr runs f and returns the error it panicked with, or nil.
+func recoverErr(t *testing.T, f func()) (err error) {
+	t.Helper()
+	defer func() {
+		if v := recover(); v != nil {
+			var ok bool
+			err, ok = v.(error)
+			require.True(t, ok, "the panic value should be an error, not %T", v)
+		}
+	}()
+	f()
+	return nil
+}
+
+func TestScopeReleaseZeroesAndReuses(t *testing.T) {
+	p := slab.New[Customer]()
+	s := slab.NewScope()
+	first := map[*Customer]bool{}
+	for i := range 100 {
+		c := p.AllocIn(s)
+		c.ID, c.Name, c.Addr = int64(i+1), "customer", &Address{Zip: 1}
+		first[c] = true
+	}
+	s.Release()
+	reused := 0
+	for range 100 {
+		c := p.AllocIn(s)
+		assert.Equal(t, Customer{}, *c, "an object allocated after Release should be zeroed")
+		if first[c] {
+			reused++
+		}
+	}
+	assert.Equal(t, 100, reused, "the released slots should be handed out again")
+	s.Release()
+}
+
+func TestScopeReleaseDropsReferences(t *testing.T) {
+	// Guarantee 2 for scopes: what a released object pointed to can be
+	// collected; what a live scoped object points to survives.
+	p := slab.New[Customer]()
+	s := slab.NewScope()
+	live, dropped := p.AllocIn(s), p.AllocIn(s)
+	func() {
+		live.Addr = &Address{Zip: 1}
+		dropped.Addr = &Address{Zip: 2}
+	}()
+	wLive, wDropped := weak.Make(live.Addr), weak.Make(dropped.Addr)
+	keep := slab.NewScope()
+	held := p.AllocIn(keep)
+	held.Addr = live.Addr
+	s.Release()
+	for i := 0; wDropped.Value() != nil; i++ {
+		require.Less(t, i, 20, "the referent of a released object should be collected")
+		runtime.GC()
+	}
+	runtime.GC()
+	assert.NotNil(t, wLive.Value(), "the referent of a live scoped object should survive GC")
+	keep.Release()
+}
+
+func TestScopeManyPools(t *testing.T) {
+	ps := newSlabPools()
+	st := &scopeStrategy{ps, slab.NewScope()}
+	var r reqObjs
+	for round := range 3 {
+		st.alloc(&r)
+		r.work(int64(round))
+		assert.Equal(t, objsPerRequest, st.s.Len(), "round %d: the scope should own every object", round)
+		assert.EqualValues(t, objsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
+		for name, stats := range map[string]slab.Stats{
+			"addrs": ps.addrs.Stats(), "orders": ps.orders.Stats(), "lines": ps.lines.Stats(),
+		} {
+			assert.EqualValues(t, perType, stats.Scoped, "round %d, %s: Scoped should count this pool's objects", round, name)
+			assert.Equal(t, stats.Allocs-stats.Frees, uint64(stats.Live), "round %d, %s: Live should be Allocs-Frees", round, name)
+		}
+		st.s.Release()
+		assert.Zero(t, ps.live(), "round %d: Release should free the objects of every pool", round)
+		assert.Zero(t, st.s.Len(), "round %d: the scope should be empty after Release", round)
+	}
+}
+
+func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
+	// Scopes on different goroutines share a pool: no slot may have two
+	// owners, and handing slots from one scope to the next through the
+	// pool is a proper hand-off for the race detector. Run with -race.
+	ps := newSlabPools()
+	rounds := 200
+	if testing.Short() {
+		rounds = 20
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := slab.NewScope()
+			for round := range rounds {
+				var mine []*LineItem
+				for i := range 150 {
+					l := ps.lines.AllocIn(s)
+					if !assert.Zero(t, l.Line, "goroutine %d: a new object should be zeroed", g) {
+						return
+					}
+					l.Line, l.Qty = int64(g), int64(round*1000+i)
+					mine = append(mine, l)
+				}
+				runtime.Gosched()
+				for i, l := range mine {
+					if !assert.Equal(t, int64(round*1000+i), l.Qty, "goroutine %d: an object should not be shared", g) {
+						return
+					}
+				}
+				s.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	st := ps.lines.Stats()
+	assert.Zero(t, st.Live, "every scope was released")
+	assert.Equal(t, st.Allocs, st.Frees, "Allocs should equal Frees")
+}
+
+func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
+	p := slab.New[Order]()
+	s := slab.NewScope()
+	o := p.AllocIn(s)
+	o.ID = 1
+	before := p.Stats()
+	err := recoverErr(t, func() { p.Free(o) })
+	require.ErrorIs(t, err, slab.ErrScoped, "Free of a scoped object should panic with ErrScoped")
+	assert.Contains(t, err.Error(), "slab: ", "the message should start with the package prefix")
+	assert.Contains(t, err.Error(), "*slab_test.Order", "the message should name the type")
+	assert.Equal(t, before, p.Stats(), "the refused Free should leave the pool unchanged")
+	assert.EqualValues(t, 1, o.ID, "the refused Free should not zero the object")
+
+	x := p.Alloc()
+	assert.NotSame(t, o, x, "the scoped object's slot should not be handed out again")
+	p.Free(x)
+	s.Release()
+	assert.Zero(t, p.Stats().Live, "Release should still free the object")
+	err = recoverErr(t, func() { p.Free(o) })
+	assert.ErrorIs(t, err, slab.ErrDoubleFree, "Free after Release should panic with ErrDoubleFree")
+	p.Trim()
+	assert.Zero(t, p.Stats().Slabs, "Trim should release every slab: the pool is consistent")
+}
+
+func TestScopeReleaseTwice(t *testing.T) {
+	p := slab.New[Product]()
+	s := slab.NewScope()
+	for range 10 {
+		p.AllocIn(s)
+	}
+	s.Release()
+	after := p.Stats()
+	s.Release()
+	assert.Equal(t, after, p.Stats(), "a second Release should change nothing")
+	var nilScope *slab.Scope
+	assert.NotPanics(t, nilScope.Release, "Release of a nil scope should do nothing")
+}
+
+func TestScopeReuseAfterRelease(t *testing.T) {
+	p := slab.New[Discount]()
+	s := slab.NewScope()
+	for round := range 5 {
+		for i := range 70 {
+			d := p.AllocIn(s)
+			d.Percent = int64(i)
+		}
+		assert.Equal(t, 70, s.Len(), "round %d: the reused scope should own the new objects", round)
+		assert.EqualValues(t, 70, p.Stats().Live, "round %d: Live should count them", round)
+		s.Release()
+		assert.Zero(t, p.Stats().Live, "round %d: Release should free them", round)
+	}
+	var zero slab.Scope
+	d := p.AllocIn(&zero)
+	assert.Equal(t, Discount{}, *d, "the zero Scope should be ready to use")
+	zero.Release()
+}
+
+func TestScopeStatsExact(t *testing.T) {
+	p := slab.New[TaxLine]()
+	s := slab.NewScope()
+	for range 5 {
+		p.AllocIn(s)
+	}
+	st := p.Stats()
+	assert.EqualValues(t, 5, st.Live, "Live should count the scoped objects")
+	assert.EqualValues(t, 5, st.Scoped, "Scoped should count the scoped objects")
+	assert.Positive(t, st.ScopeFree, "the scope should hold the rest of its batch")
+	assert.Equal(t, st.HighWater, 5+st.ScopeFree+st.Cached, "the slots assigned should be the live objects and the held free slots")
+	assert.EqualValues(t, 5, st.Allocs, "Allocs should count the scoped objects")
+
+	// A scope that is never released leaks: its objects stay Live, its
+	// free slots stay held.
+	leaked := slab.NewScope()
+	p.AllocIn(leaked)
+	s.Release()
+	st = p.Stats()
+	assert.EqualValues(t, 1, st.Live, "the unreleased scope's object should stay live")
+	assert.Positive(t, st.ScopeFree, "the unreleased scope should keep its free slots")
+	leaked.Release()
+	st = p.Stats()
+	assert.Zero(t, st.Live, "nothing should be live once both scopes are released")
+	assert.Zero(t, st.ScopeFree, "no scope should hold a slot")
+	assert.EqualValues(t, 6, st.Frees, "Frees should count every released object")
+}
+
+func TestScopeZeroAllocsPerRequest(t *testing.T) {
+	ps := newSlabPools()
+	st := &scopeStrategy{ps, slab.NewScope()}
+	var r reqObjs
+	request := func() {
+		st.alloc(&r)
+		r.work(1)
+		st.free(&r)
+	}
+	request() // first use builds the scope's tables and the pools' slabs
+	allocs := testing.AllocsPerRun(100, request)
+	assert.Zero(t, allocs, "a request in a recycled scope should not allocate")
+}
+
+func TestScopeBoundedPool(t *testing.T) {
+	const bound = 100
+	p := slab.New[Payment](slab.WithMaxObjects(bound))
+	s := slab.NewScope()
+	for range bound - 1 {
+		p.AllocIn(s)
+	}
+	x := p.Alloc()
+	_, err := p.TryAllocIn(s)
+	assert.ErrorIs(t, err, slab.ErrExhausted, "TryAllocIn on a full pool should return ErrExhausted")
+	err = recoverErr(t, func() { p.AllocIn(s) })
+	assert.ErrorIs(t, err, slab.ErrExhausted, "AllocIn on a full pool should panic with ErrExhausted")
+	_, err = p.TryAlloc()
+	assert.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc should see the scoped objects in the bound")
+	assert.EqualValues(t, bound, p.Stats().Live, "the refused allocations should not count")
+
+	p.Free(x)
+	y, err := p.TryAllocIn(s)
+	require.NoError(t, err, "a slot freed by Free should be available to a scope")
+	assert.Equal(t, Payment{}, *y, "the object should be zeroed")
+	s.Release()
+	assert.Zero(t, p.Stats().Live, "Release should free every object")
+	for range bound {
+		_, err := p.TryAlloc()
+		require.NoError(t, err, "Release should give the whole bound back")
+	}
+}
+
+func TestScopeBoundedPoolConcurrent(t *testing.T) {
+	// Scopes on several goroutines share a bounded pool: every allocation
+	// the bound admits finds a slot, and no more than the bound are live.
+	const bound = 300
+	p := slab.New[LineItem](slab.WithMaxObjects(bound))
+	var live, peak atomic.Int64
+	rounds := 300
+	if testing.Short() {
+		rounds = 30
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := slab.NewScope()
+			for range rounds {
+				n := 0
+				for range 120 {
+					if _, err := p.TryAllocIn(s); err != nil {
+						if !assert.ErrorIs(t, err, slab.ErrExhausted, "the only failure should be exhaustion") {
+							return
+						}
+						break
+					}
+					n++
+					v := live.Add(1)
+					for old := peak.Load(); v > old && !peak.CompareAndSwap(old, v); old = peak.Load() {
+					}
+				}
+				live.Add(-int64(n))
+				s.Release()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, peak.Load(), int64(bound), "no more than the bound should ever be live")
+	assert.Zero(t, p.Stats().Live, "every scope was released")
+}
+
+func TestScopeNil(t *testing.T) {
+	p := slab.New[Address]()
+	err := recoverErr(t, func() { p.AllocIn(nil) })
+	assert.ErrorIs(t, err, slab.ErrReleased, "AllocIn with a nil scope should panic with ErrReleased")
+	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
+	err = recoverErr(t, func() { p.AllocIn(slab.ScopeFrom(context.Background())) })
+	assert.True(t, errors.Is(err, slab.ErrReleased), "AllocIn in a context without a scope should panic with ErrReleased")
+}
+
+func TestScopeContext(t *testing.T) {
+	s := slab.NewScope()
+	ctx := slab.WithScope(context.Background(), s)
+	assert.Same(t, s, slab.ScopeFrom(ctx), "ScopeFrom should return the scope WithScope stored")
+	child, cancel := context.WithCancel(ctx)
+	defer cancel()
+	assert.Same(t, s, slab.ScopeFrom(child), "a derived context should carry the scope")
+	assert.Nil(t, slab.ScopeFrom(context.Background()), "a context without a scope should give nil")
+}
+
+func TestScopeTrim(t *testing.T) {
+	p := slab.New[AuditEvent]()
+	s := slab.NewScope()
+	objs := make([]*AuditEvent, 0, 500)
+	for i := range 500 {
+		e := p.AllocIn(s)
+		e.At = int64(i)
+		objs = append(objs, e)
+	}
+	p.Trim()
+	for i, e := range objs {
+		require.Equal(t, int64(i), e.At, "Trim should not release a slab that a scope holds")
+	}
+	assert.Positive(t, p.Stats().Slabs, "the scope's slabs should stay")
+	s.Release()
+	p.Trim()
+	assert.Zero(t, p.Stats().Slabs, "after Release every slab is empty and Trim should release it")
+}
