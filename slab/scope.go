@@ -17,16 +17,19 @@ import (
 // one HTTP request: allocate them in the request's scope and defer Release
 // (package slabhttp does this for every request).
 //
-// A scope takes free slots from each pool in batches, one allocBits word of a
-// slab (up to 64 slots) per lock acquisition, and hands them out without any
-// lock or atomic instruction; Release zeroes the objects it frees, a run of
-// adjacent slots at a time, and gives each word back to its pool under one
-// lock acquisition. The free slots that a scope holds count in
-// Stats.ScopeFree; its objects count in Stats.Live and Stats.Scoped.
+// A scope takes free slots from a pool in batches, every free slot of an
+// allocBits word of a slab (up to 64) per lock acquisition, and hands them
+// out with no lock and no atomic instruction. Release zeroes the objects, a
+// run of adjacent slots at a time, and keeps up to 128 free slots per pool
+// that the scope used since the previous Release, so that a scope reused for
+// request after request takes no lock at all; it gives the other slots back
+// to their pools, one lock acquisition per pool. The free slots a scope
+// holds count in Stats.ScopeFree, as per-P caches' count in Stats.Cached; its
+// objects count in Stats.Live and Stats.Scoped.
 //
 // Objects allocated in a scope must not be used after Release, and must not
-// be passed to Pool.Free, which panics with ErrScoped. They may be read and
-// written by other goroutines while the scope is live.
+// be passed to Pool.Free, which panics with ErrScoped. While the scope is
+// live they may be read and written by other goroutines, as any object.
 //
 // A Scope is not safe for concurrent use: AllocIn, TryAllocIn, Release and Len
 // on one scope must not run concurrently, as is natural for the scope of one
@@ -34,97 +37,142 @@ import (
 // same pool concurrently. The zero Scope is empty and ready to use. A Scope
 // must not be copied after first use.
 //
-// After Release a scope is empty and may be used again, and it keeps the
-// small tables it built, so a scope reused for request after request
-// allocates no memory of its own; recycle scopes (one per worker goroutine,
-// or through a sync.Pool as slabhttp does) rather than calling NewScope per
-// request. An empty scope references no pool and holds no slot: dropping it
-// leaks nothing. A scope that is dropped without Release leaks its objects
-// and its free slots: they stay assigned, and count in Stats.Live and
-// Stats.ScopeFree of their pools, for the life of the pool; nothing frees
-// them, since the program may still use the objects.
+// A released scope is empty and may be used again: recycle scopes (one per
+// worker goroutine, or through a sync.Pool as slabhttp does) rather than
+// calling NewScope per request, since a scope reused this way allocates no
+// memory and takes no lock in the common case. A second Release in a row
+// frees nothing and gives back the free slots that the first kept. A scope
+// that is dropped after Release gives its free slots back when the garbage
+// collector finds it unreachable. A scope that is dropped without Release
+// leaks its objects: they stay allocated, counted in Stats.Live of their
+// pools, for the life of the pools, since the program may still use them.
 type Scope struct {
 	_ noCopy
 
 	// ents holds the scope's state for each pool it has allocated from,
-	// indexed by the pool's dense scope index (scopeDepot.idx): a
-	// *scopeSlots[T] of that pool, or nil. Index 0 is never assigned.
-	ents []unsafe.Pointer
-	// active lists the pools' states that hold slots, in order of first use
-	// since the last Release.
-	active []scopeHolder
+	// indexed by the pool's dense scope index (scopeDepot.idx): the
+	// scopeHot of a *scopeSlots[T] of that pool, or &noScopeSlots. Index 0
+	// is never assigned.
+	ents []*scopeHot
+	// held lists the states that hold slots; nil until the first AllocIn.
+	// It is a separate object so that a cleanup can give the slots back
+	// once the scope is unreachable.
+	held *scopeHeld
+}
+
+// scopeHeld is the list of a scope's states that hold slots of their pool.
+type scopeHeld struct {
+	states []scopeHolder
 }
 
 // scopeHolder is the type-erased face of a scopeSlots.
 type scopeHolder interface {
-	release()
+	// release frees the objects handed out since the last release and
+	// reports whether the state still holds slots.
+	release() bool
+	// abandon gives back the free slots of a scope that was collected.
+	abandon()
+	// live is the number of objects handed out since the last release.
 	live() int
 }
 
 // scopeHot is the part of a scopeSlots that AllocIn reads; it does not
-// depend on T, so the fast path needs nothing from the type's dictionary.
+// depend on T, so the fast path needs nothing from the type's dictionary,
+// and it reads nothing from the Pool but the pool's dense index.
 type scopeHot struct {
+	// pool is the *Pool[T] while the scope holds slots of it and AllocIn
+	// may hand them out without the slow path; nil while the scope holds
+	// none, and always nil for bounded pools (which count every object)
+	// and in debug builds.
+	pool unsafe.Pointer
+	// free has bit k set if slot k of the current word is the scope's and
+	// not yet handed out; AllocIn hands out the lowest.
+	free uint64
+	// mem and state point to slot 0 of the current word and to its state
+	// byte. Only slots whose bit is set are reached through them, size
+	// bytes apart.
+	mem, state unsafe.Pointer
+	size       uintptr
+
 	// id is the pool's id. Ids are never reused, so a state left behind
 	// by a collected pool whose dense index was given to another pool does
 	// not match the new one; a match proves the state is a scopeSlots[T]
 	// of this pool.
 	id uint64
-	// free has bit k set if slot k of the current word is the scope's and
-	// not yet handed out; AllocIn hands out the lowest.
-	free uint64
-	// mem and state point to slot 0 of the current word and to its state
-	// byte. Only slots whose bit is set are reached through them.
-	mem, state unsafe.Pointer
 }
+
+// noScopeSlots fills the entries of Scope.ents that belong to no pool, so that
+// AllocIn needs no nil check. It matches no pool and is never written.
+var noScopeSlots scopeHot
 
 // scopeSlots is a Scope's state for one Pool[T]: the slots it took from the
 // pool and which of them it has handed out. Only the scope's goroutine
-// touches it, except that Stats reads free and spare under the pool's lock
-// while the scope is registered with the pool (see scopeDepot).
+// changes it; Stats reads free, spare, taken and frees while the state is
+// registered with the pool (scopeDepot.holders), without synchronisation, as
+// it reads the per-P caches' counts.
 type scopeSlots[T any] struct {
 	scopeHot // first, so that a *scopeSlots[T] is a *scopeHot
 
-	// pool is nil while the scope holds no slot of the pool, so an empty
-	// scope keeps no pool alive.
+	// pool is nil while the scope holds no slot of the pool, so that such
+	// a scope keeps no pool alive.
 	pool *Pool[T]
-	// words are the words taken since the last Release. The current word
-	// is words[cur]; words before it are used up, words after it (taken in
-	// the same batch) are spare, with spare free slots between them.
+	// words are the words the scope holds. The current word is
+	// words[cur]; words before it are used up, words after it are spare,
+	// with spare free slots between them.
 	words []heldWord[T]
 	cur   int
 	spare int
-	// taken is the number of slots in words, changed under Pool.mu.
+	// taken is the number of slots in words.
 	taken int
-	// hidx is the position in the pool's scopeDepot.holders, or -1.
+	// frees counts the objects freed by Release while the state was
+	// registered; they are added to the pool's count when it leaves.
+	frees uint64
+	// hidx is the position in the pool's scopeDepot.holders, or -1 while
+	// the scope holds no slot of the pool. Unlike the fields above, it
+	// belongs to the pool: guarded by Pool.mu, since removing another
+	// state from holders moves this one.
 	hidx int
 }
 
-// heldWord is one allocBits word's worth of slots taken by a scope.
+// heldWord is one allocBits word's worth of slots held by a scope.
 type heldWord[T any] struct {
 	s    *span[T]
 	base uint32 // the word's first slot, a multiple of 64
-	mask uint64 // the slots taken: bit k is slot base+k
+	mask uint64 // the slots held: bit k is slot base+k
 }
 
-// scopeBatch is the number of slots a scope asks for per lock acquisition.
-// A word with fewer free slots is taken with the next ones, up to
-// scopeMaxWords words, so that a fragmented slab does not cost one lock
-// acquisition per handful of slots.
 const (
+	// scopeBatch is the number of slots a scope asks for per lock
+	// acquisition. A word with fewer free slots is taken with the next
+	// ones, up to scopeMaxWords words, so that a fragmented slab does not
+	// cost one lock acquisition per handful of slots.
 	scopeBatch    = 32
 	scopeMaxWords = 8
+	// scopeKeep is the number of free slots per pool that Release keeps
+	// for the next use of the scope: two words of a fresh slab. A request
+	// that allocates more than that from one pool pays one lock
+	// acquisition per extra batch, and one to give them back.
+	scopeKeep = 128
 )
 
 // scopeDepot is a Pool's side of scopes.
 type scopeDepot[T any] struct {
 	// idx is the pool's dense scope index, the position of its entry in
 	// Scope.ents; 0 until the first AllocIn. It is given back when the pool
-	// is collected, so indexes stay as few as the pools alive.
+	// is collected, so indexes stay as few as the pools alive. Every
+	// AllocIn reads it: the padding keeps it off the cache lines of fields
+	// that the slow paths write.
+	_   [64]byte
 	idx atomic.Uint32
+	_   [60]byte
 
-	// holders are the scopes' states that hold slots of this pool; guarded
-	// by Pool.mu. Stats reads them.
+	// The fields below are guarded by Pool.mu.
+
+	// holders are the scopes' states that hold slots of this pool.
 	holders []*scopeSlots[T]
+	// frees counts the objects freed by scopes' Release, for states that
+	// are no longer holders.
+	frees uint64
 }
 
 // NewScope returns an empty scope; see Scope for how to recycle scopes.
@@ -132,7 +180,7 @@ func NewScope() *Scope { return new(Scope) }
 
 // AllocIn returns a pointer to a zeroed T owned by s: s.Release frees it.
 // AllocIn takes no lock and executes no atomic instruction unless s has used
-// up the slots it took from p, or p is bounded by WithMaxObjects (then one
+// up the slots it holds of p, or p is bounded by WithMaxObjects (then one
 // atomic add counts the object, as in Alloc).
 //
 // AllocIn panics with an error wrapping ErrExhausted if p is bounded and the
@@ -140,23 +188,28 @@ func NewScope() *Scope { return new(Scope) }
 // wrapping ErrReleased if s is nil (as slab.ScopeFrom returns for a context
 // that carries no scope).
 func (p *Pool[T]) AllocIn(s *Scope) *T {
-	if !debugMode && p.bound == 0 && s != nil {
-		if i := uint(p.sc.idx.Load()); i < uint(len(s.ents)) {
-			if h := (*scopeHot)(s.ents[i]); h != nil && h.id == p.id {
-				if f := h.free; f != 0 {
-					j := uintptr(bits.TrailingZeros64(f))
-					h.free = f & (f - 1)
-					*(*uint8)(unsafe.Add(h.state, j)) = stateScoped
-					x := (*T)(unsafe.Add(h.mem, j*p.size))
-					if race.Enabled {
-						race.Acquire(unsafe.Pointer(x))
-					}
-					return x
-				}
-			}
+	if x := s.pop(unsafe.Pointer(p), p.sc.idx.Load()); x != nil {
+		if race.Enabled {
+			race.Acquire(x)
 		}
+		return (*T)(x)
 	}
 	return p.allocInSlow(s)
+}
+
+// pop hands out the lowest free slot of s's current word of pool p, whose
+// dense index is i, or returns nil.
+func (s *Scope) pop(p unsafe.Pointer, i uint32) unsafe.Pointer {
+	if s != nil && uint(i) < uint(len(s.ents)) {
+		if h := s.ents[i]; h.pool == p && h.free != 0 {
+			f := h.free
+			j := uintptr(bits.TrailingZeros64(f))
+			h.free = f & (f - 1)
+			*(*uint8)(unsafe.Add(h.state, j)) = stateScoped
+			return unsafe.Add(h.mem, j*h.size)
+		}
+	}
+	return nil
 }
 
 func (p *Pool[T]) allocInSlow(s *Scope) *T {
@@ -207,24 +260,27 @@ func scopeSlotsOf[T any](s *Scope, p *Pool[T]) *scopeSlots[T] {
 		i = p.scopeIndex()
 	}
 	if int(i) >= len(s.ents) {
-		ents := make([]unsafe.Pointer, max(int(i)+1, 2*len(s.ents), 16))
-		copy(ents, s.ents)
+		ents := make([]*scopeHot, max(int(i)+1, 2*len(s.ents), 16))
+		n := copy(ents, s.ents)
+		for k := range ents[n:] {
+			ents[n+k] = &noScopeSlots
+		}
 		s.ents = ents
 	}
-	if h := (*scopeHot)(s.ents[i]); h == nil || h.id != p.id {
+	if h := s.ents[i]; h == &noScopeSlots || h.id != p.id {
 		// First use of p, or the state was left by a collected pool
 		// whose index p now has: that pool's state held nothing.
 		b := &scopeSlots[T]{cur: -1, hidx: -1}
-		b.id = p.id
-		s.ents[i] = unsafe.Pointer(b)
+		b.id, b.size = p.id, p.size
+		s.ents[i] = &b.scopeHot
 	}
-	return (*scopeSlots[T])(s.ents[i])
+	return (*scopeSlots[T])(unsafe.Pointer(s.ents[i]))
 }
 
 // refillScope takes a batch of words from p for b, whose words are used up,
 // and makes the first one current.
 func (p *Pool[T]) refillScope(s *Scope, b *scopeSlots[T]) {
-	first := b.pool == nil
+	holding := b.pool != nil // b.hidx is the pool's, under its lock
 	n := p.takeScopeWords(b)
 	if n == 0 && p.bound != 0 {
 		// A bounded pool that may not grow has admitted this
@@ -233,8 +289,12 @@ func (p *Pool[T]) refillScope(s *Scope, b *scopeSlots[T]) {
 		p.drainCaches()
 		n = p.takeScopeWords(b)
 	}
-	if first {
-		s.active = append(s.active, b)
+	if !holding {
+		if s.held == nil {
+			s.held = new(scopeHeld)
+			runtime.AddCleanup(s, (*scopeHeld).abandon, s.held)
+		}
+		s.held.states = append(s.held.states, b)
 	}
 	if n == 0 {
 		if p.bound != 0 {
@@ -252,6 +312,9 @@ func (p *Pool[T]) takeScopeWords(b *scopeSlots[T]) int {
 	defer p.mu.Unlock()
 	if b.hidx < 0 {
 		b.pool = p
+		if p.bound == 0 && !debugMode {
+			b.scopeHot.pool = unsafe.Pointer(p)
+		}
 		b.hidx = len(p.sc.holders)
 		p.sc.holders = append(p.sc.holders, b)
 	}
@@ -289,79 +352,163 @@ func (b *scopeSlots[T]) nextWord() bool {
 // Release frees every object allocated in s, in every pool, and leaves s
 // empty and ready for reuse. The objects are zeroed, so nothing they
 // referenced stays reachable through the pools; they must not be used after
-// Release. Release of an empty scope, such as a second Release, does nothing;
-// so does Release of a nil *Scope.
+// Release.
+//
+// For each pool that s allocated from since the previous Release, s keeps up
+// to 128 free slots for its next use; it gives every other slot back to the
+// pools. So a second Release in a row frees nothing and gives back what the
+// first kept. Release of a nil *Scope does nothing.
 func (s *Scope) Release() {
-	if s == nil {
+	if s == nil || s.held == nil {
 		return
 	}
-	for i, h := range s.active {
-		s.active[i] = nil
-		h.release()
+	states := s.held.states
+	n := 0
+	for _, h := range states {
+		if h.release() {
+			states[n] = h
+			n++
+		}
 	}
-	s.active = s.active[:0]
+	clear(states[n:])
+	s.held.states = states[:n]
 }
 
 // Len returns the number of objects allocated in s since its last Release.
 func (s *Scope) Len() int {
+	if s == nil || s.held == nil {
+		return 0
+	}
 	n := 0
-	for _, h := range s.active {
+	for _, h := range s.held.states {
 		n += h.live()
 	}
 	return n
 }
 
-// live is the number of objects b has handed out.
+// live is the number of objects b has handed out since the last release.
 func (b *scopeSlots[T]) live() int { return b.taken - b.spare - bits.OnesCount64(b.free) }
 
-// release frees the objects b handed out and gives all its slots back to the
-// pool: zeroing outside the lock, then one lock acquisition for every word.
-func (b *scopeSlots[T]) release() {
+// used is the set of slots of words[k] handed out since the last release.
+func (b *scopeSlots[T]) used(k int) uint64 {
+	switch {
+	case k < b.cur:
+		return b.words[k].mask
+	case k == b.cur:
+		return b.words[k].mask &^ b.free
+	}
+	return 0
+}
+
+// release frees the objects b handed out since the last release: it zeroes
+// them and makes their slots free slots of the scope again, with no lock.
+// Then it keeps a prefix of the words holding scopeKeep slots and gives the
+// others back under one lock acquisition, or all of them if b handed out
+// nothing since the last release: the scope no longer uses the pool.
+func (b *scopeSlots[T]) release() bool {
+	p := b.pool
+	if p == nil {
+		return false
+	}
+	used, frees := 0, 0
+	for k := 0; k <= b.cur; k++ {
+		w := &b.words[k]
+		u := b.used(k)
+		used += bits.OnesCount64(u)
+		if debugMode {
+			// Slots that debugFree quarantines leave the scope.
+			kept := p.releaseScopedDebug(w.s, w.base, u, w.mask)
+			b.taken -= bits.OnesCount64(w.mask &^ kept)
+			w.mask = kept
+		} else {
+			releaseScoped(w.s, w.base, u)
+		}
+		frees += bits.OnesCount64(u & w.mask)
+	}
+	if used == 0 {
+		b.giveBack(b.words, true)
+		return false
+	}
+	if p.bound != 0 {
+		p.live.Add(-int64(used))
+	}
+	b.frees += uint64(frees)
+
+	if debugMode {
+		// Drop the words whose slots debugFree all kept.
+		n := 0
+		for _, w := range b.words {
+			if w.mask != 0 {
+				b.words[n] = w
+				n++
+			}
+		}
+		clear(b.words[n:])
+		b.words = b.words[:n]
+	}
+	// Keep a prefix of the words holding scopeKeep slots.
+	k, keep := 0, 0
+	for k < len(b.words) && keep < scopeKeep {
+		keep += bits.OnesCount64(b.words[k].mask)
+		k++
+	}
+	if k == 0 {
+		b.giveBack(b.words, true)
+		return false
+	}
+	if k < len(b.words) {
+		b.giveBack(b.words[k:], false)
+		b.words = b.words[:k]
+	}
+	b.cur = -1
+	b.free = 0
+	b.spare = keep
+	return b.nextWord()
+}
+
+// giveBack returns the words ws, whose slots must all be free, to the pool.
+// If all is set, ws are all of b's words and b leaves the pool's holders.
+func (b *scopeSlots[T]) giveBack(ws []heldWord[T], all bool) {
+	p := b.pool
+	p.mu.Lock()
+	for _, w := range ws {
+		p.returnWordLocked(w.s, w.base, w.mask)
+		b.taken -= bits.OnesCount64(w.mask)
+	}
+	if all {
+		p.sc.removeLocked(b)
+	}
+	p.mu.Unlock()
+	clear(ws)
+	if all {
+		b.words = b.words[:0]
+		b.cur, b.spare, b.free = -1, 0, 0
+		b.mem, b.state, b.scopeHot.pool, b.pool = nil, nil, nil, nil
+	}
+}
+
+// abandon gives back the free slots of a state whose scope was collected.
+// The objects it handed out since the last release stay allocated: the
+// program may still use them, and Stats counts them as Live.
+func (b *scopeSlots[T]) abandon() {
 	p := b.pool
 	if p == nil {
 		return
 	}
-	used, frees := 0, 0
-	for k := range b.words {
-		w := &b.words[k]
-		var u uint64
-		switch {
-		case k < b.cur:
-			u = w.mask
-		case k == b.cur:
-			u = w.mask &^ b.free
-		}
-		used += bits.OnesCount64(u)
-		if debugMode {
-			w.mask = p.releaseScopedDebug(w.s, w.base, u, w.mask)
-			frees += bits.OnesCount64(u & w.mask)
-		} else {
-			releaseScoped(w.s, w.base, u)
-		}
-	}
-	if !debugMode {
-		frees = used
-	}
 	p.mu.Lock()
-	for k := range b.words {
-		w := &b.words[k]
-		p.returnWordLocked(w.s, w.base, w.mask)
+	defer p.mu.Unlock()
+	for k, w := range b.words {
+		p.returnWordLocked(w.s, w.base, w.mask&^b.used(k))
 	}
-	p.slowFrees += uint64(frees)
 	p.sc.removeLocked(b)
-	b.taken = 0
-	p.mu.Unlock()
-	if p.bound != 0 {
-		p.live.Add(-int64(used))
+}
+
+// abandon gives back the free slots of a collected scope; it runs as the
+// scope's cleanup.
+func (h *scopeHeld) abandon() {
+	for _, st := range h.states {
+		st.abandon()
 	}
-	clear(b.words)
-	b.words = b.words[:0]
-	b.cur = -1
-	b.spare = 0
-	b.free = 0
-	b.mem = nil
-	b.state = nil
-	b.pool = nil
 }
 
 // releaseScoped frees the slots used of the word at base of s: it zeroes
@@ -387,7 +534,7 @@ func releaseScoped[T any](s *span[T], base uint32, used uint64) {
 // path of Free, through debugFree, so that a use after Release is caught as
 // any use after free is. It returns mask without the slots that debugFree
 // kept (in quarantine): those stay assigned until the debug build gives them
-// back, and are counted as freed by it, as for Free.
+// back, as for Free.
 func (p *Pool[T]) releaseScopedDebug(s *span[T], base uint32, used, mask uint64) uint64 {
 	for u := used; u != 0; u &= u - 1 {
 		k := uint32(bits.TrailingZeros64(u))
@@ -407,7 +554,8 @@ func (p *Pool[T]) releaseScopedDebug(s *span[T], base uint32, used, mask uint64)
 	return mask
 }
 
-// removeLocked unregisters b, which holds no slot any more.
+// removeLocked unregisters b, which leaves the pool, and keeps its count of
+// frees.
 func (d *scopeDepot[T]) removeLocked(b *scopeSlots[T]) {
 	i, last := b.hidx, len(d.holders)-1
 	d.holders[i] = d.holders[last]
@@ -415,38 +563,39 @@ func (d *scopeDepot[T]) removeLocked(b *scopeSlots[T]) {
 	d.holders[last] = nil
 	d.holders = d.holders[:last]
 	b.hidx = -1
+	d.frees += b.frees
+	b.frees = 0
 }
 
 // freeLocked is the number of free slots that scopes hold. Each scope changes
 // its counts without synchronisation, so a concurrent read sees recent values
 // (exact once the scopes' goroutines are synchronised with the caller), and
 // a stale one is too high, never too low: a bounded pool may then grow a
-// little early, never stall.
+// little early, never stall. The reads are word-sized and hidden from the
+// race detector (go:norace), like the per-P caches' counts.
+//
+//go:norace
 func (d *scopeDepot[T]) freeLocked() int {
 	n := 0
-	if race.Enabled {
-		race.Disable()
-		defer race.Enable()
-	}
 	for _, b := range d.holders {
 		n += bits.OnesCount64(b.free) + b.spare
 	}
 	return n
 }
 
-// countsLocked returns the objects that scopes have handed out and the free
-// slots they hold, read as freeLocked does.
-func (d *scopeDepot[T]) countsLocked() (scoped, free int) {
-	if race.Enabled {
-		race.Disable()
-		defer race.Enable()
-	}
+// countsLocked returns the objects that scopes have handed out, the free
+// slots they hold and the objects they have freed, read as freeLocked does.
+//
+//go:norace
+func (d *scopeDepot[T]) countsLocked() (scoped, free int, frees uint64) {
+	frees = d.frees
 	for _, b := range d.holders {
 		f := bits.OnesCount64(b.free) + b.spare
 		free += f
 		scoped += b.taken - f
+		frees += b.frees
 	}
-	return scoped, free
+	return scoped, free, frees
 }
 
 // scopeIndexes hands out dense scope indexes (scopeDepot.idx), and takes
@@ -473,8 +622,8 @@ func (p *Pool[T]) scopeIndex() uint32 {
 		i = scopeIndexes.next
 	}
 	p.sc.idx.Store(i)
-	// A collected pool is in no scope's active list (a scope holding its
-	// slots references it), so its index is free for the next pool;
+	// A collected pool is held by no scope (a scope holding its slots
+	// references it), so its index is free for the next pool;
 	// scopeHot.id tells the two apart.
 	runtime.AddCleanup(p, freeScopeIndex, i)
 	return i

@@ -176,3 +176,50 @@ func reportGC(b *testing.B, before uint32, requests int) {
 		b.ReportMetric(float64(gcCount()-before)*10000/float64(requests), "gc/10kreq")
 	}
 }
+
+// objBatch is the number of objects per op in BenchmarkScopeObject.
+const objBatch = 256
+
+// BenchmarkScopeObject allocates and frees objBatch LineItems (48 bytes, two
+// pointers) per op, without background heap: the cost per object of each
+// strategy's own work, in ns/obj.
+func BenchmarkScopeObject(b *testing.B) {
+	perObj := func(b *testing.B, n int) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*objBatch), "ns/obj")
+	}
+	var dst [objBatch]*LineItem
+	b.Run("scope", func(b *testing.B) {
+		p, s := slab.New[LineItem](), slab.NewScope()
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			fillIn(p, s, dst[:])
+			s.Release()
+			n++
+		}
+		perObj(b, n)
+	})
+	b.Run("pool", func(b *testing.B) {
+		p := slab.New[LineItem]()
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			fillPool(p, dst[:])
+			drainPool(p, dst[:])
+			n++
+		}
+		perObj(b, n)
+	})
+	b.Run("syncpool", func(b *testing.B) {
+		var p sync.Pool
+		setNew[LineItem](&p)
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			fillSync(&p, dst[:])
+			drainSync(&p, dst[:])
+			n++
+		}
+		perObj(b, n)
+	})
+}

@@ -77,8 +77,14 @@ func TestScopeWordEdges(t *testing.T) {
 			s.Release()
 			st = p.Stats()
 			assert.Zero(t, st.Live, "Release should free every object")
-			assert.Zero(t, st.ScopeFree, "Release should give back every free slot")
+			assert.LessOrEqual(t, st.ScopeFree, scopeKeep+63, "Release should keep about scopeKeep free slots")
+			assert.Positive(t, st.ScopeFree, "Release should keep free slots for the next use")
 			assert.EqualValues(t, n, st.Frees, "Release should count one free per object")
+			checkSpans(t, p)
+			s.Release()
+			st = p.Stats()
+			assert.Zero(t, st.ScopeFree, "a second Release should give back every kept slot")
+			assert.EqualValues(t, n, st.Frees, "a second Release should free nothing")
 			checkSpans(t, p)
 		})
 	}
@@ -124,6 +130,7 @@ func TestScopeMixedWithPoolAlloc(t *testing.T) {
 	st := p.Stats()
 	assert.EqualValues(t, len(owner), st.Live, "Live should count the scoped and the plain objects")
 	s.Release()
+	s.Release()
 	for _, x := range plain {
 		p.Free(x)
 	}
@@ -145,6 +152,7 @@ func TestScopeIndexReuse(t *testing.T) {
 		x := p.AllocIn(&s)
 		x.v[0] = 7
 		s.Release()
+		s.Release() // the pool is no longer used: its slots go back
 		return p.sc.idx.Load()
 	}()
 	require.NotZero(t, idx, "the pool should have had an index")
@@ -163,15 +171,16 @@ func TestScopeIndexReuse(t *testing.T) {
 	y := q.AllocIn(&s)
 	assert.Equal(t, otherT{}, *y, "the new pool's object should be zeroed")
 	y.v[0] = 1
-	assert.Equal(t, q.id, (*scopeHot)(s.ents[idx]).id, "the scope's entry should now be the new pool's")
+	assert.Equal(t, q.id, s.ents[idx].id, "the scope's entry should now be the new pool's")
 	assert.EqualValues(t, 1, q.Stats().Live, "the object should be live in the new pool")
 	s.Release()
 	assert.Zero(t, q.Stats().Live, "Release should free it")
+	runtime.KeepAlive(&s)
 }
 
 func TestScopeHoldsNoPoolWhenEmpty(t *testing.T) {
-	// A released scope references no pool: a dropped pool is collected even
-	// if a recycled scope allocated from it.
+	// A scope that gave back its slots references no pool: a dropped pool
+	// is collected even if a recycled scope allocated from it.
 	var s Scope
 	collected := make(chan struct{})
 	func() {
@@ -179,15 +188,17 @@ func TestScopeHoldsNoPoolWhenEmpty(t *testing.T) {
 		runtime.AddCleanup(p, func(ch chan struct{}) { close(ch) }, collected)
 		p.AllocIn(&s).v[0] = 1
 		s.Release()
+		s.Release()
 	}()
 	for i := 0; ; i++ {
 		runtime.GC()
 		select {
 		case <-collected:
+			runtime.KeepAlive(&s)
 			return
 		default:
 		}
-		require.Less(t, i, 20, "the pool should be collected after the scope's Release")
+		require.Less(t, i, 20, "the pool should be collected once the scope gave back its slots")
 	}
 }
 
@@ -197,7 +208,7 @@ func TestScopeStatePointersStayInSpan(t *testing.T) {
 	p := New[edgeT]()
 	var s Scope
 	x := p.AllocIn(&s)
-	h := (*scopeHot)(s.ents[p.sc.idx.Load()])
+	h := s.ents[p.sc.idx.Load()]
 	b := (*scopeSlots[edgeT])(unsafe.Pointer(h))
 	w := b.words[b.cur]
 	assert.Equal(t, unsafe.Pointer(&w.s.mem[w.base]), h.mem, "mem should be the word's first slot")
@@ -283,6 +294,7 @@ func runFuzzScopeBody(t *testing.T, ops []byte) {
 			}
 		}
 		for i := range scopes {
+			scopes[i].Release()
 			scopes[i].Release()
 		}
 		for x := range plain {

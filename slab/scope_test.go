@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/stretchr/testify/assert"
@@ -157,22 +158,85 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 	assert.Zero(t, p.Stats().Live, "Release should still free the object")
 	err = recoverErr(t, func() { p.Free(o) })
 	assert.ErrorIs(t, err, slab.ErrDoubleFree, "Free after Release should panic with ErrDoubleFree")
+	s.Release()
 	p.Trim()
-	assert.Zero(t, p.Stats().Slabs, "Trim should release every slab: the pool is consistent")
+	assert.Zero(t, p.Stats().Slabs, "Trim should release every slab once the scope gave back its slots: the pool is consistent")
 }
 
 func TestScopeReleaseTwice(t *testing.T) {
+	// The first Release frees the objects and keeps free slots for the
+	// scope's next use; the second frees nothing and gives them back.
 	p := slab.New[Product]()
 	s := slab.NewScope()
 	for range 10 {
 		p.AllocIn(s)
 	}
 	s.Release()
-	after := p.Stats()
+	first := p.Stats()
+	assert.Zero(t, first.Live, "the first Release should free every object")
+	assert.EqualValues(t, 10, first.Frees, "the first Release should count the frees")
+	assert.Positive(t, first.ScopeFree, "the first Release should keep free slots")
 	s.Release()
-	assert.Equal(t, after, p.Stats(), "a second Release should change nothing")
+	second := p.Stats()
+	assert.Equal(t, first.Frees, second.Frees, "the second Release should free nothing")
+	assert.Zero(t, second.Live, "nothing should be live")
+	assert.Zero(t, second.ScopeFree, "the second Release should give back the kept slots")
+	s.Release()
+	assert.Equal(t, second, p.Stats(), "a third Release should change nothing")
 	var nilScope *slab.Scope
 	assert.NotPanics(t, nilScope.Release, "Release of a nil scope should do nothing")
+}
+
+func TestScopeGivesBackUnusedPools(t *testing.T) {
+	// Release keeps slots only of the pools used since the previous
+	// Release, and no more than a couple of words of each.
+	a, b := slab.New[Address](), slab.New[Order]()
+	s := slab.NewScope()
+	for range 1000 {
+		a.AllocIn(s)
+	}
+	b.AllocIn(s)
+	s.Release()
+	kept := a.Stats().ScopeFree
+	assert.Positive(t, kept, "Release should keep free slots of a used pool")
+	assert.Less(t, kept, 1000, "Release should give back what a large request took beyond a few words")
+	assert.Positive(t, b.Stats().ScopeFree, "Release should keep free slots of the other used pool")
+	for range 3 {
+		a.AllocIn(s)
+	}
+	s.Release()
+	assert.Positive(t, a.Stats().ScopeFree, "the pool used again should keep its slots")
+	assert.Zero(t, b.Stats().ScopeFree, "the pool not used since the previous Release should get its slots back")
+}
+
+func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
+	// A scope dropped after Release gives its free slots back when it is
+	// collected; a scope dropped without Release leaks its objects, which
+	// stay Live, but not its free slots.
+	p := slab.New[Shipment]()
+	func() {
+		s := slab.NewScope()
+		for range 10 {
+			p.AllocIn(s)
+		}
+		s.Release()
+	}()
+	var leaked *Shipment
+	func() {
+		s := slab.NewScope()
+		leaked = p.AllocIn(s)
+		leaked.Cost = 7
+	}()
+	for i := 0; p.Stats().ScopeFree != 0; i++ {
+		require.Less(t, i, 50, "collected scopes should give back their free slots")
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	st := p.Stats()
+	assert.EqualValues(t, 1, st.Live, "the object of the scope dropped without Release should stay live")
+	assert.Zero(t, st.Scoped, "no scope owns it any more")
+	assert.EqualValues(t, 7, leaked.Cost, "the leaked object should be left alone")
+	assert.Equal(t, st.Allocs-st.Frees, uint64(st.Live), "Live should still be Allocs-Frees")
 }
 
 func TestScopeReuseAfterRelease(t *testing.T) {
@@ -207,19 +271,22 @@ func TestScopeStatsExact(t *testing.T) {
 	assert.Equal(t, st.HighWater, 5+st.ScopeFree+st.Cached, "the slots assigned should be the live objects and the held free slots")
 	assert.EqualValues(t, 5, st.Allocs, "Allocs should count the scoped objects")
 
-	// A scope that is never released leaks: its objects stay Live, its
-	// free slots stay held.
-	leaked := slab.NewScope()
-	p.AllocIn(leaked)
+	// A scope that is not released keeps its objects Live and its free
+	// slots held.
+	other := slab.NewScope()
+	p.AllocIn(other)
 	s.Release()
 	st = p.Stats()
 	assert.EqualValues(t, 1, st.Live, "the unreleased scope's object should stay live")
-	assert.Positive(t, st.ScopeFree, "the unreleased scope should keep its free slots")
-	leaked.Release()
+	assert.EqualValues(t, 1, st.Scoped, "the unreleased scope's object should count as scoped")
+	assert.Positive(t, st.ScopeFree, "both scopes should hold free slots")
+	other.Release()
 	st = p.Stats()
 	assert.Zero(t, st.Live, "nothing should be live once both scopes are released")
-	assert.Zero(t, st.ScopeFree, "no scope should hold a slot")
 	assert.EqualValues(t, 6, st.Frees, "Frees should count every released object")
+	s.Release()
+	other.Release()
+	assert.Zero(t, p.Stats().ScopeFree, "a second Release of each should leave no slot held")
 }
 
 func TestScopeZeroAllocsPerRequest(t *testing.T) {
@@ -337,6 +404,7 @@ func TestScopeTrim(t *testing.T) {
 		require.Equal(t, int64(i), e.At, "Trim should not release a slab that a scope holds")
 	}
 	assert.Positive(t, p.Stats().Slabs, "the scope's slabs should stay")
+	s.Release()
 	s.Release()
 	p.Trim()
 	assert.Zero(t, p.Stats().Slabs, "after Release every slab is empty and Trim should release it")

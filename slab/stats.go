@@ -22,9 +22,9 @@ type Stats struct {
 	// Cached is the number of free slots held by per-P caches, ready for
 	// the next Alloc on their P.
 	Cached int
-	// ScopeFree is the number of free slots that scopes took in a batch and
-	// have not handed out yet; Release gives them back. Like Cached, they
-	// are not Live. A scope that is never released keeps them.
+	// ScopeFree is the number of free slots held by scopes, ready for their
+	// next AllocIn: taken in a batch and not handed out yet, or kept by
+	// Release for the scope's next use. Like Cached, they are not Live.
 	ScopeFree int
 	// HighWater is the most slots that were assigned at once: live objects
 	// plus free slots held by caches and scopes. It bounds the peak of Live
@@ -45,12 +45,12 @@ func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	frees, cached := p.cacheCounts()
-	scoped, scopeFree := p.sc.countsLocked()
+	scoped, scopeFree, scopeFrees := p.sc.countsLocked()
 	st := Stats{
 		Name:      p.owner.name,
 		Type:      p.owner.typeName,
 		Live:      int64(p.assigned - cached - p.retired - p.heldLocked()),
-		Frees:     frees + p.slowFrees,
+		Frees:     frees + p.slowFrees + scopeFrees,
 		Capacity:  p.capacity,
 		Bytes:     int64(p.capacity) * int64(p.size),
 		Scoped:    int64(scoped),
