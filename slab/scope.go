@@ -46,6 +46,13 @@ import (
 // collector finds it unreachable. A scope that is dropped without Release
 // leaks its objects: they stay allocated, counted in Stats.Live of their
 // pools, for the life of the pools, since the program may still use them.
+// While a scope holds free slots of a pool, it keeps the pool reachable and
+// Trim cannot release the slabs of those slots: Release twice to give
+// everything back, for instance before dropping a pool that scopes used.
+//
+// In builds with the slabdebug tag, Release frees each object through the
+// checks that Free runs, so that a use of a scoped object after Release is
+// reported like a use after Free; Release is then slower.
 type Scope struct {
 	_ noCopy
 

@@ -77,7 +77,9 @@ func strategies() []struct {
 // BenchmarkRequest runs the per-request workload (300 objects over 10 types,
 // allocated, linked, then freed) with a 200 MB live heap in the background,
 // one request per op, for every strategy: one goroutine, then RunParallel.
-// gc/10kreq is the number of GC cycles per 10,000 requests.
+// gc/10kreq is the number of GC cycles per 10,000 requests; cpu-ns/op is the
+// process's CPU time per request, the GC's background work included, and
+// less disturbed than ns/op by other processes on a busy machine.
 func BenchmarkRequest(b *testing.B) {
 	backgroundHeap(b)
 	for _, st := range strategies() {
@@ -87,7 +89,7 @@ func BenchmarkRequest(b *testing.B) {
 				var r reqObjs
 				var sum int64
 				b.ReportAllocs()
-				gc := gcCount()
+				gc, cpu := startCounts()
 				n := 0
 				for b.Loop() {
 					s.alloc(&r)
@@ -95,13 +97,13 @@ func BenchmarkRequest(b *testing.B) {
 					s.free(&r)
 					n++
 				}
-				reportGC(b, gc, n)
+				reportCounts(b, gc, cpu, n)
 				sink = sum
 			})
 			b.Run("parallel", func(b *testing.B) {
 				mk := st.make()
 				b.ReportAllocs()
-				gc := gcCount()
+				gc, cpu := startCounts()
 				var mu sync.Mutex
 				total := 0
 				b.RunParallel(func(pb *testing.PB) {
@@ -120,7 +122,7 @@ func BenchmarkRequest(b *testing.B) {
 					sink += sum
 					mu.Unlock()
 				})
-				reportGC(b, gc, total)
+				reportCounts(b, gc, cpu, total)
 			})
 		})
 	}
@@ -171,10 +173,19 @@ func gcCount() uint32 {
 	return ms.NumGC
 }
 
-func reportGC(b *testing.B, before uint32, requests int) {
-	if requests > 0 {
-		b.ReportMetric(float64(gcCount()-before)*10000/float64(requests), "gc/10kreq")
+func startCounts() (gcs uint32, cpu time.Duration) {
+	cpu, _ = processCPU()
+	return gcCount(), cpu
+}
+
+func reportCounts(b *testing.B, gcs uint32, cpu time.Duration, requests int) {
+	if requests == 0 {
+		return
 	}
+	if now, ok := processCPU(); ok {
+		b.ReportMetric(float64((now-cpu).Nanoseconds())/float64(requests), "cpu-ns/op")
+	}
+	b.ReportMetric(float64(gcCount()-gcs)*10000/float64(requests), "gc/10kreq")
 }
 
 // objBatch is the number of objects per op in BenchmarkScopeObject.
