@@ -74,13 +74,13 @@ func strategies() []struct {
 	}
 }
 
-// BenchmarkRequest runs the per-request workload (300 objects over 10 types,
+// BenchmarkScopeRequest runs the per-request workload (300 objects over 10 types,
 // allocated, linked, then freed) with a 200 MB live heap in the background,
 // one request per op, for every strategy: one goroutine, then RunParallel.
 // gc/10kreq is the number of GC cycles per 10,000 requests; cpu-ns/op is the
 // process's CPU time per request, the GC's background work included, and
 // less disturbed than ns/op by other processes on a busy machine.
-func BenchmarkRequest(b *testing.B) {
+func BenchmarkScopeRequest(b *testing.B) {
 	backgroundHeap(b)
 	for _, st := range strategies() {
 		b.Run(st.name, func(b *testing.B) {
@@ -93,12 +93,12 @@ func BenchmarkRequest(b *testing.B) {
 				n := 0
 				for b.Loop() {
 					s.alloc(&r)
-					sum += r.work(int64(n))
+					sum += r.work(uint64(n))
 					s.free(&r)
 					n++
 				}
 				reportCounts(b, gc, cpu, n)
-				sink = sum
+				scopeSink = sum
 			})
 			b.Run("parallel", func(b *testing.B) {
 				mk := st.make()
@@ -113,13 +113,13 @@ func BenchmarkRequest(b *testing.B) {
 					n := 0
 					for pb.Next() {
 						s.alloc(r)
-						sum += r.work(int64(n))
+						sum += r.work(uint64(n))
 						s.free(r)
 						n++
 					}
 					mu.Lock()
 					total += n
-					sink += sum
+					scopeSink += sum
 					mu.Unlock()
 				})
 				reportCounts(b, gc, cpu, total)
@@ -128,11 +128,11 @@ func BenchmarkRequest(b *testing.B) {
 	}
 }
 
-// BenchmarkRequestPhases times the allocation and the freeing of each
+// BenchmarkScopeRequestPhases times the allocation and the freeing of each
 // request separately and reports them per object: alloc-ns/obj is AllocIn
 // (Get, Alloc), free-ns/obj is Release's share per object (Put, Free). The
 // clock reads cost some 20 ns per request, spread over 300 objects.
-func BenchmarkRequestPhases(b *testing.B) {
+func BenchmarkScopeRequestPhases(b *testing.B) {
 	backgroundHeap(b)
 	for _, st := range strategies() {
 		if st.name == "heap" {
@@ -149,7 +149,7 @@ func BenchmarkRequestPhases(b *testing.B) {
 				t0 := time.Now()
 				s.alloc(&r)
 				t1 := time.Now()
-				sum += r.work(int64(n))
+				sum += r.work(uint64(n))
 				t2 := time.Now()
 				s.free(&r)
 				t3 := time.Now()
@@ -160,12 +160,12 @@ func BenchmarkRequestPhases(b *testing.B) {
 			objs := float64(n * objsPerRequest)
 			b.ReportMetric(float64(allocT.Nanoseconds())/objs, "alloc-ns/obj")
 			b.ReportMetric(float64(freeT.Nanoseconds())/objs, "free-ns/obj")
-			sink = sum
+			scopeSink = sum
 		})
 	}
 }
 
-var sink int64
+var scopeSink int64
 
 func gcCount() uint32 {
 	var ms runtime.MemStats
@@ -191,16 +191,16 @@ func reportCounts(b *testing.B, gcs uint32, cpu time.Duration, requests int) {
 // objBatch is the number of objects per op in BenchmarkScopeObject.
 const objBatch = 256
 
-// BenchmarkScopeObject allocates and frees objBatch LineItems (48 bytes, two
+// BenchmarkScopeObject allocates and frees objBatch reqLineItems (64 bytes, three
 // pointers) per op, without background heap: the cost per object of each
 // strategy's own work, in ns/obj.
 func BenchmarkScopeObject(b *testing.B) {
 	perObj := func(b *testing.B, n int) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*objBatch), "ns/obj")
 	}
-	var dst [objBatch]*LineItem
+	var dst [objBatch]*reqLineItem
 	b.Run("scope", func(b *testing.B) {
-		p, s := slab.New[LineItem](), slab.NewScope()
+		p, s := slab.New[reqLineItem](), slab.NewScope()
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
@@ -211,7 +211,7 @@ func BenchmarkScopeObject(b *testing.B) {
 		perObj(b, n)
 	})
 	b.Run("pool", func(b *testing.B) {
-		p := slab.New[LineItem]()
+		p := slab.New[reqLineItem]()
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
@@ -223,7 +223,7 @@ func BenchmarkScopeObject(b *testing.B) {
 	})
 	b.Run("syncpool", func(b *testing.B) {
 		var p sync.Pool
-		setNew[LineItem](&p)
+		setNew[reqLineItem](&p)
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {

@@ -31,19 +31,19 @@ func recoverErr(t *testing.T, f func()) (err error) {
 }
 
 func TestScopeReleaseZeroesAndReuses(t *testing.T) {
-	p := slab.New[Customer]()
+	p := slab.New[reqCustomer]()
 	s := slab.NewScope()
-	first := map[*Customer]bool{}
+	first := map[*reqCustomer]bool{}
 	for i := range 100 {
 		c := p.AllocIn(s)
-		c.ID, c.Name, c.Addr = int64(i+1), "customer", &Address{Zip: 1}
+		c.ID, c.Name, c.Billing = uint64(i+1), "customer", &reqAddress{City: "Leeds"}
 		first[c] = true
 	}
 	s.Release()
 	reused := 0
 	for range 100 {
 		c := p.AllocIn(s)
-		assert.Equal(t, Customer{}, *c, "an object allocated after Release should be zeroed")
+		assert.Equal(t, reqCustomer{}, *c, "an object allocated after Release should be zeroed")
 		if first[c] {
 			reused++
 		}
@@ -55,17 +55,17 @@ func TestScopeReleaseZeroesAndReuses(t *testing.T) {
 func TestScopeReleaseDropsReferences(t *testing.T) {
 	// Guarantee 2 for scopes: what a released object pointed to can be
 	// collected; what a live scoped object points to survives.
-	p := slab.New[Customer]()
+	p := slab.New[reqCustomer]()
 	s := slab.NewScope()
 	live, dropped := p.AllocIn(s), p.AllocIn(s)
 	func() {
-		live.Addr = &Address{Zip: 1}
-		dropped.Addr = &Address{Zip: 2}
+		live.Billing = &reqAddress{City: "Leeds"}
+		dropped.Billing = &reqAddress{City: "Porto"}
 	}()
-	wLive, wDropped := weak.Make(live.Addr), weak.Make(dropped.Addr)
+	wLive, wDropped := weak.Make(live.Billing), weak.Make(dropped.Billing)
 	keep := slab.NewScope()
 	held := p.AllocIn(keep)
-	held.Addr = live.Addr
+	held.Billing = live.Billing
 	s.Release()
 	for i := 0; wDropped.Value() != nil; i++ {
 		require.Less(t, i, 20, "the referent of a released object should be collected")
@@ -82,14 +82,18 @@ func TestScopeManyPools(t *testing.T) {
 	var r reqObjs
 	for round := range 3 {
 		st.alloc(&r)
-		r.work(int64(round))
+		r.work(uint64(round))
 		assert.Equal(t, objsPerRequest, st.s.Len(), "round %d: the scope should own every object", round)
 		assert.EqualValues(t, objsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
-		for name, stats := range map[string]slab.Stats{
-			"addrs": ps.addrs.Stats(), "orders": ps.orders.Stats(), "lines": ps.lines.Stats(),
+		for name, c := range map[string]struct {
+			st   slab.Stats
+			want int
+		}{
+			"orders": {ps.orders.Stats(), 1}, "addresses": {ps.addresses.Stats(), numAddresses},
+			"items": {ps.items.Stats(), numItems}, "audits": {ps.audits.Stats(), numAuditEvents},
 		} {
-			assert.EqualValues(t, perType, stats.Scoped, "round %d, %s: Scoped should count this pool's objects", round, name)
-			assert.Equal(t, stats.Allocs-stats.Frees, uint64(stats.Live), "round %d, %s: Live should be Allocs-Frees", round, name)
+			assert.EqualValues(t, c.want, c.st.Scoped, "round %d, %s: Scoped should count this pool's objects", round, name)
+			assert.Equal(t, c.st.Allocs-c.st.Frees, uint64(c.st.Live), "round %d, %s: Live should be Allocs-Frees", round, name)
 		}
 		st.s.Release()
 		assert.Zero(t, ps.live(), "round %d: Release should free the objects of every pool", round)
@@ -113,18 +117,18 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 			defer wg.Done()
 			s := slab.NewScope()
 			for round := range rounds {
-				var mine []*LineItem
+				var mine []*reqLineItem
 				for i := range 150 {
-					l := ps.lines.AllocIn(s)
+					l := ps.items.AllocIn(s)
 					if !assert.Zero(t, l.Line, "goroutine %d: a new object should be zeroed", g) {
 						return
 					}
-					l.Line, l.Qty = int64(g), int64(round*1000+i)
+					l.Line, l.NetCents = int32(g+1), int64(round*1000+i)
 					mine = append(mine, l)
 				}
 				runtime.Gosched()
 				for i, l := range mine {
-					if !assert.Equal(t, int64(round*1000+i), l.Qty, "goroutine %d: an object should not be shared", g) {
+					if !assert.Equal(t, int64(round*1000+i), l.NetCents, "goroutine %d: an object should not be shared", g) {
 						return
 					}
 				}
@@ -133,13 +137,13 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st := ps.lines.Stats()
+	st := ps.items.Stats()
 	assert.Zero(t, st.Live, "every scope was released")
 	assert.Equal(t, st.Allocs, st.Frees, "Allocs should equal Frees")
 }
 
 func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
-	p := slab.New[Order]()
+	p := slab.New[reqOrder]()
 	s := slab.NewScope()
 	o := p.AllocIn(s)
 	o.ID = 1
@@ -147,7 +151,7 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 	err := recoverErr(t, func() { p.Free(o) })
 	require.ErrorIs(t, err, slab.ErrScoped, "Free of a scoped object should panic with ErrScoped")
 	assert.Contains(t, err.Error(), "slab: ", "the message should start with the package prefix")
-	assert.Contains(t, err.Error(), "*slab_test.Order", "the message should name the type")
+	assert.Contains(t, err.Error(), "*slab_test.reqOrder", "the message should name the type")
 	assert.Equal(t, before, p.Stats(), "the refused Free should leave the pool unchanged")
 	assert.EqualValues(t, 1, o.ID, "the refused Free should not zero the object")
 
@@ -166,7 +170,7 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 func TestScopeReleaseTwice(t *testing.T) {
 	// The first Release frees the objects and keeps free slots for the
 	// scope's next use; the second frees nothing and gives them back.
-	p := slab.New[Product]()
+	p := slab.New[reqProduct]()
 	s := slab.NewScope()
 	for range 10 {
 		p.AllocIn(s)
@@ -190,7 +194,7 @@ func TestScopeReleaseTwice(t *testing.T) {
 func TestScopeGivesBackUnusedPools(t *testing.T) {
 	// Release keeps slots only of the pools used since the previous
 	// Release, and no more than a couple of words of each.
-	a, b := slab.New[Address](), slab.New[Order]()
+	a, b := slab.New[reqAddress](), slab.New[reqOrder]()
 	s := slab.NewScope()
 	for range 1000 {
 		a.AllocIn(s)
@@ -213,7 +217,7 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 	// A scope dropped after Release gives its free slots back when it is
 	// collected; a scope dropped without Release leaks its objects, which
 	// stay Live, but not its free slots.
-	p := slab.New[Shipment]()
+	p := slab.New[reqShipment]()
 	func() {
 		s := slab.NewScope()
 		for range 10 {
@@ -221,11 +225,11 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 		}
 		s.Release()
 	}()
-	var leaked *Shipment
+	var leaked *reqShipment
 	func() {
 		s := slab.NewScope()
 		leaked = p.AllocIn(s)
-		leaked.Cost = 7
+		leaked.CostCents = 7
 	}()
 	for i := 0; p.Stats().ScopeFree != 0; i++ {
 		require.Less(t, i, 50, "collected scopes should give back their free slots")
@@ -235,17 +239,17 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 	st := p.Stats()
 	assert.EqualValues(t, 1, st.Live, "the object of the scope dropped without Release should stay live")
 	assert.Zero(t, st.Scoped, "no scope owns it any more")
-	assert.EqualValues(t, 7, leaked.Cost, "the leaked object should be left alone")
+	assert.EqualValues(t, 7, leaked.CostCents, "the leaked object should be left alone")
 	assert.Equal(t, st.Allocs-st.Frees, uint64(st.Live), "Live should still be Allocs-Frees")
 }
 
 func TestScopeReuseAfterRelease(t *testing.T) {
-	p := slab.New[Discount]()
+	p := slab.New[reqDiscount]()
 	s := slab.NewScope()
 	for round := range 5 {
 		for i := range 70 {
 			d := p.AllocIn(s)
-			d.Percent = int64(i)
+			d.CapCents = int64(i)
 		}
 		assert.Equal(t, 70, s.Len(), "round %d: the reused scope should own the new objects", round)
 		assert.EqualValues(t, 70, p.Stats().Live, "round %d: Live should count them", round)
@@ -254,12 +258,12 @@ func TestScopeReuseAfterRelease(t *testing.T) {
 	}
 	var zero slab.Scope
 	d := p.AllocIn(&zero)
-	assert.Equal(t, Discount{}, *d, "the zero Scope should be ready to use")
+	assert.Equal(t, reqDiscount{}, *d, "the zero Scope should be ready to use")
 	zero.Release()
 }
 
 func TestScopeStatsExact(t *testing.T) {
-	p := slab.New[TaxLine]()
+	p := slab.New[reqTaxLine]()
 	s := slab.NewScope()
 	for range 5 {
 		p.AllocIn(s)
@@ -305,7 +309,7 @@ func TestScopeZeroAllocsPerRequest(t *testing.T) {
 
 func TestScopeBoundedPool(t *testing.T) {
 	const bound = 100
-	p := slab.New[Payment](slab.WithMaxObjects(bound))
+	p := slab.New[reqPayment](slab.WithMaxObjects(bound))
 	s := slab.NewScope()
 	for range bound - 1 {
 		p.AllocIn(s)
@@ -322,7 +326,7 @@ func TestScopeBoundedPool(t *testing.T) {
 	p.Free(x)
 	y, err := p.TryAllocIn(s)
 	require.NoError(t, err, "a slot freed by Free should be available to a scope")
-	assert.Equal(t, Payment{}, *y, "the object should be zeroed")
+	assert.Equal(t, reqPayment{}, *y, "the object should be zeroed")
 	s.Release()
 	assert.Zero(t, p.Stats().Live, "Release should free every object")
 	for range bound {
@@ -335,7 +339,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 	// Scopes on several goroutines share a bounded pool: every allocation
 	// the bound admits finds a slot, and no more than the bound are live.
 	const bound = 300
-	p := slab.New[LineItem](slab.WithMaxObjects(bound))
+	p := slab.New[reqLineItem](slab.WithMaxObjects(bound))
 	var live, peak atomic.Int64
 	rounds := 300
 	if testing.Short() {
@@ -372,7 +376,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 }
 
 func TestScopeNil(t *testing.T) {
-	p := slab.New[Address]()
+	p := slab.New[reqAddress]()
 	err := recoverErr(t, func() { p.AllocIn(nil) })
 	assert.ErrorIs(t, err, slab.ErrReleased, "AllocIn with a nil scope should panic with ErrReleased")
 	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
@@ -391,9 +395,9 @@ func TestScopeContext(t *testing.T) {
 }
 
 func TestScopeTrim(t *testing.T) {
-	p := slab.New[AuditEvent]()
+	p := slab.New[reqAuditEvent]()
 	s := slab.NewScope()
-	objs := make([]*AuditEvent, 0, 500)
+	objs := make([]*reqAuditEvent, 0, 500)
 	for i := range 500 {
 		e := p.AllocIn(s)
 		e.At = int64(i)

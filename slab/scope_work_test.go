@@ -12,144 +12,217 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// perType is the number of objects of each type per request.
-const perType = 30
+// Objects of each type per request, as in the order-pricing workload of the
+// project's benchmarks: one Order, Customer, Shipment and Payment.
+const (
+	numAddresses   = 2
+	numItems       = 64 // LineItems, and as many Products and TaxLines
+	numDiscounts   = 32
+	numAuditEvents = 70
 
-// reqTypes is the number of struct types per request.
-const reqTypes = 10
+	// objsPerRequest is the number of objects one request allocates.
+	objsPerRequest = 4 + numAddresses + 3*numItems + numDiscounts + numAuditEvents
+)
 
-// objsPerRequest is the number of objects per request.
-const objsPerRequest = perType * reqTypes
+// The ten types, 32 to 256 bytes; seven hold pointers, strings or slices.
+type (
+	reqOrder struct { // 256 bytes
+		ID            uint64
+		Customer      *reqCustomer
+		Items         []*reqLineItem
+		Discounts     []*reqDiscount
+		Shipment      *reqShipment
+		Payment       *reqPayment
+		Audit         []*reqAuditEvent
+		Status        string
+		Currency      string
+		SubtotalCents int64
+		DiscountCents int64
+		TaxCents      int64
+		ShippingCents int64
+		TotalCents    int64
+		Notes         [80]byte
+	}
+	reqCustomer struct { // 64 bytes
+		ID                uint64
+		Name, Email       string
+		Billing, Shipping *reqAddress
+		Tier              int32
+		Flags             uint32
+	}
+	reqAddress struct { // 80 bytes
+		Street, City, Region, Postcode, Country string
+	}
+	reqProduct struct { // 96 bytes
+		SKU         uint64
+		Name        string
+		Tags        []string
+		PriceCents  int64
+		WeightGrams int32
+		Category    int32
+		Dims        [4]float64
+	}
+	reqLineItem struct { // 64 bytes
+		Product    *reqProduct
+		Discount   *reqDiscount
+		Tax        *reqTaxLine
+		Line, Qty  int32
+		UnitCents  int64
+		NetCents   int64
+		TaxCents   int64
+		TotalCents int64
+	}
+	reqDiscount struct { // 32 bytes, no pointers
+		Code        uint64
+		Percent     float64
+		AmountCents int64
+		CapCents    int64
+	}
+	reqTaxLine struct { // 48 bytes, no pointers
+		Jurisdiction uint64
+		Rate         float64
+		BaseCents    int64
+		TaxCents     int64
+		Category     int64
+		Flags        uint64
+	}
+	reqShipment struct { // 128 bytes
+		To          *reqAddress
+		Carrier     string
+		Service     string
+		Items       []*reqLineItem
+		Tracking    [24]byte
+		WeightGrams int64
+		CostCents   int64
+		Legs        [3]int64
+	}
+	reqPayment struct { // 96 bytes
+		Method      string
+		Token       string
+		AmountCents int64
+		Currency    [8]byte
+		AuthCode    [24]byte
+		Customer    *reqCustomer
+		Attempts    int64
+		Status      int64
+	}
+	reqAuditEvent struct { // 160 bytes
+		Seq     uint64
+		At      int64
+		Kind    string
+		Actor   *reqCustomer
+		Item    *reqLineItem
+		Message string
+		Attrs   [12]uint64
+	}
+)
 
-type Address struct { // 32 bytes, no pointers
-	Zip      int32
-	Country  [4]byte
-	Lat, Lon float64
-	Number   int64
-}
-
-type Customer struct { // 64 bytes
-	ID    int64
-	Name  string
-	Email string
-	Addr  *Address
-	Tier  int64
-	_     [8]byte
-}
-
-type Product struct { // 96 bytes
-	ID     int64
-	SKU    string
-	Name   string
-	Price  int64
-	Weight int64
-	Tags   []string
-	_      [8]byte
-}
-
-type LineItem struct { // 48 bytes
-	Product  *Product
-	Discount *Discount
-	Qty      int64
-	Price    int64
-	Total    int64
-	Line     int64
-}
-
-type Discount struct { // 40 bytes
-	Code    string
-	Percent int64
-	Amount  int64
-	Flags   int64
-}
-
-type TaxLine struct { // 64 bytes, no pointers
-	Rate, Base, Amount int64
-	Juris              [40]byte
-}
-
-type Shipment struct { // 128 bytes
-	Carrier  string
-	Tracking string
-	Address  *Address
-	Items    []*LineItem
-	Weight   int64
-	Cost     int64
-	_        [40]byte
-}
-
-type Payment struct { // 160 bytes
-	Method   string
-	Token    string
-	Amount   int64
-	Currency [8]byte
-	Customer *Customer
-	_        [112]byte
-}
-
-type AuditEvent struct { // 192 bytes
-	At    int64
-	Kind  string
-	Order *Order
-	Data  [160]byte
-}
-
-type Order struct { // 256 bytes
-	ID       int64
-	Customer *Customer
-	Shipment *Shipment
-	Payment  *Payment
-	Items    []*LineItem
-	Totals   [24]int64
-}
+// Static data the objects point into, so that the work allocates nothing.
+var (
+	reqStreets  = []string{"1 Market St", "22 Harbour Rd", "300 Mill Lane", "4 Station Sq"}
+	reqCities   = []string{"Lisbon", "Utrecht", "Leeds", "Porto"}
+	reqNames    = []string{"Ada Byron", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"}
+	reqProducts = []string{"kettle", "teapot", "mug", "saucer", "spoon", "tray", "cosy", "strainer"}
+	reqTags     = []string{"kitchen", "gift", "sale", "new", "eco", "bulk", "fragile", "tea"}
+	reqCarriers = []string{"PostNL", "DHL", "CTT", "Royal Mail"}
+	reqEvents   = []string{"priced", "discounted", "taxed", "shipped", "charged"}
+)
 
 // reqObjs holds one request's objects. Every strategy fills it, so the work
 // and the bookkeeping are the same for all; only freeing differs.
 type reqObjs struct {
-	addrs     [perType]*Address
-	customers [perType]*Customer
-	products  [perType]*Product
-	lines     [perType]*LineItem
-	discounts [perType]*Discount
-	taxes     [perType]*TaxLine
-	shipments [perType]*Shipment
-	payments  [perType]*Payment
-	audits    [perType]*AuditEvent
-	orders    [perType]*Order
+	order     *reqOrder
+	customer  *reqCustomer
+	shipment  *reqShipment
+	payment   *reqPayment
+	addresses [numAddresses]*reqAddress
+	products  [numItems]*reqProduct
+	items     [numItems]*reqLineItem
+	taxes     [numItems]*reqTaxLine
+	discounts [numDiscounts]*reqDiscount
+	audits    [numAuditEvents]*reqAuditEvent
 }
 
-// work links and fills the objects of a request and returns a checksum, so
-// that no strategy can skip it.
-func (r *reqObjs) work(n int64) int64 {
-	var sum int64
-	for i := range perType {
-		k := n + int64(i)
-		a := r.addrs[i]
-		a.Zip, a.Number = int32(k), k
-		c := r.customers[i]
-		c.ID, c.Name, c.Addr = k, "customer", a
-		p := r.products[i]
-		p.ID, p.SKU, p.Price = k, "sku", 100+k
-		d := r.discounts[i]
-		d.Code, d.Percent = "SAVE10", 10
-		l := r.lines[i]
-		l.Product, l.Discount, l.Qty = p, d, 2
-		l.Total = l.Qty * p.Price * (100 - d.Percent) / 100
-		t := r.taxes[i]
-		t.Base, t.Rate = l.Total, 8
-		t.Amount = t.Base * t.Rate / 100
-		s := r.shipments[i]
-		s.Carrier, s.Address, s.Cost = "post", a, 5
-		y := r.payments[i]
-		y.Method, y.Customer, y.Amount = "card", c, l.Total+t.Amount+s.Cost
-		o := r.orders[i]
-		o.ID, o.Customer, o.Shipment, o.Payment = k, c, s, y
-		o.Totals[0] = y.Amount
-		e := r.audits[i]
-		e.At, e.Kind, e.Order = k, "priced", o
-		sum += o.Totals[0] + int64(a.Zip)
+// work fills, links and prices the objects of request number seq, and
+// returns the order's total, so that no strategy can skip it.
+func (r *reqObjs) work(seq uint64) int64 {
+	k := int(seq % 4)
+	for i, a := range r.addresses {
+		a.Street = reqStreets[(k+i)%len(reqStreets)]
+		a.City = reqCities[(k+i)%len(reqCities)]
+		a.Region, a.Postcode, a.Country = "EU", "1011 AB", "NL"
 	}
-	return sum
+	c := r.customer
+	c.ID, c.Name, c.Email = seq, reqNames[k], "buyer@example.com"
+	c.Billing, c.Shipping = r.addresses[0], r.addresses[numAddresses-1]
+	c.Tier = int32(seq % 3)
+	for i, d := range r.discounts {
+		d.Code = seq<<8 | uint64(i)
+		d.Percent = float64((int(seq)+i)%20) / 100
+		d.CapCents = 5000
+	}
+	for i, p := range r.products {
+		p.SKU = uint64(1000 + i)
+		p.Name = reqProducts[i%len(reqProducts)]
+		j := (k + i) % (len(reqTags) - 1)
+		p.Tags = reqTags[j : j+2]
+		p.PriceCents = int64(199 + 100*(i%17))
+		p.WeightGrams = int32(100 + 10*i)
+		p.Category = int32(i % 5)
+		p.Dims = [4]float64{10, 20, float64(i % 7), 1}
+	}
+	var subtotal, discount, tax, weight int64
+	for i, li := range r.items {
+		t, p, d := r.taxes[i], r.products[i], r.discounts[i%numDiscounts]
+		li.Product, li.Discount, li.Tax = p, d, t
+		li.Line = int32(i + 1)
+		li.Qty = int32(1 + (int(seq)+i)%4)
+		li.UnitCents = p.PriceCents
+		gross := li.UnitCents * int64(li.Qty)
+		off := min(int64(float64(gross)*d.Percent), d.CapCents)
+		li.NetCents = gross - off
+		t.Jurisdiction = uint64(k)
+		t.Rate = 0.21
+		t.BaseCents = li.NetCents
+		t.TaxCents = int64(float64(li.NetCents) * t.Rate)
+		t.Category = int64(p.Category)
+		li.TaxCents = t.TaxCents
+		li.TotalCents = li.NetCents + li.TaxCents
+		subtotal += gross
+		discount += off
+		tax += t.TaxCents
+		weight += int64(p.WeightGrams) * int64(li.Qty)
+	}
+	sh := r.shipment
+	sh.To, sh.Carrier, sh.Service = c.Shipping, reqCarriers[k], "standard"
+	sh.Items = r.items[:]
+	sh.Tracking[0] = byte('A' + k)
+	sh.WeightGrams = weight
+	sh.CostCents = 495 + weight/1000*50
+	sh.Legs = [3]int64{1, 2, int64(k)}
+	o := r.order
+	o.ID, o.Customer, o.Shipment = seq, c, sh
+	o.Items, o.Discounts = r.items[:], r.discounts[:]
+	o.Status, o.Currency = "priced", "EUR"
+	o.SubtotalCents, o.DiscountCents, o.TaxCents = subtotal, discount, tax
+	o.ShippingCents = sh.CostCents
+	o.TotalCents = subtotal - discount + tax + sh.CostCents
+	o.Notes[0] = byte(k)
+	pay := r.payment
+	pay.Method, pay.Token, pay.AmountCents = "card", "tok_visa", o.TotalCents
+	copy(pay.Currency[:], o.Currency)
+	pay.AuthCode[0] = byte(seq)
+	pay.Customer, pay.Attempts, pay.Status = c, 1, 2
+	o.Payment = pay
+	for i, e := range r.audits {
+		e.Seq, e.At = uint64(i), int64(seq)*1000+int64(i)
+		e.Kind = reqEvents[i%len(reqEvents)]
+		e.Actor, e.Item = c, r.items[i%numItems]
+		e.Message = e.Item.Product.Name
+		e.Attrs[0], e.Attrs[1] = uint64(e.Item.TotalCents), seq
+	}
+	o.Audit = r.audits[:]
+	return o.TotalCents
 }
 
 // A strategy allocates a request's objects and frees them. A strategy value
@@ -161,39 +234,49 @@ type strategy interface {
 
 // slabPools are the ten pools of the slab strategies.
 type slabPools struct {
-	addrs     *slab.Pool[Address]
-	customers *slab.Pool[Customer]
-	products  *slab.Pool[Product]
-	lines     *slab.Pool[LineItem]
-	discounts *slab.Pool[Discount]
-	taxes     *slab.Pool[TaxLine]
-	shipments *slab.Pool[Shipment]
-	payments  *slab.Pool[Payment]
-	audits    *slab.Pool[AuditEvent]
-	orders    *slab.Pool[Order]
+	orders    *slab.Pool[reqOrder]
+	customers *slab.Pool[reqCustomer]
+	shipments *slab.Pool[reqShipment]
+	payments  *slab.Pool[reqPayment]
+	addresses *slab.Pool[reqAddress]
+	products  *slab.Pool[reqProduct]
+	items     *slab.Pool[reqLineItem]
+	taxes     *slab.Pool[reqTaxLine]
+	discounts *slab.Pool[reqDiscount]
+	audits    *slab.Pool[reqAuditEvent]
 }
 
 func newSlabPools(opts ...slab.Option) *slabPools {
 	return &slabPools{
-		addrs:     slab.New[Address](opts...),
-		customers: slab.New[Customer](opts...),
-		products:  slab.New[Product](opts...),
-		lines:     slab.New[LineItem](opts...),
-		discounts: slab.New[Discount](opts...),
-		taxes:     slab.New[TaxLine](opts...),
-		shipments: slab.New[Shipment](opts...),
-		payments:  slab.New[Payment](opts...),
-		audits:    slab.New[AuditEvent](opts...),
-		orders:    slab.New[Order](opts...),
+		orders:    slab.New[reqOrder](opts...),
+		customers: slab.New[reqCustomer](opts...),
+		shipments: slab.New[reqShipment](opts...),
+		payments:  slab.New[reqPayment](opts...),
+		addresses: slab.New[reqAddress](opts...),
+		products:  slab.New[reqProduct](opts...),
+		items:     slab.New[reqLineItem](opts...),
+		taxes:     slab.New[reqTaxLine](opts...),
+		discounts: slab.New[reqDiscount](opts...),
+		audits:    slab.New[reqAuditEvent](opts...),
+	}
+}
+
+// stats returns the pools' Stats, in the order of the fields.
+func (ps *slabPools) stats() []slab.Stats {
+	return []slab.Stats{
+		ps.orders.Stats(), ps.customers.Stats(), ps.shipments.Stats(), ps.payments.Stats(),
+		ps.addresses.Stats(), ps.products.Stats(), ps.items.Stats(), ps.taxes.Stats(),
+		ps.discounts.Stats(), ps.audits.Stats(),
 	}
 }
 
 // live is the sum of the pools' live objects.
 func (ps *slabPools) live() int64 {
-	return ps.addrs.Stats().Live + ps.customers.Stats().Live + ps.products.Stats().Live +
-		ps.lines.Stats().Live + ps.discounts.Stats().Live + ps.taxes.Stats().Live +
-		ps.shipments.Stats().Live + ps.payments.Stats().Live + ps.audits.Stats().Live +
-		ps.orders.Stats().Live
+	var n int64
+	for _, st := range ps.stats() {
+		n += st.Live
+	}
+	return n
 }
 
 // scopeStrategy allocates in a scope and releases it.
@@ -210,19 +293,22 @@ func fillIn[T any](p *slab.Pool[T], s *slab.Scope, dst []*T) {
 
 func (st *scopeStrategy) alloc(r *reqObjs) {
 	ps, s := st.ps, st.s
-	fillIn(ps.addrs, s, r.addrs[:])
-	fillIn(ps.customers, s, r.customers[:])
+	r.order = ps.orders.AllocIn(s)
+	r.customer = ps.customers.AllocIn(s)
+	r.shipment = ps.shipments.AllocIn(s)
+	r.payment = ps.payments.AllocIn(s)
+	fillIn(ps.addresses, s, r.addresses[:])
 	fillIn(ps.products, s, r.products[:])
-	fillIn(ps.lines, s, r.lines[:])
-	fillIn(ps.discounts, s, r.discounts[:])
+	fillIn(ps.items, s, r.items[:])
 	fillIn(ps.taxes, s, r.taxes[:])
-	fillIn(ps.shipments, s, r.shipments[:])
-	fillIn(ps.payments, s, r.payments[:])
+	fillIn(ps.discounts, s, r.discounts[:])
 	fillIn(ps.audits, s, r.audits[:])
-	fillIn(ps.orders, s, r.orders[:])
 }
 
-func (st *scopeStrategy) free(*reqObjs) { st.s.Release() }
+func (st *scopeStrategy) free(r *reqObjs) {
+	st.s.Release()
+	*r = reqObjs{}
+}
 
 // poolStrategy allocates with Alloc and frees each object with Free.
 type poolStrategy struct{ ps *slabPools }
@@ -241,30 +327,31 @@ func drainPool[T any](p *slab.Pool[T], src []*T) {
 
 func (st poolStrategy) alloc(r *reqObjs) {
 	ps := st.ps
-	fillPool(ps.addrs, r.addrs[:])
-	fillPool(ps.customers, r.customers[:])
+	r.order = ps.orders.Alloc()
+	r.customer = ps.customers.Alloc()
+	r.shipment = ps.shipments.Alloc()
+	r.payment = ps.payments.Alloc()
+	fillPool(ps.addresses, r.addresses[:])
 	fillPool(ps.products, r.products[:])
-	fillPool(ps.lines, r.lines[:])
-	fillPool(ps.discounts, r.discounts[:])
+	fillPool(ps.items, r.items[:])
 	fillPool(ps.taxes, r.taxes[:])
-	fillPool(ps.shipments, r.shipments[:])
-	fillPool(ps.payments, r.payments[:])
+	fillPool(ps.discounts, r.discounts[:])
 	fillPool(ps.audits, r.audits[:])
-	fillPool(ps.orders, r.orders[:])
 }
 
 func (st poolStrategy) free(r *reqObjs) {
 	ps := st.ps
-	drainPool(ps.addrs, r.addrs[:])
-	drainPool(ps.customers, r.customers[:])
+	ps.orders.Free(r.order)
+	ps.customers.Free(r.customer)
+	ps.shipments.Free(r.shipment)
+	ps.payments.Free(r.payment)
+	drainPool(ps.addresses, r.addresses[:])
 	drainPool(ps.products, r.products[:])
-	drainPool(ps.lines, r.lines[:])
-	drainPool(ps.discounts, r.discounts[:])
+	drainPool(ps.items, r.items[:])
 	drainPool(ps.taxes, r.taxes[:])
-	drainPool(ps.shipments, r.shipments[:])
-	drainPool(ps.payments, r.payments[:])
+	drainPool(ps.discounts, r.discounts[:])
 	drainPool(ps.audits, r.audits[:])
-	drainPool(ps.orders, r.orders[:])
+	*r = reqObjs{}
 }
 
 // heapStrategy allocates with new and leaves the objects to the GC.
@@ -277,36 +364,37 @@ func fillHeap[T any](dst []*T) {
 }
 
 func (heapStrategy) alloc(r *reqObjs) {
-	fillHeap(r.addrs[:])
-	fillHeap(r.customers[:])
+	r.order = new(reqOrder)
+	r.customer = new(reqCustomer)
+	r.shipment = new(reqShipment)
+	r.payment = new(reqPayment)
+	fillHeap(r.addresses[:])
 	fillHeap(r.products[:])
-	fillHeap(r.lines[:])
-	fillHeap(r.discounts[:])
+	fillHeap(r.items[:])
 	fillHeap(r.taxes[:])
-	fillHeap(r.shipments[:])
-	fillHeap(r.payments[:])
+	fillHeap(r.discounts[:])
 	fillHeap(r.audits[:])
-	fillHeap(r.orders[:])
 }
 
 func (heapStrategy) free(r *reqObjs) { *r = reqObjs{} }
 
-// syncPools are ten sync.Pools. Objects are zeroed on Put, so that a pooled
-// object keeps nothing reachable and Get returns a zeroed T, as a slab does.
-type syncPools [reqTypes]sync.Pool
+// syncPools are ten sync.Pools, one per type, in the order of slabPools.
+// Objects are zeroed on Put, so that a pooled object keeps nothing reachable
+// and Get returns a zeroed T, as a slab does.
+type syncPools [10]sync.Pool
 
 func newSyncPools() *syncPools {
 	var sp syncPools
-	setNew[Address](&sp[0])
-	setNew[Customer](&sp[1])
-	setNew[Product](&sp[2])
-	setNew[LineItem](&sp[3])
-	setNew[Discount](&sp[4])
-	setNew[TaxLine](&sp[5])
-	setNew[Shipment](&sp[6])
-	setNew[Payment](&sp[7])
-	setNew[AuditEvent](&sp[8])
-	setNew[Order](&sp[9])
+	setNew[reqOrder](&sp[0])
+	setNew[reqCustomer](&sp[1])
+	setNew[reqShipment](&sp[2])
+	setNew[reqPayment](&sp[3])
+	setNew[reqAddress](&sp[4])
+	setNew[reqProduct](&sp[5])
+	setNew[reqLineItem](&sp[6])
+	setNew[reqTaxLine](&sp[7])
+	setNew[reqDiscount](&sp[8])
+	setNew[reqAuditEvent](&sp[9])
 	return &sp
 }
 
@@ -330,73 +418,78 @@ type syncStrategy struct{ sp *syncPools }
 
 func (st syncStrategy) alloc(r *reqObjs) {
 	sp := st.sp
-	fillSync(&sp[0], r.addrs[:])
-	fillSync(&sp[1], r.customers[:])
-	fillSync(&sp[2], r.products[:])
-	fillSync(&sp[3], r.lines[:])
-	fillSync(&sp[4], r.discounts[:])
-	fillSync(&sp[5], r.taxes[:])
-	fillSync(&sp[6], r.shipments[:])
-	fillSync(&sp[7], r.payments[:])
-	fillSync(&sp[8], r.audits[:])
-	fillSync(&sp[9], r.orders[:])
+	r.order = sp[0].Get().(*reqOrder)
+	r.customer = sp[1].Get().(*reqCustomer)
+	r.shipment = sp[2].Get().(*reqShipment)
+	r.payment = sp[3].Get().(*reqPayment)
+	fillSync(&sp[4], r.addresses[:])
+	fillSync(&sp[5], r.products[:])
+	fillSync(&sp[6], r.items[:])
+	fillSync(&sp[7], r.taxes[:])
+	fillSync(&sp[8], r.discounts[:])
+	fillSync(&sp[9], r.audits[:])
 }
 
 func (st syncStrategy) free(r *reqObjs) {
 	sp := st.sp
-	drainSync(&sp[0], r.addrs[:])
-	drainSync(&sp[1], r.customers[:])
-	drainSync(&sp[2], r.products[:])
-	drainSync(&sp[3], r.lines[:])
-	drainSync(&sp[4], r.discounts[:])
-	drainSync(&sp[5], r.taxes[:])
-	drainSync(&sp[6], r.shipments[:])
-	drainSync(&sp[7], r.payments[:])
-	drainSync(&sp[8], r.audits[:])
-	drainSync(&sp[9], r.orders[:])
+	drainSync(&sp[0], []*reqOrder{r.order})
+	drainSync(&sp[1], []*reqCustomer{r.customer})
+	drainSync(&sp[2], []*reqShipment{r.shipment})
+	drainSync(&sp[3], []*reqPayment{r.payment})
+	drainSync(&sp[4], r.addresses[:])
+	drainSync(&sp[5], r.products[:])
+	drainSync(&sp[6], r.items[:])
+	drainSync(&sp[7], r.taxes[:])
+	drainSync(&sp[8], r.discounts[:])
+	drainSync(&sp[9], r.audits[:])
+	*r = reqObjs{}
 }
 
 // chanPools are ten buffered channels used as pools, with select/default:
 // a new T when empty, dropped when full.
 type chanPools struct {
-	addrs     chan *Address
-	customers chan *Customer
-	products  chan *Product
-	lines     chan *LineItem
-	discounts chan *Discount
-	taxes     chan *TaxLine
-	shipments chan *Shipment
-	payments  chan *Payment
-	audits    chan *AuditEvent
-	orders    chan *Order
+	orders    chan *reqOrder
+	customers chan *reqCustomer
+	shipments chan *reqShipment
+	payments  chan *reqPayment
+	addresses chan *reqAddress
+	products  chan *reqProduct
+	items     chan *reqLineItem
+	taxes     chan *reqTaxLine
+	discounts chan *reqDiscount
+	audits    chan *reqAuditEvent
 }
 
 // chanCap holds the objects of a few requests in flight per type.
-const chanCap = 8 * perType
+const chanCap = 1024
 
 func newChanPools() *chanPools {
 	return &chanPools{
-		addrs:     make(chan *Address, chanCap),
-		customers: make(chan *Customer, chanCap),
-		products:  make(chan *Product, chanCap),
-		lines:     make(chan *LineItem, chanCap),
-		discounts: make(chan *Discount, chanCap),
-		taxes:     make(chan *TaxLine, chanCap),
-		shipments: make(chan *Shipment, chanCap),
-		payments:  make(chan *Payment, chanCap),
-		audits:    make(chan *AuditEvent, chanCap),
-		orders:    make(chan *Order, chanCap),
+		orders:    make(chan *reqOrder, chanCap),
+		customers: make(chan *reqCustomer, chanCap),
+		shipments: make(chan *reqShipment, chanCap),
+		payments:  make(chan *reqPayment, chanCap),
+		addresses: make(chan *reqAddress, chanCap),
+		products:  make(chan *reqProduct, chanCap),
+		items:     make(chan *reqLineItem, chanCap),
+		taxes:     make(chan *reqTaxLine, chanCap),
+		discounts: make(chan *reqDiscount, chanCap),
+		audits:    make(chan *reqAuditEvent, chanCap),
+	}
+}
+
+func getChan[T any](c chan *T) *T {
+	select {
+	case x := <-c:
+		return x
+	default:
+		return new(T)
 	}
 }
 
 func fillChan[T any](c chan *T, dst []*T) {
 	for i := range dst {
-		select {
-		case x := <-c:
-			dst[i] = x
-		default:
-			dst[i] = new(T)
-		}
+		dst[i] = getChan(c)
 	}
 }
 
@@ -415,28 +508,29 @@ type chanStrategy struct{ cp *chanPools }
 
 func (st chanStrategy) alloc(r *reqObjs) {
 	cp := st.cp
-	fillChan(cp.addrs, r.addrs[:])
-	fillChan(cp.customers, r.customers[:])
+	r.order = getChan(cp.orders)
+	r.customer = getChan(cp.customers)
+	r.shipment = getChan(cp.shipments)
+	r.payment = getChan(cp.payments)
+	fillChan(cp.addresses, r.addresses[:])
 	fillChan(cp.products, r.products[:])
-	fillChan(cp.lines, r.lines[:])
-	fillChan(cp.discounts, r.discounts[:])
+	fillChan(cp.items, r.items[:])
 	fillChan(cp.taxes, r.taxes[:])
-	fillChan(cp.shipments, r.shipments[:])
-	fillChan(cp.payments, r.payments[:])
+	fillChan(cp.discounts, r.discounts[:])
 	fillChan(cp.audits, r.audits[:])
-	fillChan(cp.orders, r.orders[:])
 }
 
 func (st chanStrategy) free(r *reqObjs) {
 	cp := st.cp
-	drainChan(cp.addrs, r.addrs[:])
-	drainChan(cp.customers, r.customers[:])
+	drainChan(cp.orders, []*reqOrder{r.order})
+	drainChan(cp.customers, []*reqCustomer{r.customer})
+	drainChan(cp.shipments, []*reqShipment{r.shipment})
+	drainChan(cp.payments, []*reqPayment{r.payment})
+	drainChan(cp.addresses, r.addresses[:])
 	drainChan(cp.products, r.products[:])
-	drainChan(cp.lines, r.lines[:])
-	drainChan(cp.discounts, r.discounts[:])
+	drainChan(cp.items, r.items[:])
 	drainChan(cp.taxes, r.taxes[:])
-	drainChan(cp.shipments, r.shipments[:])
-	drainChan(cp.payments, r.payments[:])
+	drainChan(cp.discounts, r.discounts[:])
 	drainChan(cp.audits, r.audits[:])
-	drainChan(cp.orders, r.orders[:])
+	*r = reqObjs{}
 }
