@@ -196,9 +196,6 @@ func NewScope() *Scope { return new(Scope) }
 // that carries no scope).
 func (p *Pool[T]) AllocIn(s *Scope) *T {
 	if x := s.pop(unsafe.Pointer(p), p.sc.idx.Load()); x != nil {
-		if race.Enabled {
-			race.Acquire(x)
-		}
 		return (*T)(x)
 	}
 	return p.allocInSlow(s)
@@ -212,8 +209,14 @@ func (s *Scope) pop(p unsafe.Pointer, i uint32) unsafe.Pointer {
 			f := h.free
 			j := uintptr(bits.TrailingZeros64(f))
 			h.free = f & (f - 1)
+			x := unsafe.Add(h.mem, j*h.size)
+			if race.Enabled {
+				// The last Free or Release of the slot, also its state
+				// byte, happens before this.
+				race.Acquire(x)
+			}
 			*(*uint8)(unsafe.Add(h.state, j)) = stateScoped
-			return unsafe.Add(h.mem, j*h.size)
+			return x
 		}
 	}
 	return nil
@@ -249,11 +252,11 @@ func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 	b.free = f & (f - 1)
 	w := &b.words[b.cur]
 	r := slotRef[T]{w.s, w.base + uint32(j)}
-	r.s.state[r.i] = stateScoped
 	x := r.ptr()
 	if race.Enabled {
-		race.Acquire(unsafe.Pointer(x))
+		race.Acquire(unsafe.Pointer(x)) // before the state byte, as in pop
 	}
+	r.s.state[r.i] = stateScoped
 	if debugMode {
 		p.debugAlloc(r)
 	}
@@ -417,32 +420,35 @@ func (b *scopeSlots[T]) release() bool {
 	if p == nil {
 		return false
 	}
-	used, frees := 0, 0
+	used := 0
 	for k := 0; k <= b.cur; k++ {
 		w := &b.words[k]
 		u := b.used(k)
 		used += bits.OnesCount64(u)
 		if debugMode {
-			// Slots that debugFree quarantines leave the scope.
-			kept := p.releaseScopedDebug(w.s, w.base, u, w.mask)
-			b.taken -= bits.OnesCount64(w.mask &^ kept)
-			w.mask = kept
+			// The slots leave the scope: Pool.free puts them in a
+			// per-P cache or in the debug quarantine, counts the frees
+			// and the bound.
+			p.releaseScopedDebug(w.s, w.base, u)
+			w.mask &^= u
+			b.taken -= bits.OnesCount64(u)
 		} else {
 			releaseScoped(w.s, w.base, u)
 		}
-		frees += bits.OnesCount64(u & w.mask)
 	}
 	if used == 0 {
 		b.giveBack(b.words, true)
 		return false
 	}
-	if p.bound != 0 {
-		p.live.Add(-int64(used))
+	if !debugMode {
+		if p.bound != 0 {
+			p.live.Add(-int64(used))
+		}
+		b.frees += uint64(used)
 	}
-	b.frees += uint64(frees)
 
 	if debugMode {
-		// Drop the words whose slots debugFree all kept.
+		// Drop the words whose slots all left.
 		n := 0
 		for _, w := range b.words {
 			if w.mask != 0 {
@@ -520,12 +526,18 @@ func (h *scopeHeld) abandon() {
 
 // releaseScoped frees the slots used of the word at base of s: it zeroes
 // them with typed clears (write barriers included, as the GC requires for
-// pointer words) a run of adjacent slots at a time, and marks them free.
+// pointer words) a run of adjacent slots at a time, and marks them free. The
+// slots stay the scope's.
 func releaseScoped[T any](s *span[T], base uint32, used uint64) {
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo
 		i, j := base+lo, base+lo+n
+		if race.Enabled {
+			// A later use from another goroutine races with this
+			// Release, as with a Free.
+			race.WriteRange(unsafe.Pointer(&s.mem[i]), int(n)*int(unsafe.Sizeof(s.mem[0])))
+		}
 		clear(s.mem[i:j])
 		clear(s.state[i:j]) // stateFree
 		if race.Enabled {
@@ -537,28 +549,17 @@ func releaseScoped[T any](s *span[T], base uint32, used uint64) {
 	}
 }
 
-// releaseScopedDebug is releaseScoped for debug builds: each slot takes the
-// path of Free, through debugFree, so that a use after Release is caught as
-// any use after free is. It returns mask without the slots that debugFree
-// kept (in quarantine): those stay assigned until the debug build gives them
-// back, as for Free.
-func (p *Pool[T]) releaseScopedDebug(s *span[T], base uint32, used, mask uint64) uint64 {
+// releaseScopedDebug is releaseScoped for debug builds: it frees the slots
+// one by one through the pool's per-slot free path, the one Free takes, so
+// that the debug build checks and records each of them and catches a use of
+// a scoped object after Release as any use after Free. The slots leave the
+// scope: Pool.free puts each in this P's cache or in the quarantine.
+func (p *Pool[T]) releaseScopedDebug(s *span[T], base uint32, used uint64) {
 	for u := used; u != 0; u &= u - 1 {
-		k := uint32(bits.TrailingZeros64(u))
-		r := slotRef[T]{s, base + k}
-		s.state[r.i] = stateFree
-		if p.debugFree(r) {
-			mask &^= 1 << k
-			continue
-		}
-		x := r.ptr()
-		var zero T
-		*x = zero
-		if race.Enabled {
-			race.ReleaseMerge(unsafe.Pointer(x))
-		}
+		r := slotRef[T]{s, base + uint32(bits.TrailingZeros64(u))}
+		s.state[r.i] = stateLive // the state Pool.free expects
+		p.free(r)
 	}
-	return mask
 }
 
 // removeLocked unregisters b, which leaves the pool, and keeps its count of
