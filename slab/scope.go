@@ -374,9 +374,11 @@ func (s *Scope) Release() {
 	}
 	states := s.held.states
 	n := 0
-	for _, h := range states {
+	for i, h := range states {
 		if h.release() {
-			states[n] = h
+			if n != i {
+				states[n] = h
+			}
 			n++
 		}
 	}
@@ -433,7 +435,7 @@ func (b *scopeSlots[T]) release() bool {
 			w.mask &^= u
 			b.taken -= bits.OnesCount64(u)
 		} else {
-			releaseScoped(w.s, w.base, u)
+			releaseScoped(w.s, w.base, u, w.mask)
 		}
 	}
 	if used == 0 {
@@ -461,6 +463,9 @@ func (b *scopeSlots[T]) release() bool {
 	}
 	// Keep a prefix of the words holding scopeKeep slots.
 	k, keep := 0, 0
+	if len(b.words) == 1 { // the common case, in short
+		k, keep = 1, bits.OnesCount64(b.words[0].mask)
+	}
 	for k < len(b.words) && keep < scopeKeep {
 		keep += bits.OnesCount64(b.words[k].mask)
 		k++
@@ -524,11 +529,17 @@ func (h *scopeHeld) abandon() {
 	}
 }
 
-// releaseScoped frees the slots used of the word at base of s: it zeroes
-// them with typed clears (write barriers included, as the GC requires for
-// pointer words) a run of adjacent slots at a time, and marks them free. The
-// slots stay the scope's.
-func releaseScoped[T any](s *span[T], base uint32, used uint64) {
+// releaseScoped frees the slots used of the word at base of s, of which the
+// scope holds mask: it zeroes them with typed clears (write barriers
+// included, as the GC requires for pointer words) a run of adjacent slots at
+// a time, and marks them free. The slots stay the scope's.
+func releaseScoped[T any](s *span[T], base uint32, used, mask uint64) {
+	if mask == ^uint64(0) {
+		// The scope holds the whole word, whose free slots are stateFree
+		// already: mark all 64 free with one fixed-size store, which
+		// compiles to a few vector stores, not a call per run.
+		*(*[64]uint8)(s.state[base : base+64]) = [64]uint8{}
+	}
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo
@@ -539,7 +550,9 @@ func releaseScoped[T any](s *span[T], base uint32, used uint64) {
 			race.WriteRange(unsafe.Pointer(&s.mem[i]), int(n)*int(unsafe.Sizeof(s.mem[0])))
 		}
 		clear(s.mem[i:j])
-		clear(s.state[i:j]) // stateFree
+		if mask != ^uint64(0) {
+			clear(s.state[i:j]) // stateFree
+		}
 		if race.Enabled {
 			for k := i; k < j; k++ {
 				race.ReleaseMerge(unsafe.Pointer(&s.mem[k]))

@@ -95,6 +95,7 @@ func BenchmarkScopeRequest(b *testing.B) {
 					s.alloc(&r)
 					sum += r.work(uint64(n))
 					s.free(&r)
+					r = reqObjs{}
 					n++
 				}
 				reportCounts(b, gc, cpu, n)
@@ -115,6 +116,7 @@ func BenchmarkScopeRequest(b *testing.B) {
 						s.alloc(r)
 						sum += r.work(uint64(n))
 						s.free(r)
+						*r = reqObjs{}
 						n++
 					}
 					mu.Lock()
@@ -153,6 +155,7 @@ func BenchmarkScopeRequestPhases(b *testing.B) {
 				t2 := time.Now()
 				s.free(&r)
 				t3 := time.Now()
+				r = reqObjs{}
 				allocT += t1.Sub(t0)
 				freeT += t3.Sub(t2)
 				n++

@@ -227,6 +227,8 @@ func (r *reqObjs) work(seq uint64) int64 {
 
 // A strategy allocates a request's objects and frees them. A strategy value
 // is used by one goroutine; strategies of the same kind share their pools.
+// The caller empties the reqObjs after free, the same way for all: for the
+// heap strategy, that is what lets the GC take the objects.
 type strategy interface {
 	alloc(r *reqObjs)
 	free(r *reqObjs)
@@ -305,10 +307,7 @@ func (st *scopeStrategy) alloc(r *reqObjs) {
 	fillIn(ps.audits, s, r.audits[:])
 }
 
-func (st *scopeStrategy) free(r *reqObjs) {
-	st.s.Release()
-	*r = reqObjs{}
-}
+func (st *scopeStrategy) free(*reqObjs) { st.s.Release() }
 
 // poolStrategy allocates with Alloc and frees each object with Free.
 type poolStrategy struct{ ps *slabPools }
@@ -351,7 +350,6 @@ func (st poolStrategy) free(r *reqObjs) {
 	drainPool(ps.taxes, r.taxes[:])
 	drainPool(ps.discounts, r.discounts[:])
 	drainPool(ps.audits, r.audits[:])
-	*r = reqObjs{}
 }
 
 // heapStrategy allocates with new and leaves the objects to the GC.
@@ -376,7 +374,7 @@ func (heapStrategy) alloc(r *reqObjs) {
 	fillHeap(r.audits[:])
 }
 
-func (heapStrategy) free(r *reqObjs) { *r = reqObjs{} }
+func (heapStrategy) free(*reqObjs) {}
 
 // syncPools are ten sync.Pools, one per type, in the order of slabPools.
 // Objects are zeroed on Put, so that a pooled object keeps nothing reachable
@@ -442,7 +440,6 @@ func (st syncStrategy) free(r *reqObjs) {
 	drainSync(&sp[7], r.taxes[:])
 	drainSync(&sp[8], r.discounts[:])
 	drainSync(&sp[9], r.audits[:])
-	*r = reqObjs{}
 }
 
 // chanPools are ten buffered channels used as pools, with select/default:
@@ -532,5 +529,4 @@ func (st chanStrategy) free(r *reqObjs) {
 	drainChan(cp.taxes, r.taxes[:])
 	drainChan(cp.discounts, r.discounts[:])
 	drainChan(cp.audits, r.audits[:])
-	*r = reqObjs{}
 }
