@@ -22,10 +22,13 @@ import (
 // out with no lock and no atomic instruction. Release zeroes the objects, a
 // run of adjacent slots at a time, and keeps up to 128 free slots per pool
 // that the scope used since the previous Release, so that a scope reused for
-// request after request takes no lock at all; it gives the other slots back
-// to their pools, one lock acquisition per pool. The free slots a scope
-// holds count in Stats.ScopeFree, as per-P caches' count in Stats.Cached; its
-// objects count in Stats.Live and Stats.Scoped.
+// request after request takes no lock (its first AllocIn per pool after a
+// Release executes one atomic compare-and-swap); it gives the other slots
+// back to their pools, one lock acquisition per pool. The free slots a scope
+// holds count in Stats.ScopeFree, as per-P caches' count in Stats.Cached, and
+// like those, the ones a released scope keeps go back to the slabs when the
+// pool drains its caches: on Trim, and when a bounded pool runs short. A
+// scope's objects count in Stats.Live and Stats.Scoped.
 //
 // Objects allocated in a scope must not be used after Release, and must not
 // be passed to Pool.Free, which panics with ErrScoped. While the scope is
@@ -41,18 +44,18 @@ import (
 // worker goroutine, or through a sync.Pool as slabhttp does) rather than
 // calling NewScope per request, since a scope reused this way allocates no
 // memory and takes no lock in the common case. A second Release in a row
-// frees nothing and gives back the free slots that the first kept. A scope
-// that is dropped after Release gives its free slots back when the garbage
-// collector finds it unreachable. A scope that is dropped without Release
-// leaks its objects: they stay allocated, counted in Stats.Live of their
-// pools, for the life of the pools, since the program may still use them.
-// While a scope holds free slots of a pool, it keeps the pool reachable and
-// Trim cannot release the slabs of those slots: Release twice to give
-// everything back, for instance before dropping a pool that scopes used.
+// frees nothing and gives back the free slots that the first kept; after it
+// the scope references no pool. A scope that is dropped after Release gives
+// its free slots back when the garbage collector finds it unreachable. A
+// scope that is dropped without Release leaks its objects: they stay
+// allocated, counted in Stats.Live of their pools, for the life of the pools,
+// since the program may still use them; so does a scope in the middle of its
+// work keep its slots through Trim.
 //
-// In builds with the slabdebug tag, Release frees each object through the
-// checks that Free runs, so that a use of a scoped object after Release is
-// reported like a use after Free; Release is then slower.
+// In builds with the slabdebug tag, AllocIn takes each slot as Alloc does and
+// Release frees each object through the checks that Free runs, so that a use
+// of a scoped object after Release is reported like a use after Free; scopes
+// are then slower and keep no free slots across Release.
 type Scope struct {
 	_ noCopy
 
@@ -74,6 +77,8 @@ type scopeHeld struct {
 
 // scopeHolder is the type-erased face of a scopeSlots.
 type scopeHolder interface {
+	listed() bool
+	setListed(bool)
 	// release frees the objects handed out since the last release and
 	// reports whether the state still holds slots.
 	release() bool
@@ -116,12 +121,24 @@ var noScopeSlots scopeHot
 // pool and which of them it has handed out. Only the scope's goroutine
 // changes it; Stats reads free, spare, taken and frees while the state is
 // registered with the pool (scopeDepot.holders), without synchronisation, as
-// it reads the per-P caches' counts.
+// it reads the per-P caches' counts. A parked state's words may also be
+// taken back by the pool (see parked).
 type scopeSlots[T any] struct {
 	scopeHot // first, so that a *scopeSlots[T] is a *scopeHot
 
+	// parked is scopeActive while the scope may hand out its slots,
+	// scopeParked from a Release that kept free slots until the scope's
+	// next AllocIn in the pool, and scopeTaken once the pool has taken the
+	// parked slots back (reclaimScopesLocked). The owner moves it from
+	// parked to active, the pool from parked to taken, both by CAS; so a
+	// drain or Trim can take back what released scopes keep, as it takes
+	// back what per-P caches hold, while scopeHot.pool is nil and AllocIn
+	// cannot use them.
+	parked atomic.Uint32
+
 	// pool is nil while the scope holds no slot of the pool, so that such
-	// a scope keeps no pool alive.
+	// a scope keeps no pool alive; it stays set when the pool takes a
+	// parked state's slots, until the owner notices.
 	pool *Pool[T]
 	// words are the words the scope holds. The current word is
 	// words[cur]; words before it are used up, words after it are spare,
@@ -134,12 +151,24 @@ type scopeSlots[T any] struct {
 	// frees counts the objects freed by Release while the state was
 	// registered; they are added to the pool's count when it leaves.
 	frees uint64
+	// objs are the objects handed out since the last release, in debug
+	// builds only, which take slots one by one as Alloc does (debugScope).
+	objs []*T
+	// isListed reports whether the state is in its scope's held list.
+	isListed bool
 	// hidx is the position in the pool's scopeDepot.holders, or -1 while
 	// the scope holds no slot of the pool. Unlike the fields above, it
 	// belongs to the pool: guarded by Pool.mu, since removing another
 	// state from holders moves this one.
 	hidx int
 }
+
+// Values of scopeSlots.parked.
+const (
+	scopeActive = iota
+	scopeParked
+	scopeTaken
+)
 
 // heldWord is one allocBits word's worth of slots held by a scope.
 type heldWord[T any] struct {
@@ -244,6 +273,12 @@ func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 		return nil, p.exhausted()
 	}
 	b := scopeSlotsOf(s, p)
+	if debugMode {
+		return p.allocInDebug(s, b), nil
+	}
+	if b.parked.Load() != scopeActive {
+		b.unpark()
+	}
 	if b.free == 0 && !b.nextWord() {
 		p.refillScope(s, b)
 	}
@@ -257,9 +292,6 @@ func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 		race.Acquire(unsafe.Pointer(x)) // before the state byte, as in pop
 	}
 	r.s.state[r.i] = stateScoped
-	if debugMode {
-		p.debugAlloc(r)
-	}
 	return x, nil
 }
 
@@ -290,7 +322,6 @@ func scopeSlotsOf[T any](s *Scope, p *Pool[T]) *scopeSlots[T] {
 // refillScope takes a batch of words from p for b, whose words are used up,
 // and makes the first one current.
 func (p *Pool[T]) refillScope(s *Scope, b *scopeSlots[T]) {
-	holding := b.pool != nil // b.hidx is the pool's, under its lock
 	n := p.takeScopeWords(b)
 	if n == 0 && p.bound != 0 {
 		// A bounded pool that may not grow has admitted this
@@ -299,13 +330,7 @@ func (p *Pool[T]) refillScope(s *Scope, b *scopeSlots[T]) {
 		p.drainCaches()
 		n = p.takeScopeWords(b)
 	}
-	if !holding {
-		if s.held == nil {
-			s.held = new(scopeHeld)
-			runtime.AddCleanup(s, (*scopeHeld).abandon, s.held)
-		}
-		s.held.states = append(s.held.states, b)
-	}
+	s.list(b)
 	if n == 0 {
 		if p.bound != 0 {
 			p.live.Add(-1)
@@ -315,19 +340,41 @@ func (p *Pool[T]) refillScope(s *Scope, b *scopeSlots[T]) {
 	b.nextWord()
 }
 
+// list adds b to the states s releases, once.
+func (s *Scope) list(b scopeHolder) {
+	if b.listed() {
+		return
+	}
+	if s.held == nil {
+		s.held = new(scopeHeld)
+		runtime.AddCleanup(s, (*scopeHeld).abandon, s.held)
+	}
+	s.held.states = append(s.held.states, b)
+	b.setListed(true)
+}
+
+func (b *scopeSlots[T]) listed() bool      { return b.isListed }
+func (b *scopeSlots[T]) setListed(on bool) { b.isListed = on }
+
+// registerLocked makes b one of p's holders, if it is not.
+func (p *Pool[T]) registerLocked(b *scopeSlots[T]) {
+	if b.hidx >= 0 {
+		return
+	}
+	b.pool = p
+	if p.bound == 0 && !debugMode {
+		b.scopeHot.pool = unsafe.Pointer(p)
+	}
+	b.hidx = len(p.sc.holders)
+	p.sc.holders = append(p.sc.holders, b)
+}
+
 // takeScopeWords appends words to b.words under p's lock until it holds
 // scopeBatch new slots, and registers b with p. It returns the slots taken.
 func (p *Pool[T]) takeScopeWords(b *scopeSlots[T]) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b.hidx < 0 {
-		b.pool = p
-		if p.bound == 0 && !debugMode {
-			b.scopeHot.pool = unsafe.Pointer(p)
-		}
-		b.hidx = len(p.sc.holders)
-		p.sc.holders = append(p.sc.holders, b)
-	}
+	p.registerLocked(b)
 	n := 0
 	for k := 0; k < scopeMaxWords && n < scopeBatch; k++ {
 		if k > 0 && len(p.partial) == 0 {
@@ -399,7 +446,9 @@ func (s *Scope) Len() int {
 }
 
 // live is the number of objects b has handed out since the last release.
-func (b *scopeSlots[T]) live() int { return b.taken - b.spare - bits.OnesCount64(b.free) }
+func (b *scopeSlots[T]) live() int {
+	return b.taken - b.spare - bits.OnesCount64(b.free) + len(b.objs)
+}
 
 // used is the set of slots of words[k] handed out since the last release.
 func (b *scopeSlots[T]) used(k int) uint64 {
@@ -414,12 +463,17 @@ func (b *scopeSlots[T]) used(k int) uint64 {
 
 // release frees the objects b handed out since the last release: it zeroes
 // them and makes their slots free slots of the scope again, with no lock.
-// Then it keeps a prefix of the words holding scopeKeep slots and gives the
-// others back under one lock acquisition, or all of them if b handed out
-// nothing since the last release: the scope no longer uses the pool.
+// Then it keeps a prefix of the words holding scopeKeep slots, gives the
+// others back under one lock acquisition, and parks the state; or it gives
+// all of them back if b handed out nothing since the last release: the scope
+// no longer uses the pool. It reports whether b still holds slots.
 func (b *scopeSlots[T]) release() bool {
+	if debugMode {
+		return b.releaseDebug()
+	}
 	p := b.pool
-	if p == nil {
+	if p == nil || b.parked.Load() != scopeActive && !b.unpark() {
+		b.isListed = false
 		return false
 	}
 	used := 0
@@ -427,40 +481,18 @@ func (b *scopeSlots[T]) release() bool {
 		w := &b.words[k]
 		u := b.used(k)
 		used += bits.OnesCount64(u)
-		if debugMode {
-			// The slots leave the scope: Pool.free puts them in a
-			// per-P cache or in the debug quarantine, counts the frees
-			// and the bound.
-			p.releaseScopedDebug(w.s, w.base, u)
-			w.mask &^= u
-			b.taken -= bits.OnesCount64(u)
-		} else {
-			releaseScoped(w.s, w.base, u, w.mask)
-		}
+		releaseScoped(w.s, w.base, u, w.mask)
 	}
 	if used == 0 {
 		b.giveBack(b.words, true)
+		b.isListed = false
 		return false
 	}
-	if !debugMode {
-		if p.bound != 0 {
-			p.live.Add(-int64(used))
-		}
-		b.frees += uint64(used)
+	if p.bound != 0 {
+		p.live.Add(-int64(used))
 	}
+	b.frees += uint64(used)
 
-	if debugMode {
-		// Drop the words whose slots all left.
-		n := 0
-		for _, w := range b.words {
-			if w.mask != 0 {
-				b.words[n] = w
-				n++
-			}
-		}
-		clear(b.words[n:])
-		b.words = b.words[:n]
-	}
 	// Keep a prefix of the words holding scopeKeep slots.
 	k, keep := 0, 0
 	if len(b.words) == 1 { // the common case, in short
@@ -472,6 +504,7 @@ func (b *scopeSlots[T]) release() bool {
 	}
 	if k == 0 {
 		b.giveBack(b.words, true)
+		b.isListed = false
 		return false
 	}
 	if k < len(b.words) {
@@ -481,7 +514,40 @@ func (b *scopeSlots[T]) release() bool {
 	b.cur = -1
 	b.free = 0
 	b.spare = keep
-	return b.nextWord()
+	b.nextWord()
+	// Park: AllocIn takes the slow path until it unparks, so that the
+	// pool may take the slots back meanwhile.
+	b.scopeHot.pool = nil
+	b.parked.Store(scopeParked)
+	return true
+}
+
+// unpark makes a parked state active again and reports whether it still
+// holds its slots. If the pool took them back, unpark waits for the pool to
+// be done with them and empties the state.
+func (b *scopeSlots[T]) unpark() bool {
+	p := b.pool
+	if b.parked.CompareAndSwap(scopeParked, scopeActive) {
+		if p.bound == 0 && !debugMode {
+			b.scopeHot.pool = unsafe.Pointer(p)
+		}
+		return true
+	}
+	// scopeTaken: reclaimScopesLocked returned the words and unregistered
+	// b, under the pool's lock; taking the lock waits until it is done.
+	p.mu.Lock()
+	b.reset()
+	p.mu.Unlock()
+	b.parked.Store(scopeActive)
+	return false
+}
+
+// reset empties a state that holds no slot any more.
+func (b *scopeSlots[T]) reset() {
+	clear(b.words)
+	b.words = b.words[:0]
+	b.cur, b.spare, b.free, b.taken, b.frees = -1, 0, 0, 0, 0
+	b.mem, b.state, b.scopeHot.pool, b.pool = nil, nil, nil, nil
 }
 
 // giveBack returns the words ws, whose slots must all be free, to the pool.
@@ -497,12 +563,33 @@ func (b *scopeSlots[T]) giveBack(ws []heldWord[T], all bool) {
 		p.sc.removeLocked(b)
 	}
 	p.mu.Unlock()
-	clear(ws)
 	if all {
-		b.words = b.words[:0]
-		b.cur, b.spare, b.free = -1, 0, 0
-		b.mem, b.state, b.scopeHot.pool, b.pool = nil, nil, nil, nil
+		b.reset()
+	} else {
+		clear(ws)
 	}
+}
+
+// reclaimScopesLocked takes back the slots of every parked scope state, as
+// drainCaches takes back the slots of the per-P caches: they are all free.
+func (p *Pool[T]) reclaimScopesLocked() {
+	for i := len(p.sc.holders) - 1; i >= 0; i-- {
+		b := p.sc.holders[i]
+		if !b.parked.CompareAndSwap(scopeParked, scopeTaken) {
+			continue
+		}
+		for _, w := range b.words {
+			p.returnWordLocked(w.s, w.base, w.mask)
+		}
+		p.sc.removeLocked(b)
+	}
+}
+
+// reclaimScopes is reclaimScopesLocked for drainCaches.
+func (p *Pool[T]) reclaimScopes() {
+	p.mu.Lock()
+	p.reclaimScopesLocked()
+	p.mu.Unlock()
 }
 
 // abandon gives back the free slots of a state whose scope was collected.
@@ -512,6 +599,14 @@ func (b *scopeSlots[T]) abandon() {
 	p := b.pool
 	if p == nil {
 		return
+	}
+	switch b.parked.Load() {
+	case scopeTaken:
+		return // the pool took the slots back already
+	case scopeParked:
+		if !b.parked.CompareAndSwap(scopeParked, scopeTaken) {
+			return
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -562,17 +657,48 @@ func releaseScoped[T any](s *span[T], base uint32, used, mask uint64) {
 	}
 }
 
-// releaseScopedDebug is releaseScoped for debug builds: it frees the slots
-// one by one through the pool's per-slot free path, the one Free takes, so
-// that the debug build checks and records each of them and catches a use of
-// a scoped object after Release as any use after Free. The slots leave the
-// scope: Pool.free puts each in this P's cache or in the quarantine.
-func (p *Pool[T]) releaseScopedDebug(s *span[T], base uint32, used uint64) {
-	for u := used; u != 0; u &= u - 1 {
-		r := slotRef[T]{s, base + uint32(bits.TrailingZeros64(u))}
-		s.state[r.i] = stateLive // the state Pool.free expects
-		p.free(r)
+// Debug builds (debugScope). A scope takes each slot as Alloc does and frees
+// each object as Free does, through the pool's per-slot paths and their
+// debug hooks, so that the debug build records, checks and quarantines
+// scoped objects like any other: a use of a scoped object after Release is
+// then caught like a use after Free. Scopes are slower there, and keep no
+// slots across Release.
+
+// allocInDebug is AllocIn in debug builds. The caller admitted the object
+// in a bounded pool.
+func (p *Pool[T]) allocInDebug(s *Scope, b *scopeSlots[T]) *T {
+	if b.pool == nil {
+		p.mu.Lock()
+		p.registerLocked(b)
+		p.mu.Unlock()
 	}
+	s.list(b)
+	x := p.alloc()
+	r := p.lookup(x)
+	r.s.state[r.i] = stateScoped
+	b.objs = append(b.objs, x)
+	return x
+}
+
+// releaseDebug is release in debug builds: each object goes through
+// Pool.free, which counts the frees and the bound.
+func (b *scopeSlots[T]) releaseDebug() bool {
+	p := b.pool
+	if p != nil {
+		for i, x := range b.objs {
+			r := p.lookup(x)
+			r.s.state[r.i] = stateLive // the state Pool.free expects
+			p.free(r)
+			b.objs[i] = nil
+		}
+		b.objs = b.objs[:0]
+		p.mu.Lock()
+		p.sc.removeLocked(b)
+		p.mu.Unlock()
+		b.reset()
+	}
+	b.isListed = false
+	return false
 }
 
 // removeLocked unregisters b, which leaves the pool, and keeps its count of
@@ -584,8 +710,7 @@ func (d *scopeDepot[T]) removeLocked(b *scopeSlots[T]) {
 	d.holders[last] = nil
 	d.holders = d.holders[:last]
 	b.hidx = -1
-	d.frees += b.frees
-	b.frees = 0
+	d.frees += b.frees // the owner resets b.frees when it empties b
 }
 
 // freeLocked is the number of free slots that scopes hold. Each scope changes
@@ -613,7 +738,7 @@ func (d *scopeDepot[T]) countsLocked() (scoped, free int, frees uint64) {
 	for _, b := range d.holders {
 		f := bits.OnesCount64(b.free) + b.spare
 		free += f
-		scoped += b.taken - f
+		scoped += b.taken - f + len(b.objs)
 		frees += b.frees
 	}
 	return scoped, free, frees
