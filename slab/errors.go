@@ -27,9 +27,9 @@ var (
 	// allocated in a Scope: Scope.Release frees it.
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
-	// nil *Scope, such as ScopeFrom returns for a context without a scope. A
-	// released scope is empty and may be used again, and a second Release
-	// does nothing, so neither panics.
+	// nil *Scope, such as ScopeFrom returns for a context without a scope.
+	// AllocIn after Release and a second Release do not panic: a released
+	// scope is empty and may be used again.
 	ErrReleased = errs.Released
 )
 
