@@ -296,8 +296,9 @@ func (p *Pool[T]) growLocals() {
 	}
 }
 
-// drainCaches moves every cached slot back to the spans, and makes the table
-// as large as GOMAXPROCS. While it runs, Alloc and Free bypass the caches.
+// drainCaches moves every cached slot back to the spans, with the free slots
+// that released scopes keep, and makes the table as large as GOMAXPROCS.
+// While it runs, Alloc and Free bypass the caches.
 func (p *Pool[T]) drainCaches() {
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
@@ -312,6 +313,7 @@ func (p *Pool[T]) drainCaches() {
 	for i := range caches {
 		p.returnSlots(buf[:caches[i].spill(buf[:])])
 	}
+	p.reclaimScopes() // and the free slots that released scopes keep
 	if n := runtime.GOMAXPROCS(0); n > len(caches) {
 		p.setCaches(n)
 	} else {

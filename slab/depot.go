@@ -3,6 +3,7 @@ package slab
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -189,4 +190,69 @@ func (p *Pool[T]) setRefTableLocked(pos int, s *span[T]) {
 		p.refTable.Store(&t)
 	}
 	t[pos].Store(s)
+}
+
+// takeWordLocked assigns every free slot of one allocBits word, the first
+// word with a free slot in the span that takeLocked would use, and returns
+// the span, the word's first slot and the slots taken (bit k = slot base+k).
+// It grows the pool like takeLocked, and returns a zero mask only when a
+// bounded pool may not grow. Scopes take their slots this way: one word costs
+// the lock once for up to 64 slots, and returnWordLocked gives them back at
+// the same price.
+func (p *Pool[T]) takeWordLocked() (s *span[T], base uint32, mask uint64) {
+	if len(p.partial) == 0 {
+		if !p.mayGrowLocked() {
+			return nil, 0, 0
+		}
+		p.newSpanLocked()
+	}
+	s = p.partial[len(p.partial)-1]
+	words := s.allocBits.Words()
+	n := uint(len(s.mem))
+	for w := s.freeindex / 64; w < uint(len(words)); w++ {
+		free := ^words[w]
+		if end := (w + 1) * 64; end > n {
+			free &= 1<<(n-w*64) - 1 // bits past the last slot are never slots
+		}
+		if free == 0 {
+			continue
+		}
+		words[w] |= free
+		k := bits.OnesCount64(free)
+		s.nalloc += k
+		// Every slot below freeindex was assigned, and so is every slot
+		// of this word now.
+		s.freeindex = min((w+1)*64, n)
+		s.idleGCs = 0
+		if s.nalloc == len(s.mem) {
+			p.removePartialLocked(s)
+		}
+		p.assigned += k
+		p.highWater = max(p.highWater, p.assigned)
+		return s, uint32(w * 64), free
+	}
+	panic(fmt.Errorf("slab: internal error: span %d of pool %q counts %d of %d slots assigned but has no free slot",
+		s.pos, p.owner.name, s.nalloc, len(s.mem)))
+}
+
+// returnWordLocked gives back slots taken with takeWordLocked: mask is a
+// subset of the slots of the word at base. The slots must be zeroed already.
+func (p *Pool[T]) returnWordLocked(s *span[T], base uint32, mask uint64) {
+	if mask == 0 {
+		return
+	}
+	w := &s.allocBits.Words()[base/64]
+	if *w&mask != mask {
+		panic(fmt.Errorf("slab: internal error: slots %#x of word %d of span %d of pool %q returned but not assigned",
+			mask&^*w, base/64, s.pos, p.owner.name))
+	}
+	*w &^= mask
+	k := bits.OnesCount64(mask)
+	s.nalloc -= k
+	s.freeindex = min(s.freeindex, uint(base)+uint(bits.TrailingZeros64(mask)))
+	if s.partialIdx < 0 {
+		s.partialIdx = len(p.partial)
+		p.partial = append(p.partial, s)
+	}
+	p.assigned -= k
 }

@@ -26,8 +26,10 @@ var (
 	// ErrScoped is wrapped by the panic of Free on an object that was
 	// allocated in a Scope: Scope.Release frees it.
 	ErrScoped = errs.Scoped
-	// ErrReleased is wrapped by the panic of AllocIn on a scope that was
-	// released and not reused, and of a second Release.
+	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
+	// nil *Scope, such as ScopeFrom returns for a context without a scope.
+	// AllocIn after Release and a second Release do not panic: a released
+	// scope is empty and may be used again.
 	ErrReleased = errs.Released
 )
 

@@ -97,6 +97,8 @@ type Pool[T any] struct {
 	// changed.
 	lastActivity [3]uint64
 	idleCycles   int
+
+	sc scopeDepot[T] // the pool's side of Scopes, see scope.go
 }
 
 // owner describes a pool to the address map and holds the map entries of
@@ -437,5 +439,6 @@ func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
 // heldLocked is the number of assigned slots that are neither live, cached
-// nor retired: slots in the debug quarantine.
-func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() }
+// nor retired: slots in the debug quarantine, and free slots that scopes took
+// and have not handed out.
+func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() + p.sc.freeLocked() }

@@ -12,6 +12,9 @@ type Stats struct {
 	Live   int64  // objects allocated and not yet freed, scoped ones included
 	Allocs uint64 // objects ever allocated
 	Frees  uint64 // objects ever freed
+	// Scoped is the number of live objects allocated with AllocIn, whose
+	// scopes have not been released yet; they are part of Live.
+	Scoped int64
 
 	Capacity int   // slots in all slabs
 	Slabs    int   // slabs held
@@ -19,8 +22,13 @@ type Stats struct {
 	// Cached is the number of free slots held by per-P caches, ready for
 	// the next Alloc on their P.
 	Cached int
+	// ScopeFree is the number of free slots held by scopes, ready for their
+	// next AllocIn: taken in a batch and not handed out yet, or kept by
+	// Release for the scope's next use. Like Cached, they are not Live.
+	ScopeFree int
 	// HighWater is the most slots that were assigned at once: live objects
-	// plus cached free slots. It bounds the peak of Live from above.
+	// plus free slots held by caches and scopes. It bounds the peak of Live
+	// from above.
 	HighWater int
 	// Retired counts slots whose Ref generations ran out; they are never
 	// reused.
@@ -37,15 +45,20 @@ func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	frees, cached := p.cacheCounts()
-	held := p.heldLocked() // freed, so counted in Frees, but not yet reusable
+	scoped, scopeFree, scopeFrees := p.sc.countsLocked()
+	// Quarantined slots were freed, so they count in Frees, but are not
+	// yet reusable.
+	quarantined := p.debugHeldLocked()
 	st := Stats{
 		Name:      p.owner.name,
 		Type:      p.owner.typeName,
-		Live:      int64(p.assigned - cached - p.retired - held),
-		Frees:     frees + p.slowFrees + uint64(held),
+		Live:      int64(p.assigned - cached - p.retired - p.heldLocked()),
+		Frees:     frees + p.slowFrees + scopeFrees + uint64(quarantined),
 		Capacity:  p.capacity,
 		Bytes:     int64(p.capacity) * int64(p.size),
+		Scoped:    int64(scoped),
 		Cached:    cached,
+		ScopeFree: scopeFree,
 		HighWater: p.highWater,
 		Retired:   p.retired,
 		Released:  p.released,
