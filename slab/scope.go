@@ -206,6 +206,9 @@ type scopeDepot[T any] struct {
 
 	// holders are the scopes' states that hold slots of this pool.
 	holders []*scopeSlots[T]
+	// nholders is len(holders), for reclaimScopes to skip the lock when no
+	// scope holds slots, as for a pool used without scopes.
+	nholders atomic.Int32
 	// frees counts the objects freed by scopes' Release, for states that
 	// are no longer holders.
 	frees uint64
@@ -367,6 +370,7 @@ func (p *Pool[T]) registerLocked(b *scopeSlots[T]) {
 	}
 	b.hidx = len(p.sc.holders)
 	p.sc.holders = append(p.sc.holders, b)
+	p.sc.nholders.Store(int32(len(p.sc.holders)))
 }
 
 // takeScopeWords appends words to b.words under p's lock until it holds
@@ -587,6 +591,9 @@ func (p *Pool[T]) reclaimScopesLocked() {
 
 // reclaimScopes is reclaimScopesLocked for drainCaches.
 func (p *Pool[T]) reclaimScopes() {
+	if p.sc.nholders.Load() == 0 {
+		return
+	}
 	p.mu.Lock()
 	p.reclaimScopesLocked()
 	p.mu.Unlock()
@@ -709,6 +716,7 @@ func (d *scopeDepot[T]) removeLocked(b *scopeSlots[T]) {
 	d.holders[i].hidx = i
 	d.holders[last] = nil
 	d.holders = d.holders[:last]
+	d.nholders.Store(int32(last))
 	b.hidx = -1
 	d.frees += b.frees // the owner resets b.frees when it empties b
 }
