@@ -314,7 +314,7 @@ func (r *report) targets() {
 }
 
 func (r *report) scopeTargets() {
-	r.printf("## Request scopes (issue 4, measured here with the first version of `Scope`)\n\n")
+	r.printf("## Request scopes (issue 4)\n\n")
 	r.printf("| case | scope | sync.Pool (same run) | ratio | limit | allocs/request | verdict |\n")
 	r.printf("|---|---|---|---|---|---|---|\n")
 	for _, mode := range []struct {
