@@ -42,7 +42,8 @@ func (p *Pool[T]) onGC() {
 	// Every Alloc changes assigned or cached, every Free changes frees
 	// (or, in debug builds, the quarantine: heldLocked).
 	held := p.heldLocked()
-	activity := [3]uint64{frees + p.slowFrees + uint64(held), uint64(p.assigned), uint64(cached)}
+	_, _, scopeFrees := p.sc.countsLocked()
+	activity := [3]uint64{frees + p.slowFrees + scopeFrees + uint64(held), uint64(p.assigned), uint64(cached)}
 	if activity == p.lastActivity {
 		p.idleCycles++
 	} else {

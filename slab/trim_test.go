@@ -29,6 +29,7 @@ func freeAll[T any](p *slab.Pool[T], xs []*T) {
 }
 
 func TestTrimReleasesEmptySlabs(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
 	// No debug quarantine: freed slots must go to the per-P caches.
 	p := slab.New[node](slab.WithIdleTrim(0), slab.WithQuarantine(0))
 	xs := fill(p, 3*slab.SlotsPerSlab(p))
@@ -56,6 +57,7 @@ func TestTrimReleasesEmptySlabs(t *testing.T) {
 }
 
 func TestTrimKeepsSlabsWithLiveObjects(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
 	p := slab.New[node](slab.WithIdleTrim(0))
 	n := slab.SlotsPerSlab(p)
 	xs := fill(p, 3*n)
@@ -131,6 +133,7 @@ func TestTrimRacesAllocAndFree(t *testing.T) {
 // every empty slab. A slab whose free slots sit partly in a per-P cache is
 // not empty, so exactly the slabs of the cached slots stay.
 func TestIdleTrimAfterGC(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
 	for _, tc := range []struct {
 		name string
 		opts []slab.Option
@@ -159,6 +162,7 @@ func TestIdleTrimAfterGC(t *testing.T) {
 }
 
 func TestIdleTrimOffKeepsSlabs(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
 	p := slab.New[node](slab.WithIdleTrim(0))
 	freeAll(p, fill(p, 4*slab.SlotsPerSlab(p)))
 	for range 5 {
@@ -173,6 +177,7 @@ func TestIdleTrimOffKeepsSlabs(t *testing.T) {
 // TestIdleTrimKeepsSlabsInUse checks that collections never release a slab
 // that holds live objects, and that those objects stay valid to free.
 func TestIdleTrimKeepsSlabsInUse(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
 	p := slab.New[node](slab.WithIdleTrim(1))
 	n := slab.SlotsPerSlab(p)
 	xs := fill(p, 3*n)
