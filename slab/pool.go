@@ -308,9 +308,9 @@ func (p *Pool[T]) Free(x *T) {
 		return
 	}
 	// Find the slot. The span of the last lookup is tried first: most
-	// frees hit the span that the last one did.
-	// The size of T is a constant in each instantiation, so the division
-	// compiles to a multiplication.
+	// frees hit the span that the last one did. The size of T is a
+	// constant in each instantiation, so the division compiles to a
+	// multiplication.
 	var r slotRef[T]
 	s := p.hint.Load()
 	off := uintptr(unsafe.Pointer(x)) - s.meta.Base
@@ -321,7 +321,7 @@ func (p *Pool[T]) Free(x *T) {
 		p.hint.Store(r.s)
 	}
 	st := &r.s.state[r.i]
-	if debugMode || p.bound != 0 || *st != stateLive || r.s.gens.Load() != nil {
+	if p.bound != 0 || *st != stateLive || r.s.gens.Load() != nil {
 		p.free(r)
 		return
 	}
