@@ -289,6 +289,11 @@ func (d *jsonReader) str() (string, *apiError) {
 			d.i++
 			return s, nil
 		case c == '\\':
+			if !ascii {
+				// The prefix may hold invalid UTF-8: strSlow must see
+				// it, to replace each invalid byte as encoding/json does.
+				d.i = start
+			}
 			return d.strSlow(start)
 		case c < 0x20:
 			return "", d.syntax("control character in a string")
