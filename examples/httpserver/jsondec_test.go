@@ -99,7 +99,7 @@ func FuzzDecoders(f *testing.F) {
 			// encoding/json decodes a second "items" into the elements of
 			// the first without zeroing them; the schema reader starts
 			// afresh. Both are valid readings of a duplicate key.
-			t.Skip()
+			t.Skip("a duplicate \"items\" key: both decoders are right, and differ")
 		}
 		checkSameDecoding(t, body)
 	})
