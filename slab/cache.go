@@ -2,6 +2,7 @@ package slab
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -11,46 +12,68 @@ import (
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
-// Per-P caches (magazines, in Bonwick's terms). Each P has a stack of free
-// slots that only the goroutine running on that P touches, while pinned, so
-// the common Alloc and Free take no lock and execute no atomic instruction.
-// A cache that runs empty takes refillBatch slots from the spans under
-// Pool.mu; one that runs full gives back its older half. The depot of the
-// classic design is the spans' free sets themselves.
+// Per-P caches. Each P's cache owns whole words of slots (see word): it
+// hands out the free slots of its current word with a bit scan, and takes
+// back the slots of its own words with plain stores, all while the
+// goroutine is pinned to the P, so the common Alloc and Free take no lock
+// and execute no atomic instruction. A slot freed on a P that does not own
+// its word goes to the word's inbox instead, and comes back to the owner in
+// a batch. A cache whose words run out takes another word from the central
+// free set under Pool.mu; a cache that owns too many words gives the oldest
+// back, without the lock (through the word's inbox).
 //
-// Under -race the magazine operations are hidden from the detector
-// (go:norace: the P, not a lock, serialises them, which the detector cannot
-// see), and each slot hand-off is described instead: ReleaseMerge on the slot
-// in Free, Acquire in Alloc. sync.Pool does the same; its package is exempt
+// Under -race the cache operations are hidden from the detector (go:norace:
+// the P, not a lock, serialises them, which the detector cannot see), and
+// each slot hand-off is described instead: ReleaseMerge on the slot in
+// Free, Acquire in Alloc. sync.Pool does the same; its package is exempt
 // from instrumentation altogether.
 const (
-	magSize     = 128
-	refillBatch = 64 // one allocBits word: see takeLocked
-
-	// cacheBytes bounds the memory one cache holds, so that the caches of a
-	// pool of large objects do not pin many slabs.
+	// maxOwned is the most words one cache owns.
+	maxOwned = 8
+	// cacheBytes bounds the memory of the words one cache owns, so that the
+	// caches of a pool of large objects do not pin many slabs. A cache
+	// owns at least 2 words whatever their size.
 	cacheBytes = 256 << 10
+	// pinnedZeroMax is the largest object that Free zeroes while pinned to
+	// its P. Larger ones are zeroed before, so that a stop-the-world never
+	// waits for a long clear.
+	pinnedZeroMax = 1 << 10
 )
 
-// magCap returns how many slots a cache of objects of the given size holds:
-// magSize, or fewer for large objects, at least 2.
-func magCap(size uintptr) int {
-	return int(max(2, min(magSize, cacheBytes/size)))
+// ownedLimit returns how many words a cache of the pool owns at most.
+func ownedLimit(size uintptr, nelems int) int {
+	wordBytes := uintptr(min(64, nelems)) * size
+	return int(max(2, min(maxOwned, cacheBytes/wordBytes)))
 }
 
-type pcache[T any] struct {
-	n     int    // mag[:n] are free slots; mag[n-1] is the next to go
-	limit int    // n <= limit <= magSize
-	frees uint64 // Frees served by this cache
-	mag   [magSize]cslot[T]
-	_     [64]byte // keeps the next cache's hot fields off this line
-}
+// pcache is one P's cache. Its fields are written only by the goroutine
+// running on the P while pinned, or by drainCaches while no goroutine can
+// reach the cache.
+type pcache struct {
+	// The current word, which Alloc and Free use without a call: its free
+	// slots (bit k = slot k of the word), its slot 0 and the bytes of its
+	// slots. cur is nil, and free 0, while the cache owns no word.
+	free  uint64
+	cur   *word
+	mem   unsafe.Pointer
+	limit uintptr
 
-// A cslot is a free slot in a cache: its address and its state byte, all
-// that Alloc needs.
-type cslot[T any] struct {
-	x  *T
-	st *uint8
+	// Counters, read by Stats: the Frees served on this P (its own words'
+	// and others'), the slots it put into inboxes (frees of other words,
+	// and the free slots of words it gave back) and the slots it took out
+	// of inboxes.
+	frees     uint64
+	inboxed   uint64
+	collected uint64
+	_         [64 - 8 - 8 - 8 - 8 - 3*8]byte
+
+	// owned are the words the cache owns, cur among them.
+	owned [maxOwned]*word
+	n     int
+	// next is the position in owned of the next word to give back when
+	// the cache must make room: the words rotate.
+	next int
+	_    [64 - 8 - 8]byte
 }
 
 // cache returns this P's cache, or nil while the caches are being drained
@@ -60,75 +83,220 @@ type cslot[T any] struct {
 // sync.Pool's locals: the fast paths are a chain of dependent loads, and
 // this keeps the chain two loads long. localSize is published after local,
 // and cleared before the array is drained.
-func (p *Pool[T]) cache(pid int) *pcache[T] {
+func (p *Pool[T]) cache(pid int) *pcache {
 	if uintptr(pid) < atomic.LoadUintptr(&p.localSize) {
-		return (*pcache[T])(unsafe.Add(atomic.LoadPointer(&p.local), uintptr(pid)*unsafe.Sizeof(pcache[T]{})))
+		return (*pcache)(unsafe.Add(atomic.LoadPointer(&p.local), uintptr(pid)*unsafe.Sizeof(pcache{})))
 	}
 	return nil
 }
 
-// The magazine operations. Each runs pinned, on the P's own cache.
+// The cache operations. Each runs pinned, on the P's own cache.
 
-// pop removes the most recently pushed slot.
+// pop hands out the lowest free slot of the current word, marked live, or
+// returns nil. A slot whose state is not free is left for allocSlow to sort
+// out: that only happens after a racing double free (see refill).
 //
 //go:norace
-func (c *pcache[T]) pop() (cslot[T], bool) {
-	n := c.n - 1
-	if n < 0 {
-		return cslot[T]{}, false
+func (c *pcache) pop(size uintptr) unsafe.Pointer {
+	f := c.free
+	if f == 0 {
+		return nil
 	}
-	e := c.mag[n]
-	// Drop the slot pointer so that a cache does not keep a released slab
-	// alive; the state pointer only reaches the slab's small state array.
-	c.mag[n].x = nil
-	c.n = n
-	return e, true
+	j := uintptr(bits.TrailingZeros64(f))
+	st := &c.cur.state[j&63]
+	if *st != stateFree {
+		return nil
+	}
+	*st = stateLive
+	c.free = f & (f - 1)
+	return unsafe.Add(c.mem, j*size)
 }
 
-// push adds a free slot, unless the magazine is full.
+// claim marks the object at x, if it is a live slot of the current word,
+// free, and returns its index in the word; the caller zeroes it and calls
+// put. It returns -1 for anything else, which Free's slow path handles.
 //
 //go:norace
-func (c *pcache[T]) push(e cslot[T]) bool {
-	n := c.n
-	if n >= c.limit {
-		return false
+func (c *pcache) claim(x unsafe.Pointer, size uintptr) int {
+	off := uintptr(x) - uintptr(c.mem)
+	if off >= c.limit {
+		return -1
 	}
-	c.mag[n] = e
-	c.n = n + 1
+	j := off / size
+	if j*size != off {
+		return -1
+	}
+	st := &c.cur.state[j&63]
+	if *st != stateLive {
+		return -1
+	}
+	*st = stateFree
+	return int(j)
+}
+
+// put adds slot j of the current word, which claim marked free, to the
+// cache.
+//
+//go:norace
+func (c *pcache) put(j int) {
+	c.free |= 1 << (j & 63)
 	c.frees++
-	return true
 }
 
-// fill adds as many of es as fit and returns how many it took.
+// putOwned adds the free slot bit of w, a word the cache owns, to the cache.
 //
 //go:norace
-func (c *pcache[T]) fill(es []cslot[T]) int {
-	// Loops, not copy or clear: those run in the runtime, which reports
-	// them to the race detector whatever this function's directive.
-	k := 0
-	for ; k < len(es) && c.n < c.limit; k++ {
-		c.mag[c.n] = es[k]
-		c.n++
+func (c *pcache) putOwned(w *word, bit uint64) {
+	if w == c.cur {
+		c.free |= bit
+	} else {
+		w.free |= bit
 	}
-	return k
+	c.frees++
 }
 
-// spill moves the oldest len(out) slots into out, or all of them if fewer.
+// noteRemote counts a Free whose slot went to another word's inbox, n new
+// bits of it (0 if the bit was set already: a racing double free).
 //
 //go:norace
-func (c *pcache[T]) spill(out []cslot[T]) int {
-	k := min(len(out), c.n)
-	for i := 0; i < k; i++ {
-		out[i] = c.mag[i]
+func (c *pcache) noteRemote(n int) {
+	if n > 0 {
+		c.frees++
+		c.inboxed++
 	}
-	for i := k; i < c.n; i++ {
-		c.mag[i-k] = c.mag[i]
+}
+
+// setCur makes w, which the cache owns, its current word, with free slots
+// free; the old current word keeps its own free slots.
+//
+//go:norace
+func (c *pcache) setCur(w *word, free uint64, size uintptr) {
+	if c.cur != nil {
+		c.cur.free = c.free
 	}
-	for i := c.n - k; i < c.n; i++ {
-		c.mag[i] = cslot[T]{}
+	c.cur, c.free, c.mem = w, free, w.mem
+	c.limit = uintptr(bits.Len64(w.valid)) * size
+}
+
+// refill finds free slots for the current word, without the central free
+// set: first in the current word's inbox, then among the other words the
+// cache owns, their own free slots and their inboxes. It reports whether
+// the current word has free slots now.
+//
+//go:norace
+func (c *pcache) refill(size uintptr) bool {
+	if w := c.cur; w != nil {
+		c.free = c.collect(w, c.free)
+		if c.free != 0 {
+			return true
+		}
 	}
-	c.n -= k
-	return k
+	for i := range c.n {
+		w := c.owned[i]
+		if w == c.cur {
+			continue
+		}
+		if w.free != 0 || w.inbox.Load() != 0 {
+			f := c.collect(w, w.free)
+			w.free = 0
+			c.setCur(w, f, size)
+			if f != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// collect adds w's inbox to free, the free slots the cache holds of w, and
+// returns the sum. A slot both in the inbox and in free was returned twice
+// by a racing double free (one Free on this P, one elsewhere): it is free
+// once, and its second Free is not counted. A slot in the inbox that was
+// handed out again before the second Free of a racing pair reached the
+// inbox is not free at all: pop's state check keeps it from a second owner,
+// and allocSlow drops it.
+//
+//go:norace
+func (c *pcache) collect(w *word, free uint64) uint64 {
+	if w.inbox.Load() == 0 {
+		return free
+	}
+	in := w.inbox.Swap(0)
+	c.collected += uint64(bits.OnesCount64(in))
+	c.frees -= uint64(bits.OnesCount64(in & free))
+	return free | in
+}
+
+// dropLowest drops the lowest free slot of the current word, which pop
+// refused because it is not free.
+//
+//go:norace
+func (c *pcache) dropLowest() { c.free &= c.free - 1 }
+
+// install makes w, just taken from the central free set with free slots
+// free, the cache's current word. If the cache owns as many words as it
+// may, it gives one back first (see evict). pid is the cache's P.
+//
+//go:norace
+func (c *pcache) install(w *word, free uint64, pid, limit int, size uintptr, q *inboxList) {
+	if c.n >= limit {
+		c.evict(q)
+	}
+	c.owned[c.n] = w
+	c.n++
+	w.owner.Store(uint32(pid) + 1)
+	// Frees while the word was on its way went to its inbox.
+	c.setCur(w, c.collect(w, free), size)
+}
+
+// evict gives one owned word back to the central free set: preferably a
+// word with no free slot, else the oldest. Its free slots go into its inbox,
+// and it joins the list of words whose inboxes the central set collects,
+// so no lock is needed.
+//
+//go:norace
+func (c *pcache) evict(q *inboxList) {
+	k := -1
+	for i := range c.n {
+		if w := c.owned[i]; w != c.cur && w.free == 0 && w.inbox.Load() == 0 {
+			k = i
+			break
+		}
+	}
+	if k < 0 {
+		k = c.next % c.n
+		if c.owned[k] == c.cur && c.n > 1 {
+			k = (k + 1) % c.n
+		}
+		c.next = k + 1
+	}
+	w := c.owned[k]
+	free := w.free
+	if w == c.cur {
+		free = c.free
+		c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+	}
+	w.free = 0
+	c.n--
+	c.owned[k] = c.owned[c.n]
+	c.owned[c.n] = nil
+	c.release(w, free, q)
+}
+
+// release ends the cache's ownership of w, whose free slots (not counting
+// its inbox) are free.
+//
+//go:norace
+func (c *pcache) release(w *word, free uint64, q *inboxList) {
+	// The owner changes first: a Free that sees the central set as the
+	// owner after this queues the word itself.
+	w.owner.Store(ownerCentral)
+	if free != 0 {
+		old := w.inbox.Or(free)
+		c.inboxed += uint64(bits.OnesCount64(free &^ old))
+		c.frees -= uint64(bits.OnesCount64(free & old)) // racing double frees, see collect
+	}
+	q.push(w)
 }
 
 // counts reads the cache's counters from another P. Each is a machine word
@@ -137,67 +305,134 @@ func (c *pcache[T]) spill(out []cslot[T]) int {
 // caller.
 //
 //go:norace
-func (c *pcache[T]) counts() (frees uint64, n int) { return c.frees, c.n }
-
-// cacheGet pops a slot from this P's cache.
-func (p *Pool[T]) cacheGet() (cslot[T], bool) {
-	pid := pin.Pin()
-	if c := p.cache(pid); c != nil {
-		e, ok := c.pop()
-		pin.Unpin()
-		return e, ok
+func (c *pcache) counts() (frees, inboxed, collected uint64, held int) {
+	held = bits.OnesCount64(c.free)
+	cur := c.cur
+	for _, w := range c.owned[:min(c.n, maxOwned)] {
+		// The P may be changing the list: an entry may be nil or a word
+		// it owns no more, which only makes the count approximate.
+		if w != nil && w != cur {
+			held += bits.OnesCount64(w.free)
+		}
 	}
-	pin.Unpin()
-	return cslot[T]{}, false
+	return c.frees, c.inboxed, c.collected, held
 }
 
-// cachePut pushes a free slot onto this P's cache, unless it is full or
-// unavailable.
-func (p *Pool[T]) cachePut(e cslot[T]) bool {
+// alloc takes a slot from this P's cache, or from the central free set when
+// the cache has none, and marks it live. It is Alloc's fast path as a
+// function, for the other allocating calls.
+func (p *Pool[T]) alloc() *T {
 	pid := pin.Pin()
-	ok := false
 	if c := p.cache(pid); c != nil {
-		ok = c.push(e)
+		if x := c.pop(p.size); x != nil {
+			pin.Unpin()
+			if race.Enabled {
+				race.Acquire(x)
+			}
+			if debugMode {
+				p.debugAlloc(p.lookup((*T)(x)))
+			}
+			return (*T)(x)
+		}
 	}
 	pin.Unpin()
-	return ok
+	return p.allocSlow()
 }
 
-// allocSlow refills this P's cache from the spans and returns one slot,
-// marked live.
+// allocSlow refills this P's cache, from its own words or from the central
+// free set, and returns one slot, marked live.
 func (p *Pool[T]) allocSlow() *T {
-	var buf [refillBatch]slotRef[T]
-	p.growLocals()
+	for {
+		pid := pin.Pin()
+		c := p.cache(pid)
+		if c == nil {
+			pin.Unpin()
+			if p.resizeCaches() {
+				continue
+			}
+			// The caches are being drained: take a slot from the
+			// central free set.
+			return p.allocCentral()
+		}
+		if c.refill(p.size) {
+			if x := c.pop(p.size); x != nil {
+				pin.Unpin()
+				return p.allocated((*T)(x))
+			}
+			// The lowest free slot is not free: a racing double free
+			// put it in an inbox after it was handed out again. Drop it
+			// and look again.
+			c.dropLowest()
+			pin.Unpin()
+			continue
+		}
+		pin.Unpin()
+		if p.resizeCaches() {
+			continue
+		}
+
+		p.mu.Lock()
+		w, free := p.takeCacheWordLocked()
+		p.mu.Unlock()
+		if w == nil {
+			// Only a bounded pool stops growing, and it admitted this
+			// allocation, so a slot sits in another P's cache. Take it back.
+			return p.allocDrained()
+		}
+		if race.Enabled {
+			// Whichever goroutine pops a slot of the word from the cache
+			// synchronises with this one, which took it under the lock,
+			// as with a Free.
+			for f := free; f != 0; f &= f - 1 {
+				race.ReleaseMerge(unsafe.Add(w.mem, uintptr(bits.TrailingZeros64(f))*p.size))
+			}
+		}
+		pid = pin.Pin()
+		if c = p.cache(pid); c == nil {
+			pin.Unpin()
+			p.returnCacheWord(w, free)
+			continue
+		}
+		c.install(w, free, pid, p.ownedLimit, p.size, &p.inboxes)
+		x := c.pop(p.size)
+		pin.Unpin()
+		if x != nil {
+			return p.allocated((*T)(x))
+		}
+	}
+}
+
+// allocated finishes the allocation of x, taken from a cache.
+func (p *Pool[T]) allocated(x *T) *T {
+	if race.Enabled {
+		race.Acquire(unsafe.Pointer(x))
+	}
+	if debugMode {
+		p.debugAlloc(p.lookup(x))
+	}
+	return x
+}
+
+// allocCentral takes one slot from the central free set, for an Alloc that
+// runs while the caches are drained.
+func (p *Pool[T]) allocCentral() *T {
+	var buf [1]slotRef[T]
 	p.mu.Lock()
-	n := p.takeLocked(buf[:min(refillBatch, magCap(p.size)/2+1)])
+	n := p.takeLocked(buf[:])
 	p.mu.Unlock()
 	if n == 0 {
-		// Only a bounded pool stops growing, and it admitted this
-		// allocation, so a slot sits in another P's cache. Take it back.
 		return p.allocDrained()
 	}
+	return p.liveCentral(buf[0])
+}
 
-	var rest [refillBatch - 1]cslot[T]
-	for i, r := range buf[1:n] {
-		rest[i] = cslot[T]{r.ptr(), &r.s.state[r.i]}
-		// The goroutine that pops the slot from the cache synchronises
-		// with this one, as with a Free.
-		race.ReleaseMerge(unsafe.Pointer(rest[i].x))
-	}
-	left := rest[:n-1]
-	pid := pin.Pin()
-	if c := p.cache(pid); c != nil {
-		left = left[c.fill(left):]
-	}
-	pin.Unpin()
-	if len(left) > 0 {
-		p.returnSlots(left)
-	}
-
-	r := buf[0]
+// liveCentral marks r, taken from the central free set, live.
+func (p *Pool[T]) liveCentral(r slotRef[T]) *T {
 	x := r.ptr()
-	race.Acquire(unsafe.Pointer(x))
-	r.s.state[r.i] = stateLive
+	if race.Enabled {
+		race.Acquire(unsafe.Pointer(x))
+	}
+	*r.st() = stateLive
 	if debugMode {
 		p.debugAlloc(r)
 	}
@@ -212,9 +447,9 @@ const drainPatience = time.Second
 func (p *Pool[T]) allocDrained() *T {
 	var buf [1]slotRef[T]
 	// The admitted allocation's slot exists, but it can be in flight: in a
-	// refill's batch between takeLocked and a cache, or in a spill between
-	// a cache and returnLocked, held by a goroutine that may have been
-	// preempted there. Look again until it has had time to run.
+	// word between the central set and a cache, held by a goroutine that
+	// may have been preempted there. Look again until it has had time to
+	// run.
 	var deadline time.Time
 	for try := 0; ; try++ {
 		p.drainCaches()
@@ -228,77 +463,90 @@ func (p *Pool[T]) allocDrained() *T {
 		case try == 0:
 			deadline = time.Now().Add(drainPatience)
 		case time.Now().After(deadline):
+			if p.bound != 0 {
+				p.live.Add(-1)
+			}
 			panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
 		case try > 100:
 			time.Sleep(50 * time.Microsecond)
 		}
 		runtime.Gosched()
 	}
-	r := buf[0]
-	x := r.ptr()
-	race.Acquire(unsafe.Pointer(x))
-	r.s.state[r.i] = stateLive
-	if debugMode {
-		p.debugAlloc(r)
-	}
-	return x
+	return p.liveCentral(buf[0])
 }
 
-// freeSlow frees e when this P's cache is full or unavailable: the older
-// half of the cache goes back to the spans, e takes its place.
-func (p *Pool[T]) freeSlow(e cslot[T]) {
-	var out [magSize/2 + 1]cslot[T]
-	n := 0
+// putFree gives back the slot r, marked free and zeroed already: to this
+// P's cache if the cache owns its word, else to the word's inbox. It
+// reports whether the slot was already in the inbox, which only a racing
+// double free can cause; the slot is then free once, as it should be, and
+// the Free is not counted.
+func (p *Pool[T]) putFree(r slotRef[T]) (dup bool) {
+	w := r.word()
+	bit := uint64(1) << (r.i % 64)
+	if race.Enabled {
+		race.ReleaseMerge(unsafe.Pointer(r.ptr()))
+	}
 	pid := pin.Pin()
-	if c := p.cache(pid); c != nil {
-		if !c.push(e) {
-			n = c.spill(out[:c.limit/2])
-			c.push(e)
-		}
-		e.x = nil
+	c := p.cache(pid)
+	if c != nil && w.owner.Load() == uint32(pid)+1 {
+		c.putOwned(w, bit)
+		pin.Unpin()
+		return false
+	}
+	old := w.inbox.Or(bit)
+	dup = old&bit != 0
+	if c != nil {
+		c.noteRemote(bits.OnesCount64(bit &^ old))
 	}
 	pin.Unpin()
-	if e.x != nil {
-		out[n] = e
-		n++
-		p.mu.Lock()
-		p.slowFrees++
-		p.mu.Unlock()
+	if c == nil && !dup {
+		p.extra.frees.Add(1)
+		p.extra.inboxed.Add(1)
 	}
-	p.returnSlots(out[:n])
+	// Read the owner after the OR: if a cache gave the word back
+	// meanwhile, either it collected the bit or the central set is the
+	// owner now and the word must be queued.
+	if old == 0 && w.owner.Load() == ownerCentral {
+		p.inboxes.push(w)
+	}
+	return dup
 }
 
-// returnSlots gives cached slots back to their spans.
-func (p *Pool[T]) returnSlots(es []cslot[T]) {
-	var buf [magSize]slotRef[T]
-	for len(es) > 0 {
-		n := min(len(es), len(buf))
-		for i, e := range es[:n] {
-			buf[i] = p.lookup(e.x)
-		}
-		p.mu.Lock()
-		p.returnLocked(buf[:n])
-		p.mu.Unlock()
-		es = es[n:]
+// returnCacheWord gives back a word taken for a cache that could not
+// install it (the caches were being drained meanwhile).
+func (p *Pool[T]) returnCacheWord(w *word, free uint64) {
+	w.owner.Store(ownerCentral)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.returnWordLocked((*span[T])(w.span), w.base, p.collectLocked(w, free))
+}
+
+// resizeCaches makes the table of caches as large as GOMAXPROCS after it
+// changed, and reports whether it did. When GOMAXPROCS shrinks, the caches
+// of the Ps that are gone would keep their words, and the slots freed into
+// those words' inboxes, until the pool went idle: the drain gives them back.
+func (p *Pool[T]) resizeCaches() bool {
+	if runtime.GOMAXPROCS(0) != len(p.allCaches()) {
+		p.drainCaches()
+		return true
 	}
+	return false
 }
 
 // allCaches returns every per-P cache, also while they are hidden from the
 // fast paths.
-func (p *Pool[T]) allCaches() []pcache[T] {
+func (p *Pool[T]) allCaches() []pcache {
 	return *p.caches.Load()
 }
 
-// growLocals gives each P a cache after GOMAXPROCS grew.
-func (p *Pool[T]) growLocals() {
-	if runtime.GOMAXPROCS(0) > len(p.allCaches()) {
-		p.drainCaches()
-	}
-}
-
-// drainCaches moves every cached slot back to the spans, with the free slots
-// that released scopes keep, and makes the table as large as GOMAXPROCS.
-// While it runs, Alloc and Free bypass the caches.
+// drainCaches moves every cached slot back to the central free set, with
+// the free slots that released scopes keep, and makes the table as large as
+// GOMAXPROCS. While it runs, Alloc and Free bypass the caches.
+//
+// The drain knows that no goroutine is inside a cache operation by stopping
+// the world (pin.Quiesce): pinned sections cannot be stopped, so once the
+// world has stopped and started again, every cache operation that began
+// before has ended, and later ones see localSize 0.
 func (p *Pool[T]) drainCaches() {
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
@@ -308,45 +556,97 @@ func (p *Pool[T]) drainCaches() {
 	atomic.StoreUintptr(&p.localSize, 0)
 	pin.Quiesce()
 
-	var buf [magSize]cslot[T]
 	caches := p.allCaches()
+	p.mu.Lock()
 	for i := range caches {
-		p.returnSlots(buf[:caches[i].spill(buf[:])])
+		p.drainLocked(&caches[i])
 	}
-	p.reclaimScopes() // and the free slots that released scopes keep
-	if n := runtime.GOMAXPROCS(0); n > len(caches) {
+	p.collectInboxesLocked()
+	p.reclaimScopesLocked() // and the free slots that released scopes keep
+	p.mu.Unlock()
+	if n := runtime.GOMAXPROCS(0); n != len(caches) {
 		p.setCaches(n)
 	} else {
 		atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 	}
 }
 
-// setCaches installs a new, empty table of n caches; the frees that the old
-// one counted carry over.
-func (p *Pool[T]) setCaches(n int) {
-	caches := make([]pcache[T], n)
-	for i := range caches {
-		caches[i].limit = magCap(p.size)
+// drainLocked gives every word of c back to the central free set. No
+// goroutine can reach c meanwhile.
+//
+//go:norace
+func (p *Pool[T]) drainLocked(c *pcache) {
+	for _, w := range c.owned[:c.n] {
+		free := w.free
+		if w == c.cur {
+			free = c.free
+		}
+		w.free = 0
+		w.owner.Store(ownerCentral)
+		p.returnWordLocked((*span[T])(w.span), w.base, c.collect(w, free))
 	}
+	clear(c.owned[:c.n])
+	c.n, c.next = 0, 0
+	c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+}
+
+// setCaches installs a new, empty table of n caches; the counters of the
+// old one carry over.
+func (p *Pool[T]) setCaches(n int) {
 	if p.caches.Load() != nil {
 		old := p.allCaches()
 		for i := range old {
-			f, _ := old[i].counts()
-			caches[0].frees += f
+			f, in, out, _ := old[i].counts()
+			p.extra.frees.Add(f)
+			p.extra.inboxed.Add(in)
+			p.extra.collected.Add(out)
 		}
 	}
+	caches := make([]pcache, n)
 	p.caches.Store(&caches)
 	atomic.StorePointer(&p.local, unsafe.Pointer(unsafe.SliceData(caches)))
 	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 }
 
-// cacheCounts sums the caches' counters.
-func (p *Pool[T]) cacheCounts() (frees uint64, cached int) {
+// cacheCounts sums the caches' counters (see pcache.counts) and the pool's
+// own for the work done outside them: the frees served, the slots in
+// inboxes, and the free slots the caches hold.
+func (p *Pool[T]) cacheCounts() (frees uint64, inboxed int, held int) {
+	frees = p.extra.frees.Load()
+	in, out := p.extra.inboxed.Load(), p.extra.collected.Load()
 	caches := p.allCaches()
 	for i := range caches {
-		f, n := caches[i].counts()
+		f, ci, co, h := caches[i].counts()
 		frees += f
-		cached += n
+		in += ci
+		out += co
+		held += h
 	}
-	return frees, cached
+	return frees, int(in - out), held
 }
+
+// An inboxList is a pool's list of central words whose inbox may hold
+// slots: pushed without a lock by whoever makes such an inbox non-empty (or
+// gives a word back), taken whole under Pool.mu by collectInboxesLocked.
+type inboxList struct {
+	head atomic.Pointer[word]
+}
+
+// push adds w unless it is queued already.
+func (q *inboxList) push(w *word) {
+	if !w.queued.CompareAndSwap(false, true) {
+		return
+	}
+	for {
+		old := q.head.Load()
+		w.next = old
+		if q.head.CompareAndSwap(old, w) {
+			return
+		}
+	}
+}
+
+// takeAll empties the list and returns its first word; the words are
+// linked by next. The caller must clear each word's queued flag after it
+// has read the word's next.
+func (q *inboxList) takeAll() *word { return q.head.Swap(nil) }

@@ -36,7 +36,6 @@ func (p *Pool[T]) debugFreeSlot(slotRef[T])                                   {}
 func (p *Pool[T]) debugFreeRef(Ref[T])                                        {}
 func (p *Pool[T]) debugHeldLocked() int                                       { return 0 }
 func (p *Pool[T]) debugFlushQuarantine()                                      {}
-func (p *Pool[T]) debugUnquarantineLocked() bool                              { return false }
 func (p *Pool[T]) debugBadFree(err error, _ slotRef[T]) error                 { return err }
 func (p *Pool[T]) debugViolation(err error, _ uintptr, _ *spanmap.Span) error { return err }
 func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                    { return err }

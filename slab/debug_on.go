@@ -152,7 +152,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 			// Give the slot back, so that the pool's counts stay right
 			// after the panic is recovered.
 			d.state.Store(dFree)
-			r.s.state[r.i] = stateFree
+			*r.st() = stateFree
 			if p.bound != 0 {
 				p.live.Add(-1)
 			}
@@ -210,7 +210,7 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 	if testHookFreeing != nil {
 		testHookFreeing()
 	}
-	if st := r.s.state[r.i]; st != stateLive {
+	if st := *r.st(); st != stateLive {
 		d.freeStack.Store(0)
 		d.freeAt.Store(0)
 		d.state.Store(dLive)
@@ -243,7 +243,7 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 		d.state.Store(dRetired)
 		return
 	}
-	r.s.state[r.i] = stateFree
+	*r.st() = stateFree
 	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
 	var zero T
 	*x = zero // a typed store: pointer words are cleared with write barriers
@@ -258,14 +258,11 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 	p.release(r)
 }
 
-// release puts the free, zeroed slot r into this P's cache, as Free does.
+// release gives the free, zeroed slot r back, as Free does: the debug
+// state machine has made the Free exclusive, so no racing Free can find it
+// in an inbox.
 func (p *Pool[T]) release(r slotRef[T]) {
-	x := r.ptr()
-	race.ReleaseMerge(unsafe.Pointer(x))
-	e := cslot[T]{x, &r.s.state[r.i]}
-	if !p.cachePut(e) {
-		p.freeSlow(e)
-	}
+	p.putFree(r)
 }
 
 // debugFreeRef is FreeRef in debug builds.

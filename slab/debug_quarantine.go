@@ -12,7 +12,10 @@ import (
 
 // The quarantine (debug builds): a bounded FIFO of freed slots per pool,
 // poisoned, that delays their reuse so that a write after free is found in
-// the poison. It never makes a pool grow, and Trim empties it.
+// the poison, and so that a stale Free through an old pointer finds its slot
+// still free rather than handed to a new owner. A slot leaves it only when
+// qcap newer frees have pushed it out, or when Trim or the idle trim empty
+// it: the pool grows rather than reuse a slot early, by at most qcap slots.
 
 // qent is a quarantine entry: a slot, or a shadow object (h and sh set).
 type qent[T any] struct {
@@ -98,7 +101,7 @@ func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
 	race.ReleaseMerge(unsafe.Pointer(x))
 	d.state.Store(dFree)
 	p.dbg.held.Add(-1)
-	p.returnLocked([]slotRef[T]{e.r})
+	p.returnWordLocked(e.r.s, e.r.i&^63, 1<<(e.r.i%64))
 	p.slowFrees++ // counted as freed while held, see Stats
 	return v
 }
@@ -115,15 +118,13 @@ func (p *Pool[T]) debugFlushQuarantine() {
 }
 
 // debugUnquarantineLocked gives the oldest entries of the quarantine back,
-// up to a cache refill's worth of slots, so that the quarantine delays reuse
-// without making the pool grow: takeLocked calls it, with p.mu held, before
-// it adds a span. It reports whether it freed any slot.
+// up to a word's worth of slots, and reports whether it freed any slot.
 func (p *Pool[T]) debugUnquarantineLocked() bool {
 	d := &p.dbg
 	k := 0
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
-	for d.n > 0 && k < refillBatch {
+	for d.n > 0 && k < 64 {
 		e := d.popLocked()
 		if v := p.leaveLocked(e); v != nil {
 			p.postpone(v)

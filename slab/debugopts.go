@@ -19,10 +19,11 @@ type debugConfig struct {
 // out, as release builds do). The default is tracker.CurrentSettings().
 // Quarantine when New runs.
 //
-// The quarantine never makes the pool grow: when the pool would add a slab,
-// it takes its oldest quarantined slots back instead (verifying them), and
-// Trim and the automatic trim empty it. Slots in it count as freed, not as
-// live or cached (Stats).
+// A slot leaves the quarantine (its poison verified) once slots newer
+// frees have pushed it out, or when Trim or the automatic trim empty it;
+// the pool grows rather than reuse it earlier, so a debug build holds up to
+// slots more objects' memory per pool than a release build. Slots in it
+// count as freed, not as live or cached (Stats).
 //
 // Release builds ignore the option. New panics if slots < 0.
 func WithQuarantine(slots int) Option {

@@ -2,6 +2,7 @@ package slab
 
 import (
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/spanmap"
@@ -9,9 +10,15 @@ import (
 
 // White-box hooks for the reliability tests (stress, fault, fuzz, soak).
 
-// RelDrainCaches moves every slot held by a per-P cache back to its slab, so
-// that one goroutine can reach every free slot of the pool.
-func RelDrainCaches[T any](p *Pool[T]) { p.drainCaches() }
+// RelDrainCaches moves every slot held by a per-P cache, and in debug builds
+// by the quarantine, back to its slab, so that one goroutine can reach every
+// free slot of the pool.
+func RelDrainCaches[T any](p *Pool[T]) {
+	if debugMode {
+		p.debugFlushQuarantine()
+	}
+	p.drainCaches()
+}
 
 // RelCheckInvariants checks the pool's bookkeeping against its slabs. It must
 // run at quiescence: no other goroutine may use the pool meanwhile. It
@@ -22,15 +29,46 @@ func RelDrainCaches[T any](p *Pool[T]) { p.drainCaches() }
 // or retired has its allocBit set; freeindex has no free slot below it; the
 // slab is registered in the address map under this pool; capacity, assigned
 // and retired agree with the slabs; Stats().Live equals the slots marked
-// live or scoped.
+// live or scoped. Per word: a word owned by a P's cache is in that cache's
+// list and has every allocBit set, no word is on its way between owners,
+// and every slot that a cache or an inbox holds free is in the free state
+// and assigned.
 func RelCheckInvariants[T any](p *Pool[T]) error {
 	// The automatic trim can drain the caches on the GC's cleanup goroutine
 	// at any time; drainMu keeps it from doing so between the two reads.
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
-	_, cached := p.cacheCounts()
+	_, inboxed, held := p.cacheCounts()
+	cached := held + inboxed
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	caches := p.allCaches()
+	owned := map[*word]int{} // the P whose cache lists the word
+	for pid := range caches {
+		c := &caches[pid]
+		for _, w := range c.owned[:c.n] {
+			if _, dup := owned[w]; dup {
+				return fmt.Errorf("word at slot %d is listed by two caches", w.base)
+			}
+			owned[w] = pid
+			free := w.free
+			if w == c.cur {
+				free = c.free
+			}
+			for f := free; f != 0; f &= f - 1 {
+				if st := w.state[bits.TrailingZeros64(f)]; st != stateFree {
+					return fmt.Errorf("P %d caches slot %d of the word at %d, which is in state %d", pid, bits.TrailingZeros64(f), w.base, st)
+				}
+			}
+		}
+		if c.cur != nil {
+			if _, ok := owned[c.cur]; !ok {
+				return fmt.Errorf("P %d's current word is not in its list", pid)
+			}
+		} else if c.free != 0 {
+			return fmt.Errorf("P %d has free slots but no current word", pid)
+		}
+	}
 	capacity, assigned, retired, marked := 0, 0, 0, 0
 	for pos, s := range p.spans {
 		if s == nil {
@@ -53,7 +91,8 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 				return fmt.Errorf("slab %d: slot %d is free but below freeindex %d", pos, i, s.freeindex)
 			}
 		}
-		for i, st := range s.state {
+		for i := range s.mem {
+			st := s.words[i/64].state[i%64]
 			if st != stateFree && !s.allocBits.Test(uint(i)) {
 				return fmt.Errorf("slab %d: slot %d in state %d has no allocBit", pos, i, st)
 			}
@@ -62,6 +101,37 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 				marked++
 			case stateRetired:
 				retired++
+			}
+		}
+		for k := range s.words {
+			w := &s.words[k]
+			words := s.allocBits.Words()
+			switch o := w.owner.Load(); {
+			case o == ownerMoving:
+				return fmt.Errorf("slab %d: word %d is on its way to a cache at quiescence", pos, k)
+			case o != ownerCentral:
+				if pid, ok := owned[w]; !ok || uint32(pid)+1 != o {
+					return fmt.Errorf("slab %d: word %d names P %d as its owner, whose cache does not list it", pos, k, o-1)
+				}
+				if words[k]&w.valid != w.valid {
+					return fmt.Errorf("slab %d: word %d is owned by a cache but has free slots in the central set", pos, k)
+				}
+			default:
+				if _, ok := owned[w]; ok {
+					return fmt.Errorf("slab %d: word %d is listed by a cache but owned by the central set", pos, k)
+				}
+				if w.free != 0 {
+					return fmt.Errorf("slab %d: central word %d keeps a cache's free slots", pos, k)
+				}
+			}
+			in := w.inbox.Load()
+			if in&^words[k] != 0 {
+				return fmt.Errorf("slab %d: word %d has slots in its inbox that are free in the central set", pos, k)
+			}
+			for f := in; f != 0; f &= f - 1 {
+				if st := w.state[bits.TrailingZeros64(f)]; st != stateFree {
+					return fmt.Errorf("slab %d: slot %d of word %d is in the inbox in state %d", pos, bits.TrailingZeros64(f), k, st)
+				}
 			}
 		}
 		for _, a := range []uintptr{s.meta.Base, s.meta.Limit - 1} {

@@ -8,8 +8,8 @@ import (
 
 // White-box hooks for the tests of package slab_test.
 
-// MagSize is the capacity of a per-P cache, in slots.
-const MagSize = magSize
+// MagSize is the most free slots a per-P cache holds: maxOwned words.
+const MagSize = maxOwned * 64
 
 // SlotsPerSlab returns the number of slots in each of p's slabs.
 func SlotsPerSlab[T any](p *Pool[T]) int { return p.nelems }
@@ -37,8 +37,15 @@ func CachedSlabs[T any](p *Pool[T]) int {
 	seen := map[*span[T]]bool{}
 	caches := p.allCaches()
 	for i := range caches {
-		for _, e := range caches[i].mag[:caches[i].n] {
-			seen[p.lookup(e.x).s] = true
+		c := &caches[i]
+		for _, w := range c.owned[:c.n] {
+			free := w.free | w.inbox.Load()
+			if w == c.cur {
+				free |= c.free
+			}
+			if free != 0 {
+				seen[(*span[T])(w.span)] = true
+			}
 		}
 	}
 	return len(seen)

@@ -25,7 +25,9 @@ import (
 //
 // Each goroutine owns what it allocates and stamps every object with its own
 // id and a serial number, checked before every Free, so two goroutines
-// handed one slot find out at once. At quiescence: the bookkeeping agrees
+// handed one slot find out at once. Goroutines also hand objects to each
+// other through a shared exchange (Free and FreeBatch with arg bit 7 set),
+// so that objects are freed on other Ps than the one that allocated them. At quiescence: the bookkeeping agrees
 // with the slabs, Stats().Live equals the objects the goroutines hold,
 // Allocs and Frees equal the operations that succeeded, no two goroutines
 // hold one slot, a bounded pool never had more than its bound live and fills
@@ -51,8 +53,8 @@ type relOp uint8
 const (
 	relOpAlloc       relOp = iota // Alloc (recovers ErrExhausted on a bounded pool)
 	relOpTryAlloc                 // TryAlloc
-	relOpFree                     // Free of one held object
-	relOpFreeBatch                // Free of arg%32+1 held objects
+	relOpFree                     // Free of one held object; with arg&128, hand it to the exchange instead
+	relOpFreeBatch                // Free of arg%32+1 held objects; with arg&128, of objects taken from the exchange
 	relOpAllocRef                 // AllocRef
 	relOpGet                      // Get of a held Ref, stamp checked
 	relOpFreeRef                  // FreeRef of a held Ref
@@ -134,8 +136,48 @@ type relHeldRef[T relElem] struct {
 	serial uint64
 }
 
+// relPassed is an object handed from one goroutine to another, with the
+// stamp its allocator wrote.
+type relPassed[T relElem] struct {
+	x      *T
+	owner  uint64
+	serial uint64
+	anchor *uint64
+}
+
+// relExchange holds the objects in transit between goroutines.
+type relExchange[T relElem] struct {
+	mu   sync.Mutex
+	objs []relPassed[T]
+}
+
+func (e *relExchange[T]) put(o relPassed[T]) {
+	e.mu.Lock()
+	e.objs = append(e.objs, o)
+	e.mu.Unlock()
+}
+
+// take removes and returns up to n objects.
+func (e *relExchange[T]) take(n int) []relPassed[T] {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := min(n, len(e.objs))
+	out := append([]relPassed[T](nil), e.objs[len(e.objs)-k:]...)
+	e.objs = e.objs[:len(e.objs)-k]
+	return out
+}
+
+// relExchangeOf returns the exchange of the goroutines that share sh.
+func relExchangeOf[T relElem](sh *relShared) *relExchange[T] {
+	sh.exOnce.Do(func() { sh.ex = new(relExchange[T]) })
+	return sh.ex.(*relExchange[T])
+}
+
 // relShared is what the goroutines of one run share.
 type relShared struct {
+	exOnce sync.Once
+	ex     any // *relExchange[T]
+
 	bound   int
 	errs    relErrors
 	held    atomic.Int64 // objects held: raised after an allocation, lowered before a free
@@ -157,6 +199,7 @@ type relWorker[T relElem] struct {
 	id     uint64
 	p      *slab.Pool[T]
 	sh     *relShared
+	ex     *relExchange[T]
 	anchor *uint64
 	buf    []byte
 	serial uint64
@@ -176,7 +219,7 @@ func newRelWorker[T relElem](id int, p *slab.Pool[T], sh *relShared) *relWorker[
 	anchor := new(uint64)
 	*anchor = uint64(id)
 	return &relWorker[T]{
-		id: uint64(id), p: p, sh: sh, anchor: anchor, buf: make([]byte, 8),
+		id: uint64(id), p: p, sh: sh, ex: relExchangeOf[T](sh), anchor: anchor, buf: make([]byte, 8),
 		scopes:   [2]*slab.Scope{slab.NewScope(), slab.NewScope()},
 		maxTrims: relMaxTrims,
 	}
@@ -289,10 +332,23 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 	case relOpTryAlloc:
 		w.tryAlloc()
 	case relOpFree:
-		if len(w.objs) > 0 {
-			w.free(arg % len(w.objs))
+		if len(w.objs) == 0 {
+			break
 		}
+		if arg&128 == 0 {
+			w.free(arg % len(w.objs))
+			break
+		}
+		i := arg % len(w.objs)
+		o := w.objs[i]
+		w.objs[i] = w.objs[len(w.objs)-1]
+		w.objs = w.objs[:len(w.objs)-1]
+		w.ex.put(relPassed[T]{o.x, w.id, o.serial, w.anchor})
 	case relOpFreeBatch:
+		if arg&128 != 0 {
+			w.freePassed(arg%32 + 1)
+			break
+		}
 		for range arg%32 + 1 {
 			if len(w.objs) == 0 {
 				break
@@ -414,6 +470,21 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 	}
 }
 
+// freePassed frees up to n objects that other goroutines handed over,
+// checking their allocators' stamps first.
+func (w *relWorker[T]) freePassed(n int) {
+	for _, o := range w.ex.take(n) {
+		if err := relHeader(o.x).verify(o.owner, o.serial, o.anchor); err != nil {
+			w.fail("handed over by goroutine %d: %v", o.owner, err)
+			continue // keep the slot: freeing it would hide the aliasing
+		}
+		w.sh.held.Add(-1)
+		w.calls++
+		w.p.Free(o.x)
+		w.frees++
+	}
+}
+
 // held returns the number of objects w holds.
 func (w *relWorker[T]) held() int {
 	return len(w.objs) + len(w.refs) + len(w.scoped[0]) + len(w.scoped[1])
@@ -459,11 +530,15 @@ func relRunConcurrent[T relElem](t *testing.T, cfg relConcurrentConfig, ops [][]
 // slot was lost.
 func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, workers []*relWorker[T]) {
 	t.Helper()
+	ex := relExchangeOf[T](sh)
 	sh.errs.requireNone(t)
 	require.NoError(t, slab.RelCheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
-	var held int
+	held := len(ex.objs)
 	var allocs, frees uint64
 	owners := map[*T]uint64{}
+	for _, o := range ex.objs {
+		owners[o.x] = o.owner
+	}
 	for _, w := range workers {
 		held += w.held()
 		allocs += w.allocs
@@ -514,6 +589,7 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 	for _, w := range workers {
 		w.freeAll()
 	}
+	workers[0].freePassed(len(ex.objs))
 	sh.errs.requireNone(t)
 	st = p.Stats()
 	require.Zero(t, st.Live, "Live is 0 once every object is freed")
@@ -525,8 +601,8 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 	}
 }
 
-// relConcurrentSeeds returns the seed inputs of FuzzConcurrent; the same
-// inputs are committed under testdata/fuzz/FuzzConcurrent.
+// relConcurrentSeeds returns the seed inputs of FuzzConcurrent. Inputs
+// that once failed are kept under testdata/fuzz/FuzzConcurrent.
 func relConcurrentSeeds() [][]byte {
 	op := func(w int, o relOp, arg uint8) []byte { return []byte{byte(w<<4) | byte(o), arg} }
 	var seeds [][]byte
@@ -585,6 +661,16 @@ func relConcurrentSeeds() [][]byte {
 	build(1, 0, repeat(8, each(2, func(w int) []byte {
 		return append(op(w, relOpAlloc, 0), append(op(w, relOpFreeForeign, 1), append(op(w, relOpFreeForeign, 0), op(w, relOpFree, 0)...)...)...)
 	})))
+	// Hand-off: goroutines pass objects to each other through the exchange
+	// and free what others passed, so that most frees happen on another P
+	// than the allocation; with a bound and with 4 KiB elements too.
+	handoff := repeat(8, each(4, func(w int) []byte {
+		return append(op(w, relOpAllocBatch, 31), append(repeat(16, op(w, relOpFree, 128|uint8(w))),
+			append(op(w, relOpFreeBatch, 128|31), op(w, relOpFreeBatch, 7)...)...)...)
+	}))
+	build(0, 0, handoff)
+	build(8, 63, handoff)
+	build(4|16, 0, handoff)
 	// Everything, with Stats read concurrently.
 	var all []byte
 	for i := range 256 {

@@ -39,33 +39,48 @@ type Pool[T any] struct {
 	_ noCopy
 
 	// The fields read by every Alloc and Free come first, on one cache
-	// line that is written only on rare paths.
+	// line that is written only on rare paths: New, drainCaches and the
+	// first Ref.
 
 	// local is the array of per-P caches, indexed by P id, of localSize
 	// entries. localSize is 0 while drainCaches runs; Alloc and Free then go
-	// to the spans directly.
+	// to the central free set directly.
 	local     unsafe.Pointer
 	localSize uintptr
-	// hint is the span of the last Free that missed it; never nil (an
-	// empty span matches no address).
-	hint  atomic.Pointer[span[T]]
-	bound int64 // WithMaxObjects; 0 = unbounded
-	_     [32]byte
+	bound     int64 // WithMaxObjects; 0 = unbounded
+	// slowFree is set if Free must take its general path: the pool is
+	// bounded (each Free counts the live objects down), or it has issued
+	// Refs (each Free bumps the slot's generation).
+	slowFree atomic.Bool
+	_        [64 - 8 - 8 - 8 - 4]byte
 
 	// live counts live objects of a bounded pool, on a line of its own.
 	live atomic.Int64
 	_    [56]byte
 
+	// inboxes lists the central words whose inboxes may hold slots; any
+	// Free may push onto it, so it has a line of its own.
+	inboxes inboxList
+	_       [56]byte
+
+	// extra counts what happens outside the caches: Frees while they are
+	// drained, slots put into and taken out of inboxes by the central free
+	// set, and the counters of cache tables that drainCaches replaced.
+	extra struct {
+		frees, inboxed, collected atomic.Uint64
+	}
+
 	// caches is the same array as local, never hidden, for Stats and
 	// drainCaches.
-	caches atomic.Pointer[[]pcache[T]]
+	caches atomic.Pointer[[]pcache]
 
-	size   uintptr // unsafe.Sizeof(T)
-	divMul uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
-	nelems int     // slots per span
-	id     uint64  // spanmap.Span.Pool of every span of this pool
-	owner  *owner
-	cfg    config
+	size       uintptr // unsafe.Sizeof(T)
+	divMul     uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
+	nelems     int     // slots per span
+	ownedLimit int     // the most words a cache owns, see ownedLimit
+	id         uint64  // spanmap.Span.Pool of every span of this pool
+	owner      *owner
+	cfg        config
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
@@ -83,14 +98,15 @@ type Pool[T any] struct {
 	// genFloor is, per position, the lowest Ref generation that a new span
 	// at that position may issue, so Refs into a released span stay stale.
 	genFloor []uint64
-	// partial holds the spans with free slots, most recently freed last.
+	// partial holds the spans with free slots in the central free set.
 	partial   []*span[T]
 	capacity  int
-	assigned  int // slots assigned: live, cached, scoped, quarantined or retired
+	assigned  int // slots not in the central free set (see span.allocBits)
 	highWater int
 	retired   int
-	// slowFrees counts the Frees that bypassed the per-P caches, which
-	// count their own. Allocs are derived: Frees + Live.
+	// slowFrees counts the Frees that neither a cache nor an inbox
+	// counted: retired slots, and debug builds' quarantine. Allocs are
+	// derived: Frees + Live.
 	slowFrees uint64
 	released  uint64 // spans handed back to the GC
 	// Activity seen by the last OnGC, and for how many cycles it has not
@@ -175,8 +191,9 @@ func New[T any](opts ...Option) *Pool[T] {
 		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*spanmap.Span]struct{}{}},
 		cfg:    cfg,
 	}
+	p.ownedLimit = ownedLimit(size, p.nelems)
+	p.slowFree.Store(p.bound != 0)
 	p.refTable.Store(new([]atomic.Pointer[span[T]]))
-	p.hint.Store(new(span[T]))
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
 	if debugMode {
@@ -224,17 +241,19 @@ func (p *Pool[T]) TypeName() string { return p.owner.typeName }
 // WithMaxObjects and the bound is reached. Use TryAlloc on bounded pools to
 // turn that state into an error, such as an HTTP 503.
 func (p *Pool[T]) Alloc() *T {
-	// The fast path pops this P's cache. It is written out here, not
-	// called, because every call on this path costs a measurable share of
-	// the few nanoseconds an Alloc takes.
+	// The fast path takes a slot of this P's current word. It is written
+	// out here, not called, because every call on this path costs a
+	// measurable share of the few nanoseconds an Alloc takes.
 	if !debugMode && p.bound == 0 {
+		var t T
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
-			if e, ok := c.pop(); ok {
+			if x := c.pop(unsafe.Sizeof(t)); x != nil {
 				pin.Unpin()
-				race.Acquire(unsafe.Pointer(e.x))
-				*e.st = stateLive
-				return e.x
+				if race.Enabled {
+					race.Acquire(x)
+				}
+				return (*T)(x)
 			}
 		}
 		pin.Unpin()
@@ -275,21 +294,6 @@ func (p *Pool[T]) exhausted() error {
 		ErrExhausted, p.owner.typeName, p.owner.name, p.bound)
 }
 
-// alloc takes a slot from this P's cache, or from the spans when the cache
-// is empty, and marks it live. It is Alloc's fast path as a function, for
-// the other allocating calls.
-func (p *Pool[T]) alloc() *T {
-	if e, ok := p.cacheGet(); ok {
-		race.Acquire(unsafe.Pointer(e.x))
-		*e.st = stateLive
-		if debugMode {
-			p.debugAlloc(p.lookup(e.x))
-		}
-		return e.x
-	}
-	return p.allocSlow()
-}
-
 // Free returns x's slot to the pool. The T is zeroed at once, so that nothing
 // it referenced stays reachable through the pool; x must not be used after
 // Free. Free(nil) does nothing.
@@ -307,70 +311,68 @@ func (p *Pool[T]) Free(x *T) {
 		p.debugFree(x)
 		return
 	}
-	// Find the slot. The span of the last lookup is tried first: most
-	// frees hit the span that the last one did. The size of T is a
-	// constant in each instantiation, so the division compiles to a
-	// multiplication.
-	var r slotRef[T]
-	s := p.hint.Load()
-	off := uintptr(unsafe.Pointer(x)) - s.meta.Base
-	if i := off / unsafe.Sizeof(*x); off < s.bytes && i*unsafe.Sizeof(*x) == off {
-		r = slotRef[T]{s, uint32(i)}
-	} else {
-		r = p.lookup(x)
-		p.hint.Store(r.s)
-	}
-	st := &r.s.state[r.i]
-	if p.bound != 0 || *st != stateLive || r.s.gens.Load() != nil {
-		p.free(r)
-		return
-	}
-	*st = stateFree
-	if race.Enabled { // a constant: no call remains in release builds, whatever the inliner does
-		race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
-	}
-	var zero T
-	*x = zero
-	race.ReleaseMerge(unsafe.Pointer(x))
-
-	// Push onto this P's cache, written out as in Alloc.
-	pid := pin.Pin()
-	if c := p.cache(pid); c != nil && c.push(cslot[T]{x, st}) {
+	// The fast path gives back a slot of this P's current word, written out
+	// as in Alloc. The size of T is a constant in each instantiation, so
+	// the division in claim compiles to a multiplication.
+	if unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
+		pid := pin.Pin()
+		if c := p.cache(pid); c != nil {
+			if j := c.claim(unsafe.Pointer(x), unsafe.Sizeof(*x)); j >= 0 {
+				if race.Enabled { // a constant: no call remains in release builds
+					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
+				}
+				var zero T
+				*x = zero
+				if race.Enabled {
+					race.ReleaseMerge(unsafe.Pointer(x))
+				}
+				c.put(j)
+				pin.Unpin()
+				return
+			}
+		}
 		pin.Unpin()
-		return
 	}
-	pin.Unpin()
-	p.freeSlow(cslot[T]{x, st})
+	p.free(p.lookup(x))
 }
 
-// free is Free's general path, for Refs, generations, bounded pools, debug
-// builds and every error.
+// free is Free's general path: slots of other words than this P's current
+// one, Refs, bounded pools, debug builds and every error.
 func (p *Pool[T]) free(r slotRef[T]) {
 	if debugMode {
 		p.debugFreeSlot(r)
 		return
 	}
-	if st := r.s.state[r.i]; st != stateLive {
-		p.badFree(r, st)
+	st := r.st()
+	if *st != stateLive {
+		p.badFree(r, *st)
 	}
 	if p.bound != 0 {
-		defer p.live.Add(-1)
+		defer p.live.Add(-1) // once the slot can be found again
 	}
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		return // generations spent: the slot is retired
 	}
-	r.s.state[r.i] = stateFree
+	*st = stateFree
 	x := r.ptr()
 	if race.Enabled {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
 	var zero T
 	*x = zero
-	race.ReleaseMerge(unsafe.Pointer(x))
-	e := cslot[T]{x, &r.s.state[r.i]}
-	if !p.cachePut(e) {
-		p.freeSlow(e)
+	if p.putFree(r) {
+		p.racedFree(r)
 	}
+}
+
+// racedFree panics for a Free whose slot was freed by another goroutine at
+// the same time: putFree found it in the inbox already. The slot is free
+// once, as it should be.
+func (p *Pool[T]) racedFree(r slotRef[T]) {
+	if p.bound != 0 {
+		p.live.Add(1) // the deferred count of the first Free stands
+	}
+	panic(fmt.Errorf("%w (freed by two goroutines at once)", slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))))
 }
 
 // lookup returns the slot x points to, or panics with ErrForeign.

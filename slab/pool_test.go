@@ -70,7 +70,8 @@ func TestAllocReturnsZeroedT(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := slab.New[node]()
+			// No debug quarantine: it delays reuse on purpose.
+			p := slab.New[node](slab.WithQuarantine(0))
 			keeper := p.Alloc() // keeps the slab from being trimmed
 			dirtied := map[*node]bool{}
 			xs := make([]*node, tc.n)
@@ -99,7 +100,7 @@ func TestAllocReturnsZeroedT(t *testing.T) {
 
 func TestAllocInReturnsZeroedTAfterRelease(t *testing.T) {
 	withProcs(t, 1)
-	p := slab.New[node]()
+	p := slab.New[node](slab.WithQuarantine(0)) // debug builds: reuse at once
 	keeper := p.Alloc()
 	s := slab.NewScope()
 	dirtied := map[*node]bool{}
@@ -377,7 +378,7 @@ func TestNewRefusesTypesOverOneGiB(t *testing.T) {
 // TestLargeT allocates a 1 MiB T (guarantee 8: it works).
 func TestLargeT(t *testing.T) {
 	withProcs(t, 1)
-	p := slab.New[big]()
+	p := slab.New[big](slab.WithQuarantine(0)) // debug builds: reuse at once
 	xs := make([]*big, 3)
 	for i := range xs {
 		xs[i] = p.Alloc()

@@ -44,7 +44,7 @@ func (p *Pool[T]) AllocRef() Ref[T] {
 // RefOf panics like Free if x is foreign, free or scoped.
 func (p *Pool[T]) RefOf(x *T) Ref[T] {
 	r := p.lookup(x)
-	if st := r.s.state[r.i]; st != stateLive {
+	if st := *r.st(); st != stateLive {
 		p.badFree(r, st)
 	}
 	return p.refOf(r)
@@ -94,6 +94,9 @@ func (p *Pool[T]) makeGens(s *span[T]) *[]atomic.Uint32 {
 		gens[i].Store(floor)
 	}
 	s.gens.Store(&gens)
+	// From now on every Free must bump the generation, which its fast
+	// path does not do: see Pool.slowFree.
+	p.slowFree.Store(true)
 	return &gens
 }
 
@@ -117,7 +120,7 @@ func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 		if s := table[pos].Load(); s != nil {
 			// The state is read only once the generation matches: a
 			// stale Ref's slot may be in use by another goroutine.
-			if g := s.gens.Load(); g != nil && (*g)[i].Load() == r.gen && s.state[i] == stateLive {
+			if g := s.gens.Load(); g != nil && (*g)[i].Load() == r.gen && s.words[i/64].state[i%64] == stateLive {
 				return slotRef[T]{s, i}, true
 			}
 		}
@@ -141,7 +144,7 @@ func (p *Pool[T]) nextGen(r slotRef[T], gens []atomic.Uint32) bool {
 	}
 	var zero T
 	*r.ptr() = zero
-	r.s.state[r.i] = stateRetired
+	*r.st() = stateRetired
 	p.mu.Lock()
 	p.retired++
 	p.slowFrees++

@@ -294,7 +294,7 @@ func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 	if race.Enabled {
 		race.Acquire(unsafe.Pointer(x)) // before the state byte, as in pop
 	}
-	r.s.state[r.i] = stateScoped
+	*r.st() = stateScoped
 	return x, nil
 }
 
@@ -404,7 +404,7 @@ func (b *scopeSlots[T]) nextWord() bool {
 	b.cur++
 	w := &b.words[b.cur]
 	b.mem = unsafe.Pointer(&w.s.mem[w.base])
-	b.state = unsafe.Pointer(&w.s.state[w.base])
+	b.state = unsafe.Pointer(&w.s.words[w.base/64].state)
 	b.spare -= bits.OnesCount64(w.mask)
 	b.free = w.mask
 	return true
@@ -589,16 +589,6 @@ func (p *Pool[T]) reclaimScopesLocked() {
 	}
 }
 
-// reclaimScopes is reclaimScopesLocked for drainCaches.
-func (p *Pool[T]) reclaimScopes() {
-	if p.sc.nholders.Load() == 0 {
-		return
-	}
-	p.mu.Lock()
-	p.reclaimScopesLocked()
-	p.mu.Unlock()
-}
-
 // abandon gives back the free slots of a state whose scope was collected.
 // The objects it handed out since the last release stay allocated: the
 // program may still use them, and Stats counts them as Live.
@@ -636,11 +626,12 @@ func (h *scopeHeld) abandon() {
 // included, as the GC requires for pointer words) a run of adjacent slots at
 // a time, and marks them free. The slots stay the scope's.
 func releaseScoped[T any](s *span[T], base uint32, used, mask uint64) {
+	state := &s.words[base/64].state
 	if mask == ^uint64(0) {
 		// The scope holds the whole word, whose free slots are stateFree
 		// already: mark all 64 free with one fixed-size store, which
 		// compiles to a few vector stores, not a call per run.
-		*(*[64]uint8)(s.state[base : base+64]) = [64]uint8{}
+		*state = [64]uint8{}
 	}
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
@@ -653,7 +644,7 @@ func releaseScoped[T any](s *span[T], base uint32, used, mask uint64) {
 		}
 		clear(s.mem[i:j])
 		if mask != ^uint64(0) {
-			clear(s.state[i:j]) // stateFree
+			clear(state[lo : lo+n]) // stateFree
 		}
 		if race.Enabled {
 			for k := i; k < j; k++ {
@@ -682,7 +673,7 @@ func (p *Pool[T]) allocInDebug(s *Scope, b *scopeSlots[T]) *T {
 	s.list(b)
 	x := p.alloc()
 	r := p.lookup(x)
-	r.s.state[r.i] = stateScoped
+	*r.st() = stateScoped
 	b.objs = append(b.objs, x)
 	return x
 }
@@ -694,7 +685,7 @@ func (b *scopeSlots[T]) releaseDebug() bool {
 	if p != nil {
 		for i, x := range b.objs {
 			r := p.lookup(x)
-			r.s.state[r.i] = stateLive // the state Pool.free expects
+			*r.st() = stateLive // the state Pool.free expects
 			p.free(r)
 			b.objs[i] = nil
 		}

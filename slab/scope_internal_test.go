@@ -37,7 +37,7 @@ func checkSpans[T comparable](t *testing.T, p *Pool[T]) {
 				assert.True(t, set, "span %d: slot %d below freeindex %d should be assigned", s.pos, i, s.freeindex)
 			}
 			if !set {
-				assert.Equal(t, stateFree, s.state[i], "span %d: unassigned slot %d should be free", s.pos, i)
+				assert.Equal(t, stateFree, s.words[i/64].state[i%64], "span %d: unassigned slot %d should be free", s.pos, i)
 				assert.True(t, s.mem[i] == zero, "span %d: unassigned slot %d should be zero", s.pos, i)
 			}
 		}

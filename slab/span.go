@@ -9,12 +9,12 @@ import (
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 )
 
-// Slot states, one byte per slot in span.state. The byte is written only by
-// the goroutine that holds the slot (its user, or the cache or scope that
-// owns it), so neighbouring slots are marked from different goroutines without
-// atomics: a bitset word could not be shared that way.
+// Slot states, one byte per slot in word.state. The byte is written only by
+// the goroutine that holds the slot (its user, or the per-P cache or scope
+// that owns it), so neighbouring slots are marked from different goroutines
+// without atomics: a bitset word could not be shared that way.
 const (
-	stateFree    uint8 = iota // in a span's free set or in a per-P cache
+	stateFree    uint8 = iota // in a free set: central, a per-P cache's, a scope's, or an inbox
 	stateLive                 // handed out by Alloc, TryAlloc or AllocRef
 	stateScoped               // handed out by AllocIn; freed by Scope.Release
 	stateRetired              // its Ref generation is spent; never reused
@@ -26,17 +26,18 @@ type span[T any] struct {
 	// mem holds the slots. It is ordinary Go memory, so the GC scans the
 	// pointer fields of T; freed slots are zeroed with typed stores.
 	mem []T
-	// state is the slot's lifecycle state, see stateFree.
-	state []uint8
-	// gens holds the Ref generation of each slot; nil until the first AllocRef
-	// or RefOf. Atomic, because a stale Ref may be checked while the slot is
+	// words holds a record per run of 64 slots (one allocBits word): the
+	// slots' states, the run's owner and its inbox. See word.
+	words []word
+	// gens holds the Ref generation of each slot; nil until the first
+	// AllocRef or RefOf from this span. The generation of a live slot is the
+	// one its Ref carries; Free increments it, so every earlier Ref is
+	// stale. Atomic, because a stale Ref may be checked while the slot is
 	// freed and reused elsewhere.
-	// from this span. The generation of a live slot is the one its Ref
-	// carries; Free increments it, so every earlier Ref is stale.
 	gens atomic.Pointer[[]atomic.Uint32]
 	// bytes is the length of mem in bytes.
 	bytes uintptr
-	// pos is the span's index in Pool.table.
+	// pos is the span's index in Pool.spans.
 	pos int
 	// meta is the span's entry in the process-wide address map.
 	meta spanmap.Span
@@ -45,8 +46,11 @@ type span[T any] struct {
 
 	// The fields below are guarded by Pool.mu.
 
-	// allocBits has 1 for each slot assigned to a user, a per-P cache or a
-	// scope, or retired. The central free set is its complement.
+	// allocBits has 1 for each slot that is not in the central free set:
+	// live, scoped or retired, held free by a per-P cache or a scope, in
+	// an inbox, or in the debug quarantine. The central free set is its
+	// complement, and only words owned by the central free set
+	// (word.owner == ownerCentral) have clear bits.
 	allocBits *bitset.BitSet
 	// nalloc is the number of 1 bits in allocBits; nalloc == len(mem) means
 	// the span is full and is not on Pool.partial.
@@ -62,6 +66,76 @@ type span[T any] struct {
 
 func (s *span[T]) base() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s.mem))) }
 
+// validMask returns the bits of word w that are slots of s: all 64, except
+// in a last word that the span's end cuts short.
+func (s *span[T]) validMask(w int) uint64 {
+	n := len(s.mem) - w*64
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<n - 1
+}
+
+// A word is the bookkeeping of a run of 64 adjacent slots of a span (the
+// last run may be shorter): the unit of ownership that keeps the hot path
+// free of shared cache lines.
+//
+// Each word has one owner at a time: the central free set (under Pool.mu),
+// or one P's cache. Only the owner hands out the word's free slots, and a
+// Free on the owner's P puts the slot back with plain stores. A Free
+// anywhere else (another P, or while the caches are drained) puts the slot
+// in the word's inbox, an atomic mask that the owner collects in one swap
+// when it runs out of free slots. So in the steady state no line of
+// bookkeeping is written by two Ps: a P writes the state bytes and the free
+// mask of its own words, and a slot freed on another P goes home through
+// the inbox, one atomic OR each, collected 64 at a time.
+//
+// Scopes take free slots of central words in batches (the word stays the
+// central set's) and give them back under Pool.mu, or through the inbox if
+// a P owns the word by then.
+//
+// The state bytes fill the first cache line, the rest the second: a word
+// is 128 bytes, and a span's words start on a line boundary (Go allocates
+// arrays of 64-byte multiples at 64-byte offsets), so two words never share
+// a line. 64 slots of any size also span whole lines, since 64 × size is a
+// multiple of 64: the objects of two words never share a line either.
+type word struct {
+	// state is the state of each slot of the run, see stateFree.
+	state [64]uint8
+
+	// inbox has bit k set for slot k freed by a goroutine that does not own
+	// the word. Any goroutine ORs into it; the owner takes it with Swap.
+	inbox atomic.Uint64
+	// free has bit k set for slot k free in the owning cache, while the
+	// word is owned by a P but is not the cache's current word (whose mask
+	// the cache keeps itself). Written by the owning P only.
+	free uint64
+	// next links the pool's list of central words whose inbox may hold
+	// slots (Pool.inboxes).
+	next *word
+	// mem is the address of slot base, valid the bits of the run that are
+	// slots, span the *span[T] that holds the run, base the index of the
+	// run's first slot in it. Set when the span is made.
+	mem   unsafe.Pointer
+	valid uint64
+	span  unsafe.Pointer
+	base  uint32
+	// owner is ownerCentral, ownerMoving, or 1 + the id of the P whose
+	// cache owns the word. Changed by the owner only.
+	owner atomic.Uint32
+	// queued is set while the word is on Pool.inboxes.
+	queued atomic.Bool
+	_      [7]byte
+}
+
+// Values of word.owner other than a P's.
+const (
+	ownerCentral = 0
+	// ownerMoving marks a word on its way from the central set to a P's
+	// cache: taken under Pool.mu, installed once the taker is pinned again.
+	ownerMoving = ^uint32(0)
+)
+
 // slotRef names one slot. Per-P caches and scopes hold slotRefs; the pointer
 // to the span keeps a span with cached slots reachable, as it must.
 type slotRef[T any] struct {
@@ -70,3 +144,9 @@ type slotRef[T any] struct {
 }
 
 func (r slotRef[T]) ptr() *T { return &r.s.mem[r.i] }
+
+// word returns the word of r's slot.
+func (r slotRef[T]) word() *word { return &r.s.words[r.i/64] }
+
+// st returns r's state byte.
+func (r slotRef[T]) st() *uint8 { return &r.s.words[r.i/64].state[r.i%64] }

@@ -20,7 +20,8 @@ type Stats struct {
 	Slabs    int   // slabs held
 	Bytes    int64 // bytes of slot memory held: Capacity × the size of T
 	// Cached is the number of free slots held by per-P caches, ready for
-	// the next Alloc on their P.
+	// the next Alloc on their P, with the slots freed on other Ps that are
+	// on their way back to their owners (in the inboxes of their words).
 	Cached int
 	// ScopeFree is the number of free slots held by scopes, ready for their
 	// next AllocIn: taken in a batch and not handed out yet, or kept by
@@ -44,7 +45,8 @@ type Stats struct {
 func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	frees, cached := p.cacheCounts()
+	frees, inboxed, held := p.cacheCounts()
+	cached := held + inboxed
 	scoped, scopeFree, scopeFrees := p.sc.countsLocked()
 	// Quarantined slots were freed, so they count in Frees, but are not
 	// yet reusable.

@@ -18,6 +18,7 @@ func (p *Pool[T]) Trim() {
 	p.drainCaches()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.collectInboxesLocked()
 	p.releaseEmptyLocked(0)
 }
 
@@ -35,10 +36,12 @@ func (p *Pool[T]) onGC() {
 	if p.cfg.idleGCs == 0 {
 		return
 	}
-	frees, cached := p.cacheCounts()
+	frees, inboxed, cacheHeld := p.cacheCounts()
+	cached := cacheHeld + inboxed
 	if !p.mu.TryLock() {
 		return
 	}
+	p.collectInboxesLocked()
 	// Every Alloc changes assigned or cached, every Free changes frees
 	// (or, in debug builds, the quarantine: heldLocked).
 	held := p.heldLocked()
