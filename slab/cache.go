@@ -93,8 +93,7 @@ func (p *Pool[T]) cache(pid int) *pcache {
 // The cache operations. Each runs pinned, on the P's own cache.
 
 // pop hands out the lowest free slot of the current word, marked live, or
-// returns nil. A slot whose state is not free is left for allocSlow to sort
-// out: that only happens after a racing double free (see refill).
+// returns nil.
 //
 //go:norace
 func (c *pcache) pop(size uintptr) unsafe.Pointer {
@@ -103,35 +102,32 @@ func (c *pcache) pop(size uintptr) unsafe.Pointer {
 		return nil
 	}
 	j := uintptr(bits.TrailingZeros64(f))
-	st := &c.cur.state[j&63]
-	if *st != stateFree {
-		return nil
-	}
-	*st = stateLive
+	c.cur.state[j&63] = stateLive
 	c.free = f & (f - 1)
 	return unsafe.Add(c.mem, j*size)
 }
 
 // claim marks the object at x, if it is a live slot of the current word,
 // free, and returns its index in the word; the caller zeroes it and calls
-// put. It returns -1 for anything else, which Free's slow path handles.
+// put. It returns false for anything else, which Free's general path
+// handles.
 //
 //go:norace
-func (c *pcache) claim(x unsafe.Pointer, size uintptr) int {
+func (c *pcache) claim(x unsafe.Pointer, size uintptr) (int, bool) {
 	off := uintptr(x) - uintptr(c.mem)
 	if off >= c.limit {
-		return -1
+		return 0, false
 	}
 	j := off / size
 	if j*size != off {
-		return -1
+		return 0, false
 	}
 	st := &c.cur.state[j&63]
 	if *st != stateLive {
-		return -1
+		return 0, false
 	}
 	*st = stateFree
-	return int(j)
+	return int(j), true
 }
 
 // put adds slot j of the current word, which claim marked free, to the
@@ -209,12 +205,13 @@ func (c *pcache) refill(size uintptr) bool {
 }
 
 // collect adds w's inbox to free, the free slots the cache holds of w, and
-// returns the sum. A slot both in the inbox and in free was returned twice
-// by a racing double free (one Free on this P, one elsewhere): it is free
-// once, and its second Free is not counted. A slot in the inbox that was
-// handed out again before the second Free of a racing pair reached the
-// inbox is not free at all: pop's state check keeps it from a second owner,
-// and allocSlow drops it.
+// returns the sum.
+//
+// Only a racing double free can put a slot in the inbox that is not simply
+// free: if one Free of a racing pair ran on this P, the slot is in free
+// already, and it stays free once, its second Free not counted; if the slot
+// was handed out again before the second Free reached the inbox, it is live
+// (or scoped) now, and is dropped here, so that it never has two owners.
 //
 //go:norace
 func (c *pcache) collect(w *word, free uint64) uint64 {
@@ -223,15 +220,22 @@ func (c *pcache) collect(w *word, free uint64) uint64 {
 	}
 	in := w.inbox.Swap(0)
 	c.collected += uint64(bits.OnesCount64(in))
-	c.frees -= uint64(bits.OnesCount64(in & free))
-	return free | in
+	valid := validFree(w, in&^free)
+	c.frees -= uint64(bits.OnesCount64(in &^ valid)) // the second Frees of racing pairs
+	return free | valid
 }
 
-// dropLowest drops the lowest free slot of the current word, which pop
-// refused because it is not free.
+// validFree returns the bits of in whose slots are in the free state.
 //
 //go:norace
-func (c *pcache) dropLowest() { c.free &= c.free - 1 }
+func validFree(w *word, in uint64) uint64 {
+	for f := in; f != 0; f &= f - 1 {
+		if j := bits.TrailingZeros64(f); w.state[j] != stateFree {
+			in &^= 1 << j
+		}
+	}
+	return in
+}
 
 // install makes w, just taken from the central free set with free slots
 // free, the cache's current word. If the cache owns as many words as it
@@ -355,16 +359,9 @@ func (p *Pool[T]) allocSlow() *T {
 			return p.allocCentral()
 		}
 		if c.refill(p.size) {
-			if x := c.pop(p.size); x != nil {
-				pin.Unpin()
-				return p.allocated((*T)(x))
-			}
-			// The lowest free slot is not free: a racing double free
-			// put it in an inbox after it was handed out again. Drop it
-			// and look again.
-			c.dropLowest()
+			x := c.pop(p.size)
 			pin.Unpin()
-			continue
+			return p.allocated((*T)(x))
 		}
 		pin.Unpin()
 		if p.resizeCaches() {

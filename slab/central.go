@@ -165,8 +165,9 @@ func (p *Pool[T]) collectLocked(w *word, free uint64) uint64 {
 	}
 	in := w.inbox.Swap(0)
 	p.extra.collected.Add(uint64(bits.OnesCount64(in)))
-	p.extra.frees.Add(-uint64(bits.OnesCount64(in & free)))
-	return free | in
+	valid := validFree(w, in&^free)
+	p.extra.frees.Add(-uint64(bits.OnesCount64(in &^ valid))) // see pcache.collect
+	return free | valid
 }
 
 // collectInboxesLocked takes the inboxes of the central words on the

@@ -317,7 +317,7 @@ func (p *Pool[T]) Free(x *T) {
 	if unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
-			if j := c.claim(unsafe.Pointer(x), unsafe.Sizeof(*x)); j >= 0 {
+			if j, ok := c.claim(unsafe.Pointer(x), unsafe.Sizeof(*x)); ok {
 				if race.Enabled { // a constant: no call remains in release builds
 					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
 				}
