@@ -74,7 +74,7 @@ func (p *Pool[T]) recountLocked(s *span[T]) {
 // grows the pool like takeLocked, and returns nil only when a bounded pool
 // may not grow.
 func (p *Pool[T]) takeCacheWordLocked() (*word, uint64) {
-	s, k, free := p.takeWordLocked()
+	s, k, free := p.takeWordLocked(64)
 	if free == 0 {
 		return nil, 0
 	}
@@ -83,13 +83,14 @@ func (p *Pool[T]) takeCacheWordLocked() (*word, uint64) {
 	return w, p.collectLocked(w, free)
 }
 
-// takeWordLocked assigns every free slot of one allocBits word, the first
-// word with a free slot in the span that takeLocked would use, and returns
-// the span, the word's first slot and the slots taken (bit k = slot base+k).
-// It grows the pool like takeLocked, and returns a zero mask only when a
-// bounded pool may not grow. Caches take their words this way, and scopes
-// their batches: one word costs the lock once for up to 64 slots.
-func (p *Pool[T]) takeWordLocked() (s *span[T], base uint32, mask uint64) {
+// takeWordLocked assigns the lowest want (at most 64) free slots of one
+// allocBits word, the first word with a free slot in the span that
+// takeLocked would use, and returns the span, the word's first slot and the
+// slots taken (bit k = slot base+k). It grows the pool like takeLocked, and
+// returns a zero mask only when a bounded pool may not grow. Caches take
+// their words this way, and scopes their batches: one word costs the lock
+// once for up to 64 slots.
+func (p *Pool[T]) takeWordLocked(want int) (s *span[T], base uint32, mask uint64) {
 	if len(p.partial) == 0 {
 		p.collectInboxesLocked()
 	}
@@ -107,12 +108,16 @@ func (p *Pool[T]) takeWordLocked() (s *span[T], base uint32, mask uint64) {
 			if free == 0 {
 				continue
 			}
+			if want < 64 {
+				free = lowestBits(free, want)
+			}
 			words[w] |= free
 			k := bits.OnesCount64(free)
 			s.nalloc += k
 			// Every slot below freeindex was assigned, and so is every
-			// slot of this word now.
-			s.freeindex = min((w+1)*64, uint(len(s.mem)))
+			// slot of this word up to the last one taken, since they are
+			// taken lowest first.
+			s.freeindex = w*64 + uint(bits.Len64(free))
 			s.idleGCs = 0
 			if s.nalloc == len(s.mem) {
 				p.removePartialLocked(s)

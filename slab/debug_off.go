@@ -3,6 +3,8 @@
 package slab
 
 import (
+	"unsafe"
+
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 )
@@ -40,6 +42,23 @@ func (p *Pool[T]) debugBadFree(err error, _ slotRef[T]) error                 { 
 func (p *Pool[T]) debugViolation(err error, _ uintptr, _ *spanmap.Span) error { return err }
 func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                    { return err }
 
+// Scopes take the per-slot paths in debug builds only (debug_scope.go).
+//
+//lint:ignore U1000 empty and unread in release builds
+type scopeBusy struct{}
+
+func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) *T { return nil }
+func (b *scopeSlots[T]) releaseDebug() bool                    { return false }
+func (st *scopeState) enter(*string) uint64                    { return 0 }
+func (st *scopeState) exit(uint64)                             {}
+
+var opAllocIn, opRelease, opMakeSliceIn, opAppendIn, opStringIn, opNewValueIn, opMakeSliceValueIn string
+
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
 func (p *Pool[T]) debugCheckQuarantine() error                              { return nil }
+
+// Debug builds poison and quarantine the chunks of released scopes
+// (debug_arena.go).
+func debugChunkRelease(*elemType, unsafe.Pointer, uintptr) bool { return true }
+func debugChunkReuse(*elemType, unsafe.Pointer, uintptr)        {}

@@ -27,10 +27,14 @@ var (
 	// allocated in a Scope: Scope.Release frees it.
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
-	// nil *Scope, such as ScopeFrom returns for a context without a scope.
-	// AllocIn after Release and a second Release do not panic: a released
-	// scope is empty and may be used again.
+	// nil *Scope, such as ScopeFrom returns for a context without a scope,
+	// and of every use of a scope after its ScopePool took it back
+	// (ScopePool.Put). AllocIn after Release and a second Release do not
+	// panic: a released scope is empty and may be used again by its owner.
 	ErrReleased = errs.Released
+	// ErrScopeBusy is wrapped by the panic of debug builds when two
+	// goroutines use one scope at once.
+	ErrScopeBusy = errs.ScopeBusy
 )
 
 // slotError is the error of a broken condition on one slot. Its message reads

@@ -50,3 +50,9 @@ func CachedSlabs[T any](p *Pool[T]) int {
 	}
 	return len(seen)
 }
+
+// HeldByScope reports whether x's slot is in the scoped state: handed out by
+// AllocIn, or held free by a scope (release builds).
+func HeldByScope[T any](p *Pool[T], x *T) bool {
+	return *p.lookup(x).st() == stateScoped
+}

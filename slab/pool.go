@@ -418,7 +418,10 @@ func (p *Pool[T]) badFree(r slotRef[T], st uint8) {
 	var err error
 	switch st {
 	case stateScoped:
-		err = fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
+		// Release builds do not tell a scope's objects from the free
+		// slots it holds: both cases are named.
+		err = fmt.Errorf("%w: Free of %s (pool %q, slot %d), a slot that a Scope holds: an object allocated with AllocIn is freed by Scope.Release; "+
+			"an object allocated with Alloc was freed already, and a scope has taken its slot since (a double free)",
 			ErrScoped, p.owner.typeName, p.owner.name, p.slotNum(r))
 	default:
 		err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))

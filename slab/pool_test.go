@@ -160,10 +160,11 @@ func TestDoubleFree(t *testing.T) {
 			p.FreeRef(r)
 			return x
 		}},
-		{"object released by its Scope", func(p *slab.Pool[node]) *node {
+		{"object released by its Scope, whose slot it gave back", func(p *slab.Pool[node]) *node {
 			s := slab.NewScope()
 			x := p.AllocIn(s)
 			s.Release()
+			s.Release() // the scope no longer uses the pool: it gives the slot back
 			return x
 		}},
 	}

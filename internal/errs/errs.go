@@ -15,8 +15,10 @@ var (
 	StaleRef = errors.New("slab: stale reference")
 	// Scoped: an object allocated in a Scope was passed to Pool.Free.
 	Scoped = errors.New("slab: object belongs to a scope")
-	// Released: a Scope was used after Release, or released twice.
-	Released = errors.New("slab: scope already released")
+	// Released: a nil Scope, or one whose ScopePool took it back.
+	Released = errors.New("slab: no scope, or a scope already given back")
+	// ScopeBusy: two goroutines used one Scope at once.
+	ScopeBusy = errors.New("slab: concurrent use of one scope")
 	// WriteAfterFree: a freed object was written to before reuse.
 	WriteAfterFree = errors.New("slab: write after free")
 	// Leak: objects were still allocated when none should be.

@@ -127,5 +127,27 @@ func armGC() {
 
 func onGC(int) {
 	Each(Pool.OnGC)
+	hooksMu.Lock()
+	hs := hooks
+	hooksMu.Unlock()
+	for _, f := range hs {
+		f()
+	}
 	armGC()
+}
+
+var (
+	hooksMu sync.Mutex
+	hooks   []func()
+)
+
+// OnEveryGC runs f once after each garbage collection, on the runtime's
+// cleanup goroutine, as the pools' OnGC run. f must not block.
+func OnEveryGC(f func()) {
+	hooksMu.Lock()
+	hooks = append(hooks, f)
+	hooksMu.Unlock()
+	if armed.CompareAndSwap(false, true) {
+		armGC()
+	}
 }

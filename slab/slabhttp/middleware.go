@@ -3,15 +3,16 @@ package slabhttp
 import (
 	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/slabtrack/slabtrack/slab"
 )
 
 // scopes recycles the requests' scopes, so that a request reuses the slots
-// that an earlier one released, with no lock. A scope that sync.Pool drops at
-// a GC gives its free slots back to the pools when it is collected.
-var scopes = sync.Pool{New: func() any { return slab.NewScope() }}
+// and memory that an earlier one released, with no lock. Each request gets
+// a *Scope of its own: once the request is over, a use of it that outlived
+// the handler panics with slab.ErrReleased instead of touching the next
+// request's scope.
+var scopes slab.ScopePool
 
 // Middleware returns a handler that runs next with a scope of its own for
 // each request, carried by the request's context: handlers reach it with
@@ -24,10 +25,13 @@ var scopes = sync.Pool{New: func() any { return slab.NewScope() }}
 // therefore not outlive the handler: not in a goroutine that runs on after
 // it, not in a response written later, not in a cache.
 //
-// Scopes are recycled: once the server is warm, the scope adds no allocation
-// and, for requests of up to about a hundred objects per pool, no lock.
-// Passing the scope through the context costs what r.WithContext and
-// context.WithValue cost, two small allocations.
+// Scopes are recycled through a slab.ScopePool: once the server is warm, a
+// request's scope takes no lock for objects that an earlier request's scope
+// kept (about as many as it used, up to slab.ScopeKeepBytes per pool and
+// type), and the scope, with the context that carries it, costs one small
+// allocation, besides the one of r.WithContext. A use of the scope after the
+// handler returned, from a goroutine or a cache that outlived it, panics
+// with an error wrapping slab.ErrReleased.
 //
 // Middleware panics if next is nil.
 func Middleware(next http.Handler) http.Handler {
@@ -35,17 +39,10 @@ func Middleware(next http.Handler) http.Handler {
 		panic(errNilHandler)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := scopes.Get().(*slab.Scope)
-		defer release(s)
-		next.ServeHTTP(w, r.WithContext(slab.WithScope(r.Context(), s)))
+		ctx, s := scopes.WithContext(r.Context())
+		defer scopes.Put(s)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 var errNilHandler = errors.New("slab: slabhttp.Middleware: nil next handler")
-
-// release frees everything the request allocated in s and recycles s. It
-// runs deferred, also while a panic unwinds.
-func release(s *slab.Scope) {
-	s.Release()
-	scopes.Put(s)
-}
