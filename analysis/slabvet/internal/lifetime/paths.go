@@ -1,0 +1,249 @@
+package lifetime
+
+import (
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// A Pruner names the successor of an If that cannot be taken on the paths
+// being searched, or returns -1.
+type Pruner func(*ssa.If) int
+
+// Reach returns the Return instructions that a path reaches without passing
+// an instruction for which stop is true. The paths start just after from,
+// or at fn's entry if from is nil; a path that comes back to from ends
+// there, since from then makes a new value. Paths ending in a panic or in a
+// call that does not return reach nothing.
+func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bool, prune Pruner) []*ssa.Return {
+	if len(fn.Blocks) == 0 {
+		return nil
+	}
+	type pos struct {
+		b *ssa.BasicBlock
+		i int
+	}
+	var out []*ssa.Return
+	visited := map[*ssa.BasicBlock]bool{}
+	var stack []pos
+	enter := func(b *ssa.BasicBlock) {
+		if !visited[b] {
+			visited[b] = true
+			stack = append(stack, pos{b, 0})
+		}
+	}
+	if from == nil {
+		enter(fn.Blocks[0])
+	} else {
+		stack = append(stack, pos{from.Block(), indexOf(from) + 1})
+	}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+	scan:
+		for i := p.i; i < len(p.b.Instrs); i++ {
+			in := p.b.Instrs[i]
+			if in == from || stop(in) {
+				break
+			}
+			switch in := in.(type) {
+			case *ssa.Return:
+				out = append(out, in)
+				break scan
+			case *ssa.Panic:
+				break scan
+			case *ssa.If:
+				skip := -1
+				if prune != nil {
+					skip = prune(in)
+				}
+				for k, s := range p.b.Succs {
+					if k != skip {
+						enter(s)
+					}
+				}
+				break scan
+			case *ssa.Jump:
+				enter(p.b.Succs[0])
+				break scan
+			}
+		}
+	}
+	return out
+}
+
+func indexOf(in ssa.Instruction) int {
+	for i, x := range in.Block().Instrs {
+		if x == in {
+			return i
+		}
+	}
+	return -1
+}
+
+// Dominates reports whether a runs before b on every path that reaches b.
+func Dominates(a, b ssa.Instruction) bool {
+	if a.Block() == b.Block() {
+		return indexOf(a) < indexOf(b)
+	}
+	return a.Block().Dominates(b.Block())
+}
+
+// InLoopEveryIteration reports whether in runs in every iteration of a loop
+// that does not redefine v: then a loop that goes round twice runs it twice
+// on the same v.
+func InLoopEveryIteration(in ssa.Instruction, v ssa.Value) bool {
+	b := in.Block()
+	var def *ssa.BasicBlock
+	if vi, ok := v.(ssa.Instruction); ok {
+		def = vi.Block()
+	}
+	// A back edge s -> h: h dominates s. The loop runs in on every
+	// iteration if b dominates s and h dominates b.
+	for _, s := range b.Parent().Blocks {
+		if !b.Dominates(s) {
+			continue
+		}
+		for _, h := range s.Succs {
+			if !h.Dominates(s) || !h.Dominates(b) {
+				continue
+			}
+			if def != nil && h.Dominates(def) {
+				continue // v is made inside the loop
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// NilPrune returns a Pruner that skips the branches on which the traced
+// object is nil: a test of a traced value against nil, or of err, the error
+// result of the call that made the object, against nil or with errors.Is.
+func (t *Trace) NilPrune(err ssa.Value) Pruner {
+	return func(in *ssa.If) int {
+		switch c := in.Cond.(type) {
+		case *ssa.BinOp:
+			if c.Op != token.EQL && c.Op != token.NEQ {
+				return -1
+			}
+			x, y := c.X, c.Y
+			if IsNil(x) {
+				x, y = y, x
+			}
+			if !IsNil(y) {
+				return -1
+			}
+			switch {
+			case t.Values[x]&Direct != 0:
+				// x == nil: Succs[0] is the nil branch.
+				if c.Op == token.EQL {
+					return 0
+				}
+				return 1
+			case err != nil && x == err:
+				// err != nil: Succs[0] is the branch without an object.
+				if c.Op == token.NEQ {
+					return 0
+				}
+				return 1
+			}
+		case *ssa.Call:
+			if err == nil || len(c.Call.Args) == 0 || c.Call.Args[0] != err {
+				return -1
+			}
+			if f := c.Call.StaticCallee(); f != nil && f.Pkg != nil && f.Pkg.Pkg.Path() == "errors" && (f.Name() == "Is" || f.Name() == "As") {
+				return 0
+			}
+		}
+		return -1
+	}
+}
+
+// IsNil reports whether v is the constant nil.
+func IsNil(v ssa.Value) bool {
+	c, ok := v.(*ssa.Const)
+	return ok && c.Value == nil
+}
+
+// Waits reports whether every path from in to a return waits first: calls
+// Wait on a sync.WaitGroup or an errgroup.Group, or receives from a
+// channel. A goroutine started at in is then likely joined before the
+// function returns.
+func Waits(in ssa.Instruction) bool {
+	stop := func(x ssa.Instruction) bool {
+		switch x := x.(type) {
+		case *ssa.UnOp:
+			return x.Op == token.ARROW
+		case *ssa.Select:
+			return x.Blocking
+		case ssa.CallInstruction:
+			if _, ok := x.(*ssa.Call); !ok {
+				return false
+			}
+			f := x.Common().StaticCallee()
+			if f == nil || f.Name() != "Wait" || f.Signature.Recv() == nil {
+				return false
+			}
+			t := f.Signature.Recv().Type()
+			if p, ok := t.(*types.Pointer); ok {
+				t = p.Elem()
+			}
+			s := types.TypeString(t, nil)
+			return s == "sync.WaitGroup" || s == "golang.org/x/sync/errgroup.Group"
+		}
+		return false
+	}
+	return len(Reach(in.Parent(), in, stop, nil)) == 0
+}
+
+// FailedTestPrune skips the branch on which a testify assertion failed
+// (if !assert.X(...) { ... }): a test that has failed may leave objects
+// behind.
+func FailedTestPrune(in *ssa.If) int {
+	cond, neg := in.Cond, false
+	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
+		cond, neg = u.X, true
+	}
+	call, ok := cond.(*ssa.Call)
+	if !ok {
+		return -1
+	}
+	f := call.Call.StaticCallee()
+	if f == nil || f.Pkg == nil || f.Pkg.Pkg.Path() != "github.com/stretchr/testify/assert" {
+		return -1
+	}
+	if neg {
+		return 0
+	}
+	return 1
+}
+
+// FailsTest reports whether in marks the running test failed (t.Error,
+// t.Errorf, t.Fail): the paths after it are a failed test's.
+func FailsTest(in ssa.Instruction) bool {
+	call, ok := in.(*ssa.Call)
+	if !ok {
+		return false
+	}
+	var name string
+	var recv types.Type
+	if call.Call.IsInvoke() {
+		name, recv = call.Call.Method.Name(), call.Call.Value.Type()
+	} else if f := call.Call.StaticCallee(); f != nil && f.Signature.Recv() != nil {
+		name, recv = f.Name(), f.Signature.Recv().Type()
+	} else {
+		return false
+	}
+	switch name {
+	case "Error", "Errorf", "Fail":
+	default:
+		return false
+	}
+	if p, ok := recv.(*types.Pointer); ok {
+		recv = p.Elem()
+	}
+	n, ok := types.Unalias(recv).(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "testing"
+}

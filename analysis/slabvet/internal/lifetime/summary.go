@@ -1,0 +1,322 @@
+// Package lifetime follows slab objects through SSA functions and summarises
+// what each function does with its arguments, as facts that reach the
+// packages that call it. The slabvet analyzers are built on it.
+package lifetime
+
+import (
+	"fmt"
+	"go/types"
+	"reflect"
+	"slices"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+
+	"github.com/slabtrack/slabtrack/analysis/slabvet/internal/slabapi"
+)
+
+// A Summary says what a function does with each parameter (a method's
+// receiver is parameter 0) and, for a function literal, with each captured
+// variable, numbered after the parameters. Bit i of each mask is parameter
+// i; parameters past the 64th are unknown.
+type Summary struct {
+	// Frees: freed on every path that returns.
+	Frees uint64
+	// MayFree: freed on some path.
+	MayFree uint64
+	// Borrows: only used during the call, never kept, freed or returned.
+	Borrows uint64
+	// Escapes: stored in a package-level variable, sent on a channel, or
+	// handed to a goroutine that the function does not wait for.
+	Escapes uint64
+	// GoEscapes: the escape is to a goroutine.
+	GoEscapes uint64
+	// Why says, for each escaping parameter, where it goes (a slice, not a
+	// map, so that the fact's encoding is deterministic).
+	Why []string
+	// Names are the parameters' names, for messages.
+	Names []string
+}
+
+func (s *Summary) why(i int) string {
+	if i < len(s.Why) && s.Why[i] != "" {
+		return s.Why[i]
+	}
+	return "kept beyond the call"
+}
+
+// Name returns the name of parameter i.
+func (s *Summary) Name(i int) string {
+	if i < len(s.Names) && s.Names[i] != "" {
+		return s.Names[i]
+	}
+	return fmt.Sprintf("argument %d", i)
+}
+
+func (s *Summary) equal(o *Summary) bool {
+	return s.Frees == o.Frees && s.MayFree == o.MayFree && s.Borrows == o.Borrows &&
+		s.Escapes == o.Escapes && s.GoEscapes == o.GoEscapes && slices.Equal(s.Why, o.Why)
+}
+
+// A Fact carries a function's Summary to the packages that call it.
+type Fact struct{ Summary }
+
+// AFact marks Fact as an analysis fact.
+func (*Fact) AFact() {}
+
+// String lists the parameters by what the function does with them, as
+// "frees(x) borrows(y) escapes(z)".
+func (f *Fact) String() string {
+	var parts []string
+	for _, k := range []struct {
+		name string
+		mask uint64
+	}{{"frees", f.Frees}, {"mayfree", f.MayFree &^ f.Frees}, {"borrows", f.Borrows}, {"escapes", f.Escapes}} {
+		var names []string
+		for i := 0; i < 64; i++ {
+			if k.mask&(1<<i) != 0 {
+				names = append(names, f.Name(i))
+			}
+		}
+		if len(names) > 0 {
+			parts = append(parts, k.name+"("+strings.Join(names, ",")+")")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// Analyzer summarises the functions of a package for the slabvet checks. It
+// reports nothing itself.
+var Analyzer = &analysis.Analyzer{
+	Name:       "slabsummary",
+	Doc:        "summarise which arguments each function frees, keeps or only uses, for the slabvet checks",
+	Requires:   []*analysis.Analyzer{buildssa.Analyzer},
+	FactTypes:  []analysis.Fact{new(Fact)},
+	ResultType: reflect.TypeFor[*Env](),
+	Run:        run,
+}
+
+// Env gives the checks the package's SSA, the summaries of the functions it
+// calls, and its annotations.
+type Env struct {
+	Pass     *analysis.Pass
+	SSA      *buildssa.SSA
+	local    map[*ssa.Function]*Summary
+	imported map[*types.Func]*Summary
+	handlers map[*ssa.Function]bool
+	Notes    *Notes
+}
+
+// API returns the slabtrack API function that fn is, if it is one.
+func (env *Env) API(fn *ssa.Function) (slabapi.Func, bool) {
+	obj, _ := fn.Object().(*types.Func)
+	return slabapi.Lookup(obj)
+}
+
+// Summary returns the summary of fn, if it is known.
+func (env *Env) Summary(fn *ssa.Function) (*Summary, bool) {
+	if o := fn.Origin(); o != nil {
+		fn = o
+	}
+	if s, ok := env.local[fn]; ok {
+		return s, s != nil
+	}
+	obj, _ := fn.Object().(*types.Func)
+	if obj == nil {
+		return nil, false
+	}
+	s := env.imported[obj.Origin()]
+	return s, s != nil
+}
+
+func (env *Env) closure(fn *ssa.Function) (*Summary, bool) {
+	if fn == nil {
+		return nil, false
+	}
+	return env.Summary(fn)
+}
+
+// handler reports whether fn is an HTTP handler: its parameters are an
+// http.ResponseWriter and an *http.Request. Its receiver and what it
+// captured serve many requests, so outlive each one.
+func (env *Env) handler(fn *ssa.Function) bool {
+	if h, ok := env.handlers[fn]; ok {
+		return h
+	}
+	p := fn.Signature.Params()
+	h := p.Len() == 2 && types.TypeString(p.At(0).Type(), nil) == "net/http.ResponseWriter" &&
+		types.TypeString(p.At(1).Type(), nil) == "*net/http.Request"
+	env.handlers[fn] = h
+	return h
+}
+
+func run(pass *analysis.Pass) (any, error) {
+	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	env := &Env{
+		Pass:     pass,
+		SSA:      ssaRes,
+		local:    map[*ssa.Function]*Summary{},
+		imported: map[*types.Func]*Summary{},
+		handlers: map[*ssa.Function]bool{},
+		Notes:    ParseNotes(pass),
+	}
+	// Import the facts of every function called from another package now:
+	// the checks look them up after this pass has ended.
+	for _, fn := range ssaRes.SrcFuncs {
+		for _, b := range fn.Blocks {
+			for _, in := range b.Instrs {
+				call, ok := in.(ssa.CallInstruction)
+				if !ok {
+					continue
+				}
+				callee := call.Common().StaticCallee()
+				if callee == nil {
+					continue
+				}
+				obj, _ := callee.Object().(*types.Func)
+				if obj == nil || obj.Pkg() == pass.Pkg {
+					continue
+				}
+				obj = obj.Origin()
+				if _, done := env.imported[obj]; done {
+					continue
+				}
+				var f Fact
+				if pass.ImportObjectFact(obj, &f) {
+					env.imported[obj] = &f.Summary
+				} else {
+					env.imported[obj] = nil
+				}
+			}
+		}
+	}
+
+	// Callees first: a function literal comes after its parent in
+	// SrcFuncs. Rounds until nothing changes settle calls between the
+	// package's functions, recursion included.
+	funcs := slices.Clone(ssaRes.SrcFuncs)
+	slices.Reverse(funcs)
+	for range 6 {
+		changed := false
+		for _, fn := range funcs {
+			s := env.summarize(fn)
+			if old, ok := env.local[fn]; !ok || (old == nil) != (s == nil) || (s != nil && !s.equal(old)) {
+				env.local[fn] = s
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	for _, fn := range ssaRes.SrcFuncs {
+		obj, _ := fn.Object().(*types.Func)
+		s := env.local[fn]
+		if obj == nil || s == nil || fn.Parent() != nil {
+			continue
+		}
+		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 {
+			continue
+		}
+		pass.ExportObjectFact(obj, &Fact{*s})
+	}
+	return env, nil
+}
+
+// summarize computes fn's summary, or nil if fn has no body.
+func (env *Env) summarize(fn *ssa.Function) *Summary {
+	if len(fn.Blocks) == 0 {
+		return nil
+	}
+	if _, ok := env.API(fn); ok {
+		return nil // the table says what the API does
+	}
+	s := &Summary{}
+	var roots []Root
+	for _, p := range fn.Params {
+		roots = append(roots, Root{V: p, Class: Direct | Container, Must: true})
+		s.Names = append(s.Names, p.Name())
+	}
+	for _, fv := range fn.FreeVars {
+		roots = append(roots, Root{V: fv, Class: Container, Must: true})
+		s.Names = append(s.Names, fv.Name())
+	}
+	for i, r := range roots {
+		if i >= 64 {
+			break
+		}
+		bit := uint64(1) << i
+		t := env.Trace(fn, true, r)
+		borrows := true
+		for _, e := range t.Events {
+			switch e.Kind {
+			case Borrow, Contained:
+				continue
+			case Freed:
+				s.MayFree |= bit
+			case Escaped:
+				if e.Go && Waits(e.Instr) {
+					continue
+				}
+				s.Escapes |= bit
+				if e.Go {
+					s.GoEscapes |= bit
+				}
+				s.setWhy(i, e.Why)
+			}
+			borrows = false
+		}
+		if borrows && !returnsCopy(fn, r.V.Type()) {
+			s.Borrows |= bit
+		}
+		if s.MayFree&bit != 0 && freesOnEveryPath(fn, t) {
+			s.Frees |= bit
+		}
+	}
+	env.Notes.apply(fn, s)
+	return s
+}
+
+// freesOnEveryPath reports whether every path from fn's entry to a return,
+// other than those on which the object is nil, frees the traced object
+// itself.
+func freesOnEveryPath(fn *ssa.Function, t *Trace) bool {
+	frees := map[ssa.Instruction]bool{}
+	for _, e := range t.Events {
+		if e.Kind == Freed && e.Must {
+			frees[e.Instr] = true
+		}
+	}
+	if len(frees) == 0 {
+		return false
+	}
+	return len(Reach(fn, nil, func(in ssa.Instruction) bool { return frees[in] }, t.NilPrune(nil))) == 0
+}
+
+// returnsCopy reports whether fn may return a copy of a parameter of type t
+// that the trace cannot see: a Ref is a value, and a function can return a
+// Ref it rebuilt from another's fields.
+func returnsCopy(fn *ssa.Function, t types.Type) bool {
+	if _, ok := t.Underlying().(*types.Struct); !ok {
+		return false
+	}
+	res := fn.Signature.Results()
+	for i := 0; i < res.Len(); i++ {
+		if mayHold(res.At(i).Type(), t, map[types.Type]bool{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// setWhy records why parameter i escapes, unless a reason is known.
+func (s *Summary) setWhy(i int, why string) {
+	for len(s.Why) <= i {
+		s.Why = append(s.Why, "")
+	}
+	if s.Why[i] == "" {
+		s.Why[i] = why
+	}
+}
