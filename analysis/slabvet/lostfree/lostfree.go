@@ -46,7 +46,7 @@ var Analyzer = &analysis.Analyzer{
 func run(pass *analysis.Pass) (any, error) {
 	env := pass.ResultOf[lifetime.Analyzer].(*lifetime.Env)
 	rep := lifetime.NewReporter(pass, "lostfree", env.Notes)
-	for _, fn := range env.SSA.SrcFuncs {
+	for _, fn := range env.Funcs {
 		for _, b := range fn.Blocks {
 			for _, in := range b.Instrs {
 				call, ok := in.(*ssa.Call)
@@ -115,7 +115,7 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ss
 			d.Pos = lifetime.End(fn)
 			d.Message = fmt.Sprintf("the function may end without freeing %s (allocated on line %d)", name, line)
 		}
-		rep.Report(d)
+		rep.Report(d, call.Pos())
 		fix = nil // one fix, on the first report
 	}
 }
@@ -215,7 +215,7 @@ func suggestDefer(env *lifetime.Env, fn *ssa.Function, call *ssa.Call, api slaba
 		if fs == nil {
 			return nil
 		}
-		edits = append(edits, analysis.TextEdit{Pos: fs.Pos(), End: fs.End()})
+		edits = append(edits, deleteLine(env, fs))
 	}
 	indent := env.Pass.Fset.Position(stmt.Pos()).Column - 1
 	tf := env.Pass.Fset.File(stmt.Pos())
@@ -333,4 +333,28 @@ func inLoop(b *ssa.BasicBlock) bool {
 func panicTest(fn *ssa.Function) bool {
 	lit, ok := fn.Syntax().(*ast.FuncLit)
 	return ok && fn.Parent() != nil && len(lit.Body.List) == 1
+}
+
+// deleteLine returns the edit that deletes stmt, and its whole line if the
+// line holds nothing else.
+func deleteLine(env *lifetime.Env, stmt ast.Stmt) analysis.TextEdit {
+	e := analysis.TextEdit{Pos: stmt.Pos(), End: stmt.End()}
+	tf := env.Pass.Fset.File(stmt.Pos())
+	src, err := env.Pass.ReadFile(tf.Name())
+	if err != nil {
+		return e
+	}
+	start, end := tf.Offset(stmt.Pos()), tf.Offset(stmt.End())
+	ls := start
+	for ls > 0 && (src[ls-1] == ' ' || src[ls-1] == '\t') {
+		ls--
+	}
+	le := end
+	for le < len(src) && (src[le] == ' ' || src[le] == '\t') {
+		le++
+	}
+	if (ls == 0 || src[ls-1] == '\n') && le < len(src) && src[le] == '\n' {
+		e.Pos, e.End = tf.Pos(ls), tf.Pos(le+1)
+	}
+	return e
 }

@@ -48,7 +48,7 @@ var Analyzer = &analysis.Analyzer{
 func run(pass *analysis.Pass) (any, error) {
 	env := pass.ResultOf[lifetime.Analyzer].(*lifetime.Env)
 	rep := lifetime.NewReporter(pass, "scopeescape", env.Notes)
-	for _, fn := range env.SSA.SrcFuncs {
+	for _, fn := range env.Funcs {
 		var releases []ssa.CallInstruction
 		type alloc struct {
 			call *ssa.Call
@@ -87,25 +87,24 @@ func run(pass *analysis.Pass) (any, error) {
 }
 
 func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ssa.Call, api slabapi.Func, releases []ssa.CallInstruction) {
-	var root lifetime.Root
+	var t *lifetime.Trace
 	var name string
 	if api.Role == slabapi.DecodeIn {
 		if api.Arg < 0 || api.Arg >= len(call.Call.Args) {
 			return
 		}
 		dst := lifetime.MustRoot(call.Call.Args[api.Arg])
-		root = lifetime.Root{V: dst, Class: lifetime.Container, Must: true}
+		t = env.TraceDecoded(fn, dst)
 		name = "what " + api.Name + " decoded into " + lifetime.Name(dst)
 	} else {
 		obj := lifetime.FirstResult(call)
 		if obj == nil {
 			return
 		}
-		root = lifetime.Root{V: obj, Class: lifetime.Direct, Must: true}
+		t = env.Trace(fn, false, lifetime.Root{V: obj, Class: lifetime.Direct, Must: true})
 		name = lifetime.Name(obj)
 	}
 	scope := lifetime.MustRoot(call.Call.Args[api.Scope])
-	t := env.Trace(fn, false, root)
 	for _, e := range t.Events {
 		p := e.Instr.Pos()
 		if !p.IsValid() {

@@ -41,7 +41,7 @@ var Analyzer = &analysis.Analyzer{
 func run(pass *analysis.Pass) (any, error) {
 	env := pass.ResultOf[lifetime.Analyzer].(*lifetime.Env)
 	rep := lifetime.NewReporter(pass, "useafterfree", env.Notes)
-	for _, fn := range env.SSA.SrcFuncs {
+	for _, fn := range env.Funcs {
 		checkFrees(env, rep, fn)
 		checkReleases(env, rep, fn)
 	}

@@ -30,6 +30,9 @@ func Name(v ssa.Value) string {
 				return Name(x)
 			}
 		}
+		if id := definedAt(v.Parent(), v.Pos()); id != "" {
+			return id
+		}
 	case *ssa.ChangeType:
 		return Name(v.X)
 	case *ssa.MakeInterface:
@@ -129,3 +132,26 @@ func End(fn *ssa.Function) token.Pos {
 
 // Line returns the line of pos.
 func Line(env *Env, pos token.Pos) int { return env.Pass.Fset.Position(pos).Line }
+
+// definedAt returns the variable that a one-to-one assignment whose right
+// side contains pos defines (last := xs[2]), if there is one.
+func definedAt(fn *ssa.Function, pos token.Pos) string {
+	syn := fn.Syntax()
+	if syn == nil || !pos.IsValid() {
+		return ""
+	}
+	name := ""
+	ast.Inspect(syn, func(n ast.Node) bool {
+		if name != "" || n == nil || n.Pos() > pos || n.End() <= pos {
+			return name == ""
+		}
+		if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == 1 && len(as.Rhs) == 1 &&
+			as.Rhs[0].Pos() <= pos && pos < as.Rhs[0].End() {
+			if id, ok := as.Lhs[0].(*ast.Ident); ok && id.Name != "_" {
+				name = id.Name
+			}
+		}
+		return true
+	})
+	return name
+}

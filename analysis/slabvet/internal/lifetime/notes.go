@@ -193,11 +193,17 @@ func NewReporter(pass *analysis.Pass, check string, notes *Notes) *Reporter {
 	return &Reporter{pass: pass, check: check, notes: notes, seen: map[token.Pos]bool{}}
 }
 
-// Report reports d unless it is silenced or a diagnostic was already
-// reported at its position.
-func (r *Reporter) Report(d analysis.Diagnostic) {
+// Report reports d unless it is silenced, at its position or at one of the
+// related positions (where the object was allocated, say), or a diagnostic
+// was already reported at its position.
+func (r *Reporter) Report(d analysis.Diagnostic, related ...token.Pos) {
 	if r.seen[d.Pos] || r.notes.Ignored(r.check, d.Pos) {
 		return
+	}
+	for _, p := range related {
+		if r.notes.Ignored(r.check, p) {
+			return
+		}
 	}
 	r.seen[d.Pos] = true
 	r.pass.Report(d)

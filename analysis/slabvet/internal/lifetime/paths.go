@@ -15,28 +15,36 @@ type Pruner func(*ssa.If) int
 // an instruction for which stop is true. The paths start just after from,
 // or at fn's entry if from is nil; a path that comes back to from ends
 // there, since from then makes a new value. Paths ending in a panic or in a
-// call that does not return reach nothing.
+// call that does not return reach nothing. A path that has taken a branch
+// on a condition takes the same branch at a later test of the same
+// condition (if cond {...}; if !cond {...}), for up to 64 conditions.
 func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bool, prune Pruner) []*ssa.Return {
 	if len(fn.Blocks) == 0 {
 		return nil
 	}
+	conds := correlated(fn)
+	type state struct {
+		b          *ssa.BasicBlock
+		known, val uint64 // the conditions decided on this path, and how
+	}
 	type pos struct {
-		b *ssa.BasicBlock
+		state
 		i int
 	}
 	var out []*ssa.Return
-	visited := map[*ssa.BasicBlock]bool{}
+	seenRet := map[*ssa.Return]bool{}
+	visited := map[state]bool{}
 	var stack []pos
-	enter := func(b *ssa.BasicBlock) {
-		if !visited[b] {
-			visited[b] = true
-			stack = append(stack, pos{b, 0})
+	enter := func(st state) {
+		if !visited[st] {
+			visited[st] = true
+			stack = append(stack, pos{st, 0})
 		}
 	}
 	if from == nil {
-		enter(fn.Blocks[0])
+		enter(state{b: fn.Blocks[0]})
 	} else {
-		stack = append(stack, pos{from.Block(), indexOf(from) + 1})
+		stack = append(stack, pos{state{b: from.Block()}, indexOf(from) + 1})
 	}
 	for len(stack) > 0 {
 		p := stack[len(stack)-1]
@@ -49,7 +57,10 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 			}
 			switch in := in.(type) {
 			case *ssa.Return:
-				out = append(out, in)
+				if !seenRet[in] {
+					seenRet[in] = true
+					out = append(out, in)
+				}
 				break scan
 			case *ssa.Panic:
 				break scan
@@ -58,16 +69,82 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 				if prune != nil {
 					skip = prune(in)
 				}
+				key, neg := condKey(in.Cond)
+				bit, tracked := conds[key]
 				for k, s := range p.b.Succs {
-					if k != skip {
-						enter(s)
+					if k == skip {
+						continue
 					}
+					next := state{b: s, known: p.known, val: p.val}
+					if tracked {
+						holds := (k == 0) != neg // the condition's base is true on this branch
+						if p.known&bit != 0 && (p.val&bit != 0) != holds {
+							continue // the path decided otherwise earlier
+						}
+						next.known |= bit
+						if holds {
+							next.val |= bit
+						} else {
+							next.val &^= bit
+						}
+					}
+					enter(next)
 				}
 				break scan
 			case *ssa.Jump:
-				enter(p.b.Succs[0])
+				enter(state{b: p.b.Succs[0], known: p.known, val: p.val})
 				break scan
 			}
+		}
+	}
+	return out
+}
+
+// A cond is a branch condition up to negation: a value, or a comparison
+// of two values.
+type cond struct {
+	x, y ssa.Value
+	op   token.Token
+}
+
+// condKey returns c's condition and whether c is its negation.
+func condKey(c ssa.Value) (cond, bool) {
+	neg := false
+	for {
+		u, ok := c.(*ssa.UnOp)
+		if !ok || u.Op != token.NOT {
+			break
+		}
+		c, neg = u.X, !neg
+	}
+	if b, ok := c.(*ssa.BinOp); ok {
+		switch b.Op {
+		case token.EQL:
+			return cond{b.X, b.Y, token.EQL}, neg
+		case token.NEQ:
+			return cond{b.X, b.Y, token.EQL}, !neg
+		}
+	}
+	return cond{x: c}, neg
+}
+
+// correlated returns the conditions that more than one If of fn tests,
+// each with a bit of its own.
+func correlated(fn *ssa.Function) map[cond]uint64 {
+	count := map[cond]int{}
+	for _, b := range fn.Blocks {
+		if len(b.Instrs) == 0 {
+			continue
+		}
+		if in, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
+			k, _ := condKey(in.Cond)
+			count[k]++
+		}
+	}
+	out := map[cond]uint64{}
+	for k, n := range count {
+		if n > 1 && len(out) < 64 {
+			out[k] = 1 << len(out)
 		}
 	}
 	return out

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/analysis/passes/ctrlflow"
 	"golang.org/x/tools/go/ssa"
 
 	"github.com/slabtrack/slabtrack/analysis/slabvet/internal/slabapi"
@@ -92,7 +92,7 @@ func (f *Fact) String() string {
 var Analyzer = &analysis.Analyzer{
 	Name:       "slabsummary",
 	Doc:        "summarise which arguments each function frees, keeps or only uses, for the slabvet checks",
-	Requires:   []*analysis.Analyzer{buildssa.Analyzer},
+	Requires:   []*analysis.Analyzer{ctrlflow.Analyzer},
 	FactTypes:  []analysis.Fact{new(Fact)},
 	ResultType: reflect.TypeFor[*Env](),
 	Run:        run,
@@ -101,8 +101,10 @@ var Analyzer = &analysis.Analyzer{
 // Env gives the checks the package's SSA, the summaries of the functions it
 // calls, and its annotations.
 type Env struct {
-	Pass     *analysis.Pass
-	SSA      *buildssa.SSA
+	Pass *analysis.Pass
+	// Funcs are the package's functions in SSA form, function literals
+	// included; none for a package of the standard library.
+	Funcs    []*ssa.Function
 	local    map[*ssa.Function]*Summary
 	imported map[*types.Func]*Summary
 	handlers map[*ssa.Function]bool
@@ -153,18 +155,20 @@ func (env *Env) handler(fn *ssa.Function) bool {
 }
 
 func run(pass *analysis.Pass) (any, error) {
-	ssaRes := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	env := &Env{
 		Pass:     pass,
-		SSA:      ssaRes,
 		local:    map[*ssa.Function]*Summary{},
 		imported: map[*types.Func]*Summary{},
 		handlers: map[*ssa.Function]bool{},
 		Notes:    ParseNotes(pass),
 	}
+	if standard(pass) {
+		return env, nil
+	}
+	env.Funcs = buildSSA(pass)
 	// Import the facts of every function called from another package now:
 	// the checks look them up after this pass has ended.
-	for _, fn := range ssaRes.SrcFuncs {
+	for _, fn := range env.Funcs {
 		for _, b := range fn.Blocks {
 			for _, in := range b.Instrs {
 				call, ok := in.(ssa.CallInstruction)
@@ -196,7 +200,7 @@ func run(pass *analysis.Pass) (any, error) {
 	// Callees first: a function literal comes after its parent in
 	// SrcFuncs. Rounds until nothing changes settle calls between the
 	// package's functions, recursion included.
-	funcs := slices.Clone(ssaRes.SrcFuncs)
+	funcs := slices.Clone(env.Funcs)
 	slices.Reverse(funcs)
 	for range 6 {
 		changed := false
@@ -211,7 +215,7 @@ func run(pass *analysis.Pass) (any, error) {
 			break
 		}
 	}
-	for _, fn := range ssaRes.SrcFuncs {
+	for _, fn := range env.Funcs {
 		obj, _ := fn.Object().(*types.Func)
 		s := env.local[fn]
 		if obj == nil || s == nil || fn.Parent() != nil {

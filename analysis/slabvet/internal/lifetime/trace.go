@@ -86,10 +86,13 @@ type Root struct {
 type tracer struct {
 	env  *Env
 	fn   *ssa.Function
-	deep bool       // loads from any traced value yield traced values
-	typ  types.Type // the object's type, for non-deep traces
-	t    *Trace
-	work []ssa.Value
+	deep bool // loads from any traced value yield traced values
+	// strings: loaded strings are traced too (memory decoded into a
+	// scope holds its strings' bytes).
+	strings bool
+	typ     types.Type // the object's type, for non-deep traces
+	t       *Trace
+	work    []ssa.Value
 }
 
 // Trace follows the roots through fn. With deep set (as for a function's
@@ -97,7 +100,17 @@ type tracer struct {
 // that a function freeing or keeping the elements of a slice it was given
 // is not taken for one that only reads it.
 func (env *Env) Trace(fn *ssa.Function, deep bool, roots ...Root) *Trace {
-	tr := &tracer{env: env, fn: fn, deep: deep, t: &Trace{Values: map[ssa.Value]Class{}, must: map[ssa.Value]bool{}}}
+	return env.trace(fn, deep, false, roots)
+}
+
+// TraceDecoded follows what a decoder filled in through dst: every
+// pointer, slice, map and string loaded from it, however deep.
+func (env *Env) TraceDecoded(fn *ssa.Function, dst ssa.Value) *Trace {
+	return env.trace(fn, true, true, []Root{{V: dst, Class: Container, Must: true}})
+}
+
+func (env *Env) trace(fn *ssa.Function, deep, strings bool, roots []Root) *Trace {
+	tr := &tracer{env: env, fn: fn, deep: deep, strings: strings, t: &Trace{Values: map[ssa.Value]Class{}, must: map[ssa.Value]bool{}}}
 	if len(roots) > 0 {
 		tr.typ = roots[0].V.Type()
 		if roots[0].Class == Container && !deep {
@@ -173,7 +186,7 @@ func (tr *tracer) loaded(t types.Type) (Class, bool) {
 	if tr.deep {
 		// Elements of what a function was given; strings and numbers
 		// cannot hold an object.
-		return Direct | Container, hasPointers(t, map[types.Type]bool{})
+		return Direct | Container, hasPointers(t, map[types.Type]bool{}) || (tr.strings && isString(t))
 	}
 	if types.Identical(t, tr.typ) {
 		return Direct, true

@@ -51,8 +51,10 @@ const (
 	// NoUse: the instruction does not reach the object's memory (a nil
 	// test, a map key, a capture) or only renames the value.
 	NoUse UseKind = iota
-	// Use reads or writes the object, calls a method on it, passes it to a
-	// function, sends, stores or returns it.
+	// Use reads or writes the object, calls a method on it, or passes it
+	// to a function. Returning, sending or storing a freed pointer is not
+	// counted: tests of the pool do it on purpose, and the next reader is
+	// the one to report.
 	Use
 	// FreeUse frees it.
 	FreeUse
@@ -110,7 +112,7 @@ func (env *Env) UseOf(in ssa.Instruction, u ssa.Value, ref bool) UseKind {
 		return NoUse
 	}
 	switch in := in.(type) {
-	case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Slice, *ssa.Send, *ssa.Return:
+	case *ssa.FieldAddr, *ssa.IndexAddr, *ssa.Slice:
 		return Use
 	case *ssa.UnOp:
 		if in.Op == token.MUL {
