@@ -86,7 +86,7 @@ func (env *Env) UseOf(in ssa.Instruction, u ssa.Value, ref bool) UseKind {
 				return NoUse
 			}
 		}
-		if ref {
+		if ref || comparesAddresses(callee) {
 			return NoUse
 		}
 		if callee != nil {
@@ -143,4 +143,23 @@ func FirstResult(call *ssa.Call) ssa.Value {
 		}
 	}
 	return nil
+}
+
+// comparesAddresses reports whether fn only compares the pointers it is
+// given: testify's Same and NotSame, which tests call on freed pointers to
+// check that a slot is, or is not, reused.
+func comparesAddresses(fn *ssa.Function) bool {
+	if fn == nil || fn.Pkg == nil {
+		return false
+	}
+	switch fn.Pkg.Pkg.Path() {
+	case "github.com/stretchr/testify/assert", "github.com/stretchr/testify/require":
+	default:
+		return false
+	}
+	switch fn.Name() {
+	case "Same", "Samef", "NotSame", "NotSamef":
+		return true
+	}
+	return false
 }
