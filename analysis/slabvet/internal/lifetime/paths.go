@@ -65,8 +65,8 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 			case *ssa.Panic:
 				break scan
 			case *ssa.If:
-				skip := -1
-				if prune != nil {
+				skip := staticSkip(in)
+				if skip < 0 && prune != nil {
 					skip = prune(in)
 				}
 				key, neg := condKey(in.Cond)
@@ -323,4 +323,61 @@ func FailsTest(in ssa.Instruction) bool {
 	}
 	n, ok := types.Unalias(recv).(*types.Named)
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "testing"
+}
+
+// staticSkip returns the successor of in that types rule out: in tests a
+// type assertion on a value boxed just before (as a type switch on it
+// does), whose outcome the value's static type decides. It returns -1 if
+// both successors may be taken.
+func staticSkip(in *ssa.If) int {
+	ex, ok := in.Cond.(*ssa.Extract)
+	if !ok || ex.Index != 1 {
+		return -1
+	}
+	ta, ok := ex.Tuple.(*ssa.TypeAssert)
+	if !ok {
+		return -1
+	}
+	mi, ok := ta.X.(*ssa.MakeInterface)
+	if !ok {
+		return -1
+	}
+	t := mi.X.Type()
+	if hasTypeParam(t) || hasTypeParam(ta.AssertedType) {
+		return -1
+	}
+	holds := types.Identical(t, ta.AssertedType)
+	if iface, ok := ta.AssertedType.Underlying().(*types.Interface); ok {
+		holds = types.Implements(t, iface)
+	}
+	if holds {
+		return 1
+	}
+	return 0
+}
+
+func hasTypeParam(t types.Type) bool {
+	found := false
+	var walk func(t types.Type, depth int)
+	walk = func(t types.Type, depth int) {
+		if found || depth > 8 {
+			return
+		}
+		switch u := types.Unalias(t).(type) {
+		case *types.TypeParam:
+			found = true
+		case *types.Pointer:
+			walk(u.Elem(), depth+1)
+		case *types.Slice:
+			walk(u.Elem(), depth+1)
+		case *types.Named:
+			if args := u.TypeArgs(); args != nil {
+				for a := range args.Types() {
+					walk(a, depth+1)
+				}
+			}
+		}
+	}
+	walk(t, 0)
+	return found
 }

@@ -129,8 +129,11 @@ func (env *Env) Summary(fn *ssa.Function) (*Summary, bool) {
 	if obj == nil {
 		return nil, false
 	}
-	s := env.imported[obj.Origin()]
-	return s, s != nil
+	if s := env.imported[obj.Origin()]; s != nil {
+		return s, true
+	}
+	s, ok := stdlib[obj.Origin().FullName()]
+	return s, ok
 }
 
 func (env *Env) closure(fn *ssa.Function) (*Summary, bool) {

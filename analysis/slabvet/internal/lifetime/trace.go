@@ -349,6 +349,12 @@ func (tr *tracer) sink(in ssa.Instruction, v, addr ssa.Value, isMap bool) {
 	r := rootOf(addr, isMap)
 	switch r.kind {
 	case rootLocal:
+		// The array that holds a call's variadic arguments is not a
+		// place the object is kept: the call decides.
+		if a, ok := r.v.(*ssa.Alloc); ok && a.Comment == "varargs" {
+			tr.add(r.v, Container, false)
+			return
+		}
 		if isMap || r.v != addr {
 			tr.event(in, Contained, v, "")
 		}
@@ -428,6 +434,10 @@ func (tr *tracer) visitCall(in ssa.CallInstruction, v ssa.Value, c Class, m bool
 		if b, ok := common.Value.(*ssa.Builtin); ok {
 			switch b.Name() {
 			case "append":
+				if i > 0 {
+					// The object goes into the slice appended to.
+					tr.event(in, Contained, v, "")
+				}
 				if call, ok := in.(*ssa.Call); ok {
 					tr.add(call, c, false)
 				}
