@@ -18,20 +18,22 @@
 //
 // # Running it
 //
-// With go vet, build the command and name it as the vet tool:
+// With go vet, build the command and name it as the vet tool; each check
+// has a flag to turn it off:
 //
 //	go install github.com/slabtrack/slabtrack/analysis/cmd/slabvet@latest
 //	go vet -vettool=$(which slabvet) ./...
+//	go vet -vettool=$(which slabvet) -scopecopy=false ./...
 //
-// Each check has a flag to turn it off (go vet -vettool=$(which slabvet)
-// -scopecopy=false ./...). On its own, the command takes package patterns
-// and prints suggested fixes with -diff or applies them with -fix:
+// On its own, the command takes package patterns; -fix applies the
+// suggested fixes, and with -diff prints them instead:
 //
 //	slabvet ./...
-//	slabvet -fix ./...
+//	slabvet -fix -diff ./...
 //
-// In golangci-lint (v2), as a module plugin: see package
-// github.com/slabtrack/slabtrack/analysis/golangci.
+// In golangci-lint (v2), as a module plugin named slabvet: see package
+// github.com/slabtrack/slabtrack/analysis/golangci for .custom-gcl.yml and
+// .golangci.yml.
 //
 // # Annotations
 //
