@@ -22,7 +22,20 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 	if len(fn.Blocks) == 0 {
 		return nil
 	}
-	conds := correlated(fn)
+	if rets, ok := reach(fn, from, stop, prune, correlated(fn)); ok {
+		return rets
+	}
+	// Too many combinations of conditions: search again without them, which
+	// may find more returns, never fewer.
+	rets, _ := reach(fn, from, stop, prune, nil)
+	return rets
+}
+
+// maxStates bounds the (block, decided conditions) states one search
+// visits.
+const maxStates = 20000
+
+func reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bool, prune Pruner, conds map[cond]uint64) ([]*ssa.Return, bool) {
 	type state struct {
 		b          *ssa.BasicBlock
 		known, val uint64 // the conditions decided on this path, and how
@@ -41,12 +54,16 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 			stack = append(stack, pos{st, 0})
 		}
 	}
+	budget := maxStates
 	if from == nil {
 		enter(state{b: fn.Blocks[0]})
 	} else {
 		stack = append(stack, pos{state{b: from.Block()}, indexOf(from) + 1})
 	}
 	for len(stack) > 0 {
+		if budget--; budget < 0 {
+			return nil, false
+		}
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 	scan:
@@ -97,7 +114,7 @@ func Reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 			}
 		}
 	}
-	return out
+	return out, true
 }
 
 // A cond is a branch condition up to negation: a value, or a comparison

@@ -264,3 +264,9 @@ func okReleaseAfterUse() int {
 	o.ID = 3
 	return o.ID
 }
+
+// case scopeescape: a slice grown in the scope with AppendIn kept globally.
+func escAppendIn(s *slab.Scope) {
+	list := slab.AppendIn[*Item](s, nil, items.AllocIn(s))
+	lastItems = list // want "scopeescape: list is allocated in a scope and escapes it: stored in package-level variable lastItems"
+}
