@@ -120,8 +120,15 @@ func reach(fn *ssa.Function, from ssa.Instruction, stop func(ssa.Instruction) bo
 // A cond is a branch condition up to negation: a value, or a comparison
 // of two values.
 type cond struct {
-	x, y ssa.Value
+	x, y any // an ssa.Value, or a constant's type and value: each use of a constant is a value of its own
 	op   token.Token
+}
+
+func operand(v ssa.Value) any {
+	if c, ok := v.(*ssa.Const); ok {
+		return c.String()
+	}
+	return v
 }
 
 // condKey returns c's condition and whether c is its negation.
@@ -137,12 +144,12 @@ func condKey(c ssa.Value) (cond, bool) {
 	if b, ok := c.(*ssa.BinOp); ok {
 		switch b.Op {
 		case token.EQL:
-			return cond{b.X, b.Y, token.EQL}, neg
+			return cond{operand(b.X), operand(b.Y), token.EQL}, neg
 		case token.NEQ:
-			return cond{b.X, b.Y, token.EQL}, !neg
+			return cond{operand(b.X), operand(b.Y), token.EQL}, !neg
 		}
 	}
-	return cond{x: c}, neg
+	return cond{x: operand(c)}, neg
 }
 
 // correlated returns the conditions that more than one If of fn tests,

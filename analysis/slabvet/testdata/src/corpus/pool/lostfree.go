@@ -368,3 +368,17 @@ func okIgnored() {
 	o := orders.Alloc() //slabvet:ignore lostfree the demo leaks on purpose
 	o.ID = 9
 }
+
+// case lostfree: an ignore comment for another check leaves lostfree on.
+func lostIgnoreOther() {
+	o := orders.Alloc() //slabvet:ignore useafterfree not the check that reports here
+	o.ID = 10
+} // want "lostfree: the function may end without freeing o"
+
+// case ok: a function whose doc silences lostfree.
+//
+//slabvet:ignore lostfree the objects belong to a pool that is dropped with the test
+func okIgnoredFunction() {
+	o := orders.Alloc()
+	o.ID = 11
+}
