@@ -6,8 +6,9 @@
 //   - useafterfree: a use of an object after Free, FreeRef or its scope's
 //     Release, and a second Free;
 //   - scopeescape: an object from AllocIn that outlives its scope (stored in
-//     a package-level variable or a handler's state, sent, captured by a go
-//     statement, returned past Release, or passed to Pool.Free);
+//     a package-level variable or a handler's state, sent or captured by a go
+//     statement with no wait before returning, returned past Release, or
+//     passed to Pool.Free);
 //   - scopecopy: a slab.Scope or slab.Pool copied by value where vet's
 //     copylocks does not see it.
 //

@@ -24,9 +24,9 @@ it, when it is
 
   - stored in a package-level variable, or in the receiver or captured
     state of an HTTP handler, which serve many requests;
-  - sent on a channel;
-  - handed to a go statement, unless every path from there to a return
-    waits (sync.WaitGroup.Wait, errgroup.Group.Wait, a channel receive);
+  - sent on a channel, or handed to a go statement, unless every path from
+    there to a return waits (sync.WaitGroup.Wait, errgroup.Group.Wait, a
+    channel receive): a synchronous hand-off is not reported;
   - returned from a function that releases its scope;
   - passed to Pool.Free, which panics with ErrScoped;
   - passed to a function that does one of these (known from its package's

@@ -56,8 +56,8 @@ type Event struct {
 	Must bool
 	// Deferred: the effect happens when the function returns.
 	Deferred bool
-	// Go: the escape hands the object to a goroutine, which a wait before
-	// returning may join.
+	// Go: the escape hands the object to another goroutine (a go
+	// statement, a send), which a wait before returning may join.
 	Go bool
 	// Why says, for Escaped, where the object went.
 	Why string
@@ -379,7 +379,10 @@ func (tr *tracer) send(in ssa.Instruction, v, ch ssa.Value) {
 		tr.event(in, Retained, v, "")
 		return
 	}
-	tr.event(in, Escaped, v, "sent on a channel")
+	// A receiver is another goroutine, which a wait before returning may
+	// join, as for a go statement.
+	e := tr.event(in, Escaped, v, "sent on a channel")
+	e.Go = true
 }
 
 func (tr *tracer) visitCall(in ssa.CallInstruction, v ssa.Value, c Class, m bool) {

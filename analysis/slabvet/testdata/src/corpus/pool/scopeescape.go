@@ -270,3 +270,10 @@ func escAppendIn(s *slab.Scope) {
 	list := slab.AppendIn[*Item](s, nil, items.AllocIn(s))
 	lastItems = list // want "scopeescape: list is allocated in a scope and escapes it: stored in package-level variable lastItems"
 }
+
+// case ok: a synchronous hand-off: the function waits for the worker's answer.
+func okSendThenWait(s *slab.Scope, jobs chan<- *Order, done <-chan int) int {
+	o := orders.AllocIn(s)
+	jobs <- o
+	return <-done
+}
