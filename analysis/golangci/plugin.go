@@ -7,9 +7,11 @@
 //	plugins:
 //	  - module: github.com/slabtrack/slabtrack/analysis
 //	    import: github.com/slabtrack/slabtrack/analysis/golangci
-//	    version: latest
+//	    version: latest # or vX.Y.Z, the module's tag analysis/vX.Y.Z
 //
-// with golangci-lint custom, and enable it in .golangci.yml:
+// with golangci-lint custom (or by adding a blank import of this package
+// to cmd/golangci-lint/plugins.go of golangci-lint's source), and enable it
+// in .golangci.yml:
 //
 //	version: "2"
 //	linters:
