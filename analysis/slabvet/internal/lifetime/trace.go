@@ -122,11 +122,9 @@ func (env *Env) trace(fn *ssa.Function, deep, strings bool, roots []Root) *Trace
 	for _, r := range roots {
 		tr.add(r.V, r.Class, r.Must)
 	}
-	seen := map[ssa.Value]bool{}
 	for len(tr.work) > 0 {
 		v := tr.work[len(tr.work)-1]
 		tr.work = tr.work[:len(tr.work)-1]
-		seen[v] = true
 		tr.visit(v)
 	}
 	// Events were recorded as values were visited; a value whose class grew
