@@ -51,6 +51,19 @@
 //
 //	//slabvet:ignore [check,...] [reason]
 //
+// # Concurrency
+//
+// The analyzers keep no state between runs: a driver may run them on many
+// packages at once, as go vet and golangci-lint do.
+//
+// # Debugging
+//
+// slabvet help lostfree (or any check's name) prints what the check
+// reports; -json prints the diagnostics as JSON, with their suggested
+// fixes. A report that the analysis got wrong can be silenced with
+// //slabvet:ignore; the smallest function that shows it makes a corpus
+// case (testdata/src/corpus), labelled "case ok:".
+//
 // # Precision
 //
 // The checks report only what holds on every path they see: a use after a
