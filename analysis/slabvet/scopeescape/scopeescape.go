@@ -16,8 +16,9 @@ import (
 
 const doc = `report scoped objects that escape their scope
 
-An object from (*slab.Pool).AllocIn(s) (or TryAllocIn, and the scope's other
-allocating functions) belongs to s: s.Release frees it, and slabhttp's
+An object from (*slab.Pool).AllocIn(s) (or TryAllocIn, the scope's other
+allocating functions, and any function that returns what it allocated in a
+scope it was given) belongs to s: s.Release frees it, and slabhttp's
 middleware releases the request's scope when the handler returns.
 scopeescape reports such an object, a pointer into it, or a value that holds
 it, when it is
@@ -50,43 +51,26 @@ func run(pass *analysis.Pass) (any, error) {
 	rep := lifetime.NewReporter(pass, "scopeescape", env.Notes)
 	for _, fn := range env.Funcs {
 		var releases []ssa.CallInstruction
-		type alloc struct {
-			call *ssa.Call
-			api  slabapi.Func
-		}
-		var allocs []alloc
 		for _, b := range fn.Blocks {
 			for _, in := range b.Instrs {
 				call, ok := in.(ssa.CallInstruction)
-				if !ok {
+				if !ok || call.Common().StaticCallee() == nil {
 					continue
 				}
-				callee := call.Common().StaticCallee()
-				if callee == nil {
-					continue
-				}
-				api, ok := env.API(callee)
-				if !ok {
-					continue
-				}
-				switch api.Role {
-				case slabapi.Release:
+				if api, ok := env.API(call.Common().StaticCallee()); ok && api.Role == slabapi.Release {
 					releases = append(releases, call)
-				case slabapi.AllocIn, slabapi.DecodeIn:
-					if c, ok := call.(*ssa.Call); ok && api.Scope >= 0 && api.Scope < len(c.Call.Args) {
-						allocs = append(allocs, alloc{c, api})
-					}
 				}
 			}
 		}
-		for _, a := range allocs {
-			check(env, rep, fn, a.call, a.api, releases)
+		for _, sc := range env.ScopedCalls(fn) {
+			check(env, rep, fn, sc, releases)
 		}
 	}
 	return rep.Diags, nil
 }
 
-func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ssa.Call, api slabapi.Func, releases []ssa.CallInstruction) {
+func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifetime.ScopedCall, releases []ssa.CallInstruction) {
+	call, api := sc.Call, sc.API
 	var t *lifetime.Trace
 	var name string
 	if api.Role == slabapi.DecodeIn {
@@ -104,7 +88,7 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ss
 		t = env.Trace(fn, false, lifetime.Root{V: obj, Class: lifetime.Direct, Must: true})
 		name = lifetime.Name(obj)
 	}
-	scope := lifetime.MustRoot(call.Call.Args[api.Scope])
+	scope := lifetime.MustRoot(sc.Scope)
 	for _, e := range t.Events {
 		p := e.Instr.Pos()
 		if !p.IsValid() {

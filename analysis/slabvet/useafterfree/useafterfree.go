@@ -149,26 +149,21 @@ func checkReleases(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function) 
 	for _, b := range fn.Blocks {
 		for _, in := range b.Instrs {
 			call, ok := in.(*ssa.Call)
-			if !ok {
+			if !ok || call.Call.StaticCallee() == nil || len(call.Call.Args) == 0 {
 				continue
 			}
-			callee := call.Call.StaticCallee()
-			if callee == nil {
-				continue
-			}
-			api, ok := env.API(callee)
-			if !ok || api.Scope < 0 || api.Scope >= len(call.Call.Args) {
-				continue
-			}
-			switch api.Role {
-			case slabapi.Release:
+			if api, ok := env.API(call.Call.StaticCallee()); ok && api.Role == slabapi.Release {
 				releases = append(releases, call)
-			case slabapi.AllocIn:
-				if obj := lifetime.FirstResult(call); obj != nil {
-					s := lifetime.MustRoot(call.Call.Args[api.Scope])
-					allocs[s] = append(allocs[s], alloc{call, obj})
-				}
 			}
+		}
+	}
+	for _, sc := range env.ScopedCalls(fn) {
+		if sc.API.Role != slabapi.AllocIn {
+			continue
+		}
+		if obj := lifetime.FirstResult(sc.Call); obj != nil {
+			s := lifetime.MustRoot(sc.Scope)
+			allocs[s] = append(allocs[s], alloc{sc.Call, obj})
 		}
 	}
 	for _, rel := range releases {

@@ -30,7 +30,7 @@ func Name(v ssa.Value) string {
 				return Name(x)
 			}
 		}
-		if id := definedAt(v.Parent(), v.Pos()); id != "" {
+		if id := definedAt(v.Parent(), v.Pos(), 0); id != "" {
 			return id
 		}
 	case *ssa.ChangeType:
@@ -43,6 +43,9 @@ func Name(v ssa.Value) string {
 				return id
 			}
 			return "the result of " + callName(c.Common())
+		}
+		if id := definedAt(v.Parent(), v.Tuple.Pos(), v.Index); id != "" {
+			return id
 		}
 	case *ssa.Call:
 		if id := assignedTo(v.Parent(), v.Pos(), 0); id != "" {
@@ -133,9 +136,10 @@ func End(fn *ssa.Function) token.Pos {
 // Line returns the line of pos.
 func Line(env *Env, pos token.Pos) int { return env.Pass.Fset.Position(pos).Line }
 
-// definedAt returns the variable that a one-to-one assignment whose right
-// side contains pos defines (last := xs[2]), if there is one.
-func definedAt(fn *ssa.Function, pos token.Pos) string {
+// definedAt returns the variable that result idx of an assignment whose
+// one right-hand side contains pos defines (last := xs[2], e, ok := m[k]),
+// if there is one.
+func definedAt(fn *ssa.Function, pos token.Pos, idx int) string {
 	syn := fn.Syntax()
 	if syn == nil || !pos.IsValid() {
 		return ""
@@ -145,9 +149,9 @@ func definedAt(fn *ssa.Function, pos token.Pos) string {
 		if name != "" || n == nil || n.Pos() > pos || n.End() <= pos {
 			return name == ""
 		}
-		if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == 1 && len(as.Rhs) == 1 &&
+		if as, ok := n.(*ast.AssignStmt); ok && idx < len(as.Lhs) && len(as.Rhs) == 1 &&
 			as.Rhs[0].Pos() <= pos && pos < as.Rhs[0].End() {
-			if id, ok := as.Lhs[0].(*ast.Ident); ok && id.Name != "_" {
+			if id, ok := as.Lhs[idx].(*ast.Ident); ok && id.Name != "_" {
 				name = id.Name
 			}
 		}

@@ -38,6 +38,10 @@ type Summary struct {
 	Why []string
 	// Names are the parameters' names, for messages.
 	Names []string
+	// ScopedFrom is 1 + the index of the *slab.Scope parameter whose
+	// memory the function returns (it allocates in that scope and returns
+	// the object, as a constructor does), or 0.
+	ScopedFrom int
 }
 
 func (s *Summary) why(i int) string {
@@ -57,7 +61,8 @@ func (s *Summary) Name(i int) string {
 
 func (s *Summary) equal(o *Summary) bool {
 	return s.Frees == o.Frees && s.MayFree == o.MayFree && s.Borrows == o.Borrows &&
-		s.Escapes == o.Escapes && s.GoEscapes == o.GoEscapes && slices.Equal(s.Why, o.Why)
+		s.Escapes == o.Escapes && s.GoEscapes == o.GoEscapes && slices.Equal(s.Why, o.Why) &&
+		s.ScopedFrom == o.ScopedFrom
 }
 
 // A Fact carries a function's Summary to the packages that call it.
@@ -83,6 +88,9 @@ func (f *Fact) String() string {
 		if len(names) > 0 {
 			parts = append(parts, k.name+"("+strings.Join(names, ",")+")")
 		}
+	}
+	if f.ScopedFrom > 0 {
+		parts = append(parts, "returns-scoped("+f.Name(f.ScopedFrom-1)+")")
 	}
 	return strings.Join(parts, " ")
 }
@@ -224,7 +232,7 @@ func run(pass *analysis.Pass) (any, error) {
 		if obj == nil || s == nil || fn.Parent() != nil {
 			continue
 		}
-		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 {
+		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 && s.ScopedFrom == 0 {
 			continue
 		}
 		pass.ExportObjectFact(obj, &Fact{*s})
@@ -282,6 +290,7 @@ func (env *Env) summarize(fn *ssa.Function) *Summary {
 			s.Frees |= bit
 		}
 	}
+	s.ScopedFrom = env.scopedFrom(fn)
 	env.Notes.apply(fn, s)
 	return s
 }
@@ -326,4 +335,69 @@ func (s *Summary) setWhy(i int, why string) {
 	if s.Why[i] == "" {
 		s.Why[i] = why
 	}
+}
+
+// A ScopedCall is a call that returns memory owned by a scope: an
+// allocating function of the API, or a function whose summary says it
+// returns what it allocated in a scope it was given.
+type ScopedCall struct {
+	Call  *ssa.Call
+	API   slabapi.Func // Role AllocIn or DecodeIn; for a summarised function, AllocIn
+	Scope ssa.Value    // the scope argument
+	// Via is the summarised function, nil for the API itself.
+	Via *ssa.Function
+}
+
+// ScopedCalls returns the calls in fn that return scoped memory.
+func (env *Env) ScopedCalls(fn *ssa.Function) []ScopedCall {
+	var out []ScopedCall
+	for _, b := range fn.Blocks {
+		for _, in := range b.Instrs {
+			call, ok := in.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			callee := call.Call.StaticCallee()
+			if callee == nil {
+				continue
+			}
+			args := call.Call.Args
+			if api, ok := env.API(callee); ok {
+				if (api.Role == slabapi.AllocIn || api.Role == slabapi.DecodeIn) && api.Scope >= 0 && api.Scope < len(args) {
+					out = append(out, ScopedCall{Call: call, API: api, Scope: args[api.Scope]})
+				}
+				continue
+			}
+			if s, ok := env.Summary(callee); ok && s.ScopedFrom > 0 && s.ScopedFrom <= len(args) {
+				api := slabapi.Func{Entry: slabapi.Entry{Name: callee.Name(), Role: slabapi.AllocIn}, Arg: -1, Scope: s.ScopedFrom - 1}
+				out = append(out, ScopedCall{Call: call, API: api, Scope: args[s.ScopedFrom-1], Via: callee})
+			}
+		}
+	}
+	return out
+}
+
+// scopedFrom returns 1 + the index of the parameter of fn that is a scope
+// in which fn allocates what it returns, or 0.
+func (env *Env) scopedFrom(fn *ssa.Function) int {
+	for _, sc := range env.ScopedCalls(fn) {
+		if sc.API.Role != slabapi.AllocIn {
+			continue
+		}
+		p, ok := MustRoot(sc.Scope).(*ssa.Parameter)
+		if !ok {
+			continue
+		}
+		obj := FirstResult(sc.Call)
+		if obj == nil {
+			continue
+		}
+		t := env.Trace(fn, false, Root{V: obj, Class: Direct, Must: true})
+		for _, e := range t.Events {
+			if e.Kind == Returned {
+				return slices.Index(fn.Params, p) + 1
+			}
+		}
+	}
+	return 0
 }

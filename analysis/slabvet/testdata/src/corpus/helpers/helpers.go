@@ -70,3 +70,10 @@ func FreeAll(list []*Conn) { // want FreeAll:"mayfree\\(list\\)"
 		Conns.Free(c)
 	}
 }
+
+// NewConnIn allocates a connection in s.
+func NewConnIn(s *slab.Scope) *Conn { // want NewConnIn:"returns-scoped\\(s\\)"
+	c := Conns.AllocIn(s)
+	c.N = 1
+	return c
+}

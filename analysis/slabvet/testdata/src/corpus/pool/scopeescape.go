@@ -277,3 +277,48 @@ func okSendThenWait(s *slab.Scope, jobs chan<- *Order, done <-chan int) int {
 	jobs <- o
 	return <-done
 }
+
+// newOrderIn allocates an order in s and returns it: calls of it are scoped
+// allocations too.
+func newOrderIn(s *slab.Scope, id int) (*Order, error) {
+	o := orders.AllocIn(s)
+	o.ID = id
+	if id < 0 {
+		return nil, errBad
+	}
+	return o, nil
+}
+
+// case scopeescape: a constructor's scoped object captured by a goroutine that outlives the handler.
+func escConstructorGo(w http.ResponseWriter, r *http.Request) {
+	o, err := newOrderIn(slab.ScopeFrom(r.Context()), 1)
+	if err != nil {
+		return
+	}
+	go func() { // want "scopeescape: o is allocated in a scope and escapes it: captured by a go statement"
+		fill(o, 2)
+	}()
+}
+
+// case scopeescape: a constructor's scoped object kept globally.
+func escConstructorGlobal(s *slab.Scope) {
+	o, _ := newOrderIn(s, 3)
+	last = o // want "scopeescape: o is allocated in a scope and escapes it: stored in package-level variable last"
+}
+
+// case ok: a constructor's scoped object used in the request.
+func okConstructorLocal(s *slab.Scope) int {
+	o, err := newOrderIn(s, 4)
+	if err != nil {
+		return 0
+	}
+	return o.ID
+}
+
+// case useafterfree: a constructor's scoped object used after Release.
+func uafConstructorRelease() int {
+	s := slab.NewScope()
+	o, _ := newOrderIn(s, 5)
+	s.Release()
+	return o.ID // want "useafterfree: o is used after its scope was released on line"
+}

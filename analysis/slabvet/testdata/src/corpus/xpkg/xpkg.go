@@ -89,3 +89,16 @@ func xOkFreeAll(n int) {
 	}
 	helpers.FreeAll(list)
 }
+
+var lastConn *helpers.Conn
+
+// case scopeescape: another package's constructor returns scoped memory, kept globally here.
+func xEscapeConstructor(s *slab.Scope) {
+	c := helpers.NewConnIn(s)
+	lastConn = c // want "scopeescape: c is allocated in a scope and escapes it: stored in package-level variable lastConn"
+}
+
+// case ok: another package's constructor's object used locally.
+func xOkConstructor(s *slab.Scope) int {
+	return helpers.NewConnIn(s).N
+}
