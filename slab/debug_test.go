@@ -58,6 +58,7 @@ func freeOrderConcurrently(p *slab.Pool[order], x *order) { p.Free(x) }
 func freeForeign(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
+//slabvet:ignore lostfree the object is dropped on purpose, for the drop check
 func dropOrder(p *slab.Pool[order]) { allocOrder(p).ID = 1 }
 
 //go:noinline

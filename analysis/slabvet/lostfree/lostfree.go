@@ -22,8 +22,10 @@ import (
 
 const doc = `report pool objects that a path loses without Free
 
-An object from (*slab.Pool).Alloc, TryAlloc or AllocRef must be freed,
-returned, stored, or handed to a function that keeps it. lostfree reports
+An object from (*slab.Pool).Alloc, TryAlloc or AllocRef, or from a
+function that hands over an object it allocated (a constructor, known from
+its package's analysis), must be freed, returned, stored, or handed to a
+function that keeps it. lostfree reports
 each return statement that some path from the allocation reaches without
 doing one of these, as lostcancel does for context cancel functions. Paths
 on which the object is nil (TryAlloc failed) and paths that panic are not
@@ -47,29 +49,16 @@ func run(pass *analysis.Pass) (any, error) {
 	env := pass.ResultOf[lifetime.Analyzer].(*lifetime.Env)
 	rep := lifetime.NewReporter(pass, "lostfree", env.Notes)
 	for _, fn := range env.Funcs {
-		for _, b := range fn.Blocks {
-			for _, in := range b.Instrs {
-				call, ok := in.(*ssa.Call)
-				if !ok {
-					continue
-				}
-				callee := call.Call.StaticCallee()
-				if callee == nil {
-					continue
-				}
-				api, ok := env.API(callee)
-				if !ok || (api.Role != slabapi.Alloc && api.Role != slabapi.AllocRef) {
-					continue
-				}
-				check(env, rep, fn, call, api)
-			}
+		for _, oc := range env.OwnedCalls(fn) {
+			check(env, rep, fn, oc)
 		}
 	}
 	return rep.Diags, nil
 }
 
-func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ssa.Call, api slabapi.Func) {
-	if localPool(env, fn, call.Call.Args[0]) {
+func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, oc lifetime.OwnedCall) {
+	call, api := oc.Call, oc.API
+	if oc.Via == nil && localPool(env, fn, call.Call.Args[0]) {
 		return
 	}
 	obj, errv := results(call)
@@ -104,7 +93,7 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, call *ss
 	rets := lifetime.Reach(fn, call, stop, prune)
 	name := lifetime.Name(obj)
 	var fix []analysis.SuggestedFix
-	if len(rets) > 0 {
+	if len(rets) > 0 && oc.Via == nil {
 		fix = suggestDefer(env, fn, call, api, t, name)
 	}
 	for _, r := range rets {

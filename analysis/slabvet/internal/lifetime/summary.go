@@ -42,6 +42,10 @@ type Summary struct {
 	// memory the function returns (it allocates in that scope and returns
 	// the object, as a constructor does), or 0.
 	ScopedFrom int
+	// Owns: the function's first result is an object it allocated from a
+	// pool and handed over whole (kept nowhere else, freed nowhere), or
+	// nil: the caller owns it and must free it, as after Alloc.
+	Owns bool
 }
 
 func (s *Summary) why(i int) string {
@@ -62,7 +66,7 @@ func (s *Summary) Name(i int) string {
 func (s *Summary) equal(o *Summary) bool {
 	return s.Frees == o.Frees && s.MayFree == o.MayFree && s.Borrows == o.Borrows &&
 		s.Escapes == o.Escapes && s.GoEscapes == o.GoEscapes && slices.Equal(s.Why, o.Why) &&
-		s.ScopedFrom == o.ScopedFrom
+		s.ScopedFrom == o.ScopedFrom && s.Owns == o.Owns
 }
 
 // A Fact carries a function's Summary to the packages that call it.
@@ -88,6 +92,9 @@ func (f *Fact) String() string {
 		if len(names) > 0 {
 			parts = append(parts, k.name+"("+strings.Join(names, ",")+")")
 		}
+	}
+	if f.Owns {
+		parts = append(parts, "returns-owned")
 	}
 	if f.ScopedFrom > 0 {
 		parts = append(parts, "returns-scoped("+f.Name(f.ScopedFrom-1)+")")
@@ -232,7 +239,7 @@ func run(pass *analysis.Pass) (any, error) {
 		if obj == nil || s == nil || fn.Parent() != nil {
 			continue
 		}
-		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 && s.ScopedFrom == 0 {
+		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 && s.ScopedFrom == 0 && !s.Owns {
 			continue
 		}
 		pass.ExportObjectFact(obj, &Fact{*s})
@@ -291,6 +298,7 @@ func (env *Env) summarize(fn *ssa.Function) *Summary {
 		}
 	}
 	s.ScopedFrom = env.scopedFrom(fn)
+	s.Owns = env.owns(fn)
 	env.Notes.apply(fn, s)
 	return s
 }
@@ -400,4 +408,119 @@ func (env *Env) scopedFrom(fn *ssa.Function) int {
 		}
 	}
 	return 0
+}
+
+// An OwnedCall is a call that returns an object the caller must free: Alloc,
+// TryAlloc, AllocRef, or a function whose summary says it hands over an
+// object it allocated.
+type OwnedCall struct {
+	Call *ssa.Call
+	API  slabapi.Func // Role Alloc or AllocRef
+	// Via is the summarised function, nil for the API itself.
+	Via *ssa.Function
+}
+
+// OwnedCalls returns the calls in fn that return an object to free.
+func (env *Env) OwnedCalls(fn *ssa.Function) []OwnedCall {
+	var out []OwnedCall
+	for _, b := range fn.Blocks {
+		for _, in := range b.Instrs {
+			call, ok := in.(*ssa.Call)
+			if !ok {
+				continue
+			}
+			callee := call.Call.StaticCallee()
+			if callee == nil {
+				continue
+			}
+			if api, ok := env.API(callee); ok {
+				if api.Role == slabapi.Alloc || api.Role == slabapi.AllocRef {
+					out = append(out, OwnedCall{Call: call, API: api})
+				}
+				continue
+			}
+			if s, ok := env.Summary(callee); ok && s.Owns {
+				role := slabapi.Alloc
+				if slabapi.IsRef(resultType(callee, 0)) {
+					role = slabapi.AllocRef
+				}
+				api := slabapi.Func{Entry: slabapi.Entry{Name: callee.Name(), Role: role}, Arg: -1, Scope: -1}
+				out = append(out, OwnedCall{Call: call, API: api, Via: callee})
+			}
+		}
+	}
+	return out
+}
+
+func resultType(fn *ssa.Function, i int) types.Type {
+	res := fn.Signature.Results()
+	if i >= res.Len() {
+		return nil
+	}
+	return res.At(i).Type()
+}
+
+// owns reports whether fn hands its caller an object it allocated: one
+// allocation whose object the function only uses, frees (on an error path)
+// or returns as its first result, and every return gives that object or
+// nil.
+func (env *Env) owns(fn *ssa.Function) bool {
+	calls := env.OwnedCalls(fn)
+	if len(calls) != 1 || fn.Signature.Results().Len() == 0 {
+		return false
+	}
+	obj := FirstResult(calls[0].Call)
+	if obj == nil {
+		return false
+	}
+	t := env.Trace(fn, false, Root{V: obj, Class: Direct, Must: true})
+	returned := false
+	for _, e := range t.Events {
+		switch e.Kind {
+		case Borrow, Freed:
+			// Freed: on an error path, say; every return gives the object
+			// or nil, as checked below.
+		case Returned:
+			ret := e.Instr.(*ssa.Return)
+			if len(ret.Results) == 0 || ret.Results[0] != e.Value || t.Values[e.Value]&Direct == 0 {
+				return false // returned as another result, or inside something
+			}
+			returned = true
+		default:
+			return false
+		}
+	}
+	if !returned {
+		return false
+	}
+	for _, b := range fn.Blocks {
+		if len(b.Instrs) == 0 {
+			continue
+		}
+		if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok && len(ret.Results) > 0 {
+			if r := ret.Results[0]; !IsNil(r) && !onlyObject(t, r, map[ssa.Value]bool{}) {
+				return false // some path returns something else
+			}
+		}
+	}
+	return true
+}
+
+// onlyObject reports whether v is the traced object or nil on every path:
+// the object itself, or a merge of such values.
+func onlyObject(t *Trace, v ssa.Value, seen map[ssa.Value]bool) bool {
+	if IsNil(v) || t.Must(v) && t.Values[v]&Direct != 0 {
+		return true
+	}
+	phi, ok := v.(*ssa.Phi)
+	if !ok || seen[phi] {
+		return ok
+	}
+	seen[phi] = true
+	for _, e := range phi.Edges {
+		if !onlyObject(t, e, seen) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,7 +2,11 @@
 // facts carry what each function does across the package boundary.
 package helpers
 
-import "github.com/slabtrack/slabtrack/slab"
+import (
+	"errors"
+
+	"github.com/slabtrack/slabtrack/slab"
+)
 
 type Conn struct {
 	N    int
@@ -77,3 +81,23 @@ func NewConnIn(s *slab.Scope) *Conn { // want NewConnIn:"returns-scoped\\(s\\)"
 	c.N = 1
 	return c
 }
+
+// NewConn hands its caller a connection to release.
+func NewConn() *Conn { // want NewConn:"returns-owned"
+	c := Conns.Alloc()
+	c.N = 2
+	return c
+}
+
+// NewCheckedConn hands its caller a connection, or nil and an error.
+func NewCheckedConn(n int) (*Conn, error) { // want NewCheckedConn:"returns-owned"
+	c := Conns.Alloc()
+	if n < 0 {
+		Conns.Free(c)
+		return nil, errNegative
+	}
+	c.N = n
+	return c, nil
+}
+
+var errNegative = errors.New("negative")

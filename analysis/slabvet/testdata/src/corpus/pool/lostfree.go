@@ -382,3 +382,61 @@ func okIgnoredFunction() {
 	o := orders.Alloc()
 	o.ID = 11
 }
+
+// newOrder hands its caller a new order to free.
+func newOrder(id int) *Order {
+	o := orders.Alloc()
+	o.ID = id
+	return o
+}
+
+// newValidOrder hands its caller a valid order, or an error and nil.
+func newValidOrder(id int) (*Order, error) {
+	o := orders.Alloc()
+	o.ID = id
+	if err := validate(o); err != nil {
+		orders.Free(o)
+		return nil, err
+	}
+	return o, nil
+}
+
+// cached returns the cache's order, which the cache keeps.
+func (c *Cache) cached() *Order {
+	if c.last != nil {
+		return c.last
+	}
+	o := orders.Alloc()
+	c.last = o
+	return o
+}
+
+// case lostfree: a constructor's object lost on an early return.
+func lostConstructor(bad bool) {
+	o := newOrder(1)
+	if bad {
+		return // want "lostfree: this return statement may be reached without freeing o"
+	}
+	release(o)
+}
+
+// case lostfree: a constructor's object dropped.
+func lostConstructorDropped() {
+	newOrder(2) // want "lostfree: the object from newOrder is dropped without Free"
+}
+
+// case ok: a constructor's object freed, its error path returning nil.
+func okConstructorErr() error {
+	o, err := newValidOrder(3)
+	if err != nil {
+		return err
+	}
+	defer orders.Free(o)
+	o.Total = 4
+	return nil
+}
+
+// case ok: an object the cache keeps is not the caller's to free.
+func okCached(c *Cache) int {
+	return c.cached().ID
+}

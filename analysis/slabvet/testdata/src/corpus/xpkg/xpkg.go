@@ -102,3 +102,36 @@ func xEscapeConstructor(s *slab.Scope) {
 func xOkConstructor(s *slab.Scope) int {
 	return helpers.NewConnIn(s).N
 }
+
+// case lostfree: another package's constructor's object lost on an early return.
+func xLostConstructor(bad bool) error {
+	c := helpers.NewConn()
+	if bad {
+		return nil // want "lostfree: this return statement may be reached without freeing c"
+	}
+	c.Close()
+	return nil
+}
+
+// case ok: another package's checked constructor: nil on error, freed otherwise.
+func xOkCheckedConstructor(n int) error {
+	c, err := helpers.NewCheckedConn(n)
+	if err != nil {
+		return err
+	}
+	defer helpers.Release(c)
+	return nil
+}
+
+// case lostfree: another package's checked constructor's object lost after the error check.
+func xLostCheckedConstructor(n int) error {
+	c, err := helpers.NewCheckedConn(n)
+	if err != nil {
+		return err
+	}
+	if c.N > 10 {
+		return nil // want "lostfree: this return statement may be reached without freeing c"
+	}
+	helpers.Release(c)
+	return nil
+}
