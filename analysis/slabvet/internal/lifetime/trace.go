@@ -360,7 +360,12 @@ func (tr *tracer) sink(in ssa.Instruction, v, addr ssa.Value, isMap bool) {
 	case rootGlobal:
 		tr.event(in, Escaped, v, "stored in package-level variable "+r.v.Name())
 	case rootHandler:
-		if tr.env.handler(tr.fn) {
+		// A handler's receiver and captured variables serve many requests,
+		// unless the handler itself was made for one request, inside
+		// another handler.
+		_, captured := r.v.(*ssa.FreeVar)
+		perRequest := captured && tr.fn.Parent() != nil && tr.env.handler(tr.fn.Parent())
+		if tr.env.handler(tr.fn) && !perRequest {
 			tr.event(in, Escaped, v, "stored in the handler's state, which outlives the request")
 		} else {
 			tr.event(in, Retained, v, "")

@@ -322,3 +322,15 @@ func uafConstructorRelease() int {
 	s.Release()
 	return o.ID // want "useafterfree: o is used after its scope was released on line"
 }
+
+// case ok: a handler made for one request collects into that request's variable.
+func okPerRequestHandler(w http.ResponseWriter, r *http.Request) {
+	var collected []*Order
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		collected = append(collected, orders.AllocIn(slab.ScopeFrom(r.Context())))
+	})
+	inner.ServeHTTP(w, r)
+	if len(collected) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
