@@ -58,6 +58,7 @@ func freeOrderConcurrently(p *slab.Pool[order], x *order) { p.Free(x) }
 func freeForeign(p *slab.Pool[order], x *order) { p.Free(x) }
 
 //go:noinline
+//slabvet:ignore lostfree the object is dropped on purpose, for the drop check
 func dropOrder(p *slab.Pool[order]) { allocOrder(p).ID = 1 }
 
 //go:noinline
@@ -292,6 +293,8 @@ func TestDebugForeignFree(t *testing.T) {
 
 // Item 4: writes after free are found in the poison: by tracker.Check,
 // when the slot leaves the quarantine, and when it is reused.
+//
+//slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugWriteAfterFree(t *testing.T) {
 	price := math.Float64bits(1.5)
 	tests := []struct {
@@ -446,6 +449,7 @@ func TestDebugDroppedWithoutFree(t *testing.T) {
 	assertQuiet(t, p) // the slot was reclaimed
 }
 
+//slabvet:ignore useafterfree the test writes to a freed object for the debug build to report
 func TestDebugDropCheckKeepsOtherChecks(t *testing.T) {
 	p := newPool(t, slab.WithDropCheck(true), slab.WithQuarantine(4))
 	x := allocOrder(p)

@@ -59,6 +59,8 @@ func ExamplePool_TryAlloc() {
 // Free panics on a pointer that is already free; the panic value is an error
 // wrapping ErrDoubleFree, whose message names the type, the pool and the slot:
 // slab: double free of *main.Order (pool "orders", slot 0).
+//
+//slabvet:ignore useafterfree the example frees twice to show the panic
 func ExamplePool_Free() {
 	orders := slab.New[Order](slab.WithName("orders"))
 	o := orders.Alloc()

@@ -124,6 +124,8 @@ func TestAllocInReturnsZeroedTAfterRelease(t *testing.T) {
 // TestDoubleFree frees an object twice, with the slot in each place a free
 // slot can be: it must panic with ErrDoubleFree (guarantee 3) and change no
 // count (guarantee 5).
+//
+//slabvet:ignore lostfree,scopeescape the cases prepare freed, released and kept objects on purpose
 func TestDoubleFree(t *testing.T) {
 	cases := []struct {
 		name string
@@ -244,6 +246,8 @@ func TestForeignFree(t *testing.T) {
 // TestPoolUsableAfterRecoveredPanic misuses a pool in each way that panics,
 // recovers, and checks that the pool keeps working with exact counts
 // (guarantee 5): allocations and frees continue, and every slot comes back.
+//
+//slabvet:ignore useafterfree,scopeescape the cases misuse the pool on purpose
 func TestPoolUsableAfterRecoveredPanic(t *testing.T) {
 	misuses := []struct {
 		name   string
