@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
 
-.PHONY: all test race debug bench fuzz lint ci
+.PHONY: all test race debug bench fuzz lint slabvet ci
 
 all: lint test
 
@@ -26,6 +26,9 @@ lint: ## gofmt, go vet and staticcheck (pinned)
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+slabvet: ## the slabvet analyzers' tests, and slabvet over the repository
+	bash scripts/slabvet.sh
 
 ci: ## everything CI runs
 	bash .ci/run

@@ -206,10 +206,10 @@ func TestScopeArenaKeepsProportionally(t *testing.T) {
 	}
 	s := slab.NewScope()
 	small := slab.MakeSliceIn[byte](s, 100, 100)
-	ptr := unsafe.Pointer(unsafe.SliceData(small))
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(small)))
 	s.Release()
 	again := slab.MakeSliceIn[byte](s, 100, 100)
-	assert.Equal(t, ptr, unsafe.Pointer(unsafe.SliceData(again)), "the next use of the scope reuses the memory it kept")
+	assert.Equal(t, addr, uintptr(unsafe.Pointer(unsafe.SliceData(again))), "the next use of the scope reuses the memory it kept")
 	s.Release()
 	s.Release() // unused since the last Release: everything goes back
 	fresh := slab.MakeSliceIn[byte](s, 100, 100)

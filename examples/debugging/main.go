@@ -82,12 +82,12 @@ func main() {
 	case "double-free":
 		o := newOrder(1)
 		closeOrder(o)
-		retryClose(o)
+		retryClose(o) //slabvet:ignore useafterfree the demo frees twice on purpose
 	case "write-after-free":
 		o := newOrder(2)
 		o.Total = 100
 		closeOrder(o)
-		applyDiscount(o)
+		applyDiscount(o) //slabvet:ignore useafterfree the demo writes after free on purpose
 		if err := tracker.Check(); err != nil {
 			fmt.Println(err)
 		}
@@ -97,13 +97,13 @@ func main() {
 		fmt.Println(readTotal(r))
 	case "leak":
 		for id := range int64(3) {
-			newOrder(id)
+			newOrder(id) //slabvet:ignore lostfree the demo leaks on purpose
 		}
 		if err := tracker.Find(tracker.MaxRetries(0)); err != nil {
 			fmt.Println(err)
 		}
 	case "dropped":
-		newDraft() // never freed, never referenced again
+		newDraft() //slabvet:ignore lostfree never freed, never referenced again
 		for range 20 {
 			runtime.GC() // the report comes once the GC has found the object unreachable
 			time.Sleep(10 * time.Millisecond)

@@ -512,11 +512,15 @@ func (tr *tracer) effect(in ssa.Instruction, v ssa.Value, s *Summary, ok bool, i
 }
 
 // isUnsafeConv reports whether c converts between a pointer and
-// unsafe.Pointer, which keeps the address.
+// unsafe.Pointer, which keeps the address as a reference. A conversion to
+// uintptr does not: the integer keeps nothing alive and reaches nothing.
 func isUnsafeConv(c *ssa.Convert) bool {
 	isUnsafe := func(t types.Type) bool {
 		b, ok := t.Underlying().(*types.Basic)
 		return ok && b.Kind() == types.UnsafePointer
+	}
+	if b, ok := c.Type().Underlying().(*types.Basic); ok && b.Kind() == types.Uintptr {
+		return false
 	}
 	return isUnsafe(c.Type()) || isUnsafe(c.X.Type())
 }

@@ -73,15 +73,19 @@ var Table = []Entry{
 	{SlabPath, "", "NewScope", NewScope},
 	{SlabPath, "", "ScopeFrom", ScopeFrom},
 	{SlabPath, "", "New", NewPool},
-	{SlabPath, "", "NewIn", AllocIn},       // planned
-	{SlabPath, "", "MakeSliceIn", AllocIn}, // planned
-	{SlabPath, "", "AppendIn", AllocIn},    // planned
-	{SlabPath, "", "StringIn", AllocIn},    // planned
-	{JSONPath, "", "Unmarshal", DecodeIn},  // planned
+	{SlabPath, "ScopePool", "Get", NewScope},
+	{SlabPath, "ScopePool", "Put", Release},
+	{SlabPath, "", "NewIn", AllocIn},
+	{SlabPath, "", "MakeSliceIn", AllocIn},
+	{SlabPath, "", "AppendIn", AllocIn},
+	{SlabPath, "", "StringIn", AllocIn},
+	{SlabPath, "", "NewValueIn", AllocIn},
+	{SlabPath, "", "MakeSliceValueIn", AllocIn},
+	{JSONPath, "", "Unmarshal", DecodeIn}, // planned
 }
 
 // Types whose values must not be copied (see the scopecopy analyzer).
-var NoCopyTypes = []string{"Scope", "Pool"}
+var NoCopyTypes = []string{"Scope", "Pool", "ScopePool"}
 
 // A Func is a resolved API function: its entry and the positions of its
 // arguments, counted as in an SSA call, where a method's receiver is
@@ -129,7 +133,7 @@ func Lookup(fn *types.Func) (Func, bool) {
 	off := 0
 	if recv != "" {
 		off = 1
-		if e.Role == Release {
+		if e.Role == Release && recv == "Scope" {
 			f.Scope = 0
 		}
 	}

@@ -1,6 +1,10 @@
 package pool
 
-import "github.com/slabtrack/slabtrack/slab"
+import (
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/slab"
+)
 
 // case useafterfree: a field read after Free.
 func uafRead() int {
@@ -245,4 +249,15 @@ func okMaybeClose(ok bool) int {
 	}
 	defer orders.Free(o)
 	return o.ID
+}
+
+// case ok: an address kept as an integer and compared after Release reaches
+// no memory.
+func okAddrAfterRelease() bool {
+	s := slab.NewScope()
+	xs := slab.MakeSliceIn[int](s, 4, 4)
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(xs)))
+	s.Release()
+	ys := slab.MakeSliceIn[int](s, 4, 4)
+	return addr == uintptr(unsafe.Pointer(unsafe.SliceData(ys)))
 }

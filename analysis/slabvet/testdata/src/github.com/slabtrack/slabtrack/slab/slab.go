@@ -6,6 +6,7 @@ package slab
 import (
 	"context"
 	"errors"
+	"reflect"
 )
 
 type noCopy struct{}
@@ -58,9 +59,19 @@ func (s *Scope) Len() int                                     { return 0 }
 func WithScope(ctx context.Context, s *Scope) context.Context { return ctx }
 func ScopeFrom(ctx context.Context) *Scope                    { return nil }
 
-// Planned API.
+// ScopePool recycles scopes.
+type ScopePool struct {
+	_ noCopy
+}
 
-func NewIn[T any](s *Scope) *T                          { return new(T) }
-func MakeSliceIn[T any](s *Scope, n, c int) []T         { return make([]T, n, c) }
-func AppendIn[T any](s *Scope, dst []T, elems ...T) []T { return append(dst, elems...) }
-func StringIn(s *Scope, b []byte) string                { return string(b) }
+func (sp *ScopePool) Get() *Scope                       { return new(Scope) }
+func (sp *ScopePool) Put(s *Scope)                      {}
+func NewValueIn(s *Scope, t reflect.Type) reflect.Value { return reflect.New(t) }
+func MakeSliceValueIn(s *Scope, typ reflect.Type, n, c int) reflect.Value {
+	return reflect.MakeSlice(typ, n, c)
+}
+
+func NewIn[T any](s *Scope) *T                           { return new(T) }
+func MakeSliceIn[T any](s *Scope, n, c int) []T          { return make([]T, n, c) }
+func AppendIn[T any](s *Scope, dst []T, elems ...T) []T  { return append(dst, elems...) }
+func StringIn[B ~string | ~[]byte](s *Scope, b B) string { return string(b) }
