@@ -140,6 +140,9 @@ func (s *Slab) Len() int { return s.n }
 // up to whole pages.
 func (s *Slab) Stride() uintptr { return s.stride }
 
+// Size returns the size of the objects, as given to NewSlab.
+func (s *Slab) Size() uintptr { return s.size }
+
 // Owner returns whose objects the slab holds.
 func (s *Slab) Owner() Owner { return s.owner }
 
