@@ -269,12 +269,12 @@ func TestDisable(t *testing.T) {
 func emptyCall() {}
 
 func BenchmarkPanicOnFault(b *testing.B) {
-	b.Run("empty-call", func(b *testing.B) {
+	b.Run("call=empty", func(b *testing.B) {
 		for b.Loop() {
 			emptyCall()
 		}
 	})
-	b.Run("PanicOnFault", func(b *testing.B) {
+	b.Run("call=PanicOnFault", func(b *testing.B) {
 		for b.Loop() {
 			fault.PanicOnFault()
 		}
@@ -295,13 +295,13 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	}
 	rec := fault.Record{Pool: 1, Slot: 2, Serial: 3, Fields: twoWordsID}
 	warmRing()
-	b.Run("serial", func(b *testing.B) {
+	b.Run("goroutines=1", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			fault.Release(fault.Acquire(rec))
 		}
 	})
-	b.Run("parallel", func(b *testing.B) {
+	b.Run("goroutines=GOMAXPROCS", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

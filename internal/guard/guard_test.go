@@ -287,14 +287,14 @@ func BenchmarkFlip(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The baseline: what a heap pool does to a freed 56-byte slot.
-	b.Run("zero-56B", func(b *testing.B) {
+	b.Run("op=zero-56B", func(b *testing.B) {
 		p := (*point)(s.Slot(0))
 		for b.Loop() {
 			*p = point{}
 		}
 	})
 	for _, discard := range []bool{false, true} {
-		b.Run(fmt.Sprintf("protect+unprotect/discard=%t", discard), func(b *testing.B) {
+		b.Run(fmt.Sprintf("op=protect+unprotect-discard-%t", discard), func(b *testing.B) {
 			for b.Loop() {
 				if err := s.Protect(1, discard); err != nil {
 					b.Fatal(err)

@@ -41,7 +41,7 @@ func benchSlot[T any](b *testing.B) {
 	if unsafe.Sizeof(*new(T)) != l.size {
 		b.Fatal("layout size")
 	}
-	b.Run("legacy-fill-find", func(b *testing.B) {
+	b.Run("scheme=legacy-fill-find", func(b *testing.B) {
 		x := new(T)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -54,7 +54,7 @@ func benchSlot[T any](b *testing.B) {
 			*x = zero
 		}
 	})
-	b.Run("poison-verify", func(b *testing.B) {
+	b.Run("scheme=poison-verify", func(b *testing.B) {
 		x := new(T)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -67,7 +67,7 @@ func benchSlot[T any](b *testing.B) {
 			fault.Release(c)
 		}
 	})
-	b.Run("poison-verify-parallel", func(b *testing.B) {
+	b.Run("scheme=poison-verify-parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			x := new(T)
@@ -90,6 +90,6 @@ func BenchmarkSlot(b *testing.B) {
 	for range fault.Cells() {
 		fault.Release(fault.Acquire(fault.Record{}))
 	}
-	b.Run("56B", benchSlot[obj56])
-	b.Run("200B", benchSlot[obj200])
+	b.Run("size=56B", benchSlot[obj56])
+	b.Run("size=200B", benchSlot[obj200])
 }

@@ -27,8 +27,23 @@ func (l *Layout) Poison(p unsafe.Pointer, r fault.Record) fault.Cell {
 	return c
 }
 
+// Repoison poisons the object at p again with cell c, which Poison
+// returned for it: after a write after free was reported (tracker.Check),
+// so that the write is reported once.
+func (l *Layout) Repoison(p unsafe.Pointer, c fault.Cell) {
+	if len(l.refs) > 0 {
+		l.poisonRefs(p, c)
+	}
+	l.fillScalars(p)
+}
+
 // poisonRefs points each reference word of the object at p into its window
 // of cell c, or sets it to nil without a fault region.
+//
+// The address word is written before the lengths: a goroutine that reads
+// the header while it changes (a race of the program's) then sees the
+// poisoned address with the old length, and faults, rather than the old
+// address with a new length, which would read past the old array.
 func (l *Layout) poisonRefs(p unsafe.Pointer, c fault.Cell) {
 	for i := range l.refs {
 		r := &l.refs[i]

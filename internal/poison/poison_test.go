@@ -321,6 +321,22 @@ func TestPoisonWritesEveryWord(t *testing.T) {
 	assert.False(t, bad, "a zeroed object is all zero (offset %d)", off)
 }
 
+func TestRepoisonKeepsTheCell(t *testing.T) {
+	requireRegion(t)
+	l := For(reflect.TypeFor[victim]())
+	v := new(victim)
+	fill(v, 2)
+	c := l.Poison(unsafe.Pointer(v), fault.Record{Pool: 1})
+	defer fault.Release(c)
+	v.Customer = &customer{}
+	v.Total = 1
+	_, bad := l.Verify(unsafe.Pointer(v), c)
+	require.True(t, bad, "the writes are found")
+	l.Repoison(unsafe.Pointer(v), c)
+	_, bad = l.Verify(unsafe.Pointer(v), c)
+	assert.False(t, bad, "Repoison restores the poison of the same cell")
+}
+
 func TestNilReferencesArePoisonedToo(t *testing.T) {
 	requireRegion(t)
 	l := For(reflect.TypeFor[victim]())
