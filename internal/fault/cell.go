@@ -1,7 +1,6 @@
 package fault
 
 import (
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -18,6 +17,7 @@ type Record struct {
 	// Pool is the pool's id in internal/registry (registry.Lookup).
 	Pool uint64
 	// Slot is the pool-wide slot number of the freed object, below 2^32.
+	// (Acquire keeps no record of a Slot, Pool or Fields out of range.)
 	Slot int
 	// Serial tells apart the successive allocations of the slot: the
 	// pool's count of them when the object was freed.
@@ -26,22 +26,26 @@ type Record struct {
 	Fields FieldsID
 }
 
-// record is the side-table entry of one cell: 32 bytes. It is written by
+// record is the side-table entry of one cell: 24 bytes. It is written by
 // the one goroutine that acquired the cell, and read by Decode at any time,
-// so its words are atomic and seq makes a reader retry while it changes.
-// Atomic stores are locked instructions on amd64: the record has as few
-// words as it can.
+// so its words are atomic. Atomic stores are locked instructions on amd64,
+// a good part of a Free's cost here: the record packs what it holds into
+// two words. A Decode that races with the cell being handed out again,
+// which only a copy of a poisoned word kept that long can cause, may see
+// one word of each record.
 type record struct {
-	seq    atomic.Uint32 // odd while the record is being written
-	busy   atomic.Uint32 // 1 from Acquire to Release
-	fields atomic.Uint32
-	_      uint32
-	pool   atomic.Uint64
-	slot   atomic.Uint64 // the slot number, and the serial in the high 32 bits
+	busy atomic.Uint32 // 1 from Acquire to Release
+	_    uint32
+	slot atomic.Uint64 // the slot number, and the serial in the high 32 bits
+	pool atomic.Uint64 // the pool id, and the Fields id in the low fieldsBits
 }
 
+// fieldsBits is the width of a FieldsID in record.pool: 2^24 types; pool
+// ids take the other 40 bits. Records that do not fit are not kept.
+const fieldsBits = 24
+
 const (
-	chunkCells = 4096 // records allocated at once: 128 KiB
+	chunkCells = 4096 // records allocated at once: 96 KiB
 	// maxProbes bounds the cells Acquire tries before it gives up and
 	// returns the anonymous cell: with cells handed out round-robin and
 	// released in about the same order (quarantines are FIFOs), a busy
@@ -116,7 +120,7 @@ func recordOf(c Cell, create bool) *record {
 // every cell it probed is in use; the caller poisons with it all the same.
 // The cell stays in use until Release.
 func Acquire(r Record) Cell {
-	if !setup() {
+	if !setup() || r.Pool >= 1<<(64-fieldsBits) || r.Fields >= 1<<fieldsBits || r.Slot < 0 || uint64(r.Slot) > 1<<32-1 {
 		return 0
 	}
 	n := uint64(ring.Load())
@@ -124,11 +128,8 @@ func Acquire(r Record) Cell {
 		c := Cell(next()%(n-1) + 1)
 		rec := recordOf(c, true)
 		if rec.busy.CompareAndSwap(0, 1) {
-			rec.seq.Add(1)
-			rec.pool.Store(r.Pool)
 			rec.slot.Store(uint64(uint32(r.Slot)) | uint64(r.Serial)<<32)
-			rec.fields.Store(uint32(r.Fields))
-			rec.seq.Add(1)
+			rec.pool.Store(r.Pool<<fieldsBits | uint64(r.Fields))
 			return c
 		}
 	}
@@ -159,28 +160,16 @@ func (c Cell) Addr(off uintptr) unsafe.Pointer {
 	return unsafe.Add(base, uintptr(c)<<cellShift+off)
 }
 
-// load returns the record and whether the cell is in use, once no write is
-// in progress.
+// load returns the record and whether the cell is in use.
 func (rec *record) load() (r Record, busy bool) {
-	for i := 0; ; i++ {
-		s := rec.seq.Load()
-		if s&1 == 0 {
-			ss := rec.slot.Load()
-			r = Record{
-				Pool:   rec.pool.Load(),
-				Slot:   int(uint32(ss)),
-				Serial: uint32(ss >> 32),
-				Fields: FieldsID(rec.fields.Load()),
-			}
-			busy = rec.busy.Load() != 0
-			if rec.seq.Load() == s {
-				return r, busy
-			}
-		}
-		if i > 100 {
-			runtime.Gosched()
-		}
+	ss, pf := rec.slot.Load(), rec.pool.Load()
+	r = Record{
+		Pool:   pf >> fieldsBits,
+		Slot:   int(uint32(ss)),
+		Serial: uint32(ss >> 32),
+		Fields: FieldsID(pf & (1<<fieldsBits - 1)),
 	}
+	return r, rec.busy.Load() != 0
 }
 
 // Counters describes the use of the region since the process started.

@@ -31,7 +31,7 @@
 // 262144 cells of 256 KiB; where 64 GiB cannot be reserved, 16 GiB, 4 GiB and
 // then 1 GiB are tried, with cells of 64 KiB, 16 KiB and 16 KiB. The
 // mapping is PROT_NONE and MAP_NORESERVE: it costs one kernel mapping and no
-// memory. The side table costs 32 bytes per cell (8 MiB for 262144 cells),
+// memory. The side table costs 24 bytes per cell (6 MiB for 262144 cells),
 // allocated in chunks as cells are first handed out.
 //
 // Cells are handed out round-robin (each P takes them in batches of 64, so
@@ -56,7 +56,7 @@
 // # Concurrency
 //
 // Every function is safe for concurrent use. Acquire and Release take no
-// lock; Decode retries while a cell's record is being written.
+// lock.
 //
 // # Debugging
 //

@@ -92,7 +92,7 @@ func TestRegionIsAMappingOfItsOwn(t *testing.T) {
 	require.Len(t, found, 1, "exactly one mapping overlaps the region [%#x, %#x): %v", lo, hi, found)
 	assert.Equal(t, mapping{lo, hi, "---p"}, found[0], "the region is exactly one private PROT_NONE mapping")
 	if runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") && fault.CellSize() == 256<<10 {
-		assert.Equal(t, uintptr(0x6b6b_0000_0000), lo, "the kernel honoured the hint, so fault addresses start with 0x6b6b")
+		assert.Equal(t, uint64(0x6b6b_0000_0000), uint64(lo), "the kernel honoured the hint, so fault addresses start with 0x6b6b")
 	}
 	for i := range 1000 {
 		b := make([]byte, 16<<(i%12)) // small and large objects, many spans

@@ -54,7 +54,7 @@ func NewSlab(size uintptr, n int, o Owner) (*Slab, error) {
 		return nil, fmt.Errorf("guard: NewSlab(%d, %d): the size and the slot count must be positive", size, n)
 	}
 	stride := roundUp(size, PageSize)
-	if uintptr(n) > (1<<40)/stride {
+	if uint64(n) > (1<<40)/uint64(stride) {
 		return nil, fmt.Errorf("guard: NewSlab(%d, %d): %d slots of %d bytes exceed 1 TiB", size, n, n, stride)
 	}
 	bytes := roundUp(uintptr(n)*stride, spanPage)

@@ -19,7 +19,7 @@ type obj56 struct {
 	Next     *obj56
 }
 
-// obj200 is a 200-byte type with 11 reference words of every kind.
+// obj200 is a 200-byte type with 10 reference words of most kinds.
 type obj200 struct {
 	ID       int64
 	Customer *customer
@@ -35,53 +35,57 @@ type obj200 struct {
 
 // benchSlot measures the poisoning work of one slot's free and reuse: the
 // legacy scheme (zero, fill the scalars with 0x6b, verify, zero) beside
-// Poison, Verify, typed zeroing and Release of the cell.
+// Poison, Verify, typed zeroing and Release of the cell, on one goroutine
+// and on GOMAXPROCS.
 func benchSlot[T any](b *testing.B) {
 	l := For(reflect.TypeFor[T]())
-	if unsafe.Sizeof(*new(T)) != l.size {
-		b.Fatal("layout size")
-	}
-	b.Run("scheme=legacy-fill-find", func(b *testing.B) {
-		x := new(T)
-		b.ReportAllocs()
-		for b.Loop() {
+	schemes := []struct {
+		name string
+		slot func(x *T)
+	}{
+		{"legacy", func(x *T) {
 			var zero T
 			*x = zero
 			l.Fill(unsafe.Pointer(x))
 			if _, bad := l.Find(unsafe.Pointer(x), true); bad {
-				b.Fatal("legacy poison changed")
+				panic("legacy poison changed")
 			}
 			*x = zero
-		}
-	})
-	b.Run("scheme=poison-verify", func(b *testing.B) {
-		x := new(T)
-		b.ReportAllocs()
-		for b.Loop() {
+		}},
+		{"poison", func(x *T) {
 			c := l.Poison(unsafe.Pointer(x), fault.Record{Pool: 1, Slot: 2, Serial: 3})
 			if _, bad := l.Verify(unsafe.Pointer(x), c); bad {
-				b.Fatal("poison changed")
+				panic("poison changed")
 			}
 			var zero T
 			*x = zero
 			fault.Release(c)
+		}},
+	}
+	for _, parallel := range []bool{false, true} {
+		g := "goroutines=1"
+		if parallel {
+			g = "goroutines=GOMAXPROCS"
 		}
-	})
-	b.Run("scheme=poison-verify-parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			x := new(T)
-			for pb.Next() {
-				c := l.Poison(unsafe.Pointer(x), fault.Record{Pool: 1, Slot: 2, Serial: 3})
-				if _, bad := l.Verify(unsafe.Pointer(x), c); bad {
-					panic("poison changed")
+		for _, sc := range schemes {
+			b.Run(g+"/scheme="+sc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				if !parallel {
+					x := new(T)
+					for b.Loop() {
+						sc.slot(x)
+					}
+					return
 				}
-				var zero T
-				*x = zero
-				fault.Release(c)
-			}
-		})
-	})
+				b.RunParallel(func(pb *testing.PB) {
+					x := new(T)
+					for pb.Next() {
+						sc.slot(x)
+					}
+				})
+			})
+		}
+	}
 }
 
 func BenchmarkSlot(b *testing.B) {
@@ -92,4 +96,17 @@ func BenchmarkSlot(b *testing.B) {
 	}
 	b.Run("size=56B", benchSlot[obj56])
 	b.Run("size=200B", benchSlot[obj200])
+}
+
+// The benchmark types are the sizes their names say.
+func TestBenchmarkTypes(t *testing.T) {
+	if unsafe.Sizeof(obj56{}) != 56 || unsafe.Sizeof(obj200{}) != 200 {
+		t.Fatalf("obj56 is %d bytes, obj200 %d", unsafe.Sizeof(obj56{}), unsafe.Sizeof(obj200{}))
+	}
+	if n := len(For(reflect.TypeFor[obj56]()).refs); n != 3 {
+		t.Errorf("obj56 has %d reference words, want 3", n)
+	}
+	if n := len(For(reflect.TypeFor[obj200]()).refs); n != 10 {
+		t.Errorf("obj200 has %d reference words, want 10", n)
+	}
 }

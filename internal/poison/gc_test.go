@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/race"
 )
 
 // gcDebug is the GODEBUG of the stress test's child: the collector crashes
@@ -124,7 +125,7 @@ func stress(goroutines, rounds int, cycles int64) (poisonedSlots, collections in
 func TestPoisonSurvivesGC(t *testing.T) {
 	requireRegion(t)
 	rounds, cycles := 20000, int64(60)
-	if testing.Short() {
+	if testing.Short() || race.Enabled { // the race detector slows it tenfold
 		rounds, cycles = 2000, 15
 	}
 	if os.Getenv(stressEnv) != "" {
