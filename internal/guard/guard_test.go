@@ -143,8 +143,11 @@ func TestProtectedSlotFaults(t *testing.T) {
 	assert.Error(t, s.Protect(3, false), "a protected slot cannot be protected twice")
 	require.NoError(t, s.Unprotect(3), "Unprotect")
 	assert.Error(t, s.Unprotect(3), "an accessible slot cannot be unprotected")
-	_, _, _, ok := guard.Lookup(s.Limit())
-	assert.False(t, ok, "the address past the slab is in no slot")
+	_, _, ok := s.Index(s.Limit())
+	assert.False(t, ok, "the address past the slab is in none of its slots")
+	if other, _, _, ok := guard.Lookup(s.Limit()); ok {
+		assert.NotSame(t, s, other, "Lookup finds the address past the slab only in another slab")
+	}
 }
 
 // The kernel's map count grows by at most two per protected slot, and by
