@@ -17,7 +17,6 @@ type Record struct {
 	// Pool is the pool's id in internal/registry (registry.Lookup).
 	Pool uint64
 	// Slot is the pool-wide slot number of the freed object, below 2^32.
-	// (Acquire keeps no record of a Slot, Pool or Fields out of range.)
 	Slot int
 	// Serial tells apart the successive allocations of the slot: the
 	// pool's count of them when the object was freed.
@@ -68,7 +67,7 @@ type local struct {
 var (
 	locals []local                 // by P id, GOMAXPROCS of the time of setup
 	chunks []atomic.Pointer[chunk] // ncells/chunkCells entries, set by setup
-	cursor atomic.Uint64           // cells probed so far: the last one, unwrapped
+	cursor atomic.Uint64           // ring positions taken by the Ps so far, unwrapped
 	// ring is how many cells Acquire cycles through, the anonymous one
 	// included: ncells, or fewer in tests of a full ring.
 	ring      atomic.Uint32
@@ -116,9 +115,11 @@ func recordOf(c Cell, create bool) *record {
 }
 
 // Acquire hands out a cell and records r as its owner. It returns the
-// anonymous cell 0 when the region does not exist (see Available) or when
-// every cell it probed is in use; the caller poisons with it all the same.
-// The cell stays in use until Release.
+// anonymous cell 0 when the region does not exist (see Available), when
+// every cell it probed is in use, or when r does not fit a record (a Pool
+// id of 2^40 or more, a Fields id of 2^24 or more, a Slot outside
+// [0, 2^32)); the caller poisons with it all the same. The cell stays in
+// use until Release.
 func Acquire(r Record) Cell {
 	if !setup() || r.Pool >= 1<<(64-fieldsBits) || r.Fields >= 1<<fieldsBits || r.Slot < 0 || uint64(r.Slot) > 1<<32-1 {
 		return 0
