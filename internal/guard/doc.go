@@ -51,12 +51,12 @@
 //
 // # Uses
 //
-// Debug builds can put every object of a pointer-free pool on guard pages
-// (slab.WithGuardPages, the tracker setting guard=1) and protect each freed
-// slot while it sits in the quarantine. Release builds can sample: a Ring
-// over one small slab holds one object in N of a pointer-free pool, reuses
-// the slot freed longest ago, and keeps every other freed slot protected,
-// as GWP-ASan does.
+// The package is built for two uses, which package slab is to wire: debug
+// builds putting every object of a pointer-free pool on guard pages, with
+// each freed slot protected while it sits in the quarantine; and release
+// builds sampling, where a Ring over one small slab holds one object in N
+// of a pointer-free pool, reuses the slot freed longest ago, and keeps
+// every other freed slot protected, as GWP-ASan does.
 //
 // # Platforms
 //
