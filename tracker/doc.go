@@ -33,6 +33,43 @@
 // A write after free names the field that changed (found with reflect) and
 // shows its bytes.
 //
+// # Faults
+//
+// A freed object whose reference fields point into slabtrack's fault region
+// (an address range reserved PROT_NONE, at 0x6b6b00000000 where the kernel
+// allows), or which sits on a protected guard page, makes a program that
+// reads it fault at the access. Under PanicOnFault the fault is a panic, and
+// CatchFaults, deferred at the top of the goroutine (VerifyNone, deferred in
+// a test), turns it into a *Violation of kind UseAfterFree:
+//
+//	slab: read after free of *main.Order field Customer (pool "orders", slot 12)
+//	0xc000100000: the program read field Customer (pointer) of the freed object, which Free had poisoned, and dereferenced it, reaching Customer.Name at 0x6b6b00401008
+//
+//	read here (this access):
+//	    #0 main.render /src/main.go:30
+//	...
+//	SUMMARY: slabtrack: use-after-free /src/main.go:30 in main.render (*main.Order, pool "orders")
+//
+// The access stack starts at the line that read the freed field; a map or
+// channel operation faults inside the runtime, whose frames are cut and
+// named in the detail. A fault that no CatchFaults recovers still stops the
+// program at the access: the crash's "unexpected fault address" and
+// "addr=" give the address, which, starting with 0x6b6b, says that a freed
+// object's reference field was read; DescribeAddr decodes such an address
+// in the process that made it (from a debugger, or a recover of the
+// program's own).
+//
+// What faults: reads through a freed object's pointer, slice, string, map,
+// chan, func, unsafe.Pointer and non-nil interface fields, and writes
+// through them (o.Customer.Name = x, o.Items[i] = x, o.Meta[k] = x); any
+// read or write of a freed object on a guard page. What does not: a read of
+// a freed object's scalar field on the heap (it returns the poison
+// pattern), a write of a field of the freed object itself (found later, by
+// the poison check), a nil interface field (it stays nil), a method whose
+// receiver it does not read. Under -race a pointer dereference is checked
+// for nil first, at the pointee's start, so the report names the pointee's
+// first field as reached.
+//
 // # Concurrency
 //
 // Every function of the package is safe for concurrent use, also while

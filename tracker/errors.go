@@ -10,4 +10,6 @@ var (
 	// ErrLeak is matched by leak reports (Find) and by violations of kind
 	// Dropped.
 	ErrLeak = errs.Leak
+	// ErrUseAfterFree is matched by violations of kind UseAfterFree.
+	ErrUseAfterFree = errs.UseAfterFree
 )

@@ -53,9 +53,23 @@ type TestingM interface {
 // at the end of a test, or deferred:
 //
 //	defer tracker.VerifyNone(t, tracker.IgnoreCurrent())
+//
+// Deferred, it also reports a fault on a freed object, as CatchFaults does:
+// if the test panics because it read a freed object (see PanicOnFault),
+// VerifyNone recovers the fault and fails the test with the report instead
+// of the leak check, and the other tests run on. Any other panic is
+// panicked again unchanged.
 func VerifyNone(t TestingT, opts ...Option) {
 	if h, ok := t.(interface{ Helper() }); ok {
 		h.Helper()
+	}
+	if r := recover(); r != nil {
+		v := faultViolation(r)
+		if v == nil {
+			panic(r)
+		}
+		t.Error(v)
+		return
 	}
 	if err := Find(opts...); err != nil {
 		t.Error(err)
@@ -70,7 +84,14 @@ var osExit = os.Exit
 // Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { tracker.VerifyTestMain(m) }
+//
+// Examples run on TestMain's goroutine: VerifyTestMain turns faults there
+// into panics (PanicOnFault) and reports a fault on a freed object as
+// CatchFaults does. Tests run on goroutines of their own: use VerifyNone,
+// deferred, in them.
 func VerifyTestMain(m TestingM, opts ...Option) {
+	PanicOnFault()
+	defer CatchFaults()
 	code := m.Run()
 	if code == 0 {
 		if err := Find(opts...); err != nil {

@@ -25,10 +25,15 @@ func allocOtherOrder(p *slab.Pool[Order]) *Order { return p.Alloc() }
 func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
 
 // TestMain checks, as a user's TestMain would, that the tests leave no object
-// allocated. It also serves as the child program of TestRaceReportsUseAfterFree.
+// allocated. It also serves as the child program of TestRaceReportsUseAfterFree
+// and TestCatchFaultsStopsTheProgramWithTheReport.
 func TestMain(m *testing.M) {
 	if os.Getenv(raceChildEnv) != "" {
 		useAfterFree()
+		os.Exit(0)
+	}
+	if os.Getenv(faultChildEnv) != "" {
+		faultChild()
 		os.Exit(0)
 	}
 	tracker.VerifyTestMain(m)

@@ -38,6 +38,12 @@ const (
 	// Dropped: an object became unreachable without Free (drop detection,
 	// see Settings.DropCheck). Matches ErrLeak.
 	Dropped
+	// UseAfterFree: the program read a reference field of a freed object,
+	// which Free had poisoned, and dereferenced it; or it read or wrote a
+	// freed object kept on a guard page. The access faulted, and the
+	// report names the line that made it (see CatchFaults). Matches
+	// ErrUseAfterFree.
+	UseAfterFree
 )
 
 var kindNames = [...]string{
@@ -48,6 +54,7 @@ var kindNames = [...]string{
 	StaleRef:       "stale-ref",
 	Leak:           "leak",
 	Dropped:        "dropped-without-free",
+	UseAfterFree:   "use-after-free",
 }
 
 // String returns the kind as it appears on a report's SUMMARY line, such as
@@ -73,6 +80,8 @@ func (k Kind) sentinel() error {
 		return errs.StaleRef
 	case Leak, Dropped:
 		return errs.Leak
+	case UseAfterFree:
+		return errs.UseAfterFree
 	}
 	return nil
 }
@@ -140,6 +149,19 @@ type Violation struct {
 	Offset    uintptr
 	Want, Got []byte
 
+	// FaultAddr, Target, Guarded and Reused describe a UseAfterFree.
+	// FaultAddr is the address whose access faulted. Target is what the
+	// program reached through the poisoned field named by Field, such as
+	// "Customer.Name" or "Items[37]". Guarded is set when the object sat on
+	// a guard page: the access was a read or a write of the object itself,
+	// at Offset, and Target is empty. Reused is set when the slot was
+	// allocated again since the object was freed: the program kept a copy
+	// of a poisoned field, and the object's stacks are gone.
+	FaultAddr uintptr
+	Target    string
+	Guarded   bool
+	Reused    bool
+
 	// Alloc is where the object was allocated, Free where it was freed,
 	// Call the call that detected the violation. Each may be empty: not
 	// recorded (see Settings), or not applicable.
@@ -205,7 +227,11 @@ func (v *Violation) Error() string {
 		ScopedFree:     "freed here (this call)",
 		WriteAfterFree: "detected here (this call)",
 		StaleRef:       "used here (this call)",
+		UseAfterFree:   "read here (this access)",
 	}[v.Kind]
+	if v.Kind == UseAfterFree && v.Guarded {
+		callLabel = "accessed here (this access)"
+	}
 	if callLabel != "" {
 		writeStack(&b, callLabel, 0, v.Call)
 	}
@@ -215,11 +241,11 @@ func (v *Violation) Error() string {
 			if v.Kind == DoubleFree {
 				label = "previously freed here"
 			}
-			writeStack(&b, label, v.FreeAge, v.Free)
+			v.writeObjectStack(&b, label, v.FreeAge, v.Free)
 		}
 	}
 	if v.Kind != ForeignFree || v.Alloc != nil {
-		writeStack(&b, "allocated here", v.AllocAge, v.Alloc)
+		v.writeObjectStack(&b, "allocated here", v.AllocAge, v.Alloc)
 	}
 	at := v.Call
 	if len(at) == 0 {
@@ -229,8 +255,25 @@ func (v *Violation) Error() string {
 	if len(at) > 0 {
 		fmt.Fprintf(&b, " %s:%d in %s", at[0].File, at[0].Line, at[0].Function)
 	}
-	fmt.Fprintf(&b, " (%s, pool %q)", v.Type, v.Pool)
+	if v.Type != "" {
+		fmt.Fprintf(&b, " (%s, pool %q)", v.Type, v.Pool)
+	}
 	return b.String()
+}
+
+// writeObjectStack writes a stack of the object's life, or says why a
+// fault report has none.
+func (v *Violation) writeObjectStack(b *strings.Builder, label string, age time.Duration, s Stack) {
+	switch {
+	case len(s) > 0 || v.Kind != UseAfterFree:
+		writeStack(b, label, age, s)
+	case v.Reused:
+		fmt.Fprintf(b, "\n%s:\n    (the slot has been allocated again since: this object's stacks are gone)\n", label)
+	case v.Slot < 0:
+		fmt.Fprintf(b, "\n%s:\n    (the pool and slot of this object were not recorded)\n", label)
+	default:
+		writeStack(b, label, age, s)
+	}
 }
 
 func (v *Violation) fieldName() string {
@@ -255,6 +298,18 @@ func (v *Violation) title() string {
 	switch v.Kind {
 	case WriteAfterFree:
 		return fmt.Sprintf("slab: write after free to %s of %s", v.fieldName(), obj)
+	case UseAfterFree:
+		verb := "read after free"
+		if v.Guarded {
+			verb = "use after free"
+		}
+		if v.Slot < 0 {
+			return fmt.Sprintf("slab: %s of a freed object whose pool and slot were not recorded", verb)
+		}
+		if v.Field != "" {
+			return fmt.Sprintf("slab: %s of %s field %s (pool %q, slot %d)", verb, v.Type, v.Field, v.Pool, v.Slot)
+		}
+		return fmt.Sprintf("slab: %s of %s", verb, obj)
 	case Dropped:
 		return fmt.Sprintf("slab: leak: %s dropped without Free", obj)
 	}

@@ -28,6 +28,7 @@ func TestKindMatchesSentinels(t *testing.T) {
 		{tracker.StaleRef, slab.ErrStaleRef},
 		{tracker.Leak, tracker.ErrLeak},
 		{tracker.Dropped, tracker.ErrLeak},
+		{tracker.UseAfterFree, tracker.ErrUseAfterFree},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {

@@ -23,4 +23,7 @@ var (
 	WriteAfterFree = errors.New("slab: write after free")
 	// Leak: objects were still allocated when none should be.
 	Leak = errors.New("slab: leak")
+	// UseAfterFree: a freed object was read or written, and the access
+	// faulted: through a poisoned reference word, or on a guard page.
+	UseAfterFree = errors.New("slab: use after free")
 )

@@ -1,215 +1,194 @@
-// Package poison fills freed objects with a byte pattern and verifies it
-// later, as Linux SLUB's poisoning and Zig's debug allocator do, so that a
-// write to an object after it was freed is detected.
-//
-// The garbage collector forbids writing pointer words through unsafe: a
-// pointer written without a write barrier can hide a live object from a
-// concurrent mark. So a Layout, built with reflect, splits a type into
-// scalar bytes, which are filled with Byte, and pointer-holding words, which
-// stay zero (the caller zeroes the object with a typed store first). Verify
-// checks both: any byte that differs from the pattern, or any pointer word
-// that is no longer nil, is a write after free.
 package poison
 
 import (
-	"fmt"
-	"reflect"
-	"strings"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/fault"
 )
 
-// Byte is the pattern of freed scalar bytes: SLUB's POISON_FREE.
-const Byte = 0x6b
-
-// A Layout describes where a type keeps its pointers.
-type Layout struct {
-	typ  reflect.Type
-	size uintptr
-	// runs are the scalar byte ranges, in order and merged. Bytes outside
-	// them hold pointer words and string, slice and interface headers,
-	// which stay zero.
-	runs []run
+// Poison poisons the freed object at p: it takes a fault cell recorded as
+// r (r.Fields is set to the layout's), points every reference word into
+// it, and fills the scalar bytes. It returns the cell, which the caller
+// keeps for Verify and gives back with fault.Release once the object is
+// zeroed; types without reference words take no cell and get 0.
+//
+// p must be the object as the program left it, not zeroed: strings keep
+// their length. Every word is overwritten but interface type words, so the
+// object need not be zeroed first. Reference words are written with typed
+// pointer stores, scalar bytes with byte copies.
+func (l *Layout) Poison(p unsafe.Pointer, r fault.Record) fault.Cell {
+	var c fault.Cell
+	if len(l.refs) > 0 {
+		r.Fields = l.fields
+		c = fault.Acquire(r)
+		l.poisonRefs(p, c)
+	}
+	l.fillScalars(p)
+	return c
 }
 
-type run struct{ off, n uintptr }
-
-// New returns the layout of t.
-func New(t reflect.Type) *Layout {
-	l := &Layout{typ: t, size: t.Size()}
-	var ptrs []run // pointer-holding ranges, in order
-	walk(t, 0, &ptrs)
-	at := uintptr(0)
-	for _, p := range ptrs {
-		if p.off > at {
-			l.runs = append(l.runs, run{at, p.off - at})
-		}
-		at = max(at, p.off+p.n)
+// Repoison poisons the object at p again with cell c, which Poison
+// returned for it: after a write after free was reported (tracker.Check),
+// so that the write is reported once.
+func (l *Layout) Repoison(p unsafe.Pointer, c fault.Cell) {
+	if len(l.refs) > 0 {
+		l.poisonRefs(p, c)
 	}
-	if at < l.size {
-		l.runs = append(l.runs, run{at, l.size - at})
-	}
-	return l
+	l.fillScalars(p)
 }
 
-// walk appends the pointer-holding ranges of a value of type t at off.
-func walk(t reflect.Type, off uintptr, ptrs *[]run) {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
-		reflect.String, reflect.Slice, reflect.Interface:
-		// The whole header stays zero: a freed string or slice then reads
-		// as empty rather than as a huge length over a nil pointer.
-		*ptrs = append(*ptrs, run{off, t.Size()})
-	case reflect.Array:
-		if t.Len() == 0 || !hasPointers(t.Elem()) {
-			return
-		}
-		for i := range t.Len() {
-			walk(t.Elem(), off+uintptr(i)*t.Elem().Size(), ptrs)
-		}
-	case reflect.Struct:
-		for i := range t.NumField() {
-			f := t.Field(i)
-			walk(f.Type, off+f.Offset, ptrs)
-		}
-	}
-}
-
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
-		reflect.String, reflect.Slice, reflect.Interface:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
+// poisonRefs points each reference word of the object at p into its window
+// of cell c, or sets it to nil without a fault region.
+//
+// The address word is written before the lengths: a goroutine that reads
+// the header while it changes (a race of the program's) then sees the
+// poisoned address with the old length, and faults, rather than the old
+// address with a new length, which would read past the old array.
+func (l *Layout) poisonRefs(p unsafe.Pointer, c fault.Cell) {
+	for i := range l.refs {
+		r := &l.refs[i]
+		w := unsafe.Add(p, r.word)
+		a := c.Addr(r.win) // nil without a region
+		// A typed pointer store: the write barrier sees both the old
+		// value, which it may shade, and a, outside the heap, which it
+		// ignores.
+		*(*unsafe.Pointer)(w) = a
+		switch r.kind {
+		case kindSlice:
+			n := r.maxLen
+			if a == nil {
+				n = 0
+			}
+			*(*int)(unsafe.Add(w, ptrSize)) = n   // len
+			*(*int)(unsafe.Add(w, 2*ptrSize)) = n // cap
+		case kindString:
+			lp := (*int)(unsafe.Add(w, ptrSize))
+			*lp = r.poisonedLen(*lp, a != nil)
+		case kindInterface:
+			if a == nil {
+				// Without a region the interface becomes nil: a
+				// non-pointer dynamic type with a nil data word
+				// would be a value that faults at address 0.
+				*(*unsafe.Pointer)(unsafe.Add(p, r.off)) = nil
 			}
 		}
 	}
-	return false
 }
 
-// pattern and zeros are copied from and compared against in chunks.
-var (
-	pattern [512]byte
-	zeros   [512]byte
-)
-
-func init() {
-	for i := range pattern {
-		pattern[i] = Byte
+// poisonedLen is the length Poison gives a string that had length n.
+func (r *ref) poisonedLen(n int, region bool) int {
+	if !region {
+		return 0
 	}
+	return min(max(n, 1), r.maxLen)
 }
 
-// Fill writes Byte over the scalar bytes of the object at p, and nothing
-// else. The object's pointer words must already be zero.
-func (l *Layout) Fill(p unsafe.Pointer) {
-	for _, r := range l.runs {
-		b := unsafe.Slice((*byte)(unsafe.Add(p, r.off)), r.n)
-		for len(b) > 0 {
-			b = b[copy(b, pattern[:]):]
+// Verify returns the offset of the first byte of the object at p, poisoned
+// with cell c, that no longer holds its poison: a write after free. found
+// is false if the object is intact. Interface type words are not checked:
+// Go code cannot change one without its data word.
+func (l *Layout) Verify(p unsafe.Pointer, c fault.Cell) (off uintptr, found bool) {
+	sOff, sBad := l.badScalar(p)
+	for i := range l.refs {
+		if sBad && l.refs[i].off > sOff {
+			break
+		}
+		if o, bad := l.refs[i].bad(p, c); bad {
+			if !sBad || o < sOff {
+				return o, true
+			}
+			break
 		}
 	}
+	return sOff, sBad
 }
 
-// Find returns the offset of the first byte of the object at p that differs
-// from its expected value: Byte in scalar bytes if poisoned, else zero, and
-// zero in pointer words. ok is false if every byte is as expected.
-func (l *Layout) Find(p unsafe.Pointer, poisoned bool) (off uintptr, found bool) {
-	at := uintptr(0)
-	for _, r := range l.runs {
-		if o, bad := differs(p, at, r.off, &zeros); bad {
-			return o, true
-		}
-		want := &zeros
-		if poisoned {
-			want = &pattern
-		}
-		if o, bad := differs(p, r.off, r.off+r.n, want); bad {
-			return o, true
-		}
-		at = r.off + r.n
+// bad returns the offset of the first word of r in the object at p that
+// differs from its poison.
+func (r *ref) bad(p unsafe.Pointer, c fault.Cell) (uintptr, bool) {
+	w := unsafe.Add(p, r.word)
+	a := c.Addr(r.win)
+	if *(*unsafe.Pointer)(w) != a {
+		return r.word, true
 	}
-	return differs(p, at, l.size, &zeros)
-}
-
-// differs compares bytes [from, to) of the object at p with the repeated
-// chunk want, and returns the first offset that differs.
-func differs(p unsafe.Pointer, from, to uintptr, want *[512]byte) (uintptr, bool) {
-	for from < to {
-		n := min(to-from, uintptr(len(want)))
-		b := unsafe.Slice((*byte)(unsafe.Add(p, from)), n)
-		if string(b) != string(want[:n]) {
-			for i := range b {
-				if b[i] != want[i] {
-					return from + uintptr(i), true
-				}
+	switch r.kind {
+	case kindSlice:
+		n := r.maxLen
+		if a == nil {
+			n = 0
+		}
+		for k := uintptr(1); k <= 2; k++ {
+			if *(*int)(unsafe.Add(w, k*ptrSize)) != n {
+				return r.word + k*ptrSize, true
 			}
 		}
-		from += n
+	case kindString:
+		n := *(*int)(unsafe.Add(w, ptrSize))
+		if n != r.poisonedLen(n, a != nil) {
+			return r.word + ptrSize, true
+		}
+	case kindInterface:
+		if a == nil && *(*unsafe.Pointer)(unsafe.Add(p, r.off)) != nil {
+			return r.off, true
+		}
 	}
 	return 0, false
 }
 
-// Expected returns the bytes [from, to) of a poisoned (or zeroed) object.
-func (l *Layout) Expected(from, to uintptr, poisoned bool) []byte {
-	out := make([]byte, to-from)
-	if !poisoned {
-		return out
+// Want returns the bytes [from, to) that the object at p, poisoned with
+// cell c, should hold: for a report of a write after free, beside what it
+// holds (Bytes). Bytes that Verify does not check (interface type words)
+// are given as found.
+func (l *Layout) Want(p unsafe.Pointer, c fault.Cell, from, to uintptr) []byte {
+	out := Bytes(p, from, to)
+	put := func(off uintptr, v uintptr) {
+		var word [ptrSize]byte
+		*(*uintptr)(unsafe.Pointer(&word)) = v // in the machine's byte order
+		for i := range ptrSize {
+			if at := off + i; at >= from && at < to {
+				out[at-from] = word[i]
+			}
+		}
 	}
 	for _, r := range l.runs {
 		lo, hi := max(r.off, from), min(r.off+r.n, to)
-		for i := lo; i < hi; i++ {
-			out[i-from] = Byte
+		if lo < hi {
+			copy(out[lo-from:hi-from], l.image[lo:hi])
+		}
+	}
+	for i := range l.refs {
+		r := &l.refs[i]
+		if r.off >= to || r.off+headerSize(r.kind) <= from {
+			continue
+		}
+		a := c.Addr(r.win)
+		put(r.word, uintptr(a))
+		w := unsafe.Add(p, r.word)
+		switch r.kind {
+		case kindSlice:
+			n := uintptr(r.maxLen)
+			if a == nil {
+				n = 0
+			}
+			put(r.word+ptrSize, n)
+			put(r.word+2*ptrSize, n)
+		case kindString:
+			put(r.word+ptrSize, uintptr(r.poisonedLen(*(*int)(unsafe.Add(w, ptrSize)), a != nil)))
+		case kindInterface:
+			if a == nil {
+				put(r.off, 0)
+			}
 		}
 	}
 	return out
 }
 
-// Bytes returns a copy of bytes [from, to) of the object at p.
-func Bytes(p unsafe.Pointer, from, to uintptr) []byte {
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Add(p, from)), to-from)...)
-}
-
-// Field names the field of the layout's type that holds byte off, as a Go
-// selector such as "Lines[2].Qty", and returns the field's byte range.
-// Padding between fields is named "(padding after X)".
-func (l *Layout) Field(off uintptr) (name string, from, to uintptr) {
-	var path strings.Builder
-	from, to = fieldAt(l.typ, off, 0, &path)
-	return strings.TrimPrefix(path.String(), "."), from, to
-}
-
-func fieldAt(t reflect.Type, off, base uintptr, path *strings.Builder) (from, to uintptr) {
-	switch t.Kind() {
-	case reflect.Struct:
-		prev := ""
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if off < f.Offset {
-				break
-			}
-			if off < f.Offset+f.Type.Size() {
-				path.WriteString("." + f.Name)
-				return fieldAt(f.Type, off-f.Offset, base+f.Offset, path)
-			}
-			prev = f.Name
-		}
-		// In padding: name it after the field before it.
-		if prev == "" {
-			path.WriteString(".(padding)")
-		} else {
-			fmt.Fprintf(path, ".(padding after %s)", prev)
-		}
-		return base + off, base + off + 1
-	case reflect.Array:
-		if es := t.Elem().Size(); es > 0 {
-			i := off / es
-			fmt.Fprintf(path, "[%d]", i)
-			return fieldAt(t.Elem(), off-i*es, base+i*es, path)
-		}
+func headerSize(k refKind) uintptr {
+	switch k {
+	case kindSlice:
+		return 3 * ptrSize
+	case kindString, kindInterface:
+		return 2 * ptrSize
 	}
-	return base, base + t.Size()
+	return ptrSize
 }

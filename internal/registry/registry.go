@@ -34,6 +34,35 @@ type Pool interface {
 	CheckQuarantine() error
 }
 
+// A FaultDescriber is a pool that describes one of its slots for a fault
+// report: a read through a reference word that its Free poisoned, or an
+// access to a guard page of its quarantine. Debug builds' pools implement
+// it; tracker calls it from the goroutine that faulted, which may have been
+// stopped anywhere, so it must not take a lock that a user's call can hold
+// while it reads memory (it reads the slot's debug record with atomics).
+type FaultDescriber interface {
+	// DescribeFault describes slot (a pool-wide slot number) as it was
+	// when the object whose allocation count was serial was freed; serial
+	// 0 asks for the slot's last free.
+	DescribeFault(slot int, serial uint32) FaultSlot
+}
+
+// FaultSlot is what a pool knows of a slot for a fault report.
+type FaultSlot struct {
+	// Found is false if the pool has no such slot (its slab was released).
+	Found bool
+	// Addr is the slot's address.
+	Addr uintptr
+	// Alloc and Free are where the object was allocated and freed, and
+	// AllocAt and FreeAt when (internal/clock); zero if not recorded.
+	Alloc, Free     stack.ID
+	AllocAt, FreeAt int64
+	// Reused is set if the slot was allocated again since the free that
+	// serial names: the object the program read is gone, and Alloc and
+	// Free are left zero rather than describe another one.
+	Reused bool
+}
+
 // Counters is a pool's state as process-wide reports need it.
 type Counters struct {
 	ID   uint64 // the pool's id, unique in the process
@@ -67,8 +96,9 @@ var (
 	armed  atomic.Bool
 )
 
-// Register adds p, held weakly, and returns its id. p is removed when it
-// becomes unreachable.
+// Register adds p, held weakly, and returns its id, by which Lookup finds it
+// and fault records (internal/fault, internal/guard) name it. p is removed
+// when it becomes unreachable.
 func Register[P any, PP interface {
 	*P
 	Pool
@@ -95,6 +125,18 @@ func unregister(id uint64) {
 	mu.Lock()
 	delete(pools, id)
 	mu.Unlock()
+}
+
+// Lookup returns the live pool that Register registered with id, or nil if
+// it has been collected or never was.
+func Lookup(id uint64) Pool {
+	mu.Lock()
+	get := pools[id]
+	mu.Unlock()
+	if get == nil {
+		return nil
+	}
+	return get()
 }
 
 // Each calls f for every live pool, in no particular order. f must not call

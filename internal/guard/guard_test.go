@@ -1,0 +1,312 @@
+package guard_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"reflect"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/guard"
+	"github.com/slabtrack/slabtrack/internal/poison"
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/spanmap"
+)
+
+// point is a pointer-free type of 56 bytes.
+type point struct {
+	X, Y, Z float64
+	ID      int64
+	Tags    [3]int64
+}
+
+var pointLayout = poison.For(reflect.TypeFor[point]())
+
+func requireGuard(t testing.TB) {
+	t.Helper()
+	if !guard.Supported {
+		t.Skipf("no guard pages on %s", runtime.GOOS)
+	}
+}
+
+func newSlab(t testing.TB, n int) *guard.Slab {
+	t.Helper()
+	require.True(t, poison.PointerFree(reflect.TypeFor[point]()), "guarded types hold no pointers")
+	s, err := guard.NewSlab(unsafe.Sizeof(point{}), n, guard.Owner{Pool: 5, FirstSlot: 100, Fields: pointLayout.Fields()})
+	require.NoError(t, err, "NewSlab")
+	return s
+}
+
+func TestSlabLayout(t *testing.T) {
+	requireGuard(t)
+	s := newSlab(t, 3)
+	assert.Zero(t, s.Base()%spanmap.PageSize, "a slab starts on an 8 KiB page")
+	assert.Zero(t, s.Limit()%spanmap.PageSize, "and ends on one")
+	assert.Equal(t, guard.PageSize, s.Stride(), "a 56-byte object takes one OS page")
+	assert.Equal(t, int((s.Limit()-s.Base())/s.Stride()), s.Len(), "every whole slot of the 8 KiB pages is used")
+	assert.GreaterOrEqual(t, s.Len(), 3, "at least the slots asked for")
+	for i := range s.Len() {
+		p := (*point)(s.Slot(i))
+		assert.Equal(t, point{}, *p, "slot %d starts zero", i)
+		assert.Equal(t, s.Base()+uintptr(i)*s.Stride(), uintptr(unsafe.Pointer(p)), "slot %d is at Base + i*Stride", i)
+		p.ID = int64(i)
+	}
+	for i := range s.Len() {
+		assert.Equal(t, int64(i), (*point)(s.Slot(i)).ID, "slots do not overlap")
+	}
+	span := &spanmap.Span{Base: s.Base(), Limit: s.Limit(), Pool: spanmap.NewPoolID()}
+	require.NoError(t, spanmap.Register(span), "a slab can be registered in the address map like a heap slab")
+	assert.Equal(t, span, spanmap.Lookup(s.Base()+s.Stride()+8), "and found there")
+	spanmap.Unregister(span)
+
+	_, err := guard.NewSlab(0, 1, guard.Owner{})
+	assert.Error(t, err, "a zero size is refused")
+	_, err = guard.NewSlab(8, 0, guard.Owner{})
+	assert.Error(t, err, "a zero slot count is refused")
+}
+
+// touch reads or writes *p with faults turned into panics, and returns the
+// fault address, if any.
+//
+//go:noinline
+func touch(p *point, write bool) (addr uintptr, faulted bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() { addr, faulted = fault.Addr(recover()) }()
+	if write {
+		p.Y = 1
+	} else {
+		sink = p.Z
+	}
+	return 0, false
+}
+
+var sink any
+
+func TestProtectedSlotFaults(t *testing.T) {
+	requireGuard(t)
+	s := newSlab(t, 4)
+	p := (*point)(s.Slot(2))
+	p.X = 7
+	require.NoError(t, s.Protect(2, false), "Protect")
+	assert.True(t, s.Protected(2), "the slot is protected")
+	for _, tt := range []struct {
+		name  string
+		write bool
+		off   uintptr
+		field string
+	}{
+		{"read", false, unsafe.Offsetof(point{}.Z), "Z"},
+		{"write", true, unsafe.Offsetof(point{}.Y), "Y"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, faulted := touch(p, tt.write)
+			require.True(t, faulted, "the %s faults", tt.name)
+			if race.Enabled {
+				// Race builds check the pointer for nil, at offset
+				// 0, before they report the access to the detector.
+				tt.off, tt.field = 0, "X"
+			}
+			assert.Equal(t, uintptr(unsafe.Pointer(p))+tt.off, addr, "at the address accessed")
+			got, i, off, ok := guard.Lookup(addr)
+			require.True(t, ok, "Lookup finds the address")
+			assert.Same(t, s, got, "the slab")
+			assert.Equal(t, 2, i, "the slot")
+			assert.Equal(t, tt.off, off, "the offset")
+			assert.Equal(t, 102, got.Owner().FirstSlot+i, "the pool-wide slot")
+			name, _, _ := got.Owner().Fields.Fields().Field(off)
+			assert.Equal(t, tt.field, name, "the field")
+		})
+	}
+	_, faulted := touch((*point)(s.Slot(1)), true)
+	assert.False(t, faulted, "a neighbouring slot stays accessible")
+	require.NoError(t, s.Unprotect(2), "Unprotect")
+	_, faulted = touch(p, true)
+	assert.False(t, faulted, "an unprotected slot is accessible again")
+	assert.Equal(t, 7.0, p.X, "and kept its contents without discard")
+
+	require.NoError(t, s.Protect(2, true), "Protect with discard")
+	require.NoError(t, s.Unprotect(2), "Unprotect")
+	assert.Equal(t, point{}, *p, "a discarded slot reads as zero")
+
+	require.NoError(t, s.Protect(3, false), "Protect")
+	assert.Error(t, s.Protect(3, false), "a protected slot cannot be protected twice")
+	require.NoError(t, s.Unprotect(3), "Unprotect")
+	assert.Error(t, s.Unprotect(3), "an accessible slot cannot be unprotected")
+	_, _, ok := s.Index(s.Limit())
+	assert.False(t, ok, "the address past the slab is in none of its slots")
+	if other, _, _, ok := guard.Lookup(s.Limit()); ok {
+		assert.NotSame(t, s, other, "Lookup finds the address past the slab only in another slab")
+	}
+}
+
+// The kernel's map count grows by at most two per protected slot, and by
+// two for a run of adjacent ones; the budget refuses what would exceed it.
+func TestMapCount(t *testing.T) {
+	requireGuard(t)
+	s := newSlab(t, 16)
+	before := guard.MapCount()
+	for i := 1; i < 8; i += 2 {
+		require.NoError(t, s.Protect(i, true), "Protect(%d)", i)
+	}
+	assert.LessOrEqual(t, guard.MapCount()-before, 2*4, "four separate protected slots add at most eight mappings")
+	assert.GreaterOrEqual(t, guard.MapCount()-before, 4, "and they do split the slab")
+	for i := 1; i < 8; i += 2 {
+		require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+	}
+	assert.Equal(t, before, guard.MapCount(), "unprotecting merges them back")
+	for i := 8; i < 12; i++ {
+		require.NoError(t, s.Protect(i, true), "Protect(%d)", i)
+	}
+	assert.LessOrEqual(t, guard.MapCount()-before, 2, "a run of adjacent protected slots is one mapping")
+	b := guard.Budget()
+	assert.Equal(t, 4, b.Protected, "the budget counts the protected slots")
+
+	defer guard.SetLimit(b.Used + 2)()
+	require.NoError(t, s.Protect(0, true), "the budget has room for one more")
+	assert.ErrorIs(t, s.Protect(12, true), guard.ErrBudget, "then it is spent")
+	assert.False(t, s.Protected(12), "a refused slot stays accessible")
+	require.NoError(t, s.Unprotect(0), "Unprotect")
+	for i := 8; i < 12; i++ {
+		require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+	}
+	t.Logf("vm.max_map_count=%d, budget %d mappings (%d slots protected at once at most)", b.MaxMapCount, b.Limit, b.Limit/2)
+}
+
+func TestRetireAndReuse(t *testing.T) {
+	requireGuard(t)
+	s := newSlab(t, 8)
+	(*point)(s.Slot(5)).ID = 9
+	require.NoError(t, s.Protect(1, true), "Protect")
+	require.NoError(t, s.Retire(), "Retire")
+	assert.Error(t, s.Retire(), "a slab is retired once")
+	assert.Error(t, s.Protect(2, false), "a retired slab's slots cannot be protected")
+	addr, faulted := touch((*point)(s.Slot(5)), false)
+	require.True(t, faulted, "every slot of a retired slab faults")
+	got, i, _, ok := guard.Lookup(addr)
+	require.True(t, ok && got == s && i == 5, "and Lookup still finds it")
+	assert.True(t, got.Retired(), "as retired")
+
+	again, err := guard.NewSlab(unsafe.Sizeof(point{}), 8, guard.Owner{Pool: 6})
+	require.NoError(t, err, "NewSlab")
+	assert.Equal(t, s.Base(), again.Base(), "a slab of the same length reuses the retired mapping")
+	assert.Equal(t, point{}, *(*point)(again.Slot(5)), "zeroed")
+	got, _, _, _ = guard.Lookup(again.Base())
+	assert.Same(t, again, got, "Lookup finds the new slab there")
+}
+
+// A Ring keeps freed slots protected as long as it can, as GWP-ASan does:
+// one object in N of a pool goes to it.
+func TestRingSamples(t *testing.T) {
+	requireGuard(t)
+	r := guard.NewRing(newSlab(t, 4))
+	n := r.Slab().Len()
+	const every = 4 // one allocation in every
+	var sampled []int
+	for k := range 10 * every {
+		if k%every != 0 {
+			continue // an ordinary allocation
+		}
+		i, ok := r.Alloc()
+		require.True(t, ok, "the ring has a free slot")
+		assert.Equal(t, point{}, *(*point)(r.Slab().Slot(i)), "a sampled object starts zero")
+		(*point)(r.Slab().Slot(i)).ID = int64(k)
+		sampled = append(sampled, i)
+		require.NoError(t, r.Free(i), "Free")
+		assert.True(t, r.Slab().Protected(i), "a freed sampled slot is protected")
+	}
+	for k := 1; k < n && k < len(sampled); k++ {
+		assert.NotEqual(t, sampled[k-1], sampled[k], "the slot just freed is not the next one handed out")
+	}
+	i, _ := r.Alloc()
+	assert.Error(t, r.Free(i+n), "a slot out of range is refused")
+	require.NoError(t, r.Free(i), "Free")
+	assert.Error(t, r.Free(i), "a free slot cannot be freed again")
+	for range n {
+		_, ok := r.Alloc()
+		require.True(t, ok, "every slot can be allocated")
+	}
+	_, ok := r.Alloc()
+	assert.False(t, ok, "a full ring says so, and the caller allocates elsewhere")
+}
+
+const crashEnv = "GUARD_TEST_CRASH"
+
+var crashAddr = regexp.MustCompile(`unexpected fault address (0x[0-9a-f]+)`)
+
+// Without PanicOnFault, an access to a protected slot stops the program at
+// the access, and the crash prints the address.
+func TestProtectedSlotCrashes(t *testing.T) {
+	requireGuard(t)
+	if os.Getenv(crashEnv) != "" {
+		s := newSlab(t, 2)
+		p := (*point)(s.Slot(1))
+		require.NoError(t, s.Protect(1, true))
+		fmt.Fprintf(os.Stderr, "slot %#x\n", uintptr(unsafe.Pointer(p)))
+		p.Z = 3 // access:crash
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestProtectedSlotCrashes$")
+	cmd.Env = append(os.Environ(), crashEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "the child dies:\n%s", out)
+	assert.Equal(t, 2, ee.ExitCode(), "of the fault")
+	var slot uintptr
+	_, err = fmt.Sscanf(string(out), "slot %v", &slot)
+	require.NoError(t, err, "the child prints its slot:\n%s", out)
+	m := crashAddr.FindStringSubmatch(string(out))
+	require.NotNil(t, m, "the crash prints the fault address:\n%s", out)
+	addr, err := strconv.ParseUint(m[1], 0, 64)
+	require.NoError(t, err)
+	want := []uintptr{slot + unsafe.Offsetof(point{}.Z)}
+	if race.Enabled {
+		want = append(want, slot) // a nil check before the race detector's call
+	}
+	assert.Contains(t, want, uintptr(addr), "the address of the field written")
+	_, file, _, _ := runtime.Caller(0)
+	src, err := os.ReadFile(file)
+	require.NoError(t, err)
+	line := strings.Count(string(src[:strings.Index(string(src), "// access:crash")]), "\n") + 1
+	assert.Contains(t, string(out), fmt.Sprintf("guard_test.go:%d", line), "the traceback shows the line of the write")
+}
+
+func BenchmarkFlip(b *testing.B) {
+	if !guard.Supported {
+		b.Skip("no guard pages")
+	}
+	s, err := guard.NewSlab(56, 64, guard.Owner{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The baseline: what a heap pool does to a freed 56-byte slot.
+	b.Run("op=zero-56B", func(b *testing.B) {
+		p := (*point)(s.Slot(0))
+		for b.Loop() {
+			*p = point{}
+		}
+	})
+	for _, discard := range []bool{false, true} {
+		b.Run(fmt.Sprintf("op=protect+unprotect-discard-%t", discard), func(b *testing.B) {
+			for b.Loop() {
+				if err := s.Protect(1, discard); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Unprotect(1); err != nil {
+					b.Fatal(err)
+				}
+				(*point)(s.Slot(1)).ID = 1 // touch it, as the next user would
+			}
+		})
+	}
+}
