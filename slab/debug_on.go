@@ -143,7 +143,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 		panic(fmt.Errorf("slab: internal error: pool %q handed out slot %d, whose debug state is %d", p.owner.name, p.slotNum(r), d.state.Load()))
 	}
 	x := r.ptr()
-	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), false); bad {
+	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), false); bad && p.reset == nil {
 		v := p.writeAfterFree(r, d, off, false,
 			"the object was written after its slot left the quarantine; detected when the slot was reused")
 		var zero T
@@ -245,10 +245,11 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 	}
 	*r.st() = stateFree
 	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
-	var zero T
-	*x = zero // a typed store: pointer words are cleared with write barriers
+	p.clearObject(x)
 	if quarantine {
-		p.dbg.layout.Fill(unsafe.Pointer(x))
+		if p.reset == nil {
+			p.dbg.layout.Fill(unsafe.Pointer(x))
+		}
 		d.state.Store(dQuarantined)
 		p.dbg.held.Add(1)
 		p.enqueue(qent[T]{r: r})

@@ -94,7 +94,12 @@ func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
 	}
 	d := &e.r.s.dbg.slots[e.r.i]
 	x := e.r.ptr()
-	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad {
+	if p.reset != nil {
+		// What reset kept is the next user's: it is neither poisoned
+		// nor zeroed.
+		x = new(T)
+	}
+	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad && p.reset == nil {
 		v = p.writeAfterFree(e.r, d, off, true, leftDetail)
 	}
 	*x = zero
@@ -181,7 +186,7 @@ func (p *Pool[T]) debugCheckQuarantine() error {
 			x = e.r.ptr()
 		}
 		off, bad := d.layout.Find(unsafe.Pointer(x), true)
-		if !bad {
+		if !bad || p.reset != nil {
 			continue
 		}
 		if sh != nil {

@@ -49,8 +49,9 @@ type Pool[T any] struct {
 	localSize uintptr
 	bound     int64 // WithMaxObjects; 0 = unbounded
 	// slowFree is set if Free must take its general path: the pool is
-	// bounded (each Free counts the live objects down), or it has issued
-	// Refs (each Free bumps the slot's generation).
+	// bounded (each Free counts the live objects down), has a reset
+	// function (WithReset), or has issued Refs (each Free bumps the slot's
+	// generation).
 	slowFree atomic.Bool
 	_        [64 - 8 - 8 - 8 - 4]byte
 
@@ -81,6 +82,7 @@ type Pool[T any] struct {
 	id         uint64  // spanmap.Span.Pool of every span of this pool
 	owner      *owner
 	cfg        config
+	reset      func(*T) // WithReset, or nil: zero freed objects
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
@@ -182,6 +184,13 @@ func New[T any](opts ...Option) *Pool[T] {
 	if cfg.name == "" {
 		cfg.name = typ.String()
 	}
+	var reset func(*T)
+	if cfg.reset != nil {
+		var ok bool
+		if reset, ok = cfg.reset.(func(*T)); !ok {
+			panic(fmt.Errorf("slab: New[%s]: WithReset takes a %T, not a func(*%s)", typ, cfg.reset, typ))
+		}
+	}
 	p := &Pool[T]{
 		size:   size,
 		divMul: (1<<32 + uint64(size) - 1) / uint64(size),
@@ -192,7 +201,8 @@ func New[T any](opts ...Option) *Pool[T] {
 		cfg:    cfg,
 	}
 	p.ownedLimit = ownedLimit(size, p.nelems)
-	p.slowFree.Store(p.bound != 0)
+	p.reset = reset
+	p.slowFree.Store(p.bound != 0 || reset != nil)
 	p.refTable.Store(new([]atomic.Pointer[span[T]]))
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
@@ -358,11 +368,21 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	if race.Enabled {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
-	var zero T
-	*x = zero
+	p.clearObject(x)
 	if p.putFree(r) {
 		p.racedFree(r)
 	}
+}
+
+// clearObject readies a freed object for its next user: it zeroes it, or
+// runs the pool's reset function (WithReset).
+func (p *Pool[T]) clearObject(x *T) {
+	if p.reset != nil {
+		p.reset(x)
+		return
+	}
+	var zero T
+	*x = zero // a typed store: pointer words are cleared with write barriers
 }
 
 // racedFree panics for a Free whose slot was freed by another goroutine at

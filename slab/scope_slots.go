@@ -376,7 +376,7 @@ func (b *scopeSlots[T]) release() bool {
 		w := &b.words[k]
 		u := b.used(k)
 		used += bits.OnesCount64(u)
-		releaseScoped(w.s, w.base, u)
+		releaseScoped(w.s, w.base, u, p.reset)
 	}
 	b.batch = 0
 	if used == 0 {
@@ -531,9 +531,9 @@ func (b *scopeSlots[T]) abandon() {
 
 // releaseScoped zeroes the slots used of the word at base of s, a run of
 // adjacent slots at a time, with typed clears (write barriers included, as
-// the GC requires for pointer words). The slots stay the scope's, in the
-// scoped state.
-func releaseScoped[T any](s *span[T], base uint32, used uint64) {
+// the GC requires for pointer words), or runs reset on each if the pool has
+// one (WithReset). The slots stay the scope's, in the scoped state.
+func releaseScoped[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo
@@ -543,7 +543,13 @@ func releaseScoped[T any](s *span[T], base uint32, used uint64) {
 			// Release, as with a Free.
 			race.WriteRange(unsafe.Pointer(&s.mem[i]), int(n)*int(unsafe.Sizeof(s.mem[0])))
 		}
-		clear(s.mem[i:j])
+		if reset != nil {
+			for k := i; k < j; k++ {
+				reset(&s.mem[k])
+			}
+		} else {
+			clear(s.mem[i:j])
+		}
 		if race.Enabled {
 			for k := i; k < j; k++ {
 				race.ReleaseMerge(unsafe.Pointer(&s.mem[k]))
