@@ -228,7 +228,8 @@ type Strategy struct {
 }
 
 // Strategies returns the strategies this package implements, in the order
-// benchmarks report them. Each call makes new pools.
+// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then proto-v2,
+// the scopedec prototype (ProtoV2). Each call makes new pools.
 func Strategies() []Strategy {
 	syncPool := SyncPoolV1()
 	heapV1, heapV2 := HeapV1(), HeapV2()
@@ -236,5 +237,6 @@ func Strategies() []Strategy {
 		{"heap-v1", func() *Sources { return heapV1 }},
 		{"syncpool-v1", func() *Sources { return syncPool }},
 		{"heap-v2", func() *Sources { return heapV2 }},
+		{"proto-v2", ProtoV2},
 	}
 }

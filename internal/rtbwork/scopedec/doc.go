@@ -24,6 +24,25 @@
 //
 // Encoder is the matching writer that allocates nothing per value.
 //
+// # What a scope must offer
+//
+// Allocator is the whole contract; a scope implements it with three
+// operations, none of which may allocate on the heap in the steady state:
+//
+//   - New(p): a zeroed object of p's element type, from the process-wide
+//     pool of that type (found or created from a reflect.Type), stored into
+//     p with a typed pointer store;
+//   - Grow(s, n): a backing array of s's element type with room for n more
+//     elements, s's elements copied into it with typed stores (they may hold
+//     pointers), stored into s without allocating a slice header (a
+//     reflect.MakeSlice result is itself a heap object);
+//   - Bytes(n): n bytes of pointer-free string memory from a per-scope bump
+//     arena, never handed out again before Release, so that a string may
+//     refer to them with unsafe.String.
+//
+// Release frees all three at once. The options hold hooks bound to one
+// scope, so a scope builds its Decoder once and keeps it across Release.
+//
 // # Concurrency
 //
 // A Decoder, its Allocator and an Encoder are for one goroutine at a time,

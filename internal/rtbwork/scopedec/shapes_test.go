@@ -95,18 +95,7 @@ var nodeHooks = []scopedec.Hook{
 
 // requestHooks are the typed hooks of every pointer and slice type of a
 // bid request.
-var requestHooks = []scopedec.Hook{
-	scopedec.Slice[rtbwork.Imp](), scopedec.Pointer[rtbwork.Banner](), scopedec.Slice[rtbwork.Format](),
-	scopedec.Pointer[rtbwork.Video](), scopedec.Pointer[rtbwork.Native](), scopedec.Pointer[rtbwork.PMP](),
-	scopedec.Slice[rtbwork.Deal](), scopedec.Pointer[rtbwork.Site](), scopedec.Pointer[rtbwork.App](),
-	scopedec.Pointer[rtbwork.Publisher](), scopedec.Pointer[rtbwork.Content](), scopedec.Pointer[rtbwork.Device](),
-	scopedec.Pointer[rtbwork.Geo](), scopedec.Pointer[rtbwork.User](), scopedec.Pointer[rtbwork.UserExt](),
-	scopedec.Slice[rtbwork.EID](), scopedec.Slice[rtbwork.UID](), scopedec.Slice[rtbwork.Data](),
-	scopedec.Slice[rtbwork.Segment](), scopedec.Pointer[rtbwork.Regs](), scopedec.Pointer[rtbwork.RegsExt](),
-	scopedec.Pointer[rtbwork.SupplySource](), scopedec.Pointer[rtbwork.SourceExt](), scopedec.Pointer[rtbwork.SupplyChain](),
-	scopedec.Slice[rtbwork.SupplyChainNode](), scopedec.Slice[string](), scopedec.Slice[int](),
-	scopedec.Pointer[int](), scopedec.Pointer[int8](),
-}
+var requestHooks = rtbwork.RequestHooks()
 
 var shapes = []shape{
 	shapeOf[rtbwork.BidRequest](requestHooks...),
