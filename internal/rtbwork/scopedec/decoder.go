@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"reflect"
+	"sync"
 	"unsafe"
 
 	"github.com/go-json-experiment/json"
@@ -161,6 +162,29 @@ func NewTypedDecoder(a Allocator, hooks []Hook, opts ...json.Options) *Decoder {
 // json v2 does with the Decoder's options: same results, same errors.
 func (d *Decoder) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v, d.opts)
+}
+
+// SetAllocator makes the Decoder place what it decodes from now on in a.
+// The hooks read the Decoder's allocator when they run, so one Decoder,
+// its options built once, serves any number of scopes in turn: a pool of
+// Decoders (as Unmarshal keeps) means no options are built per scope.
+func (d *Decoder) SetAllocator(a Allocator) { d.a = a }
+
+// genericDecoders are generic Decoders without an allocator, for Unmarshal.
+var genericDecoders = sync.Pool{New: func() any { return NewDecoder(nil) }}
+
+// Unmarshal decodes data into v, a non-nil pointer, as json.Unmarshal of
+// json v2 does, with v's nested pointers, slice backing arrays and strings
+// placed in a, whatever v's type: the generic Decoder (one heap allocation
+// per JSON value), taken from a pool so that no options are built per
+// call.
+func Unmarshal(a Allocator, data []byte, v any) error {
+	d := genericDecoders.Get().(*Decoder)
+	d.a = a
+	err := d.Unmarshal(data, v)
+	d.a = nil
+	genericDecoders.Put(d)
+	return err
 }
 
 // UnmarshalDecode decodes the next value of dec into v, as
