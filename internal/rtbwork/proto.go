@@ -69,6 +69,16 @@ func ProtoV2() *Sources {
 	return AllocatorSources(a, a.Reset)
 }
 
+// RecycleV2 returns AllocatorSources over a scopedec.RecyclingAllocator
+// reset after each request: objects, backing arrays and string bytes are
+// handed out again to the next request, as a scope over warm pools would,
+// so that, once warm, a request allocates on the heap only what json v2
+// keeps there (the ext map and raw values).
+func RecycleV2() *Sources {
+	a := new(scopedec.RecyclingAllocator)
+	return AllocatorSources(a, a.Reset)
+}
+
 // allocSource is a Source whose objects come from an Allocator. p is where
 // New stores the object (pv is p as a settable reflect.Value, made once),
 // so that no reflect.Value escapes per call.

@@ -210,3 +210,26 @@ func TestAllocatorSourcesAllocateOnlyThroughTheAllocator(t *testing.T) {
 	assert.Greater(t, objects, 400, "the request's objects came from the allocator")
 	assert.Equal(t, float64(objects+slices), allocs, "nothing allocates but the heap allocator's objects and backing arrays")
 }
+
+func TestRecycleV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop json v2's pooled decoders at random, so allocation counts are not those of a release build")
+	}
+	src := rtbwork.RecycleV2()
+	bodies := rtbwork.Requests(6)
+	var out bytes.Buffer
+	for _, body := range bodies {
+		require.NoError(t, rtbwork.Handle(src, body, &out), "warm-up")
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(30, func() {
+		out.Reset()
+		if err := rtbwork.Handle(src, bodies[i%len(bodies)], &out); err != nil {
+			panic(err)
+		}
+		i++
+	})
+	// The ext map (the map and its raw value) and the six impressions' raw
+	// ext values: json v2 calls json.RawMessage.UnmarshalJSON, which copies.
+	assert.LessOrEqual(t, allocs, 12.0, "a warm request allocates only the ext map and raw values")
+}

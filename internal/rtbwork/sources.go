@@ -228,8 +228,10 @@ type Strategy struct {
 }
 
 // Strategies returns the strategies this package implements, in the order
-// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then proto-v2,
-// the scopedec prototype (ProtoV2). Each call makes new pools.
+// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then proto-v2
+// and recycle-v2, the scopedec prototype on the heap (ProtoV2) and on an
+// allocator that reuses memory as a scope would (RecycleV2). Each call
+// makes new pools.
 func Strategies() []Strategy {
 	syncPool := SyncPoolV1()
 	heapV1, heapV2 := HeapV1(), HeapV2()
@@ -238,5 +240,6 @@ func Strategies() []Strategy {
 		{"syncpool-v1", func() *Sources { return syncPool }},
 		{"heap-v2", func() *Sources { return heapV2 }},
 		{"proto-v2", ProtoV2},
+		{"recycle-v2", RecycleV2},
 	}
 }

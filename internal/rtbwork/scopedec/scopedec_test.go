@@ -67,6 +67,22 @@ func differ(d *scopedec.Decoder, s shape, data []byte) string {
 	return diffs[0] + "; with a hook: " + diffs[1]
 }
 
+// allocators are the Allocators the differential tests run on: the heap
+// one, and the recycling one, whose reused objects and arrays show any
+// value that a decode fails to overwrite.
+var allocators = []struct {
+	name string
+	make func() resettable
+}{
+	{"heap", func() resettable { return new(scopedec.HeapAllocator) }},
+	{"recycling", func() resettable { return new(scopedec.RecyclingAllocator) }},
+}
+
+type resettable interface {
+	scopedec.Allocator
+	Reset()
+}
+
 func TestSameResultsAndErrorsAsJSONv2(t *testing.T) {
 	var docs [][]byte
 	for _, in := range inputs {
@@ -75,16 +91,20 @@ func TestSameResultsAndErrorsAsJSONv2(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		docs = append(docs, rtbwork.Sample(seed))
 	}
-	for _, dc := range decoders {
-		for _, s := range shapes {
-			t.Run(dc.name+"/"+s.String(), func(t *testing.T) {
-				a := new(scopedec.HeapAllocator)
-				d := dc.make(a, s)
-				for i, doc := range docs {
-					assert.Empty(t, differ(d, s, doc), "document %d (%.60q) decodes as json v2 decodes it", i, doc)
-					a.Reset()
-				}
-			})
+	for _, al := range allocators {
+		for _, dc := range decoders {
+			for _, s := range shapes {
+				t.Run(al.name+"/"+dc.name+"/"+s.String(), func(t *testing.T) {
+					a := al.make()
+					d := dc.make(a, s)
+					for round := range 2 {
+						for i, doc := range docs {
+							assert.Empty(t, differ(d, s, doc), "round %d, document %d (%.60q) decodes as json v2 decodes it", round, i, doc)
+							a.Reset()
+						}
+					}
+				})
+			}
 		}
 	}
 }
