@@ -17,15 +17,17 @@
 // Slices per slice type, a Text for strings and a Codec), so that every
 // strategy runs the same code and writes the same bytes. This package
 // cannot import slab (imports flow from slab down to internal), so a scope
-// strategy is assembled by its users: a Sources whose Sources allocate in the
-// scope, whose Slices and Text place backing arrays and string bytes in it,
-// whose Codec decodes into it, and whose Release releases it.
+// strategy is assembled by its users: AllocatorSources(scope, release) for
+// a scope that implements scopedec.Allocator (objects, backing arrays and
+// string bytes, the decoded request's included), or a Sources literal of
+// typed Sources and Slices over the scope.
 //
 // # Concurrency
 //
 // Handle may be called from several goroutines at once with the Sources of
-// HeapV1, HeapV2 and SyncPoolV1; a Sources bound to a scope belongs to one
-// goroutine.
+// HeapV1, HeapV2 and SyncPoolV1. The Sources of AllocatorSources (and so of
+// ProtoV2 and RecycleV2) belong to one goroutine, as a scope does:
+// Strategy.NewSources makes one per goroutine.
 //
 // # Debugging
 //
