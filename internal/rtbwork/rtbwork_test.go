@@ -1,0 +1,235 @@
+package rtbwork_test
+
+import (
+	"bytes"
+	jsonv1 "encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/go-json-experiment/json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/rtbwork/scopedec"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/request-*.json and testdata/response-*.json")
+
+// sampleSeeds are the seeds whose requests and responses are in testdata.
+var sampleSeeds = []uint64{1, 2, 3, 4, 5, 6}
+
+func handle(t *testing.T, src *rtbwork.Sources, body []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	require.NoError(t, rtbwork.Handle(src, body, &out), "a generated request is served")
+	return out.Bytes()
+}
+
+func TestSamplesAreTheGeneratorsOutput(t *testing.T) {
+	for _, seed := range sampleSeeds {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			path := filepath.Join("testdata", fmt.Sprintf("request-%d.json", seed))
+			got := rtbwork.Sample(seed)
+			if *update {
+				require.NoError(t, os.WriteFile(path, got, 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "the sample is committed (go test -update writes it)")
+			assert.Equal(t, string(want), string(got), "Sample(%d) is the committed request: the generator is deterministic", seed)
+			assert.Equal(t, string(rtbwork.Sample(seed)), string(got), "two calls give the same bytes")
+		})
+	}
+}
+
+func TestRequestShape(t *testing.T) {
+	for _, seed := range sampleSeeds {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			body := rtbwork.Sample(seed)
+			assert.InDelta(t, 9000, len(body), 600, "a request is about 9 KB of JSON")
+			r := rtbwork.Generate(seed)
+			require.Len(t, r.Imp, rtbwork.NumImps, "six impressions")
+			segs, formats, deals := 0, 0, 0
+			for _, d := range r.User.Data {
+				segs += len(d.Segment)
+			}
+			for _, imp := range r.Imp {
+				if imp.Banner != nil {
+					formats += len(imp.Banner.Format)
+				}
+				if imp.PMP != nil {
+					deals += len(imp.PMP.Deals)
+				}
+			}
+			assert.Equal(t, rtbwork.NumUserSegments, segs, "the user has 26 segments")
+			assert.GreaterOrEqual(t, formats, 8, "banners offer several sizes each")
+			assert.GreaterOrEqual(t, deals, 8, "four impressions carry two or three deals")
+		})
+	}
+	assert.NotEqual(t, rtbwork.Sample(1), rtbwork.Sample(2), "seeds give different requests")
+}
+
+// TestStrategiesWriteIdenticalResponses serves every sample with every
+// strategy, several times over in an order that makes pooled objects carry
+// a larger request's capacity into a smaller one, and compares the bytes
+// with the committed response.
+func TestStrategiesWriteIdenticalResponses(t *testing.T) {
+	golden := map[uint64][]byte{}
+	for _, seed := range sampleSeeds {
+		path := filepath.Join("testdata", fmt.Sprintf("response-%d.json", seed))
+		if *update {
+			require.NoError(t, os.WriteFile(path, handle(t, rtbwork.HeapV1(), rtbwork.Sample(seed)), 0o644))
+		}
+		b, err := os.ReadFile(path)
+		require.NoError(t, err, "the response is committed (go test -update writes it)")
+		golden[seed] = b
+	}
+	order := []uint64{3, 1, 6, 2, 5, 4, 4, 1, 3, 6, 5, 2}
+	for _, st := range rtbwork.Strategies() {
+		t.Run("alloc="+st.Name, func(t *testing.T) {
+			src := st.NewSources()
+			for i, seed := range order {
+				got := handle(t, src, rtbwork.Sample(seed))
+				assert.Equal(t, string(golden[seed]), string(got), "request %d (seed %d) gets the committed response", i, seed)
+			}
+		})
+	}
+}
+
+func TestDecodersAgree(t *testing.T) {
+	for _, seed := range sampleSeeds {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			body := rtbwork.Sample(seed)
+			var v1, v2 rtbwork.BidRequest
+			require.NoError(t, jsonv1.Unmarshal(body, &v1), "encoding/json decodes the sample")
+			require.NoError(t, json.Unmarshal(body, &v2), "json v2 decodes the sample")
+			assert.Equal(t, rtbwork.Generate(seed), &v1, "encoding/json decodes what was generated")
+			assert.Equal(t, v1, v2, "both decoders give the same request")
+		})
+	}
+}
+
+// counted wraps a Source and counts its allocations.
+type counted[T any] struct {
+	rtbwork.Source[T]
+	n *int
+}
+
+func (c counted[T]) Alloc() *T { *c.n++; return c.Source.Alloc() }
+
+func count[T any](s *rtbwork.Source[T], n *int) { *s = counted[T]{*s, n} }
+
+func TestObjectsPerRequest(t *testing.T) {
+	for _, seed := range sampleSeeds {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			src := rtbwork.HeapV1()
+			var derived, decoded int
+			count(&src.Request, &decoded)
+			count(&src.Response, &derived)
+			count(&src.BidExt, &derived)
+			count(&src.Auction, &derived)
+			count(&src.ImpAuction, &derived)
+			count(&src.Floor, &derived)
+			count(&src.Candidate, &derived)
+			count(&src.TargetMatch, &derived)
+			count(&src.Adjustment, &derived)
+			count(&src.DealMatch, &derived)
+			count(&src.Entry, &derived)
+			count(&src.BidLine, &derived)
+			count(&src.Audit, &derived)
+			out := handle(t, src, rtbwork.Sample(seed))
+			var resp rtbwork.BidResponse
+			require.NoError(t, jsonv1.Unmarshal(out, &resp), "the response decodes")
+			assert.Equal(t, 1, decoded, "one request object")
+			assert.Equal(t, derived, resp.Ext.Objects, "the response reports the objects the handler built")
+			assert.GreaterOrEqual(t, derived, 300, "a request builds a few hundred objects")
+			assert.LessOrEqual(t, derived, 500, "a request builds a few hundred objects")
+			assert.NotEmpty(t, resp.SeatBid, "the bidder bids")
+		})
+	}
+}
+
+func TestHandleRejectsBadRequests(t *testing.T) {
+	bad := map[string][]byte{
+		"truncated":  rtbwork.Sample(1)[:4000],
+		"wrong type": []byte(`{"id":"x","imp":[{"id":1}]}`),
+		"not json":   []byte(`<xml/>`),
+	}
+	for _, st := range rtbwork.Strategies() {
+		t.Run("alloc="+st.Name, func(t *testing.T) {
+			src := st.NewSources()
+			for name, body := range bad {
+				var out bytes.Buffer
+				assert.Error(t, rtbwork.Handle(src, body, &out), "%s: the request is rejected", name)
+				assert.Zero(t, out.Len(), "%s: nothing is written", name)
+			}
+			golden, err := os.ReadFile(filepath.Join("testdata", "response-2.json"))
+			require.NoError(t, err)
+			assert.Equal(t, string(golden), string(handle(t, src, rtbwork.Sample(2))), "the strategy still serves requests after errors")
+		})
+	}
+}
+
+// TestAllocatorSourcesAllocateOnlyThroughTheAllocator serves a request
+// whose every object, backing array and string comes from a
+// scopedec.HeapAllocator, and checks that nothing else allocates: the
+// request is one without ext values, which json v2 decodes on the heap by
+// design (a map; UnmarshalJSON methods).
+func TestAllocatorSourcesAllocateOnlyThroughTheAllocator(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop json v2's pooled decoders at random, so allocation counts are not those of a release build")
+	}
+	r := rtbwork.Generate(2)
+	r.Ext = nil
+	for i := range r.Imp {
+		r.Imp[i].Ext = nil
+	}
+	body, err := jsonv1.Marshal(r)
+	require.NoError(t, err)
+
+	a := new(scopedec.HeapAllocator)
+	var objects, slices int
+	src := rtbwork.AllocatorSources(a, func() {
+		objects, slices = a.Objects, a.Slices
+		a.Reset()
+	})
+	var out bytes.Buffer
+	require.NoError(t, rtbwork.Handle(src, body, &out), "the request is served")
+	want := out.String()
+	allocs := testing.AllocsPerRun(20, func() {
+		out.Reset()
+		if err := rtbwork.Handle(src, body, &out); err != nil {
+			panic(err)
+		}
+	})
+	assert.Equal(t, want, out.String(), "every request gets the same response")
+	assert.Greater(t, objects, 400, "the request's objects came from the allocator")
+	assert.Equal(t, float64(objects+slices), allocs, "nothing allocates but the heap allocator's objects and backing arrays")
+}
+
+func TestRecycleV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop json v2's pooled decoders at random, so allocation counts are not those of a release build")
+	}
+	src := rtbwork.RecycleV2()
+	bodies := rtbwork.Requests(6)
+	var out bytes.Buffer
+	for _, body := range bodies {
+		require.NoError(t, rtbwork.Handle(src, body, &out), "warm-up")
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(30, func() {
+		out.Reset()
+		if err := rtbwork.Handle(src, bodies[i%len(bodies)], &out); err != nil {
+			panic(err)
+		}
+		i++
+	})
+	// The ext map (the map and its raw value) and the six impressions' raw
+	// ext values: json v2 calls json.RawMessage.UnmarshalJSON, which copies.
+	assert.LessOrEqual(t, allocs, 12.0, "a warm request allocates only the ext map and raw values")
+}
