@@ -52,7 +52,7 @@ func (b *scopeSlots[T]) releaseDebug() bool                    { return false }
 func (st *scopeState) enter(*string) uint64                    { return 0 }
 func (st *scopeState) exit(uint64)                             {}
 
-var opAllocIn, opRelease, opMakeSliceIn, opAppendIn, opStringIn, opNewValueIn, opMakeSliceValueIn string
+var opAllocIn, opRelease, opMakeSliceIn, opAppendIn, opStringIn, opNewValueIn, opMakeSliceValueIn, opGrowSliceValueIn string
 
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }

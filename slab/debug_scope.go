@@ -100,4 +100,5 @@ var (
 	opStringIn         = "StringIn"
 	opNewValueIn       = "NewValueIn"
 	opMakeSliceValueIn = "MakeSliceValueIn"
+	opGrowSliceValueIn = "GrowSliceValueIn"
 )

@@ -454,3 +454,76 @@ func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
 	}
 	return st.arenaOf(elemTypeOf(t)).alloc(uintptr(c) * t.Size())
 }
+
+// GrowSliceValueIn gives the slice v (an addressable reflect.Value of kind
+// Slice) room for n more elements, as slices.Grow does, with the new
+// backing array in s: at least twice the old capacity, v's elements copied
+// into it, and v set to it in place, with its length unchanged. It makes no
+// heap allocation, so decoders can grow the slices they fill (see package
+// slab/slabjson).
+//
+// Unlike slices.Grow, the grown slice may keep v's backing array when that
+// array is the last memory s handed out for its element type and the
+// memory after it is free: it is then extended, not copied. Other slices of
+// the old array keep their length and capacity, and see writes to their
+// elements. Use it for a slice that one goroutine builds, as a decoder
+// does; use AppendIn where append's sharing rules matter.
+//
+// GrowSliceValueIn panics if v is not an addressable slice or n < 0, and
+// with an error wrapping ErrReleased as AllocIn does.
+func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
+	if v.Kind() != reflect.Slice || !v.CanSet() {
+		panic(fmt.Errorf("slab: GrowSliceValueIn of a %s that is not an addressable slice", v.Type()))
+	}
+	if n < 0 {
+		panic(fmt.Errorf("slab: GrowSliceValueIn by %d elements", n))
+	}
+	l, c := v.Len(), v.Cap()
+	if c-l >= n {
+		return
+	}
+	et := v.Type().Elem()
+	size := et.Size()
+	hdr := (*sliceHeader)(v.Addr().UnsafePointer())
+	if size == 0 {
+		hdr.cap = l + n
+		return
+	}
+	st := s.lease("GrowSliceValueIn", "")
+	if debugMode {
+		defer st.exit(st.enter(&opGrowSliceValueIn))
+	}
+	a := st.arenaOf(elemTypeOf(et))
+	newCap := max(2*c, l+n, appendMinCap(size))
+	if uintptr(newCap) > maxAllocBytes/size {
+		panic(fmt.Errorf("slab: GrowSliceValueIn: capacity %d out of range", newCap))
+	}
+	// The last allocation of the arena grows in place if its chunk has
+	// room.
+	if c > 0 && unsafe.Add(hdr.data, uintptr(c)*size) == unsafe.Add(a.cur, a.off) && a.off > 0 {
+		if grow := uintptr(newCap-c) * size; grow <= a.end-a.off {
+			a.off += grow
+			a.used += grow
+			hdr.cap = newCap
+			return
+		}
+	}
+	p := a.alloc(uintptr(newCap) * size)
+	if l > 0 {
+		// A typed copy, element by element: the elements may hold
+		// pointers, which must be written with write barriers.
+		for i := range l {
+			off := uintptr(i) * size
+			reflect.NewAt(et, unsafe.Add(p, off)).Elem().Set(reflect.NewAt(et, unsafe.Add(hdr.data, off)).Elem())
+		}
+	}
+	// The data word is a pointer: set it with a typed store.
+	*(*unsafe.Pointer)(unsafe.Pointer(&hdr.data)) = p
+	hdr.cap = newCap
+}
+
+// sliceHeader is the layout of a slice value.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}

@@ -216,3 +216,49 @@ func TestScopeArenaKeepsProportionally(t *testing.T) {
 	_ = fresh
 	s.Release()
 }
+
+func TestGrowSliceValueIn(t *testing.T) {
+	s := slab.NewScope()
+	type holder struct{ Lines []*line }
+	var h holder
+	v := reflect.ValueOf(&h).Elem().Field(0)
+	for i := range 1000 {
+		if v.Len() == v.Cap() {
+			slab.GrowSliceValueIn(s, v, 1)
+		}
+		v.SetLen(i + 1)
+		h.Lines[i] = &line{Qty: int32(i)}
+	}
+	runtime.GC()
+	for i, l := range h.Lines {
+		require.Equal(t, int32(i), l.Qty, "element %d survives growth and the GC", i)
+	}
+	// Another allocation after the slice: the next growth must move it.
+	other := slab.MakeSliceIn[*line](s, 1, 1)
+	before := uintptr(unsafe.Pointer(unsafe.SliceData(h.Lines)))
+	slab.GrowSliceValueIn(s, v, v.Cap()) // no room left in place
+	assert.NotEqual(t, before, uintptr(unsafe.Pointer(unsafe.SliceData(h.Lines))), "a slice that is not the last allocation moves")
+	assert.Nil(t, other[0], "the allocation after it is untouched")
+	for i, l := range h.Lines {
+		require.Equal(t, int32(i), l.Qty, "element %d is copied when the slice moves", i)
+	}
+	err := recoverErr(t, func() { slab.GrowSliceValueIn(s, reflect.ValueOf(h.Lines), 1) })
+	assert.Error(t, err, "a slice that is not addressable panics")
+	s.Release()
+
+	if slab.ScopesKeepSlots {
+		grow := func() {
+			var h holder
+			v := reflect.ValueOf(&h).Elem().Field(0)
+			for i := range 100 {
+				if v.Len() == v.Cap() {
+					slab.GrowSliceValueIn(s, v, 1)
+				}
+				v.SetLen(i + 1)
+			}
+			s.Release()
+		}
+		grow()
+		assert.Zero(t, testing.AllocsPerRun(50, grow), "growing a slice in a recycled scope does not allocate")
+	}
+}
