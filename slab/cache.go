@@ -65,7 +65,9 @@ type pcache struct {
 	frees     uint64
 	inboxed   uint64
 	collected uint64
-	_         [64 - 8 - 8 - 8 - 8 - 3*8]byte
+	// sampled are free slots of the current word set aside for sampling
+	// (WithSampling): allocSlow hands them out after the others.
+	sampled uint64
 
 	// owned are the words the cache owns, cur among them.
 	owned [maxOwned]*word
@@ -73,7 +75,11 @@ type pcache struct {
 	// next is the position in owned of the next word to give back when
 	// the cache must make room: the words rotate.
 	next int
-	_    [64 - 8 - 8]byte
+	// every is the pool's sampling period, 0 if it does not sample;
+	// sampleLeft counts the slots to pass before the next sample.
+	every      int
+	sampleLeft int64
+	_          [64 - 4*8]byte
 }
 
 // cache returns this P's cache, or nil while the caches are being drained
@@ -168,22 +174,24 @@ func (c *pcache) noteRemote(n int) {
 //go:norace
 func (c *pcache) setCur(w *word, free uint64, size uintptr) {
 	if c.cur != nil {
-		c.cur.free = c.free
+		c.cur.free = c.free | c.sampled
+		c.sampled = 0
 	}
-	c.cur, c.free, c.mem = w, free, w.mem
+	c.cur, c.free, c.mem = w, c.withhold(free), w.mem
 	c.limit = uintptr(bits.Len64(w.valid)) * size
 }
 
 // refill finds free slots for the current word, without the central free
 // set: first in the current word's inbox, then among the other words the
 // cache owns, their own free slots and their inboxes. It reports whether
-// the current word has free slots now.
+// the current word has free slots now, in free or set aside for sampling.
 //
 //go:norace
 func (c *pcache) refill(size uintptr) bool {
 	if w := c.cur; w != nil {
-		c.free = c.collect(w, c.free)
-		if c.free != 0 {
+		old := c.free
+		c.free = old | c.withhold(c.collect(w, old)&^old)
+		if c.free|c.sampled != 0 {
 			return true
 		}
 	}
@@ -197,7 +205,7 @@ func (c *pcache) refill(size uintptr) bool {
 			w.free = 0
 			c.setCur(w, f, size)
 			if f != 0 {
-				return true
+				return true // in free, or set aside for sampling
 			}
 		}
 	}
@@ -277,8 +285,8 @@ func (c *pcache) evict(q *inboxList) {
 	w := c.owned[k]
 	free := w.free
 	if w == c.cur {
-		free = c.free
-		c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+		free = c.free | c.sampled
+		c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
 	}
 	w.free = 0
 	c.n--
@@ -310,7 +318,7 @@ func (c *pcache) release(w *word, free uint64, q *inboxList) {
 //
 //go:norace
 func (c *pcache) counts() (frees, inboxed, collected uint64, held int) {
-	held = bits.OnesCount64(c.free)
+	held = bits.OnesCount64(c.free) + bits.OnesCount64(c.sampled)
 	cur := c.cur
 	for _, w := range c.owned[:min(c.n, maxOwned)] {
 		// The P may be changing the list: an entry may be nil or a word
@@ -358,10 +366,19 @@ func (p *Pool[T]) allocSlow() *T {
 			// central free set.
 			return p.allocCentral()
 		}
-		if c.refill(p.size) {
-			x := c.pop(p.size)
+		if x := c.popSampled(p.size); x != nil {
 			pin.Unpin()
-			return p.allocated((*T)(x))
+			return p.allocSampled(x)
+		}
+		if c.refill(p.size) {
+			if x := c.pop(p.size); x != nil {
+				pin.Unpin()
+				return p.allocated((*T)(x))
+			}
+			// Sampling set every new slot aside: take one of those.
+			x := c.popSampled(p.size)
+			pin.Unpin()
+			return p.allocSampled(x)
 		}
 		pin.Unpin()
 		if p.resizeCaches() {
@@ -576,7 +593,7 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	for _, w := range c.owned[:c.n] {
 		free := w.free
 		if w == c.cur {
-			free = c.free
+			free = c.free | c.sampled
 		}
 		w.free = 0
 		w.owner.Store(ownerCentral)
@@ -584,7 +601,7 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	}
 	clear(c.owned[:c.n])
 	c.n, c.next = 0, 0
-	c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+	c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
 }
 
 // setCaches installs a new, empty table of n caches; the counters of the
@@ -600,6 +617,11 @@ func (p *Pool[T]) setCaches(n int) {
 		}
 	}
 	caches := make([]pcache, n)
+	if p.sample != nil {
+		for i := range caches {
+			caches[i].every = p.sample.every
+		}
+	}
 	p.caches.Store(&caches)
 	atomic.StorePointer(&p.local, unsafe.Pointer(unsafe.SliceData(caches)))
 	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))

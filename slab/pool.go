@@ -83,6 +83,7 @@ type Pool[T any] struct {
 	owner      *owner
 	cfg        config
 	reset      func(*T) // WithReset, or nil: zero freed objects
+	sample     *sampler // WithSampling, or nil
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
@@ -202,6 +203,9 @@ func New[T any](opts ...Option) *Pool[T] {
 	}
 	p.ownedLimit = ownedLimit(size, p.nelems)
 	p.reset = reset
+	if cfg.sampleEvery > 0 && !debugMode {
+		p.sample = &sampler{every: cfg.sampleEvery, recs: map[int]sampleRec{}}
+	}
 	p.slowFree.Store(p.bound != 0 || reset != nil)
 	p.refTable.Store(new([]atomic.Pointer[span[T]]))
 	p.setCaches(runtime.GOMAXPROCS(0))
@@ -354,7 +358,11 @@ func (p *Pool[T]) free(r slotRef[T]) {
 		return
 	}
 	st := r.st()
-	if *st != stateLive {
+	switch *st {
+	case stateLive:
+	case stateSampled:
+		p.sample.forget(p.slotNum(r))
+	default:
 		p.badFree(r, *st)
 	}
 	if p.bound != 0 {
