@@ -57,21 +57,25 @@ type pcache struct {
 	cur   *word
 	mem   unsafe.Pointer
 	limit uintptr
+	// frees counts the Frees served on this P, its own words' and others',
+	// for Stats.
+	frees uint64
+	// The previous current word, whose slots Free also takes back without
+	// a call: objects allocated just before the current word ran out.
+	// Its free slots are in prev.free. prev is nil if none.
+	prev  *word
+	pmem  unsafe.Pointer
+	plim  uintptr
 
-	// Counters, read by Stats: the Frees served on this P (its own words'
-	// and others'), the slots it put into inboxes (frees of other words,
-	// and the free slots of words it gave back) and the slots it took out
-	// of inboxes.
-	frees     uint64
+	// Counters, read by Stats: the slots the cache put into inboxes (frees
+	// of other words, and the free slots of words it gave back) and the
+	// slots it took out of inboxes.
 	inboxed   uint64
 	collected uint64
 	// sampled are free slots of the current word set aside for sampling
 	// (WithSampling): allocSlow hands them out after the others.
 	sampled uint64
-
-	// owned are the words the cache owns, cur among them.
-	owned [maxOwned]*word
-	n     int
+	n       int
 	// next is the position in owned of the next word to give back when
 	// the cache must make room: the words rotate.
 	next int
@@ -79,7 +83,10 @@ type pcache struct {
 	// sampleLeft counts the slots to pass before the next sample.
 	every      int
 	sampleLeft int64
-	_          [64 - 4*8]byte
+
+	// owned are the words the cache owns, cur and prev among them.
+	owned [maxOwned]*word
+	_     [192 - 64 - 56 - maxOwned*8]byte
 }
 
 // cache returns this P's cache, or nil while the caches are being drained
@@ -113,35 +120,37 @@ func (c *pcache) pop(size uintptr) unsafe.Pointer {
 	return unsafe.Add(c.mem, j*size)
 }
 
-// claim marks the object at x, if it is a live slot of the current word,
-// free, and returns its index in the word; the caller zeroes it and calls
-// put. It returns false for anything else, which Free's general path
-// handles.
+// claim marks the object at x, if it is a live slot of the word w whose
+// slot 0 is at mem and whose slots take limit bytes, free, and returns its
+// index in the word; the caller zeroes it and calls put. Free calls it for
+// the cache's current word and then for the previous one; a slot of
+// neither, or anything but a live slot, takes Free's general path. w may be
+// nil when limit is 0.
 //
 //go:norace
-func (c *pcache) claim(x unsafe.Pointer, size uintptr) (int, bool) {
-	off := uintptr(x) - uintptr(c.mem)
-	if off >= c.limit {
+func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) (uintptr, bool) {
+	off := uintptr(x) - uintptr(mem)
+	if off >= limit {
 		return 0, false
 	}
 	j := off / size
 	if j*size != off {
 		return 0, false
 	}
-	st := &c.cur.state[j&63]
+	st := &w.state[j&63]
 	if *st != stateLive {
 		return 0, false
 	}
 	*st = stateFree
-	return int(j), true
+	return j, true
 }
 
-// put adds slot j of the current word, which claim marked free, to the
-// cache.
+// put adds slot j, which claim marked free, to mask: the cache's free, or
+// its previous word's.
 //
 //go:norace
-func (c *pcache) put(j int) {
-	c.free |= 1 << (j & 63)
+func (c *pcache) put(mask *uint64, j uintptr) {
+	*mask |= 1 << (j & 63)
 	c.frees++
 }
 
@@ -173,9 +182,12 @@ func (c *pcache) noteRemote(n int) {
 //
 //go:norace
 func (c *pcache) setCur(w *word, free uint64, size uintptr) {
-	if c.cur != nil {
-		c.cur.free = c.free | c.sampled
+	if old := c.cur; old != nil && old != w {
+		old.free = c.free | c.sampled
 		c.sampled = 0
+		c.prev, c.pmem, c.plim = old, c.mem, c.limit
+	} else if w == c.prev {
+		c.prev, c.pmem, c.plim = nil, nil, 0
 	}
 	c.cur, c.free, c.mem = w, c.withhold(free), w.mem
 	c.limit = uintptr(bits.Len64(w.valid)) * size
@@ -284,9 +296,12 @@ func (c *pcache) evict(q *inboxList) {
 	}
 	w := c.owned[k]
 	free := w.free
-	if w == c.cur {
+	switch w {
+	case c.cur:
 		free = c.free | c.sampled
 		c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
+	case c.prev:
+		c.prev, c.pmem, c.plim = nil, nil, 0
 	}
 	w.free = 0
 	c.n--
@@ -602,6 +617,7 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	clear(c.owned[:c.n])
 	c.n, c.next = 0, 0
 	c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
+	c.prev, c.pmem, c.plim = nil, nil, 0
 }
 
 // setCaches installs a new, empty table of n caches; the counters of the

@@ -325,13 +325,21 @@ func (p *Pool[T]) Free(x *T) {
 		p.debugFree(x)
 		return
 	}
-	// The fast path gives back a slot of this P's current word, written out
-	// as in Alloc. The size of T is a constant in each instantiation, so
-	// the division in claim compiles to a multiplication.
+	// The fast path gives back a slot of this P's current or previous
+	// word, written out as in Alloc. The size of T is a constant in each
+	// instantiation, so the division in claim compiles to a
+	// multiplication.
 	if unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
-			if j, ok := c.claim(unsafe.Pointer(x), unsafe.Sizeof(*x)); ok {
+			mask := &c.free
+			j, ok := claim(c.cur, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
+			if !ok {
+				if j, ok = claim(c.prev, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); ok {
+					mask = &c.prev.free
+				}
+			}
+			if ok {
 				if race.Enabled { // a constant: no call remains in release builds
 					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
 				}
@@ -340,7 +348,7 @@ func (p *Pool[T]) Free(x *T) {
 				if race.Enabled {
 					race.ReleaseMerge(unsafe.Pointer(x))
 				}
-				c.put(j)
+				c.put(mask, j)
 				pin.Unpin()
 				return
 			}
