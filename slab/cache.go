@@ -63,9 +63,9 @@ type pcache struct {
 	// The previous current word, whose slots Free also takes back without
 	// a call: objects allocated just before the current word ran out.
 	// Its free slots are in prev.free. prev is nil if none.
-	prev  *word
-	pmem  unsafe.Pointer
-	plim  uintptr
+	prev *word
+	pmem unsafe.Pointer
+	plim uintptr
 
 	// Counters, read by Stats: the slots the cache put into inboxes (frees
 	// of other words, and the free slots of words it gave back) and the
