@@ -122,28 +122,31 @@ func (c *pcache) pop(size uintptr) unsafe.Pointer {
 
 // claim marks the object at x, if it is a live slot of the word w whose
 // slot 0 is at mem and whose slots take limit bytes, free, and returns its
-// index in the word; the caller zeroes it and calls put. Free calls it for
-// the cache's current word and then for the previous one; a slot of
-// neither, or anything but a live slot, takes Free's general path. w may be
-// nil when limit is 0.
+// index in the word; the caller zeroes it and calls put. It returns
+// noSlot for anything else. Free calls it for the cache's current word and
+// then for the previous one; a slot of neither, or anything but a live
+// slot, takes Free's general path. w may be nil when limit is 0.
 //
 //go:norace
-func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) (uintptr, bool) {
+func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) uintptr {
 	off := uintptr(x) - uintptr(mem)
 	if off >= limit {
-		return 0, false
+		return noSlot
 	}
 	j := off / size
 	if j*size != off {
-		return 0, false
+		return noSlot
 	}
 	st := &w.state[j&63]
 	if *st != stateLive {
-		return 0, false
+		return noSlot
 	}
 	*st = stateFree
-	return j, true
+	return j
 }
+
+// noSlot is claim's result for an object it does not take.
+const noSlot = ^uintptr(0)
 
 // put adds slot j, which claim marked free, to mask: the cache's free, or
 // its previous word's.

@@ -333,13 +333,13 @@ func (p *Pool[T]) Free(x *T) {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
 			mask := &c.free
-			j, ok := claim(c.cur, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
-			if !ok {
-				if j, ok = claim(c.prev, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); ok {
+			j := claim(c.cur, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
+			if j == noSlot {
+				if j = claim(c.prev, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); j != noSlot {
 					mask = &c.prev.free
 				}
 			}
-			if ok {
+			if j != noSlot {
 				if race.Enabled { // a constant: no call remains in release builds
 					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
 				}
