@@ -15,7 +15,7 @@ import (
 // free slot of the pool.
 func RelDrainCaches[T any](p *Pool[T]) {
 	if debugMode {
-		p.debugFlushQuarantine()
+		p.debugFlushQuarantine("Trim")
 	}
 	p.drainCaches()
 }

@@ -13,8 +13,8 @@ import (
 // Kind classifies a Violation.
 type Kind int
 
-// The kinds of violation. Each matches one of slab's sentinel errors with
-// errors.Is (see Violation.Is).
+// The kinds of violation. Each matches the sentinel error that release
+// builds panic with for it, with errors.Is (see Violation.Is).
 const (
 	// DoubleFree: Free (or FreeRef) of an object that is already free, in
 	// quarantine, in a per-P cache, or being freed by another goroutine.
@@ -28,16 +28,31 @@ const (
 	// Scope.Release may free. Matches slab.ErrScoped.
 	ScopedFree
 	// WriteAfterFree: a freed object was written to: its poison (or its
-	// zeroes, once out of quarantine) changed. Matches ErrWriteAfterFree.
+	// zeroes, once out of quarantine) changed. The call that finds it did
+	// not commit it. Matches ErrWriteAfterFree.
 	WriteAfterFree
-	// StaleRef: use of a Ref whose object was freed. Matches
-	// slab.ErrStaleRef.
+	// StaleRef: use of a Ref whose object was freed, of the zero Ref, or of
+	// another pool's Ref. Matches slab.ErrStaleRef.
 	StaleRef
 	// Leak: objects still allocated when Find looked. Matches ErrLeak.
 	Leak
 	// Dropped: an object became unreachable without Free (drop detection,
 	// see Settings.DropCheck). Matches ErrLeak.
 	Dropped
+	// Unallocated: Free or RefOf of a pointer to a slot that the pool has
+	// never allocated since the slot's slab was made. Release builds
+	// cannot tell it from a double free and panic with slab.ErrDoubleFree,
+	// which it matches.
+	Unallocated
+	// UseAfterFree: RefOf of an object that was freed. Release builds
+	// panic with slab.ErrDoubleFree, which it matches.
+	UseAfterFree
+	// ForeignPointer: RefOf of a pointer the pool did not allocate.
+	// Matches slab.ErrForeign.
+	ForeignPointer
+	// ScopedRef: RefOf of an object allocated with AllocIn. Matches
+	// slab.ErrScoped.
+	ScopedRef
 )
 
 var kindNames = [...]string{
@@ -48,6 +63,10 @@ var kindNames = [...]string{
 	StaleRef:       "stale-ref",
 	Leak:           "leak",
 	Dropped:        "dropped-without-free",
+	Unallocated:    "unallocated-slot",
+	UseAfterFree:   "use-after-free",
+	ForeignPointer: "foreign-pointer",
+	ScopedRef:      "scoped-ref",
 }
 
 // String returns the kind as it appears on a report's SUMMARY line, such as
@@ -61,11 +80,11 @@ func (k Kind) String() string {
 
 func (k Kind) sentinel() error {
 	switch k {
-	case DoubleFree:
+	case DoubleFree, Unallocated, UseAfterFree:
 		return errs.DoubleFree
-	case ForeignFree:
+	case ForeignFree, ForeignPointer:
 		return errs.Foreign
-	case ScopedFree:
+	case ScopedFree, ScopedRef:
 		return errs.Scoped
 	case WriteAfterFree:
 		return errs.WriteAfterFree
@@ -75,6 +94,14 @@ func (k Kind) sentinel() error {
 		return errs.Leak
 	}
 	return nil
+}
+
+// committedByCaller reports whether violations of kind k are found by the
+// call that commits them, which the default handler can therefore panic
+// in. A write after free is found later, by an unrelated call; an object
+// dropped without Free, by the garbage collector.
+func (k Kind) committedByCaller() bool {
+	return k != WriteAfterFree && k != Dropped && k != Leak
 }
 
 // A Stack is a symbolised call stack, innermost call first. Stacks in
@@ -140,19 +167,30 @@ type Violation struct {
 	Offset    uintptr
 	Want, Got []byte
 
+	// Op names the call that committed the violation, or, for a write
+	// after free, the call that found it: "Free", "FreeRef", "RefOf",
+	// "Get", "Alloc", "Check", "Trim".
+	Op string
+
 	// Alloc is where the object was allocated, Free where it was freed,
-	// Call the call that detected the violation. Each may be empty: not
-	// recorded (see Settings), or not applicable.
+	// Call the call that committed or detected the violation (see Op).
+	// Each may be empty: not recorded (see Settings), or not applicable.
 	Alloc, Free, Call Stack
 	// AllocAge and FreeAge are how long before the report the object was
-	// allocated and freed; 0 if unknown.
+	// allocated and freed, both measured from the same instant; 0 if the
+	// object has no such event (a live object was not freed; a Ref of
+	// another pool names no object). A report shows the allocation and
+	// free sections of the events that happened, with their stacks or, if
+	// the settings recorded none, a note saying so.
 	AllocAge, FreeAge time.Duration
 
 	// Sites groups the objects of a Leak report by allocation stack.
 	Sites []Site
 
-	// Err is the error release builds would panic with; it wraps one of
-	// slab's sentinel errors. Nil for leaks.
+	// Err is the error that the call panics with in release builds,
+	// worded with what the debug build knows; it wraps the same sentinel
+	// error, and its message is the report's first line. Nil for writes
+	// after free, dropped objects and leaks.
 	Err error
 }
 
@@ -176,11 +214,12 @@ type Site struct {
 // errors.Is(v, slab.ErrDoubleFree) holds for a DoubleFree.
 func (v *Violation) Is(target error) bool { return target != nil && target == v.Kind.sentinel() }
 
-// Unwrap returns the error a release build would have panicked with.
+// Unwrap returns Err.
 func (v *Violation) Unwrap() error { return v.Err }
 
-// Error returns the report: a title line, the stacks labelled allocated,
-// freed and this call, and a SUMMARY line.
+// Error returns the report: a title line, what was found, the sections of
+// the calls involved (this call, the Free, the allocation), and a SUMMARY
+// line.
 func (v *Violation) Error() string {
 	var b strings.Builder
 	if v.Kind == Leak {
@@ -195,42 +234,105 @@ func (v *Violation) Error() string {
 	case v.Detail != "":
 		fmt.Fprintf(&b, "%s\n", v.Detail)
 	}
-	if v.Kind == WriteAfterFree && v.Got != nil {
-		fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
-		fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
+	if v.Kind == WriteAfterFree {
+		if v.Got != nil {
+			fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
+			fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
+		}
+		// The writer is not known: the Free is the last place known to
+		// have held the object, and the call that found the damage
+		// comes last, marked as innocent.
+		v.writeFree(&b, "freed here", "; the write came after this Free")
+		v.writeAlloc(&b)
+		if len(v.Call) > 0 {
+			writeStack(&b, fmt.Sprintf("found here, by %s, which did not write the object", v.finder()), 0, v.Call)
+		}
+	} else {
+		call := v.callLabel()
+		if call != "" {
+			writeStack(&b, call, 0, v.Call)
+		}
+		label := "freed here"
+		if strings.HasPrefix(call, "freed") {
+			label = "previously freed here"
+		}
+		v.writeFree(&b, label, "")
+		v.writeAlloc(&b)
 	}
-	callLabel := map[Kind]string{
-		DoubleFree:     "freed again here (this call)",
-		ForeignFree:    "freed here (this call)",
-		ScopedFree:     "freed here (this call)",
-		WriteAfterFree: "detected here (this call)",
-		StaleRef:       "used here (this call)",
-	}[v.Kind]
-	if callLabel != "" {
-		writeStack(&b, callLabel, 0, v.Call)
+	b.WriteString("\nSUMMARY: slabtrack: ")
+	b.WriteString(v.summary())
+	return b.String()
+}
+
+func (v *Violation) writeFree(b *strings.Builder, label, note string) {
+	if len(v.Free) > 0 || v.FreeAge > 0 {
+		writeStackNote(b, label, v.FreeAge, note, v.Free)
 	}
-	if v.Kind != ForeignFree || v.Free != nil {
-		if v.Kind != ScopedFree && v.Kind != Dropped {
-			label := "freed here"
-			if v.Kind == DoubleFree {
-				label = "previously freed here"
-			}
-			writeStack(&b, label, v.FreeAge, v.Free)
+}
+
+func (v *Violation) writeAlloc(b *strings.Builder) {
+	if len(v.Alloc) > 0 || v.AllocAge > 0 {
+		writeStack(b, "allocated here", v.AllocAge, v.Alloc)
+	}
+}
+
+// callLabel labels the section of the call that committed the violation.
+func (v *Violation) callLabel() string {
+	switch v.Kind {
+	case Dropped:
+		return ""
+	case DoubleFree:
+		return "freed again here (this call)"
+	}
+	switch v.Op {
+	case "RefOf":
+		return "passed to RefOf here (this call)"
+	case "Get":
+		return "used here (this call)"
+	case "":
+		if v.Kind == StaleRef {
+			return "used here (this call)"
 		}
 	}
-	if v.Kind != ForeignFree || v.Alloc != nil {
-		writeStack(&b, "allocated here", v.AllocAge, v.Alloc)
+	return "freed here (this call)"
+}
+
+// finder names the call that found a write after free.
+func (v *Violation) finder() string {
+	switch v.Op {
+	case "":
+		return "this call"
+	case "Check":
+		return "tracker.Check"
+	case "Alloc", "Free", "Trim":
+		return "this " + v.Op
 	}
-	at := v.Call
-	if len(at) == 0 {
-		at = v.Alloc
+	return v.Op
+}
+
+// summary is the SUMMARY line after its prefix: the kind and the place to
+// look first. That is the call that committed the violation; for a write
+// after free, whose writer is unknown, it is the Free the write came after
+// (never the call that found it); for a dropped object, its allocation.
+func (v *Violation) summary() string {
+	obj := fmt.Sprintf("(%s, pool %q)", v.Type, v.Pool)
+	switch v.Kind {
+	case WriteAfterFree:
+		what := "write-after-free to " + v.fieldName()
+		if len(v.Free) > 0 {
+			return fmt.Sprintf("%s of an object freed at %s:%d in %s %s", what, v.Free[0].File, v.Free[0].Line, v.Free[0].Function, obj)
+		}
+		return what + " " + obj
+	case Dropped:
+		if len(v.Alloc) > 0 {
+			return fmt.Sprintf("%v of an object allocated at %s:%d in %s %s", v.Kind, v.Alloc[0].File, v.Alloc[0].Line, v.Alloc[0].Function, obj)
+		}
+		return fmt.Sprintf("%v %s", v.Kind, obj)
 	}
-	fmt.Fprintf(&b, "\nSUMMARY: slabtrack: %s", v.Kind)
-	if len(at) > 0 {
-		fmt.Fprintf(&b, " %s:%d in %s", at[0].File, at[0].Line, at[0].Function)
+	if len(v.Call) > 0 {
+		return fmt.Sprintf("%v %s:%d in %s %s", v.Kind, v.Call[0].File, v.Call[0].Line, v.Call[0].Function, obj)
 	}
-	fmt.Fprintf(&b, " (%s, pool %q)", v.Type, v.Pool)
-	return b.String()
+	return fmt.Sprintf("%v %s", v.Kind, obj)
 }
 
 func (v *Violation) fieldName() string {
@@ -244,9 +346,8 @@ func (v *Violation) fieldName() string {
 	return name + "." + v.Field
 }
 
-// title is the report's first line: the error a release build would panic
-// with (it starts with "slab:" and names the type, the pool and the slot),
-// or one made in its style.
+// title is the report's first line: Err's message (it starts with "slab:"
+// and names the type, the pool and the slot), or one made in its style.
 func (v *Violation) title() string {
 	if v.Err != nil {
 		return v.Err.Error()
@@ -262,10 +363,14 @@ func (v *Violation) title() string {
 }
 
 func writeStack(b *strings.Builder, label string, age time.Duration, s Stack) {
+	writeStackNote(b, label, age, "", s)
+}
+
+func writeStackNote(b *strings.Builder, label string, age time.Duration, note string, s Stack) {
 	if age > 0 {
-		fmt.Fprintf(b, "\n%s, %s ago:\n", label, roundAge(age))
+		fmt.Fprintf(b, "\n%s, %s ago%s:\n", label, roundAge(age), note)
 	} else {
-		fmt.Fprintf(b, "\n%s:\n", label)
+		fmt.Fprintf(b, "\n%s%s:\n", label, note)
 	}
 	if len(s) == 0 {
 		b.WriteString(noStack + "\n")
@@ -287,19 +392,34 @@ func roundAge(d time.Duration) time.Duration {
 }
 
 func (v *Violation) writeLeaks(b *strings.Builder) {
-	objs, bytes, dropped := 0, int64(0), 0
+	objs, bytes, dropped, withStack := 0, int64(0), 0, 0
+	pools := map[string]bool{}
 	for _, s := range v.Sites {
 		objs += s.Objects
 		bytes += s.Bytes
+		pools[s.Pool+"\x00"+s.Type] = true
+		if len(s.Stack) > 0 {
+			withStack++
+		}
 	}
 	fmt.Fprintf(b, "slab: leak: %d object(s), %d bytes not freed\n", objs, bytes)
+	if v.Detail != "" {
+		fmt.Fprintf(b, "(%s)\n", v.Detail)
+	}
 	for _, s := range v.Sites {
 		what := "object(s)"
 		if s.Dropped {
 			what = "object(s) dropped without Free"
 			dropped += s.Objects
 		}
-		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q) allocated from", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q)", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		if len(s.Stack) == 0 && !Enabled() {
+			// Release builds count the live objects of each pool and
+			// record nothing about them.
+			b.WriteString(" still allocated\n    (release builds do not record where objects were allocated: rebuild with -tags slabdebug for the sites)\n")
+			continue
+		}
+		b.WriteString(" allocated from")
 		if s.MaxAge > 0 {
 			fmt.Fprintf(b, " (age %s", roundAge(s.MinAge))
 			if s.MaxAge != s.MinAge {
@@ -308,22 +428,25 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 			b.WriteString(")")
 		}
 		b.WriteString(":\n")
-		switch {
-		case len(s.Stack) > 0:
-			for i, f := range s.Stack {
-				fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
-			}
-		case !Enabled():
-			b.WriteString("    (allocation sites are recorded only in debug builds: rebuild with -tags slabdebug)\n")
-		default:
+		if len(s.Stack) == 0 {
 			b.WriteString(noStack + "\n")
+			continue
+		}
+		for i, f := range s.Stack {
+			fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
 		}
 	}
-	fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
+	if withStack > 0 || Enabled() {
+		fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
+	} else {
+		fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d pool(s)", objs, bytes, len(pools))
+	}
 	if dropped > 0 {
 		fmt.Fprintf(b, ", %d of them dropped without Free", dropped)
 	}
 	b.WriteString(".")
 }
 
+// noStack stands for a stack that could have been recorded and was not:
+// stacks are off (stack=0), or sampling skipped this allocation.
 const noStack = "    (no stack recorded: see SLABTRACK_DEBUG stack= and sample=)"
