@@ -461,12 +461,12 @@ func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
 			ErrScoped, p.owner.typeName, p.owner.name, num)
 	case o == opRefOf:
 		return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-			"slab: RefOf of a freed %s (pool %q, slot %d): the slot holds no object: it was freed, or never allocated (build with -tags slabdebug to see where)",
+			"slab: RefOf of an unallocated %s (pool %q, slot %d): the object was freed, or the slot never allocated (build with -tags slabdebug to see where)",
 			p.owner.typeName, p.owner.name, num)}
 	}
 	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-		"slab: double free of %s (pool %q, slot %d): the slot is already free: the object was freed before, "+
-			"or a stale pointer to an earlier object of the slot freed it, or the slot was never allocated (build with -tags slabdebug to see where)",
+		"slab: double free of %s (pool %q, slot %d): the slot is already free: this object was freed before, "+
+			"or a Free through a stale pointer to an earlier object of the slot freed it, or the slot was never allocated (build with -tags slabdebug to see where)",
 		p.owner.typeName, p.owner.name, num)}
 }
 
