@@ -35,13 +35,15 @@ func RelDrainCaches[T any](p *Pool[T]) {
 // and assigned.
 func RelCheckInvariants[T any](p *Pool[T]) error {
 	// The automatic trim can drain the caches on the GC's cleanup goroutine
-	// at any time; drainMu keeps it from doing so between the two reads.
+	// at any time, and in debug builds empty the quarantine into inboxes
+	// first: drainMu keeps it from draining, and p.mu from emptying the
+	// quarantine, between the reads of the counts and of the slabs.
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
-	_, inboxed, held := p.cacheCounts()
-	cached := held + inboxed
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	_, inboxed, held := p.cacheCounts()
+	cached := held + inboxed
 	caches := p.allCaches()
 	owned := map[*word]int{} // the P whose cache lists the word
 	for pid := range caches {

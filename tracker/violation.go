@@ -109,10 +109,13 @@ func (k Kind) committedByCaller() bool {
 type Stack []runtime.Frame
 
 // Has reports whether a frame of s is in a function whose name ends with
-// name, such as "allocOrder" or "main.(*Server).handle".
+// name, such as "allocOrder" or "main.(*Server).handle". The type
+// arguments of a generic function, which frames show as "[...]", are left
+// out of the comparison.
 func (s Stack) Has(name string) bool {
 	for _, f := range s {
-		if f.Function == name || strings.HasSuffix(f.Function, "."+name) || strings.HasSuffix(f.Function, "/"+name) {
+		fn := strings.ReplaceAll(f.Function, "[...]", "")
+		if fn == name || strings.HasSuffix(fn, "."+name) || strings.HasSuffix(fn, "/"+name) {
 			return true
 		}
 	}

@@ -179,6 +179,7 @@ func TestStackHas(t *testing.T) {
 	assert.True(t, s.Has("allocOrder"), "a function is found by its name")
 	assert.True(t, s.Has("y.allocOrder"), "or by a qualified suffix")
 	assert.True(t, s.Has("(*Server).handle"), "methods are found")
+	assert.True(t, tracker.Stack{frame("main.freeQ[...]", "", 0)}.Has("freeQ"), "generic functions are found by their name")
 	assert.False(t, s.Has("Order"), "a partial name does not match")
 	assert.False(t, tracker.Stack(nil).Has("allocOrder"), "an empty stack has nothing")
 }
