@@ -2,6 +2,7 @@ package slab
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"runtime"
 	"sync"
@@ -392,6 +393,44 @@ func (p *Pool[T]) racedFree(r slotRef[T]) {
 			"this call and another Free of its object, or two Frees of an earlier object of the slot, before this call correctly freed the next one. "+
 			"The slot is free once. Build with -race or -tags slabdebug to catch the race where it happens",
 		p.owner.typeName, p.owner.name, p.slotNum(r))})
+}
+
+// racedLeftovers counts the slots that racing double frees left in the
+// inboxes of words that per-P caches own, not collected yet. Two Frees of
+// one live object can both pass the state check when one runs on the P
+// that owns the slot's word and the other elsewhere: the first puts the
+// slot into its cache, the second into the word's inbox, and both count a
+// Free. The owner drops such a bit when it collects the inbox, because the
+// slot is in its free slots already or live again, and uncounts the Free
+// (pcache.collect); until then the slot counts twice in Stats.Cached, or
+// counts as cached while it is live, and in Frees twice. Stats subtracts
+// these leftovers, so that its counts are exact at quiescence.
+//
+// It reads the caches as pcache.counts does, without synchronisation.
+//
+//go:norace
+func (p *Pool[T]) racedLeftovers() int {
+	n := 0
+	caches := p.allCaches()
+	for i := range caches {
+		c := &caches[i]
+		cur := c.cur
+		for _, w := range c.owned[:min(c.n, maxOwned)] {
+			if w == nil {
+				continue // the P is changing its list
+			}
+			in := w.inbox.Load()
+			if in == 0 {
+				continue
+			}
+			free := w.free
+			if w == cur {
+				free = c.free
+			}
+			n += bits.OnesCount64(in &^ validFree(w, in&^free))
+		}
+	}
+	return n
 }
 
 // lookup returns the slot x points to, or panics with ErrForeign.
