@@ -27,8 +27,8 @@ func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
 // TestMain checks, as a user's TestMain would, that the tests leave no object
 // allocated. It also serves as the child program of TestRaceReportsUseAfterFree.
 func TestMain(m *testing.M) {
-	if os.Getenv(raceChildEnv) != "" {
-		useAfterFree()
+	if name := os.Getenv(raceChildEnv); name != "" {
+		raceChildren[name]()
 		os.Exit(0)
 	}
 	tracker.VerifyTestMain(m)
