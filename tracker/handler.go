@@ -198,7 +198,11 @@ func LogAndContinue(l *slog.Logger) Handler {
 				slog.String("expected", fmt.Sprintf("% x", v.Want)))
 		}
 		if len(v.Call) > 0 {
-			attrs = append(attrs, slog.String("call", oneLine(v.Call)))
+			key := "call"
+			if v.Kind == WriteAfterFree {
+				key = "found_by" // an innocent call: the writer is not known
+			}
+			attrs = append(attrs, slog.String(key, oneLine(v.Call)))
 		}
 		if len(v.Free) > 0 || v.FreeAge > 0 {
 			attrs = append(attrs, slog.String("freed", oneLine(v.Free)), slog.Duration("freed_ago", v.FreeAge))

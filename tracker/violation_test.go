@@ -255,3 +255,23 @@ func TestLogAndContinue(t *testing.T) {
 		assert.Contains(t, out, want, "the log line holds %s", want)
 	}
 }
+
+// A write after free's log record names the call that found it found_by,
+// not call: it did not commit it.
+func TestLogAndContinueWriteAfterFree(t *testing.T) {
+	var buf bytes.Buffer
+	h := tracker.LogAndContinue(slog.New(slog.NewTextHandler(&buf, nil)))
+	h(&tracker.Violation{
+		Kind: tracker.WriteAfterFree, Pool: "orders", Type: "*main.Order", Op: "Alloc", Field: "Total",
+		Got: []byte{1, 0}, Want: []byte{0x6b, 0x6b},
+		Call: tracker.Stack{frame("main.innocent", "/src/main.go", 50)},
+		Free: tracker.Stack{frame("main.release", "/src/main.go", 20)}, FreeAge: time.Millisecond,
+	})
+	out := buf.String()
+	assert.Equal(t, 1, strings.Count(out, "\n"), "one line: %q", out)
+	for _, want := range []string{`found_by="main.innocent /src/main.go:50"`, `field=Order.Total`, `found="01 00"`, `expected="6b 6b"`,
+		`summary="write-after-free to Order.Total of an object freed at /src/main.go:20 in main.release (*main.Order, pool \"orders\")"`} {
+		assert.Contains(t, out, want, "the log line holds %s", want)
+	}
+	assert.NotContains(t, out, " call=", "the finder is not called the call that misused the object")
+}
