@@ -23,12 +23,12 @@ import (
 // q216 and q8k are the sizes of the issue that found the quarantine handing
 // slots back early: 216 bytes (with a pointer) and 8 KiB.
 type q216 struct {
-	next *q216
-	vals [26]uint64
+	_ *q216
+	_ [26]uint64
 }
 
 type q8k struct {
-	vals [1024]uint64
+	_ [1024]uint64
 }
 
 //go:noinline

@@ -23,6 +23,13 @@ import (
 // Violations (debug builds): the reports of the bugs the hooks catch, with
 // the stacks and state of the slots involved.
 
+// slotError is the error of a broken condition on one slot, as debug builds
+// word it, knowing which condition it is. Its message reads
+// "slab: double free of *main.Order (pool "orders", slot 17)".
+func slotError(sentinel error, typeName, pool string, slot int) error {
+	return fmt.Errorf("%w of %s (pool %q, slot %d)", sentinel, typeName, pool, slot)
+}
+
 // violation returns a report of kind k on slot r with the slot's stacks.
 func (p *Pool[T]) violation(k tracker.Kind, r slotRef[T], d *slotDebug) *tracker.Violation {
 	v := &tracker.Violation{

@@ -39,12 +39,6 @@ var (
 	ErrReleased = errs.Released
 )
 
-// slotError is the error of a broken condition on one slot. Its message reads
-// "slab: double free of *main.Order (pool "orders", slot 17)".
-func slotError(sentinel error, typeName, pool string, slot int) error {
-	return fmt.Errorf("%w of %s (pool %q, slot %d)", sentinel, typeName, pool, slot)
-}
-
 // An op is the call that found a broken condition, for its message: a RefOf
 // of a freed object is not a free.
 type op uint8

@@ -37,3 +37,13 @@ func markTest(name string) uint32 {
 	registerMark(mark, parent)
 	return mark
 }
+
+// registerMark records mark's parent, for under.
+func registerMark(mark, parent uint32) {
+	marks.Lock()
+	defer marks.Unlock()
+	if marks.parent == nil {
+		marks.parent = map[uint32]uint32{}
+	}
+	marks.parent[mark] = parent
+}

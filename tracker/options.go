@@ -161,15 +161,6 @@ var marks struct {
 	parent map[uint32]uint32
 }
 
-func registerMark(mark, parent uint32) {
-	marks.Lock()
-	defer marks.Unlock()
-	if marks.parent == nil {
-		marks.parent = map[uint32]uint32{}
-	}
-	marks.parent[mark] = parent
-}
-
 // under reports whether mark is one of want or was started under one.
 func under(mark uint32, want map[uint32]bool) bool {
 	marks.Lock()

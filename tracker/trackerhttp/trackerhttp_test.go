@@ -75,7 +75,7 @@ func TestHandlerDoesNotStealViolations(t *testing.T) {
 			got = append(got, v)
 		}
 	})
-	defer tracker.SetHandler(prev)
+	t.Cleanup(func() { tracker.SetHandler(prev) })
 
 	p := slab.New[Bill](slab.WithName(t.Name()), slab.WithQuarantine(16))
 	x := p.Alloc()
