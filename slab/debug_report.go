@@ -4,6 +4,7 @@ package slab
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -184,7 +185,7 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	num := p.slotNum(r)
 	var v *tracker.Violation
 	switch {
-	case errorIs(err, ErrScoped):
+	case errors.Is(err, ErrScoped):
 		v = p.violation(tracker.ScopedRef, r, d)
 		v.Detail = "the object was allocated with AllocIn: its Scope owns it, and a Ref could outlive the scope"
 		v.Err = err
@@ -204,20 +205,6 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
 	tracker.Report(v)
 	return v
-}
-
-func errorIs(err, target error) bool {
-	for err != nil {
-		if err == target {
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // debugStaleRef reports Get of a stale Ref; the caller panics with the
