@@ -124,9 +124,10 @@ func orWords(a, b []uint64) []uint64 {
 //
 // which evaluates it at once.
 //
-// Debug builds mark the goroutine with a runtime/pprof label (see
-// testlabel: "slabtrack.test"), which the Go runtime copies to every
-// goroutine it starts, and record the mark with each allocation. An object
+// Debug builds mark the goroutine with a runtime/pprof label (key
+// "slabtrack.test", which CPU profiles show too), which the Go runtime
+// copies to every goroutine the goroutine starts, and record the mark with
+// each allocation. An object
 // allocated by a goroutine that replaced its labels (pprof.Do or
 // SetGoroutineLabels with a context that lacks the mark) is not the test's;
 // nor is one allocated by a goroutine started before the call, such as a
