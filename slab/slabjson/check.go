@@ -20,10 +20,10 @@ import (
 // does not descend into what json v2 does not decode by reflection (types
 // with unmarshal methods, interfaces, byte slices), nor list what no hook
 // can reach: embedded pointers, which json v2 allocates itself, and named
-// pointer types. The error also names each field whose `string` or
-// `format` tag option json v2 rejects for its type: a hook does not see
-// field tags, so it would decode that field where json v2 reports an
-// error.
+// pointer types. The error also names each string field with the
+// `string` tag option, which json v2 rejects for strings: the hook of
+// strings does not see field tags, so it would decode that field where
+// json v2 reports an error.
 //
 // Types are written as a program outside their package writes them, by
 // package name; package main's types, and those of the type arguments of
@@ -146,33 +146,24 @@ func (c *checker) walkFields(t reflect.Type) {
 	}
 }
 
-// checkTag notes a field of t whose `string` or `format` option json v2
-// rejects for the field's type when a hook decodes that type instead.
+// checkTag notes a field of t of a hooked string type (or a pointer to
+// one) with the `string` tag option, which json v2 rejects for strings:
+// the hook does not see tags, and decodes the field. (Slices are decoded
+// by json v2's own function, which sees them; json v2 rejects `format`
+// options for a whole struct, before any hook runs.)
 func (c *checker) checkTag(t reflect.Type, f reflect.StructField, opts []string) {
 	ft := f.Type
 	for ft.Kind() == reflect.Pointer && ft.Name() == "" {
 		ft = ft.Elem()
 	}
-	if !c.hooked(ft) || hasUnmarshalMethods(ft) {
-		return
-	}
-	pl := planFor(ft)
-	if pl != planString && pl != planSlice {
+	if !c.hooked(ft) || planFor(ft) != planString {
 		return
 	}
 	for _, o := range opts {
-		format, isFormat := strings.CutPrefix(o, "format:")
-		format = strings.Trim(format, "'")
-		switch {
-		case o == "string":
-		case isFormat && pl == planSlice && (format == "emitnull" || format == "emitempty"):
-			continue // marshal-only formats, which json v2 accepts on slices
-		case isFormat:
-		default:
-			continue
+		if o == "string" {
+			c.tags = append(c.tags, fmt.Sprintf("field %s.%s: json v2 rejects the `string` tag option on %s, which the hook decodes: remove the option",
+				typeName(t), f.Name, typeName(ft)))
 		}
-		c.tags = append(c.tags, fmt.Sprintf("field %s.%s: json v2 rejects the %q tag option on %s, which the hook decodes: remove the option",
-			typeName(t), f.Name, o, typeName(ft)))
 	}
 }
 
@@ -215,6 +206,7 @@ func typeName(t reflect.Type) string {
 		}
 		pkg, _, _ := strings.Cut(t.String(), ".")
 		name := qualified.ReplaceAllString(t.Name(), "$1.")
+		name = strings.ReplaceAll(name, ",", ", ") // gofmt's spacing of type arguments
 		if pkg == "main" {
 			return name
 		}

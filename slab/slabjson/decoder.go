@@ -21,7 +21,9 @@ import (
 //
 // The results and errors are those of json v2's Unmarshal: the hooks only
 // give a nil pointer its object, a slice its backing array and a string
-// its bytes, and leave every decision to json v2.
+// its bytes, and leave every decision to json v2. One exception: the hook
+// of strings does not see a field's `string` tag option, which json v2
+// rejects for strings, and decodes the field (Check names such fields).
 //
 // A Decoder is safe for concurrent use, and allocates nothing of its own
 // per call: it keeps a pool of decoding states, each with json v2 options
@@ -62,7 +64,8 @@ func NewDecoder(hooks ...Hook) *Decoder {
 // json v2 leaves, placed in s in the same way.
 //
 // Unmarshal panics with an error wrapping slab.ErrReleased if s is nil or
-// its ScopePool took it back.
+// its ScopePool took it back. s must not be used by another goroutine
+// during the call.
 func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 	if s == nil {
 		panic(fmt.Errorf("%w: slabjson: Unmarshal with a nil *Scope", slab.ErrReleased))
@@ -70,12 +73,46 @@ func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 	// A slice of capacity 0 takes no memory; making one checks that s may
 	// be used, so that an ended scope panics even if nothing is allocated.
 	_ = slab.MakeSliceIn[byte](s, 0, 0)
+	if blank(data) {
+		allocRoot(s, v)
+	}
 	st := d.get()
-	st.s = s
+	st.s, st.inputLen = s, len(data)
 	err := json.Unmarshal(data, v, st.opts)
-	st.s = nil
+	st.s, st.strs, st.native = nil, nil, nil
+	st.lens.reset()
 	d.put(st)
 	return err
+}
+
+// blank reports whether data holds nothing but JSON whitespace.
+func blank(data []byte) bool {
+	for _, c := range data {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// allocRoot gives every nil pointer that v points to, directly or through
+// other pointers, a zero value in s, as json v2's pointer function does
+// before it finds that the input is empty (arshal_default.go,
+// makePointerArshaler). A hook is not called on empty input: json v2
+// reports the end of the input first (arshal_funcs.go, UnmarshalFromFunc),
+// which would leave them nil.
+func allocRoot(s *slab.Scope, v any) {
+	p := reflect.ValueOf(v)
+	if p.Kind() != reflect.Pointer || p.IsNil() {
+		return // json v2 reports it
+	}
+	for p = p.Elem(); p.Kind() == reflect.Pointer; p = p.Elem() {
+		if p.IsNil() {
+			p.Set(slab.NewValueIn(s, p.Type().Elem()))
+		}
+	}
 }
 
 // decodeState is what one Unmarshal call at a time decodes with: options
@@ -83,6 +120,17 @@ func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 type decodeState struct {
 	s    *slab.Scope
 	opts json.Options
+	// inputLen is the length of the input: no more string bytes can come
+	// of it.
+	inputLen int
+	// strs is memory of s that strings are carved from: one allocation in
+	// the scope serves the strings of a whole input, or of 16 KiB of it.
+	strs []byte
+	// lens are the lengths of the arrays ahead.
+	lens arrayLens
+	// native is the slice whose JSON array json v2's own slice function
+	// is decoding, its hook having given it its backing array.
+	native unsafe.Pointer
 	// anyOpts are the options of values decoded into the empty interface:
 	// no hook applies to them, so json v2 decodes them as it does without
 	// hooks (see bindAny).
@@ -149,55 +197,54 @@ func bindPointer[T any](st *decodeState) *json.Unmarshalers {
 	})
 }
 
-// bindSlice is the unmarshal function of the slice type S.
+// bindSlice is the unmarshal function of the slice type S. It gives the
+// slice a backing array in the scope of the length of its JSON array, read
+// ahead (see arrayLens), and has json v2's own slice function decode into
+// it: it calls json v2 for the slice again, with native set so that its
+// own call lets json v2's function run. So the results and errors are
+// json v2's, tag options included.
 func bindSlice[S ~[]E, E any](st *decodeState) *json.Unmarshalers {
 	return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, p *S) error {
+		if st.native == unsafe.Pointer(p) {
+			st.native = nil
+			return errors.ErrUnsupported
+		}
+		if dec.PeekKind() != '[' {
+			return errors.ErrUnsupported // null and errors: json v2's
+		}
 		return decodeSlice(st, dec, p)
 	})
 }
 
-// decodeSlice decodes a JSON array into *p, its backing array grown in the
-// scope, as json v2's slice function (arshal_default.go,
-// makeSliceArshaler) does on the heap: the elements within the capacity
-// of *p are reused, each zeroed before it is decoded into; an empty array
-// gives a non-nil empty slice; an error leaves the length counting the
-// element being decoded. Each element is decoded by json v2 with the same
-// options, so its own pointers, slices and strings go through the hooks.
-// Null and values of other kinds are left to json v2.
+// decodeSlice decodes the JSON array ahead into *p. json v2 reuses the
+// capacity of a slice, zeroing each element before it decodes into it
+// (arshal_default.go, makeSliceArshaler), so a slice with too little room
+// for the array is given a new backing array in the scope first: the
+// result is the same. If the length cannot be read ahead (the input is not
+// valid JSON from there on), or the array turns out longer, json v2 grows
+// the slice on the heap, and it is moved into the scope.
 func decodeSlice[S ~[]E, E any](st *decodeState, dec *jsontext.Decoder, p *S) error {
-	if dec.PeekKind() != '[' {
-		return errors.ErrUnsupported
+	old := *p
+	var room *E
+	if n, ok := st.lens.length(dec); ok && n > cap(old) {
+		*p = slab.MakeSliceIn[E](st.s, 0, n)
+		room = unsafe.SliceData(*p)
 	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
+	st.native = unsafe.Pointer(p)
+	err := json.UnmarshalDecode(dec, p)
+	st.native = nil
 	s := *p
-	s = s[:cap(s)]
-	mustZero := true // the elements past the length may hold values
-	i := 0
-	for dec.PeekKind() != ']' {
-		if i == len(s) {
-			*p = s
-			slab.GrowSliceValueIn(st.s, reflect.ValueOf(p).Elem(), 1)
-			s = (*p)[:cap(*p)]
-			mustZero = false // the new memory of a scope is zeroed
+	switch data := unsafe.SliceData(s); {
+	case room != nil && data == room:
+		if err != nil && len(s) == 0 {
+			*p = old // json v2 failed before it decoded into the slice
 		}
-		i++
-		if mustZero {
-			var zero E
-			s[i-1] = zero
-		}
-		if err := json.UnmarshalDecode(dec, &s[i-1]); err != nil {
-			*p = s[:i]
-			return err
-		}
+	case cap(s) > cap(old) && cap(s) > 0:
+		// json v2 grew it on the heap.
+		moved := slab.MakeSliceIn[E](st.s, len(s), len(s))
+		copy(moved, s)
+		*p = moved
 	}
-	if i == 0 {
-		*p = S{}
-	} else {
-		*p = s[:i]
-	}
-	_, err := dec.ReadToken()
 	return err
 }
 
@@ -228,14 +275,33 @@ func (st *decodeState) readString(dec *jsontext.Decoder) (string, error) {
 		return "", err
 	}
 	raw := val[1 : len(val)-1]
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return slab.StringIn(st.s, raw), nil
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		st.unquoted, err = jsontext.AppendUnquote(st.unquoted[:0], val)
+		if err != nil {
+			return "", err
+		}
+		raw = st.unquoted
 	}
-	st.unquoted, err = jsontext.AppendUnquote(st.unquoted[:0], val)
-	if err != nil {
-		return "", err
+	return st.carve(raw), nil
+}
+
+// maxStrs is the most memory a state takes at once for strings.
+const maxStrs = 16 << 10
+
+// carve returns a string of the bytes of b in the scope, from strs. The
+// strings of an input hold at most as many bytes as the input, so one
+// allocation of its length serves an input of up to 16 KiB, and a larger
+// one takes 16 KiB at a time.
+func (st *decodeState) carve(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	return slab.StringIn(st.s, st.unquoted), nil
+	if cap(st.strs)-len(st.strs) < len(b) {
+		st.strs = slab.MakeSliceIn[byte](st.s, 0, max(len(b), min(st.inputLen, maxStrs)))
+	}
+	n := len(st.strs)
+	st.strs = append(st.strs, b...)
+	return unsafe.String(&st.strs[n], len(b))
 }
 
 // bindAny is the unmarshal function of the empty interface. Once any
@@ -266,6 +332,10 @@ func (st *decodeState) decodeAny(dec *jsontext.Decoder, p *any) error {
 // reflect.Value.Convert).
 func bindGeneric(st *decodeState) *json.Unmarshalers {
 	return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v any) error {
+		if st.native != nil && st.native == reflect.ValueOf(v).UnsafePointer() {
+			st.native = nil
+			return errors.ErrUnsupported // see bindSlice
+		}
 		p := reflect.ValueOf(v).Elem()
 		t := p.Type()
 		pl, ok := st.plans[t]
@@ -279,7 +349,9 @@ func bindGeneric(st *decodeState) *json.Unmarshalers {
 				p.Set(slab.NewValueIn(st.s, t.Elem()))
 			}
 		case planSlice:
-			return st.decodeSliceValue(dec, p)
+			if dec.PeekKind() == '[' {
+				return st.decodeSliceValue(dec, v, p)
+			}
 		case planString:
 			if dec.PeekKind() == '"' {
 				s, err := st.readString(dec)
@@ -296,48 +368,32 @@ func bindGeneric(st *decodeState) *json.Unmarshalers {
 	})
 }
 
-// decodeSliceValue is decodeSlice for a slice known by reflection.
-func (st *decodeState) decodeSliceValue(dec *jsontext.Decoder, p reflect.Value) error {
-	if dec.PeekKind() != '[' {
-		return errors.ErrUnsupported
+// decodeSliceValue is decodeSlice for the slice p known by reflection: v
+// is its address.
+func (st *decodeState) decodeSliceValue(dec *jsontext.Decoder, v any, p reflect.Value) error {
+	addr := reflect.ValueOf(v).UnsafePointer()
+	old := *(*sliceHeader)(addr) // a typed copy: the data word is a pointer
+	oldCap := p.Cap()
+	var room unsafe.Pointer
+	if n, ok := st.lens.length(dec); ok && n > oldCap {
+		p.Set(slab.MakeSliceValueIn(st.s, p.Type(), 0, n))
+		room = p.UnsafePointer()
 	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	p.SetLen(p.Cap())
-	mustZero := true
-	i := 0
-	for dec.PeekKind() != ']' {
-		if i == p.Len() {
-			slab.GrowSliceValueIn(st.s, p, 1)
-			p.SetLen(p.Cap())
-			mustZero = false
+	st.native = addr
+	err := json.UnmarshalDecode(dec, v)
+	st.native = nil
+	switch data := p.UnsafePointer(); {
+	case room != nil && data == room:
+		if err != nil && p.Len() == 0 {
+			*(*sliceHeader)(addr) = old // json v2 failed before it decoded into the slice
 		}
-		e := p.Index(i)
-		i++
-		if mustZero {
-			e.SetZero()
-		}
-		if err := json.UnmarshalDecode(dec, e.Addr().Interface()); err != nil {
-			p.SetLen(i)
-			return err
-		}
+	case p.Cap() > oldCap && p.Cap() > 0:
+		moved := slab.MakeSliceValueIn(st.s, p.Type(), p.Len(), p.Len())
+		reflect.Copy(moved, p)
+		p.Set(moved)
 	}
-	if i == 0 {
-		// A non-nil empty slice, as make([]E, 0) gives: a data pointer to
-		// a zero-size variable, set with a typed store.
-		p.SetLen(0)
-		h := (*sliceHeader)(p.Addr().UnsafePointer())
-		h.data, h.cap = unsafe.Pointer(&zeroArray), 0
-	} else {
-		p.SetLen(i)
-	}
-	_, err := dec.ReadToken()
 	return err
 }
-
-// zeroArray is the data of empty slices made by reflection.
-var zeroArray [0]byte
 
 // sliceHeader is the layout of a slice value.
 type sliceHeader struct {

@@ -94,11 +94,22 @@ type Flat struct {
 	C []int   `json:"c"`
 }
 
-// Tagged has fields whose tag options json v2 rejects for their types.
+// Tagged has slice fields with the `string` tag option, which json v2
+// rejects for slices.
 type Tagged struct {
-	Quoted string   `json:"quoted,string"`
-	Dated  []string `json:"dated,format:RFC3339"`
-	Fine   []string `json:"fine,format:emitnull"`
+	//lint:ignore SA5008 the tests compare how json v2 and slabjson reject it
+	List []string `json:"list,string"`
+	//lint:ignore SA5008 the tests compare how json v2 and slabjson reject it
+	Nums []int `json:"nums,string"`
+	Fine []int `json:"fine"`
+}
+
+// Quoted has string fields with the `string` tag option, which json v2
+// rejects for strings and the hook of strings cannot see.
+type Quoted struct {
+	Quoted string `json:"quoted,string"`
+	Named  *Name  `json:"named,omitempty,string"`
+	Plain  string `json:"plain"`
 }
 
 // Hidden returns the unexported field, which json v2 never decodes.
