@@ -1,10 +1,6 @@
 package slabjson
 
-import (
-	"bytes"
-
-	"github.com/go-json-experiment/json/jsontext"
-)
+import "github.com/go-json-experiment/json/jsontext"
 
 // Array lengths, read ahead. A hooked slice gets a backing array of the
 // exact length of its JSON array before json v2's own slice function
@@ -24,19 +20,14 @@ type arrayLen struct {
 // arrayLens holds the lengths of the arrays within the last array scanned,
 // for one Unmarshal.
 type arrayLens struct {
-	lens   []arrayLen // in the order the arrays begin
-	next   int        // lens[:next] are of arrays already decoded or passed
-	frames []scanFrame
+	lens []arrayLen // in the order the arrays begin
+	next int        // lens[:next] are of arrays already decoded or passed
+	// open holds, for each array or object the scan is in, the index in
+	// lens of the array, or -1 for an object.
+	open []int
 	// failed is set once a scan ran out of input: what follows is not
 	// valid JSON, and is not scanned again.
 	failed bool
-}
-
-// scanFrame is an open array or object of a scan.
-type scanFrame struct {
-	array bool
-	idx   int  // index in lens, for an array
-	value bool // a value has begun since the last comma
 }
 
 // maxLens bounds the lengths a state keeps room for across calls.
@@ -44,7 +35,7 @@ const maxLens = 4096
 
 func (a *arrayLens) reset() {
 	if cap(a.lens) > maxLens {
-		a.lens, a.frames = nil, nil
+		a.lens, a.open = nil, nil
 	}
 	a.lens, a.next, a.failed = a.lens[:0], 0, false
 }
@@ -84,81 +75,79 @@ func (a *arrayLens) length(dec *jsontext.Decoder) (int, bool) {
 
 // scan reads the array that b begins with, whose offset in the input is
 // base, and records its length and those of the arrays within it. It
-// reports false if b ends before the array does. It only counts: json v2
-// validates the input as it decodes it.
+// reports false if b ends before the array does. It only counts, and
+// trusts the input to be JSON: json v2 validates it as it decodes it, and
+// a miscount of invalid input costs only a heap allocation. An array has
+// one element more than the commas directly in it, unless it is empty.
 func (a *arrayLens) scan(b []byte, base int64) bool {
-	a.frames = a.frames[:0]
+	open := a.open[:0]
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch c {
-		case ' ', '\t', '\n', '\r', ':':
-			continue
-		case ',':
-			if n := len(a.frames); n > 0 {
-				f := &a.frames[n-1]
-				if f.array {
-					a.lens[f.idx].n++
-				}
-				f.value = false
-			}
-			continue
-		case ']', '}':
-			n := len(a.frames)
-			if n == 0 {
-				return false
-			}
-			f := a.frames[n-1]
-			a.frames = a.frames[:n-1]
-			if f.array {
-				l := &a.lens[f.idx].n
-				*l++ // from -1: the commas counted the elements before the last
-				if f.value {
-					*l++
+		switch scanClass[b[i]] {
+		case scanNone:
+		case scanQuote:
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
 				}
 			}
-			if n == 1 {
+		case scanOpenArray:
+			n := 1
+			if emptyArray(b[i+1:]) {
+				n = 0
+			}
+			open = append(open, len(a.lens))
+			a.lens = append(a.lens, arrayLen{off: base + int64(i), n: n})
+		case scanOpenObject:
+			open = append(open, -1)
+		case scanClose:
+			if len(open) == 1 {
+				a.open = open[:0]
 				return true
 			}
-			continue
-		}
-		// The start of a value, or a part of a number or literal.
-		if n := len(a.frames); n > 0 {
-			a.frames[n-1].value = true
-		}
-		switch c {
-		case '"':
-			j, ok := stringEnd(b, i)
-			if !ok {
-				return false
+			if len(open) == 0 {
+				return false // not JSON: b began with the array
 			}
-			i = j
-		case '[':
-			a.frames = append(a.frames, scanFrame{array: true, idx: len(a.lens)})
-			a.lens = append(a.lens, arrayLen{off: base + int64(i), n: -1})
-		case '{':
-			a.frames = append(a.frames, scanFrame{})
+			open = open[:len(open)-1]
+		case scanComma:
+			if len(open) > 0 {
+				if k := open[len(open)-1]; k >= 0 {
+					a.lens[k].n++
+				}
+			}
+		}
+	}
+	a.open = open[:0]
+	return false
+}
+
+// emptyArray reports whether b, what follows a '[', closes the array
+// before any value.
+func emptyArray(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return c == ']'
 		}
 	}
 	return false
 }
 
-// stringEnd returns the index of the quote that ends the JSON string whose
-// opening quote is b[i].
-func stringEnd(b []byte, i int) (int, bool) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return 0, false
-		}
-		j += k
-		escapes := 0
-		for m := j - 1; m > i && b[m] == '\\'; m-- {
-			escapes++
-		}
-		if escapes%2 == 0 {
-			return j, true
-		}
-		j++
-	}
+// The classes of bytes for scan.
+const (
+	scanNone = iota
+	scanQuote
+	scanOpenArray
+	scanOpenObject
+	scanClose
+	scanComma
+)
+
+var scanClass = [256]uint8{
+	'"': scanQuote,
+	'[': scanOpenArray,
+	'{': scanOpenObject,
+	']': scanClose,
+	'}': scanClose,
+	',': scanComma,
 }

@@ -2,6 +2,8 @@ package slabjson
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -92,4 +94,20 @@ func FuzzArrayLens(f *testing.F) {
 			t.Fatalf("scan of %q: ok %v", doc, ok)
 		}
 	})
+}
+
+// BenchmarkArrayLensScan scans the impressions of a 9 KB bid request, the
+// longest array the request's hooks read ahead.
+func BenchmarkArrayLensScan(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "rtbwork", "testdata", "request-1.json"))
+	require.NoError(b, err)
+	i := bytes.IndexByte(data, '[')
+	var a arrayLens
+	b.SetBytes(int64(len(data) - i))
+	for b.Loop() {
+		a.lens = a.lens[:0]
+		if !a.scan(data[i:], int64(i)) {
+			b.Fatal("the scan fails")
+		}
+	}
 }

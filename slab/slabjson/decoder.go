@@ -61,7 +61,8 @@ func NewDecoder(hooks ...Hook) *Decoder {
 // Unmarshal decodes data into v, a non-nil pointer, as json v2's Unmarshal
 // does, and places what it decodes in s (see Decoder). The values placed
 // in s must not be used after s is released. An error leaves in v what
-// json v2 leaves, placed in s in the same way.
+// json v2 leaves, placed in s in the same way, but for the slices of input
+// that ends too soon or is not JSON, which json v2 grows on the heap.
 //
 // Unmarshal panics with an error wrapping slab.ErrReleased if s is nil or
 // its ScopePool took it back. s must not be used by another goroutine
@@ -79,7 +80,11 @@ func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 	st := d.get()
 	st.s, st.inputLen = s, len(data)
 	err := json.Unmarshal(data, v, st.opts)
-	st.s, st.strs, st.native = nil, nil, nil
+	if err != nil {
+		st.restoreRooms()
+	}
+	clear(st.rooms)
+	st.s, st.strs, st.rooms = nil, nil, st.rooms[:0]
 	st.lens.reset()
 	d.put(st)
 	return err
@@ -128,9 +133,9 @@ type decodeState struct {
 	strs []byte
 	// lens are the lengths of the arrays ahead.
 	lens arrayLens
-	// native is the slice whose JSON array json v2's own slice function
-	// is decoding, its hook having given it its backing array.
-	native unsafe.Pointer
+	// rooms are the slices given backing arrays by their hooks in this
+	// call, in case json v2 fails before it decodes into one.
+	rooms []room
 	// anyOpts are the options of values decoded into the empty interface:
 	// no hook applies to them, so json v2 decodes them as it does without
 	// hooks (see bindAny).
@@ -155,6 +160,9 @@ func (d *Decoder) get() *decodeState {
 func (d *Decoder) put(st *decodeState) {
 	if cap(st.unquoted) > maxUnquoted {
 		st.unquoted = nil
+	}
+	if cap(st.rooms) > maxLens {
+		st.rooms = nil
 	}
 	d.states.Put(st)
 }
@@ -199,53 +207,49 @@ func bindPointer[T any](st *decodeState) *json.Unmarshalers {
 
 // bindSlice is the unmarshal function of the slice type S. It gives the
 // slice a backing array in the scope of the length of its JSON array, read
-// ahead (see arrayLens), and has json v2's own slice function decode into
-// it: it calls json v2 for the slice again, with native set so that its
-// own call lets json v2's function run. So the results and errors are
-// json v2's, tag options included.
+// ahead (see arrayLens), and leaves the array to json v2's own slice
+// function, which decodes into the capacity it finds (arshal_default.go,
+// makeSliceArshaler): so the results and errors are json v2's, tag options
+// included, and a slice costs its hook no more than a pointer does.
+//
+// json v2 reuses the capacity of a slice, zeroing each element before it
+// decodes into it, so a slice with too little room for the array may be
+// given a new backing array: the result is the same. A slice with room, or
+// null, or a value of another kind, is json v2's alone. If the length
+// cannot be read ahead (the input is not valid JSON from there on, and
+// json v2 reports an error), json v2 grows the slice on the heap.
 func bindSlice[S ~[]E, E any](st *decodeState) *json.Unmarshalers {
 	return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, p *S) error {
-		if st.native == unsafe.Pointer(p) {
-			st.native = nil
-			return errors.ErrUnsupported
+		if dec.PeekKind() == '[' {
+			if n, ok := st.lens.length(dec); ok && n > cap(*p) {
+				r := room{p: unsafe.Pointer(p), old: *(*sliceHeader)(unsafe.Pointer(p))}
+				*p = slab.MakeSliceIn[E](st.s, 0, n)
+				r.data = unsafe.Pointer(unsafe.SliceData(*p))
+				st.rooms = append(st.rooms, r)
+			}
 		}
-		if dec.PeekKind() != '[' {
-			return errors.ErrUnsupported // null and errors: json v2's
-		}
-		return decodeSlice(st, dec, p)
+		return errors.ErrUnsupported
 	})
 }
 
-// decodeSlice decodes the JSON array ahead into *p. json v2 reuses the
-// capacity of a slice, zeroing each element before it decodes into it
-// (arshal_default.go, makeSliceArshaler), so a slice with too little room
-// for the array is given a new backing array in the scope first: the
-// result is the same. If the length cannot be read ahead (the input is not
-// valid JSON from there on), or the array turns out longer, json v2 grows
-// the slice on the heap, and it is moved into the scope.
-func decodeSlice[S ~[]E, E any](st *decodeState, dec *jsontext.Decoder, p *S) error {
-	old := *p
-	var room *E
-	if n, ok := st.lens.length(dec); ok && n > cap(old) {
-		*p = slab.MakeSliceIn[E](st.s, 0, n)
-		room = unsafe.SliceData(*p)
-	}
-	st.native = unsafe.Pointer(p)
-	err := json.UnmarshalDecode(dec, p)
-	st.native = nil
-	s := *p
-	switch data := unsafe.SliceData(s); {
-	case room != nil && data == room:
-		if err != nil && len(s) == 0 {
-			*p = old // json v2 failed before it decoded into the slice
+// room records a slice that its hook gave a backing array.
+type room struct {
+	p    unsafe.Pointer // the slice
+	data unsafe.Pointer // the backing array given
+	old  sliceHeader    // the slice before
+}
+
+// restoreRooms, after an error, sets back each slice whose hook gave it a
+// backing array that json v2 then left untouched (it reports some errors
+// before it reads the array, such as a `string` tag option on a slice), as
+// json v2 would have left it. A slice json v2 decoded into has elements,
+// or another backing array.
+func (st *decodeState) restoreRooms() {
+	for _, r := range st.rooms {
+		if h := (*sliceHeader)(r.p); h.data == r.data && h.len == 0 {
+			*h = r.old
 		}
-	case cap(s) > cap(old) && cap(s) > 0:
-		// json v2 grew it on the heap.
-		moved := slab.MakeSliceIn[E](st.s, len(s), len(s))
-		copy(moved, s)
-		*p = moved
 	}
-	return err
 }
 
 // bindString is the unmarshal function of the string type S.
@@ -332,10 +336,6 @@ func (st *decodeState) decodeAny(dec *jsontext.Decoder, p *any) error {
 // reflect.Value.Convert).
 func bindGeneric(st *decodeState) *json.Unmarshalers {
 	return json.UnmarshalFromFunc(func(dec *jsontext.Decoder, v any) error {
-		if st.native != nil && st.native == reflect.ValueOf(v).UnsafePointer() {
-			st.native = nil
-			return errors.ErrUnsupported // see bindSlice
-		}
 		p := reflect.ValueOf(v).Elem()
 		t := p.Type()
 		pl, ok := st.plans[t]
@@ -350,7 +350,7 @@ func bindGeneric(st *decodeState) *json.Unmarshalers {
 			}
 		case planSlice:
 			if dec.PeekKind() == '[' {
-				return st.decodeSliceValue(dec, v, p)
+				st.growSliceValue(dec, p)
 			}
 		case planString:
 			if dec.PeekKind() == '"' {
@@ -368,31 +368,16 @@ func bindGeneric(st *decodeState) *json.Unmarshalers {
 	})
 }
 
-// decodeSliceValue is decodeSlice for the slice p known by reflection: v
-// is its address.
-func (st *decodeState) decodeSliceValue(dec *jsontext.Decoder, v any, p reflect.Value) error {
-	addr := reflect.ValueOf(v).UnsafePointer()
-	old := *(*sliceHeader)(addr) // a typed copy: the data word is a pointer
-	oldCap := p.Cap()
-	var room unsafe.Pointer
-	if n, ok := st.lens.length(dec); ok && n > oldCap {
+// growSliceValue is what bindSlice does, for the slice p known by
+// reflection.
+func (st *decodeState) growSliceValue(dec *jsontext.Decoder, p reflect.Value) {
+	if n, ok := st.lens.length(dec); ok && n > p.Cap() {
+		addr := p.Addr().UnsafePointer()
+		r := room{p: addr, old: *(*sliceHeader)(addr)}
 		p.Set(slab.MakeSliceValueIn(st.s, p.Type(), 0, n))
-		room = p.UnsafePointer()
+		r.data = p.UnsafePointer()
+		st.rooms = append(st.rooms, r)
 	}
-	st.native = addr
-	err := json.UnmarshalDecode(dec, v)
-	st.native = nil
-	switch data := p.UnsafePointer(); {
-	case room != nil && data == room:
-		if err != nil && p.Len() == 0 {
-			*(*sliceHeader)(addr) = old // json v2 failed before it decoded into the slice
-		}
-	case p.Cap() > oldCap && p.Cap() > 0:
-		moved := slab.MakeSliceValueIn(st.s, p.Type(), p.Len(), p.Len())
-		reflect.Copy(moved, p)
-		p.Set(moved)
-	}
-	return err
 }
 
 // sliceHeader is the layout of a slice value.
