@@ -123,14 +123,21 @@ func (a *arrayLens) scan(b []byte, base int64) bool {
 // emptyArray reports whether b, what follows a '[', closes the array
 // before any value.
 func emptyArray(b []byte) bool {
-	for _, c := range b {
+	i := skipSpace(b)
+	return i < len(b) && b[i] == ']'
+}
+
+// skipSpace returns the index of the first byte of b that is not JSON
+// whitespace, or len(b).
+func skipSpace(b []byte) int {
+	for i, c := range b {
 		switch c {
 		case ' ', '\t', '\n', '\r':
 		default:
-			return c == ']'
+			return i
 		}
 	}
-	return false
+	return len(b)
 }
 
 // The classes of bytes for scan.

@@ -91,16 +91,7 @@ func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 }
 
 // blank reports whether data holds nothing but JSON whitespace.
-func blank(data []byte) bool {
-	for _, c := range data {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func blank(data []byte) bool { return skipSpace(data) == len(data) }
 
 // allocRoot gives every nil pointer that v points to, directly or through
 // other pointers, a zero value in s, as json v2's pointer function does
