@@ -25,9 +25,10 @@ import (
 // strings does not see field tags, so it would decode that field where
 // json v2 reports an error.
 //
-// Types are written as a program outside their package writes them, by
-// package name; package main's types, and those of the type arguments of
-// generic types, are qualified by the last element of their import path.
+// Types are written as a program outside their package writes them,
+// qualified by package name, but for package main's, which are written
+// unqualified; the type arguments of generic types are qualified by the
+// last element of their import path.
 func (d *Decoder) Check(v any) error {
 	t := reflect.TypeOf(v)
 	if t == nil {

@@ -5,7 +5,8 @@
 // the garbage collector. It decodes with json v2
 // (github.com/go-json-experiment/json, the code of encoding/json/v2), and
 // its results and errors are json v2's. Encoder writes JSON with json v2
-// without allocating.
+// without allocating; with EscapeHTML it escapes as encoding/json's Encoder
+// does.
 //
 // json v2 calls unmarshal functions for exactly the types it is given, so
 // a Decoder is told which types to place in the scope, with hooks:
@@ -37,15 +38,15 @@
 //	require.NoError(t, requests.Check(&BidRequest{}))
 //
 // A type without its hook is still decoded, by json v2 on the heap. The
-// package-level Unmarshal needs no hooks, and costs one heap allocation per
-// JSON value.
+// package-level Unmarshal needs no hooks, and costs about one heap
+// allocation per JSON value.
 //
 // What stays on the heap: maps and interface values (json v2 makes them;
 // the keys and values of hooked types that a map holds are in the scope),
 // byte slices (base64) and types with unmarshal methods (json v2 calls the
 // methods), so that a Decoder with every hook makes no heap allocation but
-// those. Values decoded into an interface are decoded as json v2 decodes
-// them without hooks, on the heap.
+// those. Values decoded into the empty interface are decoded as json v2
+// decodes them without hooks, on the heap.
 //
 // Memory in the scope is proportional to the input: the strings of one
 // input are carved from one allocation of the input's length (16 KiB at a
