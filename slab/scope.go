@@ -3,8 +3,11 @@ package slab
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/race"
 )
 
 // A Scope owns the objects allocated in it, from any number of pools and as
@@ -120,8 +123,21 @@ func (s *Scope) lease(op, typ, pool string) *scopeState {
 // wrapping ErrReleased if s is nil (as slab.ScopeFrom returns for a context
 // that carries no scope) or was taken back by its ScopePool.
 func (p *Pool[T]) AllocIn(s *Scope) *T {
-	if x := s.pop(unsafe.Pointer(p), p.sc.idx.Load()); x != nil {
-		return (*T)(x)
+	// The fast path hands out the lowest free slot of s's current word of
+	// p. It is written out here, not called, as Alloc's is.
+	if s != nil {
+		if st, i := s.st, p.sc.idx.Load(); st != nil && st.gen == s.gen && uint(i) < uint(len(st.ents)) {
+			if h := st.ents[i]; h.pool == unsafe.Pointer(p) && h.free != 0 {
+				f := h.free
+				j := uintptr(bits.TrailingZeros64(f))
+				h.free = f & (f - 1)
+				x := unsafe.Add(h.mem, j*h.size)
+				if race.Enabled {
+					race.Acquire(x) // the last Free or Release of the slot happens before this
+				}
+				return (*T)(x)
+			}
+		}
 	}
 	return p.allocInSlow(s)
 }

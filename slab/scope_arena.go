@@ -57,7 +57,7 @@ type elemType struct {
 // maps the descriptor of *T to the same, for generic callers, which have
 // that one at hand. Two tables: the descriptor of *T is also the
 // descriptor of another type's T.
-var elemTypes, elemTypesByPtr typeTable
+var elemTypes, elemTypesByPtr = newTypeTable(), newTypeTable()
 
 // allElemTypes lists every elemType, for the collection of idle chunks.
 var allElemTypes struct {

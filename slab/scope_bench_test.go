@@ -213,6 +213,20 @@ func BenchmarkScopeObject(b *testing.B) {
 		}
 		perObj(b, n)
 	})
+	b.Run("newin", func(b *testing.B) {
+		// slab.NewIn: AllocIn on the type's process-wide pool, found by type.
+		s := slab.NewScope()
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			for i := range dst {
+				dst[i] = slab.NewIn[reqLineItem](s)
+			}
+			s.Release()
+			n++
+		}
+		perObj(b, n)
+	})
 	b.Run("pool", func(b *testing.B) {
 		p := slab.New[reqLineItem]()
 		b.ReportAllocs()

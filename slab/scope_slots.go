@@ -68,30 +68,6 @@ type scopeHot struct {
 // written.
 var noScopeSlots scopeHot
 
-// pop hands out the lowest free slot of s's current word of pool p, whose
-// dense index is i, or returns nil.
-func (s *Scope) pop(p unsafe.Pointer, i uint32) unsafe.Pointer {
-	if s == nil {
-		return nil
-	}
-	st := s.st
-	if st != nil && st.gen == s.gen && uint(i) < uint(len(st.ents)) {
-		if h := st.ents[i]; h.pool == p && h.free != 0 {
-			f := h.free
-			j := uintptr(bits.TrailingZeros64(f))
-			h.free = f & (f - 1)
-			x := unsafe.Add(h.mem, j*h.size)
-			if race.Enabled {
-				// The last Free or Release of the slot happens before
-				// this.
-				race.Acquire(x)
-			}
-			return x
-		}
-	}
-	return nil
-}
-
 // scopeHolder is the type-erased face of a scopeSlots.
 type scopeHolder interface {
 	listed() bool

@@ -12,36 +12,70 @@ import (
 // allocate in chunks (elemType). Lookups take no lock: they read an
 // open-addressed table that inserts replace whole.
 
-// typeTable maps type descriptors to values.
+// typeTable maps type descriptors to values. Make one with newTypeTable.
 type typeTable struct {
-	mu  sync.Mutex // serialises inserts
-	tab atomic.Pointer[typeEntries]
+	mu  sync.Mutex     // serialises inserts
+	tab unsafe.Pointer // *typeEntries, read with atomic.LoadPointer
 }
 
+// typeEntries is one version of a typeTable: open addressing with linear
+// probing, 2^(64-shift) slots, at most half of them used.
 type typeEntries struct {
-	mask uintptr
-	n    int // entries in use
-	keys []unsafe.Pointer
-	vals []unsafe.Pointer
+	shift uint
+	n     int // entries in use
+	ents  []typeEntry
 }
 
-// hashType spreads the addresses of type descriptors, which are aligned.
-func hashType(k unsafe.Pointer) uintptr {
-	h := uintptr(k) >> 4
-	return h ^ h>>7 ^ h>>13
+type typeEntry struct{ k, v unsafe.Pointer }
+
+// newTypeTable returns an empty table: one free slot, which every key
+// probes first (a shift of 64 yields 0).
+func newTypeTable() *typeTable {
+	t := new(typeTable)
+	t.tab = unsafe.Pointer(&typeEntries{shift: 64, ents: make([]typeEntry, 1)})
+	return t
+}
+
+// slot returns the first slot to probe for k: Fibonacci hashing of the
+// descriptor's address, whose low bits are all alike.
+func (e *typeEntries) slot(k unsafe.Pointer) uintptr {
+	return uintptr(uint64(uintptr(k)) * 0x9E3779B97F4A7C15 >> e.shift)
+}
+
+// probe returns the value of k if k is in the slot it probes first, which
+// it usually is, or nil. It is small enough to inline into NewIn; get does
+// the whole search.
+func (t *typeTable) probe(k unsafe.Pointer) unsafe.Pointer {
+	e := (*typeEntries)(atomic.LoadPointer(&t.tab))
+	if ent := e.at(e.slot(k)); ent.k == k {
+		return ent.v
+	}
+	return nil
 }
 
 // get returns the value of k, or nil.
 func (t *typeTable) get(k unsafe.Pointer) unsafe.Pointer {
-	e := t.tab.Load()
-	if e == nil {
-		return nil
+	if v := t.probe(k); v != nil {
+		return v
 	}
-	for i := hashType(k) & e.mask; ; i = (i + 1) & e.mask {
-		switch e.keys[i] {
-		case k:
-			return e.vals[i]
-		case nil:
+	return t.getSlow(k)
+}
+
+// at returns slot i, which must be in range.
+func (e *typeEntries) at(i uintptr) *typeEntry {
+	return (*typeEntry)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(e.ents)), i*unsafe.Sizeof(typeEntry{})))
+}
+
+// getSlow is get past the first probe.
+func (t *typeTable) getSlow(k unsafe.Pointer) unsafe.Pointer {
+	e := (*typeEntries)(atomic.LoadPointer(&t.tab))
+	mask := uintptr(len(e.ents) - 1)
+	for i := e.slot(k); ; i = (i + 1) & mask {
+		ent := e.at(i)
+		if ent.k == k {
+			return ent.v
+		}
+		if ent.k == nil {
 			return nil
 		}
 	}
@@ -62,33 +96,28 @@ func (t *typeTable) getOrAdd(k unsafe.Pointer, mk func() unsafe.Pointer) unsafe.
 
 // put adds k with value v; t.mu is held and k is absent.
 func (t *typeTable) put(k, v unsafe.Pointer) {
-	old := t.tab.Load()
-	n := 0
-	if old != nil {
-		n = old.n
+	old := (*typeEntries)(atomic.LoadPointer(&t.tab))
+	n := old.n
+	bits := uint(4)
+	for 1<<bits < 2*(n+1) {
+		bits++
 	}
-	size := 16
-	for size < 2*(n+1) {
-		size *= 2
-	}
-	e := &typeEntries{mask: uintptr(size - 1), keys: make([]unsafe.Pointer, size), vals: make([]unsafe.Pointer, size)}
+	e := &typeEntries{shift: 64 - bits, ents: make([]typeEntry, 1<<bits)}
 	add := func(k, v unsafe.Pointer) {
-		i := hashType(k) & e.mask
-		for e.keys[i] != nil {
-			i = (i + 1) & e.mask
+		i := e.slot(k)
+		for e.ents[i].k != nil {
+			i = (i + 1) & uintptr(len(e.ents)-1)
 		}
-		e.keys[i], e.vals[i] = k, v
+		e.ents[i] = typeEntry{k, v}
 		e.n++
 	}
-	if old != nil {
-		for i, k := range old.keys {
-			if k != nil {
-				add(k, old.vals[i])
-			}
+	for _, ent := range old.ents {
+		if ent.k != nil {
+			add(ent.k, ent.v)
 		}
 	}
 	add(k, v)
-	t.tab.Store(e)
+	atomic.StorePointer(&t.tab, unsafe.Pointer(e))
 }
 
 // typeWord returns the address of the type descriptor of *T: a constant of
@@ -105,7 +134,7 @@ func rtypeWord(t reflect.Type) unsafe.Pointer {
 
 // typePools holds the pool of each type that NewIn allocates from, keyed
 // by the descriptor of *T.
-var typePools typeTable
+var typePools = newTypeTable()
 
 // NewIn returns a pointer to a zeroed T owned by s, from the process-wide
 // pool of T (see PoolOf), which it makes on first use. It costs an AllocIn
@@ -113,7 +142,13 @@ var typePools typeTable
 // one type very often may call AllocIn on a pool of its own instead.
 //
 // NewIn panics as AllocIn does.
-func NewIn[T any](s *Scope) *T { return PoolOf[T]().AllocIn(s) }
+func NewIn[T any](s *Scope) *T {
+	// PoolOf, written out so that the first probe of the table is inlined.
+	if p := typePools.probe(typeWord[T]()); p != nil {
+		return (*Pool[T])(p).AllocIn(s)
+	}
+	return poolOfSlow[T]().AllocIn(s)
+}
 
 // PoolOf returns the process-wide pool of T that NewIn allocates from, made
 // on first use with the default options, named after T. Use it for its
@@ -123,6 +158,14 @@ func NewIn[T any](s *Scope) *T { return PoolOf[T]().AllocIn(s) }
 // PoolOf panics as New does for a zero-size T.
 func PoolOf[T any]() *Pool[T] {
 	if p := typePools.get(typeWord[T]()); p != nil {
+		return (*Pool[T])(p)
+	}
+	return poolOfSlow[T]()
+}
+
+// poolOfSlow finds the pool of T past the first probe, or makes it.
+func poolOfSlow[T any]() *Pool[T] {
+	if p := typePools.getSlow(typeWord[T]()); p != nil {
 		return (*Pool[T])(p)
 	}
 	return (*Pool[T])(typePools.getOrAdd(typeWord[T](), func() unsafe.Pointer {
