@@ -19,7 +19,8 @@ type typeTable struct {
 }
 
 // typeEntries is one version of a typeTable: open addressing with linear
-// probing, 2^(64-shift) slots, at most half of them used.
+// probing, 2^(64-shift) slots, at most a quarter of them used so that
+// most keys sit in the slot they probe first.
 type typeEntries struct {
 	shift uint
 	n     int // entries in use
@@ -99,7 +100,7 @@ func (t *typeTable) put(k, v unsafe.Pointer) {
 	old := (*typeEntries)(atomic.LoadPointer(&t.tab))
 	n := old.n
 	bits := uint(4)
-	for 1<<bits < 2*(n+1) {
+	for 1<<bits < 4*(n+1) {
 		bits++
 	}
 	e := &typeEntries{shift: 64 - bits, ents: make([]typeEntry, 1<<bits)}
