@@ -83,7 +83,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/env.txt"
 
 log "benchstat"
 "${BENCHSTAT[@]}" -col '/alloc@(syncpool new chanpool slab)' "$OUT/allocfree.txt" >"$OUT/allocfree.benchstat.txt"
-"${BENCHSTAT[@]}" -col '/alloc@(syncpool new chanpool slab scope)' "$OUT/request.txt" >"$OUT/request.benchstat.txt"
+"${BENCHSTAT[@]}" -col '/alloc@(syncpool new chanpool slab scope newin)' "$OUT/request.txt" >"$OUT/request.benchstat.txt"
 "${BENCHSTAT[@]}" -col '/live' "$OUT/liveset.txt" >"$OUT/liveset.benchstat.txt"
 "${BENCHSTAT[@]}" -col '/alloc@(syncpool slab scope)' "$OUT/placement.txt" >"$OUT/placement.benchstat.txt"
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/reqwork"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -32,13 +33,13 @@ func recoverErr(t *testing.T, f func()) (err error) {
 }
 
 func TestScopeReleaseZeroes(t *testing.T) {
-	p := slab.New[reqCustomer]()
+	p := slab.New[reqwork.Customer]()
 	s := slab.NewScope()
 	for round := range 3 {
 		for i := range 100 {
 			c := p.AllocIn(s)
-			require.Equal(t, reqCustomer{}, *c, "round %d: an object allocated after Release should be zeroed", round)
-			c.ID, c.Name, c.Billing = uint64(i+1), "customer", &reqAddress{City: "Leeds"}
+			require.Equal(t, reqwork.Customer{}, *c, "round %d: an object allocated after Release should be zeroed", round)
+			c.ID, c.Name, c.Billing = uint64(i+1), "customer", &reqwork.Address{City: "Leeds"}
 		}
 		s.Release()
 	}
@@ -47,12 +48,12 @@ func TestScopeReleaseZeroes(t *testing.T) {
 func TestScopeReleaseDropsReferences(t *testing.T) {
 	// Guarantee 2 for scopes: what a released object pointed to can be
 	// collected; what a live scoped object points to survives.
-	p := slab.New[reqCustomer]()
+	p := slab.New[reqwork.Customer]()
 	s := slab.NewScope()
 	live, dropped := p.AllocIn(s), p.AllocIn(s)
 	func() {
-		live.Billing = &reqAddress{City: "Leeds"}
-		dropped.Billing = &reqAddress{City: "Porto"}
+		live.Billing = &reqwork.Address{City: "Leeds"}
+		dropped.Billing = &reqwork.Address{City: "Porto"}
 	}()
 	wLive, wDropped := weak.Make(live.Billing), weak.Make(dropped.Billing)
 	keep := slab.NewScope()
@@ -69,27 +70,27 @@ func TestScopeReleaseDropsReferences(t *testing.T) {
 }
 
 func TestScopeManyPools(t *testing.T) {
-	ps := newSlabPools()
-	st := &scopeStrategy{ps, slab.NewScope()}
-	var r reqObjs
+	ps := newRequestPools()
+	s := slab.NewScope()
+	src := scopeSources(ps, s)
+	var r reqwork.Request
 	for round := range 3 {
-		st.alloc(&r)
-		r.work(uint64(round))
-		assert.Equal(t, objsPerRequest, st.s.Len(), "round %d: the scope should own every object", round)
-		assert.EqualValues(t, objsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
+		r.Build(src, uint64(round))
+		assert.Equal(t, reqwork.ObjectsPerRequest, s.Len(), "round %d: the scope should own every object", round)
+		assert.EqualValues(t, reqwork.ObjectsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
 		for name, c := range map[string]struct {
 			st   slab.Stats
 			want int
 		}{
-			"orders": {ps.orders.Stats(), 1}, "addresses": {ps.addresses.Stats(), numAddresses},
-			"items": {ps.items.Stats(), numItems}, "audits": {ps.audits.Stats(), numAuditEvents},
+			"orders": {ps.order.Stats(), 1}, "addresses": {ps.address.Stats(), reqwork.NumAddresses},
+			"items": {ps.lineItem.Stats(), reqwork.NumItems}, "audits": {ps.auditEvent.Stats(), reqwork.NumAuditEvents},
 		} {
 			assert.EqualValues(t, c.want, c.st.Scoped, "round %d, %s: Scoped should count this pool's objects", round, name)
 			assert.Equal(t, c.st.Allocs-c.st.Frees, uint64(c.st.Live), "round %d, %s: Live should be Allocs-Frees", round, name)
 		}
-		st.s.Release()
+		r.Free(src)
 		assert.Zero(t, ps.live(), "round %d: Release should free the objects of every pool", round)
-		assert.Zero(t, st.s.Len(), "round %d: the scope should be empty after Release", round)
+		assert.Zero(t, s.Len(), "round %d: the scope should be empty after Release", round)
 	}
 }
 
@@ -98,7 +99,7 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 	// Free: no slot may have two owners, and handing a slot from one owner
 	// to the next through the pool is a proper hand-off for the race
 	// detector. Run with -race.
-	ps := newSlabPools()
+	ps := newRequestPools()
 	rounds := 200
 	if testing.Short() {
 		rounds = 20
@@ -110,9 +111,9 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 			defer wg.Done()
 			s := slab.NewScope()
 			for round := range rounds {
-				var mine []*reqLineItem
+				var mine []*reqwork.LineItem
 				for i := range 150 {
-					l := ps.items.AllocIn(s)
+					l := ps.lineItem.AllocIn(s)
 					if !assert.Zero(t, l.Line, "goroutine %d: a new object should be zeroed", g) {
 						return
 					}
@@ -121,9 +122,9 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 					if i%10 == 0 {
 						// Plain Alloc and Free of the same pool beside the
 						// scopes: slots travel between caches and scopes.
-						x := ps.items.Alloc()
+						x := ps.lineItem.Alloc()
 						x.Line = int32(g + 1)
-						ps.items.Free(x)
+						ps.lineItem.Free(x)
 					}
 				}
 				runtime.Gosched()
@@ -137,13 +138,13 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st := ps.items.Stats()
+	st := ps.lineItem.Stats()
 	assert.Zero(t, st.Live, "every scope was released")
 	assert.Equal(t, st.Allocs, st.Frees, "Allocs should equal Frees")
 }
 
 func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
-	p := slab.New[reqOrder]()
+	p := slab.New[reqwork.Order]()
 	s := slab.NewScope()
 	o := p.AllocIn(s)
 	o.ID = 1
@@ -151,7 +152,7 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 	err := recoverErr(t, func() { p.Free(o) })
 	require.ErrorIs(t, err, slab.ErrScoped, "Free of a scoped object should panic with ErrScoped")
 	assert.Contains(t, err.Error(), "slab: ", "the message should start with the package prefix")
-	assert.Contains(t, err.Error(), "*slab_test.reqOrder", "the message should name the type")
+	assert.Contains(t, err.Error(), "*reqwork.Order", "the message should name the type")
 	assert.Equal(t, before, p.Stats(), "the refused Free should leave the pool unchanged")
 	assert.EqualValues(t, 1, o.ID, "the refused Free should not zero the object")
 
@@ -180,7 +181,7 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 func TestScopeReleaseTwice(t *testing.T) {
 	// The first Release frees the objects and keeps free slots for the
 	// scope's next use; the second frees nothing and gives them back.
-	p := slab.New[reqProduct]()
+	p := slab.New[reqwork.Product]()
 	s := slab.NewScope()
 	for range 10 {
 		p.AllocIn(s)
@@ -209,7 +210,7 @@ func TestScopeGivesBackUnusedPools(t *testing.T) {
 	if !slab.ScopesKeepSlots {
 		t.Skip("debug builds free every scoped slot through Free: Release keeps none")
 	}
-	a, b := slab.New[reqAddress](), slab.New[reqOrder]()
+	a, b := slab.New[reqwork.Address](), slab.New[reqwork.Order]()
 	s := slab.NewScope()
 	for range 1000 {
 		a.AllocIn(s)
@@ -232,7 +233,7 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 	// A scope dropped after Release gives its free slots back when it is
 	// collected; a scope dropped without Release leaks its objects, which
 	// stay Live, but not its free slots.
-	p := slab.New[reqShipment]()
+	p := slab.New[reqwork.Shipment]()
 	func() {
 		s := slab.NewScope()
 		for range 10 {
@@ -240,7 +241,7 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 		}
 		s.Release()
 	}()
-	var leaked *reqShipment
+	var leaked *reqwork.Shipment
 	func() {
 		s := slab.NewScope()
 		leaked = p.AllocIn(s)
@@ -259,7 +260,7 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 }
 
 func TestScopeReuseAfterRelease(t *testing.T) {
-	p := slab.New[reqDiscount]()
+	p := slab.New[reqwork.Discount]()
 	s := slab.NewScope()
 	for round := range 5 {
 		for i := range 70 {
@@ -273,12 +274,12 @@ func TestScopeReuseAfterRelease(t *testing.T) {
 	}
 	var zero slab.Scope
 	d := p.AllocIn(&zero)
-	assert.Equal(t, reqDiscount{}, *d, "the zero Scope should be ready to use")
+	assert.Equal(t, reqwork.Discount{}, *d, "the zero Scope should be ready to use")
 	zero.Release()
 }
 
 func TestScopeStatsExact(t *testing.T) {
-	p := slab.New[reqTaxLine]()
+	p := slab.New[reqwork.TaxLine]()
 	s := slab.NewScope()
 	for range 5 {
 		p.AllocIn(s)
@@ -313,13 +314,11 @@ func TestScopeStatsExact(t *testing.T) {
 }
 
 func TestScopeZeroAllocsPerRequest(t *testing.T) {
-	ps := newSlabPools()
-	st := &scopeStrategy{ps, slab.NewScope()}
-	var r reqObjs
+	src := scopeSources(newRequestPools(), slab.NewScope())
+	var r reqwork.Request
 	request := func() {
-		st.alloc(&r)
-		r.work(1)
-		st.free(&r)
+		r.Build(src, 1)
+		r.Free(src)
 	}
 	// The first use builds the scope's tables and the pools' slabs; in
 	// debug builds the pools grow until their quarantines are full.
@@ -332,7 +331,7 @@ func TestScopeZeroAllocsPerRequest(t *testing.T) {
 
 func TestScopeBoundedPool(t *testing.T) {
 	const bound = 100
-	p := slab.New[reqPayment](slab.WithMaxObjects(bound))
+	p := slab.New[reqwork.Payment](slab.WithMaxObjects(bound))
 	s := slab.NewScope()
 	for range bound - 1 {
 		p.AllocIn(s)
@@ -349,7 +348,7 @@ func TestScopeBoundedPool(t *testing.T) {
 	p.Free(x)
 	y, err := p.TryAllocIn(s)
 	require.NoError(t, err, "a slot freed by Free should be available to a scope")
-	assert.Equal(t, reqPayment{}, *y, "the object should be zeroed")
+	assert.Equal(t, reqwork.Payment{}, *y, "the object should be zeroed")
 	s.Release()
 	assert.Zero(t, p.Stats().Live, "Release should free every object")
 	for range bound {
@@ -362,7 +361,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 	// Scopes on several goroutines share a bounded pool: every allocation
 	// the bound admits finds a slot, and no more than the bound are live.
 	const bound = 300
-	p := slab.New[reqLineItem](slab.WithMaxObjects(bound))
+	p := slab.New[reqwork.LineItem](slab.WithMaxObjects(bound))
 	var live, peak atomic.Int64
 	rounds := 300
 	if testing.Short() {
@@ -399,7 +398,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 }
 
 func TestScopeNil(t *testing.T) {
-	p := slab.New[reqAddress]()
+	p := slab.New[reqwork.Address]()
 	err := recoverErr(t, func() { p.AllocIn(nil) })
 	assert.ErrorIs(t, err, slab.ErrReleased, "AllocIn with a nil scope should panic with ErrReleased")
 	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
@@ -418,9 +417,9 @@ func TestScopeContext(t *testing.T) {
 }
 
 func TestScopeTrim(t *testing.T) {
-	p := slab.New[reqAuditEvent]()
+	p := slab.New[reqwork.AuditEvent]()
 	s := slab.NewScope()
-	objs := make([]*reqAuditEvent, 0, 500)
+	objs := make([]*reqwork.AuditEvent, 0, 500)
 	for i := range 500 {
 		e := p.AllocIn(s)
 		e.At = int64(i)
@@ -443,7 +442,7 @@ func TestScopeTrim(t *testing.T) {
 	// The scope notices that its slots were taken back and takes new ones.
 	for i := range 100 {
 		e := p.AllocIn(s)
-		require.Equal(t, reqAuditEvent{}, *e, "object %d after Trim should be zeroed", i)
+		require.Equal(t, reqwork.AuditEvent{}, *e, "object %d after Trim should be zeroed", i)
 		e.At = int64(i)
 	}
 	assert.EqualValues(t, 100, p.Stats().Live, "the scope should allocate again after Trim")
@@ -461,7 +460,7 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 			if bound > 0 {
 				opts = append(opts, slab.WithMaxObjects(bound))
 			}
-			p := slab.New[reqLineItem](opts...)
+			p := slab.New[reqwork.LineItem](opts...)
 			rounds := 300
 			if testing.Short() {
 				rounds = 30
@@ -490,7 +489,7 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 					defer wg.Done()
 					s := slab.NewScope()
 					for round := range rounds {
-						var mine []*reqLineItem
+						var mine []*reqwork.LineItem
 						for i := range 1 + (round*7+g)%150 {
 							l, err := p.TryAllocIn(s)
 							if err != nil {

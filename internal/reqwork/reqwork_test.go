@@ -57,20 +57,26 @@ type counter[T any] struct{ allocs, frees *int }
 func (c counter[T]) Alloc() *T { *c.allocs++; return new(T) }
 func (c counter[T]) Free(*T)   { *c.frees++ }
 
+// countingSources returns Sources of new(T) that count every Alloc in allocs
+// and every Free in frees.
+func countingSources(allocs, frees *int) *reqwork.Sources {
+	return &reqwork.Sources{
+		Order:      counter[reqwork.Order]{allocs, frees},
+		Customer:   counter[reqwork.Customer]{allocs, frees},
+		Address:    counter[reqwork.Address]{allocs, frees},
+		Product:    counter[reqwork.Product]{allocs, frees},
+		LineItem:   counter[reqwork.LineItem]{allocs, frees},
+		Discount:   counter[reqwork.Discount]{allocs, frees},
+		TaxLine:    counter[reqwork.TaxLine]{allocs, frees},
+		Shipment:   counter[reqwork.Shipment]{allocs, frees},
+		Payment:    counter[reqwork.Payment]{allocs, frees},
+		AuditEvent: counter[reqwork.AuditEvent]{allocs, frees},
+	}
+}
+
 func TestBuildAllocatesEveryObjectOnceAndFreeReturnsThem(t *testing.T) {
 	var allocs, frees int
-	src := &reqwork.Sources{
-		Order:      counter[reqwork.Order]{&allocs, &frees},
-		Customer:   counter[reqwork.Customer]{&allocs, &frees},
-		Address:    counter[reqwork.Address]{&allocs, &frees},
-		Product:    counter[reqwork.Product]{&allocs, &frees},
-		LineItem:   counter[reqwork.LineItem]{&allocs, &frees},
-		Discount:   counter[reqwork.Discount]{&allocs, &frees},
-		TaxLine:    counter[reqwork.TaxLine]{&allocs, &frees},
-		Shipment:   counter[reqwork.Shipment]{&allocs, &frees},
-		Payment:    counter[reqwork.Payment]{&allocs, &frees},
-		AuditEvent: counter[reqwork.AuditEvent]{&allocs, &frees},
-	}
+	src := countingSources(&allocs, &frees)
 	var r reqwork.Request
 	r.Build(src, 7)
 	assert.Equal(t, 300, reqwork.ObjectsPerRequest, "a request has 300 objects")
@@ -103,27 +109,26 @@ func TestStrategiesBuildTheSameRequest(t *testing.T) {
 		{"syncpool", reqwork.SyncPoolSources()},
 		{"chanpool", reqwork.ChanPoolSources(1)},
 	}
-	var want [3]uint64
-	var r reqwork.Request
-	for i := range want {
-		r.Build(reqwork.HeapSources(), uint64(i))
-		want[i] = r.Checksum()
-		r = reqwork.Request{}
-	}
-	require.NotEqual(t, want[0], want[1], "requests with different numbers differ")
-
 	for _, st := range strategies {
 		t.Run(st.name, func(t *testing.T) {
-			// Several rounds, so that pooled strategies reuse objects.
-			for round := range 3 {
-				for i := range want {
-					r.Build(st.src, uint64(i))
-					assert.Equal(t, want[i], r.Checksum(), "request %d of round %d matches the heap strategy's", i, round)
-					r.Free(st.src)
-				}
-			}
+			assert.NoError(t, reqwork.Verify(st.src, 3, 3), "the strategy builds new(T)'s requests, also with reused objects")
 		})
 	}
+}
+
+// dirty is a Source whose objects come with a field set that Build never
+// writes, as from a pool that hands out an object without zeroing it.
+type dirty struct{}
+
+func (dirty) Alloc() *reqwork.Discount { return &reqwork.Discount{AmountCents: 7} }
+func (dirty) Free(*reqwork.Discount)   {}
+
+func TestVerifyFindsObjectsNotZeroed(t *testing.T) {
+	src := reqwork.HeapSources()
+	src.Discount = dirty{}
+	err := reqwork.Verify(src, 3, 2)
+	require.Error(t, err, "Verify finds the objects that were not zero when allocated")
+	assert.Contains(t, err.Error(), "round 0, request 0:", "the first request is named")
 }
 
 func TestChanPoolZeroesFreedObjects(t *testing.T) {
@@ -149,4 +154,107 @@ func TestBackground(t *testing.T) {
 	b := reqwork.NewBackground(1 << 20)
 	assert.Equal(t, 1<<20, b.Bytes(), "the background heap has the size asked for")
 	assert.Equal(t, (1<<20)/64, b.Len(), "every node is reachable from the roots")
+}
+
+func TestStagedBuildsTheSameRequest(t *testing.T) {
+	var allocs, frees int
+	src := countingSources(&allocs, &frees)
+	st := reqwork.NewStaged(src)
+	var r reqwork.Request
+	for seq := range uint64(3) {
+		r.Build(reqwork.HeapSources(), seq)
+		want := r.Checksum()
+		r = reqwork.Request{}
+
+		allocs, frees = 0, 0
+		st.Stage()
+		assert.Equal(t, reqwork.ObjectsPerRequest, allocs, "request %d: Stage allocates every object of a request once", seq)
+		r.Build(st.Sources(), seq)
+		assert.Equal(t, reqwork.ObjectsPerRequest, allocs, "request %d: Build on staged objects allocates nothing more", seq)
+		assert.Equal(t, want, r.Checksum(), "request %d: Build on staged objects gives the request Build gives", seq)
+		st.Free()
+		assert.Equal(t, reqwork.ObjectsPerRequest, frees, "request %d: Free gives every staged object back to its source", seq)
+		r = reqwork.Request{}
+	}
+}
+
+// batch is a BatchSource that counts its calls.
+type batch[T any] struct{ allocNs, freeNs, objs *int }
+
+func (b batch[T]) Alloc() *T { panic("Stage calls AllocN of a BatchSource") }
+func (b batch[T]) Free(*T)   { panic("Staged.Free calls FreeN of a BatchSource") }
+func (b batch[T]) AllocN(dst []*T) {
+	*b.allocNs++
+	for i := range dst {
+		dst[i] = new(T)
+		*b.objs++
+	}
+}
+func (b batch[T]) FreeN(xs []*T) { *b.freeNs++; *b.objs -= len(xs) }
+
+func TestStagedUsesBatchSources(t *testing.T) {
+	var allocNs, freeNs, objs int
+	src := reqwork.HeapSources()
+	src.Release = nil
+	src.LineItem = batch[reqwork.LineItem]{&allocNs, &freeNs, &objs}
+	src.AuditEvent = batch[reqwork.AuditEvent]{&allocNs, &freeNs, &objs}
+	st := reqwork.NewStaged(src)
+	var r reqwork.Request
+	st.Stage()
+	assert.Equal(t, 2, allocNs, "Stage calls AllocN once per BatchSource")
+	assert.Equal(t, reqwork.NumItems+reqwork.NumAuditEvents, objs, "AllocN fills the request's objects of the type")
+	r.Build(st.Sources(), 1)
+	st.Free()
+	assert.Equal(t, 2, freeNs, "Staged.Free calls FreeN once per BatchSource")
+	assert.Zero(t, objs, "FreeN gives back every object AllocN made")
+}
+
+func TestStagedFreeReleases(t *testing.T) {
+	released := 0
+	src := reqwork.HeapSources()
+	src.Release = func() { released++ }
+	st := reqwork.NewStaged(src)
+	st.Stage()
+	st.Free()
+	assert.Equal(t, 1, released, "Staged.Free calls Release once when it is set")
+}
+
+func TestStagedMisusePanics(t *testing.T) {
+	src := reqwork.HeapSources()
+	st := reqwork.NewStaged(src)
+	var r reqwork.Request
+	tests := []struct {
+		name string
+		use  func()
+		err  string
+	}{
+		{"Build without Stage", func() { r.Build(st.Sources(), 1) },
+			"reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+		{"Free without Stage", func() { st.Free() },
+			"reqwork: Staged.Free with nothing staged: call it once after each Stage"},
+		{"a second Build on one Stage", func() {
+			st.Stage()
+			r.Build(st.Sources(), 1)
+			r = reqwork.Request{}
+			r.Build(st.Sources(), 2)
+		}, "reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+		{"Build after Free", func() {
+			st.Stage()
+			st.Free()
+			r.Build(st.Sources(), 1)
+		}, "reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+		{"a second Free", func() {
+			st.Stage()
+			st.Free()
+			st.Free()
+		}, "reqwork: Staged.Free with nothing staged: call it once after each Stage"},
+		{"Free through a staged Source", func() { st.Sources().Order.Free(new(reqwork.Order)) },
+			"reqwork: Free of a staged Source: free the objects through Staged.Free or the Sources they were staged from"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r = reqwork.Request{}
+			assert.PanicsWithError(t, tt.err, tt.use, "the misuse panics with an error that says what to do")
+		})
+	}
 }

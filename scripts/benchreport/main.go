@@ -508,23 +508,27 @@ func (r *report) memoryTable() {
 	r.printf("\n")
 }
 
-var requestOrder = append(slices.Clone(allocOrder), struct{ key, label string }{"scope", "Scope"})
+var requestOrder = append(slices.Clone(allocOrder),
+	struct{ key, label string }{"scope", "Scope"},
+	struct{ key, label string }{"newin", "Scope, NewIn"})
 
 func (r *report) request() {
 	r.printf("## Per request (`BenchmarkRequest`)\n\n")
 	r.printf("One op is one request of `internal/reqwork`: 300 objects of ten types (32–256 B) allocated, linked,\n")
 	r.printf("priced and all given back, with a 200 MB pointerful live heap in the background. The pooled\n")
-	r.printf("baselines zero each object before putting it back (what a slab.Pool guarantees). gc/10kreq is the\n")
-	r.printf("number of GC cycles per 10,000 requests.\n\n")
-	r.printf("| mode | strategy | time/request | vs sync.Pool | B/request | allocs/request | gc/10kreq | samples |\n")
-	r.printf("|---|---|---|---|---|---|---|---|\n")
+	r.printf("baselines zero each object before putting it back (what a slab.Pool guarantees). `Scope` allocates\n")
+	r.printf("with `Pool.AllocIn`, `Scope, NewIn` with `slab.NewIn` (the type's process-wide pool); both end the\n")
+	r.printf("request with one `Release`. gc/10kreq is the number of GC cycles per 10,000 requests; CPU/request\n")
+	r.printf("is the process's CPU time per request, the GC's background work included.\n\n")
+	r.printf("| mode | strategy | time/request | vs sync.Pool | CPU/request | B/request | allocs/request | gc/10kreq | samples |\n")
+	r.printf("|---|---|---|---|---|---|---|---|---|\n")
 	for _, mode := range []string{"serial", "parallel"} {
 		base := "BenchmarkRequest/mode=" + mode + "/alloc="
 		p := r.get(base+"syncpool", "ns/op")
 		for _, a := range requestOrder {
 			v := r.get(base+a.key, "ns/op")
-			r.printf("| %s | %s | %s | %s | %s | %s | %s | %d |\n", mode, a.label, ns(v), fmtRatio(ratio(v, p)),
-				bytesStr(r.get(base+a.key, "B/op")), num(r.get(base+a.key, "allocs/op")),
+			r.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", mode, a.label, ns(v), fmtRatio(ratio(v, p)),
+				ns(r.get(base+a.key, "cpu-ns/op")), bytesStr(r.get(base+a.key, "B/op")), num(r.get(base+a.key, "allocs/op")),
 				num(r.get(base+a.key, "gc/10kreq")), r.samples(base+a.key, "ns/op"))
 		}
 	}
@@ -535,7 +539,7 @@ func (r *report) benchstat() {
 	r.printf("## benchstat\n\n")
 	for _, f := range []struct{ file, cmd string }{
 		{"allocfree.benchstat.txt", "benchstat -col '/alloc@(syncpool new chanpool slab)' bench/allocfree.txt"},
-		{"request.benchstat.txt", "benchstat -col '/alloc@(syncpool new chanpool slab scope)' bench/request.txt"},
+		{"request.benchstat.txt", "benchstat -col '/alloc@(syncpool new chanpool slab scope newin)' bench/request.txt"},
 		{"liveset.benchstat.txt", "benchstat -col /live bench/liveset.txt"},
 		{"placement.benchstat.txt", "benchstat -col '/alloc@(syncpool slab scope)' bench/placement.txt"},
 	} {

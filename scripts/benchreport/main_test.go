@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,4 +78,38 @@ func TestSplice(t *testing.T) {
 
 	_, err = splice([]byte("# no markers\n"), "x")
 	assert.Error(t, err, "a document without markers is refused")
+}
+
+func TestRequestTable(t *testing.T) {
+	// One sample of every strategy of BenchmarkRequest in both modes, as
+	// the benchmark prints them.
+	var raw strings.Builder
+	for _, mode := range []string{"serial", "parallel"} {
+		for i, a := range requestOrder {
+			fmt.Fprintf(&raw, "BenchmarkRequest/mode=%s/alloc=%s-2 \t100\t %d ns/op\t %d cpu-ns/op\t 0 gc/10kreq\t 0 B/op\t 0 allocs/op\n",
+				mode, a.key, 1000*(i+1), 1100*(i+1))
+		}
+	}
+	path := filepath.Join(t.TempDir(), "request.txt")
+	require.NoError(t, os.WriteFile(path, []byte(raw.String()), 0o644), "the raw file is written")
+	res := results{}
+	require.NoError(t, res.parseFile(path, false), "benchmark output parses")
+
+	var b strings.Builder
+	r := report{w: &b, res: res}
+	r.request()
+	r.scopeTargets()
+	assert.Zero(t, r.missing, "every figure of the tables is in the raw results")
+	out := b.String()
+	tests := []struct{ name, row string }{
+		{"NewIn, serial", "| serial | Scope, NewIn | 6.00 µs | 3.00× | 6.60 µs | 0 B | 0 | 0 | 1 |"},
+		{"Scope, parallel", "| parallel | Scope | 5.00 µs | 2.50× | 5.50 µs | 0 B | 0 | 0 | 1 |"},
+		{"sync.Pool, serial", "| serial | sync.Pool | 2.00 µs | 1.00× | 2.20 µs | 0 B | 0 | 0 | 1 |"},
+		{"scope target, serial", "| per request, one goroutine | 5.00 µs | 2.00 µs | 2.50× | ≤ 0.5×, 0 allocs | 0 | **not met** |"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Contains(t, out, tt.row, "the row shows the strategy's medians and its ratio to sync.Pool")
+		})
+	}
 }
