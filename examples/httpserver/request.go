@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 )
 
 // Limits on a request. Each one turns into a 4xx with a JSON error body.
@@ -23,29 +19,44 @@ const (
 
 // PriceRequest is the body of POST /v1/orders/price.
 type PriceRequest struct {
-	OrderID  string        `json:"order_id"`
-	Currency string        `json:"currency"`
-	Customer CustomerInput `json:"customer"`
-	ShipTo   AddressInput  `json:"shipping_address"`
-	// BillTo defaults to ShipTo when absent.
-	BillTo         AddressInput `json:"billing_address,omitzero"`
-	Items          []ItemInput  `json:"items"`
+	OrderID  string   `json:"order_id"`
+	Currency string   `json:"currency"`
+	Customer Customer `json:"customer"`
+	ShipTo   Address  `json:"shipping_address"`
+	// BillTo is nil when the request gives no billing address: the order
+	// is billed to ShipTo.
+	BillTo         *Address     `json:"billing_address,omitempty"`
+	Items          []Item       `json:"items"`
 	Coupons        []string     `json:"coupons,omitempty"`
 	ShippingMethod string       `json:"shipping_method"`
-	Payment        PaymentInput `json:"payment"`
+	Payment        PaymentTerms `json:"payment"`
 }
 
-// CustomerInput is the customer part of a PriceRequest.
-type CustomerInput struct {
+// Reset empties r for its next request, keeping the capacity of its items
+// (and their tags) and coupons. encoding/json decodes into the elements of a
+// slice's existing capacity without zeroing them first, so every element
+// used is reset here: a field absent from the next request must not keep
+// this one's value. BillTo is dropped rather than kept: a kept *Address
+// would make an absent billing address look present.
+func (r *PriceRequest) Reset() {
+	for i := range r.Items {
+		r.Items[i].Reset()
+	}
+	clear(r.Coupons)
+	*r = PriceRequest{Items: r.Items[:0], Coupons: r.Coupons[:0]}
+}
+
+// Customer is who orders: part of the request, and of the response.
+type Customer struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Email     string `json:"email"`
-	Tier      string `json:"tier,omitempty"`
-	TaxExempt bool   `json:"tax_exempt,omitempty"`
+	Tier      string `json:"tier,omitempty"` // "", "silver" or "gold"
+	TaxExempt bool   `json:"tax_exempt,omitzero"`
 }
 
-// AddressInput is a postal address in a PriceRequest.
-type AddressInput struct {
+// Address is a postal address.
+type Address struct {
 	Name       string `json:"name"`
 	Line1      string `json:"line1"`
 	City       string `json:"city"`
@@ -54,8 +65,8 @@ type AddressInput struct {
 	Country    string `json:"country"`
 }
 
-// ItemInput is one line of a PriceRequest.
-type ItemInput struct {
+// Item is one line of a PriceRequest.
+type Item struct {
 	SKU            string   `json:"sku"`
 	Name           string   `json:"name"`
 	Category       string   `json:"category"`
@@ -65,22 +76,16 @@ type ItemInput struct {
 	WeightGrams    int64    `json:"weight_grams"`
 }
 
-// PaymentInput says how the order is paid.
-type PaymentInput struct {
-	Method       string `json:"method"`
-	Installments int64  `json:"installments,omitempty"`
+// Reset empties it, keeping the capacity of its tags.
+func (it *Item) Reset() {
+	clear(it.Tags)
+	*it = Item{Tags: it.Tags[:0]}
 }
 
-// reset empties r for the next request but keeps the capacity of its
-// slices. Decoding into a slice reuses its backing array without zeroing
-// the elements it grows into, so they are cleared here: otherwise a field
-// absent from one request would keep the value of an earlier one.
-func (r *PriceRequest) reset() {
-	items := r.Items[:cap(r.Items)]
-	clear(items)
-	coupons := r.Coupons[:cap(r.Coupons)]
-	clear(coupons)
-	*r = PriceRequest{Items: items[:0], Coupons: coupons[:0]}
+// PaymentTerms say how the order is paid.
+type PaymentTerms struct {
+	Method       string `json:"method"`
+	Installments int64  `json:"installments,omitzero"`
 }
 
 // An apiError is a request the server refuses, with its HTTP status.
@@ -100,54 +105,10 @@ func unprocessable(code, format string, args ...any) *apiError {
 	return &apiError{http.StatusUnprocessableEntity, code, fmt.Sprintf(format, args...)}
 }
 
-// decodeRequest reads one PriceRequest from body into r. Unknown fields,
-// trailing data and bodies over maxBodyBytes are refused.
-func decodeRequest(w http.ResponseWriter, body io.ReadCloser, r *PriceRequest) *apiError {
-	dec := json.NewDecoder(http.MaxBytesReader(w, body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(r); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			return decodeError(err)
-		}
-		return badRequest("malformed_json", "unexpected data after the JSON object")
-	}
-	return nil
-}
-
-// decodeError turns an error of encoding/json or of the body reader into the
-// response a client can act on.
-func decodeError(err error) *apiError {
-	var (
-		tooBig  *http.MaxBytesError
-		syntax  *json.SyntaxError
-		typeErr *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &tooBig):
-		return &apiError{http.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("the request body exceeds %d bytes", tooBig.Limit)}
-	case errors.Is(err, io.EOF):
-		return badRequest("empty_body", "the request body is empty; send a JSON order (GET /v1/orders/sample shows one)")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("malformed_json", "the JSON body ends too early")
-	case errors.As(err, &syntax):
-		return badRequest("malformed_json", "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
-	case errors.As(err, &typeErr):
-		return badRequest("invalid_field", "field %q must be %s, not JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("unknown_field", "%s", strings.TrimPrefix(err.Error(), "json: "))
-	default:
-		return badRequest("malformed_json", "%s", err.Error())
-	}
-}
-
 // validateItem checks one line of the request. The handler calls it while it
 // builds the order, so that a bad line is found after earlier lines were
 // allocated: the error path must give those back too.
-func validateItem(i int, it *ItemInput) *apiError {
+func validateItem(i int, it *Item) *apiError {
 	switch {
 	case it.SKU == "":
 		return unprocessable("invalid_item", "items[%d].sku is empty", i)

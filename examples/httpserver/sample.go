@@ -8,7 +8,7 @@ import (
 
 // sampleItems is the catalogue the sample order draws from: categories that
 // take different tax classes, a few tags, and names that need JSON escaping.
-var sampleItems = []ItemInput{
+var sampleItems = []Item{
 	{SKU: "BK-1001", Name: "The Go Programming Language", Category: "books", UnitPriceCents: 3499, WeightGrams: 800},
 	{SKU: "BK-1002", Name: "Structure and Interpretation of Computer Programs", Category: "books", UnitPriceCents: 5200, WeightGrams: 1100},
 	{SKU: "FD-2001", Name: "Café \"Crema\" beans, 1 kg", Category: "food", Tags: []string{"perishable"}, UnitPriceCents: 1899, WeightGrams: 1000},
@@ -25,12 +25,12 @@ func sampleRequest(n int) *PriceRequest {
 	r := &PriceRequest{
 		OrderID:  "ORD-2025-000042",
 		Currency: "USD",
-		Customer: CustomerInput{ID: "CUST-7", Name: "Ada Lovelace", Email: "ada@example.com", Tier: "gold"},
-		ShipTo: AddressInput{Name: "Ada Lovelace", Line1: "12 Analytical Way", City: "San Francisco",
+		Customer: Customer{ID: "CUST-7", Name: "Ada Lovelace", Email: "ada@example.com", Tier: "gold"},
+		ShipTo: Address{Name: "Ada Lovelace", Line1: "12 Analytical Way", City: "San Francisco",
 			Region: "CA", PostalCode: "94105", Country: "US"},
 		Coupons:        []string{"SAVE10", "BOOKS5"},
 		ShippingMethod: "express",
-		Payment:        PaymentInput{Method: "card", Installments: 3},
+		Payment:        PaymentTerms{Method: "card", Installments: 3},
 	}
 	for i := range n {
 		it := sampleItems[i%len(sampleItems)]
