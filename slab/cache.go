@@ -57,23 +57,36 @@ type pcache struct {
 	cur   *word
 	mem   unsafe.Pointer
 	limit uintptr
+	// frees counts the Frees served on this P, its own words' and others',
+	// for Stats.
+	frees uint64
+	// The previous current word, whose slots Free also takes back without
+	// a call: objects allocated just before the current word ran out.
+	// Its free slots are in prev.free. prev is nil if none.
+	prev *word
+	pmem unsafe.Pointer
+	plim uintptr
 
-	// Counters, read by Stats: the Frees served on this P (its own words'
-	// and others'), the slots it put into inboxes (frees of other words,
-	// and the free slots of words it gave back) and the slots it took out
-	// of inboxes.
-	frees     uint64
+	// Counters, read by Stats: the slots the cache put into inboxes (frees
+	// of other words, and the free slots of words it gave back) and the
+	// slots it took out of inboxes.
 	inboxed   uint64
 	collected uint64
-	_         [64 - 8 - 8 - 8 - 8 - 3*8]byte
-
-	// owned are the words the cache owns, cur among them.
-	owned [maxOwned]*word
-	n     int
+	// sampled are free slots of the current word set aside for sampling
+	// (WithSampling): allocSlow hands them out after the others.
+	sampled uint64
+	n       int
 	// next is the position in owned of the next word to give back when
 	// the cache must make room: the words rotate.
 	next int
-	_    [64 - 8 - 8]byte
+	// every is the pool's sampling period, 0 if it does not sample;
+	// sampleLeft counts the slots to pass before the next sample.
+	every      int
+	sampleLeft int64
+
+	// owned are the words the cache owns, cur and prev among them.
+	owned [maxOwned]*word
+	_     [192 - 64 - 56 - maxOwned*8]byte
 }
 
 // cache returns this P's cache, or nil while the caches are being drained
@@ -107,35 +120,40 @@ func (c *pcache) pop(size uintptr) unsafe.Pointer {
 	return unsafe.Add(c.mem, j*size)
 }
 
-// claim marks the object at x, if it is a live slot of the current word,
-// free, and returns its index in the word; the caller zeroes it and calls
-// put. It returns false for anything else, which Free's general path
-// handles.
+// claim marks the object at x, if it is a live slot of the word w whose
+// slot 0 is at mem and whose slots take limit bytes, free, and returns its
+// index in the word; the caller zeroes it and calls put. It returns
+// noSlot for anything else. Free calls it for the cache's current word and
+// then for the previous one; a slot of neither, or anything but a live
+// slot, takes Free's general path. w may be nil when limit is 0.
 //
 //go:norace
-func (c *pcache) claim(x unsafe.Pointer, size uintptr) (int, bool) {
-	off := uintptr(x) - uintptr(c.mem)
-	if off >= c.limit {
-		return 0, false
+func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) uintptr {
+	off := uintptr(x) - uintptr(mem)
+	if off >= limit {
+		return noSlot
 	}
 	j := off / size
 	if j*size != off {
-		return 0, false
+		return noSlot
 	}
-	st := &c.cur.state[j&63]
+	st := &w.state[j&63]
 	if *st != stateLive {
-		return 0, false
+		return noSlot
 	}
 	*st = stateFree
-	return int(j), true
+	return j
 }
 
-// put adds slot j of the current word, which claim marked free, to the
-// cache.
+// noSlot is claim's result for an object it does not take.
+const noSlot = ^uintptr(0)
+
+// put adds slot j, which claim marked free, to mask: the cache's free, or
+// its previous word's.
 //
 //go:norace
-func (c *pcache) put(j int) {
-	c.free |= 1 << (j & 63)
+func (c *pcache) put(mask *uint64, j uintptr) {
+	*mask |= 1 << (j & 63)
 	c.frees++
 }
 
@@ -167,23 +185,28 @@ func (c *pcache) noteRemote(n int) {
 //
 //go:norace
 func (c *pcache) setCur(w *word, free uint64, size uintptr) {
-	if c.cur != nil {
-		c.cur.free = c.free
+	if old := c.cur; old != nil && old != w {
+		old.free = c.free | c.sampled
+		c.sampled = 0
+		c.prev, c.pmem, c.plim = old, c.mem, c.limit
+	} else if w == c.prev {
+		c.prev, c.pmem, c.plim = nil, nil, 0
 	}
-	c.cur, c.free, c.mem = w, free, w.mem
+	c.cur, c.free, c.mem = w, c.withhold(free), w.mem
 	c.limit = uintptr(bits.Len64(w.valid)) * size
 }
 
 // refill finds free slots for the current word, without the central free
 // set: first in the current word's inbox, then among the other words the
 // cache owns, their own free slots and their inboxes. It reports whether
-// the current word has free slots now.
+// the current word has free slots now, in free or set aside for sampling.
 //
 //go:norace
 func (c *pcache) refill(size uintptr) bool {
 	if w := c.cur; w != nil {
-		c.free = c.collect(w, c.free)
-		if c.free != 0 {
+		old := c.free
+		c.free = old | c.withhold(c.collect(w, old)&^old)
+		if c.free|c.sampled != 0 {
 			return true
 		}
 	}
@@ -197,7 +220,7 @@ func (c *pcache) refill(size uintptr) bool {
 			w.free = 0
 			c.setCur(w, f, size)
 			if f != 0 {
-				return true
+				return true // in free, or set aside for sampling
 			}
 		}
 	}
@@ -276,9 +299,12 @@ func (c *pcache) evict(q *inboxList) {
 	}
 	w := c.owned[k]
 	free := w.free
-	if w == c.cur {
-		free = c.free
-		c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+	switch w {
+	case c.cur:
+		free = c.free | c.sampled
+		c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
+	case c.prev:
+		c.prev, c.pmem, c.plim = nil, nil, 0
 	}
 	w.free = 0
 	c.n--
@@ -310,7 +336,7 @@ func (c *pcache) release(w *word, free uint64, q *inboxList) {
 //
 //go:norace
 func (c *pcache) counts() (frees, inboxed, collected uint64, held int) {
-	held = bits.OnesCount64(c.free)
+	held = bits.OnesCount64(c.free) + bits.OnesCount64(c.sampled)
 	cur := c.cur
 	for _, w := range c.owned[:min(c.n, maxOwned)] {
 		// The P may be changing the list: an entry may be nil or a word
@@ -358,10 +384,19 @@ func (p *Pool[T]) allocSlow() *T {
 			// central free set.
 			return p.allocCentral()
 		}
-		if c.refill(p.size) {
-			x := c.pop(p.size)
+		if x := c.popSampled(p.size); x != nil {
 			pin.Unpin()
-			return p.allocated((*T)(x))
+			return p.allocSampled(x)
+		}
+		if c.refill(p.size) {
+			if x := c.pop(p.size); x != nil {
+				pin.Unpin()
+				return p.allocated((*T)(x))
+			}
+			// Sampling set every new slot aside: take one of those.
+			x := c.popSampled(p.size)
+			pin.Unpin()
+			return p.allocSampled(x)
 		}
 		pin.Unpin()
 		if p.resizeCaches() {
@@ -576,7 +611,7 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	for _, w := range c.owned[:c.n] {
 		free := w.free
 		if w == c.cur {
-			free = c.free
+			free = c.free | c.sampled
 		}
 		w.free = 0
 		w.owner.Store(ownerCentral)
@@ -584,7 +619,8 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	}
 	clear(c.owned[:c.n])
 	c.n, c.next = 0, 0
-	c.cur, c.free, c.mem, c.limit = nil, 0, nil, 0
+	c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
+	c.prev, c.pmem, c.plim = nil, nil, 0
 }
 
 // setCaches installs a new, empty table of n caches; the counters of the
@@ -600,6 +636,11 @@ func (p *Pool[T]) setCaches(n int) {
 		}
 	}
 	caches := make([]pcache, n)
+	if p.sample != nil {
+		for i := range caches {
+			caches[i].every = p.sample.every
+		}
+	}
 	p.caches.Store(&caches)
 	atomic.StorePointer(&p.local, unsafe.Pointer(unsafe.SliceData(caches)))
 	atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))

@@ -53,7 +53,7 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 			owned[w] = pid
 			free := w.free
 			if w == c.cur {
-				free = c.free
+				free = c.free | c.sampled
 			}
 			for f := free; f != 0; f &= f - 1 {
 				if st := w.state[bits.TrailingZeros64(f)]; st != stateFree {
@@ -97,7 +97,7 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 				return fmt.Errorf("slab %d: slot %d in state %d has no allocBit", pos, i, st)
 			}
 			switch st {
-			case stateLive, stateScoped:
+			case stateLive, stateScoped, stateSampled:
 				marked++
 			case stateRetired:
 				retired++

@@ -56,3 +56,20 @@ func CachedSlabs[T any](p *Pool[T]) int {
 func HeldByScope[T any](p *Pool[T], x *T) bool {
 	return *p.lookup(x).st() == stateScoped
 }
+
+// SampledSites returns the stacks of p's sampled live objects, each as the
+// names of its functions, innermost first.
+func SampledSites[T any](p *Pool[T]) [][]string {
+	if p.sample == nil {
+		return nil
+	}
+	var out [][]string
+	for _, o := range p.sample.objects(nil) {
+		var fns []string
+		for _, f := range o.Stack.Frames() {
+			fns = append(fns, f.Function)
+		}
+		out = append(out, fns)
+	}
+	return out
+}

@@ -82,6 +82,7 @@ type relConcurrentConfig struct {
 	bound    int  // WithMaxObjects; 0 = unbounded
 	minSlab  bool // WithSlabSize(1): the smallest slabs
 	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
+	sampling bool // WithSampling(3): many objects sampled, whose Frees take the general path
 }
 
 func (c relConcurrentConfig) options() []slab.Option {
@@ -94,6 +95,9 @@ func (c relConcurrentConfig) options() []slab.Option {
 	}
 	if !c.idleTrim {
 		opts = append(opts, slab.WithIdleTrim(0))
+	}
+	if c.sampling {
+		opts = append(opts, slab.WithSampling(3))
 	}
 	return opts
 }
@@ -112,6 +116,7 @@ func relParseConcurrent(data []byte) (relConcurrentConfig, [][]relWorkerOp) {
 		big:      head[0]&4 != 0,
 		minSlab:  head[0]&16 != 0,
 		idleTrim: head[0]&32 == 0,
+		sampling: head[0]&64 != 0,
 	}
 	if head[0]&8 != 0 {
 		cfg.bound = 1 + int(head[1])
@@ -671,6 +676,7 @@ func relConcurrentSeeds() [][]byte {
 	build(0, 0, handoff)
 	build(8, 63, handoff)
 	build(4|16, 0, handoff)
+	build(64, 0, handoff) // with sampling
 	// Everything, with Stats read concurrently.
 	var all []byte
 	for i := range 256 {
@@ -678,5 +684,6 @@ func relConcurrentSeeds() [][]byte {
 	}
 	build(0, 0, all)
 	build(8|4, 20, all)
+	build(64, 0, all)
 	return seeds
 }

@@ -6,11 +6,12 @@ import "fmt"
 type Option func(*config)
 
 type config struct {
-	maxObjects int    // 0 = unbounded
-	slabSlots  int    // 0 = default, chosen from the type's size
-	name       string // "" = the type's name
-	idleGCs    int    // GC cycles an empty slab survives; 0 = never trimmed automatically
-	reset      any    // WithReset: a func(*T), or nil
+	maxObjects  int    // 0 = unbounded
+	slabSlots   int    // 0 = default, chosen from the type's size
+	name        string // "" = the type's name
+	idleGCs     int    // GC cycles an empty slab survives; 0 = never trimmed automatically
+	reset       any    // WithReset: a func(*T), or nil
+	sampleEvery int    // WithSampling; 0 = off
 
 	debug debugConfig // WithQuarantine, WithDropCheck: read by debug builds only
 }

@@ -83,6 +83,7 @@ type Pool[T any] struct {
 	owner      *owner
 	cfg        config
 	reset      func(*T) // WithReset, or nil: zero freed objects
+	sample     *sampler // WithSampling, or nil
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
@@ -202,6 +203,9 @@ func New[T any](opts ...Option) *Pool[T] {
 	}
 	p.ownedLimit = ownedLimit(size, p.nelems)
 	p.reset = reset
+	if cfg.sampleEvery > 0 && !debugMode {
+		p.sample = &sampler{every: cfg.sampleEvery, recs: map[int]sampleRec{}}
+	}
 	p.slowFree.Store(p.bound != 0 || reset != nil)
 	p.refTable.Store(new([]atomic.Pointer[span[T]]))
 	p.setCaches(runtime.GOMAXPROCS(0))
@@ -321,13 +325,21 @@ func (p *Pool[T]) Free(x *T) {
 		p.debugFree(x)
 		return
 	}
-	// The fast path gives back a slot of this P's current word, written out
-	// as in Alloc. The size of T is a constant in each instantiation, so
-	// the division in claim compiles to a multiplication.
+	// The fast path gives back a slot of this P's current or previous
+	// word, written out as in Alloc. The size of T is a constant in each
+	// instantiation, so the division in claim compiles to a
+	// multiplication.
 	if unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
-			if j, ok := c.claim(unsafe.Pointer(x), unsafe.Sizeof(*x)); ok {
+			mask := &c.free
+			j := claim(c.cur, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
+			if j == noSlot {
+				if j = claim(c.prev, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); j != noSlot {
+					mask = &c.prev.free
+				}
+			}
+			if j != noSlot {
 				if race.Enabled { // a constant: no call remains in release builds
 					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
 				}
@@ -336,7 +348,7 @@ func (p *Pool[T]) Free(x *T) {
 				if race.Enabled {
 					race.ReleaseMerge(unsafe.Pointer(x))
 				}
-				c.put(j)
+				c.put(mask, j)
 				pin.Unpin()
 				return
 			}
@@ -354,7 +366,11 @@ func (p *Pool[T]) free(r slotRef[T]) {
 		return
 	}
 	st := r.st()
-	if *st != stateLive {
+	switch *st {
+	case stateLive:
+	case stateSampled:
+		p.sample.forget(p.slotNum(r))
+	default:
 		p.badFree(r, *st)
 	}
 	if p.bound != 0 {

@@ -44,7 +44,7 @@ func (p *Pool[T]) AllocRef() Ref[T] {
 // RefOf panics like Free if x is foreign, free or scoped.
 func (p *Pool[T]) RefOf(x *T) Ref[T] {
 	r := p.lookup(x)
-	if st := *r.st(); st != stateLive {
+	if st := *r.st(); !isLive(st) {
 		p.badFree(r, st)
 	}
 	return p.refOf(r)
@@ -120,7 +120,7 @@ func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 		if s := table[pos].Load(); s != nil {
 			// The state is read only once the generation matches: a
 			// stale Ref's slot may be in use by another goroutine.
-			if g := s.gens.Load(); g != nil && (*g)[i].Load() == r.gen && s.words[i/64].state[i%64] == stateLive {
+			if g := s.gens.Load(); g != nil && (*g)[i].Load() == r.gen && isLive(s.words[i/64].state[i%64]) {
 				return slotRef[T]{s, i}, true
 			}
 		}

@@ -16,9 +16,13 @@ import (
 const (
 	stateFree    uint8 = iota // in a free set: central, a per-P cache's, a scope's, or an inbox
 	stateLive                 // handed out by Alloc, TryAlloc or AllocRef
-	stateScoped               // handed out by AllocIn; freed by Scope.Release
+	stateScoped               // handed out by AllocIn, or held by a scope; freed by Scope.Release
 	stateRetired              // its Ref generation is spent; never reused
+	stateSampled              // live, like stateLive, and its allocation stack was recorded (WithSampling)
 )
+
+// isLive reports whether a slot in state st is an object that Free takes.
+func isLive(st uint8) bool { return st == stateLive || st == stateSampled }
 
 // A span is one slab: a contiguous array of slots and the bookkeeping of which
 // are assigned.

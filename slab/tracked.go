@@ -31,7 +31,11 @@ func (t *tracked[T]) Counters() registry.Counters {
 }
 
 func (t *tracked[T]) LiveObjects(dst []registry.Object) []registry.Object {
-	return t.pool().debugLiveObjects(dst)
+	p := t.pool()
+	if p.sample != nil {
+		dst = p.sample.objects(dst)
+	}
+	return p.debugLiveObjects(dst)
 }
 
 func (t *tracked[T]) Dropped(dst []registry.Object) []registry.Object {

@@ -87,6 +87,9 @@ type Object struct {
 	Stack stack.ID
 	// AllocAt is when it was allocated (internal/clock).
 	AllocAt int64
+	// Weight is the number of objects the record stands for: 1, or the
+	// sampling period for an object sampled by WithSampling.
+	Weight int
 }
 
 var (

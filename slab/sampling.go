@@ -1,0 +1,157 @@
+package slab
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"sync"
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/stack"
+)
+
+// Sampled allocation sites (WithSampling). A pool records the allocation
+// stack of about one object in every, as the Go heap profiler does, so that
+// a production binary can say where the live objects of a leaking pool come
+// from: in tracker.Find, /debug/slab and the exhaustion error.
+//
+// The choice is made where slots enter a per-P cache's supply (a word taken
+// from the central free set, an inbox collected, another owned word made
+// current), never on the fast path: the cache sets the chosen slots aside,
+// and allocSlow hands them out after the others, marked stateSampled, and
+// records their stacks. So sampling costs the fast paths nothing, and a
+// sampled object's Free takes the general path, which forgets the record.
+// An object freed and allocated again on the same P in quick succession
+// reuses its slot through the fast path and is rarely sampled; an object
+// that stays live is drawn from fresh supply, which is what leaks are made
+// of.
+
+// DefaultSampleEvery is the sampling period that WithSampling(0) means: a
+// few hundred records for a leak of a million objects, for a fraction of a
+// percent of a request's cost.
+const DefaultSampleEvery = 1024
+
+// WithSampling makes the pool record the allocation stack of about one in
+// every objects it hands out from new supply, in every build (debug builds
+// record every stack anyway). Reports then group the live objects by those
+// sampled sites, each sampled object standing for every objects. 0 means
+// DefaultSampleEvery. The records take about 40 bytes per sampled live
+// object.
+//
+// New panics if every < 0.
+func WithSampling(every int) Option {
+	return func(c *config) {
+		if every < 0 {
+			panic(fmt.Errorf("slab: WithSampling(%d): the period must not be negative", every))
+		}
+		if every == 0 {
+			every = DefaultSampleEvery
+		}
+		c.sampleEvery = every
+	}
+}
+
+// sampler holds a pool's sampled live objects.
+type sampler struct {
+	every int
+	mu    sync.Mutex
+	recs  map[int]sampleRec // by pool-wide slot number
+}
+
+type sampleRec struct {
+	addr  uintptr
+	stack stack.ID
+	at    int64 // clock.Now() at the allocation
+}
+
+// sampleDepth is the most frames a sampled stack keeps.
+const sampleDepth = 16
+
+// record keeps the stack of the allocation of slot, at addr; skip frames
+// of slabtrack's are above its caller's caller.
+func (s *sampler) record(slot int, addr uintptr, skip int) {
+	rec := sampleRec{addr: addr, stack: stack.Capture(skip+1, sampleDepth+skip), at: clock.Now()}
+	s.mu.Lock()
+	s.recs[slot] = rec
+	s.mu.Unlock()
+}
+
+// forget drops the record of slot, freed. A nil sampler does nothing.
+func (s *sampler) forget(slot int) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	delete(s.recs, slot)
+	s.mu.Unlock()
+}
+
+// objects appends a record of each sampled live object to dst.
+func (s *sampler) objects(dst []registry.Object) []registry.Object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for slot, r := range s.recs {
+		dst = append(dst, registry.Object{Slot: slot, Addr: r.addr, Stack: r.stack, AllocAt: r.at, Weight: s.every})
+	}
+	return dst
+}
+
+// nextSample returns how many more slots pass before the next one is
+// sampled: exponentially distributed with mean every, as the heap
+// profiler's intervals are, so that no allocation pattern aliases with it.
+func nextSample(every int) int64 {
+	return 1 + int64(rand.ExpFloat64()*float64(every-1))
+}
+
+// withhold sets aside, from free (slots entering the cache's supply), the
+// slots the sampling countdown falls on, and returns the rest.
+//
+//go:norace
+func (c *pcache) withhold(free uint64) uint64 {
+	if c.every == 0 || free == 0 {
+		return free
+	}
+	if c.sampleLeft == 0 {
+		c.sampleLeft = nextSample(c.every)
+	}
+	n := int64(bits.OnesCount64(free))
+	for c.sampleLeft <= n {
+		// The sampleLeft-th slot of free, counting from the lowest.
+		f := free
+		for range c.sampleLeft - 1 {
+			f &= f - 1
+		}
+		b := f & -f
+		free &^= b
+		c.sampled |= b
+		n -= c.sampleLeft
+		c.sampleLeft = nextSample(c.every)
+	}
+	c.sampleLeft -= n
+	return free
+}
+
+// popSampled hands out a slot that withhold set aside, marked sampled, or
+// returns nil.
+//
+//go:norace
+func (c *pcache) popSampled(size uintptr) unsafe.Pointer {
+	f := c.sampled
+	if f == 0 {
+		return nil
+	}
+	j := uintptr(bits.TrailingZeros64(f))
+	c.cur.state[j&63] = stateSampled
+	c.sampled = f & (f - 1)
+	return unsafe.Add(c.mem, j*size)
+}
+
+// allocSampled finishes the allocation of x, a slot popSampled handed out:
+// it records the stack.
+func (p *Pool[T]) allocSampled(x unsafe.Pointer) *T {
+	r := p.lookup((*T)(x))
+	p.sample.record(p.slotNum(r), uintptr(x), 0)
+	return p.allocated((*T)(x))
+}
