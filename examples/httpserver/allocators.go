@@ -29,7 +29,8 @@ func (heapAlloc[T]) Release() {}
 
 func heapObjects() *Objects {
 	return &Objects{
-		Requests: heapAlloc[PriceRequest]{}, Orders: heapAlloc[Order]{}, Lines: heapAlloc[LineItem]{},
+		Requests: heapAlloc[PriceRequest]{}, Orders: heapAlloc[Order]{}, Customers: heapAlloc[Customer]{},
+		Addresses: heapAlloc[Address]{}, Lines: heapAlloc[LineItem]{},
 		Products: heapAlloc[Product]{}, Discounts: heapAlloc[Discount]{}, Taxes: heapAlloc[TaxLine]{},
 		Shipments: heapAlloc[Shipment]{}, Payments: heapAlloc[Payment]{}, Events: heapAlloc[AuditEvent]{},
 	}
@@ -81,7 +82,7 @@ func (a *syncPoolAlloc[T]) put(x *T) {
 
 // syncPools are the sync.Pools of one syncpool strategy.
 type syncPools struct {
-	requests, orders, lines, products, discounts, taxes, shipments, payments, events sync.Pool
+	requests, orders, customers, addresses, lines, products, discounts, taxes, shipments, payments, events sync.Pool
 }
 
 func newSyncPoolAlloc[T any](p *sync.Pool, reset func(*T)) *syncPoolAlloc[T] {
@@ -92,6 +93,8 @@ func (ps *syncPools) objects() *Objects {
 	return &Objects{
 		Requests:  newSyncPoolAlloc(&ps.requests, (*PriceRequest).Reset),
 		Orders:    newSyncPoolAlloc(&ps.orders, (*Order).Reset),
+		Customers: newSyncPoolAlloc(&ps.customers, zero[Customer]),
+		Addresses: newSyncPoolAlloc(&ps.addresses, zero[Address]),
 		Lines:     newSyncPoolAlloc(&ps.lines, (*LineItem).Reset),
 		Products:  newSyncPoolAlloc(&ps.products, zero[Product]),
 		Discounts: newSyncPoolAlloc(&ps.discounts, zero[Discount]),
@@ -138,6 +141,8 @@ func (a *chanAlloc[T]) put(x *T) {
 type chanPools struct {
 	requests  chan *PriceRequest
 	orders    chan *Order
+	customers chan *Customer
+	addresses chan *Address
 	lines     chan *LineItem
 	products  chan *Product
 	discounts chan *Discount
@@ -149,7 +154,8 @@ type chanPools struct {
 
 func newChanPools(size int) *chanPools {
 	return &chanPools{
-		requests: make(chan *PriceRequest, size), orders: make(chan *Order, size), lines: make(chan *LineItem, size),
+		requests: make(chan *PriceRequest, size), orders: make(chan *Order, size), customers: make(chan *Customer, size),
+		addresses: make(chan *Address, size), lines: make(chan *LineItem, size),
 		products: make(chan *Product, size), discounts: make(chan *Discount, size), taxes: make(chan *TaxLine, size),
 		shipments: make(chan *Shipment, size), payments: make(chan *Payment, size), events: make(chan *AuditEvent, size),
 	}
@@ -162,6 +168,7 @@ func newChanAlloc[T any](ch chan *T, reset func(*T)) *chanAlloc[T] {
 func (cs *chanPools) objects() *Objects {
 	return &Objects{
 		Requests: newChanAlloc(cs.requests, (*PriceRequest).Reset), Orders: newChanAlloc(cs.orders, (*Order).Reset),
+		Customers: newChanAlloc(cs.customers, zero[Customer]), Addresses: newChanAlloc(cs.addresses, zero[Address]),
 		Lines: newChanAlloc(cs.lines, (*LineItem).Reset), Products: newChanAlloc(cs.products, zero[Product]),
 		Discounts: newChanAlloc(cs.discounts, zero[Discount]), Taxes: newChanAlloc(cs.taxes, zero[TaxLine]),
 		Shipments: newChanAlloc(cs.shipments, (*Shipment).Reset), Payments: newChanAlloc(cs.payments, zero[Payment]),
@@ -179,6 +186,8 @@ func (cs *chanPools) objects() *Objects {
 type slabPools struct {
 	requests  *slab.Pool[PriceRequest]
 	orders    *slab.Pool[Order]
+	customers *slab.Pool[Customer]
+	addresses *slab.Pool[Address]
 	lines     *slab.Pool[LineItem]
 	products  *slab.Pool[Product]
 	discounts *slab.Pool[Discount]
@@ -193,6 +202,8 @@ func newSlabPools(prefix string) *slabPools {
 	return &slabPools{
 		requests:  slab.New[PriceRequest](name("requests"), slab.WithReset((*PriceRequest).Reset)),
 		orders:    slab.New[Order](name("orders"), slab.WithReset((*Order).Reset)),
+		customers: slab.New[Customer](name("customers")),
+		addresses: slab.New[Address](name("addresses")),
 		lines:     slab.New[LineItem](name("lines"), slab.WithReset((*LineItem).Reset)),
 		products:  slab.New[Product](name("products")),
 		discounts: slab.New[Discount](name("discounts")),
@@ -205,7 +216,8 @@ func newSlabPools(prefix string) *slabPools {
 
 // live sums Stats().Live over the pools.
 func (ps *slabPools) live() int64 {
-	return ps.requests.Stats().Live + ps.orders.Stats().Live + ps.lines.Stats().Live +
+	return ps.requests.Stats().Live + ps.orders.Stats().Live + ps.customers.Stats().Live +
+		ps.addresses.Stats().Live + ps.lines.Stats().Live +
 		ps.products.Stats().Live + ps.discounts.Stats().Live + ps.taxes.Stats().Live +
 		ps.shipments.Stats().Live + ps.payments.Stats().Live + ps.events.Stats().Live
 }
@@ -224,7 +236,8 @@ func newPoolAlloc[T any](p *slab.Pool[T]) *poolAlloc[T] {
 
 func (ps *slabPools) objects() *Objects {
 	return &Objects{
-		Requests: newPoolAlloc(ps.requests), Orders: newPoolAlloc(ps.orders), Lines: newPoolAlloc(ps.lines),
+		Requests: newPoolAlloc(ps.requests), Orders: newPoolAlloc(ps.orders), Customers: newPoolAlloc(ps.customers),
+		Addresses: newPoolAlloc(ps.addresses), Lines: newPoolAlloc(ps.lines),
 		Products: newPoolAlloc(ps.products), Discounts: newPoolAlloc(ps.discounts), Taxes: newPoolAlloc(ps.taxes),
 		Shipments: newPoolAlloc(ps.shipments), Payments: newPoolAlloc(ps.payments), Events: newPoolAlloc(ps.events),
 	}
@@ -247,6 +260,7 @@ func (scopeAlloc[T]) Release() {}
 func scopeObjects() *Objects {
 	o := new(Objects)
 	o.Requests, o.Orders, o.Lines = scopeAlloc[PriceRequest]{o}, scopeAlloc[Order]{o}, scopeAlloc[LineItem]{o}
+	o.Customers, o.Addresses = scopeAlloc[Customer]{o}, scopeAlloc[Address]{o}
 	o.Products, o.Discounts, o.Taxes = scopeAlloc[Product]{o}, scopeAlloc[Discount]{o}, scopeAlloc[TaxLine]{o}
 	o.Shipments, o.Payments, o.Events = scopeAlloc[Shipment]{o}, scopeAlloc[Payment]{o}, scopeAlloc[AuditEvent]{o}
 	return o
@@ -256,6 +270,7 @@ func scopeObjects() *Objects {
 // model's objects from.
 func scopeLive() int64 {
 	return slab.PoolOf[PriceRequest]().Stats().Live + slab.PoolOf[Order]().Stats().Live +
+		slab.PoolOf[Customer]().Stats().Live + slab.PoolOf[Address]().Stats().Live +
 		slab.PoolOf[LineItem]().Stats().Live + slab.PoolOf[Product]().Stats().Live +
 		slab.PoolOf[Discount]().Stats().Live + slab.PoolOf[TaxLine]().Stats().Live +
 		slab.PoolOf[Shipment]().Stats().Live + slab.PoolOf[Payment]().Stats().Live +

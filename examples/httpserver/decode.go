@@ -43,7 +43,7 @@ func decodeStd(w http.ResponseWriter, body io.ReadCloser, r *PriceRequest) *apiE
 		}
 		return badRequest("malformed_json", "unexpected data after the JSON object")
 	}
-	return nil
+	return unknownMembers(r)
 }
 
 // decodeStdError turns an error of encoding/json or of the body reader into
@@ -116,22 +116,18 @@ func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) ([]byte, 
 	}
 }
 
-// scopedJSON are the json v2 options of decodeScoped, built once: unknown
-// members are refused, as DisallowUnknownFields does for encoding/json.
-var scopedJSON = jsonv2.RejectUnknownMembers(true)
-
-// decodeScoped decodes data into r with json v2. r is in the request's
-// scope; json v2 places what r refers to (strings, the items' backing
-// array, the billing address) on the heap until slab/slabjson can place it
-// in the scope.
+// decodeScoped decodes data into r with json v2, with its default options.
+// r is in the request's scope; json v2 places what r refers to (strings,
+// the items' backing array, the billing address) on the heap until
+// slab/slabjson can place it in the scope.
 func decodeScoped(_ *slab.Scope, data []byte, r *PriceRequest) *apiError {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return emptyBody()
 	}
-	if err := jsonv2.Unmarshal(data, r, scopedJSON); err != nil {
+	if err := jsonv2.Unmarshal(data, r); err != nil {
 		return decodeV2Error(err)
 	}
-	return nil
+	return unknownMembers(r)
 }
 
 // decodeV2Error turns an error of json v2 into the response a client can act
@@ -146,21 +142,11 @@ func decodeV2Error(err error) *apiError {
 		return badRequest("malformed_json", "the JSON body ends too early")
 	case errors.As(err, &syntax):
 		return badRequest("malformed_json", "malformed JSON at byte %d: %s", syntax.ByteOffset, syntax.Error())
-	case errors.Is(err, jsonv2.ErrUnknownName):
-		return badRequest("unknown_field", "unknown field %q", fieldName(semanticPointer(err)))
 	case errors.As(err, &semantic) && semantic.GoType != nil && semantic.JSONKind != 0:
 		return badRequest("invalid_field", "field %q must be %s, not JSON %s", fieldName(semantic.JSONPointer), semantic.GoType, semantic.JSONKind)
 	default:
 		return badRequest("malformed_json", "%s", err.Error())
 	}
-}
-
-func semanticPointer(err error) jsontext.Pointer {
-	var semantic *jsonv2.SemanticError
-	if errors.As(err, &semantic) {
-		return semantic.JSONPointer
-	}
-	return ""
 }
 
 // fieldName turns a JSON pointer such as /items/3/quantity into the dotted

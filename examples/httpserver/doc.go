@@ -13,14 +13,14 @@
 // order: its lines with their products, discounts and taxes, parcels,
 // instalments, totals and a digest of the audit trail. The request is
 // decoded into a PriceRequest (request.go); pricing builds an Order from
-// it (model.go): a LineItem, a Product and a line ID string per item, the
-// lines' Discounts and TaxLines, the Shipments, the Payments and an
-// AuditEvent per pricing step, linked by pointers and held in slices. For
-// the sample order of 24 items that is 312 objects of eight types, 66
-// slices and 25 strings, besides the decoded request (a PriceRequest with
-// its customer, addresses, 24 items, their tags and a hundred strings);
-// the types are of 40 to 300 bytes. The response, the Order encoded with
-// encoding/json, is about 14 KB.
+// it (model.go): its Customer and Addresses, a LineItem, a Product and a
+// line ID string per item, the lines' Discounts and TaxLines, the
+// Shipments, the Payments and an AuditEvent per pricing step, linked by
+// pointers and held in slices. For the sample order of 24 items that is
+// 314 objects of ten types, 66 slices and 25 strings, besides the decoded
+// request (a PriceRequest with 24 items, their tags and about a hundred
+// strings); the types are of 40 to 330 bytes. The response, the Order
+// encoded with encoding/json, is about 14 KB.
 //
 // # Strategies
 //
@@ -105,6 +105,8 @@
 // is stricter than encoding/json in three ways: it refuses duplicate
 // member names, invalid UTF-8 and member names that match a field only
 // when case is ignored, which encoding/json accepts (decode_test.go).
+// Unknown members are refused through the request types' Unknown fields
+// (request.go), as json v2's defaults ignore them.
 // Objects allocated before an error are given back like any others.
 //
 // # Debugging

@@ -114,8 +114,8 @@ func usageText(base, alloc string) string {
 Try it:
   curl -s %[1]s/v1/orders/sample | curl -s --data-binary @- %[1]s/v1/orders/price
 
-Each request decodes the order into a PriceRequest (Customer, Address, Items)
-and builds about 300 objects (Order, LineItem, Product, Discount, TaxLine,
+Each request decodes the order into a PriceRequest and builds about 300
+objects (Order, Customer, Address, LineItem, Product, Discount, TaxLine,
 Shipment, Payment, AuditEvent), the slices that hold them and a string per
 line with the chosen strategy: %[5]s.
 `, base, alloc, maxBodyBytes, maxItems, joinNames())

@@ -3,11 +3,11 @@ package main
 // The domain model of the pricing API, written as a Go service writes it:
 // structs holding strings, slices and pointers to each other. The request
 // is decoded into a PriceRequest (request.go); pricing builds an Order from
-// it, one LineItem and Product per item, the line's Discounts and TaxLines,
-// the Shipments and Payments, and an AuditEvent for each pricing step; the
-// response is the Order encoded as JSON. The sample order of 24 items
-// builds 312 objects of these types, 66 slices that hold them and 25
-// strings.
+// it, its Customer and Addresses, one LineItem and Product per item, the
+// line's Discounts and TaxLines, the Shipments and Payments, and an
+// AuditEvent for each pricing step; the response is the Order encoded as
+// JSON. The sample order of 24 items builds 314 objects of these types, 66
+// slices that hold them and 25 strings.
 //
 // The json tags describe the response. Fields tagged "-" are the graph's
 // back references and the audit trail, which the response summarises.
@@ -106,6 +106,25 @@ type Product struct {
 	TaxClass    string   `json:"tax_class"` // taxStandard or taxReduced
 	UnitPrice   int64    `json:"unit_price"`
 	WeightGrams int64    `json:"weight_grams"`
+}
+
+// Customer is who orders.
+type Customer struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Tier      string `json:"tier,omitempty"` // "", "silver" or "gold"
+	TaxExempt bool   `json:"tax_exempt,omitzero"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Name       string `json:"name"`
+	Line1      string `json:"line1"`
+	City       string `json:"city"`
+	Region     string `json:"region,omitempty"`
+	PostalCode string `json:"postal_code"`
+	Country    string `json:"country"`
 }
 
 // Discount is one reduction of one line.

@@ -131,11 +131,14 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 	ord.ID = req.OrderID
 	ord.Currency = req.Currency
 	ord.Coupons = req.Coupons
-	ord.Customer = &req.Customer
-	ord.ShipTo = &req.ShipTo
+	c := o.Customers.New()
+	ci := &req.Customer
+	c.ID, c.Name, c.Email, c.Tier, c.TaxExempt = ci.ID, ci.Name, ci.Email, ci.Tier, ci.TaxExempt
+	ord.Customer = c
+	ord.ShipTo = newAddress(o, &req.ShipTo)
 	ord.BillTo = ord.ShipTo
 	if req.BillTo != nil {
-		ord.BillTo = req.BillTo
+		ord.BillTo = newAddress(o, req.BillTo)
 	}
 
 	ord.Lines = growTo(o, ord.Lines, len(req.Items))
@@ -207,6 +210,12 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 	o.scratch = appendHex64(o.scratch[:0], auditDigest(ord))
 	ord.Audit.Digest = newString(o, o.scratch)
 	return ord, nil
+}
+
+func newAddress(o *Objects, in *AddressInput) *Address {
+	a := o.Addresses.New()
+	a.Name, a.Line1, a.City, a.Region, a.PostalCode, a.Country = in.Name, in.Line1, in.City, in.Region, in.PostalCode, in.Country
+	return a
 }
 
 // lineID returns the line's ID: the order's ID, "-L" and the sequence
@@ -290,7 +299,7 @@ func packShipments(o *Objects, ord *Order, method string, free bool) {
 
 // schedulePayments splits the total into instalments 30 days apart; the
 // first one takes the remainder of the division.
-func schedulePayments(o *Objects, ord *Order, in *PaymentTerms) {
+func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
 	n := max(in.Installments, 1)
 	share := ord.Totals.Total / n
 	ord.Payments = growTo(o, ord.Payments, int(n))

@@ -17,27 +17,44 @@ const (
 	maxInstallments = 12
 )
 
+// The request's types: what POST /v1/orders/price takes, decoded from JSON.
+// Pricing copies what it needs into the model (model.go), as services keep
+// their wire types apart from their domain types.
+//
+// Each type has an Unknown field for the JSON members it does not have,
+// because unknown members are refused and json v2, with its defaults (all
+// that slab/slabjson offers), ignores them: the embed tag makes Unknown the
+// fallback that json v2 puts them in, and unknownMembers turns a non-empty
+// one into a 400. encoding/json refuses unknown members itself
+// (DisallowUnknownFields) and sees Unknown as a member called "Unknown",
+// whose content is refused in the same way.
+
+// Unknown holds the members of a JSON object that its Go type does not
+// have.
+type Unknown map[string]any
+
 // PriceRequest is the body of POST /v1/orders/price.
 type PriceRequest struct {
-	OrderID  string   `json:"order_id"`
-	Currency string   `json:"currency"`
-	Customer Customer `json:"customer"`
-	ShipTo   Address  `json:"shipping_address"`
+	OrderID  string        `json:"order_id"`
+	Currency string        `json:"currency"`
+	Customer CustomerInput `json:"customer"`
+	ShipTo   AddressInput  `json:"shipping_address"`
 	// BillTo is nil when the request gives no billing address: the order
 	// is billed to ShipTo.
-	BillTo         *Address     `json:"billing_address,omitempty"`
-	Items          []Item       `json:"items"`
-	Coupons        []string     `json:"coupons,omitempty"`
-	ShippingMethod string       `json:"shipping_method"`
-	Payment        PaymentTerms `json:"payment"`
+	BillTo         *AddressInput `json:"billing_address,omitempty"`
+	Items          []ItemInput   `json:"items"`
+	Coupons        []string      `json:"coupons,omitempty"`
+	ShippingMethod string        `json:"shipping_method"`
+	Payment        PaymentInput  `json:"payment"`
+	Unknown        Unknown       `json:",embed"`
 }
 
 // Reset empties r for its next request, keeping the capacity of its items
 // (and their tags) and coupons. encoding/json decodes into the elements of a
 // slice's existing capacity without zeroing them first, so every element
 // used is reset here: a field absent from the next request must not keep
-// this one's value. BillTo is dropped rather than kept: a kept *Address
-// would make an absent billing address look present.
+// this one's value. BillTo is dropped rather than kept: a kept
+// *AddressInput would make an absent billing address look present.
 func (r *PriceRequest) Reset() {
 	for i := range r.Items {
 		r.Items[i].Reset()
@@ -46,27 +63,29 @@ func (r *PriceRequest) Reset() {
 	*r = PriceRequest{Items: r.Items[:0], Coupons: r.Coupons[:0]}
 }
 
-// Customer is who orders: part of the request, and of the response.
-type Customer struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Email     string `json:"email"`
-	Tier      string `json:"tier,omitempty"` // "", "silver" or "gold"
-	TaxExempt bool   `json:"tax_exempt,omitzero"`
+// CustomerInput is who orders.
+type CustomerInput struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Email     string  `json:"email"`
+	Tier      string  `json:"tier,omitempty"` // "", "silver" or "gold"
+	TaxExempt bool    `json:"tax_exempt,omitzero"`
+	Unknown   Unknown `json:",embed"`
 }
 
-// Address is a postal address.
-type Address struct {
-	Name       string `json:"name"`
-	Line1      string `json:"line1"`
-	City       string `json:"city"`
-	Region     string `json:"region,omitempty"`
-	PostalCode string `json:"postal_code"`
-	Country    string `json:"country"`
+// AddressInput is a postal address.
+type AddressInput struct {
+	Name       string  `json:"name"`
+	Line1      string  `json:"line1"`
+	City       string  `json:"city"`
+	Region     string  `json:"region,omitempty"`
+	PostalCode string  `json:"postal_code"`
+	Country    string  `json:"country"`
+	Unknown    Unknown `json:",embed"`
 }
 
-// Item is one line of a PriceRequest.
-type Item struct {
+// ItemInput is one line of a PriceRequest.
+type ItemInput struct {
 	SKU            string   `json:"sku"`
 	Name           string   `json:"name"`
 	Category       string   `json:"category"`
@@ -74,18 +93,54 @@ type Item struct {
 	UnitPriceCents int64    `json:"unit_price_cents"`
 	Quantity       int64    `json:"quantity"`
 	WeightGrams    int64    `json:"weight_grams"`
+	Unknown        Unknown  `json:",embed"`
 }
 
 // Reset empties it, keeping the capacity of its tags.
-func (it *Item) Reset() {
+func (it *ItemInput) Reset() {
 	clear(it.Tags)
-	*it = Item{Tags: it.Tags[:0]}
+	*it = ItemInput{Tags: it.Tags[:0]}
 }
 
-// PaymentTerms say how the order is paid.
-type PaymentTerms struct {
-	Method       string `json:"method"`
-	Installments int64  `json:"installments,omitzero"`
+// PaymentInput says how the order is paid.
+type PaymentInput struct {
+	Method       string  `json:"method"`
+	Installments int64   `json:"installments,omitzero"`
+	Unknown      Unknown `json:",embed"`
+}
+
+// unknownMembers refuses r if one of its objects had members its type does
+// not have.
+func unknownMembers(r *PriceRequest) *apiError {
+	check := func(where string, u Unknown) *apiError {
+		for name := range u {
+			return badRequest("unknown_field", "unknown field %q", where+name)
+		}
+		return nil
+	}
+	if err := check("", r.Unknown); err != nil {
+		return err
+	}
+	if err := check("customer.", r.Customer.Unknown); err != nil {
+		return err
+	}
+	if err := check("shipping_address.", r.ShipTo.Unknown); err != nil {
+		return err
+	}
+	if r.BillTo != nil {
+		if err := check("billing_address.", r.BillTo.Unknown); err != nil {
+			return err
+		}
+	}
+	if err := check("payment.", r.Payment.Unknown); err != nil {
+		return err
+	}
+	for i := range r.Items {
+		if err := check("items.", r.Items[i].Unknown); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // An apiError is a request the server refuses, with its HTTP status.
@@ -108,7 +163,7 @@ func unprocessable(code, format string, args ...any) *apiError {
 // validateItem checks one line of the request. The handler calls it while it
 // builds the order, so that a bad line is found after earlier lines were
 // allocated: the error path must give those back too.
-func validateItem(i int, it *Item) *apiError {
+func validateItem(i int, it *ItemInput) *apiError {
 	switch {
 	case it.SKU == "":
 		return unprocessable("invalid_item", "items[%d].sku is empty", i)

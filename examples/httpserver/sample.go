@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // sampleItems is the catalogue the sample order draws from: categories that
 // take different tax classes, a few tags, and names that need JSON escaping.
-var sampleItems = []Item{
+var sampleItems = []ItemInput{
 	{SKU: "BK-1001", Name: "The Go Programming Language", Category: "books", UnitPriceCents: 3499, WeightGrams: 800},
 	{SKU: "BK-1002", Name: "Structure and Interpretation of Computer Programs", Category: "books", UnitPriceCents: 5200, WeightGrams: 1100},
 	{SKU: "FD-2001", Name: "Café \"Crema\" beans, 1 kg", Category: "food", Tags: []string{"perishable"}, UnitPriceCents: 1899, WeightGrams: 1000},
@@ -25,12 +28,12 @@ func sampleRequest(n int) *PriceRequest {
 	r := &PriceRequest{
 		OrderID:  "ORD-2025-000042",
 		Currency: "USD",
-		Customer: Customer{ID: "CUST-7", Name: "Ada Lovelace", Email: "ada@example.com", Tier: "gold"},
-		ShipTo: Address{Name: "Ada Lovelace", Line1: "12 Analytical Way", City: "San Francisco",
+		Customer: CustomerInput{ID: "CUST-7", Name: "Ada Lovelace", Email: "ada@example.com", Tier: "gold"},
+		ShipTo: AddressInput{Name: "Ada Lovelace", Line1: "12 Analytical Way", City: "San Francisco",
 			Region: "CA", PostalCode: "94105", Country: "US"},
 		Coupons:        []string{"SAVE10", "BOOKS5"},
 		ShippingMethod: "express",
-		Payment:        PaymentTerms{Method: "card", Installments: 3},
+		Payment:        PaymentInput{Method: "card", Installments: 3},
 	}
 	for i := range n {
 		it := sampleItems[i%len(sampleItems)]
@@ -46,11 +49,18 @@ const sampleLines = 24
 
 // sampleBody is the JSON of sampleRequest(sampleLines), indented for people.
 func sampleBody() []byte {
-	b, err := json.MarshalIndent(sampleRequest(sampleLines), "", "  ")
+	b, err := marshalRequest(sampleRequest(sampleLines), jsontext.Multiline(true), jsontext.WithIndent("  "))
 	if err != nil {
 		panic(err) // the sample is a constant value: it always encodes
 	}
 	return append(b, '\n')
+}
+
+// marshalRequest encodes r as a client would send it. It uses json v2:
+// encoding/json would write each Unknown field as a member called
+// "Unknown", which the server refuses.
+func marshalRequest(r *PriceRequest, opts ...jsonv2.Options) ([]byte, error) {
+	return jsonv2.Marshal(r, opts...)
 }
 
 // compactJSON appends src to dst without insignificant space: the form in

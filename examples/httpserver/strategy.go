@@ -32,6 +32,8 @@ type Allocator[T any] interface {
 type Objects struct {
 	Requests  Allocator[PriceRequest]
 	Orders    Allocator[Order]
+	Customers Allocator[Customer]
+	Addresses Allocator[Address]
 	Lines     Allocator[LineItem]
 	Products  Allocator[Product]
 	Discounts Allocator[Discount]
@@ -51,6 +53,8 @@ type Objects struct {
 func (o *Objects) release() {
 	o.Requests.Release()
 	o.Orders.Release()
+	o.Customers.Release()
+	o.Addresses.Release()
 	o.Lines.Release()
 	o.Products.Release()
 	o.Discounts.Release()
