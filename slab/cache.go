@@ -51,10 +51,11 @@ func ownedLimit(size uintptr, nelems int) int {
 // reach the cache.
 type pcache struct {
 	// The current word, which Alloc and Free use without a call: its free
-	// slots (bit k = slot k of the word), its slot 0 and the bytes of its
-	// slots. cur is nil, and free 0, while the cache owns no word.
+	// slots (bit k = slot k of the word), its states, its slot 0 and the
+	// bytes of its slots. cst is nil, free 0 and limit 0 while the cache
+	// owns no word.
 	free  uint64
-	cur   *word
+	cst   *wordState
 	mem   unsafe.Pointer
 	limit uintptr
 	// frees counts the Frees served on this P, its own words' and others',
@@ -62,11 +63,13 @@ type pcache struct {
 	frees uint64
 	// The previous current word, whose slots Free also takes back without
 	// a call: objects allocated just before the current word ran out.
-	// Its free slots are in prev.free. prev is nil if none.
-	prev *word
+	// Its free slots are in prev.free.
+	pst  *wordState
 	pmem unsafe.Pointer
 	plim uintptr
 
+	// cur and prev are the words the fields above describe; nil if none.
+	cur, prev *word
 	// Counters, read by Stats: the slots the cache put into inboxes (frees
 	// of other words, and the free slots of words it gave back) and the
 	// slots it took out of inboxes.
@@ -75,18 +78,20 @@ type pcache struct {
 	// sampled are free slots of the current word set aside for sampling
 	// (WithSampling): allocSlow hands them out after the others.
 	sampled uint64
-	n       int
-	// next is the position in owned of the next word to give back when
-	// the cache must make room: the words rotate.
-	next int
-	// every is the pool's sampling period, 0 if it does not sample;
 	// sampleLeft counts the slots to pass before the next sample.
-	every      int
 	sampleLeft int64
+	// live is the pool's count of live objects if it is bounded, else nil.
+	live *atomic.Int64
+	// every is the pool's sampling period, 0 if it does not sample.
+	every int32
+	// n is the number of words in owned; next is the position in owned of
+	// the next word to give back when the cache must make room: the words
+	// rotate.
+	n, next uint16
 
-	// owned are the words the cache owns, cur and prev among them.
+	// owned are the words the cache owns, cur and prev among them. The
+	// cache is three cache lines (see TestLayout).
 	owned [maxOwned]*word
-	_     [192 - 64 - 56 - maxOwned*8]byte
 }
 
 // cache returns this P's cache, or nil while the caches are being drained
@@ -115,20 +120,21 @@ func (c *pcache) pop(size uintptr) unsafe.Pointer {
 		return nil
 	}
 	j := uintptr(bits.TrailingZeros64(f))
-	c.cur.state[j&63] = stateLive
+	c.cst[j&63] = stateLive
 	c.free = f & (f - 1)
 	return unsafe.Add(c.mem, j*size)
 }
 
-// claim marks the object at x, if it is a live slot of the word w whose
-// slot 0 is at mem and whose slots take limit bytes, free, and returns its
-// index in the word; the caller zeroes it and calls put. It returns
-// noSlot for anything else. Free calls it for the cache's current word and
-// then for the previous one; a slot of neither, or anything but a live
-// slot, takes Free's general path. w may be nil when limit is 0.
+// claim marks the object at x, if it is a live slot of the word whose
+// states are st, whose slot 0 is at mem and whose slots take limit bytes,
+// free, and returns its index in the word; the caller zeroes it and calls
+// put. It returns noSlot for anything else. Free calls it for the cache's
+// current word and then for the previous one; a slot of neither, or
+// anything but a live slot, takes Free's general path. st may be nil when
+// limit is 0.
 //
 //go:norace
-func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) uintptr {
+func claim(st *wordState, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size uintptr) uintptr {
 	off := uintptr(x) - uintptr(mem)
 	if off >= limit {
 		return noSlot
@@ -137,11 +143,11 @@ func claim(w *word, mem unsafe.Pointer, limit uintptr, x unsafe.Pointer, size ui
 	if j*size != off {
 		return noSlot
 	}
-	st := &w.state[j&63]
-	if *st != stateLive {
+	p := &st[j&63]
+	if *p != stateLive {
 		return noSlot
 	}
-	*st = stateFree
+	*p = stateFree
 	return j
 }
 
@@ -188,12 +194,12 @@ func (c *pcache) setCur(w *word, free uint64, size uintptr) {
 	if old := c.cur; old != nil && old != w {
 		old.free = c.free | c.sampled
 		c.sampled = 0
-		c.prev, c.pmem, c.plim = old, c.mem, c.limit
+		c.prev, c.pst, c.pmem, c.plim = old, c.cst, c.mem, c.limit
 	} else if w == c.prev {
-		c.prev, c.pmem, c.plim = nil, nil, 0
+		c.prev, c.pst, c.pmem, c.plim = nil, nil, nil, 0
 	}
-	c.cur, c.free, c.mem = w, c.withhold(free), w.mem
-	c.limit = uintptr(bits.Len64(w.valid)) * size
+	c.cur, c.cst, c.free, c.mem = w, w.state, c.withhold(free), w.mem
+	c.limit = uintptr(w.nslots) * size
 }
 
 // refill finds free slots for the current word, without the central free
@@ -204,8 +210,10 @@ func (c *pcache) setCur(w *word, free uint64, size uintptr) {
 //go:norace
 func (c *pcache) refill(size uintptr) bool {
 	if w := c.cur; w != nil {
-		old := c.free
-		c.free = old | c.withhold(c.collect(w, old)&^old)
+		// Collected slots that the cache holds already, in free or set
+		// aside for sampling, are duplicates (see collect).
+		have := c.free | c.sampled
+		c.free |= c.withhold(c.collect(w, have) &^ have)
 		if c.free|c.sampled != 0 {
 			return true
 		}
@@ -244,8 +252,23 @@ func (c *pcache) collect(w *word, free uint64) uint64 {
 	in := w.inbox.Swap(0)
 	c.collected += uint64(bits.OnesCount64(in))
 	valid := validFree(w, in&^free)
-	c.frees -= uint64(bits.OnesCount64(in &^ valid)) // the second Frees of racing pairs
+	c.dropRaced(bits.OnesCount64(in &^ valid))
 	return free | valid
+}
+
+// dropRaced uncounts n Frees that returned a slot already free or handed
+// out again: the second Frees of racing pairs (see collect), which counted
+// themselves, and counted a bounded pool's object out a second time.
+//
+//go:norace
+func (c *pcache) dropRaced(n int) {
+	if n == 0 {
+		return
+	}
+	c.frees -= uint64(n)
+	if c.live != nil {
+		c.live.Add(int64(n))
+	}
 }
 
 // validFree returns the bits of in whose slots are in the free state.
@@ -266,7 +289,7 @@ func validFree(w *word, in uint64) uint64 {
 //
 //go:norace
 func (c *pcache) install(w *word, free uint64, pid, limit int, size uintptr, q *inboxList) {
-	if c.n >= limit {
+	if int(c.n) >= limit {
 		c.evict(q)
 	}
 	c.owned[c.n] = w
@@ -283,28 +306,29 @@ func (c *pcache) install(w *word, free uint64, pid, limit int, size uintptr, q *
 //
 //go:norace
 func (c *pcache) evict(q *inboxList) {
+	n := int(c.n)
 	k := -1
-	for i := range c.n {
+	for i := range n {
 		if w := c.owned[i]; w != c.cur && w.free == 0 && w.inbox.Load() == 0 {
 			k = i
 			break
 		}
 	}
 	if k < 0 {
-		k = c.next % c.n
-		if c.owned[k] == c.cur && c.n > 1 {
-			k = (k + 1) % c.n
+		k = int(c.next) % n
+		if c.owned[k] == c.cur && n > 1 {
+			k = (k + 1) % n
 		}
-		c.next = k + 1
+		c.next = uint16(k + 1)
 	}
 	w := c.owned[k]
 	free := w.free
 	switch w {
 	case c.cur:
 		free = c.free | c.sampled
-		c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
+		c.cur, c.cst, c.free, c.sampled, c.mem, c.limit = nil, nil, 0, 0, nil, 0
 	case c.prev:
-		c.prev, c.pmem, c.plim = nil, nil, 0
+		c.prev, c.pst, c.pmem, c.plim = nil, nil, nil, 0
 	}
 	w.free = 0
 	c.n--
@@ -324,7 +348,7 @@ func (c *pcache) release(w *word, free uint64, q *inboxList) {
 	if free != 0 {
 		old := w.inbox.Or(free)
 		c.inboxed += uint64(bits.OnesCount64(free &^ old))
-		c.frees -= uint64(bits.OnesCount64(free & old)) // racing double frees, see collect
+		c.dropRaced(bits.OnesCount64(free & old))
 	}
 	q.push(w)
 }
@@ -619,8 +643,8 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 	}
 	clear(c.owned[:c.n])
 	c.n, c.next = 0, 0
-	c.cur, c.free, c.sampled, c.mem, c.limit = nil, 0, 0, nil, 0
-	c.prev, c.pmem, c.plim = nil, nil, 0
+	c.cur, c.cst, c.free, c.sampled, c.mem, c.limit = nil, nil, 0, 0, nil, 0
+	c.prev, c.pst, c.pmem, c.plim = nil, nil, nil, 0
 }
 
 // setCaches installs a new, empty table of n caches; the counters of the
@@ -636,9 +660,12 @@ func (p *Pool[T]) setCaches(n int) {
 		}
 	}
 	caches := make([]pcache, n)
-	if p.sample != nil {
-		for i := range caches {
-			caches[i].every = p.sample.every
+	for i := range caches {
+		if p.sample != nil {
+			caches[i].every = int32(p.sample.every)
+		}
+		if p.bound != 0 {
+			caches[i].live = &p.live
 		}
 	}
 	p.caches.Store(&caches)

@@ -145,9 +145,10 @@ func (p *Pool[T]) returnWordLocked(s *span[T], base uint32, mask uint64) {
 		return
 	}
 	aw := &s.allocBits.Words()[base/64]
-	// A slot that is not assigned cannot be given back: a bug, of this
-	// package's or of a racing double free. Skip it rather than count it
-	// twice.
+	// A slot that is not assigned cannot be given back: only the second
+	// Free of a racing pair, collected from an inbox, can bring one. It is
+	// free once already.
+	p.dropRacedLocked(bits.OnesCount64(mask &^ *aw))
 	mask &= *aw
 	*aw &^= mask
 	k := bits.OnesCount64(mask)
@@ -171,8 +172,19 @@ func (p *Pool[T]) collectLocked(w *word, free uint64) uint64 {
 	in := w.inbox.Swap(0)
 	p.extra.collected.Add(uint64(bits.OnesCount64(in)))
 	valid := validFree(w, in&^free)
-	p.extra.frees.Add(-uint64(bits.OnesCount64(in &^ valid))) // see pcache.collect
+	p.dropRacedLocked(bits.OnesCount64(in &^ valid))
 	return free | valid
+}
+
+// dropRacedLocked is pcache.dropRaced for the central free set.
+func (p *Pool[T]) dropRacedLocked(n int) {
+	if n == 0 {
+		return
+	}
+	p.extra.frees.Add(-uint64(n))
+	if p.bound != 0 {
+		p.live.Add(int64(n))
+	}
 }
 
 // collectInboxesLocked takes the inboxes of the central words on the
@@ -212,6 +224,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 	s := &span[T]{
 		mem:        mem,
 		words:      make([]word, (n+63)/64),
+		states:     make([]wordState, (n+63)/64),
 		allocBits:  bitset.New(uint(n)),
 		partialIdx: -1,
 	}
@@ -221,8 +234,9 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		w := &s.words[k]
 		w.span = unsafe.Pointer(s)
 		w.base = uint32(k * 64)
+		w.nslots = uint32(min(64, n-k*64))
 		w.mem = unsafe.Pointer(&mem[k*64])
-		w.valid = s.validMask(k)
+		w.state = &s.states[k]
 	}
 	s.meta = spanmap.Span{
 		Base:  base,

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
@@ -111,6 +112,7 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 		Serial:  d.serial.Load(),
 		Stack:   stack.ID(sh.allocStack.Load()),
 		AllocAt: sh.allocAt.Load(),
+		Mark:    d.mark.Load(),
 	}
 	p.dbg.smu.Lock()
 	if len(p.dbg.dropped) < maxDropped {
@@ -124,17 +126,15 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 		d.freeAt.Store(now)
 		p.releaseFreed(r, d, false)
 	}
-	// A panic here would kill the process from the cleanup goroutine, so
-	// dropped objects go to a handler only if one is set; Find reports them
-	// either way.
-	if !tracker.Panics() {
-		tracker.Report(&tracker.Violation{
-			Kind: tracker.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
-			Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
-			Alloc:    frames(uint32(obj.Stack)),
-			AllocAge: clock.Age(obj.AllocAt),
-		})
-	}
+	// The default handling leaves dropped objects to Find, which reports
+	// them either way: a panic here would end the process from the
+	// cleanup goroutine.
+	tracker.Report(&tracker.Violation{
+		Kind: tracker.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
+		Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
+		Alloc:    frames(uint32(obj.Stack)),
+		AllocAge: clock.Since(now, obj.AllocAt),
+	})
 }
 
 // freeShadow is Free of the shadow x.
@@ -144,12 +144,14 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 		seen := sh.state.Load()
 		settle(&sh.state, &sh.freeStack)
 		v := p.shadowViolation(tracker.DoubleFree, sh, x)
+		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = freedDetail(seen, false) + " (drop detection: the object is a heap copy standing for its slot)"
 		v.Err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(sh.r))
 		tracker.Report(v)
 		return
 	}
+	p.unpin(uintptr(unsafe.Pointer(x)))
 	now := clock.Now()
 	sh.freeStack.Store(uint32(call))
 	sh.freeAt.Store(now)
@@ -179,23 +181,74 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 }
 
 func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.Violation {
+	// All ages from one instant, read before the slow symbolisation.
+	now := clock.Now()
+	allocAge, freeAge := clock.Since(now, sh.allocAt.Load()), clock.Since(now, sh.freeAt.Load())
+	allocStack, freeStack := sh.allocStack.Load(), sh.freeStack.Load()
 	return &tracker.Violation{
 		Kind:     k,
 		Pool:     p.owner.name,
 		Type:     p.owner.typeName,
 		Slot:     p.slotNum(sh.r),
 		Addr:     uintptr(unsafe.Pointer(x)),
-		Alloc:    frames(sh.allocStack.Load()),
-		AllocAge: clock.Age(sh.allocAt.Load()),
-		Free:     frames(sh.freeStack.Load()),
-		FreeAge:  clock.Age(sh.freeAt.Load()),
+		Alloc:    frames(allocStack),
+		AllocAge: allocAge,
+		Free:     frames(freeStack),
+		FreeAge:  freeAge,
 	}
 }
 
-func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, detail string) *tracker.Violation {
+func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, op, detail string) *tracker.Violation {
 	v := p.shadowViolation(tracker.WriteAfterFree, sh, x)
-	p.describeWrite(v, unsafe.Pointer(x), off, true, detail)
+	p.describeWrite(v, unsafe.Pointer(x), off, true, op, detail)
 	return v
+}
+
+// debugRefOf is RefOf of x under drop detection, where x may be a shadow
+// rather than a slot: its Ref names the shadow's slot, and the pool keeps
+// the shadow alive until it is freed (a Ref holds no pointer), so that Get
+// returns x itself. It reports false if x is not a shadow of the pool.
+func (p *Pool[T]) debugRefOf(x *T) (Ref[T], bool) {
+	if !p.dbg.dropCheck {
+		return Ref[T]{}, false
+	}
+	addr := uintptr(unsafe.Pointer(x))
+	sh := p.shadowAt(addr)
+	if sh == nil {
+		return Ref[T]{}, false
+	}
+	if sh.state.Load() != dLive {
+		v := p.shadowViolation(tracker.RefOfFreed, sh, x)
+		v.Op = "RefOf"
+		v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
+		v.Detail = freedDetail(sh.state.Load(), false) + " (drop detection: the object is a heap copy standing for its slot)"
+		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: RefOf of a freed %s (pool %q, slot %d)", p.owner.typeName, p.owner.name, p.slotNum(sh.r))}
+		tracker.Report(v)
+		panic(v)
+	}
+	p.dbg.smu.Lock()
+	p.dbg.pinned[addr] = x
+	p.dbg.smu.Unlock()
+	return p.refOf(sh.r), true
+}
+
+// pinnedShadow returns the shadow that RefOf pinned for the live slot r, or
+// nil.
+func (p *Pool[T]) pinnedShadow(r slotRef[T]) *T {
+	addr := r.s.dbg.slots[r.i].shadow.Load()
+	if addr == 0 {
+		return nil
+	}
+	p.dbg.smu.Lock()
+	defer p.dbg.smu.Unlock()
+	return p.dbg.pinned[addr]
+}
+
+// unpin forgets the shadow at addr, which is being freed.
+func (p *Pool[T]) unpin(addr uintptr) {
+	p.dbg.smu.Lock()
+	delete(p.dbg.pinned, addr)
+	p.dbg.smu.Unlock()
 }
 
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object {

@@ -29,18 +29,23 @@ type (
 	spanDebug        struct{}
 )
 
-func (p *Pool[T]) debugInit()                                                 {}
-func (p *Pool[T]) debugNewSpan(*span[T])                                      {}
-func (p *Pool[T]) debugAlloc(slotRef[T])                                      {}
-func (p *Pool[T]) debugShadow(x *T) *T                                        { return x }
-func (p *Pool[T]) debugFree(*T)                                               {}
-func (p *Pool[T]) debugFreeSlot(slotRef[T])                                   {}
-func (p *Pool[T]) debugFreeRef(Ref[T])                                        {}
-func (p *Pool[T]) debugHeldLocked() int                                       { return 0 }
-func (p *Pool[T]) debugFlushQuarantine()                                      {}
-func (p *Pool[T]) debugBadFree(err error, _ slotRef[T]) error                 { return err }
-func (p *Pool[T]) debugViolation(err error, _ uintptr, _ *spanmap.Span) error { return err }
-func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                    { return err }
+func (p *Pool[T]) debugInit()                   {}
+func (p *Pool[T]) debugNewSpan(*span[T])        {}
+func (p *Pool[T]) debugAlloc(slotRef[T])        {}
+func (p *Pool[T]) debugShadow(x *T) *T          { return x }
+func (p *Pool[T]) debugFree(*T)                 {}
+func (p *Pool[T]) debugFreeSlot(slotRef[T])     {}
+func (p *Pool[T]) debugFreeRef(Ref[T])          {}
+func (p *Pool[T]) debugObject(r slotRef[T]) *T  { return r.ptr() }
+func (p *Pool[T]) debugRefOf(*T) (Ref[T], bool) { return Ref[T]{}, false }
+func (p *Pool[T]) debugHeldLocked() int         { return 0 }
+func (p *Pool[T]) debugFlushQuarantine(string)  {}
+func (p *Pool[T]) debugReleasedLocked(*span[T]) {}
+func (p *Pool[T]) debugLiveSites() string       { return "" }
+
+func (p *Pool[T]) debugBadFree(err error, _ slotRef[T], _ op) error               { return err }
+func (p *Pool[T]) debugForeign(err error, _ uintptr, _ *spanmap.Span, _ op) error { return err }
+func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                        { return err }
 
 // Scopes take the per-slot paths in debug builds only (debug_scope.go).
 //
@@ -56,7 +61,7 @@ var opAllocIn, opRelease, opMakeSliceIn, opAppendIn, opStringIn, opNewValueIn, o
 
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
-func (p *Pool[T]) debugCheckQuarantine() error                              { return nil }
+func (p *Pool[T]) debugCheckQuarantine() []error                            { return nil }
 
 // Debug builds poison and quarantine the chunks of released scopes
 // (debug_arena.go).

@@ -17,14 +17,16 @@ import (
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
+	"github.com/slabtrack/slabtrack/internal/testlabel"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Debug mode (-tags slabdebug). The slabs keep their release layout; what
 // debug builds add lives in side tables: a slotDebug record per slot
-// (spanDebug, made with the span), and per pool a quarantine of freed slots
-// and the drop-detection shadows (poolDebug). This file holds the records
-// and the Alloc and Free hooks; debug_quarantine.go, debug_dropped.go and
+// (spanDebug, made with the span), and per pool a quarantine of freed slots,
+// the drop-detection shadows and the records of released slabs (poolDebug).
+// This file holds the records and the Alloc and Free hooks;
+// debug_quarantine.go, debug_dropped.go, debug_released.go and
 // debug_report.go the rest. Package tracker formats the reports and holds
 // the settings.
 const debugMode = true
@@ -40,7 +42,9 @@ const (
 	dRetired                   // its Ref generations ran out; never reused
 )
 
-// slotDebug is the debug record of one slot: 40 bytes.
+// slotDebug is the debug record of one slot: 48 bytes. It holds no
+// pointer, so that the records of a slab cost the garbage collector
+// nothing to scan and can outlive the slab (see debug_released.go).
 type slotDebug struct {
 	state  atomic.Uint32
 	serial atomic.Uint32 // allocations of this slot so far
@@ -54,6 +58,9 @@ type slotDebug struct {
 	// under drop detection, 0 if none. An address, not a pointer: the
 	// record must not keep the object alive.
 	shadow atomic.Uintptr
+	// mark is the test mark (internal/testlabel) of the goroutine that
+	// made the last allocation, 0 if none: tracker.ThisTest reads it.
+	mark atomic.Uint32
 }
 
 type spanDebug struct {
@@ -73,17 +80,18 @@ type poolDebug[T any] struct {
 	// the quarantine, or on their way out of it.
 	held atomic.Int64
 
-	// pending holds violations found where they could not be reported:
-	// under the pool's lock, or on the runtime's cleanup goroutine. The
-	// pool's next Alloc or Free reports them, and Check returns them.
-	pmu        sync.Mutex
-	pending    []*tracker.Violation
-	hasPending atomic.Bool
-
 	smu     sync.Mutex
 	shadows map[uintptr]*shadow[T] // live and freed shadows, by address, until collected
-	serial  uint64                 // last shadow serial
-	dropped []registry.Object      // the first maxDropped objects dropped without Free
+	// pinned holds the shadows that RefOf gave a Ref: a Ref holds no
+	// pointer, so the pool keeps the object alive until it is freed.
+	pinned  map[uintptr]*T
+	serial  uint64            // last shadow serial
+	dropped []registry.Object // the first maxDropped objects dropped without Free
+
+	// released keeps the records of slabs that Trim released, while
+	// pointers into them may remain (debug_released.go). Guarded by
+	// Pool.mu.
+	released []releasedSpan[T]
 }
 
 // profKey names a live slot in the pprof profile; it holds no pointer, so the
@@ -115,6 +123,7 @@ func (p *Pool[T]) debugInit() {
 		d.dropCheck = p.cfg.debug.dropCheck
 	}
 	d.shadows = map[uintptr]*shadow[T]{}
+	d.pinned = map[uintptr]*T{}
 }
 
 func (p *Pool[T]) debugNewSpan(s *span[T]) {
@@ -136,7 +145,8 @@ func frames(id uint32) tracker.Stack { return tracker.Stack(stack.ID(id).Frames(
 
 // debugAlloc records the allocation of r, which the caller has marked
 // stateLive: it checks that the slot is still zeroed (a write after the slot
-// left quarantine shows here), and records the stack and time.
+// left quarantine shows here), and records the stack, the time and the
+// test mark of the calling goroutine.
 func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	d := &r.s.dbg.slots[r.i]
 	if !d.state.CompareAndSwap(dFree, dLive) {
@@ -144,21 +154,11 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	}
 	x := r.ptr()
 	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), false); bad && p.reset == nil {
-		v := p.writeAfterFree(r, d, off, false,
-			"the object was written after its slot left the quarantine; detected when the slot was reused")
+		v := p.writeAfterFree(r, d, off, false, "Alloc",
+			"the object was written after it was freed, at some time after its slot left the quarantine; found when the slot was reused")
 		var zero T
 		*x = zero
-		if tracker.Panics() {
-			// Give the slot back, so that the pool's counts stay right
-			// after the panic is recovered.
-			d.state.Store(dFree)
-			*r.st() = stateFree
-			if p.bound != 0 {
-				p.live.Add(-1)
-			}
-			p.release(r)
-		}
-		tracker.Report(v)
+		p.reportAtReuse(r, d, v)
 	}
 	d.serial.Add(1)
 	s := tracker.CurrentSettings()
@@ -170,15 +170,35 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	d.freeStack.Store(0)
 	d.allocAt.Store(clock.Now())
 	d.freeAt.Store(0)
+	d.mark.Store(testlabel.Current())
 	if s.Profile {
 		liveprof.Add(profKey{p.id, p.slotNum(r)}, 1)
 	}
-	p.reportPending()
+}
+
+// reportAtReuse reports v, a write after free that an Alloc found in the
+// slot r it is handing out, repaired already. The default handling does
+// not panic in this innocent Alloc (see tracker.SetHandler); a Handler
+// may, and then the slot goes back to the pool, so that its counts stay
+// right after the panic is recovered.
+func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *tracker.Violation) {
+	done := false
+	defer func() {
+		if !done {
+			d.state.Store(dFree)
+			*r.st() = stateFree
+			if p.bound != 0 {
+				p.live.Add(-1)
+			}
+			p.release(r)
+		}
+	}()
+	tracker.Report(v)
+	done = true
 }
 
 // debugFree is Free in debug builds.
 func (p *Pool[T]) debugFree(x *T) {
-	p.reportPending()
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp != nil && sp.Pool == p.id && (addr-sp.Base)%p.size == 0 {
@@ -191,9 +211,8 @@ func (p *Pool[T]) debugFree(x *T) {
 			return
 		}
 	}
-	v := p.foreignViolation(addr, sp)
+	v := p.foreignViolation(addr, sp, opFree)
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	v.Err = p.foreignError(addr, sp)
 	tracker.Report(v)
 }
 
@@ -215,10 +234,10 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		d.freeAt.Store(0)
 		d.state.Store(dLive)
 		v := p.violation(tracker.ScopedFree, r, d)
+		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = "the object was allocated with AllocIn: its Scope's Release frees it"
-		v.Err = fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
-			ErrScoped, p.owner.typeName, p.owner.name, p.slotNum(r))
+		v.Err = p.badFreeError(r, st, opFree)
 		tracker.Report(v)
 		return
 	}
@@ -268,11 +287,29 @@ func (p *Pool[T]) release(r slotRef[T]) {
 
 // debugFreeRef is FreeRef in debug builds.
 func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
-	if r, ok := p.refLookup(ref); ok {
-		p.debugFreeSlot(r)
+	r, ok := p.refLookup(ref)
+	if !ok {
+		v := p.staleRef(p.staleRefError(ref), ref)
+		v.Op = "FreeRef"
+		tracker.Report(v)
 		return
 	}
-	tracker.Report(p.staleRef(p.staleRefError(ref), ref))
+	if x := p.pinnedShadow(r); x != nil {
+		if sh := p.shadowAt(uintptr(unsafe.Pointer(x))); sh != nil {
+			p.freeShadow(sh, x)
+			return
+		}
+	}
+	p.debugFreeSlot(r)
+}
+
+// debugObject returns the object that the live slot r holds for Get: the
+// slot itself, or the shadow that RefOf pinned for it.
+func (p *Pool[T]) debugObject(r slotRef[T]) *T {
+	if x := p.pinnedShadow(r); x != nil {
+		return x
+	}
+	return r.ptr()
 }
 
 // debugLiveObjects appends a record of each live object of the pool.
@@ -298,6 +335,7 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
 				Serial:  d.serial.Load(),
 				Stack:   stack.ID(d.allocStack.Load()),
 				AllocAt: d.allocAt.Load(),
+				Mark:    d.mark.Load(),
 			})
 		}
 	}

@@ -3,7 +3,6 @@
 package slab
 
 import (
-	"errors"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -15,7 +14,8 @@ import (
 // the poison, and so that a stale Free through an old pointer finds its slot
 // still free rather than handed to a new owner. A slot leaves it only when
 // qcap newer frees have pushed it out, or when Trim or the idle trim empty
-// it: the pool grows rather than reuse a slot early, by at most qcap slots.
+// it: the pool grows rather than reuse a slot early, by at most qcap slots
+// (qcap × the size of T, plus a 32-byte ring entry each, per pool).
 
 // qent is a quarantine entry: a slot, or a shadow object (h and sh set).
 type qent[T any] struct {
@@ -52,7 +52,7 @@ func (p *Pool[T]) enqueue(e qent[T]) {
 	d.qmu.Unlock()
 	var v *tracker.Violation
 	if evict {
-		v = p.leaveLocked(out)
+		v = p.leaveLocked(out, "Free", "found when newer frees pushed the slot out of the quarantine")
 	}
 	p.mu.Unlock()
 	if v != nil {
@@ -75,18 +75,18 @@ func (d *poolDebug[T]) popLocked() qent[T] {
 	return e
 }
 
-const leftDetail = "the object was written after it was freed; detected when it left the quarantine"
+const freedWrite = "the object was written after it was freed; "
 
 // leaveLocked verifies the poison of e, an entry taken out of the
-// quarantine, zeroes it, and gives its slot back to its span; p.mu is held.
-// It returns the write after free found, if any, for the caller to report
-// once the pool is unlocked.
-func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
+// quarantine by the call op, zeroes it, and gives its slot back to its
+// span; p.mu is held. It returns the write after free found, if any, for
+// the caller to report once the pool is unlocked.
+func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *tracker.Violation {
 	var v *tracker.Violation
 	var zero T
 	if e.h != nil {
 		if off, bad := p.dbg.layout.Find(unsafe.Pointer(e.h), true); bad {
-			v = p.shadowWriteAfterFree(e.sh, e.h, off, leftDetail)
+			v = p.shadowWriteAfterFree(e.sh, e.h, off, op, freedWrite+found)
 		}
 		*e.h = zero
 		e.sh.state.Store(dFree)
@@ -94,15 +94,14 @@ func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
 	}
 	d := &e.r.s.dbg.slots[e.r.i]
 	x := e.r.ptr()
-	if p.reset != nil {
-		// What reset kept is the next user's: it is neither poisoned
-		// nor zeroed.
-		x = new(T)
+	// With a reset function (WithReset), what it kept is the next user's:
+	// the object was neither poisoned nor zeroed, and stays as it is.
+	if p.reset == nil {
+		if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad {
+			v = p.writeAfterFree(e.r, d, off, true, op, freedWrite+found)
+		}
+		*x = zero
 	}
-	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad && p.reset == nil {
-		v = p.writeAfterFree(e.r, d, off, true, leftDetail)
-	}
-	*x = zero
 	race.ReleaseMerge(unsafe.Pointer(x))
 	d.state.Store(dFree)
 	p.dbg.held.Add(-1)
@@ -112,71 +111,54 @@ func (p *Pool[T]) leaveLocked(e qent[T]) *tracker.Violation {
 }
 
 // debugFlushQuarantine empties the quarantine, as Trim and the idle trim
-// do: slots in it would keep their slabs from being released. Writes after
-// free that it finds are reported at the pool's next Alloc or Free, or by
-// Check: the idle trim runs on the runtime's cleanup goroutine.
-func (p *Pool[T]) debugFlushQuarantine() {
+// do: slots in it would keep their slabs from being released. The writes
+// after free that it finds are reported once the pool is unlocked, on the
+// caller's goroutine (the runtime's cleanup goroutine for the idle trim),
+// marked as found by op.
+func (p *Pool[T]) debugFlushQuarantine(op string) {
+	var vs []*tracker.Violation
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.debugUnquarantineLocked() {
+	for {
+		var more bool
+		vs, more = p.debugUnquarantineLocked(vs, op)
+		if !more {
+			break
+		}
+	}
+	p.mu.Unlock()
+	for _, v := range vs {
+		tracker.Report(v)
 	}
 }
 
 // debugUnquarantineLocked gives the oldest entries of the quarantine back,
-// up to a word's worth of slots, and reports whether it freed any slot.
-func (p *Pool[T]) debugUnquarantineLocked() bool {
+// up to a word's worth of slots, appends the writes after free it finds to
+// vs, and reports whether it freed any slot.
+func (p *Pool[T]) debugUnquarantineLocked(vs []*tracker.Violation, op string) ([]*tracker.Violation, bool) {
 	d := &p.dbg
 	k := 0
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	for d.n > 0 && k < 64 {
 		e := d.popLocked()
-		if v := p.leaveLocked(e); v != nil {
-			p.postpone(v)
+		if v := p.leaveLocked(e, op, "found when "+op+" emptied the quarantine"); v != nil {
+			vs = append(vs, v)
 		}
 		if e.h == nil {
 			k++
 		}
 	}
-	return k > 0
+	return vs, k > 0
 }
 
-// postpone keeps v for the pool's next Alloc or Free, or Check, to report.
-func (p *Pool[T]) postpone(v *tracker.Violation) {
-	p.dbg.pmu.Lock()
-	p.dbg.pending = append(p.dbg.pending, v)
-	p.dbg.hasPending.Store(true)
-	p.dbg.pmu.Unlock()
-}
-
-// takePending returns the violations kept by postpone, and forgets them.
-func (p *Pool[T]) takePending() []*tracker.Violation {
-	if !p.dbg.hasPending.Load() {
-		return nil
-	}
-	p.dbg.pmu.Lock()
-	vs := p.dbg.pending
-	p.dbg.pending = nil
-	p.dbg.hasPending.Store(false)
-	p.dbg.pmu.Unlock()
-	return vs
-}
-
-// reportPending reports the violations kept by postpone, on the goroutine of
-// an Alloc or Free of the pool.
-func (p *Pool[T]) reportPending() {
-	for _, v := range p.takePending() {
-		tracker.Report(v)
-	}
-}
-
-func (p *Pool[T]) debugCheckQuarantine() error {
-	const detail = "the object was written after it was freed; detected by tracker.Check while it was in the quarantine"
+// debugCheckQuarantine verifies the poison of every entry in the
+// quarantine and returns the writes after free it finds, poisoning the
+// slots again so that each write is found once. It reports nothing:
+// tracker.Check and /debug/slab do.
+func (p *Pool[T]) debugCheckQuarantine() []error {
+	const found = "found by a check of the quarantine while the slot was in it"
 	d := &p.dbg
 	var vs []error
-	for _, v := range p.takePending() {
-		vs = append(vs, v)
-	}
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	for k := range d.n {
@@ -190,14 +172,13 @@ func (p *Pool[T]) debugCheckQuarantine() error {
 			continue
 		}
 		if sh != nil {
-			vs = append(vs, p.shadowWriteAfterFree(sh, x, off, detail))
+			vs = append(vs, p.shadowWriteAfterFree(sh, x, off, "Check", freedWrite+found))
 		} else {
-			vs = append(vs, p.writeAfterFree(e.r, &e.r.s.dbg.slots[e.r.i], off, true, detail))
+			vs = append(vs, p.writeAfterFree(e.r, &e.r.s.dbg.slots[e.r.i], off, true, "Check", freedWrite+found))
 		}
-		// Poison it again, so that the write is reported once.
 		var zero T
 		*x = zero
 		d.layout.Fill(unsafe.Pointer(x))
 	}
-	return errors.Join(vs...)
+	return vs
 }

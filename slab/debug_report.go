@@ -3,14 +3,18 @@
 package slab
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
@@ -20,19 +24,34 @@ import (
 // Violations (debug builds): the reports of the bugs the hooks catch, with
 // the stacks and state of the slots involved.
 
+// slotError is the error of a broken condition on one slot, as debug builds
+// word it, knowing which condition it is. Its message reads
+// "slab: double free of *main.Order (pool "orders", slot 17)".
+func slotError(sentinel error, typeName, pool string, slot int) error {
+	return fmt.Errorf("%w of %s (pool %q, slot %d)", sentinel, typeName, pool, slot)
+}
+
 // violation returns a report of kind k on slot r with the slot's stacks.
 func (p *Pool[T]) violation(k tracker.Kind, r slotRef[T], d *slotDebug) *tracker.Violation {
-	return &tracker.Violation{
-		Kind:     k,
-		Pool:     p.owner.name,
-		Type:     p.owner.typeName,
-		Slot:     p.slotNum(r),
-		Addr:     uintptr(unsafe.Pointer(r.ptr())),
-		Alloc:    frames(d.allocStack.Load()),
-		AllocAge: clock.Age(d.allocAt.Load()),
-		Free:     frames(d.freeStack.Load()),
-		FreeAge:  clock.Age(d.freeAt.Load()),
+	v := &tracker.Violation{
+		Kind: k,
+		Pool: p.owner.name,
+		Type: p.owner.typeName,
+		Slot: p.slotNum(r),
+		Addr: uintptr(unsafe.Pointer(r.ptr())),
 	}
+	fillRecord(v, d, clock.Now())
+	return v
+}
+
+// fillRecord sets v's allocation and free from the record d. The ages are
+// measured from one instant, now, read before the slow symbolisation, so
+// that they keep the order of the events.
+func fillRecord(v *tracker.Violation, d *slotDebug, now int64) {
+	allocAt, freeAt := d.allocAt.Load(), d.freeAt.Load()
+	allocStack, freeStack := d.allocStack.Load(), d.freeStack.Load()
+	v.AllocAge, v.FreeAge = clock.Since(now, allocAt), clock.Since(now, freeAt)
+	v.Alloc, v.Free = frames(allocStack), frames(freeStack)
 }
 
 // settle waits, a second at most, for a Free in progress on another
@@ -48,17 +67,29 @@ func settle(state, freeStack *atomic.Uint32) {
 	}
 }
 
+// doubleFree reports a Free (or FreeRef) of slot r that found it not live.
 func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker.Violation {
 	seen := d.state.Load()
 	settle(&d.state, &d.freeStack)
 	st := d.state.Load()
+	if d.serial.Load() == 0 {
+		v := p.violation(tracker.Unallocated, r, d)
+		v.Op = "Free"
+		v.Call = frames(uint32(call))
+		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool (pointer arithmetic, or a wrong index?)"
+		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: Free of %s (pool %q, slot %d), a slot that was never allocated",
+			p.owner.typeName, p.owner.name, p.slotNum(r))}
+		return v
+	}
 	v := p.violation(tracker.DoubleFree, r, d)
+	v.Op = "Free"
 	v.Call = frames(uint32(call))
-	v.Detail = freedDetail(seen, d.serial.Load() == 0)
+	v.Detail = freedDetail(seen, false)
 	if st == dLive {
-		// Freed and allocated again meanwhile: the stacks are the new
-		// object's.
-		v.Free, v.FreeAge = nil, 0
+		// Freed and allocated again meanwhile: the records are the new
+		// object's, not the one this call meant.
+		v.Free, v.FreeAge, v.Alloc, v.AllocAge = nil, 0, nil, 0
+		v.Detail = "the object was freed, and its slot allocated again to a new object, while this call ran: the records now describe the new object"
 	}
 	v.Err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))
 	return v
@@ -67,7 +98,7 @@ func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker
 func freedDetail(st uint32, never bool) string {
 	switch {
 	case never:
-		return "the slot was never allocated"
+		return "the pool has never allocated this slot"
 	case st == dQuarantined:
 		return "the object was already freed; its slot is in the quarantine"
 	case st == dFree:
@@ -80,28 +111,39 @@ func freedDetail(st uint32, never bool) string {
 	return "the object was freed, and its slot allocated again, while this call ran"
 }
 
-func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, off uintptr, poisoned bool, detail string) *tracker.Violation {
+// writeAfterFree reports a write found in the freed slot r by the call op,
+// which did not commit it.
+func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, off uintptr, poisoned bool, op, detail string) *tracker.Violation {
 	v := p.violation(tracker.WriteAfterFree, r, d)
-	p.describeWrite(v, unsafe.Pointer(r.ptr()), off, poisoned, detail)
+	p.describeWrite(v, unsafe.Pointer(r.ptr()), off, poisoned, op, detail)
 	return v
 }
 
-func (p *Pool[T]) describeWrite(v *tracker.Violation, x unsafe.Pointer, off uintptr, poisoned bool, detail string) {
+func (p *Pool[T]) describeWrite(v *tracker.Violation, x unsafe.Pointer, off uintptr, poisoned bool, op, detail string) {
 	name, from, to := p.dbg.layout.Field(off)
 	v.Field, v.Offset = name, from
 	v.Got = poison.Bytes(x, from, to)
 	v.Want = p.dbg.layout.Expected(from, to, poisoned)
 	v.Detail = detail
+	v.Op = op
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
 }
 
-// foreignViolation describes a Free of addr, which lies in span sp (nil if
-// none) and is not a slot of this pool.
-func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span) *tracker.Violation {
-	v := &tracker.Violation{Kind: tracker.ForeignFree, Pool: p.owner.name, Type: p.owner.typeName, Slot: -1, Addr: addr}
+// foreignViolation describes a Free or RefOf (o) of addr, which lies in
+// span sp (nil if none) and is not a slot of this pool.
+func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *tracker.Violation {
+	kind := tracker.ForeignFree
+	if o == opRefOf {
+		kind = tracker.ForeignPointer
+	}
+	v := &tracker.Violation{Kind: kind, Op: o.String(), Pool: p.owner.name, Type: p.owner.typeName, Slot: -1, Addr: addr,
+		Err: p.foreignError(addr, sp, o)}
 	switch {
 	case sp == nil:
-		v.Detail = "it lies in no slab of any pool: it is a new value, a variable, or an object of a slab that Trim released"
+		if p.describeReleased(v, addr, o) {
+			return v
+		}
+		v.Detail = "it lies in no slab of any pool, nor in a slab that this pool released and that is still in memory: it is a new value or a variable"
 	case sp.Pool != p.id:
 		v.Owner = sp.Owner.Name()
 		v.Detail = fmt.Sprintf("it lies in a slab of pool %q (%s), which owns it", sp.Owner.Name(), sp.Owner.TypeName())
@@ -118,39 +160,50 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span) *tracker.Viol
 		}
 		v.Detail = fmt.Sprintf("it points %d bytes into slot %d%s of this pool, whose objects are %d bytes; the slot's object was allocated here",
 			off, v.Slot, name, p.size)
-		v.Alloc, v.AllocAge = frames(d.allocStack.Load()), clock.Age(d.allocAt.Load())
+		now := clock.Now()
+		v.AllocAge, v.Alloc = clock.Since(now, d.allocAt.Load()), frames(d.allocStack.Load())
 	}
 	return v
 }
 
-// debugViolation reports a foreign pointer passed to a call that cannot
-// continue without a slot (RefOf, AllocIn's internal lookups): the handler,
-// if any, sees it, and the caller panics with it.
-func (p *Pool[T]) debugViolation(err error, addr uintptr, sp *spanmap.Span) error {
-	v := p.foreignViolation(addr, sp)
+// debugForeign reports a foreign pointer passed to RefOf, which cannot go
+// on without a slot: the handler, if any, sees it, and the caller panics
+// with it.
+func (p *Pool[T]) debugForeign(_ error, addr uintptr, sp *spanmap.Span, o op) error {
+	v := p.foreignViolation(addr, sp, o) // its Err is the release error, or, for a released slab, more precise
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	v.Err = err
-	if !tracker.Panics() {
-		tracker.Report(v)
-	}
+	tracker.Report(v)
 	return v
 }
 
 // debugBadFree reports RefOf of an object that is not live; the caller
-// panics with the result.
-func (p *Pool[T]) debugBadFree(err error, r slotRef[T]) error {
+// panics with the result. (In debug builds Free comes through
+// debugFreeSlot, not here.)
+func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	d := &r.s.dbg.slots[r.i]
-	kind := tracker.DoubleFree
-	if errors.Is(err, ErrScoped) {
-		kind = tracker.ScopedFree
+	never := d.serial.Load() == 0
+	num := p.slotNum(r)
+	var v *tracker.Violation
+	switch {
+	case errors.Is(err, ErrScoped):
+		v = p.violation(tracker.ScopedRef, r, d)
+		v.Detail = "the object was allocated with AllocIn: its Scope owns it, and a Ref could outlive the scope"
+		v.Err = err
+	case never:
+		v = p.violation(tracker.Unallocated, r, d)
+		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool"
+		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of %s (pool %q, slot %d), a slot that was never allocated", o, p.owner.typeName, p.owner.name, num)}
+	default:
+		v = p.violation(tracker.RefOfFreed, r, d)
+		v.Detail = freedDetail(d.state.Load(), false)
+		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of a freed %s (pool %q, slot %d)", o, p.owner.typeName, p.owner.name, num)}
+		if d.state.Load() == dLive {
+			v.Free, v.FreeAge, v.Alloc, v.AllocAge = nil, 0, nil, 0
+		}
 	}
-	v := p.violation(kind, r, d)
+	v.Op = o.String()
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	v.Detail = freedDetail(d.state.Load(), d.serial.Load() == 0)
-	v.Err = err
-	if !tracker.Panics() {
-		tracker.Report(v)
-	}
+	tracker.Report(v)
 	return v
 }
 
@@ -158,12 +211,14 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T]) error {
 // result, having no object to return.
 func (p *Pool[T]) debugStaleRef(err error, ref Ref[T]) error {
 	v := p.staleRef(err, ref)
-	if !tracker.Panics() {
-		tracker.Report(v)
-	}
+	v.Op = "Get"
+	tracker.Report(v)
 	return v
 }
 
+// staleRef describes a Ref that names no live object. It shows the
+// allocation and free of the Ref's object only when the slot's records are
+// still that object's.
 func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
 	v := &tracker.Violation{Kind: tracker.StaleRef, Pool: p.owner.name, Type: p.owner.typeName, Slot: int(ref.slot), Err: err}
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
@@ -177,31 +232,134 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
 	if s != nil {
 		gens = s.gens.Load()
 	}
+	base := uint32(p.genBase())
 	switch {
 	case ref.gen == 0:
 		v.Detail = "it is the zero Ref, which names no object"
+	case ref.gen < base:
+		v.Detail = fmt.Sprintf("generation %d is below %d, where this pool's generations start: the Ref is from another pool", ref.gen, base)
+	case p.describeReleasedRef(v, ref, pos, i):
+	case s == nil && pos >= p.positions():
+		v.Detail = fmt.Sprintf("slot %d is beyond every slab the pool has had: the Ref is from another pool", ref.slot)
 	case s == nil:
-		v.Detail = fmt.Sprintf("slot %d is in no slab of the pool: the Ref is from another pool, or its slab was released by Trim", ref.slot)
+		v.Detail = fmt.Sprintf("slot %d was in a slab that Trim released; its object was freed before that (or the Ref is from another pool)", ref.slot)
 	case gens == nil:
-		v.Detail = fmt.Sprintf("no Ref was ever issued for slot %d: the Ref is from another pool", ref.slot)
+		v.Detail = fmt.Sprintf("no Ref was ever issued in the slab that holds slot %d now: the Ref is from another pool, or from a slab at its place that Trim released", ref.slot)
 	default:
 		d := &s.dbg.slots[i]
 		v.Addr = uintptr(unsafe.Pointer(&s.mem[i]))
 		cur := (*gens)[i].Load()
 		st := d.state.Load()
 		switch {
+		case ref.gen > cur:
+			v.Detail = fmt.Sprintf("slot %d is at generation %d, below the Ref's: the Ref is from another pool", ref.slot, cur)
 		case cur == ref.gen+1 && st != dLive:
 			v.Detail = fmt.Sprintf("Ref %v: the object was freed; its slot is at generation %d", ref, cur)
-			v.Alloc, v.AllocAge = frames(d.allocStack.Load()), clock.Age(d.allocAt.Load())
-			v.Free, v.FreeAge = frames(d.freeStack.Load()), clock.Age(d.freeAt.Load())
+			fillRecord(v, d, clock.Now())
 		case cur == ref.gen+1:
-			v.Detail = fmt.Sprintf("Ref %v: the object was freed, here, and its slot (now at generation %d) allocated again", ref, cur)
-			v.Free, v.FreeAge = frames(d.freeStack.Load()), clock.Age(d.freeAt.Load())
+			v.Detail = fmt.Sprintf("Ref %v: the object was freed, and its slot (now at generation %d) holds a new object", ref, cur)
 		case cur == ref.gen:
-			v.Detail = fmt.Sprintf("Ref %v: the object is being freed or is scoped", ref)
+			v.Detail = fmt.Sprintf("Ref %v: the object is being freed by another goroutine, or was allocated with AllocIn", ref)
 		default:
-			v.Detail = fmt.Sprintf("Ref %v: the slot is at generation %d: the object was freed %d allocations ago", ref, cur, cur-ref.gen)
+			held := cur - ref.gen - 1
+			if st == dLive {
+				held++
+			}
+			v.Detail = fmt.Sprintf("Ref %v: the object was freed, and its slot (now at generation %d) has held %d object(s) since", ref, cur, held)
 		}
 	}
 	return v
+}
+
+// positions returns how many slab positions the pool has used.
+func (p *Pool[T]) positions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.genFloor)
+}
+
+// maxSitesInError bounds the allocation sites an exhaustion error names.
+const maxSitesInError = 3
+
+// debugLiveSites describes where the pool's live objects were allocated,
+// the sites that hold the most first, one line each, for the exhaustion
+// error.
+func (p *Pool[T]) debugLiveSites() string {
+	objs := p.debugLiveObjects(nil)
+	if len(objs) == 0 {
+		return ""
+	}
+	now := clock.Now()
+	type site struct {
+		n              int
+		oldest, newest int64
+		frames         []runtime.Frame
+	}
+	byID := map[stack.ID]*site{}
+	for _, o := range objs {
+		s := byID[o.Stack]
+		if s == nil {
+			s = &site{oldest: o.AllocAt, newest: o.AllocAt}
+			byID[o.Stack] = s
+		}
+		s.n++
+		s.oldest, s.newest = min(s.oldest, o.AllocAt), max(s.newest, o.AllocAt)
+	}
+	// Stacks that differ only inside slabtrack make one site.
+	byKey := map[string]*site{}
+	for id, s := range byID {
+		fr := id.Frames()
+		var key strings.Builder
+		for _, f := range fr {
+			fmt.Fprintf(&key, "%s %s:%d\n", f.Function, f.File, f.Line)
+		}
+		if m := byKey[key.String()]; m != nil {
+			m.n += s.n
+			m.oldest, m.newest = min(m.oldest, s.oldest), max(m.newest, s.newest)
+			continue
+		}
+		s.frames = fr
+		byKey[key.String()] = s
+	}
+	sites := make([]*site, 0, len(byKey))
+	for _, s := range byKey {
+		sites = append(sites, s)
+	}
+	slices.SortFunc(sites, func(a, b *site) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.oldest, b.oldest)) })
+	var b strings.Builder
+	for k, s := range sites {
+		if k == maxSitesInError {
+			rest := 0
+			for _, r := range sites[k:] {
+				rest += r.n
+			}
+			fmt.Fprintf(&b, "    and %d more site(s) holding %d object(s): tracker.Find and /debug/slab list every site", len(sites)-k, rest)
+			break
+		}
+		if k > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "    %d object(s), allocated %v to %v ago, at ", s.n, roundAge(clock.Since(now, s.newest)), roundAge(clock.Since(now, s.oldest)))
+		if len(s.frames) == 0 {
+			b.WriteString("(no stack recorded: see SLABTRACK_DEBUG stack= and sample=)")
+			continue
+		}
+		for j, f := range s.frames[:min(len(s.frames), 3)] {
+			if j > 0 {
+				b.WriteString(" < ")
+			}
+			fmt.Fprintf(&b, "%s %s:%d", f.Function, f.File, f.Line)
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func roundAge(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
 }

@@ -62,6 +62,12 @@ func freeForeign(p *slab.Pool[order], x *order) { p.Free(x) }
 func dropOrder(p *slab.Pool[order]) { allocOrder(p).ID = 1 }
 
 //go:noinline
+func checkQuarantines() error { return tracker.Check() }
+
+//go:noinline
+func trimPool(p *slab.Pool[order]) { p.Trim() }
+
+//go:noinline
 func allocOrderRef(p *slab.Pool[order]) slab.Ref[order] { return p.AllocRef() }
 
 //go:noinline
@@ -291,8 +297,41 @@ func TestDebugForeignFree(t *testing.T) {
 	}
 }
 
+// recordViolations installs a handler that records every violation until
+// the end of the test, and returns the record.
+func recordViolations(t *testing.T) *violationLog {
+	l := &violationLog{}
+	prev := tracker.SetHandler(func(v *tracker.Violation) {
+		l.mu.Lock()
+		l.vs = append(l.vs, v)
+		l.mu.Unlock()
+	})
+	t.Cleanup(func() { tracker.SetHandler(prev) })
+	return l
+}
+
+type violationLog struct {
+	mu sync.Mutex
+	vs []*tracker.Violation
+}
+
+// of returns the violations recorded for pool.
+func (l *violationLog) of(pool string) []*tracker.Violation {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*tracker.Violation
+	for _, v := range l.vs {
+		if v.Pool == pool {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Item 4: writes after free are found in the poison: by tracker.Check,
-// when the slot leaves the quarantine, and when it is reused.
+// when the slot leaves the quarantine, and when it is reused. The call that
+// finds one did not commit it: it does not panic, the report names it only
+// as the finder, and the SUMMARY names the Free the write came after.
 //
 //slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugWriteAfterFree(t *testing.T) {
@@ -300,50 +339,59 @@ func TestDebugWriteAfterFree(t *testing.T) {
 	tests := []struct {
 		name       string
 		quarantine int
-		// commit frees x, writes to it, and returns the report.
-		commit func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation
+		// commit frees x, writes to it, and makes an innocent call find it.
+		commit func(t *testing.T, p *slab.Pool[order], x *order)
 		field  string
 		got    []byte
 		want   []byte
-		call   string
+		finder string // the innocent call in the report's last section
+		op     string
 	}{
-		{"found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
+		{"found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) {
 			freeOrder(p, x)
 			x.Price = 1.5
-			err := tracker.Check()
 			var v *tracker.Violation
-			require.ErrorAs(t, err, &v, "tracker.Check returns the write after free")
-			assert.NoError(t, tracker.Check(), "a write is reported once")
-			return v
-		}, "Price", binary.LittleEndian.AppendUint64(nil, price), bytes.Repeat([]byte{0x6b}, 8), ""},
-		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
+			require.ErrorAs(t, checkQuarantines(), &v, "tracker.Check returns the write after free")
+			assert.NoError(t, tracker.Check(), "a write is found once")
+		}, "Price", binary.LittleEndian.AppendUint64(nil, price), bytes.Repeat([]byte{0x6b}, 8), "checkQuarantines", "Check"},
+		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) {
 			freeOrder(p, x)
 			s := "stale"
 			x.Name = &s
-			var v *tracker.Violation
-			require.ErrorAs(t, tracker.Check(), &v, "tracker.Check returns the write after free")
-			return v
-		}, "Name", nil, make([]byte, 8), ""},
-		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
+			require.Error(t, checkQuarantines(), "tracker.Check returns the write after free")
+		}, "Name", nil, make([]byte, 8), "checkQuarantines", "Check"},
+		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[order], x *order) {
 			y := allocOrder(p)
 			freeOrder(p, x)
 			x.Lines[2] = 7
-			return violationOf(func() { freeOtherOrder(p, y) })
-		}, "Lines[2]", []byte{7, 0, 0, 0}, []byte{0x6b, 0x6b, 0x6b, 0x6b}, "freeOtherOrder"},
-		{"reused", 0, func(t *testing.T, p *slab.Pool[order], x *order) *tracker.Violation {
+			assert.Nil(t, violationOf(func() { freeOtherOrder(p, y) }), "the Free that pushes the slot out is innocent: it does not panic")
+		}, "Lines[2]", []byte{7, 0, 0, 0}, []byte{0x6b, 0x6b, 0x6b, 0x6b}, "freeOtherOrder", "Free"},
+		{"reused", 0, func(t *testing.T, p *slab.Pool[order], x *order) {
 			// One P, so that the next Alloc takes the slot just freed.
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 			freeOrder(p, x)
 			x.ID = 42
-			return violationOf(func() { allocOrder(p) })
-		}, "ID", binary.LittleEndian.AppendUint64(nil, 42), make([]byte, 8), "allocOrder"},
+			var y *order
+			require.Nil(t, violationOf(func() { y = allocOrder(p) }), "the Alloc that reuses the slot is innocent: it does not panic")
+			require.Same(t, x, y, "the Alloc took the slot")
+			assert.Zero(t, *y, "the Alloc returns the slot repaired, zeroed")
+			freeOrder(p, y)
+		}, "ID", binary.LittleEndian.AppendUint64(nil, 42), make([]byte, 8), "allocOrder", "Alloc"},
+		{"emptied by Trim", 16, func(t *testing.T, p *slab.Pool[order], x *order) {
+			freeOrder(p, x)
+			x.Lines[0] = 9
+			assert.Nil(t, violationOf(func() { trimPool(p) }), "Trim is innocent: it does not panic")
+		}, "Lines[0]", []byte{9, 0, 0, 0}, []byte{0x6b, 0x6b, 0x6b, 0x6b}, "trimPool", "Trim"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			log := recordViolations(t)
 			p := newPool(t, slab.WithQuarantine(tt.quarantine))
 			x := allocOrder(p)
-			v := tt.commit(t, p, x)
-			require.NotNil(t, v, "the write after free is reported")
+			tt.commit(t, p, x)
+			vs := log.of(t.Name())
+			require.Len(t, vs, 1, "the handler receives the write after free once")
+			v := vs[0]
 			assert.Equal(t, tracker.WriteAfterFree, v.Kind, "the kind")
 			assert.ErrorIs(t, v, tracker.ErrWriteAfterFree, "the violation matches tracker.ErrWriteAfterFree")
 			assert.Equal(t, tt.field, v.Field, "the report names the field written")
@@ -353,12 +401,19 @@ func TestDebugWriteAfterFree(t *testing.T) {
 				assert.NotEqual(t, tt.want, v.Got, "the report gives the bytes found")
 			}
 			assert.Equal(t, tt.want, v.Want, "the report gives the bytes expected")
-			assertStacks(t, v, "allocOrder", "freeOrder", tt.call)
-			assert.Contains(t, v.Error(), "order."+tt.field+" is bytes [", "the report shows the field's bytes")
+			assert.Equal(t, tt.op, v.Op, "the report names the kind of call that found it")
+			assertStacks(t, v, "allocOrder", "freeOrder", tt.finder)
+			report := v.Error()
+			assert.Contains(t, report, "order."+tt.field+" is bytes [", "the report shows the field's bytes")
+			assert.Contains(t, report, ", which did not write the object:\n    #0 ", "the finder is marked innocent")
+			last := report[strings.LastIndex(report, "\n")+1:]
+			assert.Contains(t, last, "SUMMARY: slabtrack: write-after-free to order."+tt.field+" of an object freed at ", "the SUMMARY names the Free")
+			assert.Contains(t, last, "in github.com/slabtrack/slabtrack/slab_test.freeOrder ", "the SUMMARY names freeOrder, not the finder: %s", last)
 			require.NoError(t, tracker.Check(), "nothing else is corrupt")
 			for range 3 { // whatever remains in quarantine leaves it clean
 				freeOrder(p, allocOrder(p))
 			}
+			assert.Len(t, log.of(t.Name()), 1, "no other report")
 			assertQuiet(t, p)
 		})
 	}

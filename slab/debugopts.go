@@ -43,7 +43,9 @@ func WithQuarantine(slots int) Option {
 // Free: the object is then reported (tracker.Find, and the tracker.Handler
 // if one is set) with its allocation stack, and its slot is reclaimed.
 // AllocRef and AllocIn are unchanged: their objects are held by a handle or
-// a scope. RefOf panics with ErrForeign on an object of such a pool.
+// a scope. RefOf of such a heap object works: since a Ref holds no
+// pointer, the pool then keeps the object alive until Free or FreeRef, and
+// Get returns it; it is no longer watched for a drop.
 //
 // Release builds ignore the option.
 func WithDropCheck(on bool) Option {

@@ -2,6 +2,7 @@ package slab
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/slabtrack/slabtrack/internal/errs"
 )
@@ -9,22 +10,27 @@ import (
 // The sentinel errors. Panics and returned errors wrap them, so callers test
 // with errors.Is. Their messages start with "slab:".
 var (
-	// ErrDoubleFree is wrapped by the panic of Free (or FreeRef) on an object
-	// that is already free.
+	// ErrDoubleFree is wrapped by the panic of Free (or FreeRef) of an
+	// object that is already free, and of RefOf of one. Release builds
+	// keep no history per slot, so it is also what they panic with for a
+	// pointer to a slot that was never allocated (the message says so);
+	// debug builds tell the two apart in their report.
 	ErrDoubleFree = errs.DoubleFree
-	// ErrForeign is wrapped by the panic of Free on a pointer the pool did not
-	// allocate: a new(T), a pointer from another pool, a pointer into the
-	// middle of a slot, or a pointer into a slab that Trim released.
+	// ErrForeign is wrapped by the panic of Free or RefOf on a pointer the
+	// pool did not allocate: a new(T), a pointer from another pool, a
+	// pointer into the middle of a slot, or a pointer into a slab released
+	// by Trim.
 	ErrForeign = errs.Foreign
 	// ErrExhausted is wrapped by the error of TryAlloc on a bounded pool whose
 	// live objects number as many as its bound, and by the panic of Alloc in
-	// the same state.
+	// the same state. In debug builds its message names the allocation
+	// sites of the live objects.
 	ErrExhausted = errs.Exhausted
 	// ErrStaleRef is wrapped by the panic of Get or FreeRef on a Ref whose
 	// object has been freed since the Ref was issued, and on the zero Ref.
 	ErrStaleRef = errs.StaleRef
-	// ErrScoped is wrapped by the panic of Free on an object that was
-	// allocated in a Scope: Scope.Release frees it.
+	// ErrScoped is wrapped by the panic of Free or RefOf on an object that
+	// was allocated in a Scope: Scope.Release frees it.
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
 	// nil *Scope, such as ScopeFrom returns for a context without a scope,
@@ -37,8 +43,54 @@ var (
 	ErrScopeBusy = errs.ScopeBusy
 )
 
-// slotError is the error of a broken condition on one slot. Its message reads
-// "slab: double free of *main.Order (pool "orders", slot 17)".
-func slotError(sentinel error, typeName, pool string, slot int) error {
-	return fmt.Errorf("%w of %s (pool %q, slot %d)", sentinel, typeName, pool, slot)
+// An op is the call that found a broken condition, for its message: a RefOf
+// of a freed object is not a free.
+type op uint8
+
+const (
+	opFree op = iota
+	opRefOf
+)
+
+func (o op) String() string {
+	if o == opRefOf {
+		return "RefOf"
+	}
+	return "Free"
 }
+
+// exhaustedError is the error of an allocation from a bounded pool whose
+// live objects number as many as its bound. Where the build records where
+// objects were allocated (debug builds), the message names the sites that
+// hold the most live objects; it is made when it is first read, so that a
+// server that turns the error into a 503 without printing it pays nothing
+// for the scan.
+type exhaustedError struct {
+	typeName, pool string
+	bound          int64
+	// sites describes the allocation sites of the live objects, one line
+	// each, or returns "" if the build records none. Nil in release builds.
+	sites func() string
+
+	once sync.Once
+	msg  string
+}
+
+func (e *exhaustedError) Error() string {
+	e.once.Do(func() {
+		e.msg = fmt.Sprintf("%v: %s (pool %q) has %d live objects, its bound", ErrExhausted, e.typeName, e.pool, e.bound)
+		var sites string
+		if e.sites != nil {
+			sites = e.sites()
+		}
+		if sites == "" {
+			e.msg += "; release builds do not record where objects were allocated: a build with -tags slabdebug names the sites that hold them, here and in tracker reports"
+			return
+		}
+		e.msg += "; when this message was made, the live objects came from:\n" + sites
+	})
+	return e.msg
+}
+
+// Unwrap returns ErrExhausted.
+func (e *exhaustedError) Unwrap() error { return ErrExhausted }

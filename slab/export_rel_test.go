@@ -15,7 +15,7 @@ import (
 // free slot of the pool.
 func RelDrainCaches[T any](p *Pool[T]) {
 	if debugMode {
-		p.debugFlushQuarantine()
+		p.debugFlushQuarantine("Trim")
 	}
 	p.drainCaches()
 }
@@ -35,13 +35,15 @@ func RelDrainCaches[T any](p *Pool[T]) {
 // and assigned.
 func RelCheckInvariants[T any](p *Pool[T]) error {
 	// The automatic trim can drain the caches on the GC's cleanup goroutine
-	// at any time; drainMu keeps it from doing so between the two reads.
+	// at any time, and in debug builds empty the quarantine into inboxes
+	// first: drainMu keeps it from draining, and p.mu from emptying the
+	// quarantine, between the reads of the counts and of the slabs.
 	p.drainMu.Lock()
 	defer p.drainMu.Unlock()
-	_, inboxed, held := p.cacheCounts()
-	cached := held + inboxed
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	_, inboxed, held := p.cacheCounts()
+	cached := held + inboxed - p.racedLeftovers()
 	caches := p.allCaches()
 	owned := map[*word]int{} // the P whose cache lists the word
 	for pid := range caches {
@@ -113,7 +115,7 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 				if pid, ok := owned[w]; !ok || uint32(pid)+1 != o {
 					return fmt.Errorf("slab %d: word %d names P %d as its owner, whose cache does not list it", pos, k, o-1)
 				}
-				if words[k]&w.valid != w.valid {
+				if words[k]&validMask(w.nslots) != validMask(w.nslots) {
 					return fmt.Errorf("slab %d: word %d is owned by a cache but has free slots in the central set", pos, k)
 				}
 			default:
@@ -127,6 +129,17 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 			in := w.inbox.Load()
 			if in&^words[k] != 0 {
 				return fmt.Errorf("slab %d: word %d has slots in its inbox that are free in the central set", pos, k)
+			}
+			if pid, ok := owned[w]; ok {
+				// A racing double free may have left slots here that the
+				// owner will drop (see racedLeftovers): live ones, or
+				// ones its cache holds free.
+				c := &caches[pid]
+				free := w.free
+				if w == c.cur {
+					free = c.free
+				}
+				in = validFree(w, in&^free)
 			}
 			for f := in; f != 0; f &= f - 1 {
 				if st := w.state[bits.TrailingZeros64(f)]; st != stateFree {
@@ -172,3 +185,36 @@ func RelInterior[T any](p *Pool[T], x *T, off uintptr) *T {
 	}
 	return (*T)(unsafe.Add(unsafe.Pointer(x), off))
 }
+
+// RelRaceSecondFree does to x what the losing Free of two racing Frees of
+// x does when both read x's state as live before either wrote it, the
+// winner on the P that owns x's word and the loser on another P: the
+// loser puts the slot into its word's inbox and counts a Free, with no
+// sign of the race. The caller must have freed x (the winner). It reports
+// whether the slot was in the inbox already, which the loser reports as a
+// double free.
+func RelRaceSecondFree[T any](p *Pool[T], x *T) (dup bool) {
+	r := p.lookup(x)
+	w := r.word()
+	bit := uint64(1) << (r.i % 64)
+	old := w.inbox.Or(bit)
+	if old&bit != 0 {
+		return true
+	}
+	// What putFree counts for a Free on a P with no cache of the word.
+	p.extra.frees.Add(1)
+	p.extra.inboxed.Add(1)
+	if old == 0 && w.owner.Load() == ownerCentral {
+		p.inboxes.push(w)
+	}
+	return false
+}
+
+// RelOwnedByCache reports whether a per-P cache owns the word of x's slot.
+func RelOwnedByCache[T any](p *Pool[T], x *T) bool {
+	o := p.lookup(x).word().owner.Load()
+	return o != ownerCentral && o != ownerMoving
+}
+
+// RelLiveAdd adds n to a bounded pool's count of live objects.
+func RelLiveAdd[T any](p *Pool[T], n int64) { p.live.Add(n) }

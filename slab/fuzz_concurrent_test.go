@@ -3,6 +3,7 @@ package slab_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // FuzzConcurrent spreads the operations that the input encodes over several
@@ -53,7 +56,7 @@ type relOp uint8
 const (
 	relOpAlloc       relOp = iota // Alloc (recovers ErrExhausted on a bounded pool)
 	relOpTryAlloc                 // TryAlloc
-	relOpFree                     // Free of one held object; with arg&128, hand it to the exchange instead
+	relOpFree                     // Free of one held object; with arg&128, hand it to the exchange instead; with arg&64 (misuse runs), free it on two goroutines at once
 	relOpFreeBatch                // Free of arg%32+1 held objects; with arg&128, of objects taken from the exchange
 	relOpAllocRef                 // AllocRef
 	relOpGet                      // Get of a held Ref, stamp checked
@@ -64,7 +67,7 @@ const (
 	relOpFreeForeign              // Free of new(T) or of an interior pointer: must panic with ErrForeign
 	relOpTrim                     // Trim, at most relMaxTrims times per goroutine
 	relOpStats                    // Stats, concurrently with the others
-	relOpVerify                   // check the stamps of everything held
+	relOpVerify                   // check the stamps of everything held; with arg&1 (misuse runs), a stale Free after reuse
 	relOpAllocBatch               // arg%32+1 allocations
 	relOpRefOf                    // RefOf of a held object, which is then held by Ref
 )
@@ -82,6 +85,7 @@ type relConcurrentConfig struct {
 	bound    int  // WithMaxObjects; 0 = unbounded
 	minSlab  bool // WithSlabSize(1): the smallest slabs
 	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
+	misuse   bool // racing double frees and stale frees after reuse (see relWorker.misuse)
 	sampling bool // WithSampling(3): many objects sampled, whose Frees take the general path
 }
 
@@ -116,7 +120,8 @@ func relParseConcurrent(data []byte) (relConcurrentConfig, [][]relWorkerOp) {
 		big:      head[0]&4 != 0,
 		minSlab:  head[0]&16 != 0,
 		idleTrim: head[0]&32 == 0,
-		sampling: head[0]&64 != 0,
+		misuse:   head[0]&64 != 0,
+		sampling: head[0]&128 != 0,
 	}
 	if head[0]&8 != 0 {
 		cfg.bound = 1 + int(head[1])
@@ -183,10 +188,46 @@ type relShared struct {
 	exOnce sync.Once
 	ex     any // *relExchange[T]
 
-	bound   int
-	errs    relErrors
+	bound int
+	errs  relErrors
+	// leftovers are the addresses of slots that a racing double free
+	// passed without a panic (release builds absorb some): the loser's bit
+	// may still be in the slot's inbox, and the next Free of the slot from
+	// another P may find it and panic, having freed its object all the
+	// same. One such panic per address is allowed.
+	leftoverMu sync.Mutex
+	leftovers  map[unsafe.Pointer]int
+	// misuse runs each racing pair and stale Free while the other
+	// goroutines wait (each of their operations holds misuse as a reader).
+	// In release builds the losing Free of a racing pair can pass the
+	// state check, stall, and free the slot's next object when it goes
+	// on, whoever holds it by then: the use after free that such a bug is,
+	// which no build without an atomic per Free can prevent, and no model
+	// can attribute. With the other goroutines waiting, no one takes the
+	// slot meanwhile.
+	misuse  sync.RWMutex
 	held    atomic.Int64 // objects held: raised after an allocation, lowered before a free
 	maxHeld atomic.Int64
+}
+
+func (s *relShared) addLeftover(x unsafe.Pointer) {
+	s.leftoverMu.Lock()
+	if s.leftovers == nil {
+		s.leftovers = map[unsafe.Pointer]int{}
+	}
+	s.leftovers[x]++
+	s.leftoverMu.Unlock()
+}
+
+// takeLeftover consumes a leftover at x, if there is one.
+func (s *relShared) takeLeftover(x unsafe.Pointer) bool {
+	s.leftoverMu.Lock()
+	defer s.leftoverMu.Unlock()
+	if s.leftovers[x] == 0 {
+		return false
+	}
+	s.leftovers[x]--
+	return true
 }
 
 func (s *relShared) raise(n int) {
@@ -218,6 +259,13 @@ type relWorker[T relElem] struct {
 	calls         uint64 // API calls made
 	trims         int
 	maxTrims      int
+
+	// misuse enables the buggy operations: racing double frees and stale
+	// frees after reuse. freed remembers the last objects w freed, for the
+	// stale frees.
+	misuse bool
+	freed  [16]*T
+	nfreed int
 }
 
 func newRelWorker[T relElem](id int, p *slab.Pool[T], sh *relShared) *relWorker[T] {
@@ -307,8 +355,167 @@ func (w *relWorker[T]) free(i int) {
 	}
 	w.sh.held.Add(-1)
 	w.calls++
-	w.p.Free(o.x)
+	w.freeHeld(o.x, func() { w.p.Free(o.x) })
 	w.frees++
+}
+
+// freeHeld runs free, a Free (or FreeRef) of x, an object that the
+// goroutines held. It must return, except that a Free may find a leftover
+// of an earlier racing double free of the slot in its inbox and panic,
+// having freed the object all the same (see relShared.leftovers).
+func (w *relWorker[T]) freeHeld(x *T, free func()) {
+	v := relCatch(free)
+	w.remember(x)
+	if v == nil {
+		return
+	}
+	if err, ok := v.(error); ok && errors.Is(err, slab.ErrDoubleFree) && strings.Contains(err.Error(), "raced") &&
+		w.sh.takeLeftover(unsafe.Pointer(x)) {
+		return
+	}
+	w.fail("the Free of a held object %p panicked: %v", x, v)
+}
+
+// remember records x among the objects w freed last.
+func (w *relWorker[T]) remember(x *T) {
+	w.freed[w.nfreed%len(w.freed)] = x
+	w.nfreed++
+}
+
+// racingFree frees o, held by w, on two goroutines at once: w and another.
+// One of the two Frees frees it; the other panics with ErrDoubleFree (debug
+// builds always catch it), or, in release builds, may be absorbed with no
+// sign (the slot is freed once). Either Free may also find a leftover of an
+// earlier pair and panic after freeing. The model counts one Free. Under
+// -race the two Frees are ordered by a channel, since the race detector
+// reports a real race (as TestRaceReportsRacingDoubleFree checks): the
+// second then always finds the slot free.
+func (w *relWorker[T]) racingFree(o relHeld[T]) {
+	if !w.verify(o) {
+		return
+	}
+	w.sh.held.Add(-1)
+	w.calls += 2
+	var mine, theirs any
+	done := make(chan any)
+	if race.Enabled {
+		mine = relCatch(func() { w.p.Free(o.x) })
+		go func() { done <- relCatch(func() { w.p.Free(o.x) }) }()
+		theirs = <-done
+	} else {
+		var gate atomic.Bool
+		ready := make(chan struct{})
+		go func() {
+			close(ready)
+			for !gate.Load() {
+			}
+			done <- relCatch(func() { w.p.Free(o.x) })
+		}()
+		<-ready
+		gate.Store(true)
+		mine = relCatch(func() { w.p.Free(o.x) })
+		theirs = <-done
+	}
+	w.frees++
+	w.remember(o.x)
+	refused, raced := 0, 0
+	for _, v := range []any{mine, theirs} {
+		if v == nil {
+			continue
+		}
+		err, ok := v.(error)
+		if !ok || !errors.Is(err, slab.ErrDoubleFree) || !strings.HasPrefix(err.Error(), "slab: ") {
+			w.fail("a racing Free panicked with %v, not ErrDoubleFree", v)
+			return
+		}
+		if strings.Contains(err.Error(), "raced") && !tracker.Enabled() {
+			raced++ // it freed the object, finding an earlier leftover or this pair's first bit
+		} else {
+			refused++
+		}
+	}
+	switch {
+	case tracker.Enabled() && refused != 1:
+		w.fail("debug builds catch every racing double free exactly once; %d of 2 were (%v; %v)", refused, mine, theirs)
+	case refused > 1:
+		w.fail("both racing Frees were refused: neither freed the object (%v; %v)", mine, theirs)
+	case refused+raced == 0:
+		w.sh.addLeftover(unsafe.Pointer(o.x)) // absorbed
+	case raced > 0 && refused > 0:
+		// The Free that passed found an earlier leftover, and its own bit
+		// replaced it: none is left.
+		w.sh.takeLeftover(unsafe.Pointer(o.x))
+	case raced > 0:
+		// One Free found a bit in the inbox and the other passed: either
+		// this pair's first bit (caught), or an earlier leftover, in which
+		// case this pair may have left one of its own. Allow one more.
+		if !w.sh.takeLeftover(unsafe.Pointer(o.x)) {
+			break
+		}
+		w.sh.addLeftover(unsafe.Pointer(o.x))
+	}
+}
+
+// staleFree frees, through a pointer w has freed before, the slot's new
+// object if w holds it (after reuse): the Free succeeds and frees w's new
+// object, as no build can tell it from a correct Free. The object's owner
+// (w) then frees it again, innocently, and must be refused with
+// ErrDoubleFree, the pool unchanged. A Ref to the new object turns stale;
+// a scoped one refuses the Free. A pointer to a slot w does not hold now
+// is left alone: another goroutine may hold it.
+func (w *relWorker[T]) staleFree(k int) {
+	if w.nfreed == 0 {
+		return
+	}
+	stale := w.freed[(w.nfreed-1-k%min(w.nfreed, len(w.freed)))%len(w.freed)]
+	for i, o := range w.objs {
+		if o.x != stale {
+			continue
+		}
+		if !w.verify(o) {
+			return
+		}
+		w.objs[i] = w.objs[len(w.objs)-1]
+		w.objs = w.objs[:len(w.objs)-1]
+		w.sh.held.Add(-1)
+		w.calls += 2
+		w.freeHeld(stale, func() { w.p.Free(stale) }) // the stale Free: it frees the new object
+		w.frees++
+		if _, problem := relPanicErr(slab.ErrDoubleFree, func() { w.p.Free(stale) }); problem != nil {
+			w.fail("the owner's Free after a stale Free: %v", problem)
+		}
+		return
+	}
+	for i, hr := range w.refs {
+		if hr.x != stale {
+			continue
+		}
+		if !w.verify(relHeld[T]{hr.x, hr.serial}) {
+			return
+		}
+		w.refs[i] = w.refs[len(w.refs)-1]
+		w.refs = w.refs[:len(w.refs)-1]
+		w.sh.held.Add(-1)
+		w.calls += 2
+		w.freeHeld(stale, func() { w.p.Free(stale) })
+		w.frees++
+		if _, problem := relPanicErr(slab.ErrStaleRef, func() { w.p.Get(hr.r) }); problem != nil {
+			w.fail("Get of a Ref whose object a stale Free freed: %v", problem)
+		}
+		return
+	}
+	for k := range w.scoped {
+		for _, o := range w.scoped[k] {
+			if o.x == stale {
+				w.calls++
+				if _, problem := relPanicErr(slab.ErrScoped, func() { w.p.Free(stale) }); problem != nil {
+					w.fail("a stale Free of a scoped object: %v", problem)
+				}
+				w.verify(o)
+				return
+			}
+		}
+	}
 }
 
 func (w *relWorker[T]) run(ops []relWorkerOp) {
@@ -321,6 +528,15 @@ func (w *relWorker[T]) run(ops []relWorkerOp) {
 }
 
 func (w *relWorker[T]) step(o relWorkerOp) {
+	if w.misuse {
+		if o.op == relOpFree && o.arg&192 == 64 || o.op == relOpVerify && o.arg&1 != 0 {
+			w.sh.misuse.Lock()
+			defer w.sh.misuse.Unlock()
+		} else {
+			w.sh.misuse.RLock()
+			defer w.sh.misuse.RUnlock()
+		}
+	}
 	p := w.p
 	arg := int(o.arg)
 	switch o.op {
@@ -338,6 +554,19 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 		w.tryAlloc()
 	case relOpFree:
 		if len(w.objs) == 0 {
+			break
+		}
+		if arg&192 == 64 && w.misuse && (w.sh.bound == 0 || tracker.Enabled()) {
+			// Bounded pools only in debug builds: in release builds an
+			// absorbed pair counts the object out of the bound twice until
+			// the slot's owner collects it, and the pool may admit one
+			// object over its bound meanwhile (README, Caveats;
+			// TestRacedDoubleFreeBoundedCorrected).
+			i := arg % len(w.objs)
+			o := w.objs[i]
+			w.objs[i] = w.objs[len(w.objs)-1]
+			w.objs = w.objs[:len(w.objs)-1]
+			w.racingFree(o)
 			break
 		}
 		if arg&128 == 0 {
@@ -387,7 +616,7 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 				return
 			}
 			w.sh.held.Add(-1)
-			p.FreeRef(hr.r)
+			w.freeHeld(hr.x, func() { p.FreeRef(hr.r) })
 			w.frees++
 		}
 	case relOpAllocIn:
@@ -444,6 +673,9 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 			w.fail("Stats has a negative Capacity or Slabs: %+v", st)
 		}
 	case relOpVerify:
+		if arg&1 != 0 && w.misuse {
+			w.staleFree(arg >> 1)
+		}
 		for _, o := range w.objs {
 			w.verify(o)
 		}
@@ -485,7 +717,7 @@ func (w *relWorker[T]) freePassed(n int) {
 		}
 		w.sh.held.Add(-1)
 		w.calls++
-		w.p.Free(o.x)
+		w.freeHeld(o.x, func() { w.p.Free(o.x) })
 		w.frees++
 	}
 }
@@ -513,6 +745,7 @@ func relRunConcurrent[T relElem](t *testing.T, cfg relConcurrentConfig, ops [][]
 	workers := make([]*relWorker[T], cfg.workers)
 	for i := range workers {
 		workers[i] = newRelWorker(i+1, p, sh)
+		workers[i].misuse = cfg.misuse
 	}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -676,7 +909,7 @@ func relConcurrentSeeds() [][]byte {
 	build(0, 0, handoff)
 	build(8, 63, handoff)
 	build(4|16, 0, handoff)
-	build(64, 0, handoff) // with sampling
+	build(128, 0, handoff) // with sampling
 	// Everything, with Stats read concurrently.
 	var all []byte
 	for i := range 256 {
@@ -684,6 +917,26 @@ func relConcurrentSeeds() [][]byte {
 	}
 	build(0, 0, all)
 	build(8|4, 20, all)
-	build(64, 0, all)
+	// Misuse: racing double frees (Free with arg&64) and stale frees after
+	// reuse (Verify with arg&1), with and without a bound, small and large
+	// elements; objects also pass between goroutines.
+	misuse := repeat(6, each(4, func(w int) []byte {
+		var out []byte
+		for _, part := range [][]byte{
+			op(w, relOpAllocBatch, 15),
+			repeat(4, op(w, relOpFree, 64|uint8(w))),
+			op(w, relOpAlloc, 0), op(w, relOpVerify, 1),
+			op(w, relOpAllocRef, 0), op(w, relOpVerify, 3),
+			op(w, relOpFree, 128|uint8(w)), op(w, relOpFreeBatch, 128|3), op(w, relOpFreeBatch, 3),
+		} {
+			out = append(out, part...)
+		}
+		return out
+	}))
+	build(64, 0, misuse)
+	build(64|8, 40, misuse)
+	build(64|4|16, 0, misuse)
+	build(64|1, 0, all)
+	build(128, 0, all) // with sampling
 	return seeds
 }

@@ -2,12 +2,14 @@ package slab
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/pin"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -303,9 +305,17 @@ func (p *Pool[T]) admit() bool {
 	return true
 }
 
+// exhausted returns the error of an allocation from a full bounded pool.
+// Debug builds name the allocation sites of the live objects in its
+// message; release builds record none, and the message says where to find
+// them. (A sampling mode that records the sites of some allocations in
+// release builds would plug in here, as sites.)
 func (p *Pool[T]) exhausted() error {
-	return fmt.Errorf("%w: %s (pool %q) has %d live objects, its bound",
-		ErrExhausted, p.owner.typeName, p.owner.name, p.bound)
+	e := &exhaustedError{typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
+	if debugMode {
+		e.sites = p.debugLiveSites
+	}
+	return e
 }
 
 // Free returns x's slot to the pool. The T is zeroed at once, so that nothing
@@ -333,9 +343,9 @@ func (p *Pool[T]) Free(x *T) {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
 			mask := &c.free
-			j := claim(c.cur, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
+			j := claim(c.cst, c.mem, c.limit, unsafe.Pointer(x), unsafe.Sizeof(*x))
 			if j == noSlot {
-				if j = claim(c.prev, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); j != noSlot {
+				if j = claim(c.pst, c.pmem, c.plim, unsafe.Pointer(x), unsafe.Sizeof(*x)); j != noSlot {
 					mask = &c.prev.free
 				}
 			}
@@ -371,7 +381,7 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	case stateSampled:
 		p.sample.forget(p.slotNum(r))
 	default:
-		p.badFree(r, *st)
+		p.badFree(r, *st, opFree)
 	}
 	if p.bound != 0 {
 		defer p.live.Add(-1) // once the slot can be found again
@@ -401,71 +411,144 @@ func (p *Pool[T]) clearObject(x *T) {
 	*x = zero // a typed store: pointer words are cleared with write barriers
 }
 
-// racedFree panics for a Free whose slot was freed by another goroutine at
-// the same time: putFree found it in the inbox already. The slot is free
-// once, as it should be.
+// racedFree panics for a Free whose slot putFree found in its word's inbox
+// already: the slot is free once, as it should be, and the call is not
+// counted. Only racing Frees of one object put a slot into an inbox twice:
+// either this call raced another Free of its object, or two Frees of an
+// earlier object of the slot raced unnoticed (one on the P that owned the
+// slot, one elsewhere), left the slot in the inbox as well, and this is the
+// correct Free of the slot's next object. Release builds cannot tell which
+// without an atomic instruction on every Free; -race and debug builds
+// catch the race itself.
 func (p *Pool[T]) racedFree(r slotRef[T]) {
 	if p.bound != 0 {
 		p.live.Add(1) // the deferred count of the first Free stands
 	}
-	panic(fmt.Errorf("%w (freed by two goroutines at once)", slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))))
+	panic(&errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
+		"slab: double free of %s (pool %q, slot %d): the slot was already on its way back to its owner, so two Frees of one object raced: "+
+			"this call and another Free of its object, or two Frees of an earlier object of the slot, before this call correctly freed the next one. "+
+			"The slot is free once. Build with -race or -tags slabdebug to catch the race where it happens",
+		p.owner.typeName, p.owner.name, p.slotNum(r))})
+}
+
+// racedLeftovers counts the slots that racing double frees left in the
+// inboxes of words that per-P caches own, not collected yet. Two Frees of
+// one live object can both pass the state check when one runs on the P
+// that owns the slot's word and the other elsewhere: the first puts the
+// slot into its cache, the second into the word's inbox, and both count a
+// Free. The owner drops such a bit when it collects the inbox, because the
+// slot is in its free slots already or live again, and uncounts the Free
+// (pcache.collect); until then the slot counts twice in Stats.Cached, or
+// counts as cached while it is live, and in Frees twice. Stats subtracts
+// these leftovers, so that its counts are exact at quiescence.
+//
+// It reads the caches as pcache.counts does, without synchronisation.
+//
+//go:norace
+func (p *Pool[T]) racedLeftovers() int {
+	n := 0
+	caches := p.allCaches()
+	for i := range caches {
+		c := &caches[i]
+		cur := c.cur
+		for _, w := range c.owned[:min(c.n, maxOwned)] {
+			if w == nil {
+				continue // the P is changing its list
+			}
+			in := w.inbox.Load()
+			if in == 0 {
+				continue
+			}
+			free := w.free
+			if w == cur {
+				free = c.free | c.sampled
+			}
+			n += bits.OnesCount64(in &^ validFree(w, in&^free))
+		}
+	}
+	return n
 }
 
 // lookup returns the slot x points to, or panics with ErrForeign.
-func (p *Pool[T]) lookup(x *T) slotRef[T] {
+func (p *Pool[T]) lookup(x *T) slotRef[T] { return p.lookupFor(x, opFree) }
+
+// lookupFor is lookup for the call o, which the panic names.
+func (p *Pool[T]) lookupFor(x *T, o op) slotRef[T] {
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp == nil || sp.Pool != p.id {
-		p.foreign(addr, sp)
+		p.foreign(addr, sp, o)
 	}
 	off := addr - sp.Base
 	i := uint32(uint64(off) * p.divMul >> 32)
 	if uintptr(i)*p.size != off {
-		p.foreign(addr, sp)
+		p.foreign(addr, sp, o)
 	}
 	return slotRef[T]{(*span[T])(sp.Slab), i}
 }
 
-func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span) {
-	err := p.foreignError(addr, sp)
+func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span, o op) {
+	err := p.foreignError(addr, sp, o)
 	if debugMode {
-		panic(p.debugViolation(err, addr, sp))
+		panic(p.debugForeign(err, addr, sp, o))
 	}
 	panic(err)
 }
 
-// foreignError is the error of Free of addr, which lies in the span sp (nil
-// if none) but is not a slot of this pool.
-func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span) error {
+// foreignError is the error of Free or RefOf (o) of addr, which lies in the
+// span sp (nil if none) but is not a slot of this pool.
+func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span, o op) error {
 	var why string
 	switch {
 	case sp == nil:
-		why = "not in any slab (a new value, or a slab released by Trim)"
+		why = "not in any slab (a new value, a variable, or an object of a slab that Trim released)"
 	case sp.Pool != p.id:
 		why = fmt.Sprintf("in a slab of pool %q (%s)", sp.Owner.Name(), sp.Owner.TypeName())
 	default:
 		why = fmt.Sprintf("%d bytes into a %d-byte slot", (addr-sp.Base)%p.size, p.size)
 	}
-	return fmt.Errorf("%w: %s %#x passed to pool %q is %s", ErrForeign, p.owner.typeName, addr, p.owner.name, why)
+	return fmt.Errorf("%w: %s %#x passed to %v of pool %q is %s", ErrForeign, p.owner.typeName, addr, o, p.owner.name, why)
 }
 
-// badFree panics for Free of a slot that is not live.
-func (p *Pool[T]) badFree(r slotRef[T], st uint8) {
-	var err error
-	switch st {
-	case stateScoped:
-		// Release builds do not tell a scope's objects from the free
-		// slots it holds: both cases are named.
-		err = fmt.Errorf("%w: Free of %s (pool %q, slot %d), a slot that a Scope holds: an object allocated with AllocIn is freed by Scope.Release; "+
-			"an object allocated with Alloc was freed already, and a scope has taken its slot since (a double free)",
-			ErrScoped, p.owner.typeName, p.owner.name, p.slotNum(r))
-	default:
-		err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(r))
-	}
+// badFree panics for Free or RefOf (o) of a slot that is not live: it
+// holds a scoped object, or no object at all.
+func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
+	err := p.badFreeError(r, st, o)
 	if debugMode {
-		panic(p.debugBadFree(err, r))
+		panic(p.debugBadFree(err, r, o))
 	}
 	panic(err)
+}
+
+// badFreeError is badFree's error in release builds, which keep no history
+// per slot: a slot that is not allocated may have been freed through this
+// pointer, freed through a stale pointer to an earlier object of the slot
+// (so that this may be the first Free of the object the caller holds), or
+// never allocated. The message says so rather than guess.
+func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
+	num := p.slotNum(r)
+	switch {
+	case st == stateScoped && o == opRefOf:
+		return fmt.Errorf("%w: RefOf of %s (pool %q, slot %d) that was allocated with AllocIn: Scope.Release frees it, and a Ref must not outlive it",
+			ErrScoped, p.owner.typeName, p.owner.name, num)
+	case st == stateScoped && debugMode:
+		return fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
+			ErrScoped, p.owner.typeName, p.owner.name, num)
+	case st == stateScoped:
+		// Release builds do not tell a scope's objects from the free
+		// slots it holds: both readings are named.
+		return fmt.Errorf("%w: Free of %s (pool %q, slot %d), a slot that a Scope holds: an object allocated with AllocIn is freed by Scope.Release; "+
+			"an object allocated with Alloc was freed already, and a scope has taken its slot since (a double free)",
+			ErrScoped, p.owner.typeName, p.owner.name, num)
+	case o == opRefOf:
+		return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
+			"slab: RefOf of an unallocated %s (pool %q, slot %d): the object was freed, or the slot never allocated (build with -tags slabdebug to see where)",
+			p.owner.typeName, p.owner.name, num)}
+	}
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
+		"slab: double free of %s (pool %q, slot %d): the slot is already free: this object was freed before, "+
+			"or a Free through a stale pointer to an earlier object of the slot freed it, or the slot was never allocated (build with -tags slabdebug to see where)",
+		p.owner.typeName, p.owner.name, num)}
 }
 
 // slotNum is the pool-wide number of a slot: its span's position times the

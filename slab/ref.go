@@ -41,11 +41,18 @@ func (p *Pool[T]) AllocRef() Ref[T] {
 // RefOf returns a Ref to x, which must be live and allocated by p with Alloc,
 // TryAlloc or AllocRef.
 //
-// RefOf panics like Free if x is foreign, free or scoped.
+// RefOf panics with an error wrapping ErrForeign if p did not allocate x,
+// ErrDoubleFree if x is free (or its slot was never allocated), and
+// ErrScoped if x was allocated with AllocIn.
 func (p *Pool[T]) RefOf(x *T) Ref[T] {
-	r := p.lookup(x)
+	if debugMode {
+		if ref, ok := p.debugRefOf(x); ok {
+			return ref // x is a shadow of drop detection
+		}
+	}
+	r := p.lookupFor(x, opRefOf)
 	if st := *r.st(); !isLive(st) {
-		p.badFree(r, st)
+		p.badFree(r, st, opRefOf)
 	}
 	return p.refOf(r)
 }
@@ -54,7 +61,12 @@ func (p *Pool[T]) RefOf(x *T) Ref[T] {
 //
 // Get panics with an error wrapping ErrStaleRef if the object has been freed
 // since r was issued, or if r is the zero Ref or was issued by another pool.
-func (p *Pool[T]) Get(r Ref[T]) *T { return p.refSlot(r).ptr() }
+func (p *Pool[T]) Get(r Ref[T]) *T {
+	if debugMode {
+		return p.debugObject(p.refSlot(r))
+	}
+	return p.refSlot(r).ptr()
+}
 
 // FreeRef frees the object r refers to, like Free.
 //

@@ -114,7 +114,7 @@ func (c *pcache) withhold(free uint64) uint64 {
 		return free
 	}
 	if c.sampleLeft == 0 {
-		c.sampleLeft = nextSample(c.every)
+		c.sampleLeft = nextSample(int(c.every))
 	}
 	n := int64(bits.OnesCount64(free))
 	for c.sampleLeft <= n {
@@ -127,7 +127,7 @@ func (c *pcache) withhold(free uint64) uint64 {
 		free &^= b
 		c.sampled |= b
 		n -= c.sampleLeft
-		c.sampleLeft = nextSample(c.every)
+		c.sampleLeft = nextSample(int(c.every))
 	}
 	c.sampleLeft -= n
 	return free
@@ -143,7 +143,7 @@ func (c *pcache) popSampled(size uintptr) unsafe.Pointer {
 		return nil
 	}
 	j := uintptr(bits.TrailingZeros64(f))
-	c.cur.state[j&63] = stateSampled
+	c.cst[j&63] = stateSampled
 	c.sampled = f & (f - 1)
 	return unsafe.Add(c.mem, j*size)
 }

@@ -84,9 +84,10 @@ type scopeState struct {
 func NewScope() *Scope { return new(Scope) }
 
 // lease returns the state s leases, or panics with ErrReleased if s is nil
-// or its lease has ended; op names the call, of a value of type typ if
-// typ is not empty. The zero Scope gets its own state here.
-func (s *Scope) lease(op, typ string) *scopeState {
+// or its lease has ended; op names the call, of a value of type typ of the
+// pool named pool if they are not empty. The zero Scope gets its own state
+// here.
+func (s *Scope) lease(op, typ, pool string) *scopeState {
 	if s != nil {
 		st := s.st
 		if st == nil {
@@ -99,6 +100,9 @@ func (s *Scope) lease(op, typ string) *scopeState {
 	}
 	if typ != "" {
 		op += " of " + typ
+	}
+	if pool != "" {
+		op += fmt.Sprintf(" (pool %q)", pool)
 	}
 	if s == nil {
 		panic(fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrReleased, op))
@@ -137,7 +141,7 @@ func (p *Pool[T]) allocInSlow(s *Scope) *T {
 // TryAllocIn panics, as AllocIn does, with an error wrapping ErrReleased if
 // s is nil or was taken back by its ScopePool.
 func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
-	st := s.lease("AllocIn", p.owner.typeName)
+	st := s.lease("AllocIn", p.owner.typeName, p.owner.name)
 	if debugMode {
 		defer st.exit(st.enter(&opAllocIn))
 	}
@@ -167,7 +171,7 @@ func (s *Scope) Release() {
 	if s == nil {
 		return
 	}
-	st := s.lease("Release", "")
+	st := s.lease("Release", "", "")
 	if debugMode {
 		defer st.exit(st.enter(&opRelease))
 	}

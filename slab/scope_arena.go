@@ -340,7 +340,7 @@ func sliceIn[T any](s *Scope, c int, op *string) unsafe.Pointer {
 	if c < 0 || uintptr(c) > maxAllocBytes/max(size, 1) {
 		panic(fmt.Errorf("slab: %s: capacity %d out of range", *op, c))
 	}
-	st := s.lease(*op, "")
+	st := s.lease(*op, "", "")
 	if debugMode {
 		defer st.exit(st.enter(op))
 	}
@@ -361,7 +361,7 @@ func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	}
 	var t T
 	if c == 0 || unsafe.Sizeof(t) == 0 {
-		s.lease("MakeSliceIn", "")
+		s.lease("MakeSliceIn", "", "")
 		return make([]T, n, c)
 	}
 	return unsafe.Slice((*T)(sliceIn[T](s, c, &opMakeSliceIn)), c)[:n]
@@ -396,7 +396,7 @@ func appendMinCap(size uintptr) int { return int(max(1, min(8, (1<<chunkMinShift
 // StringIn panics with an error wrapping ErrReleased as AllocIn does.
 func StringIn[B ~string | ~[]byte](s *Scope, b B) string {
 	if len(b) == 0 {
-		s.lease("StringIn", "")
+		s.lease("StringIn", "", "")
 		return ""
 	}
 	p := sliceIn[byte](s, len(b), &opStringIn)
@@ -413,7 +413,7 @@ func StringIn[B ~string | ~[]byte](s *Scope, b B) string {
 // NewValueIn panics with an error wrapping ErrReleased as AllocIn does.
 func NewValueIn(s *Scope, t reflect.Type) reflect.Value {
 	if t.Size() == 0 {
-		s.lease("NewValueIn", "")
+		s.lease("NewValueIn", "", "")
 		return reflect.New(t)
 	}
 	return reflect.NewAt(t, valuesIn(s, t, 1, &opNewValueIn))
@@ -433,7 +433,7 @@ func MakeSliceValueIn(s *Scope, typ reflect.Type, n, c int) reflect.Value {
 		panic(fmt.Errorf("slab: MakeSliceValueIn: length %d out of range [0, capacity %d]", n, c))
 	}
 	if c == 0 || typ.Elem().Size() == 0 {
-		s.lease("MakeSliceValueIn", "")
+		s.lease("MakeSliceValueIn", "", "")
 		return reflect.MakeSlice(typ, n, c)
 	}
 	v := reflect.SliceAt(typ.Elem(), valuesIn(s, typ.Elem(), c, &opMakeSliceValueIn), c).Slice(0, n)
@@ -448,7 +448,7 @@ func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
 	if c < 0 || uintptr(c) > maxAllocBytes/t.Size() {
 		panic(fmt.Errorf("slab: %s: capacity %d out of range", *op, c))
 	}
-	st := s.lease(*op, "")
+	st := s.lease(*op, "", "")
 	if debugMode {
 		defer st.exit(st.enter(op))
 	}
@@ -489,7 +489,7 @@ func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
 		hdr.cap = l + n
 		return
 	}
-	st := s.lease("GrowSliceValueIn", "")
+	st := s.lease("GrowSliceValueIn", "", "")
 	if debugMode {
 		defer st.exit(st.enter(&opGrowSliceValueIn))
 	}

@@ -41,7 +41,7 @@ func (sp *ScopePool) Get() *Scope {
 // Put panics with an error wrapping ErrReleased if s is nil or was put
 // already.
 func (sp *ScopePool) Put(s *Scope) {
-	st := s.lease("ScopePool.Put", "")
+	st := s.lease("ScopePool.Put", "", "")
 	if s.st == &s.own {
 		// A scope of NewScope or a zero Scope: it has no lease to end, and
 		// its memory is in the *Scope itself.

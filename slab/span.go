@@ -31,8 +31,10 @@ type span[T any] struct {
 	// pointer fields of T; freed slots are zeroed with typed stores.
 	mem []T
 	// words holds a record per run of 64 slots (one allocBits word): the
-	// slots' states, the run's owner and its inbox. See word.
-	words []word
+	// run's owner and its inbox, see word; states holds the runs' slot
+	// states, a cache line each.
+	words  []word
+	states []wordState
 	// gens holds the Ref generation of each slot; nil until the first
 	// AllocRef or RefOf from this span. The generation of a live slot is the
 	// one its Ref carries; Free increments it, so every earlier Ref is
@@ -72,8 +74,10 @@ func (s *span[T]) base() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceDat
 
 // validMask returns the bits of word w that are slots of s: all 64, except
 // in a last word that the span's end cuts short.
-func (s *span[T]) validMask(w int) uint64 {
-	n := len(s.mem) - w*64
+func (s *span[T]) validMask(w int) uint64 { return validMask(uint32(min(64, len(s.mem)-w*64))) }
+
+// validMask returns the mask of the first n of a word's slots.
+func validMask(n uint32) uint64 {
 	if n >= 64 {
 		return ^uint64(0)
 	}
@@ -98,15 +102,15 @@ func (s *span[T]) validMask(w int) uint64 {
 // central set's) and give them back under Pool.mu, or through the inbox if
 // a P owns the word by then.
 //
-// The state bytes fill the first cache line, the rest the second: a word
-// is 128 bytes, and a span's words start on a line boundary (Go allocates
-// arrays of 64-byte multiples at 64-byte offsets), so two words never share
-// a line. 64 slots of any size also span whole lines, since 64 × size is a
-// multiple of 64: the objects of two words never share a line either.
+// A word's slot states are a cache line of their own (wordState, in an
+// array without pointers, which Go allocates at 64-byte offsets), and the
+// rest is one 64-byte record. 64 slots of any size fill whole lines, since
+// 64 × size is a multiple of 64: the objects of two words never share a
+// line either. The records' array holds pointers, so Go may place it 8
+// bytes off a line boundary (the heap's type header): a record's last 8
+// bytes, owner and queued, written only when the word changes hands, may
+// then share a line with the next record's first fields.
 type word struct {
-	// state is the state of each slot of the run, see stateFree.
-	state [64]uint8
-
 	// inbox has bit k set for slot k freed by a goroutine that does not own
 	// the word. Any goroutine ORs into it; the owner takes it with Swap.
 	inbox atomic.Uint64
@@ -114,23 +118,27 @@ type word struct {
 	// word is owned by a P but is not the cache's current word (whose mask
 	// the cache keeps itself). Written by the owning P only.
 	free uint64
+	// state is the word's slot states.
+	state *wordState
 	// next links the pool's list of central words whose inbox may hold
 	// slots (Pool.inboxes).
 	next *word
-	// mem is the address of slot base, valid the bits of the run that are
-	// slots, span the *span[T] that holds the run, base the index of the
-	// run's first slot in it. Set when the span is made.
-	mem   unsafe.Pointer
-	valid uint64
-	span  unsafe.Pointer
-	base  uint32
+	// mem is the address of slot base, span the *span[T] that holds the
+	// run, base the index of the run's first slot in it and nslots its
+	// number of slots. Set when the span is made.
+	mem    unsafe.Pointer
+	span   unsafe.Pointer
+	base   uint32
+	nslots uint32
 	// owner is ownerCentral, ownerMoving, or 1 + the id of the P whose
 	// cache owns the word. Changed by the owner only.
 	owner atomic.Uint32
 	// queued is set while the word is on Pool.inboxes.
 	queued atomic.Bool
-	_      [7]byte
 }
+
+// wordState holds the state of each slot of a word, see stateFree.
+type wordState [64]uint8
 
 // Values of word.owner other than a P's.
 const (
@@ -153,4 +161,4 @@ func (r slotRef[T]) ptr() *T { return &r.s.mem[r.i] }
 func (r slotRef[T]) word() *word { return &r.s.words[r.i/64] }
 
 // st returns r's state byte.
-func (r slotRef[T]) st() *uint8 { return &r.s.words[r.i/64].state[r.i%64] }
+func (r slotRef[T]) st() *uint8 { return &r.s.states[r.i/64][r.i%64] }

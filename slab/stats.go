@@ -45,8 +45,13 @@ type Stats struct {
 func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// The central words' inboxes are the pool's to collect: a slot that a
+	// racing double free left there is dropped now rather than counted.
+	p.collectInboxesLocked()
 	frees, inboxed, held := p.cacheCounts()
-	cached := held + inboxed
+	raced := p.racedLeftovers() // counted twice, see racedLeftovers
+	cached := held + inboxed - raced
+	frees -= uint64(raced)
 	scoped, scopeFree, scopeFrees := p.sc.countsLocked()
 	// Quarantined slots were freed, so they count in Frees, but are not
 	// yet reusable.

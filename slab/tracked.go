@@ -42,4 +42,38 @@ func (t *tracked[T]) Dropped(dst []registry.Object) []registry.Object {
 	return t.pool().debugDropped(dst)
 }
 
-func (t *tracked[T]) CheckQuarantine() error { return t.pool().debugCheckQuarantine() }
+func (t *tracked[T]) CheckQuarantine() []error { return t.pool().debugCheckQuarantine() }
+
+// LiveSlots sets, in dst, the bit of every slot that holds a live or scoped
+// object, and returns dst, grown as needed: bit k of word k/64 is pool-wide
+// slot k. Release builds keep no record per object; this is what they can
+// tell of a pool's objects, for tracker.IgnoreCurrent.
+func (t *tracked[T]) LiveSlots(dst []uint64) []uint64 {
+	p := t.pool()
+	table := *p.refTable.Load()
+	for pos := range table {
+		if s := table[pos].Load(); s != nil {
+			dst = liveSlotsOf(dst, s.words, pos*p.nelems, len(s.mem))
+		}
+	}
+	return dst
+}
+
+// liveSlotsOf sets the bits of the live and scoped slots among the n slots
+// of words, the first of which is slot first. The state bytes are read
+// without synchronisation, as Stats reads the caches (the owners write them
+// with plain stores): exact once the pool's users are quiescent.
+//
+//go:norace
+func liveSlotsOf(dst []uint64, words []word, first, n int) []uint64 {
+	if need := (first + n + 63) / 64; len(dst) < need {
+		dst = append(dst, make([]uint64, need-len(dst))...)
+	}
+	for i := range n {
+		if st := words[i/64].state[i%64]; isLive(st) || st == stateScoped {
+			k := first + i
+			dst[k/64] |= 1 << (k % 64)
+		}
+	}
+	return dst
+}

@@ -13,7 +13,7 @@ package slab
 // A pointer into a released slab is foreign: Free panics with ErrForeign.
 func (p *Pool[T]) Trim() {
 	if debugMode {
-		p.debugFlushQuarantine() // its slots would keep their slabs
+		p.debugFlushQuarantine("Trim") // its slots would keep their slabs
 	}
 	p.drainCaches()
 	p.mu.Lock()
@@ -66,7 +66,7 @@ func (p *Pool[T]) onGC() {
 
 	if drain {
 		if debugMode {
-			p.debugFlushQuarantine()
+			p.debugFlushQuarantine("the automatic trim")
 		}
 		p.drainCaches()
 		p.mu.Lock()
@@ -80,6 +80,9 @@ func (p *Pool[T]) onGC() {
 func (p *Pool[T]) releaseEmptyLocked(minIdle int) {
 	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 && s.idleGCs >= minIdle {
+			if debugMode {
+				p.debugReleasedLocked(s) // for reports on stale pointers into it
+			}
 			p.releaseLocked(s)
 		}
 	}

@@ -13,9 +13,14 @@
 //	func TestMain(m *testing.M) { tracker.VerifyTestMain(m) }
 //
 //	func TestHandler(t *testing.T) {
-//		defer tracker.VerifyNone(t, tracker.IgnoreCurrent())
+//		t.Parallel()
+//		defer tracker.VerifyNone(t, tracker.ThisTest(t))
 //		...
 //	}
+//
+// ThisTest counts only the objects that the test's goroutines allocate, in
+// debug builds; release builds record nothing per allocation and cannot
+// tell tests apart (see VerifyNone).
 //
 // In a server, during development or on a staging host:
 //
@@ -27,11 +32,19 @@
 // A *Violation reads like an AddressSanitizer report: a title, the stacks
 // of the call that misused the object, of its Free and of its allocation,
 // each starting at the program's own function (slabtrack's frames are left
-// out), with ages, and a SUMMARY line. errors.Is(v, slab.ErrDoubleFree) and
-// the like hold. Find's leak report reads like LeakSanitizer's: "N
-// object(s), B bytes ... allocated from:" and a stack per allocation site.
+// out), with ages measured from one instant, and a SUMMARY line naming the
+// place to look. A report shows only the events that happened, and says
+// only what the build knows. errors.Is(v, slab.ErrDoubleFree) and the like
+// hold. Find's leak report reads like LeakSanitizer's: "N object(s), B
+// bytes ... allocated from:" and a stack per allocation site.
+//
 // A write after free names the field that changed (found with reflect) and
-// shows its bytes.
+// shows its bytes. It is found later than it happens, by a call that did
+// not commit it (an Alloc that reuses the slot, a Free that pushes it out
+// of the quarantine, Trim, Check): the report marks that call as innocent
+// and its SUMMARY names the Free the write came after. The default
+// handling does not panic in the innocent call, but writes the report to
+// standard error and keeps it for Check (see SetHandler).
 //
 // # Faults
 //
@@ -76,9 +89,11 @@
 // other goroutines allocate and free. Find, Check, Pools and WriteReport
 // read each pool's records as they are at that moment; once the goroutines
 // that use the pools are quiescent (synchronised with the caller), their
-// results are exact. A Handler runs on the goroutine that committed the
-// violation, or, for an object dropped without Free, on the runtime's
-// cleanup goroutine; it must not call the pool that reported it.
+// results are exact. A Handler receives each violation once: Check and
+// WriteReport (/debug/slab) take none away from it. It runs on the
+// goroutine that committed or found the violation, or, for an object
+// dropped without Free and for what the automatic trim finds, on the
+// runtime's cleanup goroutine; it must not call the pool that reported it.
 // SetHandler and Configure take effect at once for every goroutine.
 //
 // # Debugging
@@ -90,14 +105,18 @@
 // that was tested. They add, per slot, an atomic state word changed by
 // compare-and-swap (so a concurrent double free is caught exactly once), the
 // ids of the allocation and free stacks (runtime.Callers, interned in a
-// depot, symbolised only when a report is printed) and timestamps: 40 bytes
-// per slot. Freed slots are poisoned (their scalar bytes only: pointer words
-// stay nil, since the garbage collector forbids writing them through unsafe)
-// and held in a FIFO quarantine before reuse; the poison is verified when
-// the slot leaves the quarantine, when it is reused, and by Check. The
-// quarantine only delays reuse: a pool that would grow takes its oldest
-// quarantined slots back first, and Trim empties it, so debug builds use
-// the memory release builds do.
+// depot, symbolised only when a report is printed), timestamps and the test
+// mark of ThisTest: 48 bytes per slot. Freed slots are poisoned (their
+// scalar bytes only: pointer words stay nil, since the garbage collector
+// forbids writing them through unsafe) and held in a FIFO quarantine before
+// reuse; the poison is verified when the slot leaves the quarantine, when
+// it is reused, and by Check. A slot leaves the quarantine only when as
+// many newer frees as its length have pushed it out, or when Trim (or the
+// automatic trim) empties it: the pool grows rather than reuse it early,
+// so a debug build holds up to the quarantine's length more objects per
+// pool than a release build. The records of a pool's latest released slabs
+// are kept (at most 32 slabs, while they are still in memory), so that a
+// stale pointer or Ref into one is reported with its object's stacks.
 //
 // Debug builds read the SLABTRACK_DEBUG environment variable at start-up
 // (see EnvVar) and Configure at run time: stack depth, stack sampling,

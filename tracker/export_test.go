@@ -1,5 +1,7 @@
 package tracker
 
+import "io"
+
 // SetOsExit replaces os.Exit for VerifyTestMain and returns a function that
 // restores it.
 func SetOsExit(f func(int)) (restore func()) {
@@ -10,3 +12,11 @@ func SetOsExit(f func(int)) (restore func()) {
 
 // ParseSettings exposes parseSettings.
 var ParseSettings = parseSettings
+
+// SetStderr replaces the writer of the default handling and returns a
+// function that restores it.
+func SetStderr(w io.Writer) (restore func()) {
+	old := stderr
+	stderr = w
+	return func() { stderr = old }
+}

@@ -72,7 +72,8 @@ func (f *fakePool) OnGC()                                               {}
 func (f *fakePool) Counters() registry.Counters                         { return registry.Counters{Name: f.name, Type: f.typ} }
 func (f *fakePool) LiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (f *fakePool) Dropped(dst []registry.Object) []registry.Object     { return dst }
-func (f *fakePool) CheckQuarantine() error                              { return nil }
+func (f *fakePool) LiveSlots(dst []uint64) []uint64                     { return dst }
+func (f *fakePool) CheckQuarantine() []error                            { return nil }
 
 func (f *fakePool) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 	if slot != f.slot || (serial != 0 && serial != f.serial) {

@@ -32,7 +32,11 @@ func Find(opts ...Option) error {
 			return nil
 		}
 		if i >= o.maxRetries {
-			return &Violation{Kind: Leak, Slot: -1, Sites: sites}
+			v := &Violation{Kind: Leak, Slot: -1, Sites: sites}
+			if o.unattributed {
+				v.Detail = "release builds do not record which test allocated an object: these include the objects of tests running in parallel with this one (build with -tags slabdebug to count this test's alone, or use VerifyTestMain)"
+			}
+			return v
 		}
 		time.Sleep(sleep)
 		sleep = min(2*sleep, o.maxSleep)
@@ -53,6 +57,19 @@ type TestingM interface {
 // at the end of a test, or deferred:
 //
 //	defer tracker.VerifyNone(t, tracker.IgnoreCurrent())
+//
+// Without options it counts every object of every pool, and IgnoreCurrent
+// counts every object allocated since, whichever test allocated it: in a
+// test that runs in parallel with others (t.Parallel), the other tests'
+// objects in flight would be reported as this test's leaks. There, use
+// ThisTest, which in debug builds counts only the objects allocated by the
+// test's own goroutines:
+//
+//	defer tracker.VerifyNone(t, tracker.ThisTest(t))
+//
+// Release builds cannot tell tests apart (they record nothing per
+// allocation): for parallel tests there, check once all tests are done,
+// with VerifyTestMain, as goleak recommends for goroutines.
 //
 // Deferred, it also reports a fault on a freed object, as CatchFaults does:
 // if the test panics because it read a freed object (see PanicOnFault),
@@ -111,14 +128,15 @@ func (o *options) leakedSites() []Site {
 			return
 		}
 		if !enabled {
-			if n := c.Live - o.baseline[c.ID]; n > 0 {
-				sites = append(sites, Site{Pool: c.Name, Type: c.Type, Objects: int(n), Bytes: n * int64(c.Size)})
+			if n := newSlots(p.LiveSlots(nil), o.before[c.ID]); n > 0 {
+				sites = append(sites, Site{Pool: c.Name, Type: c.Type, Objects: n, Bytes: int64(n) * int64(c.Size)})
 			}
 			return
 		}
 		keep := func(objs []registry.Object, dropped bool) []registry.Object {
 			return slices.DeleteFunc(objs, func(obj registry.Object) bool {
-				return o.ignore[objKey{c.ID, obj.Slot, obj.Serial, dropped}]
+				return o.ignore[objKey{c.ID, obj.Slot, obj.Serial, dropped}] ||
+					len(o.marks) > 0 && !under(obj.Mark, o.marks)
 			})
 		}
 		sites = append(sites, groupSites(c, keep(p.Dropped(nil), true), true)...)

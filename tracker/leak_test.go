@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -84,7 +85,10 @@ func TestFindReportsLeaks(t *testing.T) {
 }
 
 func TestFindIgnoreCurrent(t *testing.T) {
-	p := slab.New[Order](slab.WithName(t.Name()))
+	// One P, so that a freed slot is the next one allocated.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	// No quarantine, so that debug builds, too, reuse the slot at once.
+	p := slab.New[Order](slab.WithName(t.Name()), slab.WithQuarantine(0))
 	old := []*Order{allocOrder(p), allocOrder(p)}
 	ignore := tracker.IgnoreCurrent()
 	assert.NoError(t, tracker.Find(ignore, tracker.MaxRetries(0)), "objects live at IgnoreCurrent are not leaks")
@@ -97,18 +101,31 @@ func TestFindIgnoreCurrent(t *testing.T) {
 		assert.True(t, sites[0].Stack.Has("allocOtherOrder"), "the site names allocOtherOrder")
 	}
 
-	freeOrder(p, old[0]) // one old object out, one new in
-	err := tracker.Find(ignore, tracker.MaxRetries(0))
+	// Another test frees an older object: the live count is back to what
+	// it was, and the new object is still reported, in every build.
+	freeOrder(p, old[1])
+	sites = sitesOf(t, tracker.Find(ignore, tracker.MaxRetries(0)), t.Name())
+	require.Len(t, sites, 1, "freeing an old object does not hide the new one")
+	assert.Equal(t, 1, sites[0].Objects, "the new object")
+
+	// A new object in the slot of the freed old one: debug builds tell it
+	// apart; release builds, which record which slots are live and nothing
+	// per object, cannot (IgnoreCurrent documents it).
+	y := allocOtherOrder(p)
+	require.Same(t, old[1], y, "the new object took the old one's slot")
+	n := 0
+	for _, s := range sitesOf(t, tracker.Find(ignore, tracker.MaxRetries(0)), t.Name()) {
+		n += s.Objects
+	}
 	if tracker.Enabled() {
-		sites = sitesOf(t, err, t.Name())
-		require.Len(t, sites, 1, "debug builds remember objects, not counts")
-		assert.True(t, sites[0].Stack.Has("allocOtherOrder"), "the new object is reported")
+		assert.Equal(t, 2, n, "debug builds remember objects, not slots")
 	} else {
-		assert.NoError(t, err, "release builds compare counts, which did not grow")
+		assert.Equal(t, 1, n, "release builds miss the object that reuses an ignored slot")
 	}
 	freeOrder(p, x)
+	freeOrder(p, y)
 	assert.NoError(t, tracker.Find(ignore, tracker.MaxRetries(0)), "nothing new is live")
-	freeOrder(p, old[1])
+	freeOrder(p, old[0])
 }
 
 func TestFindIgnorePool(t *testing.T) {
@@ -194,4 +211,99 @@ func TestErrorsMatch(t *testing.T) {
 	v := &tracker.Violation{Kind: tracker.Leak}
 	assert.True(t, errors.Is(v, tracker.ErrLeak), "a leak report is ErrLeak")
 	assert.False(t, errors.Is(v, slab.ErrDoubleFree), "a leak report is not a double free")
+}
+
+// namedT is a recordingT with a test name, as ThisTest reads it.
+type namedT struct {
+	recordingT
+	name string
+}
+
+func (n *namedT) Name() string { return n.name }
+
+//go:noinline
+func allocInWorker(p *slab.Pool[Order]) *Order {
+	done := make(chan *Order)
+	go func() { done <- allocOrder(p) }() // a goroutine the test starts
+	return <-done
+}
+
+// Item 6: two tests share a pool and run at the same time. With ThisTest,
+// debug builds count each test's own objects, also those its goroutines
+// allocate: the clean test passes while the other holds objects, and the
+// leaky test is told about its own leak only. Release builds cannot tell
+// the tests apart, and say so.
+func TestThisTestUnderParallel(t *testing.T) {
+	p := slab.New[Order](slab.WithName(t.Name()))
+	cleanStarted := make(chan struct{})
+	inFlight := make(chan struct{})
+	cleanDone := make(chan struct{})
+	var leaked []*Order
+	t.Run("group", func(t *testing.T) {
+		t.Run("leaky", func(t *testing.T) {
+			t.Parallel()
+			leaky := &namedT{name: t.Name()}
+			opt := tracker.ThisTest(leaky)
+			<-cleanStarted
+			held := []*Order{allocOrder(p), allocOrder(p), allocInWorker(p)}
+			close(inFlight) // the other test checks now
+			<-cleanDone
+			freeOrder(p, held[0])
+			freeOrder(p, held[1])
+			tracker.VerifyNone(leaky, opt, tracker.MaxRetries(0))
+			leaked = held[2:]
+			require.Len(t, leaky.errs, 1, "the leaky test fails")
+			report := leaky.errs[0]
+			assert.Contains(t, report, "1 object(s), "+fmt.Sprint(orderSize)+" bytes not freed", "its own leak, not more")
+			if tracker.Enabled() {
+				assert.Contains(t, report, "allocInWorker", "the object its goroutine allocated is its own")
+			}
+		})
+		t.Run("clean", func(t *testing.T) {
+			t.Parallel()
+			clean := &namedT{name: t.Name()}
+			opt := tracker.ThisTest(clean)
+			close(cleanStarted)
+			<-inFlight
+			freeOrder(p, allocOrder(p))
+			tracker.VerifyNone(clean, opt, tracker.MaxRetries(0))
+			close(cleanDone)
+			if tracker.Enabled() {
+				assert.Empty(t, clean.errs, "debug builds do not count the other test's objects in flight")
+				return
+			}
+			require.Len(t, clean.errs, 1, "release builds count every new object, whichever test allocated it")
+			assert.Contains(t, clean.errs[0], "release builds do not record which test allocated an object", "and the report says so")
+		})
+	})
+	for _, x := range leaked {
+		freeOrder(p, x)
+	}
+}
+
+// ThisTest of a test counts its subtests' objects: a subtest's goroutine
+// starts from the test's, and a subtest's own ThisTest mark is started
+// under the test's.
+func TestThisTestCountsSubtests(t *testing.T) {
+	if !tracker.Enabled() {
+		t.Skip("release builds record nothing per allocation; TestThisTestUnderParallel checks what they report")
+	}
+	p := slab.New[Order](slab.WithName(t.Name()))
+	parent := &namedT{name: t.Name()}
+	opt := tracker.ThisTest(parent)
+	var x, y *Order
+	t.Run("inherits", func(t *testing.T) { x = allocOrder(p) })
+	t.Run("marks itself", func(t *testing.T) {
+		sub := &namedT{name: t.Name()}
+		subOpt := tracker.ThisTest(sub)
+		y = allocOtherOrder(p)
+		tracker.VerifyNone(sub, subOpt, tracker.MaxRetries(0))
+		require.Len(t, sub.errs, 1, "the subtest sees its own object")
+		assert.Contains(t, sub.errs[0], "1 object(s)", "and not its sibling's")
+	})
+	tracker.VerifyNone(parent, opt, tracker.MaxRetries(0))
+	require.Len(t, parent.errs, 1, "the test fails")
+	assert.Contains(t, parent.errs[0], "2 object(s)", "with both subtests' objects")
+	freeOrder(p, x)
+	freeOrder(p, y)
 }

@@ -28,8 +28,8 @@ func freeOrder(p *slab.Pool[Order], x *Order) { p.Free(x) }
 // allocated. It also serves as the child program of TestRaceReportsUseAfterFree
 // and TestCatchFaultsStopsTheProgramWithTheReport.
 func TestMain(m *testing.M) {
-	if os.Getenv(raceChildEnv) != "" {
-		useAfterFree()
+	if name := os.Getenv(raceChildEnv); name != "" {
+		raceChildren[name]()
 		os.Exit(0)
 	}
 	if os.Getenv(faultChildEnv) != "" {

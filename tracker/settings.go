@@ -91,13 +91,22 @@ func store(s Settings) {
 }
 
 func (s Settings) validate() error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("slab: tracker.Configure: %w", err)
+	}
+	return nil
+}
+
+// check returns the first field out of range, in a message without the
+// "slab:" prefix, which its callers add once.
+func (s Settings) check() error {
 	switch {
 	case s.StackDepth < 0 || s.StackDepth > 64:
-		return fmt.Errorf("slab: stack depth %d is outside [0, 64]", s.StackDepth)
+		return fmt.Errorf("stack depth %d is outside [0, 64]", s.StackDepth)
 	case s.SampleRate < 1:
-		return fmt.Errorf("slab: sample rate %d is below 1", s.SampleRate)
+		return fmt.Errorf("sample rate %d is below 1", s.SampleRate)
 	case s.Quarantine < 0:
-		return fmt.Errorf("slab: quarantine %d is negative", s.Quarantine)
+		return fmt.Errorf("quarantine %d is negative", s.Quarantine)
 	}
 	return nil
 }
@@ -153,7 +162,7 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			return s, false, err
 		}
 	}
-	if err := s.validate(); err != nil {
+	if err := s.check(); err != nil {
 		return s, false, fmt.Errorf("slab: %s: %w", EnvVar, err)
 	}
 	return s, logMode, nil

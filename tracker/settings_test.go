@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,6 +36,7 @@ func TestParseSettings(t *testing.T) {
 			if tt.err != "" {
 				assert.ErrorContains(t, err, tt.err, "%q is refused with a message naming the problem", tt.env)
 				assert.ErrorContains(t, err, "slab: SLABTRACK_DEBUG: ", "the message names the variable")
+				assert.Equal(t, 1, strings.Count(err.Error(), "slab:"), "the message has one prefix: %q", err)
 				return
 			}
 			assert.NoError(t, err, "%q parses", tt.env)
@@ -51,6 +53,7 @@ func TestConfigure(t *testing.T) {
 	s.StackDepth = 8
 	assert.NoError(t, tracker.Configure(s), "a valid setting is taken")
 	assert.Equal(t, s, tracker.CurrentSettings(), "CurrentSettings returns it")
-	assert.Error(t, tracker.Configure(tracker.Settings{StackDepth: 8}), "a sample rate of 0 is refused")
+	err := tracker.Configure(tracker.Settings{StackDepth: 8})
+	assert.EqualError(t, err, "slab: tracker.Configure: sample rate 0 is below 1", "a sample rate of 0 is refused, with one prefix")
 	assert.Equal(t, s, tracker.CurrentSettings(), "a refused Configure changes nothing")
 }

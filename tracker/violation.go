@@ -13,8 +13,8 @@ import (
 // Kind classifies a Violation.
 type Kind int
 
-// The kinds of violation. Each matches one of slab's sentinel errors with
-// errors.Is (see Violation.Is).
+// The kinds of violation. Each matches the sentinel error that release
+// builds panic with for it, with errors.Is (see Violation.Is).
 const (
 	// DoubleFree: Free (or FreeRef) of an object that is already free, in
 	// quarantine, in a per-P cache, or being freed by another goroutine.
@@ -28,16 +28,31 @@ const (
 	// Scope.Release may free. Matches slab.ErrScoped.
 	ScopedFree
 	// WriteAfterFree: a freed object was written to: its poison (or its
-	// zeroes, once out of quarantine) changed. Matches ErrWriteAfterFree.
+	// zeroes, once out of quarantine) changed. The call that finds it did
+	// not commit it. Matches ErrWriteAfterFree.
 	WriteAfterFree
-	// StaleRef: use of a Ref whose object was freed. Matches
-	// slab.ErrStaleRef.
+	// StaleRef: use of a Ref whose object was freed, of the zero Ref, or of
+	// another pool's Ref. Matches slab.ErrStaleRef.
 	StaleRef
 	// Leak: objects still allocated when Find looked. Matches ErrLeak.
 	Leak
 	// Dropped: an object became unreachable without Free (drop detection,
 	// see Settings.DropCheck). Matches ErrLeak.
 	Dropped
+	// Unallocated: Free or RefOf of a pointer to a slot that the pool has
+	// never allocated since the slot's slab was made. Release builds
+	// cannot tell it from a double free and panic with slab.ErrDoubleFree,
+	// which it matches.
+	Unallocated
+	// RefOfFreed: RefOf of an object that was freed. Release builds
+	// panic with slab.ErrDoubleFree, which it matches.
+	RefOfFreed
+	// ForeignPointer: RefOf of a pointer the pool did not allocate.
+	// Matches slab.ErrForeign.
+	ForeignPointer
+	// ScopedRef: RefOf of an object allocated with AllocIn. Matches
+	// slab.ErrScoped.
+	ScopedRef
 	// UseAfterFree: the program read a reference field of a freed object,
 	// which Free had poisoned, and dereferenced it; or it read or wrote a
 	// freed object kept on a guard page. The access faulted, and the
@@ -54,6 +69,10 @@ var kindNames = [...]string{
 	StaleRef:       "stale-ref",
 	Leak:           "leak",
 	Dropped:        "dropped-without-free",
+	Unallocated:    "unallocated-slot",
+	RefOfFreed:     "refof-freed",
+	ForeignPointer: "foreign-pointer",
+	ScopedRef:      "scoped-ref",
 	UseAfterFree:   "use-after-free",
 }
 
@@ -68,11 +87,13 @@ func (k Kind) String() string {
 
 func (k Kind) sentinel() error {
 	switch k {
-	case DoubleFree:
+	case DoubleFree, Unallocated, RefOfFreed:
 		return errs.DoubleFree
-	case ForeignFree:
+	case UseAfterFree:
+		return errs.UseAfterFree
+	case ForeignFree, ForeignPointer:
 		return errs.Foreign
-	case ScopedFree:
+	case ScopedFree, ScopedRef:
 		return errs.Scoped
 	case WriteAfterFree:
 		return errs.WriteAfterFree
@@ -80,10 +101,16 @@ func (k Kind) sentinel() error {
 		return errs.StaleRef
 	case Leak, Dropped:
 		return errs.Leak
-	case UseAfterFree:
-		return errs.UseAfterFree
 	}
 	return nil
+}
+
+// committedByCaller reports whether violations of kind k are found by the
+// call that commits them, which the default handler can therefore panic
+// in. A write after free is found later, by an unrelated call; an object
+// dropped without Free, by the garbage collector.
+func (k Kind) committedByCaller() bool {
+	return k != WriteAfterFree && k != Dropped && k != Leak
 }
 
 // A Stack is a symbolised call stack, innermost call first. Stacks in
@@ -91,10 +118,13 @@ func (k Kind) sentinel() error {
 type Stack []runtime.Frame
 
 // Has reports whether a frame of s is in a function whose name ends with
-// name, such as "allocOrder" or "main.(*Server).handle".
+// name, such as "allocOrder" or "main.(*Server).handle". The type
+// arguments of a generic function, which frames show as "[...]", are left
+// out of the comparison.
 func (s Stack) Has(name string) bool {
 	for _, f := range s {
-		if f.Function == name || strings.HasSuffix(f.Function, "."+name) || strings.HasSuffix(f.Function, "/"+name) {
+		fn := strings.ReplaceAll(f.Function, "[...]", "")
+		if fn == name || strings.HasSuffix(fn, "."+name) || strings.HasSuffix(fn, "/"+name) {
 			return true
 		}
 	}
@@ -162,19 +192,30 @@ type Violation struct {
 	Guarded   bool
 	Reused    bool
 
+	// Op names the call that committed the violation, or, for a write
+	// after free, the call that found it: "Free", "FreeRef", "RefOf",
+	// "Get", "Alloc", "Check", "Trim".
+	Op string
+
 	// Alloc is where the object was allocated, Free where it was freed,
-	// Call the call that detected the violation. Each may be empty: not
-	// recorded (see Settings), or not applicable.
+	// Call the call that committed or detected the violation (see Op).
+	// Each may be empty: not recorded (see Settings), or not applicable.
 	Alloc, Free, Call Stack
 	// AllocAge and FreeAge are how long before the report the object was
-	// allocated and freed; 0 if unknown.
+	// allocated and freed, both measured from the same instant; 0 if the
+	// object has no such event (a live object was not freed; a Ref of
+	// another pool names no object). A report shows the allocation and
+	// free sections of the events that happened, with their stacks or, if
+	// the settings recorded none, a note saying so.
 	AllocAge, FreeAge time.Duration
 
 	// Sites groups the objects of a Leak report by allocation stack.
 	Sites []Site
 
-	// Err is the error release builds would panic with; it wraps one of
-	// slab's sentinel errors. Nil for leaks.
+	// Err is the error that the call panics with in release builds,
+	// worded with what the debug build knows; it wraps the same sentinel
+	// error, and its message is the report's first line. Nil for writes
+	// after free, dropped objects and leaks.
 	Err error
 }
 
@@ -198,11 +239,12 @@ type Site struct {
 // errors.Is(v, slab.ErrDoubleFree) holds for a DoubleFree.
 func (v *Violation) Is(target error) bool { return target != nil && target == v.Kind.sentinel() }
 
-// Unwrap returns the error a release build would have panicked with.
+// Unwrap returns Err.
 func (v *Violation) Unwrap() error { return v.Err }
 
-// Error returns the report: a title line, the stacks labelled allocated,
-// freed and this call, and a SUMMARY line.
+// Error returns the report: a title line, what was found, the sections of
+// the calls involved (this call, the Free, the allocation), and a SUMMARY
+// line.
 func (v *Violation) Error() string {
 	var b strings.Builder
 	if v.Kind == Leak {
@@ -217,55 +259,49 @@ func (v *Violation) Error() string {
 	case v.Detail != "":
 		fmt.Fprintf(&b, "%s\n", v.Detail)
 	}
-	if v.Kind == WriteAfterFree && v.Got != nil {
-		fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
-		fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
-	}
-	callLabel := map[Kind]string{
-		DoubleFree:     "freed again here (this call)",
-		ForeignFree:    "freed here (this call)",
-		ScopedFree:     "freed here (this call)",
-		WriteAfterFree: "detected here (this call)",
-		StaleRef:       "used here (this call)",
-		UseAfterFree:   "read here (this access)",
-	}[v.Kind]
-	if v.Kind == UseAfterFree && v.Guarded {
-		callLabel = "accessed here (this access)"
-	}
-	if callLabel != "" {
-		writeStack(&b, callLabel, 0, v.Call)
-	}
-	if v.Kind != ForeignFree || v.Free != nil {
-		if v.Kind != ScopedFree && v.Kind != Dropped {
-			label := "freed here"
-			if v.Kind == DoubleFree {
-				label = "previously freed here"
-			}
-			v.writeObjectStack(&b, label, v.FreeAge, v.Free)
+	if v.Kind == WriteAfterFree {
+		if v.Got != nil {
+			fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
+			fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
 		}
-	}
-	if v.Kind != ForeignFree || v.Alloc != nil {
+		// The writer is not known: the Free is the last place known to
+		// have held the object, and the call that found the damage
+		// comes last, marked as innocent.
+		v.writeFree(&b, "freed here", "; the write came after this Free")
+		v.writeAlloc(&b)
+		if len(v.Call) > 0 {
+			writeStack(&b, fmt.Sprintf("found here, by %s, which did not write the object", v.finder()), 0, v.Call)
+		}
+	} else if v.Kind == UseAfterFree {
+		access := "read here (this access)"
+		if v.Guarded {
+			access = "accessed here (this access)"
+		}
+		writeStack(&b, access, 0, v.Call)
+		v.writeObjectStack(&b, "freed here", v.FreeAge, v.Free)
 		v.writeObjectStack(&b, "allocated here", v.AllocAge, v.Alloc)
+	} else {
+		call := v.callLabel()
+		if call != "" {
+			writeStack(&b, call, 0, v.Call)
+		}
+		label := "freed here"
+		if strings.HasPrefix(call, "freed") {
+			label = "previously freed here"
+		}
+		v.writeFree(&b, label, "")
+		v.writeAlloc(&b)
 	}
-	at := v.Call
-	if len(at) == 0 {
-		at = v.Alloc
-	}
-	fmt.Fprintf(&b, "\nSUMMARY: slabtrack: %s", v.Kind)
-	if len(at) > 0 {
-		fmt.Fprintf(&b, " %s:%d in %s", at[0].File, at[0].Line, at[0].Function)
-	}
-	if v.Type != "" {
-		fmt.Fprintf(&b, " (%s, pool %q)", v.Type, v.Pool)
-	}
+	b.WriteString("\nSUMMARY: slabtrack: ")
+	b.WriteString(v.summary())
 	return b.String()
 }
 
-// writeObjectStack writes a stack of the object's life, or says why a
-// fault report has none.
+// writeObjectStack writes a stack of a faulting object's life, or says why
+// a fault report has none.
 func (v *Violation) writeObjectStack(b *strings.Builder, label string, age time.Duration, s Stack) {
 	switch {
-	case len(s) > 0 || v.Kind != UseAfterFree:
+	case len(s) > 0:
 		writeStack(b, label, age, s)
 	case v.Reused:
 		fmt.Fprintf(b, "\n%s:\n    (the slot has been allocated again since: this object's stacks are gone)\n", label)
@@ -274,6 +310,80 @@ func (v *Violation) writeObjectStack(b *strings.Builder, label string, age time.
 	default:
 		writeStack(b, label, age, s)
 	}
+}
+
+func (v *Violation) writeFree(b *strings.Builder, label, note string) {
+	if len(v.Free) > 0 || v.FreeAge > 0 {
+		writeStackNote(b, label, v.FreeAge, note, v.Free)
+	}
+}
+
+func (v *Violation) writeAlloc(b *strings.Builder) {
+	if len(v.Alloc) > 0 || v.AllocAge > 0 {
+		writeStack(b, "allocated here", v.AllocAge, v.Alloc)
+	}
+}
+
+// callLabel labels the section of the call that committed the violation.
+func (v *Violation) callLabel() string {
+	switch v.Kind {
+	case Dropped:
+		return ""
+	case DoubleFree:
+		return "freed again here (this call)"
+	}
+	switch v.Op {
+	case "RefOf":
+		return "passed to RefOf here (this call)"
+	case "Get":
+		return "used here (this call)"
+	case "":
+		if v.Kind == StaleRef {
+			return "used here (this call)"
+		}
+	}
+	return "freed here (this call)"
+}
+
+// finder names the call that found a write after free.
+func (v *Violation) finder() string {
+	switch v.Op {
+	case "":
+		return "this call"
+	case "Check":
+		return "tracker.Check"
+	case "Alloc", "Free", "Trim":
+		return "this " + v.Op
+	}
+	return v.Op
+}
+
+// summary is the SUMMARY line after its prefix: the kind and the place to
+// look first. That is the call that committed the violation; for a write
+// after free, whose writer is unknown, it is the Free the write came after
+// (never the call that found it); for a dropped object, its allocation.
+func (v *Violation) summary() string {
+	obj := fmt.Sprintf("(%s, pool %q)", v.Type, v.Pool)
+	if v.Type == "" {
+		obj = "(pool and slot not recorded)"
+	}
+	switch v.Kind {
+	case WriteAfterFree:
+		what := "write-after-free to " + v.fieldName()
+		if len(v.Free) > 0 {
+			return fmt.Sprintf("%s of an object freed at %s:%d in %s %s", what, v.Free[0].File, v.Free[0].Line, v.Free[0].Function, obj)
+		}
+		return what + " " + obj
+	case Dropped:
+		if len(v.Alloc) > 0 {
+			return fmt.Sprintf("%v of an object allocated at %s:%d in %s %s", v.Kind, v.Alloc[0].File, v.Alloc[0].Line, v.Alloc[0].Function, obj)
+		}
+		return fmt.Sprintf("%v %s", v.Kind, obj)
+	}
+	if len(v.Call) > 0 {
+		return fmt.Sprintf("%v %s:%d in %s %s", v.Kind, v.Call[0].File, v.Call[0].Line, v.Call[0].Function, obj)
+	}
+	return fmt.Sprintf("%v %s", v.Kind, obj)
 }
 
 func (v *Violation) fieldName() string {
@@ -287,9 +397,8 @@ func (v *Violation) fieldName() string {
 	return name + "." + v.Field
 }
 
-// title is the report's first line: the error a release build would panic
-// with (it starts with "slab:" and names the type, the pool and the slot),
-// or one made in its style.
+// title is the report's first line: Err's message (it starts with "slab:"
+// and names the type, the pool and the slot), or one made in its style.
 func (v *Violation) title() string {
 	if v.Err != nil {
 		return v.Err.Error()
@@ -298,6 +407,8 @@ func (v *Violation) title() string {
 	switch v.Kind {
 	case WriteAfterFree:
 		return fmt.Sprintf("slab: write after free to %s of %s", v.fieldName(), obj)
+	case Dropped:
+		return fmt.Sprintf("slab: leak: %s dropped without Free", obj)
 	case UseAfterFree:
 		verb := "read after free"
 		if v.Guarded {
@@ -310,17 +421,19 @@ func (v *Violation) title() string {
 			return fmt.Sprintf("slab: %s of %s field %s (pool %q, slot %d)", verb, v.Type, v.Field, v.Pool, v.Slot)
 		}
 		return fmt.Sprintf("slab: %s of %s", verb, obj)
-	case Dropped:
-		return fmt.Sprintf("slab: leak: %s dropped without Free", obj)
 	}
 	return fmt.Sprintf("slab: %s of %s", strings.ReplaceAll(v.Kind.String(), "-", " "), obj)
 }
 
 func writeStack(b *strings.Builder, label string, age time.Duration, s Stack) {
+	writeStackNote(b, label, age, "", s)
+}
+
+func writeStackNote(b *strings.Builder, label string, age time.Duration, note string, s Stack) {
 	if age > 0 {
-		fmt.Fprintf(b, "\n%s, %s ago:\n", label, roundAge(age))
+		fmt.Fprintf(b, "\n%s, %s ago%s:\n", label, roundAge(age), note)
 	} else {
-		fmt.Fprintf(b, "\n%s:\n", label)
+		fmt.Fprintf(b, "\n%s%s:\n", label, note)
 	}
 	if len(s) == 0 {
 		b.WriteString(noStack + "\n")
@@ -342,19 +455,34 @@ func roundAge(d time.Duration) time.Duration {
 }
 
 func (v *Violation) writeLeaks(b *strings.Builder) {
-	objs, bytes, dropped := 0, int64(0), 0
+	objs, bytes, dropped, withStack := 0, int64(0), 0, 0
+	pools := map[string]bool{}
 	for _, s := range v.Sites {
 		objs += s.Objects
 		bytes += s.Bytes
+		pools[s.Pool+"\x00"+s.Type] = true
+		if len(s.Stack) > 0 {
+			withStack++
+		}
 	}
 	fmt.Fprintf(b, "slab: leak: %d object(s), %d bytes not freed\n", objs, bytes)
+	if v.Detail != "" {
+		fmt.Fprintf(b, "(%s)\n", v.Detail)
+	}
 	for _, s := range v.Sites {
 		what := "object(s)"
 		if s.Dropped {
 			what = "object(s) dropped without Free"
 			dropped += s.Objects
 		}
-		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q) allocated from", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q)", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		if len(s.Stack) == 0 && !Enabled() {
+			// Release builds count the live objects of each pool and
+			// record nothing about them.
+			b.WriteString(" still allocated\n    (release builds do not record where objects were allocated: rebuild with -tags slabdebug for the sites)\n")
+			continue
+		}
+		b.WriteString(" allocated from")
 		if s.MaxAge > 0 {
 			fmt.Fprintf(b, " (age %s", roundAge(s.MinAge))
 			if s.MaxAge != s.MinAge {
@@ -363,22 +491,25 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 			b.WriteString(")")
 		}
 		b.WriteString(":\n")
-		switch {
-		case len(s.Stack) > 0:
-			for i, f := range s.Stack {
-				fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
-			}
-		case !Enabled():
-			b.WriteString("    (allocation sites are recorded only in debug builds: rebuild with -tags slabdebug)\n")
-		default:
+		if len(s.Stack) == 0 {
 			b.WriteString(noStack + "\n")
+			continue
+		}
+		for i, f := range s.Stack {
+			fmt.Fprintf(b, "    #%d %s %s:%d\n", i, f.Function, f.File, f.Line)
 		}
 	}
-	fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
+	if withStack > 0 || Enabled() {
+		fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d allocation site(s)", objs, bytes, len(v.Sites))
+	} else {
+		fmt.Fprintf(b, "\nSUMMARY: slabtrack: %d object(s), %d bytes leaked in %d pool(s)", objs, bytes, len(pools))
+	}
 	if dropped > 0 {
 		fmt.Fprintf(b, ", %d of them dropped without Free", dropped)
 	}
 	b.WriteString(".")
 }
 
+// noStack stands for a stack that could have been recorded and was not:
+// stacks are off (stack=0), or sampling skipped this allocation.
 const noStack = "    (no stack recorded: see SLABTRACK_DEBUG stack= and sample=)"

@@ -8,6 +8,9 @@
 //	go run -tags slabdebug ./examples/debugging -bug=leak
 //	go run -tags slabdebug ./examples/debugging -bug=dropped
 //
+// and reuse-after-free (a write after free found when the slot is reused),
+// never-allocated, refof-freed, trimmed, other-pool-ref and exhausted.
+//
 // Without the tag, the release build's checks still catch the double free
 // and the stale Ref, with a one-line error, and the leak check counts the
 // leaked objects.
@@ -19,6 +22,7 @@ import (
 	"os"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -59,20 +63,46 @@ func retryClose(o *Order) { orders.Free(o) }
 // that was closed already.
 func applyDiscount(o *Order) { o.Total = 90 }
 
+// nextOrder is the bug of -bug=never-allocated: pointer arithmetic that
+// walks past the orders the pool handed out.
+func nextOrder(o *Order) *Order { return (*Order)(unsafe.Add(unsafe.Pointer(o), unsafe.Sizeof(*o))) }
+
+// refOfClosed is the bug of -bug=refof-freed: it makes a Ref of an order
+// that was closed already.
+func refOfClosed(o *Order) slab.Ref[Order] { return orders.RefOf(o) }
+
+// quotes is the pool of -bug=exhausted, bounded to 4 objects.
+var quotes = slab.New[Order](slab.WithName("quotes"), slab.WithMaxObjects(4))
+
+func openQuote() (*Order, error) { return quotes.TryAlloc() }
+
+// stuckQuote is the bug of -bug=exhausted: a path that never frees.
+func stuckQuote() { _, _ = openQuote() } //slabvet:ignore lostfree the demo leaks on purpose
+
 func main() {
-	bug := flag.String("bug", "double-free", "the bug to commit: double-free, write-after-free, stale-ref, leak or dropped")
+	bug := flag.String("bug", "double-free", "the bug to commit: double-free, write-after-free, reuse-after-free, stale-ref, leak, dropped, never-allocated, refof-freed, trimmed, other-pool-ref or exhausted")
+	handling := flag.String("handler", "print", "what to do with each violation: print its report and go on; log it with tracker.LogAndContinue, as SLABTRACK_DEBUG=onviolation=log does; or default, the handling without a handler")
 	flag.Parse()
 	if !tracker.Enabled() {
 		fmt.Println("release build: rebuild with -tags slabdebug for reports with stacks")
 	}
-	// Print each report and go on, as a staging server would log it.
-	tracker.SetHandler(func(v *tracker.Violation) { fmt.Println(v) })
+	switch *handling {
+	case "print": // print each report and go on, as a staging server would log it
+		tracker.SetHandler(func(v *tracker.Violation) { fmt.Println(v) })
+	case "log":
+		tracker.SetHandler(tracker.LogAndContinue(nil))
+	case "default":
+	default:
+		fmt.Fprintf(os.Stderr, "unknown -handler=%s\n", *handling)
+		os.Exit(2)
+	}
 	defer func() {
 		switch r := recover().(type) {
 		case nil:
 		case *tracker.Violation:
-			// Get has no object to return: it panics after the handler.
-			fmt.Println("(and Get panicked with the same report)")
+			// Get and RefOf have no object to return: they panic after
+			// the handler.
+			fmt.Println("(and the call panicked with the same report, having no object to return)")
 		default:
 			fmt.Println("panic:", r) // release builds panic with a plain error
 		}
@@ -88,9 +118,45 @@ func main() {
 		o.Total = 100
 		closeOrder(o)
 		applyDiscount(o) //slabvet:ignore useafterfree the demo writes after free on purpose
+		// Check hands what it finds to the handler, which prints it, and
+		// returns it as well.
 		if err := tracker.Check(); err != nil {
-			fmt.Println(err)
+			fmt.Println("tracker.Check returned it too")
 		}
+	case "reuse-after-free":
+		// With no quarantine, the next Alloc on this P reuses the slot and
+		// finds the write; it is innocent, and does not panic.
+		drafts := slab.New[Order](slab.WithName("reused"), slab.WithQuarantine(0))
+		runtime.GOMAXPROCS(1)
+		o := drafts.Alloc()
+		drafts.Free(o)
+		applyDiscount(o) //slabvet:ignore useafterfree the demo writes after free on purpose
+		next := drafts.Alloc()
+		fmt.Println("the next Alloc returned a zeroed order:", *next == Order{})
+	case "never-allocated":
+		o := newOrder(1)
+		closeOrder(nextOrder(o))
+	case "refof-freed":
+		o := newOrder(1)
+		closeOrder(o)
+		refOfClosed(o) //slabvet:ignore useafterfree the demo passes a freed object to RefOf on purpose
+	case "trimmed":
+		o := newOrder(1)
+		closeOrder(o)
+		orders.Trim()
+		keep := newOrder(2) // a new slab; o still points into the released one
+		retryClose(o)       //slabvet:ignore useafterfree the demo frees into a trimmed slab on purpose
+		closeOrder(keep)
+	case "other-pool-ref":
+		other := slab.New[Order](slab.WithName("archive"))
+		r := other.AllocRef()
+		fmt.Println(readTotal(r)) // a Ref of another pool
+	case "exhausted":
+		for range 4 {
+			stuckQuote()
+		}
+		_, err := openQuote()
+		fmt.Println(err)
 	case "stale-ref":
 		r := openOrderRef()
 		closeOrderRef(r)

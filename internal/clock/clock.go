@@ -12,9 +12,15 @@ func Now() int64 { return int64(time.Since(epoch)) }
 
 // Age returns how long ago the timestamp t (from Now) was taken, or 0 if t
 // is 0 (never recorded).
-func Age(t int64) time.Duration {
+func Age(t int64) time.Duration { return Since(Now(), t) }
+
+// Since returns how long before now (from Now) the timestamp t was taken,
+// at least 1ns, or 0 if t is 0 (never recorded). A report computes all its
+// ages from one now, so that they keep the order of the events: ages taken
+// at different instants (with slow symbolisation in between) can invert.
+func Since(now, t int64) time.Duration {
 	if t == 0 {
 		return 0
 	}
-	return time.Duration(max(Now()-t, 0))
+	return time.Duration(max(now-t, 1))
 }

@@ -26,12 +26,18 @@ type Pool interface {
 	// LiveObjects appends a record of every live object to dst. Release
 	// builds keep no per-object records and append nothing.
 	LiveObjects(dst []Object) []Object
+	// LiveSlots sets the bit of every slot that holds a live object in dst
+	// (bit k of word k/64 is the pool-wide slot k) and returns it, grown as
+	// needed. Every build can: it is what release builds know of objects.
+	LiveSlots(dst []uint64) []uint64
 	// Dropped appends a record of every object that became unreachable
 	// without Free (debug builds with drop detection; others append nothing).
 	Dropped(dst []Object) []Object
 	// CheckQuarantine verifies the poison of every slot in the pool's
-	// quarantine and returns the violations found, joined, or nil.
-	CheckQuarantine() error
+	// quarantine and returns the violations found (each a
+	// *tracker.Violation), poisoning the slots again so that each is found
+	// once. It reports nothing itself: the caller does.
+	CheckQuarantine() []error
 }
 
 // A FaultDescriber is a pool that describes one of its slots for a fault
@@ -90,6 +96,9 @@ type Object struct {
 	// Weight is the number of objects the record stands for: 1, or the
 	// sampling period for an object sampled by WithSampling.
 	Weight int
+	// Mark is the test mark (internal/testlabel) of the goroutine that
+	// allocated it, 0 if none.
+	Mark uint32
 }
 
 var (

@@ -15,18 +15,17 @@
 //
 // The workload is written once against Sources (a Source per object type, a
 // Slices per slice type, a Text for strings and a Codec), so that every
-// strategy runs the same code and writes the same bytes. This package
-// cannot import slab (imports flow from slab down to internal), so a scope
-// strategy is assembled by its users: AllocatorSources(scope, release) for
-// a scope that implements scopedec.Allocator (objects, backing arrays and
-// string bytes, the decoded request's included), or a Sources literal of
-// typed Sources and Slices over the scope.
+// strategy runs the same code and writes the same bytes. ScopeV2 is the
+// strategy of a scope per request: objects, slices and strings in the
+// scope, the request decoded into it by slab/slabjson. The package is
+// benchmark code above slab: it imports slab and slab/slabjson, and
+// nothing in slab imports it.
 //
 // # Concurrency
 //
 // Handle may be called from several goroutines at once with the Sources of
-// HeapV1, HeapV2 and SyncPoolV1. The Sources of AllocatorSources (and so of
-// ProtoV2 and RecycleV2) belong to one goroutine, as a scope does:
+// HeapV1, HeapV2 and SyncPoolV1. The Sources of ScopeV2 hold the scope of
+// the request in progress, so they belong to one goroutine:
 // Strategy.NewSources makes one per goroutine.
 //
 // # Debugging

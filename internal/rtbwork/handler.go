@@ -16,6 +16,9 @@ const scratchSize = 1536
 // object of the request back to src. The output depends on body alone,
 // whatever the strategy.
 func Handle(src *Sources, body []byte, w io.Writer) error {
+	if src.Begin != nil {
+		src.Begin()
+	}
 	req := src.Request.Alloc()
 	if err := src.Codec.Decode(body, req); err != nil {
 		if src.Release != nil {

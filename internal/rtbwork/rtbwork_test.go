@@ -15,7 +15,9 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/rtbwork"
-	"github.com/slabtrack/slabtrack/internal/rtbwork/scopedec"
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/slab/slabjson"
+	"github.com/slabtrack/slabtrack/tracker"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/request-*.json and testdata/response-*.json")
@@ -174,62 +176,61 @@ func TestHandleRejectsBadRequests(t *testing.T) {
 	}
 }
 
-// TestAllocatorSourcesAllocateOnlyThroughTheAllocator serves a request
-// whose every object, backing array and string comes from a
-// scopedec.HeapAllocator, and checks that nothing else allocates: the
-// request is one without ext values, which json v2 decodes on the heap by
-// design (a map; UnmarshalJSON methods).
-func TestAllocatorSourcesAllocateOnlyThroughTheAllocator(t *testing.T) {
-	if race.Enabled {
-		t.Skip("the race detector makes sync.Pool drop json v2's pooled decoders at random, so allocation counts are not those of a release build")
-	}
-	r := rtbwork.Generate(2)
-	r.Ext = nil
-	for i := range r.Imp {
-		r.Imp[i].Ext = nil
-	}
-	body, err := jsonv1.Marshal(r)
-	require.NoError(t, err)
-
-	a := new(scopedec.HeapAllocator)
-	var objects, slices int
-	src := rtbwork.AllocatorSources(a, func() {
-		objects, slices = a.Objects, a.Slices
-		a.Reset()
-	})
-	var out bytes.Buffer
-	require.NoError(t, rtbwork.Handle(src, body, &out), "the request is served")
-	want := out.String()
-	allocs := testing.AllocsPerRun(20, func() {
-		out.Reset()
-		if err := rtbwork.Handle(src, body, &out); err != nil {
-			panic(err)
-		}
-	})
-	assert.Equal(t, want, out.String(), "every request gets the same response")
-	assert.Greater(t, objects, 400, "the request's objects came from the allocator")
-	assert.Equal(t, float64(objects+slices), allocs, "nothing allocates but the heap allocator's objects and backing arrays")
+func TestRequestHooksAreComplete(t *testing.T) {
+	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+	require.NoError(t, dec.Check(&rtbwork.BidRequest{}), "RequestHooks has the hook of every pointer and slice type of a request")
 }
 
-func TestRecycleV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap(t *testing.T) {
-	if race.Enabled {
-		t.Skip("the race detector makes sync.Pool drop json v2's pooled decoders at random, so allocation counts are not those of a release build")
-	}
-	src := rtbwork.RecycleV2()
-	bodies := rtbwork.Requests(6)
-	var out bytes.Buffer
-	for _, body := range bodies {
-		require.NoError(t, rtbwork.Handle(src, body, &out), "warm-up")
-	}
-	i := 0
-	allocs := testing.AllocsPerRun(30, func() {
-		out.Reset()
-		if err := rtbwork.Handle(src, bodies[i%len(bodies)], &out); err != nil {
+// decodeAllocs returns the heap allocations of decoding body with
+// slabjson and the request's hooks into a warm scope: those of the ext
+// values, which json v2 keeps on the heap (slab/slabjson's tests count
+// them).
+func decodeAllocs(t *testing.T, body []byte) float64 {
+	t.Helper()
+	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+	s := slab.NewScope()
+	decode := func() {
+		if err := dec.Unmarshal(s, body, slab.NewIn[rtbwork.BidRequest](s)); err != nil {
 			panic(err)
 		}
-		i++
-	})
-	// The ext map (the map and its raw value) and the six impressions' raw
-	// ext values: json v2 calls json.RawMessage.UnmarshalJSON, which copies.
-	assert.LessOrEqual(t, allocs, 12.0, "a warm request allocates only the ext map and raw values")
+		s.Release()
+	}
+	decode()
+	return testing.AllocsPerRun(20, decode)
+}
+
+// TestScopeV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap serves each sample in a
+// warm scope and counts the heap allocations of a request: the *Scope that
+// ScopePool.Get returns, and those of decoding the request (the ext
+// values, which json v2 keeps on the heap by design); none for the 400
+// objects, the slices and the strings the handler makes, nor for the
+// response.
+func TestScopeV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a release build")
+	}
+	if tracker.Enabled() {
+		t.Skip("debug builds record every allocation in a scope")
+	}
+	src := rtbwork.ScopeV2(new(slab.ScopePool))
+	var out bytes.Buffer
+	for _, seed := range sampleSeeds {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			body := rtbwork.Sample(seed)
+			for range 3 {
+				out.Reset()
+				require.NoError(t, rtbwork.Handle(src, body, &out), "warm-up")
+			}
+			want := decodeAllocs(t, body)
+			require.Positive(t, want, "the sample has ext values")
+			require.LessOrEqual(t, want, 12.0, "the decode allocates a map and a few raw values")
+			allocs := testing.AllocsPerRun(20, func() {
+				out.Reset()
+				if err := rtbwork.Handle(src, body, &out); err != nil {
+					panic(err)
+				}
+			})
+			assert.Equal(t, 1+want, allocs, "a request allocates its *Scope and what its decode allocates, nothing else")
+		})
+	}
 }

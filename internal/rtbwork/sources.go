@@ -4,6 +4,8 @@ import (
 	"io"
 	"slices"
 	"sync"
+
+	"github.com/slabtrack/slabtrack/slab"
 )
 
 // A Source hands out zeroed objects of one type and takes them back. It has
@@ -79,10 +81,13 @@ type Sources struct {
 	Text  Text
 	Codec Codec
 
+	// Begin, if not nil, is called before a request's first allocation: a
+	// request scope begins there.
+	Begin func()
 	// Release, if not nil, gives back every object, slice and string of a
 	// request at once, and the handler calls it instead of each Source's
-	// Free: a request scope's Release, or nothing at all for memory left to
-	// the GC.
+	// Free: a request scope's end, or nothing at all for memory left to the
+	// GC.
 	Release func()
 }
 
@@ -228,18 +233,16 @@ type Strategy struct {
 }
 
 // Strategies returns the strategies this package implements, in the order
-// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then proto-v2
-// and recycle-v2, the scopedec prototype on the heap (ProtoV2) and on an
-// allocator that reuses memory as a scope would (RecycleV2). Each call
-// makes new pools.
+// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then scope-v2,
+// a scope per request with slabjson (ScopeV2). Each call makes new pools.
 func Strategies() []Strategy {
 	syncPool := SyncPoolV1()
 	heapV1, heapV2 := HeapV1(), HeapV2()
+	scopes := new(slab.ScopePool)
 	return []Strategy{
 		{"heap-v1", func() *Sources { return heapV1 }},
 		{"syncpool-v1", func() *Sources { return syncPool }},
 		{"heap-v2", func() *Sources { return heapV2 }},
-		{"proto-v2", ProtoV2},
-		{"recycle-v2", RecycleV2},
+		{"scope-v2", func() *Sources { return ScopeV2(scopes) }},
 	}
 }

@@ -43,9 +43,14 @@ func main() {
 
 	res := results{}
 	for _, f := range []string{"allocfree.txt", "request.txt", "liveset.txt"} {
-		if err := res.parseFile(filepath.Join(*dir, f)); err != nil {
+		if err := res.parseFile(filepath.Join(*dir, f), false); err != nil {
 			log.Fatal(err)
 		}
+	}
+	// The placement benchmarks run with several GOMAXPROCS values: their
+	// names keep the -N suffix.
+	if err := res.parseFile(filepath.Join(*dir, "placement.txt"), true); err != nil {
+		log.Fatal(err)
 	}
 	mem, err := parseMemory(filepath.Join(*dir, "memory.txt"))
 	if err != nil {
@@ -97,7 +102,7 @@ type results map[string]map[string][]float64
 
 var procsSuffix = regexp.MustCompile(`-\d+$`)
 
-func (res results) parseFile(path string) error {
+func (res results) parseFile(path string, keepProcs bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -112,7 +117,10 @@ func (res results) parseFile(path string) error {
 		if _, err := strconv.Atoi(fields[1]); err != nil {
 			continue
 		}
-		name := procsSuffix.ReplaceAllString(fields[0], "")
+		name := fields[0]
+		if !keepProcs {
+			name = procsSuffix.ReplaceAllString(name, "")
+		}
 		if res[name] == nil {
 			res[name] = map[string][]float64{}
 		}
@@ -251,6 +259,7 @@ func (r *report) render(env string) {
 	r.printf("Every figure is the median over the rounds listed above (benchstat's centre); ratios are\n")
 	r.printf("computed from those medians. Raw output: `%s/*.txt`; benchstat output: `%s/*.benchstat.txt`.\n\n", r.dir, r.dir)
 	r.targets()
+	r.placements()
 	r.scopeTargets()
 	r.allocFree()
 	r.liveSet()
@@ -260,7 +269,7 @@ func (r *report) render(env string) {
 }
 
 func (r *report) targets() {
-	r.printf("## Targets of the core allocator (issue 2)\n\n")
+	r.printf("## Targets of the core allocator\n\n")
 	r.printf("| target | case | slab.Pool | baseline (same run) | ratio | limit | verdict |\n")
 	r.printf("|---|---|---|---|---|---|---|\n")
 	for _, t := range types {
@@ -268,7 +277,7 @@ func (r *report) targets() {
 			mode, label string
 			limit       float64
 		}{
-			{"serial", "Alloc+Free, one goroutine", 0.8},
+			{"serial", "Alloc+Free, one goroutine", 0.9},
 			{"parallel", "Alloc+Free, RunParallel (2 Ps)", 1.0},
 		} {
 			base := "AllocFree/type=" + t.key + "/mode=" + m.mode + "/alloc="
@@ -306,11 +315,79 @@ func (r *report) targets() {
 		s := r.get(base+"slab", "ns/op")
 		p := r.get(base+"syncpool", "ns/op")
 		q := ratio(s, p)
-		r.printf("| Per request (300 objects, 200 MB live heap) | %s | %s, %s GC/10k req | sync.Pool %s; new(T) %s, %s GC/10k req | %s | ≤ 1.0× | %s |\n",
+		r.printf("| Per request (300 objects, 200 MB live heap) | %s | %s, %s GC/10k req | sync.Pool %s; new(T) %s, %s GC/10k req | %s | ≤ 0.7× | %s |\n",
 			mode.label, ns(s), num(r.get(base+"slab", "gc/10kreq")), ns(p),
-			ns(r.get(base+"new", "ns/op")), num(r.get(base+"new", "gc/10kreq")), fmtRatio(q), verdict(q <= 1.0, q))
+			ns(r.get(base+"new", "ns/op")), num(r.get(base+"new", "gc/10kreq")), fmtRatio(q), verdict(q <= 0.7, q))
 	}
 	r.printf("\n")
+}
+
+// cpus are the GOMAXPROCS values of the placement benchmarks.
+var cpus = []string{"2", "4", "8"}
+
+// roundsPerRun is the number of rounds BenchmarkRounds runs.
+const roundsPerRun = 8
+
+func (r *report) placements() {
+	r.printf("## Placements: slots of neighbouring Ps\n\n")
+	r.printf("Ratios of `slab.Pool` to `sync.Pool`, 56-byte type with two pointers, medians of the runs of the same\n")
+	r.printf("sub-benchmark, with 2, 4 and 8 Ps on the machine's 2 cores (`-cpu 2,4,8`). See `slab/placement_bench_test.go`.\n\n")
+	r.printf("### Repeated parallel rounds (`BenchmarkRounds`), every round\n\n")
+	r.printf("Each run does 8 rounds of RunParallel Alloc+Free on one pool, with GCs and an idle pause between rounds so that\n")
+	r.printf("the pool trims and refills. Target: median of the rounds ≤ 1.0×, no round above 1.5×.\n\n")
+	r.printf("| Ps |")
+	for k := 1; k <= roundsPerRun; k++ {
+		r.printf(" round %d |", k)
+	}
+	r.printf(" median | worst | verdict |\n|---|")
+	for range roundsPerRun {
+		r.printf("---|")
+	}
+	r.printf("---|---|---|\n")
+	for _, c := range cpus {
+		var qs []float64
+		r.printf("| %s |", c)
+		for k := 1; k <= roundsPerRun; k++ {
+			base := fmt.Sprintf("BenchmarkRounds/round=%d/alloc=", k)
+			q := ratio(r.get(base+"slab-"+c, "ns/op"), r.get(base+"syncpool-"+c, "ns/op"))
+			qs = append(qs, q)
+			r.printf(" %s |", fmtRatio(q))
+		}
+		med, worst := medianOf(qs), slices.Max(qs)
+		r.printf(" %s | %s | %s |\n", fmtRatio(med), fmtRatio(worst), verdict(med <= 1.0 && worst <= 1.5, med))
+	}
+	r.printf("\n### The other placements\n\n")
+	r.printf("| placement | Ps | slab.Pool | sync.Pool | ratio | limit | verdict |\n|---|---|---|---|---|---|---|\n")
+	for _, pl := range []struct {
+		name, label string
+		limit       float64
+	}{
+		{"BenchmarkNeighbours", "neighbouring objects cycled by two goroutines", 1.2},
+		{"BenchmarkHandoff", "allocate on one goroutine, free on another (batches of 64)", 1.0},
+		{"BenchmarkMigrate", "per request, Gosched between allocation and free (RunParallel)", 0.7},
+	} {
+		for _, c := range cpus {
+			s := r.get(pl.name+"/alloc=slab-"+c, "ns/op")
+			p := r.get(pl.name+"/alloc=syncpool-"+c, "ns/op")
+			q := ratio(s, p)
+			r.printf("| %s | %s | %s | %s | %s | ≤ %.1f× | %s |\n", pl.label, c, ns(s), ns(p), fmtRatio(q), pl.limit, verdict(q <= pl.limit, q))
+		}
+	}
+	r.printf("\n")
+}
+
+// medianOf returns the median of xs.
+func medianOf(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 func (r *report) scopeTargets() {
@@ -460,6 +537,7 @@ func (r *report) benchstat() {
 		{"allocfree.benchstat.txt", "benchstat -col '/alloc@(syncpool new chanpool slab)' bench/allocfree.txt"},
 		{"request.benchstat.txt", "benchstat -col '/alloc@(syncpool new chanpool slab scope)' bench/request.txt"},
 		{"liveset.benchstat.txt", "benchstat -col /live bench/liveset.txt"},
+		{"placement.benchstat.txt", "benchstat -col '/alloc@(syncpool slab scope)' bench/placement.txt"},
 	} {
 		data, err := os.ReadFile(filepath.Join(r.dir, f.file))
 		if err != nil {

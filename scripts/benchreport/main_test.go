@@ -24,7 +24,12 @@ func TestParseAndMedian(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "raw.txt")
 	require.NoError(t, os.WriteFile(path, []byte(raw), 0o644), "the raw file is written")
 	res := results{}
-	require.NoError(t, res.parseFile(path), "benchmark output parses")
+	require.NoError(t, res.parseFile(path, false), "benchmark output parses")
+	kept := results{}
+	require.NoError(t, kept.parseFile(path, true), "benchmark output parses, keeping GOMAXPROCS")
+	v, n := kept.median("BenchmarkAllocFree/type=ptr64/mode=serial/alloc=slab-2", "ns/op")
+	assert.Equal(t, 8.0, v, "a name with its -N suffix has its samples")
+	assert.Equal(t, 3, n, "every sample is kept under the name with its suffix")
 
 	tests := []struct {
 		name, unit string
@@ -36,6 +41,8 @@ func TestParseAndMedian(t *testing.T) {
 		{"BenchmarkRequest/mode=serial/alloc=new", "ns/op", 30778, 2},
 		{"BenchmarkRequest/mode=serial/alloc=new", "gc/10kreq", 2, 2},
 	}
+	assert.InDelta(t, 2.0, medianOf([]float64{3, 1, 2}), 0, "the median of an odd count is the middle value")
+	assert.InDelta(t, 2.5, medianOf([]float64{4, 1, 2, 3}), 0, "the median of an even count is the mean of the middle two")
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.unit, func(t *testing.T) {
 			got, n := res.median(tt.name, tt.unit)

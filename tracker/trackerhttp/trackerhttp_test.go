@@ -47,10 +47,63 @@ func TestHandler(t *testing.T) {
 	if tracker.Enabled() {
 		assert.Contains(t, text, "live objects by allocation site", "debug builds group live objects by site")
 		assert.Contains(t, text, "allocOrder", "the site names the allocating function")
-		assert.Contains(t, text, "quarantine check: ok", "the quarantine is verified")
+		assert.Contains(t, text, "violations reported: ", "the report lists the violations reported so far")
 	} else {
 		assert.Contains(t, text, "rebuild with -tags slabdebug", "release builds say how to get the sites")
 	}
+}
+
+type Bill struct {
+	ID    int64
+	Total float64
+}
+
+//go:noinline
+func freeBill(p *slab.Pool[Bill], x *Bill) { p.Free(x) }
+
+// Item 4: reading /debug/slab takes nothing away from the handler. A write
+// after free that the page's check finds goes to the handler, once, however
+// often the page is read and Check called, and the page shows it among the
+// latest violations.
+//
+//slabvet:ignore useafterfree the test writes after free for the report on purpose
+func TestHandlerDoesNotStealViolations(t *testing.T) {
+	if !tracker.Enabled() {
+		t.Skip("release builds have no quarantine: nothing to find or steal")
+	}
+	var got []*tracker.Violation
+	prev := tracker.SetHandler(func(v *tracker.Violation) {
+		if v.Pool == t.Name() {
+			got = append(got, v)
+		}
+	})
+	t.Cleanup(func() { tracker.SetHandler(prev) })
+
+	p := slab.New[Bill](slab.WithName(t.Name()), slab.WithQuarantine(16))
+	x := p.Alloc()
+	freeBill(p, x)
+	x.Total = 12.5 // a write after free, in the quarantine
+
+	srv := httptest.NewServer(trackerhttp.Handler())
+	defer srv.Close()
+	page := func() string {
+		resp, err := http.Get(srv.URL)
+		require.NoError(t, err, "GET /debug/slab")
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, "read the report")
+		return string(body)
+	}
+	first := page()
+	require.Len(t, got, 1, "the page's check hands the write after free to the handler")
+	assert.Equal(t, "/debug/slab", got[0].Op, "the report says who found it")
+	assert.Contains(t, first, "slab: write after free to Bill.Total of *trackerhttp_test.Bill", "the page shows it")
+	assert.Contains(t, first, "violations reported: write-after-free 1", "the pool's counts show it")
+	second := page()
+	assert.NoError(t, tracker.Check(), "Check finds nothing new: the slot was poisoned again")
+	p.Trim() // the slot leaves the quarantine, verified
+	assert.Len(t, got, 1, "the handler received the violation exactly once")
+	assert.Contains(t, second, "slab: write after free to Bill.Total", "a later read of the page still shows it")
 }
 
 // published counts the runs of TestPublishExpvar: expvar names are

@@ -57,8 +57,7 @@ type Entry struct {
 	Role Role
 }
 
-// Table lists the API functions. The entries marked "planned" name functions
-// announced for a coming release; they are matched as soon as they exist.
+// Table lists the API functions.
 var Table = []Entry{
 	{SlabPath, "Pool", "Alloc", Alloc},
 	{SlabPath, "Pool", "TryAlloc", Alloc},
@@ -81,7 +80,8 @@ var Table = []Entry{
 	{SlabPath, "", "StringIn", AllocIn},
 	{SlabPath, "", "NewValueIn", AllocIn},
 	{SlabPath, "", "MakeSliceValueIn", AllocIn},
-	{JSONPath, "", "Unmarshal", DecodeIn}, // planned
+	{JSONPath, "", "Unmarshal", DecodeIn},
+	{JSONPath, "Decoder", "Unmarshal", DecodeIn},
 }
 
 // Types whose values must not be copied (see the scopecopy analyzer).

@@ -1,6 +1,5 @@
 // Package slab is a stand-in for slabtrack's slab package with the same API
-// signatures (TestStubMatchesSlab checks them), and the functions announced
-// for a coming release.
+// signatures (TestStubMatchesSlab checks them).
 package slab
 
 import (
