@@ -13,15 +13,17 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
 // Request decoding. The strategies decode as their users do:
 //
 //   - heap, syncpool, chan and pool with encoding/json, streaming from the
 //     body, unknown fields refused (decodeStd);
-//   - scope with json v2 into the request's scope (decodeScoped): the body
-//     is read into the scope, and the decoded request's nested objects,
-//     slice backing arrays and strings are placed in it too.
+//   - scope with slab/slabjson (json v2) into the request's scope
+//     (decodeScoped): the body is read into the scope, and the decoded
+//     request's nested objects, slice backing arrays and strings are placed
+//     in it too.
 //
 // Both refuse malformed JSON, unknown fields, wrong types and trailing data
 // with 400, and bodies over maxBodyBytes with 413. json v2 is the stricter
@@ -116,15 +118,25 @@ func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) ([]byte, 
 	}
 }
 
-// decodeScoped decodes data into r with json v2, with its default options.
-// r is in the request's scope; json v2 places what r refers to (strings,
-// the items' backing array, the billing address) on the heap until
-// slab/slabjson can place it in the scope.
-func decodeScoped(_ *slab.Scope, data []byte, r *PriceRequest) *apiError {
+// requests decodes PriceRequests into a scope: their strings, the items'
+// backing array, the tags and coupons, the billing address. The hooks name
+// every pointer and slice type a PriceRequest holds (decode_test.go checks
+// the list with Check). Made once: its json v2 options are built once, not
+// per request.
+var requests = slabjson.NewDecoder(
+	slabjson.Pointer[AddressInput](),
+	slabjson.Slice[ItemInput](),
+	slabjson.Slice[string](),
+)
+
+// decodeScoped decodes data into r, in s, with slab/slabjson (json v2 with
+// its default options): r's strings, slices and billing address are
+// placed in s.
+func decodeScoped(s *slab.Scope, data []byte, r *PriceRequest) *apiError {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return emptyBody()
 	}
-	if err := jsonv2.Unmarshal(data, r); err != nil {
+	if err := requests.Unmarshal(s, data, r); err != nil {
 		return decodeV2Error(err)
 	}
 	return unknownMembers(r)

@@ -107,3 +107,7 @@ func FuzzDecodersAgree(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestsDecoderHasEveryHook(t *testing.T) {
+	assert.NoError(t, requests.Check(&PriceRequest{}), "every pointer and slice type of a PriceRequest is placed in the scope")
+}

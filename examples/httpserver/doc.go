@@ -34,10 +34,11 @@
 //     handler returns; no pool is declared. Slices grow in the scope
 //     (slab.AppendIn, slab.MakeSliceIn), the line IDs and the digest are
 //     made in it (slab.StringIn), and the body is read into it. The request
-//     is decoded with json v2 (github.com/go-json-experiment/json) into a
-//     PriceRequest in the scope; what the request refers to (strings, the
-//     items' backing array, the billing address) is still placed on the
-//     heap by json v2, until slab/slabjson places it in the scope.
+//     is decoded with slab/slabjson into a PriceRequest in the scope, its
+//     strings, items, tags, coupons and billing address with it. What a
+//     request still allocates on the heap is the same for every strategy:
+//     the request's context (two allocations, with slabhttp's scope) and
+//     the Content-Length header (two).
 //   - pool: a slab.Pool per type, Alloc, and Free of each object at the
 //     end. The types that own slices (PriceRequest, Order, LineItem,
 //     Shipment) are reset on Free with slab.WithReset and their Reset
@@ -51,8 +52,9 @@
 // Every strategy but scope decodes with encoding/json (DisallowUnknownFields)
 // streaming from the body; every strategy encodes the response with
 // encoding/json into a recycled buffer, which allocates nothing, and, for
-// this response, is faster than json v2 (BenchmarkStages). -json=std makes
-// scope decode with encoding/json too, so that only the allocator differs.
+// this response, is faster than slab/slabjson's json v2 Encoder
+// (BenchmarkStages). -json=std makes scope decode with encoding/json too,
+// so that only the allocator differs.
 //
 // Every strategy answers byte for byte the same (handler_test.go checks
 // it; FuzzDecodersAgree checks it for arbitrary bodies, against recycled

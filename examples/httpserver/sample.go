@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
 // sampleItems is the catalogue the sample order draws from: categories that
@@ -49,18 +48,25 @@ const sampleLines = 24
 
 // sampleBody is the JSON of sampleRequest(sampleLines), indented for people.
 func sampleBody() []byte {
-	b, err := marshalRequest(sampleRequest(sampleLines), jsontext.Multiline(true), jsontext.WithIndent("  "))
-	if err != nil {
-		panic(err) // the sample is a constant value: it always encodes
+	var b bytes.Buffer
+	if err := json.Indent(&b, marshalRequest(sampleRequest(sampleLines)), "", "  "); err != nil {
+		panic(err) // marshalRequest writes valid JSON
 	}
-	return append(b, '\n')
+	return append(b.Bytes(), '\n')
 }
 
-// marshalRequest encodes r as a client would send it. It uses json v2:
-// encoding/json would write each Unknown field as a member called
-// "Unknown", which the server refuses.
-func marshalRequest(r *PriceRequest, opts ...jsonv2.Options) ([]byte, error) {
-	return jsonv2.Marshal(r, opts...)
+// requestEncoder writes requests as a client would send them. It is
+// slab/slabjson's (json v2): encoding/json would write each Unknown field
+// as a member called "Unknown", which the server refuses.
+var requestEncoder = slabjson.NewEncoder()
+
+// marshalRequest encodes r as one line of JSON.
+func marshalRequest(r *PriceRequest) []byte {
+	var b bytes.Buffer
+	if err := requestEncoder.Encode(&b, r); err != nil {
+		panic(err) // a PriceRequest holds nothing json v2 cannot encode
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // compactJSON appends src to dst without insignificant space: the form in
