@@ -36,8 +36,8 @@
 //     made in it (slab.StringIn), and the body is read into it. The request
 //     is decoded with slab/slabjson into a PriceRequest in the scope, its
 //     strings, items, tags, coupons and billing address with it. What a
-//     request still allocates on the heap is the same for every strategy:
-//     the request's context (two allocations, with slabhttp's scope) and
+//     request still allocates on the heap is its context (r.WithContext
+//     and slabhttp's scope, two allocations) and, as for every strategy,
 //     the Content-Length header (two).
 //   - pool: a slab.Pool per type, Alloc, and Free of each object at the
 //     end. The types that own slices (PriceRequest, Order, LineItem,
