@@ -143,7 +143,9 @@ func decodeScoped(s *slab.Scope, data []byte, r *PriceRequest) *apiError {
 }
 
 // decodeV2Error turns an error of json v2 into the response a client can act
-// on, with the codes decodeStdError gives encoding/json's errors.
+// on, with the codes decodeStdError gives encoding/json's errors. slab/slabjson
+// returns json v2's own errors, so telling a syntax error from a wrong type
+// takes json v2's error types: the one place this program names json v2.
 func decodeV2Error(err error) *apiError {
 	var (
 		syntax   *jsontext.SyntacticError
