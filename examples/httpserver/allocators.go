@@ -7,6 +7,18 @@ import (
 )
 
 // The five implementations of Allocator, one per value of -alloc.
+//
+// The pooled ones (syncpool, chan, pool) put an object back through its
+// type's reset: the Reset method of the types that own slices (keeping
+// their capacity), zeroing for the others. That is how experienced Go
+// developers write sync.Pool code, and what slab.WithReset lets a
+// slab.Pool do.
+
+// zero resets x to its zero value.
+func zero[T any](x *T) {
+	var z T
+	*x = z
+}
 
 // heap: new(T), left to the garbage collector.
 
@@ -17,10 +29,10 @@ func (heapAlloc[T]) Release() {}
 
 func heapObjects() *Objects {
 	return &Objects{
-		Orders: heapAlloc[Order]{}, Lines: heapAlloc[LineItem]{}, Products: heapAlloc[Product]{},
-		Customers: heapAlloc[Customer]{}, Addresses: heapAlloc[Address]{}, Discounts: heapAlloc[Discount]{},
-		Taxes: heapAlloc[TaxLine]{}, Shipments: heapAlloc[Shipment]{}, Payments: heapAlloc[Payment]{},
-		Events: heapAlloc[AuditEvent]{},
+		Requests: heapAlloc[PriceRequest]{}, Orders: heapAlloc[Order]{}, Customers: heapAlloc[Customer]{},
+		Addresses: heapAlloc[Address]{}, Lines: heapAlloc[LineItem]{},
+		Products: heapAlloc[Product]{}, Discounts: heapAlloc[Discount]{}, Taxes: heapAlloc[TaxLine]{},
+		Shipments: heapAlloc[Shipment]{}, Payments: heapAlloc[Payment]{}, Events: heapAlloc[AuditEvent]{},
 	}
 }
 
@@ -45,12 +57,12 @@ func (t *taken[T]) giveBack(put func(*T)) {
 	t.objs = t.objs[:0]
 }
 
-// syncpool: one sync.Pool per type. Objects are zeroed when put back, so
-// that a pooled object pins nothing, as slab's Free does.
+// syncpool: one sync.Pool per type; objects are reset when put back.
 
 type syncPoolAlloc[T any] struct {
 	taken[T]
-	pool *sync.Pool
+	pool  *sync.Pool
+	reset func(*T)
 }
 
 func (a *syncPoolAlloc[T]) New() *T {
@@ -64,33 +76,32 @@ func (a *syncPoolAlloc[T]) New() *T {
 func (a *syncPoolAlloc[T]) Release() { a.giveBack(a.put) }
 
 func (a *syncPoolAlloc[T]) put(x *T) {
-	var zero T
-	*x = zero
+	a.reset(x)
 	a.pool.Put(x)
 }
 
+// syncPools are the sync.Pools of one syncpool strategy.
 type syncPools struct {
-	pools [10]sync.Pool
+	requests, orders, customers, addresses, lines, products, discounts, taxes, shipments, payments, events sync.Pool
 }
 
-func newSyncPools() *syncPools { return new(syncPools) }
-
-func newSyncPoolAlloc[T any](p *sync.Pool) *syncPoolAlloc[T] {
-	return &syncPoolAlloc[T]{pool: p}
+func newSyncPoolAlloc[T any](p *sync.Pool, reset func(*T)) *syncPoolAlloc[T] {
+	return &syncPoolAlloc[T]{pool: p, reset: reset}
 }
 
 func (ps *syncPools) objects() *Objects {
 	return &Objects{
-		Orders:    newSyncPoolAlloc[Order](&ps.pools[0]),
-		Lines:     newSyncPoolAlloc[LineItem](&ps.pools[1]),
-		Products:  newSyncPoolAlloc[Product](&ps.pools[2]),
-		Customers: newSyncPoolAlloc[Customer](&ps.pools[3]),
-		Addresses: newSyncPoolAlloc[Address](&ps.pools[4]),
-		Discounts: newSyncPoolAlloc[Discount](&ps.pools[5]),
-		Taxes:     newSyncPoolAlloc[TaxLine](&ps.pools[6]),
-		Shipments: newSyncPoolAlloc[Shipment](&ps.pools[7]),
-		Payments:  newSyncPoolAlloc[Payment](&ps.pools[8]),
-		Events:    newSyncPoolAlloc[AuditEvent](&ps.pools[9]),
+		Requests:  newSyncPoolAlloc(&ps.requests, (*PriceRequest).Reset),
+		Orders:    newSyncPoolAlloc(&ps.orders, (*Order).Reset),
+		Customers: newSyncPoolAlloc(&ps.customers, zero[Customer]),
+		Addresses: newSyncPoolAlloc(&ps.addresses, zero[Address]),
+		Lines:     newSyncPoolAlloc(&ps.lines, (*LineItem).Reset),
+		Products:  newSyncPoolAlloc(&ps.products, zero[Product]),
+		Discounts: newSyncPoolAlloc(&ps.discounts, zero[Discount]),
+		Taxes:     newSyncPoolAlloc(&ps.taxes, zero[TaxLine]),
+		Shipments: newSyncPoolAlloc(&ps.shipments, (*Shipment).Reset),
+		Payments:  newSyncPoolAlloc(&ps.payments, zero[Payment]),
+		Events:    newSyncPoolAlloc(&ps.events, zero[AuditEvent]),
 	}
 }
 
@@ -98,12 +109,13 @@ func (ps *syncPools) objects() *Objects {
 // with select/default: new(T) when it is empty, dropped when it is full.
 
 // chanPoolSize is the capacity of each channel: enough for 32 concurrent
-// requests of the sample order's heaviest type.
+// requests of the sample order's most numerous type.
 const chanPoolSize = 8192
 
 type chanAlloc[T any] struct {
 	taken[T]
-	ch chan *T
+	ch    chan *T
+	reset func(*T)
 }
 
 func (a *chanAlloc[T]) New() *T {
@@ -119,8 +131,7 @@ func (a *chanAlloc[T]) New() *T {
 func (a *chanAlloc[T]) Release() { a.giveBack(a.put) }
 
 func (a *chanAlloc[T]) put(x *T) {
-	var zero T
-	*x = zero
+	a.reset(x)
 	select {
 	case a.ch <- x:
 	default:
@@ -128,11 +139,12 @@ func (a *chanAlloc[T]) put(x *T) {
 }
 
 type chanPools struct {
+	requests  chan *PriceRequest
 	orders    chan *Order
-	lines     chan *LineItem
-	products  chan *Product
 	customers chan *Customer
 	addresses chan *Address
+	lines     chan *LineItem
+	products  chan *Product
 	discounts chan *Discount
 	taxes     chan *TaxLine
 	shipments chan *Shipment
@@ -142,35 +154,42 @@ type chanPools struct {
 
 func newChanPools(size int) *chanPools {
 	return &chanPools{
-		orders: make(chan *Order, size), lines: make(chan *LineItem, size), products: make(chan *Product, size),
-		customers: make(chan *Customer, size), addresses: make(chan *Address, size), discounts: make(chan *Discount, size),
-		taxes: make(chan *TaxLine, size), shipments: make(chan *Shipment, size), payments: make(chan *Payment, size),
-		events: make(chan *AuditEvent, size),
+		requests: make(chan *PriceRequest, size), orders: make(chan *Order, size), customers: make(chan *Customer, size),
+		addresses: make(chan *Address, size), lines: make(chan *LineItem, size),
+		products: make(chan *Product, size), discounts: make(chan *Discount, size), taxes: make(chan *TaxLine, size),
+		shipments: make(chan *Shipment, size), payments: make(chan *Payment, size), events: make(chan *AuditEvent, size),
 	}
 }
 
-func newChanAlloc[T any](ch chan *T) *chanAlloc[T] {
-	return &chanAlloc[T]{ch: ch}
+func newChanAlloc[T any](ch chan *T, reset func(*T)) *chanAlloc[T] {
+	return &chanAlloc[T]{ch: ch, reset: reset}
 }
 
 func (cs *chanPools) objects() *Objects {
 	return &Objects{
-		Orders: newChanAlloc(cs.orders), Lines: newChanAlloc(cs.lines), Products: newChanAlloc(cs.products),
-		Customers: newChanAlloc(cs.customers), Addresses: newChanAlloc(cs.addresses),
-		Discounts: newChanAlloc(cs.discounts), Taxes: newChanAlloc(cs.taxes),
-		Shipments: newChanAlloc(cs.shipments), Payments: newChanAlloc(cs.payments),
-		Events: newChanAlloc(cs.events),
+		Requests: newChanAlloc(cs.requests, (*PriceRequest).Reset), Orders: newChanAlloc(cs.orders, (*Order).Reset),
+		Customers: newChanAlloc(cs.customers, zero[Customer]), Addresses: newChanAlloc(cs.addresses, zero[Address]),
+		Lines: newChanAlloc(cs.lines, (*LineItem).Reset), Products: newChanAlloc(cs.products, zero[Product]),
+		Discounts: newChanAlloc(cs.discounts, zero[Discount]), Taxes: newChanAlloc(cs.taxes, zero[TaxLine]),
+		Shipments: newChanAlloc(cs.shipments, (*Shipment).Reset), Payments: newChanAlloc(cs.payments, zero[Payment]),
+		Events: newChanAlloc(cs.events, zero[AuditEvent]),
 	}
 }
 
-// slabPools are the slab.Pools behind the scope and pool strategies, one
-// per type, named after the strategy and the type ("scope/orders").
+// pool: a slab.Pool per type, Alloc, and Free of each object at the end of
+// the request. The pools of the types that own slices reset their objects
+// on Free with slab.WithReset, keeping the slices' capacity; the others
+// zero them, as Free does by default.
+
+// slabPools are the slab.Pools of the pool strategy, named after the
+// strategy and the type ("pool/orders").
 type slabPools struct {
+	requests  *slab.Pool[PriceRequest]
 	orders    *slab.Pool[Order]
-	lines     *slab.Pool[LineItem]
-	products  *slab.Pool[Product]
 	customers *slab.Pool[Customer]
 	addresses *slab.Pool[Address]
+	lines     *slab.Pool[LineItem]
+	products  *slab.Pool[Product]
 	discounts *slab.Pool[Discount]
 	taxes     *slab.Pool[TaxLine]
 	shipments *slab.Pool[Shipment]
@@ -181,14 +200,15 @@ type slabPools struct {
 func newSlabPools(prefix string) *slabPools {
 	name := func(s string) slab.Option { return slab.WithName(prefix + "/" + s) }
 	return &slabPools{
-		orders:    slab.New[Order](name("orders")),
-		lines:     slab.New[LineItem](name("lines")),
-		products:  slab.New[Product](name("products")),
+		requests:  slab.New[PriceRequest](name("requests"), slab.WithReset((*PriceRequest).Reset)),
+		orders:    slab.New[Order](name("orders"), slab.WithReset((*Order).Reset)),
 		customers: slab.New[Customer](name("customers")),
 		addresses: slab.New[Address](name("addresses")),
+		lines:     slab.New[LineItem](name("lines"), slab.WithReset((*LineItem).Reset)),
+		products:  slab.New[Product](name("products")),
 		discounts: slab.New[Discount](name("discounts")),
 		taxes:     slab.New[TaxLine](name("taxes")),
-		shipments: slab.New[Shipment](name("shipments")),
+		shipments: slab.New[Shipment](name("shipments"), slab.WithReset((*Shipment).Reset)),
 		payments:  slab.New[Payment](name("payments")),
 		events:    slab.New[AuditEvent](name("events")),
 	}
@@ -196,14 +216,11 @@ func newSlabPools(prefix string) *slabPools {
 
 // live sums Stats().Live over the pools.
 func (ps *slabPools) live() int64 {
-	return ps.orders.Stats().Live + ps.lines.Stats().Live + ps.products.Stats().Live +
-		ps.customers.Stats().Live + ps.addresses.Stats().Live + ps.discounts.Stats().Live +
-		ps.taxes.Stats().Live + ps.shipments.Stats().Live + ps.payments.Stats().Live +
-		ps.events.Stats().Live
+	return ps.requests.Stats().Live + ps.orders.Stats().Live + ps.customers.Stats().Live +
+		ps.addresses.Stats().Live + ps.lines.Stats().Live +
+		ps.products.Stats().Live + ps.discounts.Stats().Live + ps.taxes.Stats().Live +
+		ps.shipments.Stats().Live + ps.payments.Stats().Live + ps.events.Stats().Live
 }
-
-// pool: slab.Pool.Alloc, and Pool.Free of each object at the end of the
-// request.
 
 type poolAlloc[T any] struct {
 	taken[T]
@@ -217,47 +234,45 @@ func newPoolAlloc[T any](p *slab.Pool[T]) *poolAlloc[T] {
 	return &poolAlloc[T]{pool: p}
 }
 
-func (ps *slabPools) poolObjects() *Objects {
+func (ps *slabPools) objects() *Objects {
 	return &Objects{
-		Orders: newPoolAlloc(ps.orders), Lines: newPoolAlloc(ps.lines), Products: newPoolAlloc(ps.products),
-		Customers: newPoolAlloc(ps.customers), Addresses: newPoolAlloc(ps.addresses),
-		Discounts: newPoolAlloc(ps.discounts), Taxes: newPoolAlloc(ps.taxes),
-		Shipments: newPoolAlloc(ps.shipments), Payments: newPoolAlloc(ps.payments),
-		Events: newPoolAlloc(ps.events),
+		Requests: newPoolAlloc(ps.requests), Orders: newPoolAlloc(ps.orders), Customers: newPoolAlloc(ps.customers),
+		Addresses: newPoolAlloc(ps.addresses), Lines: newPoolAlloc(ps.lines),
+		Products: newPoolAlloc(ps.products), Discounts: newPoolAlloc(ps.discounts), Taxes: newPoolAlloc(ps.taxes),
+		Shipments: newPoolAlloc(ps.shipments), Payments: newPoolAlloc(ps.payments), Events: newPoolAlloc(ps.events),
 	}
 }
 
-// scope: Pool.AllocIn the request's scope, which slabhttp.Middleware
-// releases, all objects of all pools at once, when the handler returns.
+// scope: slab.NewIn the request's scope, which slabhttp.Middleware
+// releases, everything at once, when the handler returns. NewIn finds the
+// process-wide pool of each type itself: no pool is declared. Slices grow
+// in the scope (appendTo, growTo), strings are made in it (newString), and
+// the request is read and decoded into it.
 
-// scopeBinding is the scope of the request an Objects serves, shared by its
-// ten allocators and set by Strategy.begin.
-type scopeBinding struct {
-	s *slab.Scope
-}
+// scopeAlloc allocates in the scope of the Objects it belongs to.
+type scopeAlloc[T any] struct{ o *Objects }
 
-type scopeAlloc[T any] struct {
-	pool  *slab.Pool[T]
-	scope *scopeBinding
-}
-
-func (a scopeAlloc[T]) New() *T { return a.pool.AllocIn(a.scope.s) }
+func (a scopeAlloc[T]) New() *T { return slab.NewIn[T](a.o.scope) }
 
 // Release does nothing: the middleware releases the whole scope.
-func (a scopeAlloc[T]) Release() {}
+func (scopeAlloc[T]) Release() {}
 
-func (ps *slabPools) scopeObjects() *Objects {
+func scopeObjects() *Objects {
 	o := new(Objects)
-	b := &o.scope
-	o.Orders = scopeAlloc[Order]{ps.orders, b}
-	o.Lines = scopeAlloc[LineItem]{ps.lines, b}
-	o.Products = scopeAlloc[Product]{ps.products, b}
-	o.Customers = scopeAlloc[Customer]{ps.customers, b}
-	o.Addresses = scopeAlloc[Address]{ps.addresses, b}
-	o.Discounts = scopeAlloc[Discount]{ps.discounts, b}
-	o.Taxes = scopeAlloc[TaxLine]{ps.taxes, b}
-	o.Shipments = scopeAlloc[Shipment]{ps.shipments, b}
-	o.Payments = scopeAlloc[Payment]{ps.payments, b}
-	o.Events = scopeAlloc[AuditEvent]{ps.events, b}
+	o.Requests, o.Orders, o.Lines = scopeAlloc[PriceRequest]{o}, scopeAlloc[Order]{o}, scopeAlloc[LineItem]{o}
+	o.Customers, o.Addresses = scopeAlloc[Customer]{o}, scopeAlloc[Address]{o}
+	o.Products, o.Discounts, o.Taxes = scopeAlloc[Product]{o}, scopeAlloc[Discount]{o}, scopeAlloc[TaxLine]{o}
+	o.Shipments, o.Payments, o.Events = scopeAlloc[Shipment]{o}, scopeAlloc[Payment]{o}, scopeAlloc[AuditEvent]{o}
 	return o
+}
+
+// scopeLive sums Stats().Live over the pools that slab.NewIn allocates the
+// model's objects from.
+func scopeLive() int64 {
+	return slab.PoolOf[PriceRequest]().Stats().Live + slab.PoolOf[Order]().Stats().Live +
+		slab.PoolOf[Customer]().Stats().Live + slab.PoolOf[Address]().Stats().Live +
+		slab.PoolOf[LineItem]().Stats().Live + slab.PoolOf[Product]().Stats().Live +
+		slab.PoolOf[Discount]().Stats().Live + slab.PoolOf[TaxLine]().Stats().Live +
+		slab.PoolOf[Shipment]().Stats().Live + slab.PoolOf[Payment]().Stats().Live +
+		slab.PoolOf[AuditEvent]().Stats().Live
 }

@@ -53,7 +53,7 @@ func TestBuildHeapSize(t *testing.T) {
 // returned function shuts it down, waiting for running handlers.
 func startTestServer(t *testing.T, name string) (*server, string, func()) {
 	t.Helper()
-	s, h := newTestServer(t, name, "fast")
+	s, h := newTestServer(t, name, jsonAuto)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err, "a loopback port is free")
 	hs := &http.Server{Handler: h}
@@ -100,11 +100,12 @@ func TestRunLoadReportsAnUnreachableServer(t *testing.T) {
 }
 
 func TestMakeRow(t *testing.T) {
-	res := &loadResult{OK: 1000, Elapsed: 2 * time.Second, Latencies: []time.Duration{time.Millisecond, 2 * time.Millisecond}}
+	res := loadSummary{OK: 1000, Elapsed: 2 * time.Second, P99: 2 * time.Millisecond}
 	before := runtimeSnapshot{Requests: 10, Mallocs: 500, GCCycles: 3, GCCPUSeconds: 1, TotalCPUSeconds: 10, ProcessCPUSeconds: 1}
 	after := runtimeSnapshot{Requests: 1010, Mallocs: 50_500, GCCycles: 7, GCCPUSeconds: 1.4, TotalCPUSeconds: 14, ProcessCPUSeconds: 1.2, PeakHeapBytes: 1 << 30}
 	row := makeRow("scope", res, before, after)
 	assert.InDelta(t, 500.0, row.RPS, 1e-9, "1000 responses in 2 s")
+	assert.Equal(t, 2*time.Millisecond, row.P99, "the load generator's p99")
 	assert.InDelta(t, 50.0, row.AllocsPerReq, 1e-9, "50,000 allocations over 1000 served requests")
 	assert.Equal(t, uint32(4), row.GCCycles, "GC cycles during the run")
 	assert.InDelta(t, 10.0, row.GCCPUPercent, 1e-9, "0.4 s of GC over 4 s of CPU")
@@ -112,26 +113,69 @@ func TestMakeRow(t *testing.T) {
 	assert.Equal(t, uint64(1<<30), row.PeakHeap, "the peak is the server's")
 }
 
+func TestMedians(t *testing.T) {
+	rows := []compareRow{
+		{Strategy: "scope", Round: 1, RPS: 30, P99: 5 * time.Millisecond},
+		{Strategy: "syncpool", Round: 1, RPS: 20, P99: 9 * time.Millisecond},
+		{Strategy: "scope", Round: 2, RPS: 10, P99: 7 * time.Millisecond},
+		{Strategy: "syncpool", Round: 2, RPS: 22, P99: 8 * time.Millisecond},
+		{Strategy: "scope", Round: 3, RPS: 32, P99: 6 * time.Millisecond},
+		{Strategy: "syncpool", Round: 3, RPS: 21, P99: 10 * time.Millisecond},
+	}
+	med := medians([]string{"syncpool", "scope"}, rows)
+	require.Len(t, med, 2, "one row per strategy")
+	assert.Equal(t, "syncpool", med[0].Strategy, "in the order asked for")
+	assert.InDelta(t, 21.0, med[0].RPS, 1e-9, "median of 20, 22, 21")
+	assert.InDelta(t, 30.0, med[1].RPS, 1e-9, "median of 30, 10, 32")
+	assert.Equal(t, 6*time.Millisecond, med[1].P99, "each column's own median")
+	assert.InDelta(t, 1.5, median(rows[:4], func(r compareRow) float64 { return float64(r.Round) }), 1e-9,
+		"an even count takes the mean of the middle two")
+}
+
 func TestVerdictsAndTables(t *testing.T) {
 	rows := []compareRow{
-		{Strategy: "heap", RPS: 10_000, P99: 30 * time.Millisecond},
-		{Strategy: "syncpool", RPS: 20_000, P99: 10 * time.Millisecond},
-		{Strategy: "scope", RPS: 24_000, P99: 9 * time.Millisecond},
+		{Strategy: "heap", Round: 1, RPS: 10_000, P99: 30 * time.Millisecond},
+		{Strategy: "syncpool", Round: 1, RPS: 20_000, P99: 10 * time.Millisecond},
+		{Strategy: "pool", Round: 1, RPS: 21_000, P99: 9 * time.Millisecond},
+		{Strategy: "scope", Round: 1, RPS: 28_000, P99: 9 * time.Millisecond},
 	}
-	v := strings.Join(verdicts(rows), "\n")
-	assert.Contains(t, v, "1.20× requests/s (target ≥ 1.15×: met)", "scope beats sync.Pool by 20%")
-	assert.Contains(t, v, "(target ≤: met)", "scope's p99 is lower")
-	assert.Contains(t, v, "2.40× requests/s (target ≥ 2×: met)", "scope beats heap 2.4×")
-	rows[2].RPS, rows[2].P99 = 21_000, 11*time.Millisecond
-	v = strings.Join(verdicts(rows), "\n")
-	assert.Contains(t, v, "1.05× requests/s (target ≥ 1.15×: NOT met)", "a shortfall is reported as such")
-	assert.Contains(t, v, "(target ≤: NOT met)", "a higher p99 is reported as such")
+	med := medians([]string{"heap", "syncpool", "pool", "scope"}, rows)
+	v := strings.Join(verdicts(med, rows), "\n")
+	assert.Contains(t, v, "scope vs syncpool: 1.40× requests/s (target ≥ 1.30×: met)", "scope beats sync.Pool by 40%")
+	assert.Contains(t, v, "pool vs syncpool: 1.05× requests/s (target ≥ 1.00×: met)", "pool beats sync.Pool by 5%")
+	assert.NotContains(t, v, "NOT met", "every target is met")
+	rows[3].RPS, rows[3].P99 = 24_000, 11*time.Millisecond
+	rows = append(rows, compareRow{Strategy: "syncpool", Round: 2, RPS: 20_000, P99: 10 * time.Millisecond},
+		compareRow{Strategy: "scope", Round: 2, RPS: 24_000, P99: 11 * time.Millisecond})
+	med = medians([]string{"heap", "syncpool", "pool", "scope"}, rows)
+	v = strings.Join(verdicts(med, rows), "\n")
+	assert.Contains(t, v, "1.20× requests/s (target ≥ 1.30×: NOT met)", "a shortfall is reported as such")
+	assert.Contains(t, v, "(target lower: NOT met)", "a higher p99 is reported as such")
+	assert.Contains(t, v, "per round 1.20×, 1.20×", "every round's ratio is listed")
 
-	md := markdownTable(rows)
-	assert.Equal(t, len(rows)+2, strings.Count(md, "\n"), "header, separator and one line per strategy")
+	md := markdownTable(rows, true)
+	assert.Equal(t, len(rows)+2, strings.Count(md, "\n"), "header, separator and one line per row")
+	assert.True(t, strings.HasPrefix(md, "| round | strategy |"), "the round comes first")
 	recs, err := csv.NewReader(strings.NewReader(string(csvTable(rows)))).ReadAll()
 	require.NoError(t, err, "the CSV parses")
-	require.Len(t, recs, len(rows)+1, "header and one record per strategy")
-	assert.Equal(t, "scope", recs[3][0], "records keep the order of the run")
-	assert.Equal(t, "21000.0", recs[3][1], "requests/s as measured")
+	require.Len(t, recs, len(rows)+1, "header and one record per row")
+	assert.Equal(t, []string{"1", "scope", "24000.0"}, recs[4][:3], "records keep the order of the run")
+}
+
+func TestParseWrk(t *testing.T) {
+	out := []byte("Running 10s test @ http://127.0.0.1:1\n  1 threads and 32 connections\nnon-200 responses: 2\n" +
+		"slabtrack-wrk requests=1002 non200=2 socket_errors=0 duration_us=10000000 p50_us=1200 p99_us=9000 p999_us=15000\n")
+	s, err := parseWrk(out)
+	require.NoError(t, err, "the summary line parses")
+	assert.Equal(t, int64(1000), s.OK, "200 responses are the requests less the others")
+	assert.Equal(t, int64(2), s.Errors, "other responses")
+	assert.InDelta(t, 100.0, s.RequestsPerSecond(), 1e-9, "1000 in 10 s")
+	assert.Equal(t, 9*time.Millisecond, s.P99, "p99 in µs")
+
+	_, err = parseWrk([]byte("slabtrack-wrk requests=5 non200=0 socket_errors=3 duration_us=1 p50_us=1 p99_us=1 p999_us=1\n"))
+	assert.ErrorContains(t, err, "3 socket errors", "socket errors fail the run")
+	_, err = parseWrk([]byte("slabtrack-wrk requests=5\n"))
+	assert.ErrorContains(t, err, "lacks", "a partial line is refused")
+	_, err = parseWrk([]byte("Running 10s test\n"))
+	assert.ErrorContains(t, err, "no slabtrack-wrk line", "output without the line is refused")
 }

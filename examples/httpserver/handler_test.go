@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,64 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// priceResponse mirrors the JSON of a priced order, for tests.
-type priceResponse struct {
-	OrderID  string `json:"order_id"`
-	Currency string `json:"currency"`
-	Customer struct {
-		ID        string `json:"id"`
-		Tier      string `json:"tier"`
-		TaxExempt bool   `json:"tax_exempt"`
-	} `json:"customer"`
-	Lines []struct {
-		Seq       int    `json:"seq"`
-		SKU       string `json:"sku"`
-		Name      string `json:"name"`
-		Quantity  int64  `json:"quantity"`
-		UnitPrice int64  `json:"unit_price"`
-		Gross     int64  `json:"gross"`
-		Discount  int64  `json:"discount"`
-		Tax       int64  `json:"tax"`
-		Net       int64  `json:"net"`
-		Discounts []struct {
-			Code   string `json:"code"`
-			RateBP int64  `json:"rate_bp"`
-			Amount int64  `json:"amount"`
-		} `json:"discounts"`
-		Taxes []struct {
-			Jurisdiction string `json:"jurisdiction"`
-			RateBP       int64  `json:"rate_bp"`
-			Amount       int64  `json:"amount"`
-		} `json:"taxes"`
-	} `json:"lines"`
-	Shipments []struct {
-		Seq         int    `json:"seq"`
-		Carrier     string `json:"carrier"`
-		Method      string `json:"method"`
-		Items       int    `json:"items"`
-		WeightGrams int64  `json:"weight_grams"`
-		Cost        int64  `json:"cost"`
-	} `json:"shipments"`
-	Payments []struct {
-		Seq     int    `json:"seq"`
-		Method  string `json:"method"`
-		DueDays int    `json:"due_days"`
-		Amount  int64  `json:"amount"`
-	} `json:"payments"`
-	Totals struct {
-		Subtotal int64 `json:"subtotal"`
-		Discount int64 `json:"discount"`
-		Tax      int64 `json:"tax"`
-		Shipping int64 `json:"shipping"`
-		Total    int64 `json:"total"`
-	} `json:"totals"`
-	WeightGrams int64 `json:"weight_grams"`
-	Audit       struct {
-		Events int    `json:"events"`
-		Digest string `json:"digest"`
-	} `json:"audit"`
-}
-
 type errorResponse struct {
 	Error struct {
 		Status  int    `json:"status"`
@@ -83,17 +26,27 @@ type errorResponse struct {
 	} `json:"error"`
 }
 
-// decoders are the values of -json.
-var decoders = []string{"fast", "std"}
+// codecs are the values of -json.
+var codecs = []string{jsonAuto, jsonStd}
 
-// newTestServer returns the API with the strategy name and decoder.
-func newTestServer(t testing.TB, name, decoder string) (*server, http.Handler) {
+// newTestServer returns the API with the strategy name and JSON coding.
+func newTestServer(t testing.TB, name, codec string) (*server, http.Handler) {
 	t.Helper()
-	st, err := newStrategy(name)
+	st, err := newStrategy(name, codec)
 	require.NoError(t, err, "strategy %q exists", name)
 	s := newServer(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.stdJSON = decoder == "std"
 	return s, s.routes()
+}
+
+// decodeResponse decodes a priced order, refusing fields the model does not
+// have: the response is the Order as the model's tags describe it.
+func decodeResponse(t testing.TB, body []byte) *Order {
+	t.Helper()
+	var ord Order
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	require.NoError(t, d.Decode(&ord), "the response is JSON of the model's shape: %s", body)
+	return &ord
 }
 
 // post sends body to the price endpoint and returns the response.
@@ -104,34 +57,32 @@ func post(t testing.TB, h http.Handler, body []byte) *httptest.ResponseRecorder 
 	return rec
 }
 
-func mustJSON(t testing.TB, v any) []byte {
+func mustJSON(t testing.TB, r *PriceRequest) []byte {
 	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err, "the test request encodes")
-	return b
+	return marshalRequest(r)
 }
 
 func TestPriceSampleEveryStrategy(t *testing.T) {
 	for _, name := range strategyNames {
-		for _, dec := range decoders {
-			t.Run(name+"/"+dec, func(t *testing.T) {
-				_, h := newTestServer(t, name, dec)
+		for _, codec := range codecs {
+			t.Run(name+"/"+codec, func(t *testing.T) {
+				_, h := newTestServer(t, name, codec)
 				rec := post(t, h, sampleBody())
 				require.Equal(t, http.StatusOK, rec.Code, "the sample order is priced: %s", rec.Body)
 				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), "the response is JSON")
 
-				var resp priceResponse
-				d := json.NewDecoder(rec.Body)
-				d.DisallowUnknownFields()
-				require.NoError(t, d.Decode(&resp), "the response is valid JSON of the documented shape")
+				resp := decodeResponse(t, rec.Body.Bytes())
 				req := sampleRequest(sampleLines)
-				assert.Equal(t, req.OrderID, resp.OrderID, "the order id is echoed")
+				assert.Equal(t, req.OrderID, resp.ID, "the order id is echoed")
 				require.Len(t, resp.Lines, len(req.Items), "every item becomes a line")
 
 				var sub, disc, tax int64
 				for i, l := range resp.Lines {
-					assert.Equal(t, req.Items[i].Name, l.Name, "line %d keeps its name, escapes and all", i)
-					assert.Equal(t, l.UnitPrice*l.Quantity, l.Gross, "line %d: gross is unit price × quantity", i)
+					require.NotNil(t, l.Product, "line %d has its product", i)
+					assert.Equal(t, req.Items[i].Name, l.Product.Name, "line %d keeps its name, escapes and all", i)
+					assert.Equal(t, req.Items[i].Tags, l.Product.Tags, "line %d keeps its tags", i)
+					assert.Equal(t, fmt.Sprintf("%s-L%02d", req.OrderID, i+1), l.ID, "line %d has its ID", i)
+					assert.Equal(t, l.Product.UnitPrice*int64(l.Quantity), l.Gross, "line %d: gross is unit price × quantity", i)
 					var ds, ts int64
 					for _, x := range l.Discounts {
 						ds += x.Amount
@@ -141,16 +92,20 @@ func TestPriceSampleEveryStrategy(t *testing.T) {
 					}
 					assert.Equal(t, ds, l.Discount, "line %d: discount is the sum of its discounts", i)
 					assert.Equal(t, ts, l.Tax, "line %d: tax is the sum of its taxes", i)
-					assert.Equal(t, l.Gross-l.Discount+l.Tax, l.Net, "line %d: net is gross - discount + tax", i)
+					assert.Equal(t, l.Gross-l.Discount, l.Taxable, "line %d: taxable is gross - discount", i)
+					assert.Equal(t, l.Taxable+l.Tax, l.Net, "line %d: net is taxable + tax", i)
 					sub, disc, tax = sub+l.Gross, disc+l.Discount, tax+l.Tax
 				}
 				var ship, paid int64
+				items := 0
 				for _, s := range resp.Shipments {
 					if s.Items > 1 {
 						assert.LessOrEqual(t, s.WeightGrams, int64(maxParcelGrams), "parcels of several lines hold at most %d g", maxParcelGrams)
 					}
 					ship += s.Cost
+					items += int(s.Items)
 				}
+				assert.Equal(t, len(req.Items), items, "every line is packed once")
 				for _, p := range resp.Payments {
 					paid += p.Amount
 				}
@@ -161,7 +116,14 @@ func TestPriceSampleEveryStrategy(t *testing.T) {
 				assert.Equal(t, sub-disc+tax+ship, resp.Totals.Total, "total adds it all up")
 				assert.Equal(t, resp.Totals.Total, paid, "the instalments pay the total")
 				assert.Len(t, resp.Payments, int(req.Payment.Installments), "one payment per instalment")
+				c := req.Customer
+				assert.Equal(t, Customer{ID: c.ID, Name: c.Name, Email: c.Email, Tier: c.Tier, TaxExempt: c.TaxExempt}, *resp.Customer,
+					"the customer is echoed")
+				assert.Equal(t, *resp.ShipTo, *resp.BillTo, "without a billing address the order is billed to the shipping address")
+				assert.Equal(t, req.ShipTo.City, resp.ShipTo.City, "the shipping address is echoed")
+				assert.Equal(t, req.Coupons, resp.Coupons, "the coupons are echoed")
 				assert.Greater(t, resp.Audit.Events, 2*len(req.Items), "each line leaves several audit events")
+				assert.Len(t, resp.Audit.Digest, 16, "the digest is 64 bits in hexadecimal")
 			})
 		}
 	}
@@ -179,11 +141,10 @@ func TestPriceByHand(t *testing.T) {
 		ShippingMethod: "standard",
 		Payment:        PaymentInput{Method: "card", Installments: 2},
 	}
-	_, h := newTestServer(t, "scope", "fast")
+	_, h := newTestServer(t, "scope", jsonAuto)
 	rec := post(t, h, mustJSON(t, req))
 	require.Equal(t, http.StatusOK, rec.Code, "the order is priced: %s", rec.Body)
-	var resp priceResponse
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp), "the response is JSON")
+	resp := decodeResponse(t, rec.Body.Bytes())
 	require.Len(t, resp.Lines, 2, "two lines")
 
 	// Book: gross 2000; SAVE10 200, TIER-SILVER 20; taxable 1780; DE-VAT
@@ -204,7 +165,7 @@ func TestPriceByHand(t *testing.T) {
 	assert.Equal(t, total, resp.Totals.Total, "total")
 	require.Len(t, resp.Payments, 2, "two instalments")
 	assert.Equal(t, total-total/2, resp.Payments[0].Amount, "the first instalment takes the odd cent")
-	assert.Equal(t, 30, resp.Payments[1].DueDays, "instalments are 30 days apart")
+	assert.Equal(t, int32(30), resp.Payments[1].DueDays, "instalments are 30 days apart")
 }
 
 // variants are valid orders that take the other branches of the pricing.
@@ -213,7 +174,7 @@ func variants() map[string]*PriceRequest {
 	v["sample"] = sampleRequest(sampleLines)
 	r := sampleRequest(5)
 	r.ShipTo = AddressInput{Name: "Y", Line1: "1 rue X", City: "Paris", PostalCode: "75001", Country: "FR"}
-	r.BillTo = AddressInput{Name: "Z", Line1: "2 rue Y", City: "Lyon", PostalCode: "69001", Country: "FR"}
+	r.BillTo = &AddressInput{Name: "Z", Line1: "2 rue Y", City: "Lyon", PostalCode: "69001", Country: "FR"}
 	r.Coupons = []string{"FREESHIP", "BULK15"}
 	r.Payment = PaymentInput{Method: "invoice"}
 	v["france-freeship-invoice"] = r
@@ -227,14 +188,20 @@ func variants() map[string]*PriceRequest {
 	r.ShipTo.Region = "TX"
 	r.Payment.Installments = 12
 	v["one-line-twelve-instalments"] = r
+	r = sampleRequest(3)
+	r.OrderID = "ORD-<&>-\u2028-\u2029-\x7f-\t-\"-é-😀"
+	r.Items[0].Name = "</script><script>alert(1)</script>"
+	r.Items[1].Tags = []string{"a\u2028b", "<tag>", "x&y"}
+	r.Customer.Name = "Zoë \"Z\" O'Brien\u0000"
+	v["strings-that-need-escaping"] = r
 	return v
 }
 
 func TestStrategiesAnswerIdentically(t *testing.T) {
 	handlers := map[string]http.Handler{}
 	for _, name := range strategyNames {
-		for _, dec := range decoders {
-			_, handlers[name+"/"+dec] = newTestServer(t, name, dec)
+		for _, codec := range codecs {
+			_, handlers[name+"/"+codec] = newTestServer(t, name, codec)
 		}
 	}
 	for vname, req := range variants() {
@@ -255,14 +222,28 @@ func TestStrategiesAnswerIdentically(t *testing.T) {
 	}
 }
 
-// badRequests are requests that must be refused, with their status and
-// error code.
-func badRequests(t testing.TB) []struct {
+// A refusal is a request that must be refused, with its status and
+// error code. codeV2, if set, is the code when json v2 decodes it (the
+// scope strategy with -json=auto): json v2 stops at the first error, where
+// encoding/json reports a syntax error anywhere in the body first.
+type refusal struct {
 	name   string
 	body   []byte
 	status int
 	code   string
-} {
+	codeV2 string
+}
+
+// wantCode returns the error code st gives the request.
+func (tc *refusal) wantCode(st *Strategy) string {
+	if st.scopedJSON && tc.codeV2 != "" {
+		return tc.codeV2
+	}
+	return tc.code
+}
+
+// badRequests are requests that every strategy must refuse.
+func badRequests(t testing.TB) []refusal {
 	good := string(mustJSON(t, sampleRequest(3)))
 	tooMany := sampleRequest(maxItems + 1)
 	badLate := sampleRequest(30)
@@ -270,44 +251,40 @@ func badRequests(t testing.TB) []struct {
 	unknownCoupon := sampleRequest(30)
 	unknownCoupon.Coupons = []string{"SAVE10", "FREEBEER"}
 	huge := `{"order_id":"` + strings.Repeat("x", maxBodyBytes) + `"}`
-	return []struct {
-		name   string
-		body   []byte
-		status int
-		code   string
-	}{
-		{"empty", nil, 400, "empty_body"},
-		{"truncated", []byte(good[:len(good)/2]), 400, "malformed_json"},
-		{"not JSON", []byte("order please"), 400, "malformed_json"},
-		{"trailing data", []byte(good + `{"again":1}`), 400, "malformed_json"},
-		{"trailing garbage", []byte(good + `x`), 400, "malformed_json"},
-		{"unknown top-level field", []byte(`{"order_id":"x","discount_everything":true}`), 400, "unknown_field"},
-		{"unknown item field", []byte(strings.Replace(good, `"sku"`, `"skew"`, 1)), 400, "unknown_field"},
-		{"wrong type", []byte(strings.Replace(good, `"quantity":1`, `"quantity":"1"`, 1)), 400, "invalid_field"},
-		{"fractional quantity", []byte(strings.Replace(good, `"quantity":1`, `"quantity":1.5`, 1)), 400, "invalid_field"},
-		{"items not an array", []byte(`{"items":{"sku":"x"}}`), 400, "invalid_field"},
-		{"type error before a syntax error", []byte(`{"order_id":5,"items":[}`), 400, "malformed_json"},
-		{"body over the limit", []byte(huge), 413, "body_too_large"},
-		{"too many items", mustJSON(t, tooMany), 422, "too_many_items"},
-		{"no items", []byte(`{"order_id":"x","currency":"USD","customer":{"id":"c"},"items":[]}`), 422, "no_items"},
-		{"bad line after 27 good ones", mustJSON(t, badLate), 422, "invalid_item"},
-		{"unknown coupon after all lines", mustJSON(t, unknownCoupon), 422, "unknown_coupon"},
-		{"unsupported destination", []byte(strings.Replace(good, `"country":"US"`, `"country":"XX"`, 1)), 422, "unsupported_destination"},
+	return []refusal{
+		{"empty", nil, 400, "empty_body", ""},
+		{"only space", []byte(" \n"), 400, "empty_body", ""},
+		{"truncated", []byte(good[:len(good)/2]), 400, "malformed_json", ""},
+		{"not JSON", []byte("order please"), 400, "malformed_json", ""},
+		{"trailing data", []byte(good + `{"again":1}`), 400, "malformed_json", ""},
+		{"trailing garbage", []byte(good + `x`), 400, "malformed_json", ""},
+		{"unknown top-level field", []byte(`{"order_id":"x","discount_everything":true}`), 400, "unknown_field", ""},
+		{"unknown item field", []byte(strings.Replace(good, `"sku"`, `"skew"`, 1)), 400, "unknown_field", ""},
+		{"wrong type", []byte(strings.Replace(good, `"quantity":1`, `"quantity":"1"`, 1)), 400, "invalid_field", ""},
+		{"fractional quantity", []byte(strings.Replace(good, `"quantity":1`, `"quantity":1.5`, 1)), 400, "invalid_field", ""},
+		{"items not an array", []byte(`{"items":{"sku":"x"}}`), 400, "invalid_field", ""},
+		{"type error before a syntax error", []byte(`{"order_id":5,"items":[}`), 400, "malformed_json", "invalid_field"},
+		{"body over the limit", []byte(huge), 413, "body_too_large", ""},
+		{"too many items", mustJSON(t, tooMany), 422, "too_many_items", ""},
+		{"no items", []byte(`{"order_id":"x","currency":"USD","customer":{"id":"c"},"items":[]}`), 422, "no_items", ""},
+		{"bad line after 27 good ones", mustJSON(t, badLate), 422, "invalid_item", ""},
+		{"unknown coupon after all lines", mustJSON(t, unknownCoupon), 422, "unknown_coupon", ""},
+		{"unsupported destination", []byte(strings.Replace(good, `"country":"US"`, `"country":"XX"`, 1)), 422, "unsupported_destination", ""},
 	}
 }
 
 func TestBadRequestsAreRefusedAndReleased(t *testing.T) {
 	for _, name := range strategyNames {
-		for _, dec := range decoders {
-			t.Run(name+"/"+dec, func(t *testing.T) {
-				s, h := newTestServer(t, name, dec)
+		for _, codec := range codecs {
+			t.Run(name+"/"+codec, func(t *testing.T) {
+				s, h := newTestServer(t, name, codec)
 				for _, tc := range badRequests(t) {
 					before := s.strategy.Live()
 					rec := post(t, h, tc.body)
 					assert.Equal(t, tc.status, rec.Code, "%s: status", tc.name)
 					var e errorResponse
 					if assert.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "%s: the error is JSON: %s", tc.name, rec.Body) {
-						assert.Equal(t, tc.code, e.Error.Code, "%s: error code (%s)", tc.name, e.Error.Message)
+						assert.Equal(t, tc.wantCode(s.strategy), e.Error.Code, "%s: error code (%s)", tc.name, e.Error.Message)
 						assert.Equal(t, tc.status, e.Error.Status, "%s: the body repeats the status", tc.name)
 						assert.NotEmpty(t, e.Error.Message, "%s: the error says what is wrong", tc.name)
 					}
@@ -322,7 +299,8 @@ func TestNothingLeaksUnderConcurrency(t *testing.T) {
 	const workers, each = 8, 25
 	for _, name := range strategyNames {
 		t.Run(name, func(t *testing.T) {
-			s, h := newTestServer(t, name, "fast")
+			s, h := newTestServer(t, name, jsonAuto)
+			before := s.strategy.Live()
 			body := sampleBody()
 			bad := badRequests(t)
 			var wg sync.WaitGroup
@@ -341,7 +319,7 @@ func TestNothingLeaksUnderConcurrency(t *testing.T) {
 			}
 			wg.Wait()
 			assert.Equal(t, int64(workers*each), s.requests.Load(), "every request was served")
-			assert.Zero(t, s.strategy.Live(), "no object is still taken once all requests are done")
+			assert.Equal(t, before, s.strategy.Live(), "no object is still taken once all requests are done")
 		})
 	}
 }
@@ -350,7 +328,7 @@ func TestNothingLeaksUnderConcurrency(t *testing.T) {
 // that a request took and did not give back stay counted.
 func TestLiveSeesALeak(t *testing.T) {
 	t.Run("pool", func(t *testing.T) {
-		st, err := newStrategy("pool")
+		st, err := newStrategy("pool", jsonAuto)
 		require.NoError(t, err, "strategy exists")
 		o := st.begin(httptest.NewRequest(http.MethodPost, "/", nil))
 		o.Orders.New()
@@ -360,20 +338,22 @@ func TestLiveSeesALeak(t *testing.T) {
 		assert.Zero(t, st.Live(), "end gives them back")
 	})
 	t.Run("scope", func(t *testing.T) {
-		st, err := newStrategy("scope")
+		st, err := newStrategy("scope", jsonAuto)
 		require.NoError(t, err, "strategy exists")
+		// The pools of slab.NewIn are the process's: count from here.
+		before := st.Live()
 		s := slab.NewScope()
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		o := st.begin(r.WithContext(slab.WithScope(r.Context(), s)))
 		o.Orders.New()
 		o.Lines.New()
 		st.end(o)
-		assert.Equal(t, int64(2), st.Live(), "objects of a scope that was not released are counted")
+		assert.Equal(t, before+2, st.Live(), "objects of a scope that was not released are counted")
 		s.Release()
-		assert.Zero(t, st.Live(), "Release gives them back")
+		assert.Equal(t, before, st.Live(), "Release gives them back")
 	})
 	t.Run("scope without middleware", func(t *testing.T) {
-		st, err := newStrategy("scope")
+		st, err := newStrategy("scope", jsonAuto)
 		require.NoError(t, err, "strategy exists")
 		assert.PanicsWithError(t, errNoScope.Error(), func() {
 			st.begin(httptest.NewRequest(http.MethodPost, "/", nil))
@@ -382,7 +362,8 @@ func TestLiveSeesALeak(t *testing.T) {
 }
 
 func TestLeakDemo(t *testing.T) {
-	s, h := newTestServer(t, "scope", "fast")
+	s, h := newTestServer(t, "scope", jsonAuto)
+	before := s.strategy.Live()
 	var logs bytes.Buffer
 	s.leak = newLeakDemo(slog.New(slog.NewTextHandler(&logs, nil)))
 	const n = 5
@@ -390,28 +371,31 @@ func TestLeakDemo(t *testing.T) {
 		require.Equal(t, http.StatusOK, post(t, h, sampleBody()).Code, "the leaking server keeps serving")
 	}
 	assert.Equal(t, int64(n), s.leak.pool.Stats().Live, "one request-log entry leaks per request")
-	assert.Zero(t, s.strategy.Live(), "the strategy's own objects are all released")
+	assert.Equal(t, before, s.strategy.Live(), "the strategy's own objects are all released")
 	assert.Contains(t, logs.String(), "objects leaked", "the leak is logged")
 	live, report := leakReport(s.leak.pool)
 	assert.Equal(t, int64(n), live, "the report counts the leaked objects")
 	assert.Contains(t, report, `pool "request-log"`, "the report names the pool")
 }
 
+// TestObjectSizes keeps the types allocated one by one or as array
+// elements in the range the package documentation gives: small structs, of
+// 40 to 330 bytes.
 func TestObjectSizes(t *testing.T) {
 	sizes := map[string]uintptr{
-		"Order": unsafe.Sizeof(Order{}), "LineItem": unsafe.Sizeof(LineItem{}), "Product": unsafe.Sizeof(Product{}),
-		"Customer": unsafe.Sizeof(Customer{}), "Address": unsafe.Sizeof(Address{}), "Discount": unsafe.Sizeof(Discount{}),
-		"TaxLine": unsafe.Sizeof(TaxLine{}), "Shipment": unsafe.Sizeof(Shipment{}), "Payment": unsafe.Sizeof(Payment{}),
-		"AuditEvent": unsafe.Sizeof(AuditEvent{}),
+		"PriceRequest": unsafe.Sizeof(PriceRequest{}), "ItemInput": unsafe.Sizeof(ItemInput{}), "Customer": unsafe.Sizeof(Customer{}),
+		"Address": unsafe.Sizeof(Address{}), "AddressInput": unsafe.Sizeof(AddressInput{}), "Order": unsafe.Sizeof(Order{}), "LineItem": unsafe.Sizeof(LineItem{}),
+		"Product": unsafe.Sizeof(Product{}), "Discount": unsafe.Sizeof(Discount{}), "TaxLine": unsafe.Sizeof(TaxLine{}),
+		"Shipment": unsafe.Sizeof(Shipment{}), "Payment": unsafe.Sizeof(Payment{}), "AuditEvent": unsafe.Sizeof(AuditEvent{}),
 	}
 	for name, size := range sizes {
-		assert.GreaterOrEqual(t, size, uintptr(32), "%s is at least 32 bytes", name)
-		assert.LessOrEqual(t, size, uintptr(256), "%s is at most 256 bytes", name)
+		assert.GreaterOrEqual(t, size, uintptr(40), "%s is at least 40 bytes", name)
+		assert.LessOrEqual(t, size, uintptr(330), "%s is at most 330 bytes", name)
 	}
 }
 
 func TestGetEndpoints(t *testing.T) {
-	_, h := newTestServer(t, "scope", "fast")
+	_, h := newTestServer(t, "scope", jsonAuto)
 	for _, tc := range []struct{ path, want string }{
 		{"/", "POST http://example.com/v1/orders/price"},
 		{"/healthz", `"status":"ok"`},

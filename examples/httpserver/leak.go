@@ -31,8 +31,8 @@ func newLeakDemo(log *slog.Logger) *leakDemo {
 func (d *leakDemo) forgetFree(ord *Order) {
 	ev := d.pool.Alloc() //slabvet:ignore lostfree leaked on purpose: never freed
 	ev.Kind = evOrderPriced
-	ev.Amount = ord.Total
-	ev.Seq = ord.NumEvents
+	ev.Amount = ord.Totals.Total
+	ev.Seq = int32(ord.Audit.Events)
 	d.check()
 }
 

@@ -56,6 +56,12 @@ func (r *loadResult) RequestsPerSecond() float64 {
 	return float64(r.OK) / r.Elapsed.Seconds()
 }
 
+// summary returns what a comparison keeps of r.
+func (r *loadResult) summary() loadSummary {
+	return loadSummary{OK: r.OK, Errors: r.Errors, Elapsed: r.Elapsed,
+		P50: r.Percentile(0.50), P99: r.Percentile(0.99), P999: r.Percentile(0.999)}
+}
+
 // Percentile returns the latency below which a fraction q of the
 // responses fell (nearest rank), or 0 without responses.
 func (r *loadResult) Percentile(q float64) time.Duration {

@@ -37,6 +37,10 @@ type options struct {
 	warmup      time.Duration
 	conns       int
 	requests    int64
+	rounds      int
+	load        string
+	serverCPUs  string
+	clientCPUs  string
 	out         string
 	strategies  string
 	heapBytes   int64
@@ -50,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free one)")
 	fs.StringVar(&o.alloc, "alloc", "scope", "allocation strategy: "+strings.Join(strategyNames, ", "))
 	fs.StringVar(&o.heap, "heap", "200MB", "background live heap, pointerful, that the GC must mark each cycle (0 for none)")
-	fs.StringVar(&o.json, "json", "fast", "request decoder: fast (a reader for this one schema) or std (encoding/json, DisallowUnknownFields)")
+	fs.StringVar(&o.json, "json", jsonAuto, "JSON coding: auto (scope: json v2 into the request's scope; the others: encoding/json) or std (encoding/json for every strategy)")
 	fs.BoolVar(&o.sample, "sample", false, "print a sample request body and exit")
 	fs.BoolVar(&o.leak, "leak", false, "make the price handler forget one Pool.Free per request, and log the leak")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ for profiling")
@@ -59,7 +63,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "with -compare: measured time per strategy")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "with -compare: unmeasured load before each measurement")
 	fs.IntVar(&o.conns, "conns", 32, "with -compare: concurrent connections")
-	fs.Int64Var(&o.requests, "requests", 5_000_000, "with -compare: at most this many requests per strategy and phase")
+	fs.Int64Var(&o.requests, "requests", 5_000_000, "with -compare: at most this many requests per strategy and phase (built-in load only)")
+	fs.IntVar(&o.rounds, "rounds", 1, "with -compare: rounds, each running every strategy once, in order")
+	fs.StringVar(&o.load, "load", loadBuiltin, "with -compare: load generator, builtin or wrk (wrk -t1 on PATH, with wrk.lua)")
+	fs.StringVar(&o.serverCPUs, "server-cpus", "", "with -compare: pin each server to these CPUs (a taskset list such as 0; empty: no pinning)")
+	fs.StringVar(&o.clientCPUs, "client-cpus", "", "with -compare: pin the load generator to these CPUs (a taskset list such as 1; empty: no pinning)")
 	fs.StringVar(&o.out, "out", "compare", "with -compare: write the table to OUT.md and OUT.csv (empty: do not)")
 	fs.StringVar(&o.strategies, "strategies", strings.Join(strategyNames, ","), "with -compare: the strategies to run, in order")
 	fs.Usage = func() {
@@ -78,11 +86,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.heapBytes, err = parseSize(o.heap); err != nil {
 		return nil, fmt.Errorf("-heap: %w", err)
 	}
-	if o.json != "fast" && o.json != "std" {
-		return nil, fmt.Errorf("-json %q: want fast or std", o.json)
+	if o.json != jsonAuto && o.json != jsonStd {
+		return nil, fmt.Errorf("-json %q: want %s or %s", o.json, jsonAuto, jsonStd)
 	}
-	if o.conns < 1 || o.requests < 1 || o.duration <= 0 || o.warmup < 0 {
-		return nil, errors.New("-conns, -requests and -duration must be positive, -warmup not negative")
+	if o.load != loadBuiltin && o.load != loadWrk {
+		return nil, fmt.Errorf("-load %q: want %s or %s", o.load, loadBuiltin, loadWrk)
+	}
+	if o.conns < 1 || o.requests < 1 || o.duration <= 0 || o.warmup < 0 || o.rounds < 1 {
+		return nil, errors.New("-conns, -requests, -rounds and -duration must be positive, -warmup not negative")
 	}
 	return o, nil
 }
@@ -116,7 +127,7 @@ func compare(ctx context.Context, o *options, stdout io.Writer) error {
 	var names []string
 	for _, n := range strings.Split(o.strategies, ",") {
 		n = strings.TrimSpace(n)
-		if _, err := newStrategy(n); err != nil {
+		if _, err := newStrategy(n, o.json); err != nil {
 			return fmt.Errorf("-strategies: %w", err)
 		}
 		names = append(names, n)
@@ -124,14 +135,15 @@ func compare(ctx context.Context, o *options, stdout io.Writer) error {
 	_, err = runCompare(ctx, compareConfig{
 		Exe: exe, Strategies: names, Duration: o.duration, Warmup: o.warmup, Conns: o.conns,
 		MaxRequests: o.requests, HeapBytes: o.heapBytes, Out: o.out, Command: o.commandLine, JSON: o.json,
+		Rounds: o.rounds, Load: o.load, ServerCPUs: o.serverCPUs, ClientCPUs: o.clientCPUs,
 	}, stdout)
 	return err
 }
 
 func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	st, err := newStrategy(o.alloc)
+	st, err := newStrategy(o.alloc, o.json)
 	if err != nil {
-		return fmt.Errorf("-alloc: %w", err)
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if !o.ready && o.heapBytes > 0 {
@@ -141,7 +153,6 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	defer runtime.KeepAlive(bg)
 
 	srv := newServer(st, log)
-	srv.stdJSON = o.json == "std"
 	if o.leak {
 		srv.leak = newLeakDemo(log)
 	}

@@ -1,9 +1,11 @@
 package main
 
+import "strconv"
+
 // Pricing: the handler's business logic, the same for every strategy. It
 // builds the order's object graph through an Objects and computes its
 // discounts, taxes, parcels and instalments. Nothing here allocates except
-// through the Objects, and error messages.
+// through the Objects (objects, slices and strings), and error messages.
 
 // Tax classes of products.
 const (
@@ -129,18 +131,17 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 	ord.ID = req.OrderID
 	ord.Currency = req.Currency
 	ord.Coupons = req.Coupons
-
+	c := o.Customers.New()
+	ci := &req.Customer
+	c.ID, c.Name, c.Email, c.Tier, c.TaxExempt = ci.ID, ci.Name, ci.Email, ci.Tier, ci.TaxExempt
+	ord.Customer = c
 	ord.ShipTo = newAddress(o, &req.ShipTo)
 	ord.BillTo = ord.ShipTo
-	if req.BillTo != (AddressInput{}) {
-		ord.BillTo = newAddress(o, &req.BillTo)
+	if req.BillTo != nil {
+		ord.BillTo = newAddress(o, req.BillTo)
 	}
-	c := o.Customers.New()
-	c.ID, c.Name, c.Email, c.Tier = req.Customer.ID, req.Customer.Name, req.Customer.Email, req.Customer.Tier
-	c.TaxExempt = req.Customer.TaxExempt
-	c.Address = ord.BillTo
-	ord.Customer = c
 
+	ord.Lines = growTo(o, ord.Lines, len(req.Items))
 	for i := range req.Items {
 		in := &req.Items[i]
 		if err := validateItem(i, in); err != nil {
@@ -153,17 +154,12 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 
 		l := o.Lines.New()
 		l.Seq = int32(i + 1)
+		l.ID = lineID(o, ord.ID, l.Seq)
 		l.Quantity = int32(in.Quantity)
 		l.Product = p
 		l.Gross = p.UnitPrice * in.Quantity
-		if ord.lastLine == nil {
-			ord.Lines = l
-		} else {
-			ord.lastLine.Next = l
-		}
-		ord.lastLine = l
-		ord.NumLines++
-		ord.Subtotal += l.Gross
+		ord.Lines = append(ord.Lines, l) // growTo made the room
+		ord.Totals.Subtotal += l.Gross
 		ord.WeightGrams += p.WeightGrams * in.Quantity
 		addEvent(o, ord, evLinePriced, l, l.Gross)
 	}
@@ -178,36 +174,41 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 			freeShipping = true
 			continue
 		}
-		for l := ord.Lines; l != nil; l = l.Next {
+		for _, l := range ord.Lines {
 			if cp.applies(l) {
 				addDiscount(o, ord, l, cp.code, cp.rateBP)
 			}
 		}
 	}
-	if code, rate := tierDiscount(c.Tier); rate > 0 {
-		for l := ord.Lines; l != nil; l = l.Next {
+	if code, rate := tierDiscount(ord.Customer.Tier); rate > 0 {
+		for _, l := range ord.Lines {
 			addDiscount(o, ord, l, code, rate)
 		}
 	}
 
 	rules, _ := taxRules(ord.ShipTo.Country, ord.ShipTo.Region)
-	for l := ord.Lines; l != nil; l = l.Next {
+	for _, l := range ord.Lines {
 		l.Discount = min(l.Discount, l.Gross)
 		l.Taxable = l.Gross - l.Discount
-		ord.DiscountTotal += l.Discount
-		if c.TaxExempt {
+		ord.Totals.Discount += l.Discount
+		if ord.Customer.TaxExempt {
 			addEvent(o, ord, evLineTaxExempt, l, 0)
 		} else {
 			addTaxes(o, ord, l, rules)
 		}
 		l.Net = l.Taxable + l.Tax
-		ord.TaxTotal += l.Tax
+		ord.Totals.Tax += l.Tax
 	}
 
 	packShipments(o, ord, req.ShippingMethod, freeShipping)
-	ord.Total = ord.Subtotal - ord.DiscountTotal + ord.TaxTotal + ord.ShippingTotal
+	t := &ord.Totals
+	t.Total = t.Subtotal - t.Discount + t.Tax + t.Shipping
 	schedulePayments(o, ord, &req.Payment)
-	addEvent(o, ord, evOrderPriced, nil, ord.Total)
+	addEvent(o, ord, evOrderPriced, nil, t.Total)
+
+	ord.Audit.Events = len(ord.Events)
+	o.scratch = appendHex64(o.scratch[:0], auditDigest(ord))
+	ord.Audit.Digest = newString(o, o.scratch)
 	return ord, nil
 }
 
@@ -217,42 +218,39 @@ func newAddress(o *Objects, in *AddressInput) *Address {
 	return a
 }
 
+// lineID returns the line's ID: the order's ID, "-L" and the sequence
+// number in at least two digits.
+func lineID(o *Objects, orderID string, seq int32) string {
+	b := append(o.scratch[:0], orderID...)
+	b = append(b, "-L"...)
+	if seq < 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, int64(seq), 10)
+	o.scratch = b
+	return newString(o, b)
+}
+
 func addEvent(o *Objects, ord *Order, kind string, l *LineItem, amount int64) {
 	e := o.Events.New()
-	ord.NumEvents++
-	e.Seq = ord.NumEvents
+	e.Seq = int32(len(ord.Events) + 1)
 	e.Kind = kind
 	e.Line = l
 	e.Amount = amount
-	if ord.lastEvent == nil {
-		ord.Events = e
-	} else {
-		ord.lastEvent.Next = e
-	}
-	ord.lastEvent = e
+	ord.Events = appendTo(o, ord.Events, e)
 }
 
-// addDiscount reduces l by rateBP of its gross amount. Discounts are listed
-// in the order they were applied.
+// addDiscount reduces l by rateBP of its gross amount.
 func addDiscount(o *Objects, ord *Order, l *LineItem, code string, rateBP int64) {
 	d := o.Discounts.New()
 	d.Code, d.Line, d.RateBP = code, l, rateBP
 	d.Amount = percentOf(l.Gross, rateBP)
-	if l.Discounts == nil {
-		l.Discounts = d
-	} else {
-		last := l.Discounts
-		for last.Next != nil {
-			last = last.Next
-		}
-		last.Next = d
-	}
+	l.Discounts = appendTo(o, l.Discounts, d)
 	l.Discount += d.Amount
 	addEvent(o, ord, evLineDiscount, l, d.Amount)
 }
 
 func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
-	var last *TaxLine
 	for _, j := range rules {
 		rate := j.standard
 		if l.Product.TaxClass == taxReduced {
@@ -264,12 +262,7 @@ func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
 		t := o.Taxes.New()
 		t.Jurisdiction, t.Line, t.RateBP = j.name, l, rate
 		t.Amount = percentOf(l.Taxable, rate)
-		if last == nil {
-			l.Taxes = t
-		} else {
-			last.Next = t
-		}
-		last = t
+		l.Taxes = appendTo(o, l.Taxes, t)
 		l.Tax += t.Amount
 		addEvent(o, ord, evLineTax, l, t.Amount)
 	}
@@ -278,31 +271,26 @@ func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
 // packShipments packs the lines, in order, into parcels.
 func packShipments(o *Objects, ord *Order, method string, free bool) {
 	carrier, base, per100g := shippingRate(method)
-	var cur, last *Shipment
-	for l := ord.Lines; l != nil; l = l.Next {
+	var cur *Shipment
+	for _, l := range ord.Lines {
 		w := l.Product.WeightGrams * int64(l.Quantity)
 		if cur == nil || (cur.Items > 0 && cur.WeightGrams+w > maxParcelGrams) {
 			cur = o.Shipments.New()
-			cur.Seq = 1
-			if last != nil {
-				cur.Seq = last.Seq + 1
-				last.Next = cur
-			} else {
-				ord.Shipments = cur
-			}
-			last = cur
-			cur.Carrier, cur.Method, cur.To, cur.First = carrier, method, ord.ShipTo, l
+			cur.Seq = int32(len(ord.Shipments) + 1)
+			cur.Carrier, cur.Method, cur.To = carrier, method, ord.ShipTo
+			ord.Shipments = appendTo(o, ord.Shipments, cur)
 		}
+		cur.Lines = appendTo(o, cur.Lines, l)
 		cur.Items++
 		cur.WeightGrams += w
 	}
-	for s := ord.Shipments; s != nil; s = s.Next {
+	for _, s := range ord.Shipments {
 		s.Cost = base + per100g*((s.WeightGrams+99)/100)
 		if free {
 			s.Cost = 0
 		}
-		ord.ShippingTotal += s.Cost
-		addEvent(o, ord, evShipmentPacked, s.First, s.Cost)
+		ord.Totals.Shipping += s.Cost
+		addEvent(o, ord, evShipmentPacked, s.Lines[0], s.Cost)
 	}
 	if free {
 		addEvent(o, ord, evShippingWaived, nil, 0)
@@ -313,8 +301,8 @@ func packShipments(o *Objects, ord *Order, method string, free bool) {
 // first one takes the remainder of the division.
 func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
 	n := max(in.Installments, 1)
-	share := ord.Total / n
-	var last *Payment
+	share := ord.Totals.Total / n
+	ord.Payments = growTo(o, ord.Payments, int(n))
 	for i := range n {
 		p := o.Payments.New()
 		p.Seq = int32(i + 1)
@@ -325,12 +313,34 @@ func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
 		}
 		p.Amount = share
 		if i == 0 {
-			p.Amount = ord.Total - share*(n-1)
-			ord.Payments = p
-		} else {
-			last.Next = p
+			p.Amount = ord.Totals.Total - share*(n-1)
 		}
-		last = p
+		ord.Payments = append(ord.Payments, p) // growTo made the room
 		addEvent(o, ord, evPaymentScheduled, nil, p.Amount)
 	}
+}
+
+// auditDigest hashes the audit trail (sequence, kind, line and amount of
+// every event), FNV-1a style over whole words: the response proves the
+// trail without listing it.
+func auditDigest(o *Order) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for _, e := range o.Events {
+		h = (h ^ uint64(e.Seq)) * prime
+		for k := e.Kind; len(k) > 0; {
+			var w uint64
+			n := min(len(k), 8)
+			for i := range n {
+				w |= uint64(k[i]) << (8 * i)
+			}
+			h = (h ^ w) * prime
+			k = k[n:]
+		}
+		if e.Line != nil {
+			h = (h ^ uint64(e.Line.Seq)) * prime
+		}
+		h = (h ^ uint64(e.Amount)) * prime
+	}
+	return h
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 )
 
 // Limits on a request. Each one turns into a 4xx with a JSON error body.
@@ -21,37 +17,71 @@ const (
 	maxInstallments = 12
 )
 
+// The request's types: what POST /v1/orders/price takes, decoded from JSON.
+// Pricing copies what it needs into the model (model.go), as services keep
+// their wire types apart from their domain types.
+//
+// Each type has an Unknown field for the JSON members it does not have,
+// because unknown members are refused and json v2, with its defaults (all
+// that slab/slabjson offers), ignores them: the embed tag makes Unknown the
+// fallback that json v2 puts them in, and unknownMembers turns a non-empty
+// one into a 400. encoding/json refuses unknown members itself
+// (DisallowUnknownFields) and sees Unknown as a member called "Unknown",
+// whose content is refused in the same way.
+
+// Unknown holds the members of a JSON object that its Go type does not
+// have.
+type Unknown map[string]any
+
 // PriceRequest is the body of POST /v1/orders/price.
 type PriceRequest struct {
 	OrderID  string        `json:"order_id"`
 	Currency string        `json:"currency"`
 	Customer CustomerInput `json:"customer"`
 	ShipTo   AddressInput  `json:"shipping_address"`
-	// BillTo defaults to ShipTo when absent.
-	BillTo         AddressInput `json:"billing_address,omitzero"`
-	Items          []ItemInput  `json:"items"`
-	Coupons        []string     `json:"coupons,omitempty"`
-	ShippingMethod string       `json:"shipping_method"`
-	Payment        PaymentInput `json:"payment"`
+	// BillTo is nil when the request gives no billing address: the order
+	// is billed to ShipTo.
+	BillTo         *AddressInput `json:"billing_address,omitempty"`
+	Items          []ItemInput   `json:"items"`
+	Coupons        []string      `json:"coupons,omitempty"`
+	ShippingMethod string        `json:"shipping_method"`
+	Payment        PaymentInput  `json:"payment"`
+	Unknown        Unknown       `json:",embed"`
 }
 
-// CustomerInput is the customer part of a PriceRequest.
+// Reset empties r for its next request, keeping the capacity of its items
+// (and their tags) and coupons. encoding/json decodes into the elements of a
+// slice's existing capacity without zeroing them first, so every element
+// used is reset here: a field absent from the next request must not keep
+// this one's value. BillTo is dropped rather than kept: a kept
+// *AddressInput would make an absent billing address look present.
+func (r *PriceRequest) Reset() {
+	for i := range r.Items {
+		r.Items[i].Reset()
+	}
+	clear(r.Coupons)
+	*r = PriceRequest{Items: r.Items[:0], Coupons: r.Coupons[:0]}
+}
+
+// CustomerInput is who orders.
 type CustomerInput struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Email     string `json:"email"`
-	Tier      string `json:"tier,omitempty"`
-	TaxExempt bool   `json:"tax_exempt,omitempty"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Email     string  `json:"email"`
+	Tier      string  `json:"tier,omitempty"` // "", "silver" or "gold"
+	TaxExempt bool    `json:"tax_exempt,omitzero"`
+	Unknown   Unknown `json:",embed"`
 }
 
-// AddressInput is a postal address in a PriceRequest.
+// AddressInput is a postal address.
 type AddressInput struct {
-	Name       string `json:"name"`
-	Line1      string `json:"line1"`
-	City       string `json:"city"`
-	Region     string `json:"region,omitempty"`
-	PostalCode string `json:"postal_code"`
-	Country    string `json:"country"`
+	Name       string  `json:"name"`
+	Line1      string  `json:"line1"`
+	City       string  `json:"city"`
+	Region     string  `json:"region,omitempty"`
+	PostalCode string  `json:"postal_code"`
+	Country    string  `json:"country"`
+	Unknown    Unknown `json:",embed"`
 }
 
 // ItemInput is one line of a PriceRequest.
@@ -63,24 +93,54 @@ type ItemInput struct {
 	UnitPriceCents int64    `json:"unit_price_cents"`
 	Quantity       int64    `json:"quantity"`
 	WeightGrams    int64    `json:"weight_grams"`
+	Unknown        Unknown  `json:",embed"`
+}
+
+// Reset empties it, keeping the capacity of its tags.
+func (it *ItemInput) Reset() {
+	clear(it.Tags)
+	*it = ItemInput{Tags: it.Tags[:0]}
 }
 
 // PaymentInput says how the order is paid.
 type PaymentInput struct {
-	Method       string `json:"method"`
-	Installments int64  `json:"installments,omitempty"`
+	Method       string  `json:"method"`
+	Installments int64   `json:"installments,omitzero"`
+	Unknown      Unknown `json:",embed"`
 }
 
-// reset empties r for the next request but keeps the capacity of its
-// slices. Decoding into a slice reuses its backing array without zeroing
-// the elements it grows into, so they are cleared here: otherwise a field
-// absent from one request would keep the value of an earlier one.
-func (r *PriceRequest) reset() {
-	items := r.Items[:cap(r.Items)]
-	clear(items)
-	coupons := r.Coupons[:cap(r.Coupons)]
-	clear(coupons)
-	*r = PriceRequest{Items: items[:0], Coupons: coupons[:0]}
+// unknownMembers refuses r if one of its objects had members its type does
+// not have.
+func unknownMembers(r *PriceRequest) *apiError {
+	check := func(where string, u Unknown) *apiError {
+		for name := range u {
+			return badRequest("unknown_field", "unknown field %q", where+name)
+		}
+		return nil
+	}
+	if err := check("", r.Unknown); err != nil {
+		return err
+	}
+	if err := check("customer.", r.Customer.Unknown); err != nil {
+		return err
+	}
+	if err := check("shipping_address.", r.ShipTo.Unknown); err != nil {
+		return err
+	}
+	if r.BillTo != nil {
+		if err := check("billing_address.", r.BillTo.Unknown); err != nil {
+			return err
+		}
+	}
+	if err := check("payment.", r.Payment.Unknown); err != nil {
+		return err
+	}
+	for i := range r.Items {
+		if err := check("items.", r.Items[i].Unknown); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // An apiError is a request the server refuses, with its HTTP status.
@@ -98,50 +158,6 @@ func badRequest(code, format string, args ...any) *apiError {
 
 func unprocessable(code, format string, args ...any) *apiError {
 	return &apiError{http.StatusUnprocessableEntity, code, fmt.Sprintf(format, args...)}
-}
-
-// decodeRequest reads one PriceRequest from body into r. Unknown fields,
-// trailing data and bodies over maxBodyBytes are refused.
-func decodeRequest(w http.ResponseWriter, body io.ReadCloser, r *PriceRequest) *apiError {
-	dec := json.NewDecoder(http.MaxBytesReader(w, body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(r); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err != nil {
-			return decodeError(err)
-		}
-		return badRequest("malformed_json", "unexpected data after the JSON object")
-	}
-	return nil
-}
-
-// decodeError turns an error of encoding/json or of the body reader into the
-// response a client can act on.
-func decodeError(err error) *apiError {
-	var (
-		tooBig  *http.MaxBytesError
-		syntax  *json.SyntaxError
-		typeErr *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &tooBig):
-		return &apiError{http.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("the request body exceeds %d bytes", tooBig.Limit)}
-	case errors.Is(err, io.EOF):
-		return badRequest("empty_body", "the request body is empty; send a JSON order (GET /v1/orders/sample shows one)")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("malformed_json", "the JSON body ends too early")
-	case errors.As(err, &syntax):
-		return badRequest("malformed_json", "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
-	case errors.As(err, &typeErr):
-		return badRequest("invalid_field", "field %q must be %s, not JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("unknown_field", "%s", strings.TrimPrefix(err.Error(), "json: "))
-	default:
-		return badRequest("malformed_json", "%s", err.Error())
-	}
 }
 
 // validateItem checks one line of the request. The handler calls it while it

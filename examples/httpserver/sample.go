@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
 // sampleItems is the catalogue the sample order draws from: categories that
@@ -46,11 +48,25 @@ const sampleLines = 24
 
 // sampleBody is the JSON of sampleRequest(sampleLines), indented for people.
 func sampleBody() []byte {
-	b, err := json.MarshalIndent(sampleRequest(sampleLines), "", "  ")
-	if err != nil {
-		panic(err) // the sample is a constant value: it always encodes
+	var b bytes.Buffer
+	if err := json.Indent(&b, marshalRequest(sampleRequest(sampleLines)), "", "  "); err != nil {
+		panic(err) // marshalRequest writes valid JSON
 	}
-	return append(b, '\n')
+	return append(b.Bytes(), '\n')
+}
+
+// requestEncoder writes requests as a client would send them. It is
+// slab/slabjson's (json v2): encoding/json would write each Unknown field
+// as a member called "Unknown", which the server refuses.
+var requestEncoder = slabjson.NewEncoder()
+
+// marshalRequest encodes r as one line of JSON.
+func marshalRequest(r *PriceRequest) []byte {
+	var b bytes.Buffer
+	if err := requestEncoder.Encode(&b, r); err != nil {
+		panic(err) // a PriceRequest holds nothing json v2 cannot encode
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // compactJSON appends src to dst without insignificant space: the form in

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -11,45 +13,50 @@ import (
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 )
 
-// An Allocator hands out the zeroed objects of type T that one request
-// builds, and takes them all back when the request ends. Each value of -alloc
-// is one implementation; the handler sees nothing else of the strategy.
+// An Allocator hands out the zeroed (or Reset) objects of type T that one
+// request builds, and takes them all back when the request ends. Each value
+// of -alloc is one implementation (allocators.go); the pricing code sees
+// nothing else of the strategy, besides appendTo, growTo and newString.
 type Allocator[T any] interface {
-	// New returns a zeroed *T, valid until Release.
+	// New returns a *T as its zero value or its Reset method leaves it,
+	// valid until Release.
 	New() *T
 	// Release gives back every object New returned since the last Release.
 	Release()
 }
 
 // Objects is what one request allocates with: an Allocator per struct type
-// of the model, plus the request's reusable buffers (the decode target and
-// the response), which every strategy recycles alike.
+// of the model, the request's scope for the scope strategy, and buffers
+// that every strategy recycles alike (a scratch buffer for the strings it
+// builds, the response and its encoder).
 type Objects struct {
+	Requests  Allocator[PriceRequest]
 	Orders    Allocator[Order]
-	Lines     Allocator[LineItem]
-	Products  Allocator[Product]
 	Customers Allocator[Customer]
 	Addresses Allocator[Address]
+	Lines     Allocator[LineItem]
+	Products  Allocator[Product]
 	Discounts Allocator[Discount]
 	Taxes     Allocator[TaxLine]
 	Shipments Allocator[Shipment]
 	Payments  Allocator[Payment]
 	Events    Allocator[AuditEvent]
 
-	req   PriceRequest
-	body  []byte   // the request body, for the schema reader
-	strs  []string // backs the request's []string values, for the schema reader
-	out   []byte
-	scope scopeBinding
+	// scope is the request's scope (scope strategy only, else nil): slices
+	// grow and strings are made in it.
+	scope   *slab.Scope
+	scratch []byte
+	out     bytes.Buffer
 }
 
 // release gives back every object of the request, in every allocator.
 func (o *Objects) release() {
+	o.Requests.Release()
 	o.Orders.Release()
-	o.Lines.Release()
-	o.Products.Release()
 	o.Customers.Release()
 	o.Addresses.Release()
+	o.Lines.Release()
+	o.Products.Release()
 	o.Discounts.Release()
 	o.Taxes.Release()
 	o.Shipments.Release()
@@ -57,8 +64,37 @@ func (o *Objects) release() {
 	o.Events.Release()
 }
 
+// appendTo appends x to dst, as append does: in the request's scope for the
+// scope strategy, on the heap for the others, whose pooled objects keep
+// their slices' capacity from one request to the next (the Reset methods)
+// so that append rarely grows them.
+func appendTo[T any](o *Objects, dst []T, x T) []T {
+	if o.scope != nil {
+		return slab.AppendIn(o.scope, dst, x)
+	}
+	return append(dst, x)
+}
+
+// growTo returns dst emptied, with room for n elements.
+func growTo[T any](o *Objects, dst []T, n int) []T {
+	if o.scope != nil {
+		return slab.MakeSliceIn[T](o.scope, 0, n)
+	}
+	return slices.Grow(dst[:0], n)
+}
+
+// newString returns a string holding b: in the request's scope for the
+// scope strategy, on the heap for the others.
+func newString(o *Objects, b []byte) string {
+	if o.scope != nil {
+		return slab.StringIn(o.scope, b)
+	}
+	return string(b)
+}
+
 // A Strategy is one value of -alloc: how the handler obtains and gives back
-// the objects of a request.
+// the objects of a request, and how it decodes the request and encodes the
+// response.
 //
 // Strategies are safe for concurrent use; the Objects of one request belong
 // to the goroutine serving it.
@@ -71,39 +107,55 @@ type Strategy struct {
 	live func() int64
 	// recycled holds idle Objects, each with its allocators.
 	recycled sync.Pool
-	// pools are the slab pools behind scope and pool; nil for the others.
-	pools *slabPools
 	// scoped is set for scope: each request allocates in the scope that
 	// slabhttp.Middleware put in its context.
 	scoped bool
+	// scopedJSON is set for scope with -json=auto: the request is read and
+	// decoded into the scope with json v2. Otherwise encoding/json decodes
+	// it. Every strategy encodes the response with encoding/json
+	// (encode.go).
+	scopedJSON bool
 }
+
+// The values of -json.
+const (
+	// jsonAuto decodes and encodes as each strategy's users do: json v2
+	// into the scope for scope, encoding/json for the others.
+	jsonAuto = "auto"
+	// jsonStd uses encoding/json for every strategy, scope included: the
+	// allocator alone differs.
+	jsonStd = "std"
+)
 
 // strategyNames lists the values of -alloc, in the order -compare runs them.
 var strategyNames = []string{"heap", "chan", "syncpool", "pool", "scope"}
 
-// newStrategy returns the strategy called name, with pools of its own.
-func newStrategy(name string) (*Strategy, error) {
+// newStrategy returns the strategy called name, with pools of its own
+// (scope allocates from the process-wide pools of slab.NewIn), coding JSON
+// as codec (jsonAuto or jsonStd) says.
+func newStrategy(name, codec string) (*Strategy, error) {
+	if codec != jsonAuto && codec != jsonStd {
+		return nil, fmt.Errorf("unknown -json %q: want %s or %s", codec, jsonAuto, jsonStd)
+	}
 	s := &Strategy{name: name, wrap: func(h http.Handler) http.Handler { return h }, live: func() int64 { return 0 }}
 	var newObjects func() *Objects
 	switch name {
 	case "heap":
 		newObjects = heapObjects
 	case "syncpool":
-		newObjects = newSyncPools().objects
+		newObjects = new(syncPools).objects
 	case "chan":
 		newObjects = newChanPools(chanPoolSize).objects
 	case "pool":
 		ps := newSlabPools(name)
-		newObjects = ps.poolObjects
+		newObjects = ps.objects
 		s.live = ps.live
-		s.pools = ps
 	case "scope":
-		ps := newSlabPools(name)
-		newObjects = ps.scopeObjects
-		s.live = ps.live
-		s.pools = ps
+		newObjects = scopeObjects
+		s.live = scopeLive
 		s.wrap = slabhttp.Middleware
 		s.scoped = true
+		s.scopedJSON = codec == jsonAuto
 	default:
 		return nil, fmt.Errorf("unknown -alloc %q: want one of %s", name, strings.Join(strategyNames, ", "))
 	}
@@ -119,6 +171,10 @@ func (s *Strategy) Name() string { return s.name }
 // requests it returns to its earlier value unless a request leaked. It is
 // always 0 for heap, syncpool and chan, whose objects the GC reclaims
 // whether or not they are given back: nothing can leak there.
+//
+// For scope it counts the objects of slab.NewIn's process-wide pools, which
+// every scope strategy of the process shares; the slices and strings of a
+// scope, and what the decoder placed in it, are in no pool and not counted.
 func (s *Strategy) Live() int64 { return s.live() }
 
 // errNoScope is the panic of a scope strategy handler that runs without
@@ -129,8 +185,9 @@ var errNoScope = errors.New("httpserver: the scope strategy needs slabhttp.Middl
 func (s *Strategy) begin(r *http.Request) *Objects {
 	o := s.recycled.Get().(*Objects)
 	if s.scoped {
-		o.scope.s = slab.ScopeFrom(r.Context())
-		if o.scope.s == nil {
+		o.scope = slab.ScopeFrom(r.Context())
+		if o.scope == nil {
+			s.recycled.Put(o)
 			panic(errNoScope)
 		}
 	}
@@ -142,10 +199,25 @@ func (s *Strategy) begin(r *http.Request) *Objects {
 // returned.
 func (s *Strategy) end(o *Objects) {
 	o.release()
-	o.scope.s = nil
-	o.req.reset()
-	o.out = o.out[:0]
-	clear(o.strs)
-	o.strs = o.strs[:0]
+	o.scope = nil
+	o.scratch = o.scratch[:0]
+	o.out.Reset()
 	s.recycled.Put(o)
+}
+
+// decode reads the body of r into req, as the strategy's users decode.
+func (s *Strategy) decode(o *Objects, w http.ResponseWriter, r *http.Request, req *PriceRequest) *apiError {
+	if !s.scopedJSON {
+		return decodeStd(w, r.Body, req)
+	}
+	data, err := readBodyIn(o.scope, w, r)
+	if err != nil {
+		return err
+	}
+	return decodeScoped(o.scope, data, req)
+}
+
+// encode writes the priced order into o.out as JSON and a newline.
+func (s *Strategy) encode(o *Objects, ord *Order) error {
+	return encodeStd(&o.out, ord)
 }
