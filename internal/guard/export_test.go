@@ -8,8 +8,5 @@ func SetLimit(n int) (restore func()) {
 	return func() { limit.Store(old) }
 }
 
-// Supported reports whether this platform has guard pages.
-const Supported = supported
-
 // MapCount returns the process's mappings now.
 var MapCount = mapCount
