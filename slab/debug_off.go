@@ -73,7 +73,10 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { re
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
 func (p *Pool[T]) debugCheckQuarantine() []error                            { return nil }
 
-// Debug builds poison and quarantine the chunks of released scopes
-// (debug_arena.go).
-func debugChunkRelease(*elemType, unsafe.Pointer, uintptr) bool { return true }
-func debugChunkReuse(*elemType, unsafe.Pointer, uintptr)        {}
+// Debug builds record what scopes hand out as slices, strings and values,
+// and poison and quarantine it at Release (debug_arena.go).
+type arenaDebug struct{}
+
+func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
+func (a *arena) noteGrow(unsafe.Pointer, uintptr)  {}
+func (a *arena) releaseDebug()                     {}
