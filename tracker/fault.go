@@ -224,8 +224,11 @@ func describeSlot(v *Violation, id uint64, serial uint32) {
 		v.Reused = true
 		v.Addr = fs.Addr
 	default:
+		// Both ages from one instant, read before the slow symbolisation,
+		// so that they keep the order of the events.
+		now := clock.Now()
 		v.Addr = fs.Addr
-		v.Alloc, v.AllocAge = Stack(fs.Alloc.Frames()), clock.Age(fs.AllocAt)
-		v.Free, v.FreeAge = Stack(fs.Free.Frames()), clock.Age(fs.FreeAt)
+		v.AllocAge, v.FreeAge = clock.Since(now, fs.AllocAt), clock.Since(now, fs.FreeAt)
+		v.Alloc, v.Free = Stack(fs.Alloc.Frames()), Stack(fs.Free.Frames())
 	}
 }
