@@ -220,7 +220,7 @@ func (p *Pool[T]) mayGrowLocked() bool {
 
 func (p *Pool[T]) newSpanLocked() *span[T] {
 	n := p.nelems
-	mem := make([]T, n)
+	mem := p.spanMem(n)
 	s := &span[T]{
 		mem:        mem,
 		words:      make([]word, (n+63)/64),
@@ -235,7 +235,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		w.span = unsafe.Pointer(s)
 		w.base = uint32(k * 64)
 		w.nslots = uint32(min(64, n-k*64))
-		w.mem = unsafe.Pointer(&mem[k*64])
+		w.mem = unsafe.Add(unsafe.Pointer(unsafe.SliceData(mem)), uintptr(k*64)*p.size) // &mem[k*64], or past k*64 guard-page strides
 		w.state = &s.states[k]
 	}
 	s.meta = spanmap.Span{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/errs"
+	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
@@ -27,6 +28,7 @@ const maxDropped = 4096
 type shadow[T any] struct {
 	serial     uint64
 	r          slotRef[T] // the slot that accounts for the object
+	slotSerial uint32     // the slot's allocation count when the object was allocated: its fault records carry it
 	state      atomic.Uint32
 	allocStack atomic.Uint32
 	freeStack  atomic.Uint32
@@ -56,7 +58,7 @@ func (p *Pool[T]) debugShadow(x *T) *T {
 	d := &r.s.dbg.slots[r.i]
 	h := new(T)
 	addr := uintptr(unsafe.Pointer(h))
-	sh := &shadow[T]{r: r}
+	sh := &shadow[T]{r: r, slotSerial: d.serial.Load()}
 	sh.state.Store(dLive)
 	sh.allocStack.Store(d.allocStack.Load())
 	sh.allocAt.Store(d.allocAt.Load())
@@ -168,16 +170,19 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	d.freeAt.Store(now)
 	p.releaseFreed(r, d, false)
 
-	race.WriteRange(unsafe.Pointer(x), int(p.size))
-	var zero T
-	*x = zero
+	race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x)))
 	if p.dbg.qcap == 0 {
+		var zero T
+		*x = zero
 		sh.state.Store(dFree)
 		return
 	}
-	p.dbg.layout.Fill(unsafe.Pointer(x))
+	// The object is poisoned whole, reset or not: the next Alloc hands
+	// out a new heap object anyway.
+	e := qent[T]{h: x, sh: sh}
+	e.cell = p.dbg.layout.Poison(unsafe.Pointer(x), fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: sh.slotSerial})
 	sh.state.Store(dQuarantined)
-	p.enqueue(qent[T]{h: x, sh: sh})
+	p.enqueue(e)
 }
 
 func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.Violation {
@@ -198,9 +203,9 @@ func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.
 	}
 }
 
-func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, off uintptr, op, detail string) *tracker.Violation {
+func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, dm damage, op, detail string) *tracker.Violation {
 	v := p.shadowViolation(tracker.WriteAfterFree, sh, x)
-	p.describeWrite(v, unsafe.Pointer(x), off, true, op, detail)
+	describeWrite(v, dm, op, detail)
 	return v
 }
 

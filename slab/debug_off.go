@@ -3,6 +3,7 @@
 package slab
 
 import (
+	"reflect"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -29,6 +30,9 @@ type (
 	spanDebug        struct{}
 )
 
+// stride is 0: release builds put no pool on guard pages.
+func (*spanDebug) stride() uintptr { return 0 }
+
 func (p *Pool[T]) debugInit()                   {}
 func (p *Pool[T]) debugNewSpan(*span[T])        {}
 func (p *Pool[T]) debugAlloc(slotRef[T])        {}
@@ -42,6 +46,12 @@ func (p *Pool[T]) debugHeldLocked() int         { return 0 }
 func (p *Pool[T]) debugFlushQuarantine(string)  {}
 func (p *Pool[T]) debugReleasedLocked(*span[T]) {}
 func (p *Pool[T]) debugLiveSites() string       { return "" }
+func (p *Pool[T]) debugSpanMem(int) []T         { return nil }
+func (p *Pool[T]) debugGuardFallbacks() uint64  { return 0 }
+
+func debugSlotSize(typ reflect.Type, cfg *config) (uintptr, int) { return typ.Size(), cfg.slabSlots }
+
+func (p *Pool[T]) debugDescribeFault(int, uint32) registry.FaultSlot { return registry.FaultSlot{} }
 
 func (p *Pool[T]) debugBadFree(err error, _ slotRef[T], _ op) error               { return err }
 func (p *Pool[T]) debugForeign(err error, _ uintptr, _ *spanmap.Span, _ op) error { return err }
@@ -63,7 +73,10 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { re
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
 func (p *Pool[T]) debugCheckQuarantine() []error                            { return nil }
 
-// Debug builds poison and quarantine the chunks of released scopes
-// (debug_arena.go).
-func debugChunkRelease(*elemType, unsafe.Pointer, uintptr) bool { return true }
-func debugChunkReuse(*elemType, unsafe.Pointer, uintptr)        {}
+// Debug builds record what scopes hand out as slices, strings and values,
+// and poison and quarantine it at Release (debug_arena.go).
+type arenaDebug struct{}
+
+func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
+func (a *arena) noteGrow(unsafe.Pointer, uintptr)  {}
+func (a *arena) releaseDebug()                     {}

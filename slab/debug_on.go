@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/liveprof"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -65,12 +67,33 @@ type slotDebug struct {
 
 type spanDebug struct {
 	slots []slotDebug // by slot index; made before the span is published
+	// step is the distance between slots of a span of a pool on guard
+	// pages (the pool's size, whole pages), 0 in other pools; guard is the
+	// span's guard slab, nil in other pools and where the pool could not
+	// map one (the span is then heap memory laid out with the same step,
+	// and its freed slots are poisoned instead of protected).
+	step  uintptr
+	guard *guard.Slab
 }
+
+// stride is the distance between slots for slotRef.ptr, 0 where it is the
+// size of T.
+func (d *spanDebug) stride() uintptr { return d.step }
 
 type poolDebug[T any] struct {
 	layout    *poison.Layout
 	qcap      int  // quarantine capacity, in objects
 	dropCheck bool // Alloc and TryAlloc return shadows
+	// guarded is set for a pool on guard pages (WithGuardPages);
+	// guardFallbacks counts the frees whose slot could not be protected
+	// (no guard slab, or the map-count budget spent) and was poisoned
+	// instead.
+	guarded        bool
+	guardFallbacks atomic.Uint64
+	// spare recycles the copies of freed objects that reset pools keep in
+	// the quarantine (qent.image); guarded by imu.
+	imu   sync.Mutex
+	spare [][]byte
 
 	qmu  sync.Mutex
 	ring []qent[T] // the quarantine, a FIFO of qcap entries from head
@@ -110,10 +133,40 @@ var testHookFreeing func()
 // that many more frames than the settings ask for; reports cut them off.
 const internalFrames = 4
 
+// debugSlotSize returns the distance between slots of a pool of typ built
+// with cfg, and the slots per span it should ask for: the size of typ and
+// the configured count, or, for a pool on guard pages, whole pages and at
+// least a word's worth.
+func debugSlotSize(typ reflect.Type, cfg *config) (size uintptr, want int) {
+	size, want = typ.Size(), cfg.slabSlots
+	on := guardedPool(typ, cfg)
+	cfg.debug.guard, cfg.debug.hasGuard = on, true // decided once, for debugInit
+	if !on {
+		return size, want
+	}
+	size = (size + guard.PageSize - 1) / guard.PageSize * guard.PageSize
+	if want == 0 {
+		want = 64
+	}
+	return size, want
+}
+
+// guardedPool reports whether a pool of typ built with cfg puts its
+// objects on guard pages: WithGuardPages, or the tracker's setting for
+// pointer-free types, where the platform has guard pages.
+func guardedPool(typ reflect.Type, cfg *config) bool {
+	on := tracker.CurrentSettings().GuardPages && !hasPointers(typ)
+	if cfg.debug.hasGuard {
+		on = cfg.debug.guard
+	}
+	return on && guard.Supported()
+}
+
 func (p *Pool[T]) debugInit() {
 	s := tracker.CurrentSettings()
 	d := &p.dbg
-	d.layout = poison.New(reflect.TypeFor[T]())
+	d.layout = poison.For(reflect.TypeFor[T]())
+	d.guarded = p.cfg.debug.guard // as debugSlotSize decided
 	d.qcap = s.Quarantine
 	if p.cfg.debug.hasQuarantine {
 		d.qcap = p.cfg.debug.quarantine
@@ -128,6 +181,36 @@ func (p *Pool[T]) debugInit() {
 
 func (p *Pool[T]) debugNewSpan(s *span[T]) {
 	s.dbg.slots = make([]slotDebug, len(s.mem))
+	if p.dbg.guarded {
+		s.dbg.step = p.size
+		if g, _, _, ok := guard.Lookup(s.base()); ok && g.Base() == s.base() {
+			s.dbg.guard = g
+		}
+	}
+}
+
+// debugSpanMem returns the memory of a new span of n slots for a pool on
+// guard pages: a guard slab, or, if none can be mapped, heap memory with
+// the same layout, whose freed slots are poisoned rather than protected.
+// It returns nil for other pools. p.mu is held.
+func (p *Pool[T]) debugSpanMem(n int) []T {
+	if !p.dbg.guarded {
+		return nil
+	}
+	// The position newSpanLocked will give the span, for the slab's
+	// owner record: the slot numbers of fault reports.
+	pos := len(p.spans)
+	if k := len(p.freePos); k > 0 {
+		pos = p.freePos[k-1]
+	}
+	var base unsafe.Pointer
+	if g, err := guard.NewSlab(p.size, n, guard.Owner{Pool: p.regID, FirstSlot: pos * p.nelems, Fields: p.dbg.layout.Fields()}); err == nil {
+		base = g.Slot(0)
+	} else {
+		// T is pointer-free: bytes are as good as Ts to the collector.
+		base = unsafe.Pointer(unsafe.SliceData(make([]byte, uintptr(n)*p.size)))
+	}
+	return unsafe.Slice((*T)(base), n)
 }
 
 func (p *Pool[T]) debugHeldLocked() int { return int(p.dbg.held.Load()) }
@@ -152,9 +235,13 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	if !d.state.CompareAndSwap(dFree, dLive) {
 		panic(fmt.Errorf("slab: internal error: pool %q handed out slot %d, whose debug state is %d", p.owner.name, p.slotNum(r), d.state.Load()))
 	}
+	fault.PanicOnFault() // a read of a freed object on this goroutine becomes a report
 	x := r.ptr()
 	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), false); bad && p.reset == nil {
-		v := p.writeAfterFree(r, d, off, false, "Alloc",
+		l := p.dbg.layout
+		name, from, to := l.Field(off)
+		dm := damage{field: name, from: from, got: poison.Bytes(unsafe.Pointer(x), from, to), want: l.Expected(from, to, false)}
+		v := p.writeAfterFree(r, d, dm, "Alloc",
 			"the object was written after it was freed, at some time after its slot left the quarantine; found when the slot was reused")
 		var zero T
 		*x = zero
@@ -199,6 +286,7 @@ func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *tracker.Violation
 
 // debugFree is Free in debug builds.
 func (p *Pool[T]) debugFree(x *T) {
+	fault.PanicOnFault()
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp != nil && sp.Pool == p.id && (addr-sp.Base)%p.size == 0 {
@@ -218,6 +306,7 @@ func (p *Pool[T]) debugFree(x *T) {
 
 // debugFreeSlot frees slot r: Free, FreeRef and Scope.Release come here.
 func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
+	fault.PanicOnFault()
 	d := &r.s.dbg.slots[r.i]
 	call := callerStack(tracker.CurrentSettings())
 	if !d.state.CompareAndSwap(dLive, dFreeing) {
@@ -264,18 +353,69 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 	}
 	*r.st() = stateFree
 	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
-	p.clearObject(x)
-	if quarantine {
-		if p.reset == nil {
-			p.dbg.layout.Fill(unsafe.Pointer(x))
-		}
-		d.state.Store(dQuarantined)
-		p.dbg.held.Add(1)
-		p.enqueue(qent[T]{r: r})
+	if !quarantine {
+		p.clearObject(x)
+		d.state.Store(dFree)
+		p.release(r)
 		return
 	}
-	d.state.Store(dFree)
-	p.release(r)
+	e := qent[T]{r: r}
+	p.poisonFreed(&e, x, fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: d.serial.Load()}, r.s.dbg.guard, int(r.i))
+	d.state.Store(dQuarantined)
+	p.dbg.held.Add(1)
+	p.enqueue(e)
+}
+
+// poisonFreed readies the freed object x, bound for the quarantine as the
+// entry e, and records in e how: its pages are protected, if it sits on
+// guard slab g (slot i), else its reference words point into a fault cell
+// recorded as rec and its scalars hold the poison pattern (poison.Layout).
+// With a reset function (WithReset), the reset runs first and what it kept
+// is kept: only what it left zero is poisoned, and e keeps a copy of the
+// object as the reset left it, to check at reuse.
+func (p *Pool[T]) poisonFreed(e *qent[T], x *T, rec fault.Record, g *guard.Slab, i int) {
+	if p.reset != nil {
+		p.reset(x)
+	}
+	if g != nil {
+		// Discarding the pages zeroes the object, as Free must, unless
+		// a reset kept part of it.
+		err := g.Protect(i, p.reset == nil)
+		if err == nil {
+			e.guarded = true
+			return
+		}
+	}
+	if p.dbg.guarded && e.h == nil {
+		p.dbg.guardFallbacks.Add(1) // no guard slab, or the map-count budget is spent
+	}
+	if p.reset != nil {
+		img := p.dbg.image(unsafe.Sizeof(*x))
+		copy(img, unsafe.Slice((*byte)(unsafe.Pointer(x)), len(img)))
+		e.image = img
+		e.cell = p.dbg.layout.PoisonZero(unsafe.Pointer(x), rec, img)
+		return
+	}
+	e.cell = p.dbg.layout.Poison(unsafe.Pointer(x), rec)
+}
+
+// image returns a buffer of n bytes for a copy of a freed object.
+func (d *poolDebug[T]) image(n uintptr) []byte {
+	d.imu.Lock()
+	defer d.imu.Unlock()
+	if k := len(d.spare); k > 0 {
+		img := d.spare[k-1]
+		d.spare = d.spare[:k-1]
+		return img
+	}
+	return make([]byte, n)
+}
+
+// putImage recycles a buffer that image returned.
+func (d *poolDebug[T]) putImage(img []byte) {
+	d.imu.Lock()
+	defer d.imu.Unlock()
+	d.spare = append(d.spare, img)
 }
 
 // release gives the free, zeroed slot r back, as Free does: the debug
@@ -287,6 +427,7 @@ func (p *Pool[T]) release(r slotRef[T]) {
 
 // debugFreeRef is FreeRef in debug builds.
 func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
+	fault.PanicOnFault()
 	r, ok := p.refLookup(ref)
 	if !ok {
 		v := p.staleRef(p.staleRefError(ref), ref)
@@ -327,7 +468,7 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
 			}
 			addr := d.shadow.Load()
 			if addr == 0 {
-				addr = s.base() + uintptr(i)*p.size
+				addr = uintptr(unsafe.Pointer(slotRef[T]{s, uint32(i)}.ptr()))
 			}
 			dst = append(dst, registry.Object{
 				Slot:    s.pos*p.nelems + i,

@@ -5,6 +5,8 @@ package slab
 import (
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -17,11 +19,19 @@ import (
 // it: the pool grows rather than reuse a slot early, by at most qcap slots
 // (qcap × the size of T, plus a 32-byte ring entry each, per pool).
 
-// qent is a quarantine entry: a slot, or a shadow object (h and sh set).
+// qent is a quarantine entry: a slot, or a shadow object (h and sh set),
+// and how it was poisoned (see poisonFreed).
 type qent[T any] struct {
 	r  slotRef[T]
 	h  *T
 	sh *shadow[T]
+	// cell is the fault cell the object's reference words point into, 0
+	// if none; image is, for a pool with a reset function, the object as
+	// the reset left it, before the poison. guarded is set while the
+	// slot's pages are protected instead.
+	cell    fault.Cell
+	image   []byte
+	guarded bool
 }
 
 // enqueue adds e to the quarantine. When the quarantine is full, the oldest
@@ -83,24 +93,31 @@ const freedWrite = "the object was written after it was freed; "
 // the caller to report once the pool is unlocked.
 func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *tracker.Violation {
 	var v *tracker.Violation
-	var zero T
 	if e.h != nil {
-		if off, bad := p.dbg.layout.Find(unsafe.Pointer(e.h), true); bad {
-			v = p.shadowWriteAfterFree(e.sh, e.h, off, op, freedWrite+found)
+		dm, bad := p.damaged(&e, e.h)
+		if bad {
+			v = p.shadowWriteAfterFree(e.sh, e.h, dm, op, freedWrite+found)
 		}
-		*e.h = zero
+		p.unpoison(&e, e.h, bad)
 		e.sh.state.Store(dFree)
 		return v
 	}
 	d := &e.r.s.dbg.slots[e.r.i]
 	x := e.r.ptr()
-	// With a reset function (WithReset), what it kept is the next user's:
-	// the object was neither poisoned nor zeroed, and stays as it is.
-	if p.reset == nil {
-		if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), true); bad {
-			v = p.writeAfterFree(e.r, d, off, true, op, freedWrite+found)
+	if e.guarded {
+		// Nothing can have written the object: its pages were
+		// inaccessible. Unprotected, they read as zero, or as the reset
+		// left them.
+		if err := e.r.s.dbg.guard.Unprotect(int(e.r.i)); err != nil {
+			p.retireLocked(e.r, d)
+			return nil
 		}
-		*x = zero
+	} else {
+		dm, bad := p.damaged(&e, x)
+		if bad {
+			v = p.writeAfterFree(e.r, d, dm, op, freedWrite+found)
+		}
+		p.unpoison(&e, x, bad)
 	}
 	race.ReleaseMerge(unsafe.Pointer(x))
 	d.state.Store(dFree)
@@ -108,6 +125,66 @@ func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *tracker.Violation {
 	p.returnWordLocked(e.r.s, e.r.i&^63, 1<<(e.r.i%64))
 	p.slowFrees++ // counted as freed while held, see Stats
 	return v
+}
+
+// retireLocked takes the quarantined slot r, whose guard page the kernel
+// would not make accessible again, out of use for good, as a slot whose Ref
+// generations ran out: it stays assigned and counts as retired. p.mu is
+// held.
+func (p *Pool[T]) retireLocked(r slotRef[T], d *slotDebug) {
+	*r.st() = stateRetired
+	d.state.Store(dRetired)
+	p.dbg.held.Add(-1)
+	p.retired++
+	p.slowFrees++
+}
+
+// A damage is a write after free found in a quarantined object: the field
+// written, the offset of its first byte, and its bytes found and expected.
+type damage struct {
+	field     string
+	from      uintptr
+	got, want []byte
+}
+
+// damaged verifies the poison of the quarantined object x (entry e, not
+// guarded), and describes the first write after free it finds.
+func (p *Pool[T]) damaged(e *qent[T], x *T) (dm damage, bad bool) {
+	l, at := p.dbg.layout, unsafe.Pointer(x)
+	var off uintptr
+	if e.image != nil {
+		off, bad = l.VerifyKept(at, e.cell, e.image)
+	} else {
+		off, bad = l.Verify(at, e.cell)
+	}
+	if !bad {
+		return damage{}, false
+	}
+	name, from, to := l.Field(off)
+	dm = damage{field: name, from: from, got: poison.Bytes(at, from, to)}
+	if e.image != nil {
+		dm.want = l.WantKept(at, e.cell, e.image, from, to)
+	} else {
+		dm.want = l.Want(at, e.cell, from, to)
+	}
+	return dm, true
+}
+
+// unpoison readies the quarantined object x (entry e, not guarded) for
+// reuse: zeroed, or, with a reset function, as the reset left it; after a
+// write after free (bad), zeroed in either case, which a reset pool's Alloc
+// may return too. The fault cell goes back to the ring.
+func (p *Pool[T]) unpoison(e *qent[T], x *T, bad bool) {
+	if e.image != nil && !bad {
+		p.dbg.layout.RestoreZero(unsafe.Pointer(x), e.image)
+	} else {
+		var zero T
+		*x = zero // a typed store: the write barriers see the poisoned words, outside the heap, and ignore them
+	}
+	fault.Release(e.cell)
+	if e.image != nil {
+		p.dbg.putImage(e.image)
+	}
 }
 
 // debugFlushQuarantine empties the quarantine, as Trim and the idle trim
@@ -162,23 +239,45 @@ func (p *Pool[T]) debugCheckQuarantine() []error {
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	for k := range d.n {
-		e := d.ring[(d.head+k)%len(d.ring)]
+		e := &d.ring[(d.head+k)%len(d.ring)]
+		if e.guarded {
+			continue // inaccessible: nothing can have written it
+		}
 		x, sh := e.h, e.sh
 		if x == nil {
 			x = e.r.ptr()
 		}
-		off, bad := d.layout.Find(unsafe.Pointer(x), true)
-		if !bad || p.reset != nil {
+		dm, bad := p.damaged(e, x)
+		if !bad {
 			continue
 		}
 		if sh != nil {
-			vs = append(vs, p.shadowWriteAfterFree(sh, x, off, "Check", freedWrite+found))
+			vs = append(vs, p.shadowWriteAfterFree(sh, x, dm, "Check", freedWrite+found))
 		} else {
-			vs = append(vs, p.writeAfterFree(e.r, &e.r.s.dbg.slots[e.r.i], off, true, "Check", freedWrite+found))
+			vs = append(vs, p.writeAfterFree(e.r, &e.r.s.dbg.slots[e.r.i], dm, "Check", freedWrite+found))
 		}
-		var zero T
-		*x = zero
-		d.layout.Fill(unsafe.Pointer(x))
+		// Poison it again, whole, so that the write is found once: an
+		// object that a reset readied loses what the reset kept, and
+		// its next user gets a zero T.
+		if e.image != nil {
+			var zero T
+			*x = zero
+			d.putImage(e.image)
+			e.image = nil
+		}
+		if e.cell == 0 && d.layout.HasRefs() {
+			e.cell = fault.Acquire(p.recordOf(e))
+		}
+		d.layout.Repoison(unsafe.Pointer(x), e.cell)
 	}
 	return vs
+}
+
+// recordOf returns the fault record of the object of quarantine entry e.
+func (p *Pool[T]) recordOf(e *qent[T]) fault.Record {
+	r := e.r
+	if e.sh != nil {
+		return fault.Record{Pool: p.regID, Slot: p.slotNum(e.sh.r), Serial: e.sh.slotSerial, Fields: p.dbg.layout.Fields()}
+	}
+	return fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: r.s.dbg.slots[r.i].serial.Load(), Fields: p.dbg.layout.Fields()}
 }

@@ -42,6 +42,14 @@ type releasedSpan[T any] struct {
 // debugReleasedLocked keeps the records of s, which is being released;
 // p.mu is held.
 func (p *Pool[T]) debugReleasedLocked(s *span[T]) {
+	if g := s.dbg.guard; g != nil {
+		// A guard slab is never unmapped: retired, its pages fault,
+		// and fault reports say that its slab was released. The next
+		// guard slab of its length reuses it, so no record of it can
+		// be trusted; none is kept.
+		_ = g.Retire()
+		return
+	}
 	kept := p.dbg.released[:0]
 	for _, r := range p.dbg.released {
 		if r.mem.Value() != nil {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/errs"
-	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -111,19 +110,17 @@ func freedDetail(st uint32, never bool) string {
 	return "the object was freed, and its slot allocated again, while this call ran"
 }
 
-// writeAfterFree reports a write found in the freed slot r by the call op,
-// which did not commit it.
-func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, off uintptr, poisoned bool, op, detail string) *tracker.Violation {
+// writeAfterFree reports a write, dm, found in the freed slot r by the
+// call op, which did not commit it.
+func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, dm damage, op, detail string) *tracker.Violation {
 	v := p.violation(tracker.WriteAfterFree, r, d)
-	p.describeWrite(v, unsafe.Pointer(r.ptr()), off, poisoned, op, detail)
+	describeWrite(v, dm, op, detail)
 	return v
 }
 
-func (p *Pool[T]) describeWrite(v *tracker.Violation, x unsafe.Pointer, off uintptr, poisoned bool, op, detail string) {
-	name, from, to := p.dbg.layout.Field(off)
-	v.Field, v.Offset = name, from
-	v.Got = poison.Bytes(x, from, to)
-	v.Want = p.dbg.layout.Expected(from, to, poisoned)
+func describeWrite(v *tracker.Violation, dm damage, op, detail string) {
+	v.Field, v.Offset = dm.field, dm.from
+	v.Got, v.Want = dm.got, dm.want
 	v.Detail = detail
 	v.Op = op
 	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
@@ -158,7 +155,7 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *tracke
 		if name != "" {
 			name = " (field " + name + ")"
 		}
-		v.Detail = fmt.Sprintf("it points %d bytes into slot %d%s of this pool, whose objects are %d bytes; the slot's object was allocated here",
+		v.Detail = fmt.Sprintf("it points %d bytes into slot %d%s of this pool, whose slots are %d bytes apart; the slot's object was allocated here",
 			off, v.Slot, name, p.size)
 		now := clock.Now()
 		v.AllocAge, v.Alloc = clock.Since(now, d.allocAt.Load()), frames(d.allocStack.Load())
@@ -247,7 +244,7 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
 		v.Detail = fmt.Sprintf("no Ref was ever issued in the slab that holds slot %d now: the Ref is from another pool, or from a slab at its place that Trim released", ref.slot)
 	default:
 		d := &s.dbg.slots[i]
-		v.Addr = uintptr(unsafe.Pointer(&s.mem[i]))
+		v.Addr = uintptr(unsafe.Pointer(slotRef[T]{s, i}.ptr()))
 		cur := (*gens)[i].Load()
 		st := d.state.Load()
 		switch {

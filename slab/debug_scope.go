@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -69,6 +70,7 @@ var busyTokens atomic.Uint64
 // operation on st: a Scope is for one goroutine at a time. op must be a
 // constant string: its address is kept.
 func (st *scopeState) enter(op *string) uint64 {
+	fault.PanicOnFault() // a read of a released object on this goroutine becomes a report
 	tok := busyTokens.Add(1)
 	call := callerStack(tracker.CurrentSettings())
 	if !st.busy.token.CompareAndSwap(0, tok) {

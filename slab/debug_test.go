@@ -336,6 +336,11 @@ func (l *violationLog) of(pool string) []*tracker.Violation {
 //slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugWriteAfterFree(t *testing.T) {
 	price := math.Float64bits(1.5)
+	// Free poisons a float64 with a signalling NaN, which arithmetic
+	// changes, and a pointer with an address in the fault region; the
+	// pointer case records the address its object got.
+	nan := binary.LittleEndian.AppendUint64(nil, 0x7ff0_6b6b_6b6b_6b6b)
+	namePoison := make([]byte, 8)
 	tests := []struct {
 		name       string
 		quarantine int
@@ -353,13 +358,22 @@ func TestDebugWriteAfterFree(t *testing.T) {
 			var v *tracker.Violation
 			require.ErrorAs(t, checkQuarantines(), &v, "tracker.Check returns the write after free")
 			assert.NoError(t, tracker.Check(), "a write is found once")
-		}, "Price", binary.LittleEndian.AppendUint64(nil, price), bytes.Repeat([]byte{0x6b}, 8), "checkQuarantines", "Check"},
+		}, "Price", binary.LittleEndian.AppendUint64(nil, price), nan, "checkQuarantines", "Check"},
+		{"float arithmetic found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) {
+			freeOrder(p, x)
+			x.Price += 5 // on 0x6b6b... read as a float (about 4e210), += 5 changed nothing
+			require.Error(t, checkQuarantines(), "tracker.Check returns the write after free")
+		}, "Price", nil, nan, "checkQuarantines", "Check"},
 		{"pointer field found by Check", 16, func(t *testing.T, p *slab.Pool[order], x *order) {
 			freeOrder(p, x)
+			addr := uintptr(unsafe.Pointer(x.Name)) // the poisoned word, read without dereferencing it
+			lo, hi := slab.FaultRegion()
+			require.True(t, addr >= lo && addr < hi, "Free points the freed pointer field into the fault region [%#x, %#x): %#x", lo, hi, addr)
+			binary.LittleEndian.PutUint64(namePoison, uint64(addr))
 			s := "stale"
 			x.Name = &s
 			require.Error(t, checkQuarantines(), "tracker.Check returns the write after free")
-		}, "Name", nil, make([]byte, 8), "checkQuarantines", "Check"},
+		}, "Name", nil, namePoison, "checkQuarantines", "Check"},
 		{"leaving quarantine", 1, func(t *testing.T, p *slab.Pool[order], x *order) {
 			y := allocOrder(p)
 			freeOrder(p, x)

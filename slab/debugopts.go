@@ -9,6 +9,8 @@ type debugConfig struct {
 	hasQuarantine bool
 	dropCheck     bool
 	hasDropCheck  bool
+	guard         bool
+	hasGuard      bool
 }
 
 // WithQuarantine sets how many freed slots the pool holds, poisoned, before
@@ -51,5 +53,34 @@ func WithQuarantine(slots int) Option {
 func WithDropCheck(on bool) Option {
 	return func(c *config) {
 		c.debug.dropCheck, c.debug.hasDropCheck = on, true
+	}
+}
+
+// WithGuardPages puts the pool's objects on guard pages, or takes them off,
+// in debug builds; the default is tracker.CurrentSettings().GuardPages when
+// New runs, which applies to pools of pointer-free types only. On guard
+// pages, each object sits at the start of pages of its own, in memory the
+// pool maps itself, and a freed object's pages are made inaccessible while
+// its slot waits in the quarantine (see WithQuarantine): any read or write
+// of it after Free, of a scalar field as well as a reference, faults at the
+// access, and tracker.CatchFaults (or VerifyNone, VerifyTestMain,
+// slabhttp.Middleware) turns the fault into a report naming the line that
+// made it, the Free and the allocation.
+//
+// Each object then takes a whole page (4 KiB for most types) while live,
+// and each Free and reuse a protection change (a few microseconds). The
+// kernel bounds the mappings of a process (vm.max_map_count), and every
+// protected slot takes two: past the pool's share, a freed slot is
+// poisoned instead of protected, and Stats.GuardFallbacks counts it. A pool
+// with no quarantine protects nothing. Guard pages exist on Linux only;
+// elsewhere the option is ignored.
+//
+// The garbage collector does not scan memory the pool maps, so New panics
+// if on is true and T holds pointers (pointers, strings, slices, maps,
+// chans, funcs or interfaces, at any depth). Release builds ignore the
+// option, but for that check.
+func WithGuardPages(on bool) Option {
+	return func(c *config) {
+		c.debug.guard, c.debug.hasGuard = on, true
 	}
 }

@@ -73,3 +73,17 @@ func SampledSites[T any](p *Pool[T]) [][]string {
 	}
 	return out
 }
+
+// OnGuardPage reports whether x is an object of p's guard ring
+// (WithGuardSampling): on a guard page, not in a slab.
+func OnGuardPage[T any](p *Pool[T], x *T) bool {
+	if p.sample == nil {
+		return false
+	}
+	g := p.sample.ring.Load()
+	if g == nil {
+		return false
+	}
+	_, off, ok := g.slab.Index(uintptr(unsafe.Pointer(x)))
+	return ok && off == 0
+}

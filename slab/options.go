@@ -12,6 +12,7 @@ type config struct {
 	idleGCs     int    // GC cycles an empty slab survives; 0 = never trimmed automatically
 	reset       any    // WithReset: a func(*T), or nil
 	sampleEvery int    // WithSampling; 0 = off
+	guardEvery  int    // WithGuardSampling; 0 = off
 
 	debug debugConfig // WithQuarantine, WithDropCheck: read by debug builds only
 }

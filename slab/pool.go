@@ -77,15 +77,21 @@ type Pool[T any] struct {
 	// drainCaches.
 	caches atomic.Pointer[[]pcache]
 
-	size       uintptr // unsafe.Sizeof(T)
-	divMul     uint64  // ceil(2^32 / size): slot index = offset * divMul >> 32
-	nelems     int     // slots per span
-	ownedLimit int     // the most words a cache owns, see ownedLimit
-	id         uint64  // spanmap.Span.Pool of every span of this pool
-	owner      *owner
-	cfg        config
-	reset      func(*T) // WithReset, or nil: zero freed objects
-	sample     *sampler // WithSampling, or nil
+	// size is the distance between two slots: unsafe.Sizeof(T), or, in a
+	// debug build's pool on guard pages (WithGuardPages), the size rounded
+	// up to whole OS pages.
+	size       uintptr
+	divMul     uint64 // ceil(2^32 / size): slot index = offset * divMul >> 32
+	nelems     int    // slots per span
+	ownedLimit int    // the most words a cache owns, see ownedLimit
+	id         uint64 // spanmap.Span.Pool of every span of this pool
+	// regID is the pool's id in internal/registry, by which fault records
+	// (poisoned reference words, guard pages) name it.
+	regID  uint64
+	owner  *owner
+	cfg    config
+	reset  func(*T) // WithReset, or nil: zero freed objects
+	sample *sampler // WithSampling, or nil
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
@@ -194,10 +200,20 @@ func New[T any](opts ...Option) *Pool[T] {
 			panic(fmt.Errorf("slab: New[%s]: WithReset takes a %T, not a func(*%s)", typ, cfg.reset, typ))
 		}
 	}
+	if cfg.debug.hasGuard && cfg.debug.guard && hasPointers(typ) {
+		panic(fmt.Errorf("slab: New[%s]: WithGuardPages(true): %s holds pointers, which the garbage collector must see: guard pages are for pointer-free types", typ, typ))
+	}
+	if cfg.guardEvery > 0 && hasPointers(typ) {
+		panic(fmt.Errorf("slab: New[%s]: WithGuardSampling: %s holds pointers, which the garbage collector must see: guard pages are for pointer-free types", typ, typ))
+	}
+	slot, want := size, cfg.slabSlots
+	if debugMode {
+		slot, want = debugSlotSize(typ, &cfg)
+	}
 	p := &Pool[T]{
-		size:   size,
-		divMul: (1<<32 + uint64(size) - 1) / uint64(size),
-		nelems: slotsPerSpan(size, cfg.slabSlots),
+		size:   slot,
+		divMul: (1<<32 + uint64(slot) - 1) / uint64(slot),
+		nelems: slotsPerSpan(slot, want),
 		bound:  int64(cfg.maxObjects),
 		id:     spanmap.NewPoolID(),
 		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*spanmap.Span]struct{}{}},
@@ -205,18 +221,30 @@ func New[T any](opts ...Option) *Pool[T] {
 	}
 	p.ownedLimit = ownedLimit(size, p.nelems)
 	p.reset = reset
-	if cfg.sampleEvery > 0 && !debugMode {
-		p.sample = &sampler{every: cfg.sampleEvery, recs: map[int]sampleRec{}}
+	if (cfg.sampleEvery > 0 || cfg.guardEvery > 0) && !debugMode {
+		p.sample = newSampler(cfg.sampleEvery, cfg.guardEvery)
 	}
 	p.slowFree.Store(p.bound != 0 || reset != nil)
 	p.refTable.Store(new([]atomic.Pointer[span[T]]))
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
+	p.regID = registry.Register((*tracked[T])(p))
 	if debugMode {
 		p.debugInit()
 	}
-	registry.Register((*tracked[T])(p))
 	return p
+}
+
+// spanMem returns the slots of a new span of n slots: a slice of T, or in
+// debug builds, for a pool on guard pages, memory with a slot every p.size
+// bytes (see slotRef.ptr).
+func (p *Pool[T]) spanMem(n int) []T {
+	if debugMode {
+		if mem := p.debugSpanMem(n); mem != nil {
+			return mem
+		}
+	}
+	return make([]T, n)
 }
 
 // Span sizing. A span is one Go large object (over 32 KiB), because the Go
@@ -379,7 +407,7 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	switch *st {
 	case stateLive:
 	case stateSampled:
-		p.sample.forget(p.slotNum(r))
+		p.sample.forget(p.slotNum(r), 2)
 	default:
 		p.badFree(r, *st, opFree)
 	}
@@ -477,6 +505,11 @@ func (p *Pool[T]) lookupFor(x *T, o op) slotRef[T] {
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp == nil || sp.Pool != p.id {
+		if sp != nil && p.sample != nil && p.sample.guardEvery > 0 {
+			if g := p.sample.ring.Load(); g != nil && sp.Pool == g.id {
+				return p.guardSlot(addr, sp, o) // an object on a guard page (WithGuardSampling)
+			}
+		}
 		p.foreign(addr, sp, o)
 	}
 	off := addr - sp.Base

@@ -65,7 +65,11 @@ func (p *Pool[T]) Get(r Ref[T]) *T {
 	if debugMode {
 		return p.debugObject(p.refSlot(r))
 	}
-	return p.refSlot(r).ptr()
+	s := p.refSlot(r)
+	if p.sample != nil && *s.st() == stateSampled {
+		return p.sampledObject(s) // perhaps on a guard page (WithGuardSampling)
+	}
+	return s.ptr()
 }
 
 // FreeRef frees the object r refers to, like Free.

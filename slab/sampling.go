@@ -5,9 +5,11 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
@@ -55,15 +57,42 @@ func WithSampling(every int) Option {
 
 // sampler holds a pool's sampled live objects.
 type sampler struct {
-	every int
-	mu    sync.Mutex
-	recs  map[int]sampleRec // by pool-wide slot number
+	// every is the sampling period: WithSampling's, WithGuardSampling's,
+	// or, with both, the shorter; guardEvery is WithGuardSampling's, 0 if
+	// off.
+	every, guardEvery int
+	mu                sync.Mutex
+	recs              map[int]sampleRec // by pool-wide slot number
+	// ring holds the objects placed on guard pages (WithGuardSampling),
+	// once the first is.
+	ring atomic.Pointer[guardRing]
+	// ringErr is set once the ring could not be made (no guard pages on
+	// the platform, or the map-count budget spent): the samples stay on
+	// the heap.
+	ringErr atomic.Bool
+	// fallbacks counts the frees of objects on guard pages that could not
+	// be protected (the map-count budget was spent).
+	fallbacks atomic.Uint64
 }
 
 type sampleRec struct {
 	addr  uintptr
 	stack stack.ID
 	at    int64 // clock.Now() at the allocation
+	// guard is 1 + the object's slot in the guard ring, 0 if the object
+	// is in its own slot.
+	guard int
+}
+
+// newSampler returns the sampler of a pool that samples stacks every
+// stacks objects and places objects on guard pages every guards objects
+// (either may be 0: off).
+func newSampler(stacks, guards int) *sampler {
+	every := stacks
+	if every == 0 || (guards > 0 && guards < every) {
+		every = guards
+	}
+	return &sampler{every: every, guardEvery: guards, recs: map[int]sampleRec{}}
 }
 
 // sampleDepth is the most frames a sampled stack keeps.
@@ -78,14 +107,21 @@ func (s *sampler) record(slot int, addr uintptr, skip int) {
 	s.mu.Unlock()
 }
 
-// forget drops the record of slot, freed. A nil sampler does nothing.
-func (s *sampler) forget(slot int) {
+// forget drops the record of slot, freed; if its object is on a guard page,
+// the object's pages are protected, and the stack of the Free recorded.
+// skip frames of slabtrack's are above the Free's caller. A nil sampler
+// does nothing.
+func (s *sampler) forget(slot, skip int) {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
+	rec := s.recs[slot]
 	delete(s.recs, slot)
 	s.mu.Unlock()
+	if rec.guard != 0 {
+		s.ring.Load().free(rec.guard-1, stack.Capture(skip+1, sampleDepth+skip), &s.fallbacks)
+	}
 }
 
 // objects appends a record of each sampled live object to dst.
@@ -149,9 +185,25 @@ func (c *pcache) popSampled(size uintptr) unsafe.Pointer {
 }
 
 // allocSampled finishes the allocation of x, a slot popSampled handed out:
-// it records the stack.
+// it records the stack. With WithGuardSampling, it may hand out an object
+// on a guard page instead, for which x stands in the slab (see
+// guardRing).
 func (p *Pool[T]) allocSampled(x unsafe.Pointer) *T {
 	r := p.lookup((*T)(x))
-	p.sample.record(p.slotNum(r), uintptr(x), 0)
+	slot := p.slotNum(r)
+	if s := p.sample; s.guardEvery > 0 && (s.every == s.guardEvery || rand.IntN(s.guardEvery) < s.every) {
+		if y, k := p.guardAlloc(r); y != nil {
+			rec := sampleRec{addr: uintptr(y), stack: stack.Capture(1, sampleDepth), at: clock.Now(), guard: k + 1}
+			s.mu.Lock()
+			s.recs[slot] = rec
+			s.mu.Unlock()
+			s.ring.Load().allocated(k, rec)
+			if race.Enabled {
+				race.Acquire(y)
+			}
+			return (*T)(y)
+		}
+	}
+	p.sample.record(slot, uintptr(x), 0)
 	return p.allocated((*T)(x))
 }

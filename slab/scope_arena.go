@@ -142,9 +142,6 @@ func (et *elemType) getChunk(c int) unsafe.Pointer {
 	}
 	et.mu.Unlock()
 	if p != nil {
-		if debugMode {
-			debugChunkReuse(et, p, classBytes(c))
-		}
 		return p
 	}
 	return et.newChunk(classBytes(c) / et.size)
@@ -158,9 +155,6 @@ func (et *elemType) newChunk(n uintptr) unsafe.Pointer {
 
 // putChunk gives a zeroed chunk of class c to the cache.
 func (et *elemType) putChunk(p unsafe.Pointer, c int) {
-	if debugMode && !debugChunkRelease(et, p, classBytes(c)) {
-		return // the debug quarantine keeps it for now
-	}
 	et.mu.Lock()
 	et.free[c] = append(et.free[c], p)
 	et.mu.Unlock()
@@ -213,6 +207,9 @@ type arena struct {
 	n      int
 	// used is the bytes handed out since the last Release.
 	used uintptr
+	// dbg records, in debug builds, each allocation since the last
+	// Release (debug_arena.go); empty in release builds.
+	dbg arenaDebug
 }
 
 type arenaChunk struct {
@@ -304,6 +301,10 @@ func (a *arena) release() {
 	if len(a.chunks) == 0 {
 		return
 	}
+	if debugMode {
+		a.releaseDebug() // poisons what was handed out, and quarantines the chunks
+		return
+	}
 	if a.n > 0 {
 		a.chunks[a.n-1].used = a.off
 	}
@@ -344,7 +345,12 @@ func sliceIn[T any](s *Scope, c int, op *string) unsafe.Pointer {
 	if debugMode {
 		defer st.exit(st.enter(op))
 	}
-	return st.arenaOf(elemTypeFor[T]()).alloc(uintptr(c) * size)
+	a := st.arenaOf(elemTypeFor[T]())
+	p := a.alloc(uintptr(c) * size)
+	if debugMode {
+		a.noteAlloc(p, uintptr(c)*size)
+	}
+	return p
 }
 
 // maxAllocBytes bounds one allocation in a scope, as the Go heap bounds
@@ -452,7 +458,12 @@ func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
 	if debugMode {
 		defer st.exit(st.enter(op))
 	}
-	return st.arenaOf(elemTypeOf(t)).alloc(uintptr(c) * t.Size())
+	a := st.arenaOf(elemTypeOf(t))
+	p := a.alloc(uintptr(c) * t.Size())
+	if debugMode {
+		a.noteAlloc(p, uintptr(c)*t.Size())
+	}
+	return p
 }
 
 // GrowSliceValueIn gives the slice v (an addressable reflect.Value of kind
@@ -505,10 +516,16 @@ func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
 			a.off += grow
 			a.used += grow
 			hdr.cap = newCap
+			if debugMode {
+				a.noteGrow(hdr.data, uintptr(newCap)*size)
+			}
 			return
 		}
 	}
 	p := a.alloc(uintptr(newCap) * size)
+	if debugMode {
+		a.noteAlloc(p, uintptr(newCap)*size)
+	}
 	if l > 0 {
 		// A typed copy, element by element: the elements may hold
 		// pointers, which must be written with write barriers.

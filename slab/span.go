@@ -155,7 +155,16 @@ type slotRef[T any] struct {
 	i uint32
 }
 
-func (r slotRef[T]) ptr() *T { return &r.s.mem[r.i] }
+func (r slotRef[T]) ptr() *T {
+	if debugMode {
+		// A debug build's span on guard pages has a slot every stride
+		// bytes, not every element of mem.
+		if stride := r.s.dbg.stride(); stride != 0 {
+			return (*T)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.s.mem)), uintptr(r.i)*stride))
+		}
+	}
+	return &r.s.mem[r.i]
+}
 
 // word returns the word of r's slot.
 func (r slotRef[T]) word() *word { return &r.s.words[r.i/64] }

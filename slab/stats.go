@@ -37,6 +37,13 @@ type Stats struct {
 	// Released counts slabs handed back to the GC by Trim or the automatic
 	// policy.
 	Released uint64
+	// GuardFallbacks counts the frees of objects on guard pages that were
+	// not protected, because the kernel's map count (its share of it, see
+	// WithGuardPages) was spent or, in debug builds, the pool could not map
+	// a guard slab: debug builds poisoned those objects instead, release
+	// builds (WithGuardSampling) left them accessible. 0 for pools without
+	// guard pages.
+	GuardFallbacks uint64
 }
 
 // Stats returns a snapshot of the pool's counters. It takes the pool's
@@ -69,6 +76,11 @@ func (p *Pool[T]) Stats() Stats {
 		HighWater: p.highWater,
 		Retired:   p.retired,
 		Released:  p.released,
+	}
+	if debugMode {
+		st.GuardFallbacks = p.debugGuardFallbacks()
+	} else if p.sample != nil {
+		st.GuardFallbacks = p.sample.fallbacks.Load()
 	}
 	for _, s := range p.spans {
 		if s != nil {

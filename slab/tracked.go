@@ -1,6 +1,10 @@
 package slab
 
-import "github.com/slabtrack/slabtrack/internal/registry"
+import (
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/registry"
+)
 
 // tracked is the face a Pool shows to process-wide visitors (the automatic
 // trim and package tracker, through internal/registry). It is the Pool
@@ -23,7 +27,7 @@ func (t *tracked[T]) Counters() registry.Counters {
 		ID:          p.id,
 		Name:        p.owner.name,
 		Type:        p.owner.typeName,
-		Size:        p.size,
+		Size:        unsafe.Sizeof(*new(T)), // not p.size: the slots of a pool on guard pages are further apart
 		Live:        st.Live,
 		Quarantined: held,
 		Stats:       st,
@@ -43,6 +47,21 @@ func (t *tracked[T]) Dropped(dst []registry.Object) []registry.Object {
 }
 
 func (t *tracked[T]) CheckQuarantine() []error { return t.pool().debugCheckQuarantine() }
+
+// DescribeFault describes slot for a report of a fault on a freed object
+// (registry.FaultDescriber): in debug builds a slot of the pool, whose
+// reference words Free poisoned or whose guard page it protected; in
+// release builds a slot of the guard ring of WithGuardSampling.
+func (t *tracked[T]) DescribeFault(slot int, serial uint32) registry.FaultSlot {
+	p := t.pool()
+	if debugMode {
+		return p.debugDescribeFault(slot, serial)
+	}
+	if p.sample != nil {
+		return p.sample.describeGuard(slot)
+	}
+	return registry.FaultSlot{}
+}
 
 // LiveSlots sets, in dst, the bit of every slot that holds a live or scoped
 // object, and returns dst, grown as needed: bit k of word k/64 is pool-wide

@@ -203,16 +203,20 @@ func guardViolation(addr uintptr, s *guard.Slab, i int, off uintptr) *Violation 
 // pool registered as id.
 func describeSlot(v *Violation, id uint64, serial uint32) {
 	p := registry.Lookup(id)
-	if p == nil {
+	d := registry.LookupFaults(id)
+	if p == nil && d == nil {
 		v.Detail += "; its pool has been collected"
 		return
 	}
-	v.Pool, v.Type = p.Name(), p.TypeName()
-	d, ok := p.(registry.FaultDescriber)
-	if !ok {
+	if d == nil {
+		v.Pool, v.Type = p.Name(), p.TypeName()
 		return
 	}
+	v.Pool, v.Type = d.Name(), d.TypeName()
 	fs := d.DescribeFault(v.Slot, serial)
+	if fs.Note != "" {
+		v.Detail += "; " + fs.Note
+	}
 	switch {
 	case !fs.Found:
 		v.Detail += "; the pool no longer has the slot"
@@ -220,8 +224,11 @@ func describeSlot(v *Violation, id uint64, serial uint32) {
 		v.Reused = true
 		v.Addr = fs.Addr
 	default:
+		// Both ages from one instant, read before the slow symbolisation,
+		// so that they keep the order of the events.
+		now := clock.Now()
 		v.Addr = fs.Addr
-		v.Alloc, v.AllocAge = Stack(fs.Alloc.Frames()), clock.Age(fs.AllocAt)
-		v.Free, v.FreeAge = Stack(fs.Free.Frames()), clock.Age(fs.FreeAt)
+		v.AllocAge, v.FreeAge = clock.Since(now, fs.AllocAt), clock.Since(now, fs.FreeAt)
+		v.Alloc, v.Free = Stack(fs.Alloc.Frames()), Stack(fs.Free.Frames())
 	}
 }

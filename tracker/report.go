@@ -79,8 +79,8 @@ func WriteReport(w io.Writer) error {
 	var b strings.Builder
 	s := CurrentSettings()
 	if Enabled() {
-		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t)\n",
-			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile)
+		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t guard=%t)\n",
+			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
 	} else {
 		b.WriteString("slabtrack: release build: live objects are counted, not recorded; rebuild with -tags slabdebug for allocation sites\n")
 	}

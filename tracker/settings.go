@@ -16,11 +16,11 @@ func Enabled() bool { return enabled }
 // EnvVar is the environment variable that debug builds read at start-up to
 // tune debug mode, as comma-separated key=value pairs:
 //
-//	SLABTRACK_DEBUG="stack=16,sample=1,quarantine=1024,dropped=1,pprof=1,fp=1,onviolation=log"
+//	SLABTRACK_DEBUG="stack=16,sample=1,quarantine=1024,dropped=1,pprof=1,fp=1,guard=1,onviolation=log"
 //
-// stack, sample, quarantine, dropped, pprof and fp set the Settings fields
-// StackDepth, SampleRate, Quarantine, DropCheck, Profile and FramePointers
-// (booleans as 0 or 1); onviolation=log installs
+// stack, sample, quarantine, dropped, pprof, fp and guard set the Settings
+// fields StackDepth, SampleRate, Quarantine, DropCheck, Profile,
+// FramePointers and GuardPages (booleans as 0 or 1); onviolation=log installs
 // LogAndContinue(slog.Default()) and onviolation=panic keeps the default.
 // An unknown key or a bad value makes the program panic at start-up with a
 // message naming it. Release builds never read the variable.
@@ -53,6 +53,13 @@ type Settings struct {
 	// code calls back into Go (cgo), where the Go runtime, too, stops
 	// trusting frame pointers. Only amd64 uses it. Default on.
 	FramePointers bool
+	// GuardPages puts the objects of pools of pointer-free types on guard
+	// pages, for pools built without slab.WithGuardPages: a freed object's
+	// pages are inaccessible while its slot is in the quarantine, so any
+	// read or write of it faults at the access. Pools of types with
+	// pointers are left on the heap. It costs a page per object and a
+	// protection change per Free and reuse; Linux only. Default off.
+	GuardPages bool
 }
 
 // ProfileName is the name of the runtime/pprof profile of live objects by
@@ -74,8 +81,8 @@ func CurrentSettings() Settings {
 }
 
 // Configure replaces the settings. Stack depth and sampling apply to the
-// next allocation; Quarantine and DropCheck apply to pools created after the
-// call; Profile applies to allocations made after the call. It returns an
+// next allocation; Quarantine, DropCheck and GuardPages apply to pools
+// created after the call; Profile applies to allocations made after the call. It returns an
 // error, and changes nothing, if a field is out of range.
 func Configure(s Settings) error {
 	if err := s.validate(); err != nil {
@@ -136,9 +143,9 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			continue
 		}
 		switch key {
-		case "stack", "sample", "quarantine", "dropped", "pprof", "fp":
+		case "stack", "sample", "quarantine", "dropped", "pprof", "fp", "guard":
 		default:
-			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof, fp or onviolation)", EnvVar, key)
+			return s, false, fmt.Errorf("slab: %s: unknown key %q (want stack, sample, quarantine, dropped, pprof, fp, guard or onviolation)", EnvVar, key)
 		}
 		n, err := strconv.Atoi(val)
 		if err != nil {
@@ -157,6 +164,8 @@ func parseSettings(env string, base Settings) (s Settings, logMode bool, err err
 			s.Profile, err = flag(key, n)
 		case "fp":
 			s.FramePointers, err = flag(key, n)
+		case "guard":
+			s.GuardPages, err = flag(key, n)
 		}
 		if err != nil {
 			return s, false, err

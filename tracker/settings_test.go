@@ -20,6 +20,8 @@ func TestParseSettings(t *testing.T) {
 		{"", base, false, ""},
 		{"stack=32", tracker.Settings{StackDepth: 32, SampleRate: 1, Quarantine: 1024, FramePointers: true}, false, ""},
 		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1, fp=0", tracker.Settings{StackDepth: 8, SampleRate: 10, DropCheck: true, Profile: true}, false, ""},
+		{"guard=1", tracker.Settings{StackDepth: 16, SampleRate: 1, Quarantine: 1024, FramePointers: true, GuardPages: true}, false, ""},
+		{"guard=2", base, false, "want 0 or 1"},
 		{"onviolation=log", base, true, ""},
 		{"onviolation=panic", base, false, ""},
 		{"stack", base, false, `"stack" is not key=value`},

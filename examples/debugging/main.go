@@ -3,6 +3,7 @@
 // tag to see stacks:
 //
 //	go run -tags slabdebug ./examples/debugging -bug=double-free
+//	go run -tags slabdebug ./examples/debugging -bug=read-after-free
 //	go run -tags slabdebug ./examples/debugging -bug=write-after-free
 //	go run -tags slabdebug ./examples/debugging -bug=stale-ref
 //	go run -tags slabdebug ./examples/debugging -bug=leak
@@ -59,6 +60,10 @@ func closeOrder(o *Order) { orders.Free(o) }
 // retryClose is the bug of -bug=double-free: a retry path that frees again.
 func retryClose(o *Order) { orders.Free(o) }
 
+// printReceipt is the bug of -bug=read-after-free: it prints an order that
+// was closed already.
+func printReceipt(o *Order) { fmt.Println("receipt for", *o.Customer) }
+
 // applyDiscount is the bug of -bug=write-after-free: it runs on an order
 // that was closed already.
 func applyDiscount(o *Order) { o.Total = 90 }
@@ -80,7 +85,7 @@ func openQuote() (*Order, error) { return quotes.TryAlloc() }
 func stuckQuote() { _, _ = openQuote() } //slabvet:ignore lostfree the demo leaks on purpose
 
 func main() {
-	bug := flag.String("bug", "double-free", "the bug to commit: double-free, write-after-free, reuse-after-free, stale-ref, leak, dropped, never-allocated, refof-freed, trimmed, other-pool-ref or exhausted")
+	bug := flag.String("bug", "double-free", "the bug to commit: double-free, read-after-free, write-after-free, reuse-after-free, stale-ref, leak, dropped, never-allocated, refof-freed, trimmed, other-pool-ref or exhausted")
 	handling := flag.String("handler", "print", "what to do with each violation: print its report and go on; log it with tracker.LogAndContinue, as SLABTRACK_DEBUG=onviolation=log does; or default, the handling without a handler")
 	flag.Parse()
 	if !tracker.Enabled() {
@@ -113,6 +118,34 @@ func main() {
 		o := newOrder(1)
 		closeOrder(o)
 		retryClose(o) //slabvet:ignore useafterfree the demo frees twice on purpose
+	case "read-after-free":
+		o := newOrder(3)
+		name := "ada"
+		o.Customer = &name
+		closeOrder(o)
+		// Another goroutine reads the order: with PanicOnFault and
+		// CatchFaults at its top, the read faults at the access and
+		// becomes a report, which the handler sees; then the goroutine
+		// panics with it, since it cannot read on.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if *handling != "default" {
+				defer func() {
+					switch r := recover().(type) {
+					case nil:
+					case *tracker.Violation:
+						fmt.Println("(and the goroutine panicked with the same report: it cannot go on past the access)")
+					default:
+						fmt.Println("panic:", r) // release builds zero freed objects: a nil dereference
+					}
+				}()
+			}
+			tracker.PanicOnFault()
+			defer tracker.CatchFaults()
+			printReceipt(o) //slabvet:ignore useafterfree the demo reads after free on purpose
+		}()
+		<-done
 	case "write-after-free":
 		o := newOrder(2)
 		o.Total = 100

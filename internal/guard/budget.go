@@ -62,3 +62,11 @@ func Budget() Counters {
 		Protected:   int(protected.Load()),
 	}
 }
+
+// LimitBudget sets the budget's limit to n mappings and returns a function
+// that restores it: for tests of what callers do when the budget is spent.
+func LimitBudget(n int) (restore func()) {
+	budgetOnce.Do(initBudget)
+	old := limit.Swap(int64(n))
+	return func() { limit.Store(old) }
+}

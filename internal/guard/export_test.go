@@ -2,14 +2,7 @@ package guard
 
 // SetLimit sets the budget's limit, in mappings, and returns a function
 // that restores it.
-func SetLimit(n int) (restore func()) {
-	budgetOnce.Do(initBudget)
-	old := limit.Swap(int64(n))
-	return func() { limit.Store(old) }
-}
-
-// Supported reports whether this platform has guard pages.
-const Supported = supported
+func SetLimit(n int) (restore func()) { return LimitBudget(n) }
 
 // MapCount returns the process's mappings now.
 var MapCount = mapCount

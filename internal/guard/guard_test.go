@@ -35,7 +35,7 @@ var pointLayout = poison.For(reflect.TypeFor[point]())
 
 func requireGuard(t testing.TB) {
 	t.Helper()
-	if !guard.Supported {
+	if !guard.Supported() {
 		t.Skipf("no guard pages on %s", runtime.GOOS)
 	}
 }
@@ -282,7 +282,7 @@ func TestProtectedSlotCrashes(t *testing.T) {
 }
 
 func BenchmarkFlip(b *testing.B) {
-	if !guard.Supported {
+	if !guard.Supported() {
 		b.Skip("no guard pages")
 	}
 	s, err := guard.NewSlab(56, 64, guard.Owner{})

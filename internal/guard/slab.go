@@ -17,6 +17,10 @@ import (
 // and of a slot.
 var PageSize = uintptr(os.Getpagesize())
 
+// Supported reports whether the platform has guard pages (Linux). NewSlab
+// fails elsewhere.
+func Supported() bool { return supported }
+
 // An Owner says whose objects a slab holds, for fault reports.
 type Owner struct {
 	// Pool is the pool's id in internal/registry (registry.Lookup).

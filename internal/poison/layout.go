@@ -23,6 +23,9 @@ type Layout struct {
 	// image is a poisoned object's scalar bytes (the bytes outside runs
 	// are unused): 0x6b, and signalling NaNs in floating-point fields.
 	image []byte
+	// leaves are the scalar fields, by offset: each number, bool or
+	// array without references (counted as one); padding is in none.
+	leaves []run
 	// refs are the reference words, by offset.
 	refs []ref
 	// byWindow lists indexes of refs by window start, for Access.
@@ -100,6 +103,9 @@ func (l *Layout) walk(t reflect.Type, off uintptr, name string, hdrs *[]run) {
 	switch t.Kind() {
 	case reflect.Array:
 		if t.Len() == 0 || !hasPointers(t.Elem()) {
+			if t.Size() > 0 {
+				l.leaves = append(l.leaves, run{off, t.Size()})
+			}
 			return
 		}
 		es := t.Elem().Size()
@@ -114,6 +120,10 @@ func (l *Layout) walk(t reflect.Type, off uintptr, name string, hdrs *[]run) {
 				sel = name + "." + f.Name
 			}
 			l.walk(f.Type, off+f.Offset, sel, hdrs)
+		}
+	default:
+		if t.Size() > 0 {
+			l.leaves = append(l.leaves, run{off, t.Size()})
 		}
 	}
 }

@@ -46,31 +46,35 @@ func (l *Layout) Repoison(p unsafe.Pointer, c fault.Cell) {
 // address with a new length, which would read past the old array.
 func (l *Layout) poisonRefs(p unsafe.Pointer, c fault.Cell) {
 	for i := range l.refs {
-		r := &l.refs[i]
-		w := unsafe.Add(p, r.word)
-		a := c.Addr(r.win) // nil without a region
-		// A typed pointer store: the write barrier sees both the old
-		// value, which it may shade, and a, outside the heap, which it
-		// ignores.
-		*(*unsafe.Pointer)(w) = a
-		switch r.kind {
-		case kindSlice:
-			n := r.maxLen
-			if a == nil {
-				n = 0
-			}
-			*(*int)(unsafe.Add(w, ptrSize)) = n   // len
-			*(*int)(unsafe.Add(w, 2*ptrSize)) = n // cap
-		case kindString:
-			lp := (*int)(unsafe.Add(w, ptrSize))
-			*lp = r.poisonedLen(*lp, a != nil)
-		case kindInterface:
-			if a == nil {
-				// Without a region the interface becomes nil: a
-				// non-pointer dynamic type with a nil data word
-				// would be a value that faults at address 0.
-				*(*unsafe.Pointer)(unsafe.Add(p, r.off)) = nil
-			}
+		l.refs[i].poison(p, c)
+	}
+}
+
+// poison points the reference word r of the object at p into its window
+// of cell c, or sets it to nil without a fault region.
+func (r *ref) poison(p unsafe.Pointer, c fault.Cell) {
+	w := unsafe.Add(p, r.word)
+	a := c.Addr(r.win) // nil without a region
+	// A typed pointer store: the write barrier sees both the old value,
+	// which it may shade, and a, outside the heap, which it ignores.
+	*(*unsafe.Pointer)(w) = a
+	switch r.kind {
+	case kindSlice:
+		n := r.maxLen
+		if a == nil {
+			n = 0
+		}
+		*(*int)(unsafe.Add(w, ptrSize)) = n   // len
+		*(*int)(unsafe.Add(w, 2*ptrSize)) = n // cap
+	case kindString:
+		lp := (*int)(unsafe.Add(w, ptrSize))
+		*lp = r.poisonedLen(*lp, a != nil)
+	case kindInterface:
+		if a == nil {
+			// Without a region the interface becomes nil: a non-pointer
+			// dynamic type with a nil data word would be a value that
+			// faults at address 0.
+			*(*unsafe.Pointer)(unsafe.Add(p, r.off)) = nil
 		}
 	}
 }

@@ -53,8 +53,21 @@ type FaultDescriber interface {
 	DescribeFault(slot int, serial uint32) FaultSlot
 }
 
+// A FaultSource is memory other than a pool's slots whose freed objects
+// are poisoned, and which describes them for fault reports: the slices and
+// strings of released scopes. Its Name and TypeName stand in a report
+// where a pool's would.
+type FaultSource interface {
+	Name() string
+	TypeName() string
+	FaultDescriber
+}
+
 // FaultSlot is what a pool knows of a slot for a fault report.
 type FaultSlot struct {
+	// Note is a clause a report adds to its detail, such as what the
+	// memory was; "" if none.
+	Note string
 	// Found is false if the pool has no such slot (its slab was released).
 	Found bool
 	// Addr is the slot's address.
@@ -102,11 +115,37 @@ type Object struct {
 }
 
 var (
-	mu     sync.Mutex
-	nextID uint64
-	pools  = map[uint64]func() Pool{}
-	armed  atomic.Bool
+	mu      sync.Mutex
+	nextID  uint64
+	pools   = map[uint64]func() Pool{}
+	sources = map[uint64]FaultSource{}
+	armed   atomic.Bool
 )
+
+// RegisterSource adds s, held for the life of the process, and returns its
+// id, from the ids of pools, by which fault records name it.
+func RegisterSource(s FaultSource) uint64 {
+	mu.Lock()
+	defer mu.Unlock()
+	nextID++
+	sources[nextID] = s
+	return nextID
+}
+
+// LookupFaults returns the pool or source that id names, if it describes
+// its slots for fault reports, or nil.
+func LookupFaults(id uint64) FaultSource {
+	mu.Lock()
+	src := sources[id]
+	mu.Unlock()
+	if src != nil {
+		return src
+	}
+	if fs, ok := Lookup(id).(FaultSource); ok {
+		return fs
+	}
+	return nil
+}
 
 // Register adds p, held weakly, and returns its id, by which Lookup finds it
 // and fault records (internal/fault, internal/guard) name it. p is removed

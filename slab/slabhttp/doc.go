@@ -23,8 +23,11 @@
 //
 // A handler that keeps a scoped object past its return reads a zeroed object
 // that another request may own. Build with the slabdebug tag to have such a
-// use reported as a use after release, and with -race to see unsynchronised
-// use from another goroutine. Stats of each pool show the objects of scopes
+// use reported: Release poisons the objects' reference fields, so a read
+// through one faults at the access, and when the read runs in a request
+// (the next one, say, through a cache), the middleware reports it with the
+// line that read, the Release and the allocation. Build with -race to see
+// unsynchronised use from another goroutine. Stats of each pool show the objects of scopes
 // that were never released (Scoped, ScopeFree); with this middleware every
 // scope is released.
 package slabhttp

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // scopes recycles the requests' scopes, so that a request reuses the slots
@@ -33,6 +34,15 @@ var scopes slab.ScopePool
 // handler returned, from a goroutine or a cache that outlived it, panics
 // with an error wrapping slab.ErrReleased.
 //
+// A handler that reads a freed object, an object of this request's scope
+// kept past a Release or an object freed by another request, faults at the
+// access in builds that poison or guard freed objects (-tags slabdebug;
+// slab.WithGuardSampling in release builds): the middleware turns the
+// fault into a *tracker.Violation naming the line that read, the Free and
+// the allocation (tracker.CatchFaults), hands it to the tracker's Handler
+// if one is set, and panics with it, which net/http recovers and logs.
+// Other panics go on unchanged. This costs a few nanoseconds per request.
+//
 // Middleware panics if next is nil.
 func Middleware(next http.Handler) http.Handler {
 	if next == nil {
@@ -41,6 +51,12 @@ func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, s := scopes.WithContext(r.Context())
 		defer scopes.Put(s)
+		// A read of a freed object faults at the access where the pools
+		// poison or guard freed objects (debug builds, guard pages): the
+		// request's goroutine turns the fault into a report, and the
+		// request stops with it, before the scope is released.
+		tracker.PanicOnFault()
+		defer tracker.CatchFaults()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

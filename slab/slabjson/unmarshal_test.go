@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
@@ -117,6 +118,11 @@ func TestUnmarshalPlacesAnyTypeInTheScope(t *testing.T) {
 	if !tracker.Enabled() { // debug builds poison released memory instead
 		assert.Equal(t, shapes.Names{"", ""}, names, "its backing array was the scope's, zeroed by Release")
 	} else {
-		assert.NotEqual(t, shapes.Names{"a", "b"}, names, "its backing array was the scope's, poisoned by Release")
+		// Release poisoned the elements: each string's data now points
+		// into memory that faults, which DescribeAddr decodes (a read
+		// would fault, and be reported, at the access).
+		v := tracker.DescribeAddr(uintptr(unsafe.Pointer(unsafe.StringData(string(names[0])))))
+		require.NotNil(t, v, "its backing array was the scope's, poisoned by Release")
+		assert.Equal(t, "[]shapes.Name", v.Type, "the element type of the released slice")
 	}
 }

@@ -1,0 +1,311 @@
+//go:build slabdebug
+
+package slab_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+// Reads of freed objects fault at the access (debug builds): Free points
+// the reference words of the object into the fault region, and the
+// tracker's helpers turn the fault into a report.
+
+type customer struct {
+	ID   int64
+	Name string
+}
+
+type invoiceLine struct {
+	SKU int64
+	Qty int32
+}
+
+type invoice struct {
+	ID       int64
+	Customer *customer
+	Lines    []invoiceLine
+	Tags     []string
+	Note     string
+	Meta     map[string]int
+	Sink     io.Writer
+	Total    float64
+	Paid     bool
+}
+
+var faultSink any
+
+//go:noinline
+func allocInvoice(p *slab.Pool[invoice]) *invoice {
+	x := p.Alloc()
+	x.ID = 1
+	x.Customer = &customer{ID: 7, Name: "ada"}
+	x.Lines = []invoiceLine{{SKU: 1, Qty: 2}}
+	x.Tags = []string{"a", "b"}
+	x.Note = "note"
+	x.Meta = map[string]int{"k": 1}
+	x.Sink = &strings.Builder{}
+	x.Total = 9.5
+	x.Paid = true
+	return x
+}
+
+//go:noinline
+func freeInvoice(p *slab.Pool[invoice], x *invoice) { p.Free(x) }
+
+// onFaultingGoroutine runs f on a goroutine of its own that defers
+// tracker.CatchFaults, as a user's goroutine would, and returns what the
+// goroutine panicked with.
+func onFaultingGoroutine(f func()) (r any) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { r = recover() }()
+		tracker.PanicOnFault()
+		defer tracker.CatchFaults()
+		f()
+	}()
+	<-done
+	return r
+}
+
+// accessLine returns the line of the package's test files that carries
+// "// access:"+name.
+func accessLine(t *testing.T, name string) int {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(file), "*_test.go"))
+	require.NoError(t, err)
+	for _, file := range files {
+		f, err := os.Open(file)
+		require.NoError(t, err)
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			if strings.HasSuffix(sc.Text(), "// access:"+name) {
+				f.Close()
+				return n
+			}
+		}
+		f.Close()
+	}
+	t.Fatalf("no marker access:%s", name)
+	return 0
+}
+
+// requireUseAfterFree checks that r is the report of a read after free of
+// field of an invoice of pool, at the line marked access:marker (0: any
+// line of the stack's first frame), freed by free and allocated by alloc.
+func requireUseAfterFree(t *testing.T, r any, pool, typ, field, marker, free, alloc string) *tracker.Violation {
+	t.Helper()
+	v, ok := r.(*tracker.Violation)
+	require.True(t, ok, "the access panics with a *tracker.Violation, got %T: %v", r, r)
+	assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
+	assert.ErrorIs(t, v, tracker.ErrUseAfterFree, "it matches tracker.ErrUseAfterFree")
+	title := strings.SplitN(v.Error(), "\n", 2)[0]
+	assert.True(t, strings.HasPrefix(title, "slab: read after free of "+typ+" field "+field+" (pool \""+pool+"\", slot "), "the title names the type, field and pool: %s", title)
+	require.NotEmpty(t, v.Call, "the access stack is recorded")
+	if marker != "" {
+		assert.Equal(t, accessLine(t, marker), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
+	}
+	assert.True(t, v.Free.Has(free), "the free stack names %s:\n%v", free, v.Free)
+	assert.True(t, v.Alloc.Has(alloc), "the allocation stack names %s:\n%v", alloc, v.Alloc)
+	assert.Contains(t, v.Error(), fmt.Sprintf("SUMMARY: slabtrack: use-after-free %s:%d", v.Call[0].File, v.Call[0].Line), "the SUMMARY names the access")
+	return v
+}
+
+func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
+	tests := []struct {
+		name   string
+		access func(x *invoice)
+		field  string
+	}{
+		{"pointer", func(x *invoice) {
+			faultSink = x.Customer.Name // access:pointer
+		}, "Customer"},
+		{"slice", func(x *invoice) {
+			faultSink = x.Lines[0].Qty // access:slice
+		}, "Lines"},
+		{"string", func(x *invoice) {
+			faultSink = x.Note[0] // access:string
+		}, "Note"},
+		{"string comparison", func(x *invoice) {
+			faultSink = x.Note == "note" // access:string comparison
+		}, "Note"},
+		{"slice of strings", func(x *invoice) {
+			faultSink = x.Tags[1] // access:slice of strings
+		}, "Tags"},
+		{"map", func(x *invoice) {
+			faultSink = x.Meta["k"] // access:map
+		}, "Meta"},
+		{"interface", func(x *invoice) {
+			_, _ = io.WriteString(x.Sink, "x")
+		}, "Sink"},
+		{"write through a pointer", func(x *invoice) {
+			x.Customer.ID = 8 // access:write through a pointer
+		}, "Customer"},
+		{"nil check of a freed pointer", func(x *invoice) {
+			if x.Customer != nil { // poisoned, so not nil: the branch reads it
+				faultSink = x.Customer.ID // access:nil check of a freed pointer
+			}
+		}, "Customer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := slab.New[invoice](slab.WithName(t.Name()))
+			r := onFaultingGoroutine(func() {
+				x := allocInvoice(p)
+				freeInvoice(p, x)
+				tt.access(x)
+			})
+			marker := tt.name
+			if tt.name == "interface" || (race.Enabled && tt.name == "pointer") {
+				marker = "" // faults in the dynamic type's method; or, under -race, at the nil check
+			}
+			v := requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", tt.field, marker, "freeInvoice", "allocInvoice")
+			assert.Contains(t, v.Call.String(), "TestDebugReadAfterFreeFaultsAtTheAccess.func", "the access is on the stack")
+			assert.Equal(t, t.Name(), v.Pool, "the pool")
+		})
+	}
+}
+
+// A goroutine that never called the pool must call tracker.PanicOnFault
+// itself; with it, and CatchFaults, its read is reported as any other.
+func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
+	p := slab.New[invoice](slab.WithName(t.Name()))
+	x := allocInvoice(p)
+	freeInvoice(p, x)
+	r := onFaultingGoroutine(func() {
+		faultSink = x.Customer.Name // access:other goroutine
+	})
+	marker := "other goroutine"
+	if race.Enabled {
+		marker = ""
+	}
+	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "freeInvoice", "allocInvoice")
+}
+
+// The slot leaves the quarantine zeroed, its fault cell given back, and
+// the next user sees a zero object.
+func TestDebugPoisonedSlotComesBackZero(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // one cache, which the slot goes back to
+	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithQuarantine(1))
+	x := allocInvoice(p)
+	freeInvoice(p, x)
+	require.NotNil(t, x.Customer, "the freed pointer field is poisoned, not nil")
+	y := allocInvoice(p)
+	freeInvoice(p, y) // pushes x's slot out of the quarantine
+	seen := map[*invoice]bool{}
+	var got *invoice
+	for range 256 { // the slot comes back once the cache runs through its other free slots
+		z := p.Alloc()
+		seen[z] = true
+		if z == x {
+			got = z
+			break
+		}
+	}
+	require.NotNil(t, got, "the slot is reused once out of the quarantine")
+	assert.Zero(t, *got, "reused, the object is zero: no poison left")
+	for z := range seen {
+		p.Free(z)
+	}
+	require.NoError(t, tracker.Check(), "no write after free was found")
+}
+
+//go:noinline
+func allocInvoiceIn(p *slab.Pool[invoice], s *slab.Scope) *invoice {
+	x := p.AllocIn(s)
+	x.Customer = &customer{Name: "scoped"}
+	return x
+}
+
+//go:noinline
+func releaseScope(s *slab.Scope) { s.Release() }
+
+func TestDebugReadAfterReleaseFaults(t *testing.T) {
+	p := slab.New[invoice](slab.WithName(t.Name()))
+	r := onFaultingGoroutine(func() {
+		s := slab.NewScope()
+		x := allocInvoiceIn(p, s)
+		releaseScope(s)
+		faultSink = x.Customer.Name // access:after release
+	})
+	marker := "after release"
+	if race.Enabled {
+		marker = ""
+	}
+	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "releaseScope", "allocInvoiceIn")
+}
+
+//go:noinline
+func allocInvoiceRef(p *slab.Pool[invoice]) slab.Ref[invoice] {
+	r := p.AllocRef()
+	p.Get(r).Customer = &customer{}
+	return r
+}
+
+//go:noinline
+func freeInvoiceRef(p *slab.Pool[invoice], r slab.Ref[invoice]) { p.FreeRef(r) }
+
+func TestDebugReadAfterFreeRefFaults(t *testing.T) {
+	p := slab.New[invoice](slab.WithName(t.Name()))
+	r := onFaultingGoroutine(func() {
+		ref := allocInvoiceRef(p)
+		x := p.Get(ref)
+		freeInvoiceRef(p, ref)
+		faultSink = x.Customer.Name
+	})
+	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", "", "freeInvoiceRef", "allocInvoiceRef")
+}
+
+// Under drop detection the object is a heap copy standing for its slot;
+// its slot is reused at once, and the report still names the object's own
+// stacks.
+func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
+	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithDropCheck(true))
+	r := onFaultingGoroutine(func() {
+		x := allocInvoice(p)
+		freeInvoice(p, x)
+		y := p.Alloc() // takes the slot that stood for x
+		defer p.Free(y)
+		faultSink = x.Customer.Name
+	})
+	v := requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", "", "freeInvoice", "allocInvoice")
+	assert.False(t, v.Reused, "the shadow itself was not reused")
+}
+
+// VerifyNone, deferred in a test, reports a fault of the test's goroutine
+// and fails the test instead of crashing.
+func TestDebugVerifyNoneReportsAReadAfterFree(t *testing.T) {
+	p := slab.New[invoice](slab.WithName(t.Name()))
+	ft := &recordingT{}
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		defer tracker.VerifyNone(ft, tracker.IgnorePool(t.Name()))
+		x := allocInvoice(p)
+		freeInvoice(p, x)
+		faultSink = x.Lines[0] // access:verifynone
+	}()
+	assert.Nil(t, <-done, "VerifyNone recovers the fault")
+	require.Len(t, ft.errs, 1, "and fails the test once")
+	requireUseAfterFree(t, ft.errs[0], t.Name(), "*slab_test.invoice", "Lines", "verifynone", "freeInvoice", "allocInvoice")
+}
+
+// recordingT records what VerifyNone reports.
+type recordingT struct{ errs []any }
+
+func (t *recordingT) Error(args ...any) { t.errs = append(t.errs, args...) }
