@@ -109,8 +109,9 @@ func gcUntil(tries int, cond func() bool) bool {
 			return true
 		}
 		runtime.GC()
-		for range 10 {
-			// Let the cleanup goroutine run.
+		for range 50 {
+			// Let the cleanup goroutine run; on a loaded machine it
+			// may wait tens of milliseconds for a P.
 			time.Sleep(time.Millisecond)
 			if cond() {
 				return true
