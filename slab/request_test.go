@@ -67,18 +67,18 @@ type requestPools struct {
 	auditEvent *slab.Pool[reqwork.AuditEvent]
 }
 
-func newRequestPools() *requestPools {
+func newRequestPools(opts ...slab.Option) *requestPools {
 	return &requestPools{
-		order:      slab.New[reqwork.Order](),
-		customer:   slab.New[reqwork.Customer](),
-		address:    slab.New[reqwork.Address](),
-		product:    slab.New[reqwork.Product](),
-		lineItem:   slab.New[reqwork.LineItem](),
-		discount:   slab.New[reqwork.Discount](),
-		taxLine:    slab.New[reqwork.TaxLine](),
-		shipment:   slab.New[reqwork.Shipment](),
-		payment:    slab.New[reqwork.Payment](),
-		auditEvent: slab.New[reqwork.AuditEvent](),
+		order:      slab.New[reqwork.Order](opts...),
+		customer:   slab.New[reqwork.Customer](opts...),
+		address:    slab.New[reqwork.Address](opts...),
+		product:    slab.New[reqwork.Product](opts...),
+		lineItem:   slab.New[reqwork.LineItem](opts...),
+		discount:   slab.New[reqwork.Discount](opts...),
+		taxLine:    slab.New[reqwork.TaxLine](opts...),
+		shipment:   slab.New[reqwork.Shipment](opts...),
+		payment:    slab.New[reqwork.Payment](opts...),
+		auditEvent: slab.New[reqwork.AuditEvent](opts...),
 	}
 }
 
