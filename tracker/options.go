@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/registry"
 )
 
@@ -82,7 +83,7 @@ func IgnoreCurrent() Option {
 	before := map[uint64][]uint64{}
 	registry.Each(func(p registry.Pool) {
 		c := p.Counters()
-		if !enabled {
+		if !debugmode.Enabled {
 			before[c.ID] = p.LiveSlots(nil)
 			return
 		}

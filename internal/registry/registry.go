@@ -34,9 +34,11 @@ type Pool interface {
 	// without Free (debug builds with drop detection; others append nothing).
 	Dropped(dst []Object) []Object
 	// CheckQuarantine verifies the poison of every slot in the pool's
-	// quarantine and returns the violations found (each a
-	// *tracker.Violation), poisoning the slots again so that each is found
-	// once. It reports nothing itself: the caller does.
+	// quarantine and returns the writes after free found (each a
+	// *violation.Violation; an error here, so that release builds, which
+	// find none, do not link the report code), poisoning the slots again
+	// so that each is found once. It reports nothing itself: the caller
+	// does.
 	CheckQuarantine() []error
 }
 
@@ -82,18 +84,18 @@ type FaultSlot struct {
 	Reused bool
 }
 
-// Counters is a pool's state as process-wide reports need it.
+// Counters is what process-wide reports need of a pool beside its
+// slab.Stats, which package tracker reads from the pool itself (the
+// registered value has a Stats method: this package cannot name the type).
 type Counters struct {
 	ID   uint64 // the pool's id, unique in the process
 	Name string
 	Type string  // the element type, such as "*main.Order"
 	Size uintptr // bytes per object
-	// Live is the number of objects allocated and not freed.
-	Live int64
-	// Quarantined is the number of freed slots held in the debug quarantine.
+	// Quarantined is the number of freed slots held in the debug
+	// quarantine, or on their way out of it; 0 in release builds, which
+	// have none. Free slots held by caches and scopes are not counted.
 	Quarantined int
-	// Stats is the pool's own statistics value (slab.Stats), for display.
-	Stats any
 }
 
 // Object is the debug record of one allocation.
