@@ -15,7 +15,7 @@ func (t *tracked[T]) pool() *Pool[T] { return (*Pool[T])(t) }
 
 func (t *tracked[T]) Name() string     { return t.owner.name }
 func (t *tracked[T]) TypeName() string { return t.owner.typeName }
-func (t *tracked[T]) OnGC()            { t.pool().onGC() }
+func (t *tracked[T]) onGC()            { t.pool().onGC() }
 
 // Counters returns the pool's identity and its quarantine's length. The
 // quarantine alone: the free slots that scopes hold (heldLocked counts

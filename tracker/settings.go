@@ -65,7 +65,8 @@ const EnvVar = debugmode.EnvVar
 type Settings = debugmode.Settings
 
 // ProfileName is the name of the runtime/pprof profile of live objects by
-// allocation site: go tool pprof http://host/debug/pprof/<ProfileName>.
+// allocation site, "github.com/slabtrack/slabtrack.live":
+// go tool pprof http://host/debug/pprof/<ProfileName>.
 const ProfileName = debugmode.ProfileName
 
 // DefaultSettings returns the settings before Configure or EnvVar change
