@@ -25,8 +25,9 @@ var (
 	ErrForeign = errs.Foreign
 	// ErrExhausted is wrapped by the error of TryAlloc on a bounded pool whose
 	// live objects number as many as its bound, and by the panic of Alloc in
-	// the same state. In debug builds its message names the allocation
-	// sites of the live objects. Its message is "slab: pool exhausted".
+	// the same state; in debug builds that error's message names the
+	// allocation sites of the live objects. Its message is "slab: pool
+	// exhausted".
 	ErrExhausted = errs.Exhausted
 	// ErrStaleRef is wrapped by the panic of Get or FreeRef on a Ref whose
 	// object has been freed since the Ref was issued, and on the zero Ref.
