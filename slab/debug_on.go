@@ -266,7 +266,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 
 // reportAtReuse reports v, a write after free that an Alloc found in the
 // slot r it is handing out, repaired already. The default handling does
-// not panic in this innocent Alloc (see tracker.SetHandler); a Handler
+// not panic in this innocent Alloc (see tracker.SetHandler); a handler
 // may, and then the slot goes back to the pool, so that its counts stay
 // right after the panic is recovered.
 func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *violation.Violation) {
