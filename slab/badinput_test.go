@@ -245,8 +245,8 @@ func TestBadInputTypeSizes(t *testing.T) {
 			assert.Equal(t, byte(i+1), x.body[len(x.body)-1], "each 1 MiB object keeps its own contents to the end")
 		}
 		st := p.Stats()
-		assert.Equal(t, 4, st.Capacity, "each 1 MiB slab holds one slot")
-		assert.Equal(t, 4, st.Slabs, "four objects take four slabs")
+		assert.Equal(t, int64(4), st.Capacity, "each 1 MiB slab holds one slot")
+		assert.Equal(t, int64(4), st.Slabs, "four objects take four slabs")
 		relRequirePanic(t, slab.ErrForeign, func() { p.Free(new(mib)) }, `pool "mib"`)
 		for _, x := range xs {
 			p.Free(x)

@@ -11,12 +11,14 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // The slices, strings and values of released scopes (debug builds). Each
@@ -67,7 +69,7 @@ func (a *arena) noteAlloc(p unsafe.Pointer, n uintptr) {
 	if n == 0 {
 		return
 	}
-	a.dbg.allocs = append(a.dbg.allocs, arenaAlloc{p: p, n: n, stack: callerStack(tracker.CurrentSettings()), at: clock.Now()})
+	a.dbg.allocs = append(a.dbg.allocs, arenaAlloc{p: p, n: n, stack: callerStack(debugmode.Current()), at: clock.Now()})
 }
 
 // noteGrow records that the allocation at p grew in place to n bytes
@@ -87,7 +89,7 @@ func (a *arena) releaseDebug() {
 		a.chunks[a.n-1].used = a.off
 	}
 	d := chunkDebugOf(a.et)
-	free := callerStack(tracker.CurrentSettings())
+	free := callerStack(debugmode.Current())
 	now := clock.Now()
 	for _, ch := range a.chunks {
 		q := qchunk{p: ch.p, class: ch.class}
@@ -230,13 +232,13 @@ func (d *chunkDebug) enqueue(q qchunk) {
 	et.free[out.class] = append(et.free[out.class], out.p)
 	et.mu.Unlock()
 	if v != nil {
-		tracker.Report(v) // the cache is consistent again
+		violation.Report(v) // the cache is consistent again
 	}
 }
 
 // check verifies the poison of the released chunk q, and describes the
 // first write after Release it finds.
-func (d *chunkDebug) check(q qchunk) *tracker.Violation {
+func (d *chunkDebug) check(q qchunk) *violation.Violation {
 	size := d.et.size
 	for _, pa := range q.allocs {
 		for o := pa.off; o+size <= pa.off+pa.n; o += size {
@@ -250,8 +252,8 @@ func (d *chunkDebug) check(q qchunk) *tracker.Violation {
 			if name != "" {
 				what += "." + name
 			}
-			v := &tracker.Violation{
-				Kind:   tracker.WriteAfterFree,
+			v := &violation.Violation{
+				Kind:   violation.WriteAfterFree,
 				Pool:   d.Name(),
 				Type:   d.TypeName(),
 				Slot:   -1,
@@ -262,7 +264,7 @@ func (d *chunkDebug) check(q qchunk) *tracker.Violation {
 				Want:   d.layout.Want(elem, pa.cell, from, to),
 				Detail: fmt.Sprintf("the %s at this address, element %d of a slice, string or value of a released scope, was written after Release; found when its memory left the quarantine",
 					what, (o-pa.off)/size),
-				Err: fmt.Errorf("%w to %s memory of a released scope", tracker.ErrWriteAfterFree, reflect.SliceOf(d.et.typ)),
+				Err: fmt.Errorf("%w to %s memory of a released scope", errs.WriteAfterFree, reflect.SliceOf(d.et.typ)),
 			}
 			if rec := &d.recs[pa.rec]; rec.serial.Load() == pa.serial {
 				now := clock.Now()

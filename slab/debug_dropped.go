@@ -9,12 +9,13 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // Drop detection (debug builds, WithDropCheck): objects that become
@@ -131,8 +132,8 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 	// The default handling leaves dropped objects to Find, which reports
 	// them either way: a panic here would end the process from the
 	// cleanup goroutine.
-	tracker.Report(&tracker.Violation{
-		Kind: tracker.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
+	violation.Report(&violation.Violation{
+		Kind: violation.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
 		Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
 		Alloc:    frames(uint32(obj.Stack)),
 		AllocAge: clock.Since(now, obj.AllocAt),
@@ -141,16 +142,16 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 
 // freeShadow is Free of the shadow x.
 func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
-	call := callerStack(tracker.CurrentSettings())
+	call := callerStack(debugmode.Current())
 	if !sh.state.CompareAndSwap(dLive, dFreeing) {
 		seen := sh.state.Load()
 		settle(&sh.state, &sh.freeStack)
-		v := p.shadowViolation(tracker.DoubleFree, sh, x)
+		v := p.shadowViolation(violation.DoubleFree, sh, x)
 		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = freedDetail(seen, false) + " (drop detection: the object is a heap copy standing for its slot)"
 		v.Err = slotError(ErrDoubleFree, p.owner.typeName, p.owner.name, p.slotNum(sh.r))
-		tracker.Report(v)
+		violation.Report(v)
 		return
 	}
 	p.unpin(uintptr(unsafe.Pointer(x)))
@@ -185,12 +186,12 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	p.enqueue(e)
 }
 
-func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.Violation {
+func (p *Pool[T]) shadowViolation(k violation.Kind, sh *shadow[T], x *T) *violation.Violation {
 	// All ages from one instant, read before the slow symbolisation.
 	now := clock.Now()
 	allocAge, freeAge := clock.Since(now, sh.allocAt.Load()), clock.Since(now, sh.freeAt.Load())
 	allocStack, freeStack := sh.allocStack.Load(), sh.freeStack.Load()
-	return &tracker.Violation{
+	return &violation.Violation{
 		Kind:     k,
 		Pool:     p.owner.name,
 		Type:     p.owner.typeName,
@@ -203,8 +204,8 @@ func (p *Pool[T]) shadowViolation(k tracker.Kind, sh *shadow[T], x *T) *tracker.
 	}
 }
 
-func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, dm damage, op, detail string) *tracker.Violation {
-	v := p.shadowViolation(tracker.WriteAfterFree, sh, x)
+func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, dm damage, op, detail string) *violation.Violation {
+	v := p.shadowViolation(violation.WriteAfterFree, sh, x)
 	describeWrite(v, dm, op, detail)
 	return v
 }
@@ -223,12 +224,12 @@ func (p *Pool[T]) debugRefOf(x *T) (Ref[T], bool) {
 		return Ref[T]{}, false
 	}
 	if sh.state.Load() != dLive {
-		v := p.shadowViolation(tracker.RefOfFreed, sh, x)
+		v := p.shadowViolation(violation.RefOfFreed, sh, x)
 		v.Op = "RefOf"
-		v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
+		v.Call = frames(uint32(callerStack(debugmode.Current())))
 		v.Detail = freedDetail(sh.state.Load(), false) + " (drop detection: the object is a heap copy standing for its slot)"
 		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: RefOf of a freed %s (pool %q, slot %d)", p.owner.typeName, p.owner.name, p.slotNum(sh.r))}
-		tracker.Report(v)
+		violation.Report(v)
 		panic(v)
 	}
 	p.dbg.smu.Lock()

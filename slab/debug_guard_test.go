@@ -97,7 +97,7 @@ func TestDebugGuardPagesLayout(t *testing.T) {
 	d := uintptr(unsafe.Pointer(b)) - uintptr(unsafe.Pointer(a))
 	assert.Zero(t, d%page, "objects start on pages of their own (%d bytes apart)", d)
 	assert.Zero(t, uintptr(unsafe.Pointer(a))%page, "at the start of a page")
-	assert.Equal(t, int64(page)*int64(p.Stats().Capacity), p.Stats().Bytes, "Bytes counts a page per slot")
+	assert.Equal(t, int64(page)*p.Stats().Capacity, p.Stats().Bytes, "Bytes counts a page per slot")
 
 	// Free finds the slot of each object with the guard slab's stride.
 	p.Free(b)

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/liveprof"
@@ -20,7 +21,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/internal/testlabel"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // Debug mode (-tags slabdebug). The slabs keep their release layout; what
@@ -155,7 +156,7 @@ func debugSlotSize(typ reflect.Type, cfg *config) (size uintptr, want int) {
 // objects on guard pages: WithGuardPages, or the tracker's setting for
 // pointer-free types, where the platform has guard pages.
 func guardedPool(typ reflect.Type, cfg *config) bool {
-	on := tracker.CurrentSettings().GuardPages && !hasPointers(typ)
+	on := debugmode.Current().GuardPages && !hasPointers(typ)
 	if cfg.debug.hasGuard {
 		on = cfg.debug.guard
 	}
@@ -163,7 +164,7 @@ func guardedPool(typ reflect.Type, cfg *config) bool {
 }
 
 func (p *Pool[T]) debugInit() {
-	s := tracker.CurrentSettings()
+	s := debugmode.Current()
 	d := &p.dbg
 	d.layout = poison.For(reflect.TypeFor[T]())
 	d.guarded = p.cfg.debug.guard // as debugSlotSize decided
@@ -217,14 +218,14 @@ func (p *Pool[T]) debugHeldLocked() int { return int(p.dbg.held.Load()) }
 
 // callerStack records the stack from the caller of the function that calls
 // it (a hook's caller), or returns 0 if stacks are off.
-func callerStack(s tracker.Settings) stack.ID {
+func callerStack(s debugmode.Settings) stack.ID {
 	if s.StackDepth == 0 {
 		return 0
 	}
 	return stack.Capture(2, s.StackDepth+internalFrames)
 }
 
-func frames(id uint32) tracker.Stack { return tracker.Stack(stack.ID(id).Frames()) }
+func frames(id uint32) violation.Stack { return violation.Stack(stack.ID(id).Frames()) }
 
 // debugAlloc records the allocation of r, which the caller has marked
 // stateLive: it checks that the slot is still zeroed (a write after the slot
@@ -248,7 +249,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 		p.reportAtReuse(r, d, v)
 	}
 	d.serial.Add(1)
-	s := tracker.CurrentSettings()
+	s := debugmode.Current()
 	var id stack.ID
 	if s.SampleRate <= 1 || rand.IntN(s.SampleRate) == 0 {
 		id = callerStack(s)
@@ -265,10 +266,10 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 
 // reportAtReuse reports v, a write after free that an Alloc found in the
 // slot r it is handing out, repaired already. The default handling does
-// not panic in this innocent Alloc (see tracker.SetHandler); a Handler
+// not panic in this innocent Alloc (see tracker.SetHandler); a handler
 // may, and then the slot goes back to the pool, so that its counts stay
 // right after the panic is recovered.
-func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *tracker.Violation) {
+func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *violation.Violation) {
 	done := false
 	defer func() {
 		if !done {
@@ -280,7 +281,7 @@ func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *tracker.Violation
 			p.release(r)
 		}
 	}()
-	tracker.Report(v)
+	violation.Report(v)
 	done = true
 }
 
@@ -300,17 +301,17 @@ func (p *Pool[T]) debugFree(x *T) {
 		}
 	}
 	v := p.foreignViolation(addr, sp, opFree)
-	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	tracker.Report(v)
+	v.Call = frames(uint32(callerStack(debugmode.Current())))
+	violation.Report(v)
 }
 
 // debugFreeSlot frees slot r: Free, FreeRef and Scope.Release come here.
 func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 	fault.PanicOnFault()
 	d := &r.s.dbg.slots[r.i]
-	call := callerStack(tracker.CurrentSettings())
+	call := callerStack(debugmode.Current())
 	if !d.state.CompareAndSwap(dLive, dFreeing) {
-		tracker.Report(p.doubleFree(r, d, call))
+		violation.Report(p.doubleFree(r, d, call))
 		return
 	}
 	d.freeStack.Store(uint32(call))
@@ -322,12 +323,12 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		d.freeStack.Store(0)
 		d.freeAt.Store(0)
 		d.state.Store(dLive)
-		v := p.violation(tracker.ScopedFree, r, d)
+		v := p.violation(violation.ScopedFree, r, d)
 		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = "the object was allocated with AllocIn: its Scope's Release frees it"
 		v.Err = p.badFreeError(r, st, opFree)
-		tracker.Report(v)
+		violation.Report(v)
 		return
 	}
 	p.releaseFreed(r, d, p.dbg.qcap > 0)
@@ -432,7 +433,7 @@ func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
 	if !ok {
 		v := p.staleRef(p.staleRefError(ref), ref)
 		v.Op = "FreeRef"
-		tracker.Report(v)
+		violation.Report(v)
 		return
 	}
 	if x := p.pinnedShadow(r); x != nil {

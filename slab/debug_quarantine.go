@@ -8,7 +8,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // The quarantine (debug builds): a bounded FIFO of freed slots per pool,
@@ -60,13 +60,13 @@ func (p *Pool[T]) enqueue(e qent[T]) {
 	}
 	d.pushLocked(e)
 	d.qmu.Unlock()
-	var v *tracker.Violation
+	var v *violation.Violation
 	if evict {
 		v = p.leaveLocked(out, "Free", "found when newer frees pushed the slot out of the quarantine")
 	}
 	p.mu.Unlock()
 	if v != nil {
-		tracker.Report(v) // the pool is consistent again
+		violation.Report(v) // the pool is consistent again
 	}
 }
 
@@ -91,8 +91,8 @@ const freedWrite = "the object was written after it was freed; "
 // quarantine by the call op, zeroes it, and gives its slot back to its
 // span; p.mu is held. It returns the write after free found, if any, for
 // the caller to report once the pool is unlocked.
-func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *tracker.Violation {
-	var v *tracker.Violation
+func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *violation.Violation {
+	var v *violation.Violation
 	if e.h != nil {
 		dm, bad := p.damaged(&e, e.h)
 		if bad {
@@ -193,7 +193,7 @@ func (p *Pool[T]) unpoison(e *qent[T], x *T, bad bool) {
 // caller's goroutine (the runtime's cleanup goroutine for the idle trim),
 // marked as found by op.
 func (p *Pool[T]) debugFlushQuarantine(op string) {
-	var vs []*tracker.Violation
+	var vs []*violation.Violation
 	p.mu.Lock()
 	for {
 		var more bool
@@ -204,14 +204,14 @@ func (p *Pool[T]) debugFlushQuarantine(op string) {
 	}
 	p.mu.Unlock()
 	for _, v := range vs {
-		tracker.Report(v)
+		violation.Report(v)
 	}
 }
 
 // debugUnquarantineLocked gives the oldest entries of the quarantine back,
 // up to a word's worth of slots, appends the writes after free it finds to
 // vs, and reports whether it freed any slot.
-func (p *Pool[T]) debugUnquarantineLocked(vs []*tracker.Violation, op string) ([]*tracker.Violation, bool) {
+func (p *Pool[T]) debugUnquarantineLocked(vs []*violation.Violation, op string) ([]*violation.Violation, bool) {
 	d := &p.dbg
 	k := 0
 	d.qmu.Lock()

@@ -8,7 +8,7 @@ import (
 	"weak"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // Released slabs (debug builds). A slab that Trim or the automatic trim
@@ -75,7 +75,7 @@ func (p *Pool[T]) debugReleasedLocked(s *span[T]) {
 // describeReleased fills in v, a Free or RefOf (o) of addr, which lies in
 // no slab, if addr lies in a released slab of this pool that is still in
 // memory, and reports whether it did.
-func (p *Pool[T]) describeReleased(v *tracker.Violation, addr uintptr, o op) bool {
+func (p *Pool[T]) describeReleased(v *violation.Violation, addr uintptr, o op) bool {
 	p.mu.Lock()
 	var rec *releasedSpan[T]
 	for k := range p.dbg.released {
@@ -109,7 +109,7 @@ func (p *Pool[T]) describeReleased(v *tracker.Violation, addr uintptr, o op) boo
 	} else {
 		fillRecord(v, d, now)
 	}
-	v.Detail = fmt.Sprintf("it points to %s of a slab of this pool that Trim released %v ago; %s", where, roundAge(clock.Since(now, r.releasedAt)), what)
+	v.Detail = fmt.Sprintf("it points to %s of a slab of this pool that Trim released %v ago; %s", where, violation.RoundAge(clock.Since(now, r.releasedAt)), what)
 	v.Err = fmt.Errorf("%w: %s %#x passed to %v of pool %q is in a slab that Trim released", ErrForeign, p.owner.typeName, addr, o, p.owner.name)
 	return true
 }
@@ -117,7 +117,7 @@ func (p *Pool[T]) describeReleased(v *tracker.Violation, addr uintptr, o op) boo
 // describeReleasedRef fills in v, a stale Ref into slot i of position pos,
 // if the Ref's object was in a released slab whose records the pool keeps,
 // and reports whether it did.
-func (p *Pool[T]) describeReleasedRef(v *tracker.Violation, ref Ref[T], pos int, i uint32) bool {
+func (p *Pool[T]) describeReleasedRef(v *violation.Violation, ref Ref[T], pos int, i uint32) bool {
 	p.mu.Lock()
 	var rec *releasedSpan[T]
 	for k := range p.dbg.released {
@@ -137,7 +137,7 @@ func (p *Pool[T]) describeReleasedRef(v *tracker.Violation, ref Ref[T], pos int,
 	p.mu.Unlock()
 
 	now := clock.Now()
-	v.Detail = fmt.Sprintf("Ref %v: its slab was released by Trim %v ago; the object was freed before that", ref, roundAge(clock.Since(now, r.releasedAt)))
+	v.Detail = fmt.Sprintf("Ref %v: its slab was released by Trim %v ago; the object was freed before that", ref, violation.RoundAge(clock.Since(now, r.releasedAt)))
 	if (*r.gens)[i].Load() == ref.gen+1 {
 		fillRecord(v, &r.slots[i], now)
 	} else {

@@ -14,10 +14,11 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
-	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // Violations (debug builds): the reports of the bugs the hooks catch, with
@@ -31,8 +32,8 @@ func slotError(sentinel error, typeName, pool string, slot int) error {
 }
 
 // violation returns a report of kind k on slot r with the slot's stacks.
-func (p *Pool[T]) violation(k tracker.Kind, r slotRef[T], d *slotDebug) *tracker.Violation {
-	v := &tracker.Violation{
+func (p *Pool[T]) violation(k violation.Kind, r slotRef[T], d *slotDebug) *violation.Violation {
+	v := &violation.Violation{
 		Kind: k,
 		Pool: p.owner.name,
 		Type: p.owner.typeName,
@@ -46,7 +47,7 @@ func (p *Pool[T]) violation(k tracker.Kind, r slotRef[T], d *slotDebug) *tracker
 // fillRecord sets v's allocation and free from the record d. The ages are
 // measured from one instant, now, read before the slow symbolisation, so
 // that they keep the order of the events.
-func fillRecord(v *tracker.Violation, d *slotDebug, now int64) {
+func fillRecord(v *violation.Violation, d *slotDebug, now int64) {
 	allocAt, freeAt := d.allocAt.Load(), d.freeAt.Load()
 	allocStack, freeStack := d.allocStack.Load(), d.freeStack.Load()
 	v.AllocAge, v.FreeAge = clock.Since(now, allocAt), clock.Since(now, freeAt)
@@ -57,7 +58,7 @@ func fillRecord(v *tracker.Violation, d *slotDebug, now int64) {
 // goroutine to record its stack (freeStack), so that a report can show it.
 // The Free records it right after it claims the slot, and never blocks.
 func settle(state, freeStack *atomic.Uint32) {
-	if tracker.CurrentSettings().StackDepth == 0 {
+	if debugmode.Current().StackDepth == 0 {
 		return
 	}
 	deadline := time.Now().Add(time.Second)
@@ -67,12 +68,12 @@ func settle(state, freeStack *atomic.Uint32) {
 }
 
 // doubleFree reports a Free (or FreeRef) of slot r that found it not live.
-func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker.Violation {
+func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *violation.Violation {
 	seen := d.state.Load()
 	settle(&d.state, &d.freeStack)
 	st := d.state.Load()
 	if d.serial.Load() == 0 {
-		v := p.violation(tracker.Unallocated, r, d)
+		v := p.violation(violation.Unallocated, r, d)
 		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool (pointer arithmetic, or a wrong index?)"
@@ -80,7 +81,7 @@ func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *tracker
 			p.owner.typeName, p.owner.name, p.slotNum(r))}
 		return v
 	}
-	v := p.violation(tracker.DoubleFree, r, d)
+	v := p.violation(violation.DoubleFree, r, d)
 	v.Op = "Free"
 	v.Call = frames(uint32(call))
 	v.Detail = freedDetail(seen, false)
@@ -112,28 +113,28 @@ func freedDetail(st uint32, never bool) string {
 
 // writeAfterFree reports a write, dm, found in the freed slot r by the
 // call op, which did not commit it.
-func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, dm damage, op, detail string) *tracker.Violation {
-	v := p.violation(tracker.WriteAfterFree, r, d)
+func (p *Pool[T]) writeAfterFree(r slotRef[T], d *slotDebug, dm damage, op, detail string) *violation.Violation {
+	v := p.violation(violation.WriteAfterFree, r, d)
 	describeWrite(v, dm, op, detail)
 	return v
 }
 
-func describeWrite(v *tracker.Violation, dm damage, op, detail string) {
+func describeWrite(v *violation.Violation, dm damage, op, detail string) {
 	v.Field, v.Offset = dm.field, dm.from
 	v.Got, v.Want = dm.got, dm.want
 	v.Detail = detail
 	v.Op = op
-	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
+	v.Call = frames(uint32(callerStack(debugmode.Current())))
 }
 
 // foreignViolation describes a Free or RefOf (o) of addr, which lies in
 // span sp (nil if none) and is not a slot of this pool.
-func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *tracker.Violation {
-	kind := tracker.ForeignFree
+func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *violation.Violation {
+	kind := violation.ForeignFree
 	if o == opRefOf {
-		kind = tracker.ForeignPointer
+		kind = violation.ForeignPointer
 	}
-	v := &tracker.Violation{Kind: kind, Op: o.String(), Pool: p.owner.name, Type: p.owner.typeName, Slot: -1, Addr: addr,
+	v := &violation.Violation{Kind: kind, Op: o.String(), Pool: p.owner.name, Type: p.owner.typeName, Slot: -1, Addr: addr,
 		Err: p.foreignError(addr, sp, o)}
 	switch {
 	case sp == nil:
@@ -168,8 +169,8 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *tracke
 // with it.
 func (p *Pool[T]) debugForeign(_ error, addr uintptr, sp *spanmap.Span, o op) error {
 	v := p.foreignViolation(addr, sp, o) // its Err is the release error, or, for a released slab, more precise
-	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	tracker.Report(v)
+	v.Call = frames(uint32(callerStack(debugmode.Current())))
+	violation.Report(v)
 	return v
 }
 
@@ -180,18 +181,18 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	d := &r.s.dbg.slots[r.i]
 	never := d.serial.Load() == 0
 	num := p.slotNum(r)
-	var v *tracker.Violation
+	var v *violation.Violation
 	switch {
 	case errors.Is(err, ErrScoped):
-		v = p.violation(tracker.ScopedRef, r, d)
+		v = p.violation(violation.ScopedRef, r, d)
 		v.Detail = "the object was allocated with AllocIn: its Scope owns it, and a Ref could outlive the scope"
 		v.Err = err
 	case never:
-		v = p.violation(tracker.Unallocated, r, d)
+		v = p.violation(violation.Unallocated, r, d)
 		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool"
 		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of %s (pool %q, slot %d), a slot that was never allocated", o, p.owner.typeName, p.owner.name, num)}
 	default:
-		v = p.violation(tracker.RefOfFreed, r, d)
+		v = p.violation(violation.RefOfFreed, r, d)
 		v.Detail = freedDetail(d.state.Load(), false)
 		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of a freed %s (pool %q, slot %d)", o, p.owner.typeName, p.owner.name, num)}
 		if d.state.Load() == dLive {
@@ -199,8 +200,8 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 		}
 	}
 	v.Op = o.String()
-	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
-	tracker.Report(v)
+	v.Call = frames(uint32(callerStack(debugmode.Current())))
+	violation.Report(v)
 	return v
 }
 
@@ -209,16 +210,16 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 func (p *Pool[T]) debugStaleRef(err error, ref Ref[T]) error {
 	v := p.staleRef(err, ref)
 	v.Op = "Get"
-	tracker.Report(v)
+	violation.Report(v)
 	return v
 }
 
 // staleRef describes a Ref that names no live object. It shows the
 // allocation and free of the Ref's object only when the slot's records are
 // still that object's.
-func (p *Pool[T]) staleRef(err error, ref Ref[T]) *tracker.Violation {
-	v := &tracker.Violation{Kind: tracker.StaleRef, Pool: p.owner.name, Type: p.owner.typeName, Slot: int(ref.slot), Err: err}
-	v.Call = frames(uint32(callerStack(tracker.CurrentSettings())))
+func (p *Pool[T]) staleRef(err error, ref Ref[T]) *violation.Violation {
+	v := &violation.Violation{Kind: violation.StaleRef, Pool: p.owner.name, Type: p.owner.typeName, Slot: int(ref.slot), Err: err}
+	v.Call = frames(uint32(callerStack(debugmode.Current())))
 	pos, i := int(ref.slot)/p.nelems, ref.slot%uint32(p.nelems)
 	table := *p.refTable.Load()
 	var s *span[T]
@@ -336,9 +337,9 @@ func (p *Pool[T]) debugLiveSites() string {
 		if k > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "    %d object(s), allocated %v to %v ago, at ", s.n, roundAge(clock.Since(now, s.newest)), roundAge(clock.Since(now, s.oldest)))
+		fmt.Fprintf(&b, "    %d object(s), allocated %v to %v ago, at ", s.n, violation.RoundAge(clock.Since(now, s.newest)), violation.RoundAge(clock.Since(now, s.oldest)))
 		if len(s.frames) == 0 {
-			b.WriteString("(no stack recorded: see SLABTRACK_DEBUG stack= and sample=)")
+			b.WriteString(strings.TrimSpace(violation.NoStack))
 			continue
 		}
 		for j, f := range s.frames[:min(len(s.frames), 3)] {
@@ -349,14 +350,4 @@ func (p *Pool[T]) debugLiveSites() string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func roundAge(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Microsecond)
-	}
-	return d
 }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/stack"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Scopes in debug builds. A scope takes each slot as Alloc does and frees
@@ -72,7 +72,7 @@ var busyTokens atomic.Uint64
 func (st *scopeState) enter(op *string) uint64 {
 	fault.PanicOnFault() // a read of a released object on this goroutine becomes a report
 	tok := busyTokens.Add(1)
-	call := callerStack(tracker.CurrentSettings())
+	call := callerStack(debugmode.Current())
 	if !st.busy.token.CompareAndSwap(0, tok) {
 		otherOp := "an operation"
 		if other := st.busy.op.Load(); other != nil {

@@ -13,7 +13,7 @@ import (
 // setting that changes its cost. The default is stack=16, sample=1,
 // quarantine=1024.
 func BenchmarkCostDebugSettings(b *testing.B) {
-	d := tracker.DefaultSettings
+	d := tracker.DefaultSettings()
 	with := func(f func(*tracker.Settings)) tracker.Settings {
 		s := d
 		f(&s)

@@ -4,6 +4,11 @@ import "fmt"
 
 // debugConfig holds the options that only debug builds read. The zero value
 // means "take the default from tracker.CurrentSettings when New runs".
+//
+// Debug mode's settings are the process's (tracker.Settings, documented
+// there with the reason for the split); these three options override
+// Settings.Quarantine, DropCheck and GuardPages for one pool, and are its
+// only per-pool part.
 type debugConfig struct {
 	quarantine    int
 	hasQuarantine bool
@@ -42,8 +47,9 @@ func WithQuarantine(slots int) Option {
 // Alloc and TryAlloc return a pointer to a separate heap object per
 // allocation (its slot in the slab stays assigned, for the counts), so that
 // the garbage collector can tell when the program drops the object without
-// Free: the object is then reported (tracker.Find, and the tracker.Handler
-// if one is set) with its allocation stack, and its slot is reclaimed.
+// Free: the object is then reported (tracker.Find, and the
+// tracker.ViolationHandler if one is set) with its allocation stack, and
+// its slot is reclaimed.
 // AllocRef and AllocIn are unchanged: their objects are held by a handle or
 // a scope. RefOf of such a heap object works: since a Ref holds no
 // pointer, the pool then keeps the object alive until Free or FreeRef, and

@@ -8,38 +8,45 @@ import (
 )
 
 // The sentinel errors. Panics and returned errors wrap them, so callers test
-// with errors.Is. Their messages start with "slab:".
+// with errors.Is. Each doc comment quotes the sentinel's message, which
+// starts with "slab:"; the errors that wrap it add what was found.
 var (
 	// ErrDoubleFree is wrapped by the panic of Free (or FreeRef) of an
 	// object that is already free, and of RefOf of one. Release builds
 	// keep no history per slot, so it is also what they panic with for a
 	// pointer to a slot that was never allocated (the message says so);
-	// debug builds tell the two apart in their report.
+	// debug builds tell the two apart in their report. Its message is
+	// "slab: double free".
 	ErrDoubleFree = errs.DoubleFree
 	// ErrForeign is wrapped by the panic of Free or RefOf on a pointer the
 	// pool did not allocate: a new(T), a pointer from another pool, a
 	// pointer into the middle of a slot, or a pointer into a slab released
-	// by Trim.
+	// by Trim. Its message is "slab: pointer the pool does not own".
 	ErrForeign = errs.Foreign
 	// ErrExhausted is wrapped by the error of TryAlloc on a bounded pool whose
 	// live objects number as many as its bound, and by the panic of Alloc in
-	// the same state. In debug builds its message names the allocation
-	// sites of the live objects.
+	// the same state; in debug builds that error's message names the
+	// allocation sites of the live objects. Its message is "slab: pool
+	// exhausted".
 	ErrExhausted = errs.Exhausted
 	// ErrStaleRef is wrapped by the panic of Get or FreeRef on a Ref whose
 	// object has been freed since the Ref was issued, and on the zero Ref.
+	// Its message is "slab: stale reference".
 	ErrStaleRef = errs.StaleRef
 	// ErrScoped is wrapped by the panic of Free or RefOf on an object that
-	// was allocated in a Scope: Scope.Release frees it.
+	// was allocated in a Scope: Scope.Release frees it. Its message is
+	// "slab: object belongs to a scope".
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
 	// nil *Scope, such as ScopeFrom returns for a context without a scope,
 	// and of every use of a scope after its ScopePool took it back
 	// (ScopePool.Put). AllocIn after Release and a second Release do not
 	// panic: a released scope is empty and may be used again by its owner.
+	// Its message is "slab: invalid scope".
 	ErrReleased = errs.Released
 	// ErrScopeBusy is wrapped by the panic of debug builds when two
-	// goroutines use one scope at once.
+	// goroutines use one scope at once. Its message is "slab: concurrent
+	// use of one scope".
 	ErrScopeBusy = errs.ScopeBusy
 )
 

@@ -203,7 +203,7 @@ func TestFaultPanicInMiddlewareUnderServer(t *testing.T) {
 type relSnapshot struct {
 	Live          int64
 	Allocs, Frees uint64
-	Capacity      int
+	Capacity      int64
 }
 
 func relSnap[T any](p *slab.Pool[T]) relSnapshot {
@@ -580,7 +580,7 @@ func TestFaultIdleTrimReleasesEveryEmptySlab(t *testing.T) {
 			for _, x := range xs {
 				p.Free(x)
 			}
-			require.Equal(t, 200, p.Stats().Slabs, "the burst took one slab per object")
+			require.Equal(t, int64(200), p.Stats().Slabs, "the burst took one slab per object")
 			// The automatic trim runs on the runtime's cleanup goroutine
 			// after each cycle, behind whatever cleanups other tests left:
 			// retry, boundedly, giving it time.

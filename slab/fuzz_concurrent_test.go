@@ -806,8 +806,8 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 	assert.Equal(t, int64(held), sh.held.Load(), "the shared count of held objects equals the goroutines' records")
 	assert.Equal(t, allocs, st.Allocs, "Stats().Allocs equals the allocations that succeeded")
 	assert.Equal(t, frees, st.Frees, "Stats().Frees equals the frees that returned")
-	assert.GreaterOrEqual(t, int64(st.HighWater), sh.maxHeld.Load(), "HighWater is at least the most objects held at once")
-	assert.Equal(t, int64(st.Capacity)*int64(unsafe.Sizeof(*new(T))), st.Bytes, "Bytes is Capacity times the size of T")
+	assert.GreaterOrEqual(t, st.HighWater, sh.maxHeld.Load(), "HighWater is at least the most objects held at once")
+	assert.Equal(t, st.Capacity*int64(unsafe.Sizeof(*new(T))), st.Bytes, "Bytes is Capacity times the size of T")
 
 	if sh.bound > 0 {
 		require.LessOrEqual(t, sh.maxHeld.Load(), int64(sh.bound), "a bounded pool never has more than its bound live")

@@ -340,7 +340,7 @@ func (m *poolModel) remove(x *node) {
 
 func (m *poolModel) checkCounts() {
 	st := m.p.Stats()
-	if st.Live != int64(len(m.live)) || st.Live != int64(st.Allocs-st.Frees) || int(st.Live) > st.Capacity ||
+	if st.Live != int64(len(m.live)) || st.Live != int64(st.Allocs-st.Frees) || st.Live > st.Capacity ||
 		m.bound > 0 && int(st.Live) > m.bound {
 		require.Equal(m.t, int64(len(m.live)), st.Live, "Live counts the model's live objects")
 		require.Equal(m.t, st.Live, int64(st.Allocs-st.Frees), "Live == Allocs - Frees")

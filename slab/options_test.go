@@ -47,7 +47,7 @@ func TestValidOptionsAreAccepted(t *testing.T) {
 		{"WithSlabSize of many slots", []slab.Option{slab.WithSlabSize(5000)}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.GreaterOrEqual(t, slab.SlotsPerSlab(p), 5000, "a slab holds at least the slots asked for")
 			x := p.Alloc()
-			assert.Equal(t, slab.SlotsPerSlab(p), p.Stats().Capacity, "the first slab has that many slots")
+			assert.Equal(t, int64(slab.SlotsPerSlab(p)), p.Stats().Capacity, "the first slab has that many slots")
 			p.Free(x)
 		}},
 		{"WithSlabSize(1) rounds up to the smallest slab", []slab.Option{slab.WithSlabSize(1)}, func(t *testing.T, p *slab.Pool[node]) {

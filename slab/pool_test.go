@@ -24,8 +24,8 @@ func TestNewPoolTakesNoMemoryUntilFirstAlloc(t *testing.T) {
 	x := p.Alloc()
 	require.NotNil(t, x, "Alloc returns an object")
 	st = p.Stats()
-	assert.Equal(t, 1, st.Slabs, "the first Alloc takes one slab")
-	assert.Equal(t, slab.SlotsPerSlab(p), st.Capacity, "one slab's worth of slots")
+	assert.Equal(t, int64(1), st.Slabs, "the first Alloc takes one slab")
+	assert.Equal(t, int64(slab.SlotsPerSlab(p)), st.Capacity, "one slab's worth of slots")
 	p.Free(x)
 }
 
@@ -84,7 +84,7 @@ func TestAllocReturnsZeroedT(t *testing.T) {
 			capacity := p.Stats().Capacity
 
 			var again []*node
-			for len(dirtied) > 0 && len(again) < capacity {
+			for len(dirtied) > 0 && int64(len(again)) < capacity {
 				x := p.Alloc()
 				again = append(again, x)
 				require.Zerof(t, *x, "Alloc number %d after the frees returns a zeroed T", len(again))
@@ -111,7 +111,7 @@ func TestAllocInReturnsZeroedTAfterRelease(t *testing.T) {
 	}
 	s.Release()
 	capacity := p.Stats().Capacity
-	for n := 0; len(dirtied) > 0 && n < capacity; n++ {
+	for n := 0; len(dirtied) > 0 && int64(n) < capacity; n++ {
 		x := p.AllocIn(s)
 		require.Zero(t, *x, "AllocIn after Release returns a zeroed T")
 		delete(dirtied, x)
@@ -395,7 +395,7 @@ func TestLargeT(t *testing.T) {
 		assert.Equal(t, uint64(i+1), x.head, "each large object keeps its head")
 		assert.Equal(t, uint64(i+1), x.tail, "each large object keeps its tail")
 	}
-	assert.GreaterOrEqual(t, p.Stats().Capacity, 3, "the pool holds a slot per object")
+	assert.GreaterOrEqual(t, p.Stats().Capacity, int64(3), "the pool holds a slot per object")
 	last := xs[2]
 	p.Free(last)
 	y := p.Alloc()

@@ -225,7 +225,7 @@ func TestGenerationRetirement(t *testing.T) {
 			tc.free(p, r2)
 
 			st := p.Stats()
-			assert.Equal(t, 1, st.Retired, "the slot whose generation ran out is retired")
+			assert.Equal(t, int64(1), st.Retired, "the slot whose generation ran out is retired")
 			assert.Equal(t, int64(1), st.Live, "a retired slot is not live")
 			assert.Equal(t, st.Live, int64(st.Allocs-st.Frees), "the retiring free counts as a free")
 			assert.Zero(t, *x, "a retired slot is zeroed")

@@ -211,7 +211,7 @@ func relRequireAllocatable[T relElem](t testing.TB, p *slab.Pool[T]) {
 	after := p.Stats()
 	assert.Equal(t, st.Capacity, after.Capacity, "all %d slots of Capacity are allocated again without growing the pool", st.Capacity)
 	assert.Equal(t, st.Slabs, after.Slabs, "no slab is added to allocate Capacity objects")
-	assert.Equal(t, int64(st.Capacity), after.Live, "Live counts every slot of Capacity")
+	assert.Equal(t, st.Capacity, after.Live, "Live counts every slot of Capacity")
 	for _, x := range xs {
 		p.Free(x)
 	}

@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/race"
-	"github.com/slabtrack/slabtrack/internal/registry"
 )
 
 // Slices, strings and values of any type in a scope. A scope allocates
@@ -94,7 +93,7 @@ func elemTypeOf(t reflect.Type) *elemType {
 		first := len(allElemTypes.list) == 1
 		allElemTypes.Unlock()
 		if first {
-			registry.OnEveryGC(trimChunks)
+			onEveryGC(trimChunks)
 		}
 		return unsafe.Pointer(et)
 	}))

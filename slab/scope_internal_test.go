@@ -77,7 +77,7 @@ func TestScopeWordEdges(t *testing.T) {
 			s.Release()
 			st = p.Stats()
 			assert.Zero(t, st.Live, "Release should free every object")
-			assert.LessOrEqual(t, st.ScopeFree, min(n, keepSlots(p.size)), "Release should keep no more slots than were used, up to ScopeKeepBytes")
+			assert.LessOrEqual(t, st.ScopeFree, int64(min(n, keepSlots(p.size))), "Release should keep no more slots than were used, up to ScopeKeepBytes")
 			if !debugMode { // debug builds free each object through Free: its slot leaves the scope
 				assert.Positive(t, st.ScopeFree, "Release should keep free slots for the next use")
 			}

@@ -138,7 +138,7 @@ func TestScopeMemoryProportionalToLive(t *testing.T) {
 	}
 	st = p.Stats()
 	assert.Zero(t, st.Live, "Release frees every object")
-	assert.LessOrEqual(t, st.ScopeFree, 1000, "each released scope keeps at most what it used")
+	assert.LessOrEqual(t, st.ScopeFree, int64(1000), "each released scope keeps at most what it used")
 	p.Trim()
 	st = p.Stats()
 	assert.Zero(t, st.Bytes, "Trim gives the slabs back once the scopes are released")
@@ -159,8 +159,8 @@ func TestScopeKeepsWhatItUsed(t *testing.T) {
 		}
 		s.Release()
 		st := p.Stats()
-		assert.LessOrEqual(t, st.ScopeFree, n, "after a use of %d objects the scope keeps at most %d slots", n, n)
-		assert.GreaterOrEqual(t, st.ScopeFree, min(n, slab.ScopeKeepBytes/int(st.Bytes/int64(st.Capacity))),
+		assert.LessOrEqual(t, st.ScopeFree, int64(n), "after a use of %d objects the scope keeps at most %d slots", n, n)
+		assert.GreaterOrEqual(t, st.ScopeFree, int64(min(n, slab.ScopeKeepBytes/int(st.Bytes/st.Capacity))),
 			"after a use of %d objects the scope keeps enough for the same again, up to ScopeKeepBytes", n)
 	}
 	s.Release()

@@ -2,6 +2,12 @@ package slab
 
 // Stats is a snapshot of a pool's counters.
 //
+// The types follow one rule: a count of events since New (Allocs, Frees,
+// Released, GuardFallbacks) only grows and is a uint64, as the cumulative
+// metrics of runtime/metrics are; a count of what the pool holds at the
+// moment (objects, slots, slabs, bytes) is an int64, 64 bits on every
+// platform, so that sums and differences of them need no conversion.
+//
 // While other goroutines allocate and free, the fields are read at slightly
 // different moments; once they are quiescent (synchronised with the caller),
 // Live == Allocs - Frees exactly.
@@ -16,24 +22,24 @@ type Stats struct {
 	// scopes have not been released yet; they are part of Live.
 	Scoped int64
 
-	Capacity int   // slots in all slabs
-	Slabs    int   // slabs held
+	Capacity int64 // slots in all slabs
+	Slabs    int64 // slabs held
 	Bytes    int64 // bytes of slot memory held: Capacity × the size of T
 	// Cached is the number of free slots held by per-P caches, ready for
 	// the next Alloc on their P, with the slots freed on other Ps that are
 	// on their way back to their owners (in the inboxes of their words).
-	Cached int
+	Cached int64
 	// ScopeFree is the number of free slots held by scopes, ready for their
 	// next AllocIn: taken in a batch and not handed out yet, or kept by
 	// Release for the scope's next use. Like Cached, they are not Live.
-	ScopeFree int
+	ScopeFree int64
 	// HighWater is the most slots that were assigned at once: live objects
 	// plus free slots held by caches and scopes. It bounds the peak of Live
 	// from above.
-	HighWater int
-	// Retired counts slots whose Ref generations ran out; they are never
-	// reused.
-	Retired int
+	HighWater int64
+	// Retired is the number of slots whose Ref generations ran out; they
+	// are never reused.
+	Retired int64
 	// Released counts slabs handed back to the GC by Trim or the automatic
 	// policy.
 	Released uint64
@@ -68,13 +74,13 @@ func (p *Pool[T]) Stats() Stats {
 		Type:      p.owner.typeName,
 		Live:      int64(p.assigned - cached - p.retired - p.heldLocked()),
 		Frees:     frees + p.slowFrees + scopeFrees + uint64(quarantined),
-		Capacity:  p.capacity,
+		Capacity:  int64(p.capacity),
 		Bytes:     int64(p.capacity) * int64(p.size),
 		Scoped:    int64(scoped),
-		Cached:    cached,
-		ScopeFree: scopeFree,
-		HighWater: p.highWater,
-		Retired:   p.retired,
+		Cached:    int64(cached),
+		ScopeFree: int64(scopeFree),
+		HighWater: int64(p.highWater),
+		Retired:   int64(p.retired),
 		Released:  p.released,
 	}
 	if debugMode {

@@ -15,24 +15,28 @@ func (t *tracked[T]) pool() *Pool[T] { return (*Pool[T])(t) }
 
 func (t *tracked[T]) Name() string     { return t.owner.name }
 func (t *tracked[T]) TypeName() string { return t.owner.typeName }
-func (t *tracked[T]) OnGC()            { t.pool().onGC() }
+func (t *tracked[T]) onGC()            { t.pool().onGC() }
 
+// Counters returns the pool's identity and its quarantine's length. The
+// quarantine alone: the free slots that scopes hold (heldLocked counts
+// them too) are neither live nor quarantined.
 func (t *tracked[T]) Counters() registry.Counters {
 	p := t.pool()
-	st := p.Stats()
 	p.mu.Lock()
-	held := p.heldLocked()
+	quarantined := p.debugHeldLocked()
 	p.mu.Unlock()
 	return registry.Counters{
 		ID:          p.id,
 		Name:        p.owner.name,
 		Type:        p.owner.typeName,
 		Size:        unsafe.Sizeof(*new(T)), // not p.size: the slots of a pool on guard pages are further apart
-		Live:        st.Live,
-		Quarantined: held,
-		Stats:       st,
+		Quarantined: quarantined,
 	}
 }
+
+// Stats returns the pool's Stats, for package tracker, which finds it on
+// the registered pool by this method.
+func (t *tracked[T]) Stats() Stats { return t.pool().Stats() }
 
 func (t *tracked[T]) LiveObjects(dst []registry.Object) []registry.Object {
 	p := t.pool()

@@ -1,5 +1,13 @@
 package slab
 
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/slabtrack/slabtrack/internal/registry"
+)
+
 // Trim hands every empty slab back to the garbage collector. It first empties
 // the per-P caches into the slabs, so a slab whose slots are all free is
 // released even if some of them sat in caches.
@@ -22,8 +30,66 @@ func (p *Pool[T]) Trim() {
 	p.releaseEmptyLocked(0)
 }
 
+// The automatic trim's clock: a sentinel object, allocated and dropped
+// once per GC cycle, whose cleanup runs after the cycle that collected it,
+// on the runtime's cleanup goroutine; it visits every live pool (through
+// internal/registry, which holds them weakly), runs the hooks of
+// onEveryGC, and drops the next sentinel. One clock serves the process:
+// New starts it, and it runs while the program runs, at the cost of one
+// small object per cycle.
+var gcTick struct {
+	started atomic.Bool
+	mu      sync.Mutex
+	hooks   []func() // guarded by mu
+}
+
+// gcSentinel is the clock's object. It holds a pointer so that the
+// allocator does not batch it with other tiny objects, which would delay
+// its collection.
+type gcSentinel struct {
+	_ *int
+	_ [8]byte
+}
+
+// gcTicker is a registered pool that trims itself on the clock (tracked).
+type gcTicker interface{ onGC() }
+
+// startGCTick starts the clock, once.
+func startGCTick() {
+	if gcTick.started.CompareAndSwap(false, true) {
+		armGCTick()
+	}
+}
+
+// onEveryGC runs f once after each garbage collection, on the runtime's
+// cleanup goroutine, after the pools' onGC; it starts the clock if no
+// pool has. f must not block.
+func onEveryGC(f func()) {
+	gcTick.mu.Lock()
+	gcTick.hooks = append(gcTick.hooks, f)
+	gcTick.mu.Unlock()
+	startGCTick()
+}
+
+func armGCTick() { runtime.AddCleanup(new(gcSentinel), gcTicked, 0) }
+
+func gcTicked(int) {
+	registry.Each(func(p registry.Pool) {
+		if t, ok := p.(gcTicker); ok {
+			t.onGC()
+		}
+	})
+	gcTick.mu.Lock()
+	hooks := gcTick.hooks
+	gcTick.mu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+	armGCTick()
+}
+
 // onGC runs the automatic trimming policy once per GC cycle, on the
-// runtime's cleanup goroutine:
+// runtime's cleanup goroutine (see gcTick):
 //   - a slab that stayed empty through WithIdleTrim whole cycles is
 //     released;
 //   - a pool that saw no Alloc or Free at all through WithIdleTrim cycles

@@ -35,7 +35,7 @@ func TestTrimReleasesEmptySlabs(t *testing.T) {
 	xs := fill(p, 3*slab.SlotsPerSlab(p))
 	freeAll(p, xs)
 	before := p.Stats()
-	require.Equal(t, 3, before.Slabs, "the objects took three slabs")
+	require.Equal(t, int64(3), before.Slabs, "the objects took three slabs")
 	require.Positive(t, before.Cached, "some free slots sit in the per-P caches before Trim")
 
 	p.Trim()
@@ -52,7 +52,7 @@ func TestTrimReleasesEmptySlabs(t *testing.T) {
 	for _, y := range ys {
 		assert.Zero(t, *y, "the pool allocates zeroed objects after Trim")
 	}
-	assert.Equal(t, 1, p.Stats().Slabs, "the pool grows again after Trim")
+	assert.Equal(t, int64(1), p.Stats().Slabs, "the pool grows again after Trim")
 	freeAll(p, ys)
 }
 
@@ -70,7 +70,7 @@ func TestTrimKeepsSlabsWithLiveObjects(t *testing.T) {
 
 	p.Trim()
 	st := p.Stats()
-	assert.Equal(t, 2, st.Slabs, "Trim keeps the slabs that hold live objects")
+	assert.Equal(t, int64(2), st.Slabs, "Trim keeps the slabs that hold live objects")
 	assert.Equal(t, uint64(1), st.Released, "Trim releases the empty middle slab")
 	assert.Equal(t, int64(2), st.Live, "the kept objects are still live")
 	assert.Equal(t, uint64(0), keep[0].id, "a kept object is intact")
@@ -146,7 +146,7 @@ func TestIdleTrimAfterGC(t *testing.T) {
 			p := slab.New[node](tc.opts...)
 			const slabs = 5
 			freeAll(p, fill(p, slabs*slab.SlotsPerSlab(p)))
-			require.Equal(t, slabs, p.Stats().Slabs, "the burst took five slabs")
+			require.Equal(t, int64(slabs), p.Stats().Slabs, "the burst took five slabs")
 
 			// Slabs whose free slots sit in per-P caches are released
 			// too: the pool is idle, so the policy drains its caches.
@@ -155,7 +155,7 @@ func TestIdleTrimAfterGC(t *testing.T) {
 			st := p.Stats()
 			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots)",
 				st.Slabs, slabs, cachedSlabs)
-			assert.Equal(t, slabs, st.Slabs+int(st.Released), "every slab is either held or released")
+			assert.Equal(t, int64(slabs), st.Slabs+int64(st.Released), "every slab is either held or released")
 			assert.Zero(t, st.Live, "idle trimming frees no object")
 		})
 	}
@@ -170,7 +170,7 @@ func TestIdleTrimOffKeepsSlabs(t *testing.T) {
 	}
 	gcUntil(3, func() bool { return false }) // lets cleanups run
 	st := p.Stats()
-	assert.Equal(t, 4, st.Slabs, "WithIdleTrim(0) keeps empty slabs through garbage collections")
+	assert.Equal(t, int64(4), st.Slabs, "WithIdleTrim(0) keeps empty slabs through garbage collections")
 	assert.Zero(t, st.Released, "nothing is released without Trim")
 }
 
@@ -192,7 +192,7 @@ func TestIdleTrimKeepsSlabsInUse(t *testing.T) {
 	}
 	gcUntil(10, func() bool { return false })
 	st := p.Stats()
-	assert.Equal(t, 3, st.Slabs, "slabs with live objects survive garbage collections")
+	assert.Equal(t, int64(3), st.Slabs, "slabs with live objects survive garbage collections")
 	assert.Zero(t, st.Released, "no slab in use is released")
 	for i, x := range keep {
 		assert.Equal(t, uint64(i*n+1), x.id, "a live object is intact after idle trimming")

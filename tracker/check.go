@@ -5,18 +5,20 @@ import (
 	"fmt"
 
 	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // Check verifies the poison of every slot in the quarantine of every pool,
 // and returns the writes after free it finds, as *Violation values of kind
-// WriteAfterFree joined with errors.Join, or nil. With a Handler installed,
+// WriteAfterFree joined with errors.Join, or nil. With a ViolationHandler
+// installed,
 // each is also handed to it. Each corrupted slot is found once: Check
 // poisons it again.
 //
-// Without a Handler, Check also returns the writes after free that other
+// Without a ViolationHandler, Check also returns the writes after free that other
 // calls found since the last Check (when a slot left the quarantine, when
 // it was reused, in Trim or on /debug/slab): the default handling keeps
-// them for Check, having no guilty caller to panic in. With a Handler,
+// them for Check, having no guilty caller to panic in. With a handler,
 // those went to the handler, and Check does not return them again.
 //
 // Debug builds verify a slot also when it leaves quarantine and when it is
@@ -24,7 +26,7 @@ import (
 // request. Release builds have no quarantine, and Check returns nil.
 func Check() error {
 	var errs []error
-	kept, lost := takeKept()
+	kept, lost := violation.TakeKept()
 	for _, v := range kept {
 		errs = append(errs, v)
 	}
@@ -32,7 +34,7 @@ func Check() error {
 		errs = append(errs, fmt.Errorf("%w: and %d more write(s) after free found, written to standard error, not kept", ErrWriteAfterFree, lost))
 	}
 	for _, v := range scan("Check") {
-		deliver(v)
+		violation.Deliver(v)
 		errs = append(errs, v)
 	}
 	return errors.Join(errs...)

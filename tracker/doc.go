@@ -89,8 +89,8 @@
 // other goroutines allocate and free. Find, Check, Pools and WriteReport
 // read each pool's records as they are at that moment; once the goroutines
 // that use the pools are quiescent (synchronised with the caller), their
-// results are exact. A Handler receives each violation once: Check and
-// WriteReport (/debug/slab) take none away from it. It runs on the
+// results are exact. A ViolationHandler receives each violation once:
+// Check and WriteReport (/debug/slab) take none away from it. It runs on the
 // goroutine that committed or found the violation, or, for an object
 // dropped without Free and for what the automatic trim finds, on the
 // runtime's cleanup goroutine; it must not call the pool that reported it.
@@ -121,8 +121,9 @@
 // Debug builds read the SLABTRACK_DEBUG environment variable at start-up
 // (see EnvVar) and Configure at run time: stack depth, stack sampling,
 // quarantine length, drop detection and the pprof profile (ProfileName).
-// Pools can override the quarantine and drop detection with
-// slab.WithQuarantine and slab.WithDropCheck.
+// These settings are the process's; a pool can override the
+// quarantine, drop detection and guard pages with slab.WithQuarantine,
+// slab.WithDropCheck and slab.WithGuardPages (see Settings).
 //
 // -race does not turn debug mode on. CockroachDB's Pebble enables its
 // invariant checks under -race, but those are cheap assertions; slabtrack's

@@ -2,30 +2,7 @@
 
 package tracker
 
-import (
-	"log/slog"
-	"os"
-
-	"github.com/slabtrack/slabtrack/internal/testlabel"
-)
-
-const enabled = true
-
-// init applies EnvVar to the defaults.
-func init() {
-	env := os.Getenv(EnvVar)
-	if env == "" {
-		return
-	}
-	s, logMode, err := parseSettings(env, CurrentSettings())
-	if err != nil {
-		panic(err)
-	}
-	store(s)
-	if logMode {
-		SetHandler(LogAndContinue(slog.Default()))
-	}
-}
+import "github.com/slabtrack/slabtrack/internal/testlabel"
 
 // markTest marks the calling goroutine as test name's (see ThisTest), or
 // returns 0 if this Go's goroutine labels cannot be read.

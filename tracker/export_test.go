@@ -1,6 +1,10 @@
 package tracker
 
-import "io"
+import (
+	"io"
+
+	"github.com/slabtrack/slabtrack/internal/violation"
+)
 
 // SetOsExit replaces os.Exit for VerifyTestMain and returns a function that
 // restores it.
@@ -10,13 +14,13 @@ func SetOsExit(f func(int)) (restore func()) {
 	return func() { osExit = old }
 }
 
-// ParseSettings exposes parseSettings.
-var ParseSettings = parseSettings
-
 // SetStderr replaces the writer of the default handling and returns a
 // function that restores it.
-func SetStderr(w io.Writer) (restore func()) {
-	old := stderr
-	stderr = w
-	return func() { stderr = old }
-}
+func SetStderr(w io.Writer) (restore func()) { return violation.SetStderr(w) }
+
+// Report and Panics are what package slab calls on a violation it detects,
+// for tests of the default handling.
+var (
+	Report = violation.Report
+	Panics = violation.Panics
+)

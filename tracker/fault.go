@@ -10,6 +10,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
+	"github.com/slabtrack/slabtrack/internal/violation"
 )
 
 // PanicOnFault makes a fault of the calling goroutine at a non-nil address
@@ -39,7 +40,7 @@ func PanicOnFault() { fault.PanicOnFault() }
 // object and dereferenced it, or touched a freed object on a guard page,
 // CatchFaults recovers the fault, builds a *Violation of kind UseAfterFree
 // with the stack of the access, and of the object's Free and allocation,
-// hands it to the Handler if one is set (see SetHandler), and panics with
+// hands it to the ViolationHandler if one is set (see SetHandler), and panics with
 // it: the goroutine cannot continue past the access. Any other panic is
 // panicked again unchanged (Go then prints it as "[recovered, repanicked]"
 // with the stack of the original panic). It must be deferred directly:
@@ -55,8 +56,8 @@ func CatchFaults() {
 	if v == nil {
 		panic(r)
 	}
-	if h := handler.Load(); h != nil {
-		(*h)(v)
+	if h := violation.CurrentHandler(); h != nil {
+		h(v)
 	}
 	panic(v)
 }

@@ -68,7 +68,6 @@ type fakePool struct {
 
 func (f *fakePool) Name() string                                        { return f.name }
 func (f *fakePool) TypeName() string                                    { return f.typ }
-func (f *fakePool) OnGC()                                               {}
 func (f *fakePool) Counters() registry.Counters                         { return registry.Counters{Name: f.name, Type: f.typ} }
 func (f *fakePool) LiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (f *fakePool) Dropped(dst []registry.Object) []registry.Object     { return dst }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
@@ -127,7 +128,7 @@ func (o *options) leakedSites() []Site {
 		if o.ignorePools[c.Name] {
 			return
 		}
-		if !enabled {
+		if !debugmode.Enabled {
 			if n := newSlots(p.LiveSlots(nil), o.before[c.ID]); n > 0 {
 				sites = append(sites, Site{Pool: c.Name, Type: c.Type, Objects: n, Bytes: int64(n) * int64(c.Size)})
 			}

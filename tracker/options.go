@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/registry"
 )
 
@@ -39,9 +40,12 @@ type objKey struct {
 	dropped bool
 }
 
-// The defaults follow goleak: up to 20 retries, sleeping from 1 µs doubling
-// up to 100 ms, so that objects freed by asynchronous teardown (a handler
-// still writing its response, a worker draining a queue) are not reported.
+// The defaults: up to 20 retries, sleeping from 1 µs doubling up to 100 ms
+// (under half a second in all), so that objects freed by asynchronous
+// teardown (a handler still writing its response, a worker draining a
+// queue) are not reported. goleak retries as often but sleeps at most
+// 100 µs: a goroutine ends soon after its work, while an object waits for
+// the teardown code that frees it, which may itself wait on I/O.
 const (
 	defaultRetries  = 20
 	defaultMaxSleep = 100 * time.Millisecond
@@ -82,7 +86,7 @@ func IgnoreCurrent() Option {
 	before := map[uint64][]uint64{}
 	registry.Each(func(p registry.Pool) {
 		c := p.Counters()
-		if !enabled {
+		if !debugmode.Enabled {
 			before[c.ID] = p.LiveSlots(nil)
 			return
 		}

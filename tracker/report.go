@@ -8,20 +8,24 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/registry"
+	"github.com/slabtrack/slabtrack/internal/violation"
+	"github.com/slabtrack/slabtrack/slab"
 )
 
 // PoolReport is the state of one pool, as WriteReport prints it and as
 // expvar publishes it (package tracker/trackerhttp).
 type PoolReport struct {
-	Name string
-	Type string
-	// Stats is the pool's slab.Stats.
-	Stats any
+	Name  string
+	Type  string
+	Stats slab.Stats
 	// Live and LiveBytes count the objects allocated and not freed.
 	Live      int64
 	LiveBytes int64
-	// Quarantined counts the freed slots held in the debug quarantine.
+	// Quarantined counts the freed slots held in the debug quarantine
+	// (0 in release builds). The free slots that per-P caches and scopes
+	// hold are Stats.Cached and Stats.ScopeFree.
 	Quarantined int
 	// Sites groups the live objects by allocation stack (debug builds).
 	Sites []Site `json:",omitempty"`
@@ -33,21 +37,35 @@ type PoolReport struct {
 	Violations map[string]uint64 `json:",omitempty"`
 }
 
+// statser is what a slab.Pool registers beside a registry.Pool: package
+// registry, below slab, cannot name slab.Stats.
+type statser interface{ Stats() slab.Stats }
+
+// stats returns the Stats of the registered pool p, or none if p is not a
+// slab.Pool (a test's stand-in).
+func stats(p registry.Pool) slab.Stats {
+	if s, ok := p.(statser); ok {
+		return s.Stats()
+	}
+	return slab.Stats{}
+}
+
 // Pools returns the state of every pool of the process, sorted by name.
 func Pools() []PoolReport {
 	var out []PoolReport
 	registry.Each(func(p registry.Pool) {
 		c := p.Counters()
+		st := stats(p)
 		r := PoolReport{
 			Name:        c.Name,
 			Type:        c.Type,
-			Stats:       c.Stats,
-			Live:        c.Live,
-			LiveBytes:   c.Live * int64(c.Size),
+			Stats:       st,
+			Live:        st.Live,
+			LiveBytes:   st.Live * int64(c.Size),
 			Quarantined: c.Quarantined,
 			Sites:       groupSites(c, p.LiveObjects(nil), false),
 			Dropped:     groupSites(c, p.Dropped(nil), true),
-			Violations:  reportedCounts(c.Name),
+			Violations:  violation.Counts(c.Name),
 		}
 		sortSites(r.Sites)
 		sortSites(r.Dropped)
@@ -69,16 +87,17 @@ const maxSitesShown = 20
 // what the /debug/slab handler of package tracker/trackerhttp serves.
 //
 // It takes nothing away from the handler: a write after free that its
-// check finds is reported like one found anywhere else (to the Handler, or
-// by default to standard error and to the next Check), exactly once, and
-// the report shows it among the latest violations.
+// check finds is reported like one found anywhere else (to the
+// ViolationHandler, or by default to standard error and to the next
+// Check), exactly once, and the report shows it among the latest
+// violations.
 func WriteReport(w io.Writer) error {
 	for _, v := range scan("/debug/slab") {
-		Report(v)
+		violation.Report(v)
 	}
 	var b strings.Builder
 	s := CurrentSettings()
-	if Enabled() {
+	if debugmode.Enabled {
 		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t guard=%t)\n",
 			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
 	} else {
@@ -89,7 +108,7 @@ func WriteReport(w io.Writer) error {
 	for _, p := range pools {
 		fmt.Fprintf(&b, "\npool %q (%s): %d live, %d bytes\n", p.Name, p.Type, p.Live, p.LiveBytes)
 		fmt.Fprintf(&b, "  stats: %s\n", strings.Trim(fmt.Sprintf("%+v", p.Stats), "{}"))
-		if Enabled() {
+		if debugmode.Enabled {
 			fmt.Fprintf(&b, "  quarantined: %d\n", p.Quarantined)
 		}
 		writeSites(&b, "live objects", p.Sites)
@@ -103,12 +122,12 @@ func WriteReport(w io.Writer) error {
 			b.WriteString("\n")
 		}
 	}
-	if Enabled() {
-		recent := recentReported()
+	if debugmode.Enabled {
+		recent := violation.Recent()
 		if len(recent) == 0 {
 			b.WriteString("\nviolations reported: none\n")
 		} else {
-			fmt.Fprintf(&b, "\nlatest violations reported (at most %d, oldest first):\n", maxRecent)
+			fmt.Fprintf(&b, "\nlatest violations reported (at most %d, oldest first):\n", violation.MaxRecent)
 			for _, v := range recent {
 				fmt.Fprintf(&b, "\n%v\n", v)
 			}
@@ -128,9 +147,9 @@ func writeSites(b *strings.Builder, what string, sites []Site) {
 			fmt.Fprintf(b, "    ... and %d more site(s)\n", len(sites)-i)
 			break
 		}
-		fmt.Fprintf(b, "    %d object(s), %d bytes, age %s to %s, allocated from:\n", s.Objects, s.Bytes, roundAge(s.MinAge), roundAge(s.MaxAge))
+		fmt.Fprintf(b, "    %d object(s), %d bytes, age %s to %s, allocated from:\n", s.Objects, s.Bytes, violation.RoundAge(s.MinAge), violation.RoundAge(s.MaxAge))
 		if len(s.Stack) == 0 {
-			b.WriteString("    " + noStack + "\n")
+			b.WriteString("    " + violation.NoStack + "\n")
 		}
 		for j, f := range s.Stack {
 			fmt.Fprintf(b, "        #%d %s %s:%d\n", j, f.Function, f.File, f.Line)

@@ -1,33 +1,25 @@
-// Package errs holds the sentinel errors shared by slab, which raises them,
-// and tracker, whose reports must match them with errors.Is.
+// Package errs holds the sentinel errors that package slab exports (as
+// ErrDoubleFree and so on) and package tracker exports (ErrWriteAfterFree,
+// ErrLeak, ErrUseAfterFree). They live here, below both, because slab
+// raises all of them in debug builds and internal/violation matches them
+// with errors.Is; the conditions each stands for are documented where they
+// are exported, with each message, which a test holds to these values.
 package errs
 
 import "errors"
 
+// The sentinels, by the name they are exported with, less its Err prefix.
 var (
-	// DoubleFree: a slot was freed while it was not allocated: freed
-	// already, or never allocated (release builds cannot tell the two
-	// apart).
-	DoubleFree = errors.New("slab: double free")
-	// Foreign: a pointer the pool did not allocate, passed to Free or RefOf.
-	Foreign = errors.New("slab: pointer the pool does not own")
-	// Exhausted: a bounded pool has as many live objects as its bound.
-	Exhausted = errors.New("slab: pool exhausted")
-	// StaleRef: a Ref whose object has been freed since it was issued.
-	StaleRef = errors.New("slab: stale reference")
-	// Scoped: an object allocated in a Scope was passed to Pool.Free.
-	Scoped = errors.New("slab: object belongs to a scope")
-	// Released: a nil *Scope, or one whose ScopePool took it back.
-	Released = errors.New("slab: invalid scope")
-	// ScopeBusy: two goroutines used one Scope at once.
-	ScopeBusy = errors.New("slab: concurrent use of one scope")
-	// WriteAfterFree: a freed object was written to before reuse.
+	DoubleFree     = errors.New("slab: double free")
+	Foreign        = errors.New("slab: pointer the pool does not own")
+	Exhausted      = errors.New("slab: pool exhausted")
+	StaleRef       = errors.New("slab: stale reference")
+	Scoped         = errors.New("slab: object belongs to a scope")
+	Released       = errors.New("slab: invalid scope")
+	ScopeBusy      = errors.New("slab: concurrent use of one scope")
 	WriteAfterFree = errors.New("slab: write after free")
-	// Leak: objects were still allocated when none should be.
-	Leak = errors.New("slab: leak")
-	// UseAfterFree: a freed object was read or written, and the access
-	// faulted: through a poisoned reference word, or on a guard page.
-	UseAfterFree = errors.New("slab: use after free")
+	Leak           = errors.New("slab: leak")
+	UseAfterFree   = errors.New("slab: use after free")
 )
 
 // Error is an error about one broken condition that matches a sentinel

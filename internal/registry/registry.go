@@ -1,12 +1,12 @@
 // Package registry keeps the set of live pools, weakly, so that process-wide
-// work (the automatic trim after each GC, and the tracker's reports) can visit
-// every pool without keeping any of them alive.
+// work (the automatic trim after each GC, in package slab, and the tracker's
+// reports) can visit every pool without keeping any of them alive, and finds
+// the pool or fault source that a fault record names.
 package registry
 
 import (
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"weak"
 
 	"github.com/slabtrack/slabtrack/internal/stack"
@@ -18,9 +18,6 @@ type Pool interface {
 	Name() string
 	// TypeName is the element type, such as "*main.Order".
 	TypeName() string
-	// OnGC runs once after each garbage collection, on the runtime's cleanup
-	// goroutine. It must not block.
-	OnGC()
 	// Counters returns the pool's counters, in every build.
 	Counters() Counters
 	// LiveObjects appends a record of every live object to dst. Release
@@ -34,9 +31,11 @@ type Pool interface {
 	// without Free (debug builds with drop detection; others append nothing).
 	Dropped(dst []Object) []Object
 	// CheckQuarantine verifies the poison of every slot in the pool's
-	// quarantine and returns the violations found (each a
-	// *tracker.Violation), poisoning the slots again so that each is found
-	// once. It reports nothing itself: the caller does.
+	// quarantine and returns the writes after free found (each a
+	// *violation.Violation; an error here, so that release builds, which
+	// find none, do not link the report code), poisoning the slots again
+	// so that each is found once. It reports nothing itself: the caller
+	// does.
 	CheckQuarantine() []error
 }
 
@@ -82,18 +81,18 @@ type FaultSlot struct {
 	Reused bool
 }
 
-// Counters is a pool's state as process-wide reports need it.
+// Counters is what process-wide reports need of a pool beside its
+// slab.Stats, which package tracker reads from the pool itself (the
+// registered value has a Stats method: this package cannot name the type).
 type Counters struct {
 	ID   uint64 // the pool's id, unique in the process
 	Name string
 	Type string  // the element type, such as "*main.Order"
 	Size uintptr // bytes per object
-	// Live is the number of objects allocated and not freed.
-	Live int64
-	// Quarantined is the number of freed slots held in the debug quarantine.
+	// Quarantined is the number of freed slots held in the debug
+	// quarantine, or on their way out of it; 0 in release builds, which
+	// have none. Free slots held by caches and scopes are not counted.
 	Quarantined int
-	// Stats is the pool's own statistics value (slab.Stats), for display.
-	Stats any
 }
 
 // Object is the debug record of one allocation.
@@ -119,7 +118,6 @@ var (
 	nextID  uint64
 	pools   = map[uint64]func() Pool{}
 	sources = map[uint64]FaultSource{}
-	armed   atomic.Bool
 )
 
 // RegisterSource adds s, held for the life of the process, and returns its
@@ -166,9 +164,6 @@ func Register[P any, PP interface {
 	}
 	mu.Unlock()
 	runtime.AddCleanup((*P)(p), unregister, id)
-	if armed.CompareAndSwap(false, true) {
-		armGC()
-	}
 	return id
 }
 
@@ -203,44 +198,5 @@ func Each(f func(Pool)) {
 	mu.Unlock()
 	for _, p := range live {
 		f(p)
-	}
-}
-
-// gcSentinel is allocated and dropped once per GC cycle; its cleanup runs
-// after the cycle that collected it. It holds a pointer so that the
-// allocator does not batch it with other tiny objects.
-type gcSentinel struct {
-	_ *int
-	_ [8]byte
-}
-
-func armGC() {
-	runtime.AddCleanup(new(gcSentinel), onGC, 0)
-}
-
-func onGC(int) {
-	Each(Pool.OnGC)
-	hooksMu.Lock()
-	hs := hooks
-	hooksMu.Unlock()
-	for _, f := range hs {
-		f()
-	}
-	armGC()
-}
-
-var (
-	hooksMu sync.Mutex
-	hooks   []func()
-)
-
-// OnEveryGC runs f once after each garbage collection, on the runtime's
-// cleanup goroutine, as the pools' OnGC run. f must not block.
-func OnEveryGC(f func()) {
-	hooksMu.Lock()
-	hooks = append(hooks, f)
-	hooksMu.Unlock()
-	if armed.CompareAndSwap(false, true) {
-		armGC()
 	}
 }

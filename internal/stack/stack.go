@@ -12,6 +12,7 @@
 package stack
 
 import (
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -222,8 +223,11 @@ func hidden(function string) bool {
 	return strings.HasPrefix(last, "gowrap") || strings.HasPrefix(last, "deferwrap")
 }
 
-// module is the import path prefix of slabtrack's packages.
-const module = "github.com/slabtrack/slabtrack/"
+// module is the import path prefix of slabtrack's packages, such as
+// "github.com/slabtrack/slabtrack/": this package's path without its own
+// tail, so that a fork or a vendored copy under another path filters its
+// own frames.
+var module = strings.TrimSuffix(reflect.TypeFor[ID]().PkgPath(), "internal/stack")
 
 // Internal reports whether f is a frame of the allocator or the tracker
 // themselves (packages slab, tracker and internal/...), which reports leave

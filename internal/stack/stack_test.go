@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -87,14 +89,15 @@ func TestInternal(t *testing.T) {
 		fn, file string
 		want     bool
 	}{
-		{"github.com/slabtrack/slabtrack/slab.(*Pool[...]).Alloc", "/src/slab/pool.go", true},
-		{"github.com/slabtrack/slabtrack/tracker.Find", "/src/tracker/leak.go", true},
-		{"github.com/slabtrack/slabtrack/internal/stack.Capture", "/src/internal/stack/stack.go", true},
+		{module + "slab.(*Pool[...]).Alloc", "/src/slab/pool.go", true},
+		{module + "tracker.Find", "/src/tracker/leak.go", true},
+		{module + "internal/stack.Capture", "/src/internal/stack/stack.go", true},
 		{"runtime.Callers", "/go/src/runtime/extern.go", true},
-		{"github.com/slabtrack/slabtrack/slab.allocOrder", "/src/slab/debug_test.go", false},
-		{"github.com/slabtrack/slabtrack/slab_test.allocOrder", "/src/slab/debug_test.go", false},
-		{"github.com/slabtrack/slabtrack/slab/slabhttp.Middleware.func1", "/src/slab/slabhttp/middleware.go", false},
+		{module + "slab.allocOrder", "/src/slab/debug_test.go", false},
+		{module + "slab_test.allocOrder", "/src/slab/debug_test.go", false},
+		{module + "slab/slabhttp.Middleware.func1", "/src/slab/slabhttp/middleware.go", false},
 		{"main.handle", "/src/main.go", false},
+		{"example.com/other/slab.(*Pool[...]).Alloc", "/src/slab/pool.go", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {
@@ -102,6 +105,24 @@ func TestInternal(t *testing.T) {
 			assert.Equal(t, tt.want, got, "Internal(%s in %s)", tt.fn, tt.file)
 		})
 	}
+}
+
+// The module path that Internal filters by is derived from this package's
+// own path: it is the module that go.mod declares, and a real frame of this
+// package, as the runtime names it, is internal.
+func TestInternalModuleIsDerived(t *testing.T) {
+	gomod, err := os.ReadFile("../../go.mod")
+	require.NoError(t, err, "the module's go.mod is readable")
+	line, _, _ := strings.Cut(string(gomod), "\n")
+	path, ok := strings.CutPrefix(line, "module ")
+	require.True(t, ok, "go.mod starts with its module line: %q", line)
+	assert.Equal(t, strings.TrimSpace(path)+"/", module, "the derived prefix is go.mod's module path")
+
+	pc := reflect.ValueOf(Capture).Pointer()
+	fn := runtime.FuncForPC(pc)
+	require.NotNil(t, fn, "Capture's PC names a function")
+	file, line2 := fn.FileLine(pc)
+	assert.True(t, Internal(runtime.Frame{Function: fn.Name(), File: file, Line: line2}), "a frame of %s is internal", fn.Name())
 }
 
 func TestNoStack(t *testing.T) {

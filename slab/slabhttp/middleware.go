@@ -39,8 +39,9 @@ var scopes slab.ScopePool
 // access in builds that poison or guard freed objects (-tags slabdebug;
 // slab.WithGuardSampling in release builds): the middleware turns the
 // fault into a *tracker.Violation naming the line that read, the Free and
-// the allocation (tracker.CatchFaults), hands it to the tracker's Handler
-// if one is set, and panics with it, which net/http recovers and logs.
+// the allocation (tracker.CatchFaults), hands it to the tracker's
+// ViolationHandler if one is set, and panics with it, which net/http
+// recovers and logs.
 // Other panics go on unchanged. This costs a few nanoseconds per request.
 //
 // Middleware panics if next is nil.

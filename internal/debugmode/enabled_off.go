@@ -1,0 +1,7 @@
+//go:build !slabdebug
+
+package debugmode
+
+// Enabled is false in release builds, which carry no debug mode and never
+// read EnvVar.
+const Enabled = false
