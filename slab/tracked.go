@@ -1,6 +1,7 @@
 package slab
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -67,16 +68,50 @@ func (t *tracked[T]) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 	return registry.FaultSlot{}
 }
 
-// LiveSlots sets, in dst, the bit of every slot that holds a live or scoped
-// object, and returns dst, grown as needed: bit k of word k/64 is pool-wide
-// slot k. Release builds keep no record per object; this is what they can
-// tell of a pool's objects, for tracker.IgnoreCurrent.
+// LiveSlots sets, in dst, the bit of every slot that holds a live object,
+// allocated by Alloc or handed out in a scope, and returns dst, grown as
+// needed: bit k of word k/64 is pool-wide slot k. The free slots that
+// scopes hold for their next AllocIn are marked stateScoped too, but hold
+// no object: their bits are cleared. Release builds keep no record per
+// object; this is what they can tell of a pool's objects, for Find and
+// tracker.IgnoreCurrent.
 func (t *tracked[T]) LiveSlots(dst []uint64) []uint64 {
 	p := t.pool()
 	table := *p.refTable.Load()
 	for pos := range table {
 		if s := table[pos].Load(); s != nil {
 			dst = liveSlotsOf(dst, s.words, pos*p.nelems, len(s.mem))
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.sc.holders {
+		dst = b.clearFreeSlots(dst, p.nelems)
+	}
+	return dst
+}
+
+// clearFreeSlots clears, in dst, the bits of the slots b holds and has not
+// handed out, and returns dst. It reads b without synchronisation, as
+// Stats does, and skips a state whose slots the pool took back (they are
+// marked free, and may since hold other objects). The caller holds
+// Pool.mu, which keeps b among the holders.
+//
+//go:norace
+func (b *scopeSlots[T]) clearFreeSlots(dst []uint64, nelems int) []uint64 {
+	if b.parked.Load() == scopeTaken {
+		return dst
+	}
+	for k := range b.words {
+		w := &b.words[k]
+		free := w.mask &^ b.used(k)
+		first := w.s.pos*nelems + int(w.base)
+		for free != 0 {
+			j := bits.TrailingZeros64(free)
+			free &= free - 1
+			if i := first + j; i/64 < len(dst) {
+				dst[i/64] &^= 1 << (i % 64)
+			}
 		}
 	}
 	return dst

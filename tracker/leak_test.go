@@ -128,6 +128,32 @@ func TestFindIgnoreCurrent(t *testing.T) {
 	freeOrder(p, old[0])
 }
 
+// The free slots a scope takes in a batch, and keeps after Release for its
+// next use, hold no object: Find counts the objects handed out in the scope
+// until Release, and none after it, in every build.
+func TestFindCountsNoFreeSlotOfAScope(t *testing.T) {
+	p := slab.New[Order](slab.WithName(t.Name()))
+	ignore := tracker.IgnoreCurrent()
+	s := slab.NewScope()
+	for range 3 {
+		p.AllocIn(s)
+	}
+	if !tracker.Enabled() { // debug builds take scoped slots one by one
+		require.Positive(t, p.Stats().ScopeFree, "the scope took more slots than it handed out")
+	}
+	n := 0
+	for _, site := range sitesOf(t, tracker.Find(ignore, tracker.MaxRetries(0)), t.Name()) {
+		n += site.Objects
+	}
+	assert.Equal(t, 3, n, "the three objects in the scope are live, its free slots are not")
+
+	s.Release()
+	if !tracker.Enabled() {
+		require.Positive(t, p.Stats().ScopeFree, "the released scope keeps free slots")
+	}
+	assert.NoError(t, tracker.Find(ignore, tracker.MaxRetries(0)), "a released scope leaves nothing live")
+}
+
 func TestFindIgnorePool(t *testing.T) {
 	p := slab.New[Order](slab.WithName(t.Name()))
 	x := allocOrder(p)
