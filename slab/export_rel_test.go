@@ -168,7 +168,7 @@ func RelCheckInvariants[T any](p *Pool[T]) error {
 		return fmt.Errorf("retired %d but %d slots are in the retired state", p.retired, retired)
 	}
 	// Scopes hold their free slots in the scoped state too.
-	if live, scopeFree := p.assigned-cached-p.retired-p.heldLocked(), p.sc.freeLocked(); live != marked-scopeFree {
+	if live, scopeFree := p.assigned-cached-p.retired-p.heldLocked(), p.sc.freeSlotsLocked(); live != marked-scopeFree {
 		return fmt.Errorf("live count %d (assigned %d - cached %d - retired %d - held %d) but %d slots are marked live or scoped, %d of them free in scopes",
 			live, p.assigned, cached, p.retired, p.heldLocked(), marked, scopeFree)
 	}

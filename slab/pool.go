@@ -125,7 +125,7 @@ type Pool[T any] struct {
 	lastActivity [3]uint64
 	idleCycles   int
 
-	sc scopeDepot[T] // the pool's side of Scopes, see scope.go
+	sc scopeHolders[T] // the pool's side of Scopes, see scope_holders.go
 }
 
 // owner describes a pool to the address map and holds the map entries of
@@ -598,4 +598,4 @@ func (*noCopy) Unlock() {}
 // heldLocked is the number of assigned slots that are neither live, cached
 // nor retired: slots in the debug quarantine, and free slots that scopes took
 // and have not handed out.
-func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() + p.sc.freeLocked() }
+func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() + p.sc.freeSlotsLocked() }

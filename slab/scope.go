@@ -10,6 +10,21 @@ import (
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
+// Scopes, by file:
+//
+//   - scope.go: the API (Scope, AllocIn, TryAllocIn, Release, Len, the
+//     context helpers) and a scope's state across pools (scopeState).
+//   - scope_slots.go: a scope's state for one pool (scopeSlots), with the
+//     diagram of its phases.
+//   - scope_holders.go: the pool's side, the states that hold its slots
+//     (scopeHolders), under Pool.mu.
+//   - scope_arena.go: slices, strings and values in a scope (arena).
+//   - scopepool.go: recycled scopes (ScopePool).
+//   - denseindex.go: the small indexes by which a scope finds its state
+//     for a pool or an element type.
+//   - debug_scope.go: scopes in debug builds, stubbed in debug_off.go as
+//     every debug hook is.
+
 // A Scope owns the objects allocated in it, from any number of pools and as
 // slices and strings, and frees them all with one call to Release. It suits
 // the objects of one HTTP request: allocate them in the request's scope and
@@ -66,7 +81,7 @@ type scopeState struct {
 	// gen counts the leases of the state that ended (ScopePool.Put).
 	gen uint64
 	// ents holds the state for each pool the scope has allocated from,
-	// indexed by the pool's dense scope index (scopeDepot.idx): the
+	// indexed by the pool's dense scope index (scopeHolders.idx): the
 	// scopeHot of a *scopeSlots[T] of that pool, or &noScopeSlots. Index 0
 	// is never assigned.
 	ents []*scopeHot
