@@ -25,7 +25,7 @@ import (
 type relFlat64 struct{ words [8]uint64 }
 
 // TestBadInputNil: Free(nil) does nothing; AllocIn with a nil scope panics
-// with ErrReleased; RefOf(nil) panics with ErrForeign; Release of a nil
+// with ErrNilScope; RefOf(nil) panics with ErrForeign; Release of a nil
 // *Scope does nothing, so that a deferred Release is safe whatever the scope.
 func TestBadInputNil(t *testing.T) {
 	p := slab.New[relObj](slab.WithName("nil"))
@@ -34,7 +34,7 @@ func TestBadInputNil(t *testing.T) {
 	assert.Nil(t, relCatch(func() { p.Free(nil) }), "Free(nil) does not panic")
 	assert.Equal(t, snap, relSnap(p), "Free(nil) changes nothing")
 
-	relRequirePanic(t, slab.ErrReleased, func() { p.AllocIn(nil) }, "nil *Scope", "*slab_test.relObj")
+	relRequirePanic(t, slab.ErrNilScope, func() { p.AllocIn(nil) }, "nil *Scope", "*slab_test.relObj")
 	relRequirePanic(t, slab.ErrForeign, func() { p.RefOf(nil) }, "*slab_test.relObj")
 	assert.Equal(t, snap, relSnap(p), "the panicking calls changed nothing")
 
@@ -153,8 +153,8 @@ func TestBadInputInvalidOptions(t *testing.T) {
 		{"WithMaxObjects(0)", func() slab.Option { return slab.WithMaxObjects(0) }, "WithMaxObjects(0)"},
 		{"WithMaxObjects(-1)", func() slab.Option { return slab.WithMaxObjects(-1) }, "WithMaxObjects(-1)"},
 		{"WithMaxObjects(MinInt)", func() slab.Option { return slab.WithMaxObjects(math.MinInt) }, "WithMaxObjects("},
-		{"WithSlabSize(0)", func() slab.Option { return slab.WithSlabSize(0) }, "WithSlabSize(0)"},
-		{"WithSlabSize(-5)", func() slab.Option { return slab.WithSlabSize(-5) }, "WithSlabSize(-5)"},
+		{"WithSlotsPerSlab(0)", func() slab.Option { return slab.WithSlotsPerSlab(0) }, "WithSlotsPerSlab(0)"},
+		{"WithSlotsPerSlab(-5)", func() slab.Option { return slab.WithSlotsPerSlab(-5) }, "WithSlotsPerSlab(-5)"},
 		{"WithName(\"\")", func() slab.Option { return slab.WithName("") }, "WithName"},
 		{"WithIdleTrim(-1)", func() slab.Option { return slab.WithIdleTrim(-1) }, "WithIdleTrim(-1)"},
 		{"nil Option", func() slab.Option { return nil }, "nil Option"},
@@ -182,8 +182,8 @@ func TestBadInputExtremeValidOptions(t *testing.T) {
 		{"WithMaxObjects(MaxInt-100)", slab.WithMaxObjects(math.MaxInt - 100)},
 		{"WithMaxObjects(MaxInt-1<<20)", slab.WithMaxObjects(math.MaxInt - 1<<20)},
 		{"WithMaxObjects(1<<40)", slab.WithMaxObjects(1 << 40)},
-		{"WithSlabSize(1<<20)", slab.WithSlabSize(1 << 20)},
-		{"WithSlabSize(1)", slab.WithSlabSize(1)},
+		{"WithSlotsPerSlab(1<<20)", slab.WithSlotsPerSlab(1 << 20)},
+		{"WithSlotsPerSlab(1)", slab.WithSlotsPerSlab(1)},
 		{"WithIdleTrim(MaxInt)", slab.WithIdleTrim(math.MaxInt)},
 	}
 	for _, tc := range cases {

@@ -62,7 +62,7 @@ type relMiddlewarePools struct {
 func newRelMiddlewarePools() *relMiddlewarePools {
 	mp := &relMiddlewarePools{
 		orders: slab.New[relObj](slab.WithName("mw-orders")),
-		items:  slab.New[relBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlabSize(1)),
+		items:  slab.New[relBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlotsPerSlab(1)),
 	}
 	mp.keepO = mp.orders.Alloc()
 	mp.keepI = mp.items.Alloc()
@@ -366,9 +366,9 @@ func TestFaultBoundedPoolUnderConcurrentTryAlloc(t *testing.T) {
 	t.Run("relObj bound 1", func(t *testing.T) { relBoundRace[relObj](t, 1, goroutines, rounds) })
 	t.Run("relObj bound 64", func(t *testing.T) { relBoundRace[relObj](t, 64, goroutines, rounds) })
 	t.Run("relObj bound 1000", func(t *testing.T) { relBoundRace[relObj](t, 1000, goroutines, rounds) })
-	t.Run("relBig bound 10 smallest slabs", func(t *testing.T) { relBoundRace[relBig](t, 10, goroutines, rounds, slab.WithSlabSize(1)) })
+	t.Run("relBig bound 10 smallest slabs", func(t *testing.T) { relBoundRace[relBig](t, 10, goroutines, rounds, slab.WithSlotsPerSlab(1)) })
 	t.Run("relBig bound 300 smallest slabs", func(t *testing.T) {
-		relBoundRace[relBig](t, 300, goroutines, rounds, slab.WithSlabSize(1))
+		relBoundRace[relBig](t, 300, goroutines, rounds, slab.WithSlotsPerSlab(1))
 	})
 }
 
@@ -448,7 +448,7 @@ func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts .
 func TestFaultTrimRacesAllocFree(t *testing.T) {
 	before := runtime.NumGoroutine()
 	goroutines, ops := relStressSize()
-	unbounded := newRelStressPool[relBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
+	unbounded := newRelStressPool[relBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlotsPerSlab(1), slab.WithIdleTrim(1))
 	bounded := newRelStressPool[relObj](goroutines, 500, slab.WithName("trim-race-bounded"), slab.WithIdleTrim(1))
 	for _, w := range unbounded.workers {
 		w.maxTrims = 0 // Trim runs from its own goroutine
@@ -516,7 +516,7 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 		rounds = 30
 	}
 	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("lowmem"), slab.WithIdleTrim(1))
-	big := newRelStressPool[relBig](goroutines, 0, slab.WithName("lowmem-big"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
+	big := newRelStressPool[relBig](goroutines, 0, slab.WithName("lowmem-big"), slab.WithSlotsPerSlab(1), slab.WithIdleTrim(1))
 	var garbage atomic.Int64
 	var wg sync.WaitGroup
 	for g := range goroutines {

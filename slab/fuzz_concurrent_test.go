@@ -83,7 +83,7 @@ type relConcurrentConfig struct {
 	workers  int
 	big      bool // relBig elements (10 per slab), else relObj
 	bound    int  // WithMaxObjects; 0 = unbounded
-	minSlab  bool // WithSlabSize(1): the smallest slabs
+	minSlab  bool // WithSlotsPerSlab(1): the smallest slabs
 	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
 	misuse   bool // racing double frees and stale frees after reuse (see relWorker.misuse)
 	sampling bool // WithSampling(3): many objects sampled, whose Frees take the general path
@@ -95,7 +95,7 @@ func (c relConcurrentConfig) options() []slab.Option {
 		opts = append(opts, slab.WithMaxObjects(c.bound))
 	}
 	if c.minSlab {
-		opts = append(opts, slab.WithSlabSize(1))
+		opts = append(opts, slab.WithSlotsPerSlab(1))
 	}
 	if !c.idleTrim {
 		opts = append(opts, slab.WithIdleTrim(0))

@@ -400,10 +400,12 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 func TestScopeNil(t *testing.T) {
 	p := slab.New[reqwork.Address]()
 	err := recoverErr(t, func() { p.AllocIn(nil) })
-	assert.ErrorIs(t, err, slab.ErrReleased, "AllocIn with a nil scope should panic with ErrReleased")
+	assert.ErrorIs(t, err, slab.ErrNilScope, "AllocIn with a nil scope should panic with ErrNilScope")
 	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
 	err = recoverErr(t, func() { p.AllocIn(slab.ScopeFrom(context.Background())) })
-	assert.True(t, errors.Is(err, slab.ErrReleased), "AllocIn in a context without a scope should panic with ErrReleased")
+	assert.True(t, errors.Is(err, slab.ErrNilScope), "AllocIn in a context without a scope should panic with ErrNilScope")
+	_, err = p.TryAllocIn(slab.ScopeFrom(context.Background()))
+	assert.ErrorIs(t, err, slab.ErrNilScope, "TryAllocIn in a context without a scope should return ErrNilScope")
 }
 
 func TestScopeContext(t *testing.T) {

@@ -44,7 +44,7 @@ func TestSoak(t *testing.T) {
 	goroutines := runtime.GOMAXPROCS(0)
 	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("soak"))
 	bounded := newRelStressPool[relObj](goroutines, 5000, slab.WithName("soak-bounded"))
-	big := newRelStressPool[relBig](goroutines, 500, slab.WithName("soak-big"), slab.WithSlabSize(1))
+	big := newRelStressPool[relBig](goroutines, 500, slab.WithName("soak-big"), slab.WithSlotsPerSlab(1))
 	for _, sp := range []*relStressPool[relObj]{small, bounded} {
 		for _, w := range sp.workers {
 			w.maxTrims = 1 << 30

@@ -102,7 +102,7 @@ func TestStressMixedOperations(t *testing.T) {
 	goroutines, ops := relStressSize()
 	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("stress-unbounded"))
 	bounded := newRelStressPool[relObj](goroutines, 200, slab.WithName("stress-bounded"))
-	big := newRelStressPool[relBig](goroutines, 50, slab.WithName("stress-big"), slab.WithSlabSize(1))
+	big := newRelStressPool[relBig](goroutines, 50, slab.WithName("stress-big"), slab.WithSlotsPerSlab(1))
 
 	var wg sync.WaitGroup
 	for g := range goroutines {
