@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -452,21 +451,21 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 	p.FreeRef(r)
 	start, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		race.Disable() // these hand-offs stand for the scheduler's, which the detector cannot see
+		raceDisable() // these hand-offs stand for the scheduler's, which the detector cannot see
 		<-start
-		race.Enable()
+		raceEnable()
 		r2 := p.AllocRef() // the stale Ref's slot, reused
 		p.Get(r2).serial = 1
 		p.FreeRef(r2) // bumps the slot's generation
-		race.Disable()
+		raceDisable()
 		close(done)
-		race.Enable()
+		raceEnable()
 	}()
 	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
-	race.Disable()
+	raceDisable()
 	close(start)
 	<-done
-	race.Enable()
+	raceEnable()
 	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
 
 	// The same with real concurrency.

@@ -95,6 +95,8 @@ type poolDebug[T any] struct {
 	imu   sync.Mutex
 	spare [][]byte
 
+	// qmu guards ring, head and n; taken after Pool.mu (see Pool.mu),
+	// and held by callers of the xQLocked functions.
 	qmu  sync.Mutex
 	ring []qent[T] // the quarantine, a FIFO of qcap entries from head
 	head int

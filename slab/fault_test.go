@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 )
@@ -606,16 +605,16 @@ func TestFaultFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
 	allocated, finish, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		x := p.Alloc() // creates the slab; 63 fresh slots go to the P's cache
-		race.Disable() // this hand-off stands for the scheduler's, which the detector cannot see
+		raceDisable()  // this hand-off stands for the scheduler's, which the detector cannot see
 		close(allocated)
-		race.Enable()
+		raceEnable()
 		<-finish
 		p.Free(x)
 		close(finished)
 	}()
-	race.Disable()
+	raceDisable()
 	<-allocated
-	race.Enable()
+	raceEnable()
 
 	fresh := p.Alloc()  // a fresh slot from the first goroutine's refill
 	r := p.RefOf(fresh) // reads the slab's position

@@ -6,7 +6,7 @@ import "fmt"
 type Option func(*config)
 
 type config struct {
-	maxObjects  int    // 0 = unbounded
+	maxObjects  int    // 0 = unbounded; New copies it to Pool.bound, which the pool reads
 	slabSlots   int    // 0 = default, chosen from the type's size
 	name        string // "" = the type's name
 	idleGCs     int    // GC cycles an empty slab survives; 0 = never trimmed automatically
