@@ -41,7 +41,7 @@ func misuseCases() []misuseCase {
 	}
 	// The slot after the first one allocated: free, and never allocated.
 	neverAllocated := func(p *slab.Pool[node]) *node {
-		return slab.RelInterior(p, p.Alloc(), unsafe.Sizeof(node{}))
+		return slab.Interior(p, p.Alloc(), unsafe.Sizeof(node{}))
 	}
 	return []misuseCase{
 		{
@@ -136,7 +136,7 @@ func TestMisuseMessages(t *testing.T) {
 				assert.NotContains(t, msg, s, "the message does not say %q", s)
 			}
 			assert.Equal(t, before, p.Stats(), "the call that panicked changed nothing")
-			assert.NoError(t, slab.RelCheckInvariants(p), "the bookkeeping is intact")
+			assert.NoError(t, slab.CheckInvariants(p), "the bookkeeping is intact")
 		})
 	}
 }

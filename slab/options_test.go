@@ -25,7 +25,7 @@ func TestNewPanicsOnInvalidOptions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			requireSlabPanic(t, func() { slab.New[node](tc.opt) }, tc.mentions...)
+			requirePanicIs(t, nil, func() { slab.New[node](tc.opt) }, tc.mentions...)
 		})
 	}
 }

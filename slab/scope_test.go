@@ -18,20 +18,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// recoverErr runs f and returns the error it panicked with, or nil.
-func recoverErr(t *testing.T, f func()) (err error) {
-	t.Helper()
-	defer func() {
-		if v := recover(); v != nil {
-			var ok bool
-			err, ok = v.(error)
-			require.True(t, ok, "the panic value should be an error, not %T", v)
-		}
-	}()
-	f()
-	return nil
-}
-
 func TestScopeReleaseZeroes(t *testing.T) {
 	p := slab.New[reqwork.Customer]()
 	s := slab.NewScope()
