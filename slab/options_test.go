@@ -42,7 +42,7 @@ func TestValidOptionsAreAccepted(t *testing.T) {
 		{"WithName", []slab.Option{slab.WithName("orders")}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.Equal(t, "orders", p.Name(), "Name returns the configured name")
 			assert.Equal(t, "orders", p.Stats().Name, "Stats carries the configured name")
-			assert.Equal(t, nodeType, p.Stats().Type, "Stats carries the element type")
+			assert.Equal(t, nodeType, p.Stats().Type, "Stats carries the name of *T, T being the element type")
 		}},
 		{"WithSlotsPerSlab of many slots", []slab.Option{slab.WithSlotsPerSlab(5000)}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.GreaterOrEqual(t, slab.SlotsPerSlab(p), 5000, "a slab holds at least the slots asked for")

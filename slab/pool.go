@@ -292,10 +292,13 @@ func slotsPerSpan(size uintptr, want int) int {
 	return int(bytes / size)
 }
 
-// Name returns the pool's name, as set by WithName, or the element type.
+// Name returns the pool's name, as set by WithName, or by default the name
+// of the element type T, such as "main.Order".
 func (p *Pool[T]) Name() string { return p.owner.name }
 
-// TypeName returns the name of *T, such as "*main.Order".
+// TypeName returns the name of *T, the pointer to the element type T, such
+// as "*main.Order" for a Pool[main.Order]. Panics and reports name objects
+// by it.
 func (p *Pool[T]) TypeName() string { return p.owner.typeName }
 
 // Alloc returns a pointer to a zeroed T, growing the pool by one slab when
