@@ -54,7 +54,7 @@ func TestBadInputForeignPointers(t *testing.T) {
 	keep := p.Alloc() // slot 0 of the first slab
 	next := p.Alloc() // another slot of the first slab
 	theirs := other.Alloc()
-	flat := flats.Alloc()
+	flatObj := flats.Alloc()
 	heapSlab := make([]stamped, 1024) // a large object that no pool owns
 	var local stamped
 	// Release builds keep no history per slot, and say so; debug builds
@@ -74,7 +74,7 @@ func TestBadInputForeignPointers(t *testing.T) {
 		{"address of a variable", &local, slab.ErrForeign, []string{"not in any slab"}},
 		{"element of a large heap slice", &heapSlab[512], slab.ErrForeign, []string{"not in any slab"}},
 		{"another pool of the same type", theirs, slab.ErrForeign, []string{`in a slab of pool "other"`}},
-		{"another pool of another type, same size", (*stamped)(unsafe.Pointer(flat)), slab.ErrForeign, []string{`in a slab of pool "flats"`, "*slab_test.flat"}},
+		{"another pool of another type, same size", (*stamped)(unsafe.Pointer(flatObj)), slab.ErrForeign, []string{`in a slab of pool "flats"`, "*slab_test.flat"}},
 		{"8 bytes into a live slot", slab.Interior(p, keep, 8), slab.ErrForeign, []string{"8 bytes into a 64-byte slot"}},
 		{"56 bytes into a live slot", slab.Interior(p, keep, 56), slab.ErrForeign, []string{"56 bytes into a 64-byte slot"}},
 		{"a free slot next to live ones", slab.Interior(p, next, 64), slab.ErrDoubleFree, neverAllocated},
@@ -93,7 +93,7 @@ func TestBadInputForeignPointers(t *testing.T) {
 	p.Free(keep)
 	p.Free(next)
 	other.Free(theirs)
-	flats.Free(flat)
+	flats.Free(flatObj)
 	requireAllocatable(t, p)
 }
 
