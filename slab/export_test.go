@@ -95,7 +95,6 @@ func OnGuardPage[T any](p *Pool[T], x *T) bool {
 // one, through Alloc's and Free's paths.
 const ScopesKeepSlots = !debugMode
 
-
 // DrainCaches moves every slot held by a per-P cache, and in debug builds
 // by the quarantine, back to its slab, so that one goroutine can reach every
 // free slot of the pool.
