@@ -259,11 +259,7 @@ func TestFaultRecoveredDoubleFree(t *testing.T) {
 	for _, bounded := range []bool{false, true} {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
-				opts := []slab.Option{slab.WithName("double")}
-				if bounded {
-					opts = append(opts, slab.WithMaxObjects(1000))
-				}
-				p := slab.New[stamped](opts...)
+				p := newStampedPool("double", bounded)
 				keep := p.Alloc() // a live object keeps the slab
 				x := tc.freed(p)
 				want := slab.ErrDoubleFree
@@ -328,11 +324,7 @@ func TestFaultRecoveredForeignFree(t *testing.T) {
 	for _, bounded := range []bool{false, true} {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
-				opts := []slab.Option{slab.WithName("foreign")}
-				if bounded {
-					opts = append(opts, slab.WithMaxObjects(1000))
-				}
-				p := slab.New[stamped](opts...)
+				p := newStampedPool("foreign", bounded)
 				keep := p.Alloc() // the first slot of the first slab, not its last
 				keep.stamp(9, 9, nil, nil)
 				x := tc.pointer(p, keep)
@@ -626,4 +618,16 @@ func TestFaultFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
 	close(finish)
 	<-finished
 	assert.Zero(t, p.Stats().Live, "every object is freed")
+}
+
+// newStampedPool returns a pool of stamped named name, bounded to 1000
+// objects if bounded is set: a bound the fault tests never reach, so that
+// they run the bounded pools' paths (each Alloc and Free counted) with the
+// same outcomes as the unbounded ones.
+func newStampedPool(name string, bounded bool) *slab.Pool[stamped] {
+	opts := []slab.Option{slab.WithName(name)}
+	if bounded {
+		opts = append(opts, slab.WithMaxObjects(1000))
+	}
+	return slab.New[stamped](opts...)
 }
