@@ -209,6 +209,7 @@ type arena struct {
 	used uintptr
 	// dbg records, in debug builds, each allocation since the last
 	// Release (debug_arena.go); empty in release builds.
+	//lint:ignore U1000 empty and unread in release builds
 	dbg arenaDebug
 }
 
