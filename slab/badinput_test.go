@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -21,46 +20,43 @@ import (
 // Bad input: each test gives the pool something a buggy program could give
 // it and checks the documented outcome. RELIABILITY.md lists them.
 
-// relFlat64 is a pointer-free element of the same size as relObj.
-type relFlat64 struct{ words [8]uint64 }
-
 // TestBadInputNil: Free(nil) does nothing; AllocIn with a nil scope panics
-// with ErrReleased; RefOf(nil) panics with ErrForeign; Release of a nil
+// with ErrNilScope; RefOf(nil) panics with ErrForeign; Release of a nil
 // *Scope does nothing, so that a deferred Release is safe whatever the scope.
 func TestBadInputNil(t *testing.T) {
-	p := slab.New[relObj](slab.WithName("nil"))
+	p := slab.New[stamped](slab.WithName("nil"))
 	keep := p.Alloc()
-	snap := relSnap(p)
-	assert.Nil(t, relCatch(func() { p.Free(nil) }), "Free(nil) does not panic")
-	assert.Equal(t, snap, relSnap(p), "Free(nil) changes nothing")
+	snap := statsSnap(p)
+	assert.Nil(t, catch(func() { p.Free(nil) }), "Free(nil) does not panic")
+	assert.Equal(t, snap, statsSnap(p), "Free(nil) changes nothing")
 
-	relRequirePanic(t, slab.ErrReleased, func() { p.AllocIn(nil) }, "nil *Scope", "*slab_test.relObj")
-	relRequirePanic(t, slab.ErrForeign, func() { p.RefOf(nil) }, "*slab_test.relObj")
-	assert.Equal(t, snap, relSnap(p), "the panicking calls changed nothing")
+	requirePanicIs(t, slab.ErrNilScope, func() { p.AllocIn(nil) }, "nil *Scope", "*slab_test.stamped")
+	requirePanicIs(t, slab.ErrForeign, func() { p.RefOf(nil) }, "*slab_test.stamped")
+	assert.Equal(t, snap, statsSnap(p), "the panicking calls changed nothing")
 
 	var s *slab.Scope
-	assert.Nil(t, relCatch(func() { s.Release() }), "Release of a nil *Scope does nothing")
+	assert.Nil(t, catch(func() { s.Release() }), "Release of a nil *Scope does nothing")
 	assert.Zero(t, s.Len(), "a nil *Scope owns nothing")
 	assert.Nil(t, slab.ScopeFrom(context.Background()), "a context without a scope carries none")
 	assert.Nil(t, slab.ScopeFrom(slab.WithScope(context.Background(), nil)), "a context given a nil scope carries none")
 
 	p.Free(keep)
-	relRequireAllocatable(t, p)
+	requireAllocatable(t, p)
 }
 
 // TestBadInputForeignPointers: Free of anything the pool did not allocate
 // panics with ErrForeign, names the pool and why, and changes nothing. A
 // pointer to a free slot of the pool panics with ErrDoubleFree.
 func TestBadInputForeignPointers(t *testing.T) {
-	p := slab.New[relObj](slab.WithName("mine"))
-	other := slab.New[relObj](slab.WithName("other"))
-	flats := slab.New[relFlat64](slab.WithName("flats"))
+	p := slab.New[stamped](slab.WithName("mine"))
+	other := slab.New[stamped](slab.WithName("other"))
+	flats := slab.New[flat](slab.WithName("flats"))
 	keep := p.Alloc() // slot 0 of the first slab
 	next := p.Alloc() // another slot of the first slab
 	theirs := other.Alloc()
-	flat := flats.Alloc()
-	heapSlab := make([]relObj, 1024) // a large object that no pool owns
-	var local relObj
+	flatObj := flats.Alloc()
+	heapSlab := make([]stamped, 1024) // a large object that no pool owns
+	var local stamped
 	// Release builds keep no history per slot, and say so; debug builds
 	// know the slot was never allocated.
 	neverAllocated := []string{"double free", "or the slot was never allocated"}
@@ -70,26 +66,26 @@ func TestBadInputForeignPointers(t *testing.T) {
 
 	cases := []struct {
 		name     string
-		ptr      *relObj
+		ptr      *stamped
 		err      error
 		mentions []string
 	}{
-		{"new(T)", new(relObj), slab.ErrForeign, []string{"not in any slab"}},
+		{"new(T)", new(stamped), slab.ErrForeign, []string{"not in any slab"}},
 		{"address of a variable", &local, slab.ErrForeign, []string{"not in any slab"}},
 		{"element of a large heap slice", &heapSlab[512], slab.ErrForeign, []string{"not in any slab"}},
 		{"another pool of the same type", theirs, slab.ErrForeign, []string{`in a slab of pool "other"`}},
-		{"another pool of another type, same size", (*relObj)(unsafe.Pointer(flat)), slab.ErrForeign, []string{`in a slab of pool "flats"`, "*slab_test.relFlat64"}},
-		{"8 bytes into a live slot", slab.RelInterior(p, keep, 8), slab.ErrForeign, []string{"8 bytes into a 64-byte slot"}},
-		{"56 bytes into a live slot", slab.RelInterior(p, keep, 56), slab.ErrForeign, []string{"56 bytes into a 64-byte slot"}},
-		{"a free slot next to live ones", slab.RelInterior(p, next, 64), slab.ErrDoubleFree, neverAllocated},
+		{"another pool of another type, same size", (*stamped)(unsafe.Pointer(flatObj)), slab.ErrForeign, []string{`in a slab of pool "flats"`, "*slab_test.flat"}},
+		{"8 bytes into a live slot", slab.Interior(p, keep, 8), slab.ErrForeign, []string{"8 bytes into a 64-byte slot"}},
+		{"56 bytes into a live slot", slab.Interior(p, keep, 56), slab.ErrForeign, []string{"56 bytes into a 64-byte slot"}},
+		{"a free slot next to live ones", slab.Interior(p, next, 64), slab.ErrDoubleFree, neverAllocated},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NotNil(t, tc.ptr, "the test has a pointer to free")
-			snap := relSnap(p)
-			relRequirePanic(t, tc.err, func() { p.Free(tc.ptr) }, append([]string{`pool "mine"`, "*slab_test.relObj"}, tc.mentions...)...)
-			assert.Equal(t, snap, relSnap(p), "the Free that panicked changed nothing")
-			assert.NoError(t, slab.RelCheckInvariants(p), "the bookkeeping is intact")
+			snap := statsSnap(p)
+			requirePanicIs(t, tc.err, func() { p.Free(tc.ptr) }, append([]string{`pool "mine"`, "*slab_test.stamped"}, tc.mentions...)...)
+			assert.Equal(t, snap, statsSnap(p), "the Free that panicked changed nothing")
+			assert.NoError(t, slab.CheckInvariants(p), "the bookkeeping is intact")
 		})
 	}
 	assert.Equal(t, int64(1), other.Stats().Live, "the other pool's object is still live")
@@ -97,8 +93,8 @@ func TestBadInputForeignPointers(t *testing.T) {
 	p.Free(keep)
 	p.Free(next)
 	other.Free(theirs)
-	flats.Free(flat)
-	relRequireAllocatable(t, p)
+	flats.Free(flatObj)
+	requireAllocatable(t, p)
 }
 
 // TestBadInputPointerIntoTrimmedSlab: a pointer kept past Free into a slab
@@ -107,37 +103,37 @@ func TestBadInputForeignPointers(t *testing.T) {
 // Free went to that slab.
 func TestBadInputPointerIntoTrimmedSlab(t *testing.T) {
 	t.Run("right after Trim", func(t *testing.T) {
-		p := slab.New[relObj](slab.WithName("trimmed"))
+		p := slab.New[stamped](slab.WithName("trimmed"))
 		x := p.Alloc()
 		p.Free(x)
 		p.Trim()
 		require.Zero(t, p.Stats().Slabs, "Trim released the only slab")
-		snap := relSnap(p)
-		relRequirePanic(t, slab.ErrForeign, func() { p.Free(x) }, `pool "trimmed"`)
-		relRequirePanic(t, slab.ErrForeign, func() { p.RefOf(x) }, `pool "trimmed"`)
-		assert.Equal(t, snap, relSnap(p), "the panicking calls changed nothing")
-		relChurn(t, p, 3000)
+		snap := statsSnap(p)
+		requirePanicIs(t, slab.ErrForeign, func() { p.Free(x) }, `pool "trimmed"`)
+		requirePanicIs(t, slab.ErrForeign, func() { p.RefOf(x) }, `pool "trimmed"`)
+		assert.Equal(t, snap, statsSnap(p), "the panicking calls changed nothing")
+		churn(t, p, 3000)
 	})
 	t.Run("after the pool moved on to a new slab", func(t *testing.T) {
-		p := slab.New[relObj](slab.WithName("trimmed"))
+		p := slab.New[stamped](slab.WithName("trimmed"))
 		x := p.Alloc()
 		p.Free(x)
 		p.Trim()
 		y := p.Alloc() // a new slab; x's slab stays reachable through x
 		assert.NotSame(t, x, y, "a new slab does not reuse memory a pointer still reaches")
 		p.Free(y)
-		snap := relSnap(p)
+		snap := statsSnap(p)
 		// Release builds do not know where the pointer comes from; debug
 		// builds keep the records of the slabs they release.
 		where := "not in any slab (a new value, a variable, or an object of a slab that Trim released)"
 		if tracker.Enabled() {
 			where = "is in a slab that Trim released"
 		}
-		relRequirePanic(t, slab.ErrForeign, func() { p.Free(x) }, `pool "trimmed"`, "passed to Free", where)
-		relRequirePanic(t, slab.ErrForeign, func() { p.RefOf(x) }, `pool "trimmed"`, "passed to RefOf", where)
-		assert.Equal(t, snap, relSnap(p), "the panicking call changed nothing")
-		relChurn(t, p, 3000)
-		relRequireAllocatable(t, p)
+		requirePanicIs(t, slab.ErrForeign, func() { p.Free(x) }, `pool "trimmed"`, "passed to Free", where)
+		requirePanicIs(t, slab.ErrForeign, func() { p.RefOf(x) }, `pool "trimmed"`, "passed to RefOf", where)
+		assert.Equal(t, snap, statsSnap(p), "the panicking call changed nothing")
+		churn(t, p, 3000)
+		requireAllocatable(t, p)
 	})
 }
 
@@ -153,22 +149,22 @@ func TestBadInputInvalidOptions(t *testing.T) {
 		{"WithMaxObjects(0)", func() slab.Option { return slab.WithMaxObjects(0) }, "WithMaxObjects(0)"},
 		{"WithMaxObjects(-1)", func() slab.Option { return slab.WithMaxObjects(-1) }, "WithMaxObjects(-1)"},
 		{"WithMaxObjects(MinInt)", func() slab.Option { return slab.WithMaxObjects(math.MinInt) }, "WithMaxObjects("},
-		{"WithSlabSize(0)", func() slab.Option { return slab.WithSlabSize(0) }, "WithSlabSize(0)"},
-		{"WithSlabSize(-5)", func() slab.Option { return slab.WithSlabSize(-5) }, "WithSlabSize(-5)"},
+		{"WithSlotsPerSlab(0)", func() slab.Option { return slab.WithSlotsPerSlab(0) }, "WithSlotsPerSlab(0)"},
+		{"WithSlotsPerSlab(-5)", func() slab.Option { return slab.WithSlotsPerSlab(-5) }, "WithSlotsPerSlab(-5)"},
 		{"WithName(\"\")", func() slab.Option { return slab.WithName("") }, "WithName"},
 		{"WithIdleTrim(-1)", func() slab.Option { return slab.WithIdleTrim(-1) }, "WithIdleTrim(-1)"},
 		{"nil Option", func() slab.Option { return nil }, "nil Option"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := relCatch(func() { slab.New[relObj](tc.opt()) })
+			v := catch(func() { slab.New[stamped](tc.opt()) })
 			err, ok := v.(error)
 			require.Truef(t, ok, "New with %s panics with an error, got %T %v", tc.name, v, v)
 			assert.Truef(t, strings.HasPrefix(err.Error(), "slab: "), "the message %q starts with \"slab: \"", err)
 			assert.Contains(t, err.Error(), tc.mention, "the message names the option")
 		})
 	}
-	assert.Nil(t, relCatch(func() { _ = slab.WithMaxObjects(0) }), "building an invalid option does not panic; New does")
+	assert.Nil(t, catch(func() { _ = slab.WithMaxObjects(0) }), "building an invalid option does not panic; New does")
 }
 
 // TestBadInputExtremeValidOptions: the largest values the options accept
@@ -182,20 +178,20 @@ func TestBadInputExtremeValidOptions(t *testing.T) {
 		{"WithMaxObjects(MaxInt-100)", slab.WithMaxObjects(math.MaxInt - 100)},
 		{"WithMaxObjects(MaxInt-1<<20)", slab.WithMaxObjects(math.MaxInt - 1<<20)},
 		{"WithMaxObjects(1<<40)", slab.WithMaxObjects(1 << 40)},
-		{"WithSlabSize(1<<20)", slab.WithSlabSize(1 << 20)},
-		{"WithSlabSize(1)", slab.WithSlabSize(1)},
+		{"WithSlotsPerSlab(1<<20)", slab.WithSlotsPerSlab(1 << 20)},
+		{"WithSlotsPerSlab(1)", slab.WithSlotsPerSlab(1)},
 		{"WithIdleTrim(MaxInt)", slab.WithIdleTrim(math.MaxInt)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := slab.New[relObj](tc.opt, slab.WithName("extreme"))
-			var x *relObj
+			p := slab.New[stamped](tc.opt, slab.WithName("extreme"))
+			var x *stamped
 			var err error
-			v := relCatch(func() { x, err = p.TryAlloc() })
+			v := catch(func() { x, err = p.TryAlloc() })
 			require.Nilf(t, v, "TryAlloc on a pool with %s does not panic", tc.name)
 			require.NoError(t, err, "TryAlloc on a pool with %s succeeds", tc.name)
 			p.Free(x)
-			relChurn(t, p, 1000)
+			churn(t, p, 1000)
 		})
 	}
 }
@@ -209,7 +205,7 @@ func TestBadInputTypeSizes(t *testing.T) {
 		"struct{ _ [0]int }": func() { slab.New[struct{ _ [0]int }]() },
 	} {
 		t.Run(name, func(t *testing.T) {
-			v := relCatch(newPool)
+			v := catch(newPool)
 			err, ok := v.(error)
 			require.Truef(t, ok, "New of a zero-size type panics with an error, got %T %v", v, v)
 			assert.Contains(t, err.Error(), "zero-size", "the message says why")
@@ -217,7 +213,7 @@ func TestBadInputTypeSizes(t *testing.T) {
 		})
 	}
 	t.Run("over 1 GiB", func(t *testing.T) {
-		v := relCatch(func() { slab.New[[1<<30 + 8]byte]() })
+		v := catch(func() { slab.New[[1<<30 + 8]byte]() })
 		err, ok := v.(error)
 		require.Truef(t, ok, "New of a type over 1 GiB panics with an error, got %T %v", v, v)
 		assert.Contains(t, err.Error(), "exceeds", "the message says why")
@@ -247,7 +243,7 @@ func TestBadInputTypeSizes(t *testing.T) {
 		st := p.Stats()
 		assert.Equal(t, int64(4), st.Capacity, "each 1 MiB slab holds one slot")
 		assert.Equal(t, int64(4), st.Slabs, "four objects take four slabs")
-		relRequirePanic(t, slab.ErrForeign, func() { p.Free(new(mib)) }, `pool "mib"`)
+		requirePanicIs(t, slab.ErrForeign, func() { p.Free(new(mib)) }, `pool "mib"`)
 		for _, x := range xs {
 			p.Free(x)
 		}
@@ -261,8 +257,8 @@ func TestBadInputTypeSizes(t *testing.T) {
 	})
 }
 
-// relSyncT holds every kind of synchronisation value.
-type relSyncT struct {
+// syncT holds every kind of synchronisation value.
+type syncT struct {
 	mu    sync.Mutex
 	rw    sync.RWMutex
 	once  sync.Once
@@ -278,10 +274,10 @@ type relSyncT struct {
 // WaitGroup and atomics is zeroed on Alloc, usable from many goroutines, and
 // zeroed again on reuse, even when it was freed with its mutex locked.
 func TestBadInputSyncFields(t *testing.T) {
-	p := slab.New[relSyncT](slab.WithName("sync"))
+	p := slab.New[syncT](slab.WithName("sync"))
 	const goroutines, rounds = 8, 200
 	for round := range 3 {
-		xs := make([]*relSyncT, 64)
+		xs := make([]*syncT, 64)
 		for i := range xs {
 			x := p.Alloc()
 			require.True(t, x.mu.TryLock(), "a new object's Mutex is unlocked (round %d)", round)
@@ -339,7 +335,7 @@ func TestBadInputSyncFields(t *testing.T) {
 	x.once.Do(func() { ran = true })
 	assert.True(t, ran, "a reused object's sync.Once runs again")
 	p.Free(x)
-	relRequireTrimEmpties(t, p)
+	requireTrimEmpties(t, p)
 }
 
 // TestBadInputScopes: Free of a scoped object panics with ErrScoped and
@@ -347,17 +343,17 @@ func TestBadInputSyncFields(t *testing.T) {
 // a released scope can be used again; Release frees across pools, also after
 // a Trim.
 func TestBadInputScopes(t *testing.T) {
-	orders := slab.New[relObj](slab.WithName("scoped-orders"))
-	bigs := slab.New[relBig](slab.WithName("scoped-bigs"), slab.WithMaxObjects(100))
+	orders := slab.New[stamped](slab.WithName("scoped-orders"))
+	bigs := slab.New[stampedBig](slab.WithName("scoped-bigs"), slab.WithMaxObjects(100))
 	s := slab.NewScope()
 	x := orders.AllocIn(s)
 	x.stamp(5, 5, nil, nil)
 	b := bigs.AllocIn(s)
-	snap := relSnap(orders)
-	relRequirePanic(t, slab.ErrScoped, func() { orders.Free(x) }, `pool "scoped-orders"`, "AllocIn")
-	relRequirePanic(t, slab.ErrScoped, func() { orders.RefOf(x) }, `pool "scoped-orders"`)
-	relRequirePanic(t, slab.ErrScoped, func() { bigs.Free(b) }, `pool "scoped-bigs"`)
-	assert.Equal(t, snap, relSnap(orders), "the Free that panicked changed nothing")
+	snap := statsSnap(orders)
+	requirePanicIs(t, slab.ErrScoped, func() { orders.Free(x) }, `pool "scoped-orders"`, "AllocIn")
+	requirePanicIs(t, slab.ErrScoped, func() { orders.RefOf(x) }, `pool "scoped-orders"`)
+	requirePanicIs(t, slab.ErrScoped, func() { bigs.Free(b) }, `pool "scoped-bigs"`)
+	assert.Equal(t, snap, statsSnap(orders), "the Free that panicked changed nothing")
 	assert.NoError(t, x.verify(5, 5, nil), "the scoped object is untouched")
 	assert.Equal(t, 2, s.Len(), "the scope still owns both objects")
 
@@ -367,17 +363,17 @@ func TestBadInputScopes(t *testing.T) {
 	assert.Zero(t, s.Len(), "Release empties the scope")
 	assert.Zero(t, orders.Stats().Live, "Release frees the scoped object")
 	assert.Zero(t, bigs.Stats().Live, "Release frees across pools")
-	assert.Nil(t, relCatch(s.Release), "a second Release does not panic")
+	assert.Nil(t, catch(s.Release), "a second Release does not panic")
 	assert.Zero(t, orders.Stats().Live, "a second Release changes nothing")
 	assert.Equal(t, snap.Frees+1, orders.Stats().Frees, "a second Release frees nothing twice")
-	relRequirePanic(t, slab.ErrDoubleFree, func() { orders.Free(x) }, `pool "scoped-orders"`)
+	requirePanicIs(t, slab.ErrDoubleFree, func() { orders.Free(x) }, `pool "scoped-orders"`)
 
 	y := orders.AllocIn(s)
 	assert.NoError(t, y.zeroed(), "a released scope allocates zeroed objects again")
 	assert.Equal(t, 1, s.Len(), "a released scope is reusable")
 	s.Release()
-	relRequireAllocatable(t, orders)
-	relRequireTrimEmpties(t, bigs)
+	requireAllocatable(t, orders)
+	requireTrimEmpties(t, bigs)
 }
 
 // TestBadInputStaleAndZeroRefs: Get and FreeRef of the zero Ref, and of a
@@ -386,17 +382,17 @@ func TestBadInputScopes(t *testing.T) {
 // ErrStaleRef; the pool is unchanged.
 func TestBadInputStaleAndZeroRefs(t *testing.T) {
 	// No debug quarantine: the slot-reuse cases need a freed slot back at once.
-	p := slab.New[relObj](slab.WithName("refs"), slab.WithQuarantine(0))
+	p := slab.New[stamped](slab.WithName("refs"), slab.WithQuarantine(0))
 	keep := p.AllocRef()
 	cases := []struct {
 		name  string
-		stale func() slab.Ref[relObj]
+		stale func() slab.Ref[stamped]
 	}{
-		{"zero Ref", func() slab.Ref[relObj] { return slab.Ref[relObj]{} }},
-		{"after FreeRef", func() slab.Ref[relObj] { r := p.AllocRef(); p.FreeRef(r); return r }},
-		{"after Free of Get", func() slab.Ref[relObj] { r := p.AllocRef(); p.Free(p.Get(r)); return r }},
-		{"after RefOf and Free", func() slab.Ref[relObj] { x := p.Alloc(); r := p.RefOf(x); p.Free(x); return r }},
-		{"slot reused by Alloc", func() slab.Ref[relObj] {
+		{"zero Ref", func() slab.Ref[stamped] { return slab.Ref[stamped]{} }},
+		{"after FreeRef", func() slab.Ref[stamped] { r := p.AllocRef(); p.FreeRef(r); return r }},
+		{"after Free of Get", func() slab.Ref[stamped] { r := p.AllocRef(); p.Free(p.Get(r)); return r }},
+		{"after RefOf and Free", func() slab.Ref[stamped] { x := p.Alloc(); r := p.RefOf(x); p.Free(x); return r }},
+		{"slot reused by Alloc", func() slab.Ref[stamped] {
 			r := p.AllocRef()
 			x := p.Get(r)
 			p.FreeRef(r)
@@ -405,7 +401,7 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 			p.Free(y)
 			return r
 		}},
-		{"slot reused by AllocRef", func() slab.Ref[relObj] {
+		{"slot reused by AllocRef", func() slab.Ref[stamped] {
 			r := p.AllocRef()
 			p.FreeRef(r)
 			r2 := p.AllocRef()
@@ -417,26 +413,26 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.stale()
-			snap := relSnap(p)
-			relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "refs"`)
-			relRequirePanic(t, slab.ErrStaleRef, func() { p.FreeRef(r) }, `pool "refs"`)
-			assert.Equal(t, snap, relSnap(p), "the panicking calls changed nothing")
+			snap := statsSnap(p)
+			requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "refs"`)
+			requirePanicIs(t, slab.ErrStaleRef, func() { p.FreeRef(r) }, `pool "refs"`)
+			assert.Equal(t, snap, statsSnap(p), "the panicking calls changed nothing")
 			assert.NotNil(t, p.Get(keep), "a live Ref still works")
 		})
 	}
 	t.Run("slab released by Trim", func(t *testing.T) {
-		q := slab.New[relObj](slab.WithName("refs-trim"))
+		q := slab.New[stamped](slab.WithName("refs-trim"))
 		r := q.AllocRef()
 		q.FreeRef(r)
 		q.Trim()
-		relRequirePanic(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
+		requirePanicIs(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
 		fresh := q.AllocRef() // a new slab at the released one's position
-		relRequirePanic(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
+		requirePanicIs(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
 		assert.NotEqual(t, r, fresh, "a Ref into the new slab differs from the stale one")
 		q.FreeRef(fresh)
 	})
 	p.FreeRef(keep)
-	relRequireAllocatable(t, p)
+	requireAllocatable(t, p)
 }
 
 // TestBadInputStaleRefWhileSlotIsReused uses stale Refs from one goroutine
@@ -446,39 +442,39 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 // synchronisation with the test's (as an unrelated request handler would
 // not) reuses the stale Ref's slot right after the test checked the Ref.
 func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
-	relWithProcs(t, 1) // one P: the other goroutine's AllocRef takes the freed slot back
-	p := slab.New[relObj](slab.WithName("stale-race"))
+	withProcs(t, 1) // one P: the other goroutine's AllocRef takes the freed slot back
+	p := slab.New[stamped](slab.WithName("stale-race"))
 	r := p.AllocRef()
 	p.FreeRef(r)
 	start, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		race.Disable() // these hand-offs stand for the scheduler's, which the detector cannot see
+		raceDisable() // these hand-offs stand for the scheduler's, which the detector cannot see
 		<-start
-		race.Enable()
+		raceEnable()
 		r2 := p.AllocRef() // the stale Ref's slot, reused
 		p.Get(r2).serial = 1
 		p.FreeRef(r2) // bumps the slot's generation
-		race.Disable()
+		raceDisable()
 		close(done)
-		race.Enable()
+		raceEnable()
 	}()
-	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
-	race.Disable()
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+	raceDisable()
 	close(start)
 	<-done
-	race.Enable()
-	relRequirePanic(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+	raceEnable()
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
 
 	// The same with real concurrency.
 	runtime.GOMAXPROCS(max(2, runtime.NumCPU()))
-	stale := make([]slab.Ref[relObj], 256)
+	stale := make([]slab.Ref[stamped], 256)
 	for i := range stale {
 		stale[i] = p.AllocRef()
 	}
 	for _, r := range stale {
 		p.FreeRef(r)
 	}
-	rounds := relRaceScale(2000)
+	rounds := raceScale(2000)
 	if testing.Short() {
 		rounds = 200
 	}
@@ -488,8 +484,8 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 		wg.Add(1)
 		go func() { // reuse the stale Refs' slots, through Refs and plain Allocs
 			defer wg.Done()
-			var refs [64]slab.Ref[relObj]
-			var xs [64]*relObj
+			var refs [64]slab.Ref[stamped]
+			var xs [64]*stamped
 			for i := 0; !stop.Load(); i++ {
 				if (g+i)%2 == 0 {
 					for j := range refs {
@@ -511,34 +507,34 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 	}
 	var missed int
 	for i := range rounds {
-		if _, problem := relPanicErr(slab.ErrStaleRef, func() { p.Get(stale[i%len(stale)]) }); problem != nil {
+		if _, problem := panicErr(slab.ErrStaleRef, func() { p.Get(stale[i%len(stale)]) }); problem != nil {
 			missed++
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, missed, "Get of a stale Ref panics with ErrStaleRef every time")
-	relRequireAllocatable(t, p)
+	requireAllocatable(t, p)
 }
 
 // TestBadInputAllocBeyondTheBound: Alloc, AllocRef and AllocIn on a full
 // bounded pool panic with ErrExhausted; TryAlloc returns it; nothing changes.
 func TestBadInputAllocBeyondTheBound(t *testing.T) {
-	p := slab.New[relObj](slab.WithName("full"), slab.WithMaxObjects(3))
-	xs := []*relObj{p.Alloc(), p.Alloc(), p.Alloc()}
-	snap := relSnap(p)
+	p := slab.New[stamped](slab.WithName("full"), slab.WithMaxObjects(3))
+	xs := []*stamped{p.Alloc(), p.Alloc(), p.Alloc()}
+	snap := statsSnap(p)
 	s := slab.NewScope()
-	relRequirePanic(t, slab.ErrExhausted, func() { p.Alloc() }, `pool "full"`, "3 live objects")
-	relRequirePanic(t, slab.ErrExhausted, func() { p.AllocRef() }, `pool "full"`)
-	relRequirePanic(t, slab.ErrExhausted, func() { p.AllocIn(s) }, `pool "full"`)
+	requirePanicIs(t, slab.ErrExhausted, func() { p.Alloc() }, `pool "full"`, "3 live objects")
+	requirePanicIs(t, slab.ErrExhausted, func() { p.AllocRef() }, `pool "full"`)
+	requirePanicIs(t, slab.ErrExhausted, func() { p.AllocIn(s) }, `pool "full"`)
 	x, err := p.TryAlloc()
 	assert.Nil(t, x, "TryAlloc at the bound returns nil")
 	assert.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc at the bound returns ErrExhausted")
 	assert.Zero(t, s.Len(), "the refused AllocIn left nothing in the scope")
-	assert.Equal(t, snap, relSnap(p), "the refused allocations changed nothing")
+	assert.Equal(t, snap, statsSnap(p), "the refused allocations changed nothing")
 	for _, x := range xs {
 		p.Free(x)
 	}
-	relRequireBoundExact(t, p, 3)
-	relRequireTrimEmpties(t, p)
+	requireBoundExact(t, p, 3)
+	requireTrimEmpties(t, p)
 }

@@ -32,11 +32,6 @@ type ptr64 struct {
 	_    [6]uint64
 }
 
-// flat64 is a 64-byte struct without pointers.
-type flat64 struct {
-	_ [8]uint64
-}
-
 // sink keeps benchmark allocations escaping to the heap, as a program's
 // objects do.
 var (
@@ -80,7 +75,7 @@ func (c chanPool[T]) put(x *T) {
 // (mode=serial) and on all Ps through b.RunParallel (mode=parallel).
 func BenchmarkAllocFree(b *testing.B) {
 	b.Run("type=ptr64", benchAllocFree[ptr64])
-	b.Run("type=flat64", benchAllocFree[flat64])
+	b.Run("type=flat64", benchAllocFree[flat])
 }
 
 func benchAllocFree[T any](b *testing.B) {
@@ -174,7 +169,7 @@ func benchAllocFree[T any](b *testing.B) {
 // two types in turn, each freed before the next; it is skipped under -short.
 func BenchmarkLiveSet(b *testing.B) {
 	b.Run("type=ptr64", benchLiveSet[ptr64])
-	b.Run("type=flat64", benchLiveSet[flat64])
+	b.Run("type=flat64", benchLiveSet[flat])
 }
 
 func benchLiveSet[T any](b *testing.B) {

@@ -334,14 +334,14 @@ func (c *pcache) evict(q *inboxList) {
 	c.n--
 	c.owned[k] = c.owned[c.n]
 	c.owned[c.n] = nil
-	c.release(w, free, q)
+	c.disown(w, free, q)
 }
 
-// release ends the cache's ownership of w, whose free slots (not counting
+// disown ends the cache's ownership of w, whose free slots (not counting
 // its inbox) are free.
 //
 //go:norace
-func (c *pcache) release(w *word, free uint64, q *inboxList) {
+func (c *pcache) disown(w *word, free uint64, q *inboxList) {
 	// The owner changes first: a Free that sees the central set as the
 	// owner after this queues the word itself.
 	w.owner.Store(ownerCentral)

@@ -279,10 +279,11 @@ func (p *Pool[T]) removePartialLocked(s *span[T]) {
 	s.partialIdx = -1
 }
 
-// releaseLocked hands an empty span back to the GC: it leaves the address
-// map, so a pointer into it no longer matches the pool, and the table. Its
-// memory is collected once no pointer into it remains.
-func (p *Pool[T]) releaseLocked(s *span[T]) {
+// discardSpanLocked hands an empty span back to the GC: it leaves the
+// address map, so a pointer into it no longer matches the pool, and the
+// table. Its memory is collected once no pointer into it remains. (Stats
+// and the messages call such a slab released, as users see it.)
+func (p *Pool[T]) discardSpanLocked(s *span[T]) {
 	p.owner.remove(&s.meta)
 	if s.partialIdx >= 0 {
 		p.removePartialLocked(s)

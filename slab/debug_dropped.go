@@ -127,7 +127,7 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 		d.shadow.Store(0)
 		d.freeStack.Store(0)
 		d.freeAt.Store(now)
-		p.releaseFreed(r, d, false)
+		p.finishFree(r, d, false)
 	}
 	// The default handling leaves dropped objects to Find, which reports
 	// them either way: a panic here would end the process from the
@@ -169,7 +169,7 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	d.shadow.Store(0)
 	d.freeStack.Store(uint32(call))
 	d.freeAt.Store(now)
-	p.releaseFreed(r, d, false)
+	p.finishFree(r, d, false)
 
 	race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x)))
 	if p.dbg.qcap == 0 {

@@ -126,6 +126,7 @@ func requireUseAfterFree(t *testing.T, r any, pool, typ, field, marker, free, al
 	return v
 }
 
+//slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -199,6 +200,8 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 
 // The slot leaves the quarantine zeroed, its fault cell given back, and
 // the next user sees a zero object.
+//
+//slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugPoisonedSlotComesBackZero(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // one cache, which the slot goes back to
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithQuarantine(1))
@@ -274,6 +277,8 @@ func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 // Under drop detection the object is a heap copy standing for its slot;
 // its slot is reused at once, and the report still names the object's own
 // stacks.
+//
+//slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithDropCheck(true))
 	r := onFaultingGoroutine(func() {
@@ -289,6 +294,8 @@ func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
 
 // VerifyNone, deferred in a test, reports a fault of the test's goroutine
 // and fails the test instead of crashing.
+//
+//slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugVerifyNoneReportsAReadAfterFree(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	ft := &recordingT{}

@@ -43,6 +43,7 @@ func requireGuardPages(t *testing.T) {
 	}
 }
 
+//slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugGuardPagesFaultAtTheAccess(t *testing.T) {
 	requireGuardPages(t)
 	tests := []struct {

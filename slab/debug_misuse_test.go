@@ -85,7 +85,7 @@ func quarantineHonoursItsSize[T any](t *testing.T) {
 	assert.Zero(t, st.Live, "nothing is live")
 	slack := slab.SlotsPerSlab(p) + runtime.GOMAXPROCS(0)*slab.MagSize
 	assert.LessOrEqual(t, st.Capacity, int64(qcap+slack), "the pool holds the quarantine and at most a slab and the caches more")
-	slab.RelDrainCaches(p)
+	slab.DrainCaches(p)
 	assertQuietPool(t, p)
 }
 

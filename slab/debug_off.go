@@ -75,6 +75,8 @@ func (p *Pool[T]) debugCheckQuarantine() []error                            { re
 
 // Debug builds record what scopes hand out as slices, strings and values,
 // and poison and quarantine it at Release (debug_arena.go).
+//
+//lint:ignore U1000 empty and unread in release builds
 type arenaDebug struct{}
 
 func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}

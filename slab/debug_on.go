@@ -96,6 +96,8 @@ type poolDebug[T any] struct {
 	imu   sync.Mutex
 	spare [][]byte
 
+	// qmu guards ring, head and n; taken after Pool.mu (see Pool.mu),
+	// and held by callers of the xQLocked functions.
 	qmu  sync.Mutex
 	ring []qent[T] // the quarantine, a FIFO of qcap entries from head
 	head int
@@ -278,7 +280,7 @@ func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *violation.Violati
 			if p.bound != 0 {
 				p.live.Add(-1)
 			}
-			p.release(r)
+			p.putFree(r)
 		}
 	}()
 	violation.Report(v)
@@ -331,17 +333,17 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		violation.Report(v)
 		return
 	}
-	p.releaseFreed(r, d, p.dbg.qcap > 0)
+	p.finishFree(r, d, p.dbg.qcap > 0)
 }
 
-// releaseFreed finishes the free of slot r, whose debug state the caller
+// finishFree finishes the free of slot r, whose debug state the caller
 // moved to dFreeing: the slot is zeroed and goes to the quarantine, or back
 // to this P's cache.
 //
 // A bounded pool counts the object out last, once the slot can be found
 // again (in the quarantine, a cache, or retired), as release builds do: a
 // TryAlloc that the count admits must find a slot.
-func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
+func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) {
 	if p.bound != 0 {
 		defer p.live.Add(-1)
 	}
@@ -357,7 +359,9 @@ func (p *Pool[T]) releaseFreed(r slotRef[T], d *slotDebug, quarantine bool) {
 	if !quarantine {
 		p.clearObject(x)
 		d.state.Store(dFree)
-		p.release(r)
+		// The debug state machine made this Free exclusive: no racing
+		// Free can have put r in an inbox, so putFree reports no dup.
+		p.putFree(r)
 		return
 	}
 	e := qent[T]{r: r}
@@ -417,13 +421,6 @@ func (d *poolDebug[T]) putImage(img []byte) {
 	d.imu.Lock()
 	defer d.imu.Unlock()
 	d.spare = append(d.spare, img)
-}
-
-// release gives the free, zeroed slot r back, as Free does: the debug
-// state machine has made the Free exclusive, so no racing Free can find it
-// in an inbox.
-func (p *Pool[T]) release(r slotRef[T]) {
-	p.putFree(r)
 }
 
 // debugFreeRef is FreeRef in debug builds.

@@ -45,7 +45,7 @@ func (p *Pool[T]) enqueue(e qent[T]) {
 		d.ring = make([]qent[T], d.qcap)
 	}
 	if d.n < len(d.ring) {
-		d.pushLocked(e)
+		d.pushQLocked(e)
 		d.qmu.Unlock()
 		return
 	}
@@ -56,9 +56,9 @@ func (p *Pool[T]) enqueue(e qent[T]) {
 	var out qent[T]
 	evict := d.n == len(d.ring)
 	if evict {
-		out = d.popLocked()
+		out = d.popQLocked()
 	}
-	d.pushLocked(e)
+	d.pushQLocked(e)
 	d.qmu.Unlock()
 	var v *violation.Violation
 	if evict {
@@ -70,14 +70,14 @@ func (p *Pool[T]) enqueue(e qent[T]) {
 	}
 }
 
-// pushLocked adds e as the newest entry; d.qmu is held and there is room.
-func (d *poolDebug[T]) pushLocked(e qent[T]) {
+// pushQLocked adds e as the newest entry; d.qmu is held and there is room.
+func (d *poolDebug[T]) pushQLocked(e qent[T]) {
 	d.ring[(d.head+d.n)%len(d.ring)] = e
 	d.n++
 }
 
-// popLocked takes the oldest entry out of the quarantine; d.qmu is held.
-func (d *poolDebug[T]) popLocked() qent[T] {
+// popQLocked takes the oldest entry out of the quarantine; d.qmu is held.
+func (d *poolDebug[T]) popQLocked() qent[T] {
 	e := d.ring[d.head]
 	d.ring[d.head] = qent[T]{}
 	d.head = (d.head + 1) % len(d.ring)
@@ -217,7 +217,7 @@ func (p *Pool[T]) debugUnquarantineLocked(vs []*violation.Violation, op string) 
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
 	for d.n > 0 && k < 64 {
-		e := d.popLocked()
+		e := d.popQLocked()
 		if v := p.leaveLocked(e, op, "found when "+op+" emptied the quarantine"); v != nil {
 			vs = append(vs, v)
 		}

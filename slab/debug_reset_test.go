@@ -46,6 +46,10 @@ func allocBuffered(p *slab.Pool[buffered]) *buffered {
 //go:noinline
 func freeBuffered(p *slab.Pool[buffered], x *buffered) { p.Free(x) }
 
+// What the reset left zero is poisoned in the quarantine, and a read
+// through a poisoned pointer faults.
+//
+//slabvet:ignore useafterfree the test reads a freed object to see its poison
 func TestDebugResetPoisonsWhatItLeftZero(t *testing.T) {
 	p := newBufferedPool(t, 16)
 	x := allocBuffered(p)
@@ -65,6 +69,9 @@ func TestDebugResetPoisonsWhatItLeftZero(t *testing.T) {
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.buffered", "Owner", "", "freeBuffered", "allocBuffered")
 }
 
+// A write after free to what the reset kept or left zero is reported.
+//
+//slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugResetFindsWritesAfterFree(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -141,6 +148,8 @@ func TestDebugResetReuseGivesWhatResetKept(t *testing.T) {
 
 // After a write to what the reset kept, the next user gets a zero object,
 // which WithReset allows, rather than a damaged one.
+//
+//slabvet:ignore useafterfree the test writes to a freed object for the debug build to find
 func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	recordViolations(t)

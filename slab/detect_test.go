@@ -232,6 +232,8 @@ func detAllocIn(p *slab.Pool[detOrder], s *slab.Scope) *detOrder {
 
 // detectScopedChild keeps an object of a request's scope in a cache, and
 // reads it in the next request.
+//
+//slabvet:ignore scopeescape the case keeps a scoped object for the debug build to report its use
 func detectScopedChild() {
 	p := slab.New[detOrder](slab.WithName("detect"))
 	h := slabhttp.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

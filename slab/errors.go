@@ -1,6 +1,7 @@
 package slab
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -101,3 +102,9 @@ func (e *exhaustedError) Error() string {
 
 // Unwrap returns ErrExhausted.
 func (e *exhaustedError) Unwrap() error { return ErrExhausted }
+
+// ErrNilScope is wrapped by the panic of AllocIn, MakeSliceIn, AppendIn,
+// StringIn, NewValueIn, MakeSliceValueIn, GrowSliceValueIn and
+// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a context
+// that carries no scope, and by the error TryAllocIn returns for one.
+var ErrNilScope = errors.New("slab: nil scope")

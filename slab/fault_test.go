@@ -17,19 +17,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 )
 
-// relChurn allocates and frees n objects of p in batches of up to 300,
+// churn allocates and frees n objects of p in batches of up to 300,
 // stamping and checking each, and requires Stats to count every one of them
 // exactly: the pool is correct after whatever happened to it before.
-func relChurn[T relElem](t *testing.T, p *slab.Pool[T], n int) {
+func churn[T stampedElem](t *testing.T, p *slab.Pool[T], n int) {
 	t.Helper()
 	st0 := p.Stats()
-	sh := &relShared{}
-	w := newRelWorker(1, p, sh)
+	sh := &shared{}
+	w := newWorker(1, p, sh)
 	rng := rand.New(rand.NewPCG(uint64(n), 7))
 	for done := 0; done < n; {
 		batch := 1 + rng.IntN(300)
@@ -46,23 +45,23 @@ func relChurn[T relElem](t *testing.T, p *slab.Pool[T], n int) {
 	assert.Equal(t, st0.Live, st.Live, "Live is back to its value before the churn")
 	assert.Equal(t, st0.Allocs+w.allocs, st.Allocs, "Allocs counts each of the %d allocations of the churn", w.allocs)
 	assert.Equal(t, st0.Frees+w.frees, st.Frees, "Frees counts each of the %d frees of the churn", w.frees)
-	assert.NoError(t, slab.RelCheckInvariants(p), "the pool's bookkeeping agrees with its slabs after the churn")
+	assert.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs after the churn")
 }
 
-// relMiddlewarePools are the pools a request handler of the fault tests
+// middlewarePools are the pools a request handler of the fault tests
 // allocates from: one unbounded, one bounded with 4 KiB elements.
-type relMiddlewarePools struct {
-	orders *slab.Pool[relObj]
-	items  *slab.Pool[relBig]
+type middlewarePools struct {
+	orders *slab.Pool[stamped]
+	items  *slab.Pool[stampedBig]
 	// long-lived objects, allocated outside any request
-	keepO *relObj
-	keepI *relBig
+	keepO *stamped
+	keepI *stampedBig
 }
 
-func newRelMiddlewarePools() *relMiddlewarePools {
-	mp := &relMiddlewarePools{
-		orders: slab.New[relObj](slab.WithName("mw-orders")),
-		items:  slab.New[relBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlabSize(1)),
+func newRelMiddlewarePools() *middlewarePools {
+	mp := &middlewarePools{
+		orders: slab.New[stamped](slab.WithName("mw-orders")),
+		items:  slab.New[stampedBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlotsPerSlab(1)),
 	}
 	mp.keepO = mp.orders.Alloc()
 	mp.keepI = mp.items.Alloc()
@@ -71,7 +70,7 @@ func newRelMiddlewarePools() *relMiddlewarePools {
 
 // handler returns a handler that allocates objects in the request's scope
 // and one with Alloc (freed by defer), then runs fail, which may panic.
-func (mp *relMiddlewarePools) handler(scoped int, fail func(w http.ResponseWriter)) http.Handler {
+func (mp *middlewarePools) handler(scoped int, fail func(w http.ResponseWriter)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := slab.ScopeFrom(r.Context())
 		if s == nil || s.Len() != 0 {
@@ -91,12 +90,12 @@ func (mp *relMiddlewarePools) handler(scoped int, fail func(w http.ResponseWrite
 	})
 }
 
-func (mp *relMiddlewarePools) requireBaseline(t *testing.T) {
+func (mp *middlewarePools) requireBaseline(t *testing.T) {
 	t.Helper()
 	assert.Equal(t, int64(1), mp.orders.Stats().Live, "only the long-lived order is live once the requests are over")
 	assert.Equal(t, int64(1), mp.items.Stats().Live, "only the long-lived item is live once the requests are over")
-	assert.NoError(t, slab.RelCheckInvariants(mp.orders), "the orders pool's bookkeeping agrees with its slabs")
-	assert.NoError(t, slab.RelCheckInvariants(mp.items), "the items pool's bookkeeping agrees with its slabs")
+	assert.NoError(t, slab.CheckInvariants(mp.orders), "the orders pool's bookkeeping agrees with its slabs")
+	assert.NoError(t, slab.CheckInvariants(mp.items), "the items pool's bookkeeping agrees with its slabs")
 }
 
 var errRelBoom = errors.New("boom in the middle of a request")
@@ -128,7 +127,7 @@ func TestFaultPanicInMiddlewareRequest(t *testing.T) {
 			mp := newRelMiddlewarePools()
 			h := slabhttp.Middleware(mp.handler(300, tc.fail))
 			for range 3 { // the recycled scope must be empty each time
-				v := relCatch(func() {
+				v := catch(func() {
 					h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 				})
 				require.Truef(t, tc.is(v), "the handler's panic goes through the middleware unchanged, got %T %v", v, v)
@@ -138,8 +137,8 @@ func TestFaultPanicInMiddlewareRequest(t *testing.T) {
 			slabhttp.Middleware(mp.handler(300, func(http.ResponseWriter) {})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 			assert.Equal(t, "ok", rec.Body.String(), "a request after the panics gets an empty scope and succeeds")
 			mp.requireBaseline(t)
-			relChurn(t, mp.orders, 2000)
-			relChurn(t, mp.items, 2000)
+			churn(t, mp.orders, 2000)
+			churn(t, mp.items, 2000)
 		})
 	}
 }
@@ -160,7 +159,7 @@ func TestFaultPanicInMiddlewareUnderServer(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panics are expected
 	srv.Start()
 
-	clients, requests := 8, relRaceScale(50)
+	clients, requests := 8, raceScale(50)
 	if testing.Short() {
 		clients, requests = 4, 10
 	}
@@ -194,21 +193,21 @@ func TestFaultPanicInMiddlewareUnderServer(t *testing.T) {
 	mp.requireBaseline(t)
 	mp.orders.Free(mp.keepO)
 	mp.items.Free(mp.keepI)
-	relRequireAllocatable(t, mp.orders)
-	relRequireTrimEmpties(t, mp.items)
-	relNoGoroutineLeft(t, before)
+	requireAllocatable(t, mp.orders)
+	requireTrimEmpties(t, mp.items)
+	requireNoGoroutineLeft(t, before)
 }
 
-// relSnapshot is the part of Stats that a call which panics must not change.
-type relSnapshot struct {
+// statsSnapshot is the part of Stats that a call which panics must not change.
+type statsSnapshot struct {
 	Live          int64
 	Allocs, Frees uint64
 	Capacity      int64
 }
 
-func relSnap[T any](p *slab.Pool[T]) relSnapshot {
+func statsSnap[T any](p *slab.Pool[T]) statsSnapshot {
 	st := p.Stats()
-	return relSnapshot{st.Live, st.Allocs, st.Frees, st.Capacity}
+	return statsSnapshot{st.Live, st.Allocs, st.Frees, st.Capacity}
 }
 
 // TestFaultRecoveredDoubleFree frees objects twice, wherever their slot is
@@ -221,21 +220,21 @@ func TestFaultRecoveredDoubleFree(t *testing.T) {
 		name string
 		// freed returns an object that has been freed, and what else it
 		// keeps live.
-		freed func(p *slab.Pool[relObj]) *relObj
+		freed func(p *slab.Pool[stamped]) *stamped
 	}{
-		{"slot in the per-P cache", func(p *slab.Pool[relObj]) *relObj {
+		{"slot in the per-P cache", func(p *slab.Pool[stamped]) *stamped {
 			x := p.Alloc()
 			p.Free(x)
 			return x
 		}},
-		{"slot back in its slab", func(p *slab.Pool[relObj]) *relObj {
+		{"slot back in its slab", func(p *slab.Pool[stamped]) *stamped {
 			x := p.Alloc()
 			p.Free(x)
-			slab.RelDrainCaches(p)
+			slab.DrainCaches(p)
 			return x
 		}},
-		{"slot pushed out of a full cache", func(p *slab.Pool[relObj]) *relObj {
-			xs := make([]*relObj, 500)
+		{"slot pushed out of a full cache", func(p *slab.Pool[stamped]) *stamped {
+			xs := make([]*stamped, 500)
 			for i := range xs {
 				xs[i] = p.Alloc()
 			}
@@ -244,13 +243,13 @@ func TestFaultRecoveredDoubleFree(t *testing.T) {
 			}
 			return xs[0]
 		}},
-		{"object that had a Ref", func(p *slab.Pool[relObj]) *relObj {
+		{"object that had a Ref", func(p *slab.Pool[stamped]) *stamped {
 			r := p.AllocRef()
 			x := p.Get(r)
 			p.FreeRef(r)
 			return x
 		}},
-		{"scoped object after Release", func(p *slab.Pool[relObj]) *relObj {
+		{"scoped object after Release", func(p *slab.Pool[stamped]) *stamped {
 			s := slab.NewScope()
 			x := p.AllocIn(s)
 			s.Release()
@@ -260,38 +259,34 @@ func TestFaultRecoveredDoubleFree(t *testing.T) {
 	for _, bounded := range []bool{false, true} {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
-				opts := []slab.Option{slab.WithName("double")}
-				if bounded {
-					opts = append(opts, slab.WithMaxObjects(1000))
-				}
-				p := slab.New[relObj](opts...)
+				p := newStampedPool("double", bounded)
 				keep := p.Alloc() // a live object keeps the slab
 				x := tc.freed(p)
 				want := slab.ErrDoubleFree
 				if slab.HeldByScope(p, x) {
 					want = slab.ErrScoped // release builds: the scope keeps the slot
 				}
-				snap := relSnap(p)
-				relRequirePanic(t, want, func() { p.Free(x) }, "*slab_test.relObj", `"double"`)
-				assert.Equal(t, snap, relSnap(p), "the Free that panicked changed nothing")
-				relRequirePanic(t, want, func() { p.Free(x) }, "*slab_test.relObj")
-				assert.Equal(t, snap, relSnap(p), "a second recovered double free changes nothing either")
-				relChurn(t, p, 5000)
+				snap := statsSnap(p)
+				requirePanicIs(t, want, func() { p.Free(x) }, "*slab_test.stamped", `"double"`)
+				assert.Equal(t, snap, statsSnap(p), "the Free that panicked changed nothing")
+				requirePanicIs(t, want, func() { p.Free(x) }, "*slab_test.stamped")
+				assert.Equal(t, snap, statsSnap(p), "a second recovered double free changes nothing either")
+				churn(t, p, 5000)
 				p.Free(keep)
 				if bounded {
-					relRequireBoundExact(t, p, 1000)
-					relRequireTrimEmpties(t, p)
+					requireBoundExact(t, p, 1000)
+					requireTrimEmpties(t, p)
 				} else {
-					relRequireAllocatable(t, p)
+					requireAllocatable(t, p)
 				}
 			})
 		}
 	}
 }
 
-// relRequireBoundExact requires a bounded pool to admit exactly bound less
+// requireBoundExact requires a bounded pool to admit exactly bound less
 // its live objects more, then refuse, and frees what it allocated.
-func relRequireBoundExact[T any](t *testing.T, p *slab.Pool[T], bound int) {
+func requireBoundExact[T any](t *testing.T, p *slab.Pool[T], bound int) {
 	t.Helper()
 	live := int(p.Stats().Live)
 	var xs []*T
@@ -313,42 +308,38 @@ func relRequireBoundExact[T any](t *testing.T, p *slab.Pool[T], bound int) {
 // TestFaultRecoveredForeignFree frees pointers the pool did not allocate,
 // recovers the panic, and checks that the pool is unchanged and stays exact.
 func TestFaultRecoveredForeignFree(t *testing.T) {
-	other := slab.New[relObj](slab.WithName("other"))
+	other := slab.New[stamped](slab.WithName("other"))
 	theirs := other.Alloc()
 	defer other.Free(theirs)
 	cases := []struct {
 		name    string
-		pointer func(p *slab.Pool[relObj], keep *relObj) *relObj
+		pointer func(p *slab.Pool[stamped], keep *stamped) *stamped
 		mention string
 	}{
-		{"new(T)", func(*slab.Pool[relObj], *relObj) *relObj { return new(relObj) }, "not in any slab"},
-		{"another pool of the same type", func(*slab.Pool[relObj], *relObj) *relObj { return theirs }, `"other"`},
-		{"the middle of a live slot", func(p *slab.Pool[relObj], keep *relObj) *relObj { return slab.RelInterior(p, keep, 8) }, "8 bytes into"},
-		{"a field's address", func(p *slab.Pool[relObj], keep *relObj) *relObj { return slab.RelInterior(p, keep, 32) }, "32 bytes into"},
+		{"new(T)", func(*slab.Pool[stamped], *stamped) *stamped { return new(stamped) }, "not in any slab"},
+		{"another pool of the same type", func(*slab.Pool[stamped], *stamped) *stamped { return theirs }, `"other"`},
+		{"the middle of a live slot", func(p *slab.Pool[stamped], keep *stamped) *stamped { return slab.Interior(p, keep, 8) }, "8 bytes into"},
+		{"a field's address", func(p *slab.Pool[stamped], keep *stamped) *stamped { return slab.Interior(p, keep, 32) }, "32 bytes into"},
 	}
 	for _, bounded := range []bool{false, true} {
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
-				opts := []slab.Option{slab.WithName("foreign")}
-				if bounded {
-					opts = append(opts, slab.WithMaxObjects(1000))
-				}
-				p := slab.New[relObj](opts...)
+				p := newStampedPool("foreign", bounded)
 				keep := p.Alloc() // the first slot of the first slab, not its last
 				keep.stamp(9, 9, nil, nil)
 				x := tc.pointer(p, keep)
 				require.NotNil(t, x, "the test has a pointer to free")
-				snap := relSnap(p)
-				relRequirePanic(t, slab.ErrForeign, func() { p.Free(x) }, "*slab_test.relObj", `"foreign"`, tc.mention)
-				assert.Equal(t, snap, relSnap(p), "the Free that panicked changed nothing")
+				snap := statsSnap(p)
+				requirePanicIs(t, slab.ErrForeign, func() { p.Free(x) }, "*slab_test.stamped", `"foreign"`, tc.mention)
+				assert.Equal(t, snap, statsSnap(p), "the Free that panicked changed nothing")
 				assert.NoError(t, keep.verify(9, 9, nil), "the object around an interior pointer is untouched")
-				relChurn(t, p, 5000)
+				churn(t, p, 5000)
 				p.Free(keep)
 				if bounded {
-					relRequireBoundExact(t, p, 1000)
-					relRequireTrimEmpties(t, p)
+					requireBoundExact(t, p, 1000)
+					requireTrimEmpties(t, p)
 				} else {
-					relRequireAllocatable(t, p)
+					requireAllocatable(t, p)
 				}
 			})
 		}
@@ -359,28 +350,28 @@ func TestFaultRecoveredForeignFree(t *testing.T) {
 // goroutines at once, then churns them: exactly the bound is admitted, never
 // more is live (tracked with an atomic maximum), and TryAlloc never panics.
 func TestFaultBoundedPoolUnderConcurrentTryAlloc(t *testing.T) {
-	goroutines, rounds := 32, relRaceScale(2000)
+	goroutines, rounds := 32, raceScale(2000)
 	if testing.Short() {
 		goroutines, rounds = 8, 200
 	}
-	t.Run("relObj bound 1", func(t *testing.T) { relBoundRace[relObj](t, 1, goroutines, rounds) })
-	t.Run("relObj bound 64", func(t *testing.T) { relBoundRace[relObj](t, 64, goroutines, rounds) })
-	t.Run("relObj bound 1000", func(t *testing.T) { relBoundRace[relObj](t, 1000, goroutines, rounds) })
-	t.Run("relBig bound 10 smallest slabs", func(t *testing.T) { relBoundRace[relBig](t, 10, goroutines, rounds, slab.WithSlabSize(1)) })
-	t.Run("relBig bound 300 smallest slabs", func(t *testing.T) {
-		relBoundRace[relBig](t, 300, goroutines, rounds, slab.WithSlabSize(1))
+	t.Run("stamped bound 1", func(t *testing.T) { boundRace[stamped](t, 1, goroutines, rounds) })
+	t.Run("stamped bound 64", func(t *testing.T) { boundRace[stamped](t, 64, goroutines, rounds) })
+	t.Run("stamped bound 1000", func(t *testing.T) { boundRace[stamped](t, 1000, goroutines, rounds) })
+	t.Run("stampedBig bound 10 smallest slabs", func(t *testing.T) { boundRace[stampedBig](t, 10, goroutines, rounds, slab.WithSlotsPerSlab(1)) })
+	t.Run("stampedBig bound 300 smallest slabs", func(t *testing.T) {
+		boundRace[stampedBig](t, 300, goroutines, rounds, slab.WithSlotsPerSlab(1))
 	})
 }
 
-func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts ...slab.Option) {
+func boundRace[T stampedElem](t *testing.T, bound, goroutines, rounds int, opts ...slab.Option) {
 	before := runtime.NumGoroutine()
 	p := slab.New[T](append(opts, slab.WithMaxObjects(bound), slab.WithName("bounded"))...)
-	sh := &relShared{bound: bound}
-	workers := make([]*relWorker[T], goroutines)
+	sh := &shared{bound: bound}
+	workers := make([]*worker[T], goroutines)
 	for i := range workers {
-		workers[i] = newRelWorker(i+1, p, sh)
+		workers[i] = newWorker(i+1, p, sh)
 	}
-	run := func(f func(w *relWorker[T])) {
+	run := func(f func(w *worker[T])) {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for _, w := range workers {
@@ -400,7 +391,7 @@ func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts .
 		wg.Wait()
 		sh.errs.requireNone(t)
 	}
-	fill := func(w *relWorker[T]) {
+	fill := func(w *worker[T]) {
 		for {
 			n := len(w.objs)
 			w.tryAlloc()
@@ -420,14 +411,14 @@ func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts .
 		run(fill)
 		require.Equal(t, bound, held(), "goroutines filling the pool at once get exactly the bound")
 		require.Equal(t, int64(bound), p.Stats().Live, "Live equals the bound when full")
-		run(func(w *relWorker[T]) {
+		run(func(w *worker[T]) {
 			for len(w.objs) > 0 {
 				w.free(len(w.objs) - 1)
 			}
 		})
 		require.Zero(t, p.Stats().Live, "Live is 0 after the goroutines free everything")
 	}
-	run(func(w *relWorker[T]) {
+	run(func(w *worker[T]) {
 		rng := rand.New(rand.NewPCG(w.id, 3))
 		for range rounds {
 			if len(w.objs) > 0 && rng.IntN(2) == 0 {
@@ -438,8 +429,8 @@ func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts .
 		}
 	})
 	assert.LessOrEqual(t, sh.maxHeld.Load(), int64(bound), "never more than the bound is live")
-	relCheckQuiescent(t, p, sh, workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, p, sh, workers)
+	requireNoGoroutineLeft(t, before)
 }
 
 // TestFaultTrimRacesAllocFree runs Trim in a loop, and garbage collections
@@ -447,9 +438,9 @@ func relBoundRace[T relElem](t *testing.T, bound, goroutines, rounds int, opts .
 // use Refs and scopes. Objects, Refs and counts stay exact.
 func TestFaultTrimRacesAllocFree(t *testing.T) {
 	before := runtime.NumGoroutine()
-	goroutines, ops := relStressSize()
-	unbounded := newRelStressPool[relBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
-	bounded := newRelStressPool[relObj](goroutines, 500, slab.WithName("trim-race-bounded"), slab.WithIdleTrim(1))
+	goroutines, ops := stressSize()
+	unbounded := newRelStressPool[stampedBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlotsPerSlab(1), slab.WithIdleTrim(1))
+	bounded := newRelStressPool[stamped](goroutines, 500, slab.WithName("trim-race-bounded"), slab.WithIdleTrim(1))
 	for _, w := range unbounded.workers {
 		w.maxTrims = 0 // Trim runs from its own goroutine
 	}
@@ -460,12 +451,12 @@ func TestFaultTrimRacesAllocFree(t *testing.T) {
 	var stop atomic.Bool
 	var trims, gcs atomic.Int64
 	var helpers, wg sync.WaitGroup
-	trimming := relLoop(&stop, &helpers, func() {
+	trimming := loop(&stop, &helpers, func() {
 		unbounded.p.Trim()
 		bounded.p.Trim()
 		trims.Add(1)
 	})
-	collecting := relLoop(&stop, &helpers, func() {
+	collecting := loop(&stop, &helpers, func() {
 		runtime.GC()
 		gcs.Add(1)
 	})
@@ -494,9 +485,9 @@ func TestFaultTrimRacesAllocFree(t *testing.T) {
 	t.Logf("%d API calls by %d goroutines during %d Trims of each pool and %d GCs; %d slabs released",
 		unbounded.calls()+bounded.calls(), goroutines, trims.Load(), gcs.Load(), unbounded.p.Stats().Released+bounded.p.Stats().Released)
 	assert.Positive(t, trims.Load(), "Trim ran while the pools were in use")
-	relCheckQuiescent(t, unbounded.p, unbounded.sh, unbounded.workers)
-	relCheckQuiescent(t, bounded.p, bounded.sh, bounded.workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, unbounded.p, unbounded.sh, unbounded.workers)
+	checkQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	requireNoGoroutineLeft(t, before)
 }
 
 // TestFaultLowMemoryLimit churns pools under a memory limit below what the
@@ -511,12 +502,12 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	gc0 := ms.NumGC
 
-	goroutines, rounds := 4, relRaceScale(100)
+	goroutines, rounds := 4, raceScale(100)
 	if testing.Short() {
 		rounds = 30
 	}
-	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("lowmem"), slab.WithIdleTrim(1))
-	big := newRelStressPool[relBig](goroutines, 0, slab.WithName("lowmem-big"), slab.WithSlabSize(1), slab.WithIdleTrim(1))
+	small := newRelStressPool[stamped](goroutines, 0, slab.WithName("lowmem"), slab.WithIdleTrim(1))
+	big := newRelStressPool[stampedBig](goroutines, 0, slab.WithName("lowmem-big"), slab.WithSlotsPerSlab(1), slab.WithIdleTrim(1))
 	var garbage atomic.Int64
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -538,8 +529,8 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 					wb.tryAlloc()
 				}
 				garbage.Add(int64(len(make([]byte, 256<<10))))
-				ws.step(relWorkerOp{relOpVerify, 0})
-				wb.step(relWorkerOp{relOpVerify, 0})
+				ws.step(workerOp{fuzzOpVerify, 0})
+				wb.step(workerOp{fuzzOpVerify, 0})
 				for len(ws.objs) > 0 {
 					ws.free(rng.IntN(len(ws.objs)))
 				}
@@ -554,13 +545,13 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 	t.Logf("%d API calls, %d MiB of garbage, %d GC cycles under a 4 MiB memory limit, %d slabs released by the automatic trim",
 		small.calls()+big.calls(), garbage.Load()>>20, ms.NumGC-gc0, small.p.Stats().Released+big.p.Stats().Released)
 	assert.Greater(t, ms.NumGC, gc0, "the GC ran during the churn")
-	relCheckQuiescent(t, small.p, small.sh, small.workers)
-	relCheckQuiescent(t, big.p, big.sh, big.workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, small.p, small.sh, small.workers)
+	checkQuiescent(t, big.p, big.sh, big.workers)
+	requireNoGoroutineLeft(t, before)
 }
 
-// relSlab64K is a 64 KiB element: each slab holds one.
-type relSlab64K struct {
+// slab64K is a 64 KiB element: each slab holds one.
+type slab64K struct {
 	_ [64 << 10]byte
 }
 
@@ -572,8 +563,8 @@ type relSlab64K struct {
 func TestFaultIdleTrimReleasesEveryEmptySlab(t *testing.T) {
 	for _, idle := range []int{1, 2} {
 		t.Run(fmt.Sprintf("WithIdleTrim(%d)", idle), func(t *testing.T) {
-			p := slab.New[relSlab64K](slab.WithName("burst"), slab.WithIdleTrim(idle))
-			xs := make([]*relSlab64K, 200) // 12.5 MiB
+			p := slab.New[slab64K](slab.WithName("burst"), slab.WithIdleTrim(idle))
+			xs := make([]*slab64K, 200) // 12.5 MiB
 			for i := range xs {
 				xs[i] = p.Alloc()
 			}
@@ -601,21 +592,21 @@ func TestFaultIdleTrimReleasesEveryEmptySlab(t *testing.T) {
 // pool must describe to the detector as it does for freed slots. Under -race
 // this must report no data race.
 func TestFaultFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
-	relWithProcs(t, 1) // one P: the second goroutine pops what the first cached
-	p := slab.New[relObj](slab.WithName("fresh"))
+	withProcs(t, 1) // one P: the second goroutine pops what the first cached
+	p := slab.New[stamped](slab.WithName("fresh"))
 	allocated, finish, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		x := p.Alloc() // creates the slab; 63 fresh slots go to the P's cache
-		race.Disable() // this hand-off stands for the scheduler's, which the detector cannot see
+		raceDisable()  // this hand-off stands for the scheduler's, which the detector cannot see
 		close(allocated)
-		race.Enable()
+		raceEnable()
 		<-finish
 		p.Free(x)
 		close(finished)
 	}()
-	race.Disable()
+	raceDisable()
 	<-allocated
-	race.Enable()
+	raceEnable()
 
 	fresh := p.Alloc()  // a fresh slot from the first goroutine's refill
 	r := p.RefOf(fresh) // reads the slab's position
@@ -627,4 +618,16 @@ func TestFaultFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
 	close(finish)
 	<-finished
 	assert.Zero(t, p.Stats().Live, "every object is freed")
+}
+
+// newStampedPool returns a pool of stamped named name, bounded to 1000
+// objects if bounded is set: a bound the fault tests never reach, so that
+// they run the bounded pools' paths (each Alloc and Free counted) with the
+// same outcomes as the unbounded ones.
+func newStampedPool(name string, bounded bool) *slab.Pool[stamped] {
+	opts := []slab.Option{slab.WithName(name)}
+	if bounded {
+		opts = append(opts, slab.WithMaxObjects(1000))
+	}
+	return slab.New[stamped](opts...)
 }

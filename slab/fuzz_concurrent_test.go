@@ -21,10 +21,10 @@ import (
 // goroutines sharing one pool, and checks the pool against the goroutines'
 // own records once they have all finished.
 //
-// Input: byte 0 configures the run (see relConcurrentConfig), byte 1 is the
+// Input: byte 0 configures the run (see concurrentConfig), byte 1 is the
 // bound of a bounded pool less one, then each pair of bytes is one operation:
 // the high nibble of the first picks the goroutine (modulo their number),
-// the low nibble the operation (relOp), the second byte is its argument.
+// the low nibble the operation (fuzzOp), the second byte is its argument.
 //
 // Each goroutine owns what it allocates and stamps every object with its own
 // id and a serial number, checked before every Free, so two goroutines
@@ -37,65 +37,65 @@ import (
 // exactly to it; after everything is freed Live is 0, every slot of Capacity
 // can be allocated again, and Trim releases every slab.
 func FuzzConcurrent(f *testing.F) {
-	for _, seed := range relConcurrentSeeds() {
+	for _, seed := range concurrentSeeds() {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, ops := relParseConcurrent(data)
+		cfg, ops := parseConcurrent(data)
 		if cfg.big {
-			relRunConcurrent[relBig](t, cfg, ops)
+			runConcurrent[stampedBig](t, cfg, ops)
 		} else {
-			relRunConcurrent[relObj](t, cfg, ops)
+			runConcurrent[stamped](t, cfg, ops)
 		}
 	})
 }
 
-// relOp is one operation of FuzzConcurrent.
-type relOp uint8
+// fuzzOp is one operation of FuzzConcurrent.
+type fuzzOp uint8
 
 const (
-	relOpAlloc       relOp = iota // Alloc (recovers ErrExhausted on a bounded pool)
-	relOpTryAlloc                 // TryAlloc
-	relOpFree                     // Free of one held object; with arg&128, hand it to the exchange instead; with arg&64 (misuse runs), free it on two goroutines at once
-	relOpFreeBatch                // Free of arg%32+1 held objects; with arg&128, of objects taken from the exchange
-	relOpAllocRef                 // AllocRef
-	relOpGet                      // Get of a held Ref, stamp checked
-	relOpFreeRef                  // FreeRef of a held Ref
-	relOpAllocIn                  // AllocIn on scope arg&1
-	relOpRelease                  // Release of scope arg&1 (twice if arg&2)
-	relOpFreeScoped               // Free of a scoped object: must panic with ErrScoped
-	relOpFreeForeign              // Free of new(T) or of an interior pointer: must panic with ErrForeign
-	relOpTrim                     // Trim, at most relMaxTrims times per goroutine
-	relOpStats                    // Stats, concurrently with the others
-	relOpVerify                   // check the stamps of everything held; with arg&1 (misuse runs), a stale Free after reuse
-	relOpAllocBatch               // arg%32+1 allocations
-	relOpRefOf                    // RefOf of a held object, which is then held by Ref
+	fuzzOpAlloc       fuzzOp = iota // Alloc (recovers ErrExhausted on a bounded pool)
+	fuzzOpTryAlloc                  // TryAlloc
+	fuzzOpFree                      // Free of one held object; with arg&128, hand it to the exchange instead; with arg&64 (misuse runs), free it on two goroutines at once
+	fuzzOpFreeBatch                 // Free of arg%32+1 held objects; with arg&128, of objects taken from the exchange
+	fuzzOpAllocRef                  // AllocRef
+	fuzzOpGet                       // Get of a held Ref, stamp checked
+	fuzzOpFreeRef                   // FreeRef of a held Ref
+	fuzzOpAllocIn                   // AllocIn on scope arg&1
+	fuzzOpRelease                   // Release of scope arg&1 (twice if arg&2)
+	fuzzOpFreeScoped                // Free of a scoped object: must panic with ErrScoped
+	fuzzOpFreeForeign               // Free of new(T) or of an interior pointer: must panic with ErrForeign
+	fuzzOpTrim                      // Trim, at most maxTrims times per goroutine
+	fuzzOpStats                     // Stats, concurrently with the others
+	fuzzOpVerify                    // check the stamps of everything held; with arg&1 (misuse runs), a stale Free after reuse
+	fuzzOpAllocBatch                // arg%32+1 allocations
+	fuzzOpRefOf                     // RefOf of a held object, which is then held by Ref
 )
 
-// relMaxTrims bounds the Trims per goroutine and input: each stops the world.
-const relMaxTrims = 4
+// maxTrims bounds the Trims per goroutine and input: each stops the world.
+const maxTrims = 4
 
-// relMaxOps bounds the operations per input, so that one input runs in
+// maxOps bounds the operations per input, so that one input runs in
 // milliseconds.
-const relMaxOps = 1024
+const maxOps = 1024
 
-type relConcurrentConfig struct {
+type concurrentConfig struct {
 	workers  int
-	big      bool // relBig elements (10 per slab), else relObj
+	big      bool // stampedBig elements (10 per slab), else stamped
 	bound    int  // WithMaxObjects; 0 = unbounded
-	minSlab  bool // WithSlabSize(1): the smallest slabs
+	minSlab  bool // WithSlotsPerSlab(1): the smallest slabs
 	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
-	misuse   bool // racing double frees and stale frees after reuse (see relWorker.misuse)
+	misuse   bool // racing double frees and stale frees after reuse (see worker.misuse)
 	sampling bool // WithSampling(3): many objects sampled, whose Frees take the general path
 }
 
-func (c relConcurrentConfig) options() []slab.Option {
+func (c concurrentConfig) options() []slab.Option {
 	opts := []slab.Option{slab.WithName("fuzz")}
 	if c.bound > 0 {
 		opts = append(opts, slab.WithMaxObjects(c.bound))
 	}
 	if c.minSlab {
-		opts = append(opts, slab.WithSlabSize(1))
+		opts = append(opts, slab.WithSlotsPerSlab(1))
 	}
 	if !c.idleTrim {
 		opts = append(opts, slab.WithIdleTrim(0))
@@ -106,16 +106,16 @@ func (c relConcurrentConfig) options() []slab.Option {
 	return opts
 }
 
-type relWorkerOp struct {
-	op  relOp
+type workerOp struct {
+	op  fuzzOp
 	arg uint8
 }
 
-func relParseConcurrent(data []byte) (relConcurrentConfig, [][]relWorkerOp) {
+func parseConcurrent(data []byte) (concurrentConfig, [][]workerOp) {
 	var head [2]byte
 	copy(head[:], data)
 	data = data[min(len(data), 2):]
-	cfg := relConcurrentConfig{
+	cfg := concurrentConfig{
 		workers:  [4]int{4, 2, 3, 4}[head[0]&3],
 		big:      head[0]&4 != 0,
 		minSlab:  head[0]&16 != 0,
@@ -126,70 +126,70 @@ func relParseConcurrent(data []byte) (relConcurrentConfig, [][]relWorkerOp) {
 	if head[0]&8 != 0 {
 		cfg.bound = 1 + int(head[1])
 	}
-	ops := make([][]relWorkerOp, cfg.workers)
-	for i := 0; i+1 < len(data) && i/2 < relMaxOps; i += 2 {
+	ops := make([][]workerOp, cfg.workers)
+	for i := 0; i+1 < len(data) && i/2 < maxOps; i += 2 {
 		w := int(data[i]>>4) % cfg.workers
-		ops[w] = append(ops[w], relWorkerOp{relOp(data[i] & 15), data[i+1]})
+		ops[w] = append(ops[w], workerOp{fuzzOp(data[i] & 15), data[i+1]})
 	}
 	return cfg, ops
 }
 
-// relHeld is an object a goroutine holds, with the serial it stamped.
-type relHeld[T relElem] struct {
+// held is an object a goroutine holds, with the serial it stamped.
+type held[T stampedElem] struct {
 	x      *T
 	serial uint64
 }
 
-type relHeldRef[T relElem] struct {
+type heldRef[T stampedElem] struct {
 	r      slab.Ref[T]
 	x      *T // what Get must return
 	serial uint64
 }
 
-// relPassed is an object handed from one goroutine to another, with the
+// passed is an object handed from one goroutine to another, with the
 // stamp its allocator wrote.
-type relPassed[T relElem] struct {
+type passed[T stampedElem] struct {
 	x      *T
 	owner  uint64
 	serial uint64
 	anchor *uint64
 }
 
-// relExchange holds the objects in transit between goroutines.
-type relExchange[T relElem] struct {
+// exchange holds the objects in transit between goroutines.
+type exchange[T stampedElem] struct {
 	mu   sync.Mutex
-	objs []relPassed[T]
+	objs []passed[T]
 }
 
-func (e *relExchange[T]) put(o relPassed[T]) {
+func (e *exchange[T]) put(o passed[T]) {
 	e.mu.Lock()
 	e.objs = append(e.objs, o)
 	e.mu.Unlock()
 }
 
 // take removes and returns up to n objects.
-func (e *relExchange[T]) take(n int) []relPassed[T] {
+func (e *exchange[T]) take(n int) []passed[T] {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := min(n, len(e.objs))
-	out := append([]relPassed[T](nil), e.objs[len(e.objs)-k:]...)
+	out := append([]passed[T](nil), e.objs[len(e.objs)-k:]...)
 	e.objs = e.objs[:len(e.objs)-k]
 	return out
 }
 
-// relExchangeOf returns the exchange of the goroutines that share sh.
-func relExchangeOf[T relElem](sh *relShared) *relExchange[T] {
-	sh.exOnce.Do(func() { sh.ex = new(relExchange[T]) })
-	return sh.ex.(*relExchange[T])
+// exchangeOf returns the exchange of the goroutines that share sh.
+func exchangeOf[T stampedElem](sh *shared) *exchange[T] {
+	sh.exOnce.Do(func() { sh.ex = new(exchange[T]) })
+	return sh.ex.(*exchange[T])
 }
 
-// relShared is what the goroutines of one run share.
-type relShared struct {
+// shared is what the goroutines of one run share.
+type shared struct {
 	exOnce sync.Once
-	ex     any // *relExchange[T]
+	ex     any // *exchange[T]
 
 	bound int
-	errs  relErrors
+	errs  goErrors
 	// leftovers are the addresses of slots that a racing double free
 	// passed without a panic (release builds absorb some): the loser's bit
 	// may still be in the slot's inbox, and the next Free of the slot from
@@ -210,7 +210,7 @@ type relShared struct {
 	maxHeld atomic.Int64
 }
 
-func (s *relShared) addLeftover(x unsafe.Pointer) {
+func (s *shared) addLeftover(x unsafe.Pointer) {
 	s.leftoverMu.Lock()
 	if s.leftovers == nil {
 		s.leftovers = map[unsafe.Pointer]int{}
@@ -220,7 +220,7 @@ func (s *relShared) addLeftover(x unsafe.Pointer) {
 }
 
 // takeLeftover consumes a leftover at x, if there is one.
-func (s *relShared) takeLeftover(x unsafe.Pointer) bool {
+func (s *shared) takeLeftover(x unsafe.Pointer) bool {
 	s.leftoverMu.Lock()
 	defer s.leftoverMu.Unlock()
 	if s.leftovers[x] == 0 {
@@ -230,7 +230,7 @@ func (s *relShared) takeLeftover(x unsafe.Pointer) bool {
 	return true
 }
 
-func (s *relShared) raise(n int) {
+func (s *shared) raise(n int) {
 	v := s.held.Add(int64(n))
 	for {
 		m := s.maxHeld.Load()
@@ -240,20 +240,20 @@ func (s *relShared) raise(n int) {
 	}
 }
 
-// relWorker is one goroutine of a concurrent run and its records.
-type relWorker[T relElem] struct {
+// worker is one goroutine of a concurrent run and its records.
+type worker[T stampedElem] struct {
 	id     uint64
 	p      *slab.Pool[T]
-	sh     *relShared
-	ex     *relExchange[T]
+	sh     *shared
+	ex     *exchange[T]
 	anchor *uint64
 	buf    []byte
 	serial uint64
 
-	objs   []relHeld[T]
-	refs   []relHeldRef[T]
+	objs   []held[T]
+	refs   []heldRef[T]
 	scopes [2]*slab.Scope
-	scoped [2][]relHeld[T]
+	scoped [2][]held[T]
 
 	allocs, frees uint64
 	calls         uint64 // API calls made
@@ -268,27 +268,27 @@ type relWorker[T relElem] struct {
 	nfreed int
 }
 
-func newRelWorker[T relElem](id int, p *slab.Pool[T], sh *relShared) *relWorker[T] {
+func newWorker[T stampedElem](id int, p *slab.Pool[T], sh *shared) *worker[T] {
 	anchor := new(uint64)
 	*anchor = uint64(id)
-	return &relWorker[T]{
-		id: uint64(id), p: p, sh: sh, ex: relExchangeOf[T](sh), anchor: anchor, buf: make([]byte, 8),
+	return &worker[T]{
+		id: uint64(id), p: p, sh: sh, ex: exchangeOf[T](sh), anchor: anchor, buf: make([]byte, 8),
 		scopes:   [2]*slab.Scope{slab.NewScope(), slab.NewScope()},
-		maxTrims: relMaxTrims,
+		maxTrims: maxTrims,
 	}
 }
 
-func (w *relWorker[T]) fail(format string, args ...any) {
+func (w *worker[T]) fail(format string, args ...any) {
 	w.sh.errs.add(fmt.Errorf("goroutine %d: "+format, append([]any{w.id}, args...)...))
 }
 
 // take checks that a new object is zeroed, stamps it and counts it.
-func (w *relWorker[T]) take(x *T) (relHeld[T], bool) {
+func (w *worker[T]) take(x *T) (held[T], bool) {
 	if x == nil {
 		w.fail("an allocation returned nil without an error")
-		return relHeld[T]{}, false
+		return held[T]{}, false
 	}
-	h := relHeader(x)
+	h := stampOf(x)
 	if err := h.zeroed(); err != nil {
 		w.fail("%v", err)
 	}
@@ -296,11 +296,11 @@ func (w *relWorker[T]) take(x *T) (relHeld[T], bool) {
 	w.serial++
 	w.allocs++
 	h.stamp(w.id, w.serial, w.anchor, w.buf)
-	return relHeld[T]{x, w.serial}, true
+	return held[T]{x, w.serial}, true
 }
 
-func (w *relWorker[T]) verify(o relHeld[T]) bool {
-	if err := relHeader(o.x).verify(w.id, o.serial, w.anchor); err != nil {
+func (w *worker[T]) verify(o held[T]) bool {
+	if err := stampOf(o.x).verify(w.id, o.serial, w.anchor); err != nil {
 		w.fail("%v", err)
 		return false
 	}
@@ -309,7 +309,7 @@ func (w *relWorker[T]) verify(o relHeld[T]) bool {
 
 // exhausted checks a failed allocation: only a bounded pool may refuse one,
 // and only with ErrExhausted.
-func (w *relWorker[T]) exhausted(what string, err error) {
+func (w *worker[T]) exhausted(what string, err error) {
 	if w.sh.bound == 0 || !errors.Is(err, slab.ErrExhausted) {
 		w.fail("%s of an unbounded pool, or with an error other than ErrExhausted: %v", what, err)
 	}
@@ -317,9 +317,9 @@ func (w *relWorker[T]) exhausted(what string, err error) {
 
 // allocPanicking runs an allocation that panics with ErrExhausted on a full
 // bounded pool, and returns its result or false.
-func (w *relWorker[T]) allocPanicking(what string, alloc func() *T) (*T, bool) {
+func (w *worker[T]) allocPanicking(what string, alloc func() *T) (*T, bool) {
 	var x *T
-	if v := relCatch(func() { x = alloc() }); v != nil {
+	if v := catch(func() { x = alloc() }); v != nil {
 		err, _ := v.(error)
 		if err == nil {
 			w.fail("%s panicked with %T (%v), not an error", what, v, v)
@@ -331,7 +331,7 @@ func (w *relWorker[T]) allocPanicking(what string, alloc func() *T) (*T, bool) {
 	return x, true
 }
 
-func (w *relWorker[T]) tryAlloc() {
+func (w *worker[T]) tryAlloc() {
 	w.calls++
 	x, err := w.p.TryAlloc()
 	if err != nil {
@@ -346,7 +346,7 @@ func (w *relWorker[T]) tryAlloc() {
 	}
 }
 
-func (w *relWorker[T]) free(i int) {
+func (w *worker[T]) free(i int) {
 	o := w.objs[i]
 	w.objs[i] = w.objs[len(w.objs)-1]
 	w.objs = w.objs[:len(w.objs)-1]
@@ -362,9 +362,9 @@ func (w *relWorker[T]) free(i int) {
 // freeHeld runs free, a Free (or FreeRef) of x, an object that the
 // goroutines held. It must return, except that a Free may find a leftover
 // of an earlier racing double free of the slot in its inbox and panic,
-// having freed the object all the same (see relShared.leftovers).
-func (w *relWorker[T]) freeHeld(x *T, free func()) {
-	v := relCatch(free)
+// having freed the object all the same (see shared.leftovers).
+func (w *worker[T]) freeHeld(x *T, free func()) {
+	v := catch(free)
 	w.remember(x)
 	if v == nil {
 		return
@@ -377,7 +377,7 @@ func (w *relWorker[T]) freeHeld(x *T, free func()) {
 }
 
 // remember records x among the objects w freed last.
-func (w *relWorker[T]) remember(x *T) {
+func (w *worker[T]) remember(x *T) {
 	w.freed[w.nfreed%len(w.freed)] = x
 	w.nfreed++
 }
@@ -390,7 +390,7 @@ func (w *relWorker[T]) remember(x *T) {
 // -race the two Frees are ordered by a channel, since the race detector
 // reports a real race (as TestRaceReportsRacingDoubleFree checks): the
 // second then always finds the slot free.
-func (w *relWorker[T]) racingFree(o relHeld[T]) {
+func (w *worker[T]) racingFree(o held[T]) {
 	if !w.verify(o) {
 		return
 	}
@@ -399,8 +399,8 @@ func (w *relWorker[T]) racingFree(o relHeld[T]) {
 	var mine, theirs any
 	done := make(chan any)
 	if race.Enabled {
-		mine = relCatch(func() { w.p.Free(o.x) })
-		go func() { done <- relCatch(func() { w.p.Free(o.x) }) }()
+		mine = catch(func() { w.p.Free(o.x) })
+		go func() { done <- catch(func() { w.p.Free(o.x) }) }()
 		theirs = <-done
 	} else {
 		var gate atomic.Bool
@@ -409,11 +409,11 @@ func (w *relWorker[T]) racingFree(o relHeld[T]) {
 			close(ready)
 			for !gate.Load() {
 			}
-			done <- relCatch(func() { w.p.Free(o.x) })
+			done <- catch(func() { w.p.Free(o.x) })
 		}()
 		<-ready
 		gate.Store(true)
-		mine = relCatch(func() { w.p.Free(o.x) })
+		mine = catch(func() { w.p.Free(o.x) })
 		theirs = <-done
 	}
 	w.frees++
@@ -463,7 +463,7 @@ func (w *relWorker[T]) racingFree(o relHeld[T]) {
 // ErrDoubleFree, the pool unchanged. A Ref to the new object turns stale;
 // a scoped one refuses the Free. A pointer to a slot w does not hold now
 // is left alone: another goroutine may hold it.
-func (w *relWorker[T]) staleFree(k int) {
+func (w *worker[T]) staleFree(k int) {
 	if w.nfreed == 0 {
 		return
 	}
@@ -481,7 +481,7 @@ func (w *relWorker[T]) staleFree(k int) {
 		w.calls += 2
 		w.freeHeld(stale, func() { w.p.Free(stale) }) // the stale Free: it frees the new object
 		w.frees++
-		if _, problem := relPanicErr(slab.ErrDoubleFree, func() { w.p.Free(stale) }); problem != nil {
+		if _, problem := panicErr(slab.ErrDoubleFree, func() { w.p.Free(stale) }); problem != nil {
 			w.fail("the owner's Free after a stale Free: %v", problem)
 		}
 		return
@@ -490,7 +490,7 @@ func (w *relWorker[T]) staleFree(k int) {
 		if hr.x != stale {
 			continue
 		}
-		if !w.verify(relHeld[T]{hr.x, hr.serial}) {
+		if !w.verify(held[T]{hr.x, hr.serial}) {
 			return
 		}
 		w.refs[i] = w.refs[len(w.refs)-1]
@@ -499,7 +499,7 @@ func (w *relWorker[T]) staleFree(k int) {
 		w.calls += 2
 		w.freeHeld(stale, func() { w.p.Free(stale) })
 		w.frees++
-		if _, problem := relPanicErr(slab.ErrStaleRef, func() { w.p.Get(hr.r) }); problem != nil {
+		if _, problem := panicErr(slab.ErrStaleRef, func() { w.p.Get(hr.r) }); problem != nil {
 			w.fail("Get of a Ref whose object a stale Free freed: %v", problem)
 		}
 		return
@@ -508,7 +508,7 @@ func (w *relWorker[T]) staleFree(k int) {
 		for _, o := range w.scoped[k] {
 			if o.x == stale {
 				w.calls++
-				if _, problem := relPanicErr(slab.ErrScoped, func() { w.p.Free(stale) }); problem != nil {
+				if _, problem := panicErr(slab.ErrScoped, func() { w.p.Free(stale) }); problem != nil {
 					w.fail("a stale Free of a scoped object: %v", problem)
 				}
 				w.verify(o)
@@ -518,7 +518,7 @@ func (w *relWorker[T]) staleFree(k int) {
 	}
 }
 
-func (w *relWorker[T]) run(ops []relWorkerOp) {
+func (w *worker[T]) run(ops []workerOp) {
 	for _, o := range ops {
 		if w.sh.errs.failed() {
 			return
@@ -527,9 +527,9 @@ func (w *relWorker[T]) run(ops []relWorkerOp) {
 	}
 }
 
-func (w *relWorker[T]) step(o relWorkerOp) {
+func (w *worker[T]) step(o workerOp) {
 	if w.misuse {
-		if o.op == relOpFree && o.arg&192 == 64 || o.op == relOpVerify && o.arg&1 != 0 {
+		if o.op == fuzzOpFree && o.arg&192 == 64 || o.op == fuzzOpVerify && o.arg&1 != 0 {
 			w.sh.misuse.Lock()
 			defer w.sh.misuse.Unlock()
 		} else {
@@ -540,19 +540,19 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 	p := w.p
 	arg := int(o.arg)
 	switch o.op {
-	case relOpAlloc, relOpAllocRef, relOpGet, relOpFreeRef, relOpAllocIn, relOpRelease, relOpFreeScoped, relOpFreeForeign, relOpTrim, relOpStats, relOpRefOf:
+	case fuzzOpAlloc, fuzzOpAllocRef, fuzzOpGet, fuzzOpFreeRef, fuzzOpAllocIn, fuzzOpRelease, fuzzOpFreeScoped, fuzzOpFreeForeign, fuzzOpTrim, fuzzOpStats, fuzzOpRefOf:
 		w.calls++
 	}
 	switch o.op {
-	case relOpAlloc:
+	case fuzzOpAlloc:
 		if x, ok := w.allocPanicking("Alloc", p.Alloc); ok {
 			if h, ok := w.take(x); ok {
 				w.objs = append(w.objs, h)
 			}
 		}
-	case relOpTryAlloc:
+	case fuzzOpTryAlloc:
 		w.tryAlloc()
-	case relOpFree:
+	case fuzzOpFree:
 		if len(w.objs) == 0 {
 			break
 		}
@@ -577,8 +577,8 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 		o := w.objs[i]
 		w.objs[i] = w.objs[len(w.objs)-1]
 		w.objs = w.objs[:len(w.objs)-1]
-		w.ex.put(relPassed[T]{o.x, w.id, o.serial, w.anchor})
-	case relOpFreeBatch:
+		w.ex.put(passed[T]{o.x, w.id, o.serial, w.anchor})
+	case fuzzOpFreeBatch:
 		if arg&128 != 0 {
 			w.freePassed(arg%32 + 1)
 			break
@@ -589,44 +589,44 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 			}
 			w.free(arg % len(w.objs))
 		}
-	case relOpAllocRef:
+	case fuzzOpAllocRef:
 		var r slab.Ref[T]
 		if _, ok := w.allocPanicking("AllocRef", func() *T { r = p.AllocRef(); return nil }); ok {
 			x := p.Get(r)
 			if h, ok := w.take(x); ok {
-				w.refs = append(w.refs, relHeldRef[T]{r, x, h.serial})
+				w.refs = append(w.refs, heldRef[T]{r, x, h.serial})
 			}
 		}
-	case relOpGet:
+	case fuzzOpGet:
 		if len(w.refs) > 0 {
 			hr := w.refs[arg%len(w.refs)]
 			if x := p.Get(hr.r); x != hr.x {
 				w.fail("Get(%v) returned %p, the Ref was issued for %p", hr.r, x, hr.x)
 			} else {
-				w.verify(relHeld[T]{x, hr.serial})
+				w.verify(held[T]{x, hr.serial})
 			}
 		}
-	case relOpFreeRef:
+	case fuzzOpFreeRef:
 		if len(w.refs) > 0 {
 			i := arg % len(w.refs)
 			hr := w.refs[i]
 			w.refs[i] = w.refs[len(w.refs)-1]
 			w.refs = w.refs[:len(w.refs)-1]
-			if !w.verify(relHeld[T]{hr.x, hr.serial}) {
+			if !w.verify(held[T]{hr.x, hr.serial}) {
 				return
 			}
 			w.sh.held.Add(-1)
 			w.freeHeld(hr.x, func() { p.FreeRef(hr.r) })
 			w.frees++
 		}
-	case relOpAllocIn:
+	case fuzzOpAllocIn:
 		k := arg & 1
 		if x, ok := w.allocPanicking("AllocIn", func() *T { return p.AllocIn(w.scopes[k]) }); ok {
 			if h, ok := w.take(x); ok {
 				w.scoped[k] = append(w.scoped[k], h)
 			}
 		}
-	case relOpRelease:
+	case fuzzOpRelease:
 		k := arg & 1
 		for _, o := range w.scoped[k] {
 			if !w.verify(o) {
@@ -643,36 +643,36 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 		if n := w.scopes[k].Len(); n != 0 {
 			w.fail("a released scope owns %d objects", n)
 		}
-	case relOpFreeScoped:
+	case fuzzOpFreeScoped:
 		k := arg & 1
 		if len(w.scoped[k]) > 0 {
 			o := w.scoped[k][arg%len(w.scoped[k])]
-			if _, problem := relPanicErr(slab.ErrScoped, func() { p.Free(o.x) }); problem != nil {
+			if _, problem := panicErr(slab.ErrScoped, func() { p.Free(o.x) }); problem != nil {
 				w.fail("Free of a scoped object: %v", problem)
 			}
 			w.verify(o) // the failed Free left it alone
 		}
-	case relOpFreeForeign:
+	case fuzzOpFreeForeign:
 		x := new(T)
 		if arg&1 != 0 && len(w.objs) > 0 {
 			// A pointer 8 bytes into a held object's slot.
-			if y := slab.RelInterior(p, w.objs[arg%len(w.objs)].x, 8); y != nil {
+			if y := slab.Interior(p, w.objs[arg%len(w.objs)].x, 8); y != nil {
 				x = y
 			}
 		}
-		if _, problem := relPanicErr(slab.ErrForeign, func() { p.Free(x) }); problem != nil {
+		if _, problem := panicErr(slab.ErrForeign, func() { p.Free(x) }); problem != nil {
 			w.fail("Free of a pointer the pool did not allocate: %v", problem)
 		}
-	case relOpTrim:
+	case fuzzOpTrim:
 		if w.trims < w.maxTrims {
 			w.trims++
 			p.Trim()
 		}
-	case relOpStats:
+	case fuzzOpStats:
 		if st := p.Stats(); st.Capacity < 0 || st.Slabs < 0 {
 			w.fail("Stats has a negative Capacity or Slabs: %+v", st)
 		}
-	case relOpVerify:
+	case fuzzOpVerify:
 		if arg&1 != 0 && w.misuse {
 			w.staleFree(arg >> 1)
 		}
@@ -680,18 +680,18 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 			w.verify(o)
 		}
 		for _, hr := range w.refs {
-			w.verify(relHeld[T]{hr.x, hr.serial})
+			w.verify(held[T]{hr.x, hr.serial})
 		}
 		for _, s := range w.scoped {
 			for _, o := range s {
 				w.verify(o)
 			}
 		}
-	case relOpAllocBatch:
+	case fuzzOpAllocBatch:
 		for range arg%32 + 1 {
 			w.tryAlloc()
 		}
-	case relOpRefOf:
+	case fuzzOpRefOf:
 		if len(w.objs) > 0 {
 			i := arg % len(w.objs)
 			o := w.objs[i]
@@ -702,16 +702,16 @@ func (w *relWorker[T]) step(o relWorkerOp) {
 			}
 			w.objs[i] = w.objs[len(w.objs)-1]
 			w.objs = w.objs[:len(w.objs)-1]
-			w.refs = append(w.refs, relHeldRef[T]{r, o.x, o.serial})
+			w.refs = append(w.refs, heldRef[T]{r, o.x, o.serial})
 		}
 	}
 }
 
 // freePassed frees up to n objects that other goroutines handed over,
 // checking their allocators' stamps first.
-func (w *relWorker[T]) freePassed(n int) {
+func (w *worker[T]) freePassed(n int) {
 	for _, o := range w.ex.take(n) {
-		if err := relHeader(o.x).verify(o.owner, o.serial, o.anchor); err != nil {
+		if err := stampOf(o.x).verify(o.owner, o.serial, o.anchor); err != nil {
 			w.fail("handed over by goroutine %d: %v", o.owner, err)
 			continue // keep the slot: freeing it would hide the aliasing
 		}
@@ -723,28 +723,28 @@ func (w *relWorker[T]) freePassed(n int) {
 }
 
 // held returns the number of objects w holds.
-func (w *relWorker[T]) held() int {
+func (w *worker[T]) held() int {
 	return len(w.objs) + len(w.refs) + len(w.scoped[0]) + len(w.scoped[1])
 }
 
 // freeAll frees everything w holds, each kind its own way.
-func (w *relWorker[T]) freeAll() {
+func (w *worker[T]) freeAll() {
 	for len(w.objs) > 0 {
 		w.free(len(w.objs) - 1)
 	}
 	for len(w.refs) > 0 {
-		w.step(relWorkerOp{relOpFreeRef, 0})
+		w.step(workerOp{fuzzOpFreeRef, 0})
 	}
-	w.step(relWorkerOp{relOpRelease, 0})
-	w.step(relWorkerOp{relOpRelease, 1})
+	w.step(workerOp{fuzzOpRelease, 0})
+	w.step(workerOp{fuzzOpRelease, 1})
 }
 
-func relRunConcurrent[T relElem](t *testing.T, cfg relConcurrentConfig, ops [][]relWorkerOp) {
+func runConcurrent[T stampedElem](t *testing.T, cfg concurrentConfig, ops [][]workerOp) {
 	p := slab.New[T](cfg.options()...)
-	sh := &relShared{bound: cfg.bound}
-	workers := make([]*relWorker[T], cfg.workers)
+	sh := &shared{bound: cfg.bound}
+	workers := make([]*worker[T], cfg.workers)
 	for i := range workers {
-		workers[i] = newRelWorker(i+1, p, sh)
+		workers[i] = newWorker(i+1, p, sh)
 		workers[i].misuse = cfg.misuse
 	}
 	start := make(chan struct{})
@@ -759,18 +759,18 @@ func relRunConcurrent[T relElem](t *testing.T, cfg relConcurrentConfig, ops [][]
 	}
 	close(start)
 	wg.Wait()
-	relCheckQuiescent(t, p, sh, workers)
+	checkQuiescent(t, p, sh, workers)
 }
 
-// relCheckQuiescent checks a pool against the records of the workers that
+// checkQuiescent checks a pool against the records of the workers that
 // used it, once they have all finished: bookkeeping, Live, Allocs, Frees, no
 // slot held twice, the bound; then it frees everything and checks that no
 // slot was lost.
-func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, workers []*relWorker[T]) {
+func checkQuiescent[T stampedElem](t *testing.T, p *slab.Pool[T], sh *shared, workers []*worker[T]) {
 	t.Helper()
-	ex := relExchangeOf[T](sh)
+	ex := exchangeOf[T](sh)
 	sh.errs.requireNone(t)
-	require.NoError(t, slab.RelCheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
+	require.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 	held := len(ex.objs)
 	var allocs, frees uint64
 	owners := map[*T]uint64{}
@@ -781,7 +781,7 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 		held += w.held()
 		allocs += w.allocs
 		frees += w.frees
-		w.step(relWorkerOp{relOpVerify, 0})
+		w.step(workerOp{fuzzOpVerify, 0})
 		add := func(x *T) {
 			if o, dup := owners[x]; dup {
 				sh.errs.add(fmt.Errorf("slot %p is held by goroutines %d and %d", x, o, w.id))
@@ -812,7 +812,7 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 	if sh.bound > 0 {
 		require.LessOrEqual(t, sh.maxHeld.Load(), int64(sh.bound), "a bounded pool never has more than its bound live")
 		// Exactly the bound: the free places are all allocatable, and no more.
-		w := newRelWorker(len(workers)+1, p, sh)
+		w := newWorker(len(workers)+1, p, sh)
 		for range sh.bound - held {
 			w.tryAlloc()
 		}
@@ -833,16 +833,16 @@ func relCheckQuiescent[T relElem](t *testing.T, p *slab.Pool[T], sh *relShared, 
 	require.Zero(t, st.Live, "Live is 0 once every object is freed")
 	require.Equal(t, st.Allocs, st.Frees, "every allocation was freed")
 	if sh.bound == 0 {
-		relRequireAllocatable(t, p)
+		requireAllocatable(t, p)
 	} else {
-		relRequireTrimEmpties(t, p)
+		requireTrimEmpties(t, p)
 	}
 }
 
-// relConcurrentSeeds returns the seed inputs of FuzzConcurrent. Inputs
+// concurrentSeeds returns the seed inputs of FuzzConcurrent. Inputs
 // that once failed are kept under testdata/fuzz/FuzzConcurrent.
-func relConcurrentSeeds() [][]byte {
-	op := func(w int, o relOp, arg uint8) []byte { return []byte{byte(w<<4) | byte(o), arg} }
+func concurrentSeeds() [][]byte {
+	op := func(w int, o fuzzOp, arg uint8) []byte { return []byte{byte(w<<4) | byte(o), arg} }
 	var seeds [][]byte
 	build := func(head0, head1 byte, parts ...[]byte) {
 		s := []byte{head0, head1}
@@ -872,39 +872,39 @@ func relConcurrentSeeds() [][]byte {
 	// 11 objects each), Trim, free, Trim.
 	for _, n := range []uint8{8, 9, 10, 63, 64} {
 		build(4|16, 0, each(4, func(w int) []byte {
-			return append(op(w, relOpAllocBatch, n), append(op(w, relOpTrim, 0), append(op(w, relOpFreeBatch, 31), op(w, relOpTrim, 0)...)...)...)
+			return append(op(w, fuzzOpAllocBatch, n), append(op(w, fuzzOpTrim, 0), append(op(w, fuzzOpFreeBatch, 31), op(w, fuzzOpTrim, 0)...)...)...)
 		}))
 	}
 	// A bound of 1, 64 (a bitset word) and 65, hammered by four goroutines.
 	for _, b := range []byte{0, 63, 64} {
 		build(8, b, repeat(8, each(4, func(w int) []byte {
-			return append(op(w, relOpTryAlloc, 0), append(op(w, relOpAllocBatch, 31), op(w, relOpFreeBatch, 7)...)...)
+			return append(op(w, fuzzOpTryAlloc, 0), append(op(w, fuzzOpAllocBatch, 31), op(w, fuzzOpFreeBatch, 7)...)...)
 		})))
 		build(8|4|16, b, repeat(8, each(4, func(w int) []byte {
-			return append(op(w, relOpAllocBatch, 31), append(op(w, relOpAlloc, 0), append(op(w, relOpAllocIn, 0), op(w, relOpFreeBatch, 15)...)...)...)
+			return append(op(w, fuzzOpAllocBatch, 31), append(op(w, fuzzOpAlloc, 0), append(op(w, fuzzOpAllocIn, 0), op(w, fuzzOpFreeBatch, 15)...)...)...)
 		})))
 	}
 	// Scopes: allocate in two scopes, Free a scoped object (ErrScoped),
 	// Release twice, reuse.
 	build(0, 0, repeat(4, each(4, func(w int) []byte {
-		return append(repeat(20, op(w, relOpAllocIn, uint8(w))), append(op(w, relOpFreeScoped, uint8(w)),
-			append(op(w, relOpRelease, 2|uint8(w)), append(op(w, relOpAllocIn, 1), op(w, relOpVerify, 0)...)...)...)...)
+		return append(repeat(20, op(w, fuzzOpAllocIn, uint8(w))), append(op(w, fuzzOpFreeScoped, uint8(w)),
+			append(op(w, fuzzOpRelease, 2|uint8(w)), append(op(w, fuzzOpAllocIn, 1), op(w, fuzzOpVerify, 0)...)...)...)...)
 	})))
 	// Refs: AllocRef, RefOf, Get, FreeRef across Trims.
 	build(4|16, 0, repeat(4, each(4, func(w int) []byte {
-		return append(repeat(6, op(w, relOpAllocRef, 0)), append(op(w, relOpAllocBatch, 4), append(op(w, relOpRefOf, 1),
-			append(op(w, relOpGet, 3), append(op(w, relOpFreeRef, 2), append(op(w, relOpTrim, 0), op(w, relOpGet, 0)...)...)...)...)...)...)
+		return append(repeat(6, op(w, fuzzOpAllocRef, 0)), append(op(w, fuzzOpAllocBatch, 4), append(op(w, fuzzOpRefOf, 1),
+			append(op(w, fuzzOpGet, 3), append(op(w, fuzzOpFreeRef, 2), append(op(w, fuzzOpTrim, 0), op(w, fuzzOpGet, 0)...)...)...)...)...)...)
 	})))
 	// Foreign and interior pointers mixed with frees.
 	build(1, 0, repeat(8, each(2, func(w int) []byte {
-		return append(op(w, relOpAlloc, 0), append(op(w, relOpFreeForeign, 1), append(op(w, relOpFreeForeign, 0), op(w, relOpFree, 0)...)...)...)
+		return append(op(w, fuzzOpAlloc, 0), append(op(w, fuzzOpFreeForeign, 1), append(op(w, fuzzOpFreeForeign, 0), op(w, fuzzOpFree, 0)...)...)...)
 	})))
 	// Hand-off: goroutines pass objects to each other through the exchange
 	// and free what others passed, so that most frees happen on another P
 	// than the allocation; with a bound and with 4 KiB elements too.
 	handoff := repeat(8, each(4, func(w int) []byte {
-		return append(op(w, relOpAllocBatch, 31), append(repeat(16, op(w, relOpFree, 128|uint8(w))),
-			append(op(w, relOpFreeBatch, 128|31), op(w, relOpFreeBatch, 7)...)...)...)
+		return append(op(w, fuzzOpAllocBatch, 31), append(repeat(16, op(w, fuzzOpFree, 128|uint8(w))),
+			append(op(w, fuzzOpFreeBatch, 128|31), op(w, fuzzOpFreeBatch, 7)...)...)...)
 	}))
 	build(0, 0, handoff)
 	build(8, 63, handoff)
@@ -913,7 +913,7 @@ func relConcurrentSeeds() [][]byte {
 	// Everything, with Stats read concurrently.
 	var all []byte
 	for i := range 256 {
-		all = append(all, op(i%4, relOp(i%16), uint8(i*37))...)
+		all = append(all, op(i%4, fuzzOp(i%16), uint8(i*37))...)
 	}
 	build(0, 0, all)
 	build(8|4, 20, all)
@@ -923,11 +923,11 @@ func relConcurrentSeeds() [][]byte {
 	misuse := repeat(6, each(4, func(w int) []byte {
 		var out []byte
 		for _, part := range [][]byte{
-			op(w, relOpAllocBatch, 15),
-			repeat(4, op(w, relOpFree, 64|uint8(w))),
-			op(w, relOpAlloc, 0), op(w, relOpVerify, 1),
-			op(w, relOpAllocRef, 0), op(w, relOpVerify, 3),
-			op(w, relOpFree, 128|uint8(w)), op(w, relOpFreeBatch, 128|3), op(w, relOpFreeBatch, 3),
+			op(w, fuzzOpAllocBatch, 15),
+			repeat(4, op(w, fuzzOpFree, 64|uint8(w))),
+			op(w, fuzzOpAlloc, 0), op(w, fuzzOpVerify, 1),
+			op(w, fuzzOpAllocRef, 0), op(w, fuzzOpVerify, 3),
+			op(w, fuzzOpFree, 128|uint8(w)), op(w, fuzzOpFreeBatch, 128|3), op(w, fuzzOpFreeBatch, 3),
 		} {
 			out = append(out, part...)
 		}

@@ -45,7 +45,7 @@ var fuzzOtherX = fuzzOther.Alloc()
 // pool against a model: a map of the live objects. The first byte configures
 // the pool: odd values bound it to byte/2+1 objects.
 func FuzzPool(f *testing.F) {
-	slabSize := slab.SlotsPerSlab(slab.New[node](slab.WithSlabSize(1)))
+	slabSize := slab.SlotsPerSlab(slab.New[node](slab.WithSlotsPerSlab(1)))
 	const unbounded = 0
 	seq := func(cfg byte, ops ...[]byte) []byte {
 		return append([]byte{cfg}, bytes.Join(ops, nil)...)
@@ -122,7 +122,7 @@ type modelRef struct {
 
 func newPoolModel(t *testing.T, cfg byte) *poolModel {
 	m := &poolModel{t: t, scope: slab.NewScope(), index: map[*node]int{}}
-	opts := []slab.Option{slab.WithSlabSize(1), slab.WithIdleTrim(0)}
+	opts := []slab.Option{slab.WithSlotsPerSlab(1), slab.WithIdleTrim(0)}
 	if cfg&1 == 1 {
 		m.bound = int(cfg>>1) + 1
 		opts = append(opts, slab.WithMaxObjects(m.bound))

@@ -48,7 +48,7 @@ func heapInUse() uint64 {
 // the log line into BENCHMARKS.md.
 func TestMemoryOverhead(t *testing.T) {
 	t.Run("type=ptr64", memoryOverhead[ptr64])
-	t.Run("type=flat64", memoryOverhead[flat64])
+	t.Run("type=flat64", memoryOverhead[flat])
 }
 
 func memoryOverhead[T any](t *testing.T) {

@@ -41,7 +41,7 @@ func misuseCases() []misuseCase {
 	}
 	// The slot after the first one allocated: free, and never allocated.
 	neverAllocated := func(p *slab.Pool[node]) *node {
-		return slab.RelInterior(p, p.Alloc(), unsafe.Sizeof(node{}))
+		return slab.Interior(p, p.Alloc(), unsafe.Sizeof(node{}))
 	}
 	return []misuseCase{
 		{
@@ -136,19 +136,27 @@ func TestMisuseMessages(t *testing.T) {
 				assert.NotContains(t, msg, s, "the message does not say %q", s)
 			}
 			assert.Equal(t, before, p.Stats(), "the call that panicked changed nothing")
-			assert.NoError(t, slab.RelCheckInvariants(p), "the bookkeeping is intact")
+			assert.NoError(t, slab.CheckInvariants(p), "the bookkeeping is intact")
 		})
 	}
 }
 
-// ErrReleased is raised for a nil scope, and says so; it does not claim a
-// release that did not happen.
+// A nil scope gets its own error, ErrNilScope, and says so: it does not
+// claim a release that did not happen. AllocIn panics with it; TryAllocIn
+// returns it.
 func TestMisuseNilScope(t *testing.T) {
 	p := slab.New[node](slab.WithName("misuse"))
-	err := requirePanicIs(t, slab.ErrReleased, func() { p.AllocIn(nil) })
-	assert.Equal(t, `slab: invalid scope: AllocIn of *slab_test.node (pool "misuse") with a nil *Scope (a context without a scope?)`, err.Error(),
+	err := requirePanicIs(t, slab.ErrNilScope, func() { p.AllocIn(nil) })
+	assert.Equal(t, `slab: nil scope: AllocIn of *slab_test.node (pool "misuse") with a nil *Scope (a context without a scope?)`, err.Error(),
 		"the message names the nil scope")
-	assert.NotContains(t, err.Error(), "released", "nothing was released")
+	assert.NotErrorIs(t, err, slab.ErrReleased, "a nil scope is not a scope taken back by its ScopePool")
+
+	x, err := p.TryAllocIn(nil)
+	require.ErrorIs(t, err, slab.ErrNilScope, "TryAllocIn returns ErrNilScope for a nil scope")
+	assert.Equal(t, `slab: nil scope: TryAllocIn of *slab_test.node (pool "misuse") with a nil *Scope (a context without a scope?)`, err.Error(),
+		"the error names the call and the nil scope")
+	assert.Nil(t, x, "TryAllocIn returns no object with its error")
+	assert.Zero(t, p.Stats().Live, "the refused allocations are not counted")
 }
 
 // Item 7: a full bounded pool says who holds its objects where the build

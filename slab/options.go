@@ -6,7 +6,7 @@ import "fmt"
 type Option func(*config)
 
 type config struct {
-	maxObjects  int    // 0 = unbounded
+	maxObjects  int    // 0 = unbounded; New copies it to Pool.bound, which the pool reads
 	slabSlots   int    // 0 = default, chosen from the type's size
 	name        string // "" = the type's name
 	idleGCs     int    // GC cycles an empty slab survives; 0 = never trimmed automatically
@@ -37,16 +37,17 @@ func WithMaxObjects(n int) Option {
 	}
 }
 
-// WithSlabSize sets the number of slots in each slab. The allocator rounds a
-// slab up to whole 8 KiB pages and to at least 40 KiB, the smallest size for
-// which the Go allocator gives an object its own pages (Stats.Capacity shows
-// the real count). The default holds about 64 KiB of slots.
+// WithSlotsPerSlab sets the number of slots in each slab. The allocator
+// rounds a slab up to whole 8 KiB pages and to at least 40 KiB, the
+// smallest size for which the Go allocator gives an object its own pages
+// (Stats.Capacity shows the real count). The default holds about 64 KiB of
+// slots.
 //
 // New panics if slots < 1.
-func WithSlabSize(slots int) Option {
+func WithSlotsPerSlab(slots int) Option {
 	return func(c *config) {
 		if slots < 1 {
-			panic(fmt.Errorf("slab: WithSlabSize(%d): a slab needs at least 1 slot", slots))
+			panic(fmt.Errorf("slab: WithSlotsPerSlab(%d): a slab needs at least 1 slot", slots))
 		}
 		c.slabSlots = slots
 	}

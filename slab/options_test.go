@@ -17,15 +17,15 @@ func TestNewPanicsOnInvalidOptions(t *testing.T) {
 	}{
 		{"WithMaxObjects(0)", slab.WithMaxObjects(0), []string{"WithMaxObjects(0)"}},
 		{"WithMaxObjects(-1)", slab.WithMaxObjects(-1), []string{"WithMaxObjects(-1)"}},
-		{"WithSlabSize(0)", slab.WithSlabSize(0), []string{"WithSlabSize(0)"}},
-		{"WithSlabSize(-64)", slab.WithSlabSize(-64), []string{"WithSlabSize(-64)"}},
+		{"WithSlotsPerSlab(0)", slab.WithSlotsPerSlab(0), []string{"WithSlotsPerSlab(0)"}},
+		{"WithSlotsPerSlab(-64)", slab.WithSlotsPerSlab(-64), []string{"WithSlotsPerSlab(-64)"}},
 		{"WithName(\"\")", slab.WithName(""), []string{"WithName"}},
 		{"WithIdleTrim(-1)", slab.WithIdleTrim(-1), []string{"WithIdleTrim(-1)"}},
 		{"nil Option", nil, []string{"nil Option", "slab_test.node"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			requireSlabPanic(t, func() { slab.New[node](tc.opt) }, tc.mentions...)
+			requirePanicIs(t, nil, func() { slab.New[node](tc.opt) }, tc.mentions...)
 		})
 	}
 }
@@ -42,15 +42,15 @@ func TestValidOptionsAreAccepted(t *testing.T) {
 		{"WithName", []slab.Option{slab.WithName("orders")}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.Equal(t, "orders", p.Name(), "Name returns the configured name")
 			assert.Equal(t, "orders", p.Stats().Name, "Stats carries the configured name")
-			assert.Equal(t, nodeType, p.Stats().Type, "Stats carries the element type")
+			assert.Equal(t, nodeType, p.Stats().Type, "Stats carries the name of *T, T being the element type")
 		}},
-		{"WithSlabSize of many slots", []slab.Option{slab.WithSlabSize(5000)}, func(t *testing.T, p *slab.Pool[node]) {
+		{"WithSlotsPerSlab of many slots", []slab.Option{slab.WithSlotsPerSlab(5000)}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.GreaterOrEqual(t, slab.SlotsPerSlab(p), 5000, "a slab holds at least the slots asked for")
 			x := p.Alloc()
 			assert.Equal(t, int64(slab.SlotsPerSlab(p)), p.Stats().Capacity, "the first slab has that many slots")
 			p.Free(x)
 		}},
-		{"WithSlabSize(1) rounds up to the smallest slab", []slab.Option{slab.WithSlabSize(1)}, func(t *testing.T, p *slab.Pool[node]) {
+		{"WithSlotsPerSlab(1) rounds up to the smallest slab", []slab.Option{slab.WithSlotsPerSlab(1)}, func(t *testing.T, p *slab.Pool[node]) {
 			assert.Greater(t, slab.SlotsPerSlab(p), 1, "a slab is never smaller than its minimum size")
 			assert.Less(t, slab.SlotsPerSlab(p), slab.SlotsPerSlab(slab.New[node]()),
 				"the smallest slab is smaller than the default one")

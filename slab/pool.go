@@ -41,15 +41,19 @@ type Pool[T any] struct {
 	_ noCopy
 
 	// The fields read by every Alloc and Free come first, on one cache
-	// line that is written only on rare paths: New, drainCaches and the
-	// first Ref.
+	// line that only rare paths write: New (every field), drainCaches
+	// (local and localSize) and the pool's first Ref (slowFree). Nothing
+	// that changes per operation is stored here.
 
 	// local is the array of per-P caches, indexed by P id, of localSize
 	// entries. localSize is 0 while drainCaches runs; Alloc and Free then go
 	// to the central free set directly.
 	local     unsafe.Pointer
 	localSize uintptr
-	bound     int64 // WithMaxObjects; 0 = unbounded
+	// bound is the WithMaxObjects bound, 0 = unbounded: the one copy the
+	// pool reads (New copies it from config.maxObjects, which nothing reads
+	// after), kept on this line because every Alloc and Free tests it.
+	bound int64
 	// slowFree is set if Free must take its general path: the pool is
 	// bounded (each Free counts the live objects down), has a reset
 	// function (WithReset), or has issued Refs (each Free bumps the slot's
@@ -95,6 +99,22 @@ type Pool[T any] struct {
 	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
+	// Locks. A goroutine that holds several takes them in this order:
+	//
+	//	drainMu -> mu -> owner.mu -> spanmap's lock
+	//	mu -> dbg.qmu (debug builds' quarantine)
+	//
+	// drainCaches takes mu under drainMu; growing and trimming register
+	// and unregister spans (owner.add, owner.remove) under mu; a full
+	// quarantine returns its oldest slot to its span under mu, then qmu.
+	// The other locks of the package (sampler.mu, dbg.imu, elemType.mu,
+	// allElemTypes, denseIndexes.mu) are leaves: nothing else is taken
+	// while one is held.
+	//
+	// A method or function named xLocked must be called with mu held (it
+	// may take the locks that come after mu). The quarantine's functions
+	// that must be called with dbg.qmu held are named xQLocked. No other
+	// lock gives a name a suffix.
 	drainMu sync.Mutex // serialises drainCaches
 
 	mu sync.Mutex // guards the fields below and every span's central fields
@@ -125,7 +145,7 @@ type Pool[T any] struct {
 	lastActivity [3]uint64
 	idleCycles   int
 
-	sc scopeDepot[T] // the pool's side of Scopes, see scope.go
+	sc scopeHolders[T] // the pool's side of Scopes, see scope_holders.go
 }
 
 // owner describes a pool to the address map and holds the map entries of
@@ -273,10 +293,13 @@ func slotsPerSpan(size uintptr, want int) int {
 	return int(bytes / size)
 }
 
-// Name returns the pool's name, as set by WithName, or the element type.
+// Name returns the pool's name, as set by WithName, or by default the name
+// of the element type T, such as "main.Order".
 func (p *Pool[T]) Name() string { return p.owner.name }
 
-// TypeName returns the name of *T, such as "*main.Order".
+// TypeName returns the name of *T, the pointer to the element type T, such
+// as "*main.Order" for a Pool[main.Order]. Panics and reports name objects
+// by it.
 func (p *Pool[T]) TypeName() string { return p.owner.typeName }
 
 // Alloc returns a pointer to a zeroed T, growing the pool by one slab when
@@ -599,4 +622,4 @@ func (*noCopy) Unlock() {}
 // heldLocked is the number of assigned slots that are neither live, cached
 // nor retired: slots in the debug quarantine, and free slots that scopes took
 // and have not handed out.
-func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() + p.sc.freeLocked() }
+func (p *Pool[T]) heldLocked() int { return p.debugHeldLocked() + p.sc.freeSlotsLocked() }

@@ -371,13 +371,13 @@ func TestNewRefusesZeroSizeTypes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.typ, func(t *testing.T) {
-			requireSlabPanic(t, tc.make, "zero-size", tc.typ)
+			requirePanicIs(t, nil, tc.make, "zero-size", tc.typ)
 		})
 	}
 }
 
 func TestNewRefusesTypesOverOneGiB(t *testing.T) {
-	requireSlabPanic(t, func() { slab.New[[1<<30 + 8]byte]() }, "exceeds")
+	requirePanicIs(t, nil, func() { slab.New[[1<<30 + 8]byte]() }, "exceeds")
 }
 
 // TestLargeT allocates a 1 MiB T (guarantee 8: it works).

@@ -12,7 +12,7 @@ import (
 )
 
 // Racing double frees that release builds let through, replayed with
-// RelRaceSecondFree: the last step of a Free whose loser passed the state
+// RaceSecondFree: the last step of a Free whose loser passed the state
 // check before the winner wrote it and then stalled (preempted) before its
 // inbox OR. RELIABILITY.md lists them.
 
@@ -31,10 +31,10 @@ func TestRacedDoubleFreeBoundedCorrected(t *testing.T) {
 	p := slab.New[node](slab.WithName("repro-bound"), slab.WithMaxObjects(bound))
 	x := p.Alloc()
 	p.Free(x)
-	require.False(t, slab.RelRaceSecondFree(p, x), "the loser's Free finds no sign of the race")
-	// (RelRaceSecondFree stands for the loser's inbox OR; its live-count
+	require.False(t, slab.RaceSecondFree(p, x), "the loser's Free finds no sign of the race")
+	// (RaceSecondFree stands for the loser's inbox OR; its live-count
 	// decrement is the one Free of a bounded pool always makes.)
-	slab.RelLiveAdd(p, -1)
+	slab.AddLive(p, -1)
 	var held []*node
 	for range bound + 1 {
 		y, err := p.TryAlloc()
@@ -49,7 +49,7 @@ func TestRacedDoubleFreeBoundedCorrected(t *testing.T) {
 	}
 	// The owner collects its inbox when its word runs out of free slots:
 	// allocate the word out, then the bound is exact.
-	slab.RelDrainCaches(p)
+	slab.DrainCaches(p)
 	held = held[:0]
 	for range 2 * bound {
 		y, err := p.TryAlloc()
@@ -82,7 +82,7 @@ func TestRacedDoubleFreeScopeHeldSlot(t *testing.T) {
 	for range 64 {
 		objs = append(objs, p.Alloc())
 	}
-	slab.RelDrainCaches(p) // the word is central, all 64 slots live
+	slab.DrainCaches(p) // the word is central, all 64 slots live
 	x := objs[40]
 	p.Free(x) // the winner: into the central word's inbox
 	p.Stats() // collects it: the slot is free in the central set
@@ -94,7 +94,7 @@ func TestRacedDoubleFreeScopeHeldSlot(t *testing.T) {
 	s := slab.NewScope()
 	first := p.AllocIn(s) // the scope takes the word's free slots and hands out the lowest
 	require.Same(t, objs[39], first, "the scope hands out slot 39 and holds x's free")
-	require.False(t, slab.RelRaceSecondFree(p, x), "the loser's late bit")
+	require.False(t, slab.RaceSecondFree(p, x), "the loser's late bit")
 	p.Stats() // the central set collects the loser's bit
 	seen := map[unsafe.Pointer]bool{unsafe.Pointer(first): true}
 	var dup bool

@@ -46,7 +46,7 @@ func TestRacedDoubleFreeAbsorbed(t *testing.T) {
 	keep := p.Alloc()
 	x := p.Alloc()
 	p.Free(x)
-	require.False(t, slab.RelRaceSecondFree(p, x), "the loser's Free finds no sign of the race")
+	require.False(t, slab.RaceSecondFree(p, x), "the loser's Free finds no sign of the race")
 	requireExact(t, p, 1, 2, "after the absorbed pair")
 
 	y := p.Alloc()
@@ -62,7 +62,7 @@ func TestRacedDoubleFreeAbsorbed(t *testing.T) {
 	p.Free(z)
 	requireExact(t, p, 1, 4, "after the next owner's Free")
 	p.Free(keep)
-	relRequireAllocatableNode(t, p)
+	requireAllocatableNode(t, p)
 }
 
 // A Free that finds its slot in the inbox already panics with ErrDoubleFree,
@@ -77,10 +77,10 @@ func TestRacedDoubleFreeFoundLater(t *testing.T) {
 	for range 64 {
 		objs = append(objs, p.Alloc())
 	}
-	slab.RelDrainCaches(p) // every slot of the word is live: the central free set owns it
+	slab.DrainCaches(p) // every slot of the word is live: the central free set owns it
 	x := objs[5]
-	require.False(t, slab.RelOwnedByCache(p, x), "no cache owns x's word")
-	require.False(t, slab.RelRaceSecondFree(p, x), "a late loser's bit arrives while x is live")
+	require.False(t, slab.OwnedByCache(p, x), "no cache owns x's word")
+	require.False(t, slab.RaceSecondFree(p, x), "a late loser's bit arrives while x is live")
 
 	err := requirePanicIs(t, slab.ErrDoubleFree, func() { p.Free(x) })
 	msg := err.Error()
@@ -99,27 +99,27 @@ func TestRacedDoubleFreeFoundLater(t *testing.T) {
 			p.Free(o)
 		}
 	}
-	relRequireAllocatableNode(t, p)
+	requireAllocatableNode(t, p)
 }
 
 // requireExact requires p's Stats to count live objects and allocs
 // exactly, and its bookkeeping to agree with its slabs.
 func requireExact(t *testing.T, p *slab.Pool[node], live int64, allocs uint64, when string) {
 	t.Helper()
-	require.NoError(t, slab.RelCheckInvariants(p), "%s: the bookkeeping agrees with the slabs", when)
+	require.NoError(t, slab.CheckInvariants(p), "%s: the bookkeeping agrees with the slabs", when)
 	st := p.Stats()
 	require.Equal(t, live, st.Live, "%s: Live", when)
 	require.Equal(t, allocs, st.Allocs, "%s: Allocs", when)
 	require.Equal(t, allocs-uint64(live), st.Frees, "%s: Frees", when)
 }
 
-// relRequireAllocatableNode proves that no slot is lost and none is doubly
+// requireAllocatableNode proves that no slot is lost and none is doubly
 // free: every slot of Capacity is allocated once, distinct, without growth.
-func relRequireAllocatableNode(t *testing.T, p *slab.Pool[node]) {
+func requireAllocatableNode(t *testing.T, p *slab.Pool[node]) {
 	t.Helper()
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
-	slab.RelDrainCaches(p)
+	slab.DrainCaches(p)
 	st := p.Stats()
 	require.Zero(t, st.Live, "every object is freed before the check")
 	seen := map[*node]bool{}
@@ -218,5 +218,5 @@ func TestRacedDoubleFreeStress(t *testing.T) {
 	st := p.Stats()
 	assert.Zero(t, st.Live, "Live is 0 once every object is freed")
 	assert.Equal(t, uint64(rounds+3*rounds), st.Allocs, "Allocs counts every allocation once")
-	relRequireAllocatableNode(t, p)
+	requireAllocatableNode(t, p)
 }

@@ -32,7 +32,7 @@ func TestSamplingRecordsAboutOneInN(t *testing.T) {
 		require.NotEmpty(t, fns, "a sampled object has a stack")
 		assert.True(t, strings.HasSuffix(fns[0], ".allocSampledOrder"), "the stack starts at the caller of Alloc: %v", fns)
 	}
-	require.NoError(t, slab.RelCheckInvariants(p), "sampled objects keep the bookkeeping right")
+	require.NoError(t, slab.CheckInvariants(p), "sampled objects keep the bookkeeping right")
 	assert.EqualValues(t, n, p.Stats().Live, "sampled objects are live")
 
 	// Sampled objects work with Refs and free like any other.
@@ -46,7 +46,7 @@ func TestSamplingRecordsAboutOneInN(t *testing.T) {
 	assert.Zero(t, p.Stats().Live, "everything is freed")
 	err := recoverErr(t, func() { p.Free(xs[1]) })
 	assert.ErrorIs(t, err, slab.ErrDoubleFree, "a double free of a sampled object is caught")
-	require.NoError(t, slab.RelCheckInvariants(p), "the bookkeeping is right after the frees")
+	require.NoError(t, slab.CheckInvariants(p), "the bookkeeping is right after the frees")
 }
 
 func TestSamplingOff(t *testing.T) {

@@ -10,6 +10,21 @@ import (
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
+// Scopes, by file:
+//
+//   - scope.go: the API (Scope, AllocIn, TryAllocIn, Release, Len, the
+//     context helpers) and a scope's state across pools (scopeState).
+//   - scope_slots.go: a scope's state for one pool (scopeSlots), with the
+//     diagram of its phases.
+//   - scope_holders.go: the pool's side, the states that hold its slots
+//     (scopeHolders), under Pool.mu.
+//   - scope_arena.go: slices, strings and values in a scope (arena).
+//   - scopepool.go: recycled scopes (ScopePool).
+//   - denseindex.go: the small indexes by which a scope finds its state
+//     for a pool or an element type.
+//   - debug_scope.go: scopes in debug builds, stubbed in debug_off.go as
+//     every debug hook is.
+
 // A Scope owns the objects allocated in it, from any number of pools and as
 // slices and strings, and frees them all with one call to Release. It suits
 // the objects of one HTTP request: allocate them in the request's scope and
@@ -66,7 +81,7 @@ type scopeState struct {
 	// gen counts the leases of the state that ended (ScopePool.Put).
 	gen uint64
 	// ents holds the state for each pool the scope has allocated from,
-	// indexed by the pool's dense scope index (scopeDepot.idx): the
+	// indexed by the pool's dense scope index (scopeHolders.idx): the
 	// scopeHot of a *scopeSlots[T] of that pool, or &noScopeSlots. Index 0
 	// is never assigned.
 	ents []*scopeHot
@@ -86,10 +101,10 @@ type scopeState struct {
 // NewScope returns an empty scope; see Scope for how to recycle scopes.
 func NewScope() *Scope { return new(Scope) }
 
-// lease returns the state s leases, or panics with ErrReleased if s is nil
-// or its lease has ended; op names the call, of a value of type typ of the
-// pool named pool if they are not empty. The zero Scope gets its own state
-// here.
+// lease returns the state s leases, or panics with ErrNilScope if s is nil
+// and with ErrReleased if its lease has ended; op names the call, of a value
+// of type typ of the pool named pool if they are not empty. The zero Scope
+// gets its own state here.
 func (s *Scope) lease(op, typ, pool string) *scopeState {
 	if s != nil {
 		st := s.st
@@ -101,16 +116,28 @@ func (s *Scope) lease(op, typ, pool string) *scopeState {
 			return st
 		}
 	}
+	if s == nil {
+		panic(nilScopeError(op, typ, pool))
+	}
+	panic(fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, scopeCall(op, typ, pool)))
+}
+
+// nilScopeError is the error of the call op, as lease names it, with a nil
+// *Scope.
+func nilScopeError(op, typ, pool string) error {
+	return fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrNilScope, scopeCall(op, typ, pool))
+}
+
+// scopeCall names the call op of a value of type typ of the pool named
+// pool, for an error message.
+func scopeCall(op, typ, pool string) string {
 	if typ != "" {
 		op += " of " + typ
 	}
 	if pool != "" {
 		op += fmt.Sprintf(" (pool %q)", pool)
 	}
-	if s == nil {
-		panic(fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrReleased, op))
-	}
-	panic(fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, op))
+	return op
 }
 
 // AllocIn returns a pointer to a zeroed T owned by s: s.Release frees it.
@@ -119,9 +146,10 @@ func (s *Scope) lease(op, typ, pool string) *scopeState {
 // atomic add counts the object, as in Alloc).
 //
 // AllocIn panics with an error wrapping ErrExhausted if p is bounded and the
-// bound is reached (use TryAllocIn to get an error instead), and with one
-// wrapping ErrReleased if s is nil (as slab.ScopeFrom returns for a context
-// that carries no scope) or was taken back by its ScopePool.
+// bound is reached, and with one wrapping ErrNilScope if s is nil (as
+// ScopeFrom returns for a context that carries no scope): use
+// TryAllocIn to get an error instead. It panics with an error wrapping
+// ErrReleased if s was taken back by its ScopePool.
 func (p *Pool[T]) AllocIn(s *Scope) *T {
 	// The fast path hands out the lowest free slot of s's current word of
 	// p. It is written out here, not called, as Alloc's is.
@@ -143,21 +171,30 @@ func (p *Pool[T]) AllocIn(s *Scope) *T {
 }
 
 func (p *Pool[T]) allocInSlow(s *Scope) *T {
-	x, err := p.TryAllocIn(s)
+	x, err := p.allocIn(s, "AllocIn")
 	if err != nil {
 		panic(err)
 	}
 	return x
 }
 
-// TryAllocIn is like AllocIn, but when a bound set with WithMaxObjects is
-// reached it returns nil and an error wrapping ErrExhausted. It never blocks
-// and never panics on exhaustion.
+// TryAllocIn is like AllocIn, but returns nil and an error where AllocIn
+// panics for input that a correct program may meet: an error wrapping
+// ErrExhausted when a bound set with WithMaxObjects is reached, and one
+// wrapping ErrNilScope if s is nil (as ScopeFrom returns for a context that
+// carries no scope). It never blocks.
 //
 // TryAllocIn panics, as AllocIn does, with an error wrapping ErrReleased if
-// s is nil or was taken back by its ScopePool.
-func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
-	st := s.lease("AllocIn", p.owner.typeName, p.owner.name)
+// s was taken back by its ScopePool: only a buggy program uses a scope after
+// handing it back.
+func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) { return p.allocIn(s, "TryAllocIn") }
+
+// allocIn is AllocIn's slow path and TryAllocIn; op names the call.
+func (p *Pool[T]) allocIn(s *Scope, op string) (*T, error) {
+	if s == nil {
+		return nil, nilScopeError(op, p.owner.typeName, p.owner.name)
+	}
+	st := s.lease(op, p.owner.typeName, p.owner.name)
 	if debugMode {
 		defer st.exit(st.enter(&opAllocIn))
 	}

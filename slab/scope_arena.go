@@ -208,6 +208,7 @@ type arena struct {
 	used uintptr
 	// dbg records, in debug builds, each allocation since the last
 	// Release (debug_arena.go); empty in release builds.
+	//lint:ignore U1000 empty and unread in release builds
 	dbg arenaDebug
 }
 
@@ -359,7 +360,7 @@ const maxAllocBytes = 1 << 40
 // MakeSliceIn returns a slice of T of length n and capacity c whose backing
 // array s owns: s.Release frees it, and it must not be used after. Like
 // make([]T, n, c), it panics if n < 0 or n > c; it panics with an error
-// wrapping ErrReleased as AllocIn does. A capacity of 0 takes no memory.
+// wrapping ErrNilScope or ErrReleased, as AllocIn does. A capacity of 0 takes no memory.
 func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	if n < 0 || n > c {
 		panic(fmt.Errorf("slab: MakeSliceIn: length %d out of range [0, capacity %d]", n, c))
@@ -377,7 +378,7 @@ func MakeSliceIn[T any](s *Scope, n, c int) []T {
 // least twice as large as dst's, and, as with append, does not share memory
 // with dst. dst may be nil or any slice, in s or not.
 //
-// AppendIn panics with an error wrapping ErrReleased as AllocIn does.
+// AppendIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
 func AppendIn[T any](s *Scope, dst []T, elems ...T) []T {
 	n := len(dst) + len(elems)
 	var t T
@@ -398,7 +399,7 @@ func appendMinCap(size uintptr) int { return int(max(1, min(8, (1<<chunkMinShift
 // s.Release frees it, and it must not be used after. An empty b takes no
 // memory.
 //
-// StringIn panics with an error wrapping ErrReleased as AllocIn does.
+// StringIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
 func StringIn[B ~string | ~[]byte](s *Scope, b B) string {
 	if len(b) == 0 {
 		s.lease("StringIn", "", "")
@@ -415,7 +416,7 @@ func StringIn[B ~string | ~[]byte](s *Scope, b B) string {
 // slab/slabjson); the value lives in the scope's memory for t, not in a
 // Pool, so Pool.Free must not be called on it.
 //
-// NewValueIn panics with an error wrapping ErrReleased as AllocIn does.
+// NewValueIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
 func NewValueIn(s *Scope, t reflect.Type) reflect.Value {
 	if t.Size() == 0 {
 		s.lease("NewValueIn", "", "")
@@ -429,7 +430,7 @@ func NewValueIn(s *Scope, t reflect.Type) reflect.Value {
 // heap.
 //
 // MakeSliceValueIn panics if typ is not a slice type or n < 0 or n > c,
-// and with an error wrapping ErrReleased as AllocIn does.
+// and with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
 func MakeSliceValueIn(s *Scope, typ reflect.Type, n, c int) reflect.Value {
 	if typ.Kind() != reflect.Slice {
 		panic(fmt.Errorf("slab: MakeSliceValueIn of non-slice type %s", typ))
@@ -480,7 +481,7 @@ func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
 // does; use AppendIn where append's sharing rules matter.
 //
 // GrowSliceValueIn panics if v is not an addressable slice or n < 0, and
-// with an error wrapping ErrReleased as AllocIn does.
+// with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
 func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
 	if v.Kind() != reflect.Slice || !v.CanSet() {
 		panic(fmt.Errorf("slab: GrowSliceValueIn of a %s that is not an addressable slice", v.Type()))

@@ -67,7 +67,7 @@ func TestMakeSliceInPanics(t *testing.T) {
 		assert.True(t, strings.HasPrefix(err.Error(), "slab: "), "the message starts with the package prefix: %v", err)
 	}
 	err := recoverErr(t, func() { slab.MakeSliceIn[int](nil, 1, 1) })
-	assert.ErrorIs(t, err, slab.ErrReleased, "MakeSliceIn with a nil scope panics with ErrReleased")
+	assert.ErrorIs(t, err, slab.ErrNilScope, "MakeSliceIn with a nil scope panics with ErrNilScope")
 	err = recoverErr(t, func() { slab.MakeSliceIn[int](s, 1, 1<<62) })
 	assert.Error(t, err, "a capacity past what can be allocated panics")
 	s.Release()

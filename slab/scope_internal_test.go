@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"math/bits"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -9,44 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// checkSpans verifies the central bookkeeping of p against its spans, with
-// no goroutine using p: nalloc counts allocBits, freeindex has only assigned
-// slots below it, the partial list holds exactly the spans with free slots,
-// a slot outside allocBits is free and zero, and assigned is the sum.
-func checkSpans[T comparable](t *testing.T, p *Pool[T]) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var zero T
-	assigned, capacity := 0, 0
-	for _, s := range p.spans {
-		if s == nil {
-			continue
-		}
-		capacity += len(s.mem)
-		n := 0
-		for _, w := range s.allocBits.Words() {
-			n += bits.OnesCount64(w)
-		}
-		assert.Equal(t, s.nalloc, n, "span %d: nalloc should count allocBits", s.pos)
-		assigned += n
-		for i := range s.mem {
-			set := s.allocBits.Test(uint(i))
-			if uint(i) < s.freeindex {
-				assert.True(t, set, "span %d: slot %d below freeindex %d should be assigned", s.pos, i, s.freeindex)
-			}
-			if !set {
-				assert.Equal(t, stateFree, s.words[i/64].state[i%64], "span %d: unassigned slot %d should be free", s.pos, i)
-				assert.True(t, s.mem[i] == zero, "span %d: unassigned slot %d should be zero", s.pos, i)
-			}
-		}
-		inPartial := s.partialIdx >= 0 && s.partialIdx < len(p.partial) && p.partial[s.partialIdx] == s
-		assert.Equal(t, s.nalloc < len(s.mem), inPartial, "span %d: on the partial list iff it has a free slot", s.pos)
-	}
-	assert.Equal(t, p.assigned, assigned, "assigned should be the sum of the spans' nalloc")
-	assert.Equal(t, p.capacity, capacity, "capacity should be the sum of the spans' slots")
-}
 
 type edgeT struct {
 	p *int
@@ -73,7 +34,7 @@ func TestScopeWordEdges(t *testing.T) {
 			st := p.Stats()
 			assert.EqualValues(t, n, st.Live, "Live should count the scoped objects")
 			assert.EqualValues(t, n, st.Scoped, "Scoped should count the scoped objects")
-			checkSpans(t, p)
+			require.NoError(t, CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 			s.Release()
 			st = p.Stats()
 			assert.Zero(t, st.Live, "Release should free every object")
@@ -82,12 +43,12 @@ func TestScopeWordEdges(t *testing.T) {
 				assert.Positive(t, st.ScopeFree, "Release should keep free slots for the next use")
 			}
 			assert.EqualValues(t, n, st.Frees, "Release should count one free per object")
-			checkSpans(t, p)
+			require.NoError(t, CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 			s.Release()
 			st = p.Stats()
 			assert.Zero(t, st.ScopeFree, "a second Release should give back every kept slot")
 			assert.EqualValues(t, n, st.Frees, "a second Release should free nothing")
-			checkSpans(t, p)
+			require.NoError(t, CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 		})
 	}
 }
@@ -167,7 +128,7 @@ func TestScopeMixedWithPoolAlloc(t *testing.T) {
 		p.Free(x)
 	}
 	p.drainCaches()
-	checkSpans(t, p)
+	require.NoError(t, CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 	st = p.Stats()
 	assert.Zero(t, st.Live, "every object should be freed")
 	assert.Equal(t, st.Allocs, st.Frees, "Allocs should equal Frees at the end")
@@ -336,7 +297,7 @@ func runFuzzScopeBody(t *testing.T, ops []byte) {
 			p.Free(x)
 		}
 		p.drainCaches()
-		checkSpans(t, p)
+		require.NoError(t, CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 		st := p.Stats()
 		require.Zero(t, st.Live, "nothing should be live at the end")
 		require.Zero(t, st.ScopeFree, "no scope should hold a slot at the end")

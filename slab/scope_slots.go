@@ -3,16 +3,14 @@ package slab
 import (
 	"fmt"
 	"math/bits"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
-// A scope's state for one pool (scopeSlots) and the pool's side of it
-// (scopeDepot).
+// A scope's state for one pool: scopeSlots. The pool's side of it, the
+// states that hold its slots, is scopeHolders (scope_holders.go).
 //
 // A scope takes free slots from the central free set in batches, a few
 // slots of one allocBits word at a time: the first batch of a use of the
@@ -23,21 +21,40 @@ import (
 // the objects handed out, keeps as many slots as this use of the scope
 // handed out (up to ScopeKeepBytes), and gives the rest back, marked free.
 //
-// A state's life, in scopeSlots.parked:
+// The life of a state, in scopeSlots.phase. "Owner" is the scope's
+// goroutine (AllocIn, Release); "pool" is drainCaches or Trim, through
+// reclaimScopesLocked under Pool.mu, or the scope's cleanup (abandon).
 //
-//	        AllocIn (owner)           Release (owner)
-//	active ----------------> active ---------------> parked
-//	  ^                                                 |  \
-//	  |          AllocIn: CAS parked->active (owner)    |   \ drain or Trim:
-//	  +-------------------------------------------------+    \ CAS parked->taken (pool)
-//	  |                                                       v
-//	  +------ AllocIn: sees taken, empties the state ------ taken
+//	                   AllocIn: hand out a slot, or refill
+//	                   a batch under Pool.mu (owner)
+//	                         +------+
+//	                         |      |
+//	                         v      |
+//	  new state --------> scopeActive -----------------------------------+
+//	  (holds nothing)      ^  ^    |                                     |
+//	                       |  |    | Release, something handed out       |
+//	                       |  |    | (owner): zero it, keep some words,  |
+//	                       |  |    | give the rest back; Store(parked)   |
+//	                       |  |    v                                     |
+//	                       |  +- scopeParked                             |
+//	  AllocIn or Release   |  AllocIn or Release (owner, unpark):        |
+//	  (owner, unpark):     |  CAS parked->active; the slots are kept     |
+//	  lock Pool.mu to wait |       |                                     |
+//	  for the pool, empty  |       | reclaimScopesLocked or abandon      |
+//	  the state,           |       | (pool): CAS parked->taken; the      |
+//	  Store(active)        |       | winner gives every slot back        |
+//	                       |       v                                     |
+//	                       +---- scopeTaken                              |
+//	                                                                     |
+//	  Release with nothing handed out since the last one (owner): give --+
+//	  every slot back, leave the pool's holders, stay active and empty.
 //
-// While parked, the state's free slots may be taken back by the pool, as a
-// per-P cache's are by a drain: only the CAS winner touches them. A state
-// that handed out nothing since the last Release gives everything back and
-// leaves the pool (Release returns false); a scope that is collected gives
-// back its free slots (abandon).
+// Only the CAS winner touches a parked state's words, as only a drain
+// touches a per-P cache's words once it owns them. The owner never parks a
+// state it is using, so the pool never takes an active state's slots,
+// except abandon: once the scope is collected no owner is left, and abandon
+// gives back the slots the state holds and has not handed out, in any phase
+// but taken.
 
 // scopeHot is the part of a scopeSlots that AllocIn reads; it does not
 // depend on T, so the fast path needs nothing from the type's dictionary,
@@ -84,15 +101,15 @@ type scopeHolder interface {
 // scopeSlots is a scope's state for one Pool[T]: the slots it took from the
 // pool and which of them it has handed out. Only the scope's goroutine
 // changes it; Stats reads free, spare, taken and frees while the state is
-// registered with the pool (scopeDepot.holders), without synchronisation, as
+// registered with the pool (scopeHolders.holders), without synchronisation, as
 // it reads the per-P caches' counts. A parked state's words may also be
-// taken back by the pool (see parked).
+// taken back by the pool (see phase).
 type scopeSlots[T any] struct {
 	scopeHot // first, so that a *scopeSlots[T] is a *scopeHot
 
-	// parked is scopeActive, scopeParked or scopeTaken: see the diagram
+	// phase is scopeActive, scopeParked or scopeTaken: see the diagram
 	// above.
-	parked atomic.Uint32
+	phase atomic.Uint32
 
 	// owner is nil while the state holds no slot of the pool, so that such
 	// a scope keeps no pool alive; it stays set when the pool takes a
@@ -116,14 +133,14 @@ type scopeSlots[T any] struct {
 	objs []*T
 	// isListed reports whether the state is in its scope's held list.
 	isListed bool
-	// hidx is the position in the pool's scopeDepot.holders, or -1 while
+	// hidx is the position in the pool's scopeHolders.holders, or -1 while
 	// the scope holds no slot of the pool. Unlike the fields above, it
 	// belongs to the pool: guarded by Pool.mu, since removing another
 	// state from holders moves this one.
 	hidx int
 }
 
-// Values of scopeSlots.parked.
+// Values of scopeSlots.phase.
 const (
 	scopeActive = iota
 	scopeParked
@@ -147,29 +164,6 @@ func firstBatch(size uintptr) int { return int(max(1, min(64, scopeFirstBytes/si
 
 // keepSlots returns the most slots Release keeps for objects of size bytes.
 func keepSlots(size uintptr) int { return int(max(1, ScopeKeepBytes/size)) }
-
-// scopeDepot is a Pool's side of scopes.
-type scopeDepot[T any] struct {
-	// idx is the pool's dense scope index, the position of its entry in
-	// scopeState.ents; 0 until the first AllocIn. It is given back when the
-	// pool is collected, so indexes stay as few as the pools alive. Every
-	// AllocIn reads it: the padding keeps it off the cache lines of fields
-	// that the slow paths write.
-	_   [64]byte
-	idx atomic.Uint32
-	_   [60]byte
-
-	// The fields below are guarded by Pool.mu.
-
-	// holders are the scopes' states that hold slots of this pool.
-	holders []*scopeSlots[T]
-	// nholders is len(holders), for reclaimScopesLocked to return at once
-	// when no scope holds slots, as for a pool used without scopes.
-	nholders atomic.Int32
-	// frees counts the objects freed by scopes' Release, for states that
-	// are no longer holders.
-	frees uint64
-}
 
 // scopeSlotsOf returns st's state for p, making it on first use.
 func scopeSlotsOf[T any](st *scopeState, p *Pool[T]) *scopeSlots[T] {
@@ -198,7 +192,7 @@ func scopeSlotsOf[T any](st *scopeState, p *Pool[T]) *scopeSlots[T] {
 // allocInSlots is AllocIn's slow path in release builds: the scope's
 // current word is used up, or the state is parked or new.
 func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) *T {
-	if b.parked.Load() != scopeActive {
+	if b.phase.Load() != scopeActive {
 		b.unpark()
 	}
 	if b.free == 0 && !b.nextWord() {
@@ -234,69 +228,6 @@ func (p *Pool[T]) refillScope(st *scopeState, b *scopeSlots[T]) {
 		panic(fmt.Errorf("slab: internal error: pool %q admitted an allocation in a scope but has no free slot", p.owner.name))
 	}
 	b.nextWord()
-}
-
-// registerLocked makes b one of p's holders, if it is not.
-func (p *Pool[T]) registerLocked(b *scopeSlots[T]) {
-	if b.hidx >= 0 {
-		return
-	}
-	b.owner = p
-	if p.bound == 0 && !debugMode {
-		b.scopeHot.pool = unsafe.Pointer(p)
-	}
-	b.hidx = len(p.sc.holders)
-	p.sc.holders = append(p.sc.holders, b)
-	p.sc.nholders.Store(int32(len(p.sc.holders)))
-}
-
-// takeScopeSlots takes b's next batch of slots from p, marks them
-// stateScoped and appends them to b.words, and registers b with p. It
-// returns the slots taken.
-func (p *Pool[T]) takeScopeSlots(b *scopeSlots[T]) int {
-	if b.batch == 0 {
-		b.batch = firstBatch(p.size)
-	}
-	want := b.batch
-	b.batch = min(2*b.batch, 64)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.registerLocked(b)
-	n := 0
-	for k := 0; n < want && k < 4; k++ {
-		if k > 0 && len(p.partial) == 0 {
-			break // do not grow the pool for the rest of a batch
-		}
-		s, base, mask := p.takeWordLocked(want - n)
-		if mask == 0 {
-			break
-		}
-		w := &s.words[base/64]
-		for f := mask; f != 0; f &= f - 1 {
-			j := bits.TrailingZeros64(f)
-			if race.Enabled {
-				// The last Free of the slot, on whatever goroutine,
-				// happens before this, as before an Alloc.
-				race.Acquire(unsafe.Pointer(&s.mem[int(base)+j]))
-			}
-			w.state[j] = stateScoped
-		}
-		b.words = append(b.words, heldWord[T]{s, base, mask})
-		n += bits.OnesCount64(mask)
-	}
-	b.taken += n
-	b.spare += n
-	return n
-}
-
-// giveBackLocked gives the slots mask of the word at base of s, which a
-// scope holds and has not handed out, back to the pool.
-func (p *Pool[T]) giveBackLocked(s *span[T], base uint32, mask uint64) {
-	w := &s.words[base/64]
-	for f := mask; f != 0; f &= f - 1 {
-		w.state[bits.TrailingZeros64(f)] = stateFree
-	}
-	p.returnWordLocked(s, base, mask)
 }
 
 // nextWord makes the next spare word current, if there is one.
@@ -343,7 +274,7 @@ func (b *scopeSlots[T]) release() bool {
 		return b.releaseDebug()
 	}
 	p := b.owner
-	if p == nil || b.parked.Load() != scopeActive && !b.unpark() {
+	if p == nil || b.phase.Load() != scopeActive && !b.unpark() {
 		b.isListed = false
 		return false
 	}
@@ -352,7 +283,7 @@ func (b *scopeSlots[T]) release() bool {
 		w := &b.words[k]
 		u := b.used(k)
 		used += bits.OnesCount64(u)
-		releaseScoped(w.s, w.base, u, p.reset)
+		zeroUsed(w.s, w.base, u, p.reset)
 	}
 	b.batch = 0
 	if used == 0 {
@@ -391,7 +322,7 @@ func (b *scopeSlots[T]) release() bool {
 	// Park: AllocIn takes the slow path until it unparks, so that the
 	// pool may take the slots back meanwhile.
 	b.scopeHot.pool = nil
-	b.parked.Store(scopeParked)
+	b.phase.Store(scopeParked)
 	return true
 }
 
@@ -411,7 +342,7 @@ func lowestBits(m uint64, n int) uint64 {
 // be done with them and empties the state.
 func (b *scopeSlots[T]) unpark() bool {
 	p := b.owner
-	if b.parked.CompareAndSwap(scopeParked, scopeActive) {
+	if b.phase.CompareAndSwap(scopeParked, scopeActive) {
 		if p.bound == 0 && !debugMode {
 			b.scopeHot.pool = unsafe.Pointer(p)
 		}
@@ -422,7 +353,7 @@ func (b *scopeSlots[T]) unpark() bool {
 	p.mu.Lock()
 	b.reset()
 	p.mu.Unlock()
-	b.parked.Store(scopeActive)
+	b.phase.Store(scopeActive)
 	return false
 }
 
@@ -463,24 +394,6 @@ func (b *scopeSlots[T]) giveBackSlots(w *heldWord[T], mask uint64) {
 	b.taken -= bits.OnesCount64(mask)
 }
 
-// reclaimScopesLocked takes back the slots of every parked scope state, as
-// drainCaches takes back the slots of the per-P caches: they are all free.
-func (p *Pool[T]) reclaimScopesLocked() {
-	if p.sc.nholders.Load() == 0 {
-		return
-	}
-	for i := len(p.sc.holders) - 1; i >= 0; i-- {
-		b := p.sc.holders[i]
-		if !b.parked.CompareAndSwap(scopeParked, scopeTaken) {
-			continue
-		}
-		for _, w := range b.words {
-			p.giveBackLocked(w.s, w.base, w.mask)
-		}
-		p.sc.removeLocked(b)
-	}
-}
-
 // abandon gives back the free slots of a state whose scope was collected.
 // The objects it handed out since the last release stay allocated: the
 // program may still use them, and Stats counts them as Live.
@@ -489,11 +402,11 @@ func (b *scopeSlots[T]) abandon() {
 	if p == nil {
 		return
 	}
-	switch b.parked.Load() {
+	switch b.phase.Load() {
 	case scopeTaken:
 		return // the pool took the slots back already
 	case scopeParked:
-		if !b.parked.CompareAndSwap(scopeParked, scopeTaken) {
+		if !b.phase.CompareAndSwap(scopeParked, scopeTaken) {
 			return
 		}
 	}
@@ -505,11 +418,11 @@ func (b *scopeSlots[T]) abandon() {
 	p.sc.removeLocked(b)
 }
 
-// releaseScoped zeroes the slots used of the word at base of s, a run of
+// zeroUsed zeroes the slots used of the word at base of s, a run of
 // adjacent slots at a time, with typed clears (write barriers included, as
 // the GC requires for pointer words), or runs reset on each if the pool has
 // one (WithReset). The slots stay the scope's, in the scoped state.
-func releaseScoped[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
+func zeroUsed[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo
@@ -533,90 +446,4 @@ func releaseScoped[T any](s *span[T], base uint32, used uint64, reset func(*T)) 
 		}
 		u &^= (1<<n - 1) << lo
 	}
-}
-
-// removeLocked unregisters b, which leaves the pool, and keeps its count of
-// frees.
-func (d *scopeDepot[T]) removeLocked(b *scopeSlots[T]) {
-	i, last := b.hidx, len(d.holders)-1
-	d.holders[i] = d.holders[last]
-	d.holders[i].hidx = i
-	d.holders[last] = nil
-	d.holders = d.holders[:last]
-	d.nholders.Store(int32(last))
-	b.hidx = -1
-	d.frees += b.frees // the owner resets b.frees when it empties b
-}
-
-// freeLocked is the number of free slots that scopes hold. Each scope changes
-// its counts without synchronisation, so a concurrent read sees recent values
-// (exact once the scopes' goroutines are synchronised with the caller), and
-// a stale one is too high, never too low: a bounded pool may then grow a
-// little early, never stall. The reads are word-sized and hidden from the
-// race detector (go:norace), like the per-P caches' counts.
-//
-//go:norace
-func (d *scopeDepot[T]) freeLocked() int {
-	n := 0
-	for _, b := range d.holders {
-		n += bits.OnesCount64(b.free) + b.spare
-	}
-	return n
-}
-
-// countsLocked returns the objects that scopes have handed out, the free
-// slots they hold and the objects they have freed, read as freeLocked does.
-//
-//go:norace
-func (d *scopeDepot[T]) countsLocked() (scoped, free int, frees uint64) {
-	frees = d.frees
-	for _, b := range d.holders {
-		f := bits.OnesCount64(b.free) + b.spare
-		free += f
-		scoped += b.taken - f + len(b.objs)
-		frees += b.frees
-	}
-	return scoped, free, frees
-}
-
-// denseIndexes hands out small indexes to the pools (and the slice element
-// types) that scopes allocate from, so that a scope finds its state for one
-// in a slice, and takes back those of collected pools.
-type denseIndexes struct {
-	mu   sync.Mutex
-	next uint32 // the lowest index never assigned, from 1
-	free []uint32
-}
-
-// scopeIndexes gives pools their scopeDepot.idx.
-var scopeIndexes denseIndexes
-
-// denseIndex stores an index of d in idx, unless it holds one, and
-// returns it. The index is taken back once owner is collected.
-func denseIndex[P any](d *denseIndexes, idx *atomic.Uint32, owner *P) uint32 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if i := idx.Load(); i != 0 {
-		return i
-	}
-	var i uint32
-	if k := len(d.free); k > 0 {
-		i = d.free[k-1]
-		d.free = d.free[:k-1]
-	} else {
-		d.next++
-		i = d.next
-	}
-	idx.Store(i)
-	// A collected pool is held by no scope (a scope holding its slots
-	// references it), so its index is free for the next pool;
-	// scopeHot.id tells the two apart.
-	runtime.AddCleanup(owner, d.put, i)
-	return i
-}
-
-func (d *denseIndexes) put(i uint32) {
-	d.mu.Lock()
-	d.free = append(d.free, i)
-	d.mu.Unlock()
 }

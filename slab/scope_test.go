@@ -18,20 +18,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// recoverErr runs f and returns the error it panicked with, or nil.
-func recoverErr(t *testing.T, f func()) (err error) {
-	t.Helper()
-	defer func() {
-		if v := recover(); v != nil {
-			var ok bool
-			err, ok = v.(error)
-			require.True(t, ok, "the panic value should be an error, not %T", v)
-		}
-	}()
-	f()
-	return nil
-}
-
 func TestScopeReleaseZeroes(t *testing.T) {
 	p := slab.New[reqwork.Customer]()
 	s := slab.NewScope()
@@ -400,10 +386,12 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 func TestScopeNil(t *testing.T) {
 	p := slab.New[reqwork.Address]()
 	err := recoverErr(t, func() { p.AllocIn(nil) })
-	assert.ErrorIs(t, err, slab.ErrReleased, "AllocIn with a nil scope should panic with ErrReleased")
+	assert.ErrorIs(t, err, slab.ErrNilScope, "AllocIn with a nil scope should panic with ErrNilScope")
 	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
 	err = recoverErr(t, func() { p.AllocIn(slab.ScopeFrom(context.Background())) })
-	assert.True(t, errors.Is(err, slab.ErrReleased), "AllocIn in a context without a scope should panic with ErrReleased")
+	assert.True(t, errors.Is(err, slab.ErrNilScope), "AllocIn in a context without a scope should panic with ErrNilScope")
+	_, err = p.TryAllocIn(slab.ScopeFrom(context.Background()))
+	assert.ErrorIs(t, err, slab.ErrNilScope, "TryAllocIn in a context without a scope should return ErrNilScope")
 }
 
 func TestScopeContext(t *testing.T) {

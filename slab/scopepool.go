@@ -38,8 +38,8 @@ func (sp *ScopePool) Get() *Scope {
 // Put releases s (see Scope.Release), ends it and keeps its memory for the
 // next Get. s must come from Get of sp; it must not be used after Put.
 //
-// Put panics with an error wrapping ErrReleased if s is nil or was put
-// already.
+// Put panics with an error wrapping ErrNilScope if s is nil, and with one
+// wrapping ErrReleased if s was put already.
 func (sp *ScopePool) Put(s *Scope) {
 	st := s.lease("ScopePool.Put", "", "")
 	if s.st == &s.own {

@@ -51,7 +51,7 @@ func TestScopePoolEndsScopes(t *testing.T) {
 func TestScopePoolNilAndOwnScopes(t *testing.T) {
 	var sp slab.ScopePool
 	err := recoverErr(t, func() { sp.Put(nil) })
-	assert.ErrorIs(t, err, slab.ErrReleased, "Put(nil) panics with ErrReleased")
+	assert.ErrorIs(t, err, slab.ErrNilScope, "Put(nil) panics with ErrNilScope")
 	assert.Contains(t, err.Error(), "nil *Scope", "the message says the scope is nil")
 
 	// A scope of NewScope put into a pool is released, and keeps working.

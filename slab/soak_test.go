@@ -15,12 +15,12 @@ import (
 )
 
 var (
-	relSoak    = flag.Bool("soak", false, "run TestSoak: 10^8 mixed operations with heap in use sampled (minutes)")
-	relSoakOps = flag.Int64("soak.ops", 100_000_000, "operations of TestSoak")
+	soak    = flag.Bool("soak", false, "run TestSoak: 10^8 mixed operations with heap in use sampled (minutes)")
+	soakOps = flag.Int64("soak.ops", 100_000_000, "operations of TestSoak")
 )
 
-// relHeapSample is one reading of the heap during the soak.
-type relHeapSample struct {
+// heapSample is one reading of the heap during the soak.
+type heapSample struct {
 	ops       int64
 	heapInuse uint64
 	heapAlloc uint64
@@ -37,15 +37,15 @@ type relHeapSample struct {
 //
 //	go test -run '^TestSoak$' -soak -v -timeout 60m ./slab
 func TestSoak(t *testing.T) {
-	if !*relSoak {
+	if !*soak {
 		t.Skip("the soak test runs only with -soak")
 	}
 	before := runtime.NumGoroutine()
 	goroutines := runtime.GOMAXPROCS(0)
-	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("soak"))
-	bounded := newRelStressPool[relObj](goroutines, 5000, slab.WithName("soak-bounded"))
-	big := newRelStressPool[relBig](goroutines, 500, slab.WithName("soak-big"), slab.WithSlabSize(1))
-	for _, sp := range []*relStressPool[relObj]{small, bounded} {
+	small := newRelStressPool[stamped](goroutines, 0, slab.WithName("soak"))
+	bounded := newRelStressPool[stamped](goroutines, 5000, slab.WithName("soak-bounded"))
+	big := newRelStressPool[stampedBig](goroutines, 500, slab.WithName("soak-big"), slab.WithSlotsPerSlab(1))
+	for _, sp := range []*stressPool[stamped]{small, bounded} {
 		for _, w := range sp.workers {
 			w.maxTrims = 1 << 30
 		}
@@ -54,14 +54,14 @@ func TestSoak(t *testing.T) {
 		w.maxTrims = 1 << 30
 	}
 
-	total := *relSoakOps
+	total := *soakOps
 	var done atomic.Int64
-	var samples []relHeapSample
+	var samples []heapSample
 	sample := func() {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		pb := small.p.Stats().Bytes + bounded.p.Stats().Bytes + big.p.Stats().Bytes
-		samples = append(samples, relHeapSample{done.Load(), ms.HeapInuse, ms.HeapAlloc, ms.NumGC, pb})
+		samples = append(samples, heapSample{done.Load(), ms.HeapInuse, ms.HeapAlloc, ms.NumGC, pb})
 	}
 
 	var stop atomic.Bool
@@ -89,7 +89,7 @@ func TestSoak(t *testing.T) {
 					return
 				}
 				var w interface {
-					step(relWorkerOp)
+					step(workerOp)
 					held() int
 					callsMade() uint64
 				}
@@ -102,7 +102,7 @@ func TestSoak(t *testing.T) {
 					w = big.workers[g]
 				}
 				before := w.callsMade()
-				w.step(relSoakOp(rng, w.held()))
+				w.step(soakOp(rng, w.held()))
 				n := int64(w.callsMade() - before)
 				mine += n
 				done.Add(n)
@@ -116,7 +116,7 @@ func TestSoak(t *testing.T) {
 	sample()
 
 	// Warm-up: the first tenth of the operations.
-	var warm []relHeapSample
+	var warm []heapSample
 	for _, s := range samples {
 		if s.ops >= total/10 {
 			warm = append(warm, s)
@@ -126,7 +126,7 @@ func TestSoak(t *testing.T) {
 		return
 	}
 	q := len(warm) / 4
-	peak := func(ss []relHeapSample) (m uint64) {
+	peak := func(ss []heapSample) (m uint64) {
 		for _, s := range ss {
 			m = max(m, s.heapInuse)
 		}
@@ -141,41 +141,41 @@ func TestSoak(t *testing.T) {
 	t.Logf("pool slab bytes MiB: after warm-up %.1f, end %.1f", mib(uint64(warm[0].poolBytes)), mib(uint64(end.poolBytes)))
 	assert.LessOrEqual(t, last, first+first/2+4<<20, "heap in use stays flat: the last quarter's peak is within 1.5× + 4 MiB of the first quarter's")
 
-	relCheckQuiescent(t, small.p, small.sh, small.workers)
-	relCheckQuiescent(t, bounded.p, bounded.sh, bounded.workers)
-	relCheckQuiescent(t, big.p, big.sh, big.workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, small.p, small.sh, small.workers)
+	checkQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	checkQuiescent(t, big.p, big.sh, big.workers)
+	requireNoGoroutineLeft(t, before)
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
-func (w *relWorker[T]) callsMade() uint64 { return w.calls }
+func (w *worker[T]) callsMade() uint64 { return w.calls }
 
-// relSoakOp picks the soak's next operation: mostly allocations and frees,
+// soakOp picks the soak's next operation: mostly allocations and frees,
 // some Refs and scopes, and rarely Stats, stamp checks, foreign frees and
 // Trim (which stops the world).
-func relSoakOp(rng *rand.Rand, held int) relWorkerOp {
+func soakOp(rng *rand.Rand, held int) workerOp {
 	arg := uint8(rng.IntN(256))
 	if held > 2000 {
-		return relWorkerOp{[]relOp{relOpFreeBatch, relOpFreeRef, relOpRelease}[rng.IntN(3)], arg}
+		return workerOp{[]fuzzOp{fuzzOpFreeBatch, fuzzOpFreeRef, fuzzOpRelease}[rng.IntN(3)], arg}
 	}
 	r := rng.IntN(1_000_000)
 	switch {
 	case r == 0:
-		return relWorkerOp{relOpTrim, arg}
+		return workerOp{fuzzOpTrim, arg}
 	case r < 100:
-		return relWorkerOp{relOpStats, arg}
+		return workerOp{fuzzOpStats, arg}
 	case r < 200:
-		return relWorkerOp{relOpVerify, arg}
+		return workerOp{fuzzOpVerify, arg}
 	case r < 300:
-		return relWorkerOp{relOpFreeForeign, arg}
+		return workerOp{fuzzOpFreeForeign, arg}
 	case r < 400:
-		return relWorkerOp{relOpFreeScoped, arg}
+		return workerOp{fuzzOpFreeScoped, arg}
 	}
-	return relWorkerOp{[]relOp{
-		relOpAlloc, relOpTryAlloc, relOpAlloc, relOpTryAlloc, relOpAllocBatch,
-		relOpFree, relOpFree, relOpFree, relOpFree, relOpFreeBatch,
-		relOpAllocRef, relOpGet, relOpFreeRef, relOpRefOf,
-		relOpAllocIn, relOpAllocIn, relOpRelease,
+	return workerOp{[]fuzzOp{
+		fuzzOpAlloc, fuzzOpTryAlloc, fuzzOpAlloc, fuzzOpTryAlloc, fuzzOpAllocBatch,
+		fuzzOpFree, fuzzOpFree, fuzzOpFree, fuzzOpFree, fuzzOpFreeBatch,
+		fuzzOpAllocRef, fuzzOpGet, fuzzOpFreeRef, fuzzOpRefOf,
+		fuzzOpAllocIn, fuzzOpAllocIn, fuzzOpRelease,
 	}[r%17], arg}
 }

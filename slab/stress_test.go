@@ -13,40 +13,40 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// relStressSize returns the goroutines and the operations per goroutine of
+// stressSize returns the goroutines and the operations per goroutine of
 // a stress test: small under -short, so that CI can run it under -race on
 // every change, and a quarter of the full size under -race.
-func relStressSize() (goroutines, ops int) {
+func stressSize() (goroutines, ops int) {
 	if testing.Short() {
 		return 4, 1000
 	}
-	return 16, relRaceScale(20000)
+	return 16, raceScale(20000)
 }
 
-// relRaceScale returns n, or a quarter of it under -race, which runs the
+// raceScale returns n, or a quarter of it under -race, which runs the
 // same operations about ten times slower.
-func relRaceScale(n int) int {
+func raceScale(n int) int {
 	if race.Enabled {
 		return n / 4
 	}
 	return n
 }
 
-// relStressPool is one pool of a stress run and the workers of each
+// stressPool is one pool of a stress run and the workers of each
 // goroutine on it.
-type relStressPool[T relElem] struct {
+type stressPool[T stampedElem] struct {
 	p       *slab.Pool[T]
-	sh      *relShared
-	workers []*relWorker[T]
+	sh      *shared
+	workers []*worker[T]
 }
 
-func newRelStressPool[T relElem](goroutines, bound int, opts ...slab.Option) *relStressPool[T] {
+func newRelStressPool[T stampedElem](goroutines, bound int, opts ...slab.Option) *stressPool[T] {
 	if bound > 0 {
 		opts = append(opts, slab.WithMaxObjects(bound))
 	}
-	sp := &relStressPool[T]{p: slab.New[T](opts...), sh: &relShared{bound: bound}}
+	sp := &stressPool[T]{p: slab.New[T](opts...), sh: &shared{bound: bound}}
 	for i := range goroutines {
-		w := newRelWorker(i+1, sp.p, sp.sh)
+		w := newWorker(i+1, sp.p, sp.sh)
 		w.maxTrims = 10
 		sp.workers = append(sp.workers, w)
 	}
@@ -55,19 +55,19 @@ func newRelStressPool[T relElem](goroutines, bound int, opts ...slab.Option) *re
 
 // step runs one random operation of goroutine g. A goroutine holding many
 // objects frees a batch, so that the live set stays bounded.
-func (sp *relStressPool[T]) step(g int, rng *rand.Rand) {
+func (sp *stressPool[T]) step(g int, rng *rand.Rand) {
 	w := sp.workers[g]
-	op := relWorkerOp{relOp(rng.IntN(16)), uint8(rng.IntN(256))}
+	op := workerOp{fuzzOp(rng.IntN(16)), uint8(rng.IntN(256))}
 	if w.held() > 300 {
-		op.op = []relOp{relOpFreeBatch, relOpFreeRef, relOpRelease}[rng.IntN(3)]
+		op.op = []fuzzOp{fuzzOpFreeBatch, fuzzOpFreeRef, fuzzOpRelease}[rng.IntN(3)]
 	}
 	w.step(op)
 }
 
-// relLoop runs f over and over in a new goroutine, counted in wg, until stop
+// loop runs f over and over in a new goroutine, counted in wg, until stop
 // is set, and at least once. It returns a channel closed after the first
 // call, for the goroutines that must start only once the loop runs.
-func relLoop(stop *atomic.Bool, wg *sync.WaitGroup, f func()) <-chan struct{} {
+func loop(stop *atomic.Bool, wg *sync.WaitGroup, f func()) <-chan struct{} {
 	started := make(chan struct{})
 	wg.Add(1)
 	go func() {
@@ -81,7 +81,7 @@ func relLoop(stop *atomic.Bool, wg *sync.WaitGroup, f func()) <-chan struct{} {
 	return started
 }
 
-func (sp *relStressPool[T]) calls() (n uint64) {
+func (sp *stressPool[T]) calls() (n uint64) {
 	for _, w := range sp.workers {
 		n += w.calls
 	}
@@ -99,10 +99,10 @@ func (sp *relStressPool[T]) calls() (n uint64) {
 // slab and no goroutine is left running.
 func TestStressMixedOperations(t *testing.T) {
 	before := runtime.NumGoroutine()
-	goroutines, ops := relStressSize()
-	small := newRelStressPool[relObj](goroutines, 0, slab.WithName("stress-unbounded"))
-	bounded := newRelStressPool[relObj](goroutines, 200, slab.WithName("stress-bounded"))
-	big := newRelStressPool[relBig](goroutines, 50, slab.WithName("stress-big"), slab.WithSlabSize(1))
+	goroutines, ops := stressSize()
+	small := newRelStressPool[stamped](goroutines, 0, slab.WithName("stress-unbounded"))
+	bounded := newRelStressPool[stamped](goroutines, 200, slab.WithName("stress-bounded"))
+	big := newRelStressPool[stampedBig](goroutines, 50, slab.WithName("stress-big"), slab.WithSlotsPerSlab(1))
 
 	var wg sync.WaitGroup
 	for g := range goroutines {
@@ -129,10 +129,10 @@ func TestStressMixedOperations(t *testing.T) {
 	calls := small.calls() + bounded.calls() + big.calls()
 	t.Logf("%d API calls by %d goroutines over 3 pools", calls, goroutines)
 
-	relCheckQuiescent(t, small.p, small.sh, small.workers)
-	relCheckQuiescent(t, bounded.p, bounded.sh, bounded.workers)
-	relCheckQuiescent(t, big.p, big.sh, big.workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, small.p, small.sh, small.workers)
+	checkQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	checkQuiescent(t, big.p, big.sh, big.workers)
+	requireNoGoroutineLeft(t, before)
 }
 
 // TestStressGOMAXPROCSChanges mixes operations on a pool while GOMAXPROCS
@@ -140,21 +140,21 @@ func TestStressMixedOperations(t *testing.T) {
 // caches) and Stats is read continuously. The pool must stay exact.
 func TestStressGOMAXPROCSChanges(t *testing.T) {
 	before := runtime.NumGoroutine()
-	relWithProcs(t, runtime.GOMAXPROCS(0))
-	goroutines, ops := relStressSize()
-	sp := newRelStressPool[relObj](goroutines, 0, slab.WithName("stress-procs"))
-	bounded := newRelStressPool[relObj](goroutines, 100, slab.WithName("stress-procs-bounded"))
+	withProcs(t, runtime.GOMAXPROCS(0))
+	goroutines, ops := stressSize()
+	sp := newRelStressPool[stamped](goroutines, 0, slab.WithName("stress-procs"))
+	bounded := newRelStressPool[stamped](goroutines, 100, slab.WithName("stress-procs-bounded"))
 
 	var stop atomic.Bool
 	var helpers, wg sync.WaitGroup
 	n := 0
-	resizing := relLoop(&stop, &helpers, func() { // GOMAXPROCS: 1, 2, 3, ... 8, 1, ...
+	resizing := loop(&stop, &helpers, func() { // GOMAXPROCS: 1, 2, 3, ... 8, 1, ...
 		n++
 		runtime.GOMAXPROCS(n%8 + 1)
 		runtime.Gosched()
 	})
 	var reads atomic.Int64
-	reading := relLoop(&stop, &helpers, func() {
+	reading := loop(&stop, &helpers, func() {
 		sp.p.Stats()
 		bounded.p.Stats()
 		reads.Add(1)
@@ -185,7 +185,7 @@ func TestStressGOMAXPROCSChanges(t *testing.T) {
 	t.Logf("%d API calls by %d goroutines, %d Stats reads, while GOMAXPROCS changed", sp.calls()+bounded.calls(), goroutines, reads.Load())
 	assert.Positive(t, reads.Load(), "Stats was read while the pool was in use")
 
-	relCheckQuiescent(t, sp.p, sp.sh, sp.workers)
-	relCheckQuiescent(t, bounded.p, bounded.sh, bounded.workers)
-	relNoGoroutineLeft(t, before)
+	checkQuiescent(t, sp.p, sp.sh, sp.workers)
+	checkQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	requireNoGoroutineLeft(t, before)
 }

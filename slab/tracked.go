@@ -99,7 +99,7 @@ func (t *tracked[T]) LiveSlots(dst []uint64) []uint64 {
 //
 //go:norace
 func (b *scopeSlots[T]) clearFreeSlots(dst []uint64, nelems int) []uint64 {
-	if b.parked.Load() == scopeTaken {
+	if b.phase.Load() == scopeTaken {
 		return dst
 	}
 	for k := range b.words {

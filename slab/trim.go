@@ -27,7 +27,7 @@ func (p *Pool[T]) Trim() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.collectInboxesLocked()
-	p.releaseEmptyLocked(0)
+	p.discardIdleLocked(0)
 }
 
 // The automatic trim's clock: a sentinel object, allocated and dropped
@@ -127,7 +127,7 @@ func (p *Pool[T]) onGC() {
 	}
 	// A slab found empty at n+1 successive collections has stayed empty
 	// through n whole cycles.
-	p.releaseEmptyLocked(p.cfg.idleGCs + 1)
+	p.discardIdleLocked(p.cfg.idleGCs + 1)
 	p.mu.Unlock()
 
 	if drain {
@@ -136,20 +136,20 @@ func (p *Pool[T]) onGC() {
 		}
 		p.drainCaches()
 		p.mu.Lock()
-		p.releaseEmptyLocked(0)
+		p.discardIdleLocked(0)
 		p.mu.Unlock()
 	}
 }
 
-// releaseEmptyLocked releases the empty spans that have been idle for at
-// least minIdle GC cycles.
-func (p *Pool[T]) releaseEmptyLocked(minIdle int) {
+// discardIdleLocked hands the empty spans that have been idle for at least
+// minIdle GC cycles back to the GC (discardSpanLocked).
+func (p *Pool[T]) discardIdleLocked(minIdle int) {
 	for _, s := range p.spans {
 		if s != nil && s.nalloc == 0 && s.idleGCs >= minIdle {
 			if debugMode {
 				p.debugReleasedLocked(s) // for reports on stale pointers into it
 			}
-			p.releaseLocked(s)
+			p.discardSpanLocked(s)
 		}
 	}
 }

@@ -31,6 +31,7 @@ func Unpin()
 // pinned, because a pinned goroutine is not preemptible. runtime.ReadMemStats
 // is the cheapest exported call that stops the world (tens of microseconds).
 // Callers use it on rare administrative paths only, never per operation.
+// TestQuiesceWaitsForPinnedSection fails if a runtime change breaks this.
 func Quiesce() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

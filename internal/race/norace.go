@@ -18,9 +18,3 @@ func ReleaseMerge(addr unsafe.Pointer) {}
 
 // WriteRange records a write of n bytes at addr by the calling goroutine.
 func WriteRange(addr unsafe.Pointer, n int) {}
-
-// Disable stops the race detector from reporting accesses by this goroutine.
-func Disable() {}
-
-// Enable undoes Disable.
-func Enable() {}

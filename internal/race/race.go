@@ -21,9 +21,3 @@ func ReleaseMerge(addr unsafe.Pointer) { runtime.RaceReleaseMerge(addr) }
 
 // WriteRange records a write of n bytes at addr by the calling goroutine.
 func WriteRange(addr unsafe.Pointer, n int) { runtime.RaceWriteRange(addr, n) }
-
-// Disable stops the race detector from reporting accesses by this goroutine.
-func Disable() { runtime.RaceDisable() }
-
-// Enable undoes Disable.
-func Enable() { runtime.RaceEnable() }

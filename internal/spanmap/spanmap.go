@@ -51,7 +51,8 @@ type Span struct {
 type Owner interface {
 	// Name is the pool's name, as set with slab.WithName.
 	Name() string
-	// TypeName is the pool's element type, such as "*main.Order".
+	// TypeName names the type of the pool's objects as a pointer, *T for
+	// the element type T: "*main.Order" for a Pool[main.Order].
 	TypeName() string
 }
 

@@ -64,12 +64,12 @@ func NewDecoder(hooks ...Hook) *Decoder {
 // json v2 leaves, placed in s in the same way, but for the slices of input
 // that ends too soon or is not JSON, which json v2 grows on the heap.
 //
-// Unmarshal panics with an error wrapping slab.ErrReleased if s is nil or
-// its ScopePool took it back. s must not be used by another goroutine
+// Unmarshal panics with an error wrapping slab.ErrNilScope if s is nil, and
+// with one wrapping slab.ErrReleased if its ScopePool took it back. s must not be used by another goroutine
 // during the call.
 func (d *Decoder) Unmarshal(s *slab.Scope, data []byte, v any) error {
 	if s == nil {
-		panic(fmt.Errorf("%w: slabjson: Unmarshal with a nil *Scope", slab.ErrReleased))
+		panic(fmt.Errorf("%w: slabjson: Unmarshal with a nil *Scope", slab.ErrNilScope))
 	}
 	// A slice of capacity 0 takes no memory; making one checks that s may
 	// be used, so that an ended scope panics even if nothing is allocated.

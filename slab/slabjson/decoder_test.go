@@ -126,18 +126,21 @@ func TestUnmarshalPanicsWithoutAScope(t *testing.T) {
 	var pool slab.ScopePool
 	ended := pool.Get()
 	pool.Put(ended)
-	for name, call := range map[string]func(){
-		"Decoder, nil scope":   func() { _ = dec.Unmarshal(nil, []byte(`1`), &n) },
-		"Unmarshal, nil scope": func() { _ = slabjson.Unmarshal(nil, []byte(`1`), &n) },
-		"ended scope":          func() { _ = dec.Unmarshal(ended, []byte(`1`), &n) },
+	for name, tc := range map[string]struct {
+		call func()
+		want error
+	}{
+		"Decoder, nil scope":   {func() { _ = dec.Unmarshal(nil, []byte(`1`), &n) }, slab.ErrNilScope},
+		"Unmarshal, nil scope": {func() { _ = slabjson.Unmarshal(nil, []byte(`1`), &n) }, slab.ErrNilScope},
+		"ended scope":          {func() { _ = dec.Unmarshal(ended, []byte(`1`), &n) }, slab.ErrReleased},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			func() {
 				defer func() { err, _ = recover().(error) }()
-				call()
+				tc.call()
 			}()
-			require.ErrorIs(t, err, slab.ErrReleased, "Unmarshal panics with ErrReleased, even with nothing to place in the scope")
+			require.ErrorIs(t, err, tc.want, "Unmarshal panics with %v, even with nothing to place in the scope", tc.want)
 			assert.True(t, strings.HasPrefix(err.Error(), "slab: "), "the message starts with the package prefix: %v", err)
 		})
 	}
