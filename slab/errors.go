@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -38,13 +37,17 @@ var (
 	// was allocated in a Scope: Scope.Release frees it. Its message is
 	// "slab: object belongs to a scope".
 	ErrScoped = errs.Scoped
-	// ErrReleased is wrapped by the panic of AllocIn and TryAllocIn with a
-	// nil *Scope, such as ScopeFrom returns for a context without a scope,
-	// and of every use of a scope after its ScopePool took it back
-	// (ScopePool.Put). AllocIn after Release and a second Release do not
-	// panic: a released scope is empty and may be used again by its owner.
-	// Its message is "slab: invalid scope".
+	// ErrReleased is wrapped by the panic of every use of a scope after its
+	// ScopePool took it back (ScopePool.Put). AllocIn after Release and a
+	// second Release do not panic: a released scope is empty and may be
+	// used again by its owner. Its message is "slab: invalid scope".
 	ErrReleased = errs.Released
+	// ErrNilScope is wrapped by the panic of AllocIn, MakeSliceIn, AppendIn,
+	// StringIn, NewValueIn, MakeSliceValueIn, GrowSliceValueIn and
+	// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a
+	// context that carries no scope, and by the error TryAllocIn returns
+	// for one. Its message is "slab: nil scope".
+	ErrNilScope = errs.NilScope
 	// ErrScopeBusy is wrapped by the panic of debug builds when two
 	// goroutines use one scope at once. Its message is "slab: concurrent
 	// use of one scope".
@@ -102,9 +105,3 @@ func (e *exhaustedError) Error() string {
 
 // Unwrap returns ErrExhausted.
 func (e *exhaustedError) Unwrap() error { return ErrExhausted }
-
-// ErrNilScope is wrapped by the panic of AllocIn, MakeSliceIn, AppendIn,
-// StringIn, NewValueIn, MakeSliceValueIn, GrowSliceValueIn and
-// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a context
-// that carries no scope, and by the error TryAllocIn returns for one.
-var ErrNilScope = errors.New("slab: nil scope")

@@ -31,6 +31,7 @@ func TestSentinelDocsQuoteTheirMessages(t *testing.T) {
 		"ErrScoped":         slab.ErrScoped,
 		"ErrReleased":       slab.ErrReleased,
 		"ErrScopeBusy":      slab.ErrScopeBusy,
+		"ErrNilScope":       slab.ErrNilScope,
 		"ErrWriteAfterFree": tracker.ErrWriteAfterFree,
 		"ErrLeak":           tracker.ErrLeak,
 		"ErrUseAfterFree":   tracker.ErrUseAfterFree,

@@ -16,6 +16,7 @@ var (
 	StaleRef       = errors.New("slab: stale reference")
 	Scoped         = errors.New("slab: object belongs to a scope")
 	Released       = errors.New("slab: invalid scope")
+	NilScope       = errors.New("slab: nil scope")
 	ScopeBusy      = errors.New("slab: concurrent use of one scope")
 	WriteAfterFree = errors.New("slab: write after free")
 	Leak           = errors.New("slab: leak")
