@@ -58,7 +58,7 @@ type middlewarePools struct {
 	keepI *stampedBig
 }
 
-func newRelMiddlewarePools() *middlewarePools {
+func newMiddlewarePools() *middlewarePools {
 	mp := &middlewarePools{
 		orders: slab.New[stamped](slab.WithName("mw-orders")),
 		items:  slab.New[stampedBig](slab.WithName("mw-items"), slab.WithMaxObjects(2000), slab.WithSlotsPerSlab(1)),
@@ -124,7 +124,7 @@ func TestFaultPanicInMiddlewareRequest(t *testing.T) {
 	}
 	for _, tc := range panics {
 		t.Run(tc.name, func(t *testing.T) {
-			mp := newRelMiddlewarePools()
+			mp := newMiddlewarePools()
 			h := slabhttp.Middleware(mp.handler(300, tc.fail))
 			for range 3 { // the recycled scope must be empty each time
 				v := catch(func() {
@@ -149,7 +149,7 @@ func TestFaultPanicInMiddlewareRequest(t *testing.T) {
 // Live of each pool is back to its value before the requests.
 func TestFaultPanicInMiddlewareUnderServer(t *testing.T) {
 	before := runtime.NumGoroutine()
-	mp := newRelMiddlewarePools()
+	mp := newMiddlewarePools()
 	h := slabhttp.Middleware(mp.handler(200, func(http.ResponseWriter) {
 		if rand.IntN(2) == 0 {
 			panic(errRelBoom)
