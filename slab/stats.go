@@ -13,7 +13,7 @@ package slab
 // Live == Allocs - Frees exactly.
 type Stats struct {
 	Name string // the pool's name (WithName)
-	Type string // the element type, such as "*main.Order"
+	Type string // the type of the pool's objects, *T, such as "*main.Order"
 
 	Live   int64  // objects allocated and not yet freed, scoped ones included
 	Allocs uint64 // objects ever allocated

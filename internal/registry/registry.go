@@ -16,7 +16,7 @@ import (
 type Pool interface {
 	// Name is the pool's name.
 	Name() string
-	// TypeName is the element type, such as "*main.Order".
+	// TypeName is *T, the type of the pool's objects, such as "*main.Order".
 	TypeName() string
 	// Counters returns the pool's counters, in every build.
 	Counters() Counters
@@ -87,7 +87,7 @@ type FaultSlot struct {
 type Counters struct {
 	ID   uint64 // the pool's id, unique in the process
 	Name string
-	Type string  // the element type, such as "*main.Order"
+	Type string  // *T, the type of the pool's objects, such as "*main.Order"
 	Size uintptr // bytes per object
 	// Quarantined is the number of freed slots held in the debug
 	// quarantine, or on their way out of it; 0 in release builds, which

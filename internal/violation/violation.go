@@ -132,7 +132,7 @@ func (s Stack) MarshalJSON() ([]byte, error) {
 type Violation struct {
 	Kind Kind
 	Pool string // the pool's name
-	Type string // the element type, such as "*main.Order"
+	Type string // the type of the pool's objects, *T, such as "*main.Order"
 	// Slot is the pool-wide slot number of the object, -1 if the address
 	// is in no slot of the pool.
 	Slot int
