@@ -187,13 +187,16 @@ func (p *Pool[T]) allocInSlow(s *Scope) *T {
 // TryAllocIn panics, as AllocIn does, with an error wrapping ErrReleased if
 // s was taken back by its ScopePool: only a buggy program uses a scope after
 // handing it back.
-func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) { return p.allocIn(s, "TryAllocIn") }
-
-// allocIn is AllocIn's slow path and TryAllocIn; op names the call.
-func (p *Pool[T]) allocIn(s *Scope, op string) (*T, error) {
+func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 	if s == nil {
-		return nil, nilScopeError(op, p.owner.typeName, p.owner.name)
+		return nil, nilScopeError("TryAllocIn", p.owner.typeName, p.owner.name)
 	}
+	return p.allocIn(s, "TryAllocIn")
+}
+
+// allocIn is AllocIn's slow path and TryAllocIn's body; op names the call.
+// A nil s panics in lease.
+func (p *Pool[T]) allocIn(s *Scope, op string) (*T, error) {
 	st := s.lease(op, p.owner.typeName, p.owner.name)
 	if debugMode {
 		defer st.exit(st.enter(&opAllocIn))
