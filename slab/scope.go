@@ -171,7 +171,7 @@ func (p *Pool[T]) AllocIn(s *Scope) *T {
 }
 
 func (p *Pool[T]) allocInSlow(s *Scope) *T {
-	x, err := p.allocIn(s, "AllocIn")
+	x, err := p.allocIn(s)
 	if err != nil {
 		panic(err)
 	}
@@ -191,13 +191,14 @@ func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 	if s == nil {
 		return nil, nilScopeError("TryAllocIn", p.owner.typeName, p.owner.name)
 	}
-	return p.allocIn(s, "TryAllocIn")
+	return p.allocIn(s)
 }
 
-// allocIn is AllocIn's slow path and TryAllocIn's body; op names the call.
-// A nil s panics in lease.
-func (p *Pool[T]) allocIn(s *Scope, op string) (*T, error) {
-	st := s.lease(op, p.owner.typeName, p.owner.name)
+// allocIn is AllocIn's slow path and TryAllocIn's body. A nil s panics in
+// lease. It takes no argument but s, so that allocInSlow stays cheap enough
+// to be inlined into AllocIn: the panics it raises name AllocIn.
+func (p *Pool[T]) allocIn(s *Scope) (*T, error) {
+	st := s.lease("AllocIn", p.owner.typeName, p.owner.name)
 	if debugMode {
 		defer st.exit(st.enter(&opAllocIn))
 	}
