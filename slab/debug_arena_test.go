@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -35,7 +36,7 @@ func makeLines(s *slab.Scope, n int) []arenaLine {
 
 func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 	for _, n := range []int{4, 5000} { // a chunk shared with others, and one of its own (over 64 KiB)
-		r := onFaultingGoroutine(func() {
+		r := faulttest.OnFaultingGoroutine(func() {
 			s := slab.NewScope()
 			lines := makeLines(s, n)
 			releaseScope(s)
@@ -48,7 +49,7 @@ func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 			"n=%d: the title names the element type and the field:\n%v", n, v)
 		require.NotEmpty(t, v.Call, "the access stack")
 		if !race.Enabled {
-			assert.Equal(t, accessLine(t, "released slice"), v.Call[0].Line, "n=%d: the access is the line that read", n)
+			assert.Equal(t, faulttest.Line(t, "released slice"), v.Call[0].Line, "n=%d: the access is the line that read", n)
 		}
 		assert.True(t, v.Alloc.Has("makeLines"), "n=%d: the allocation is the MakeSliceIn's caller:\n%v", n, v)
 		assert.True(t, v.Free.Has("releaseScope"), "n=%d: the free is the Release:\n%v", n, v)

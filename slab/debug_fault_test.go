@@ -3,11 +3,8 @@
 package slab_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -66,45 +64,6 @@ func allocInvoice(p *slab.Pool[invoice]) *invoice {
 //go:noinline
 func freeInvoice(p *slab.Pool[invoice], x *invoice) { p.Free(x) }
 
-// onFaultingGoroutine runs f on a goroutine of its own that defers
-// tracker.CatchFaults, as a user's goroutine would, and returns what the
-// goroutine panicked with.
-func onFaultingGoroutine(f func()) (r any) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { r = recover() }()
-		tracker.PanicOnFault()
-		defer tracker.CatchFaults()
-		f()
-	}()
-	<-done
-	return r
-}
-
-// accessLine returns the line of the package's test files that carries
-// "// access:"+name.
-func accessLine(t *testing.T, name string) int {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	files, err := filepath.Glob(filepath.Join(filepath.Dir(file), "*_test.go"))
-	require.NoError(t, err)
-	for _, file := range files {
-		f, err := os.Open(file)
-		require.NoError(t, err)
-		sc := bufio.NewScanner(f)
-		for n := 1; sc.Scan(); n++ {
-			if strings.HasSuffix(sc.Text(), "// access:"+name) {
-				f.Close()
-				return n
-			}
-		}
-		f.Close()
-	}
-	t.Fatalf("no marker access:%s", name)
-	return 0
-}
-
 // requireUseAfterFree checks that r is the report of a read after free of
 // field of an invoice of pool, at the line marked access:marker (0: any
 // line of the stack's first frame), freed by free and allocated by alloc.
@@ -118,7 +77,7 @@ func requireUseAfterFree(t *testing.T, r any, pool, typ, field, marker, free, al
 	assert.True(t, strings.HasPrefix(title, "slab: read after free of "+typ+" field "+field+" (pool \""+pool+"\", slot "), "the title names the type, field and pool: %s", title)
 	require.NotEmpty(t, v.Call, "the access stack is recorded")
 	if marker != "" {
-		assert.Equal(t, accessLine(t, marker), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
+		assert.Equal(t, faulttest.Line(t, marker), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
 	}
 	assert.True(t, v.Free.Has(free), "the free stack names %s:\n%v", free, v.Free)
 	assert.True(t, v.Alloc.Has(alloc), "the allocation stack names %s:\n%v", alloc, v.Alloc)
@@ -166,7 +125,7 @@ func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := slab.New[invoice](slab.WithName(t.Name()))
-			r := onFaultingGoroutine(func() {
+			r := faulttest.OnFaultingGoroutine(func() {
 				x := allocInvoice(p)
 				freeInvoice(p, x)
 				tt.access(x)
@@ -188,7 +147,7 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	x := allocInvoice(p)
 	freeInvoice(p, x)
-	r := onFaultingGoroutine(func() {
+	r := faulttest.OnFaultingGoroutine(func() {
 		faultSink = x.Customer.Name // access:other goroutine
 	})
 	marker := "other goroutine"
@@ -240,7 +199,7 @@ func releaseScope(s *slab.Scope) { s.Release() }
 
 func TestDebugReadAfterReleaseFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
-	r := onFaultingGoroutine(func() {
+	r := faulttest.OnFaultingGoroutine(func() {
 		s := slab.NewScope()
 		x := allocInvoiceIn(p, s)
 		releaseScope(s)
@@ -265,7 +224,7 @@ func freeInvoiceRef(p *slab.Pool[invoice], r slab.Ref[invoice]) { p.FreeRef(r) }
 
 func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
-	r := onFaultingGoroutine(func() {
+	r := faulttest.OnFaultingGoroutine(func() {
 		ref := allocInvoiceRef(p)
 		x := p.Get(ref)
 		freeInvoiceRef(p, ref)
@@ -281,7 +240,7 @@ func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithDropCheck(true))
-	r := onFaultingGoroutine(func() {
+	r := faulttest.OnFaultingGoroutine(func() {
 		x := allocInvoice(p)
 		freeInvoice(p, x)
 		y := p.Alloc() // takes the slot that stood for x

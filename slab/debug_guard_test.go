@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -62,7 +63,7 @@ func TestDebugGuardPagesFaultAtTheAccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := slab.New[point](slab.WithName(t.Name()), slab.WithGuardPages(true))
 			require.True(t, slab.Guarded(p), "the pool is on guard pages")
-			r := onFaultingGoroutine(func() {
+			r := faulttest.OnFaultingGoroutine(func() {
 				x := allocPoint(p)
 				freePoint(p, x)
 				tt.access(x)
@@ -80,7 +81,7 @@ func TestDebugGuardPagesFaultAtTheAccess(t *testing.T) {
 			assert.True(t, strings.HasPrefix(title, "slab: use after free of *slab_test.point field "+field+" (pool \""+t.Name()+"\", slot "), "the title: %s", title)
 			require.NotEmpty(t, v.Call, "the access stack")
 			if !race.Enabled {
-				assert.Equal(t, accessLine(t, map[string]string{"scalar read": "guard read", "scalar write": "guard write"}[tt.name]), v.Call[0].Line,
+				assert.Equal(t, faulttest.Line(t, map[string]string{"scalar read": "guard read", "scalar write": "guard write"}[tt.name]), v.Call[0].Line,
 					"the access stack starts at the access:\n%v", v.Call)
 			}
 			assert.True(t, v.Free.Has("freePoint"), "the free stack:\n%v", v.Free)

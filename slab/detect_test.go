@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
@@ -271,7 +272,7 @@ func runChild(t *testing.T, name string, env ...string) (string, int) {
 // must report the use.
 func checkOutcome(t *testing.T, out string, code int, o outcome, raced, guarded bool, marker, typ, field, free, alloc string) {
 	t.Helper()
-	line := fmt.Sprintf("detect_test.go:%d", accessMarker(t, marker))
+	line := fmt.Sprintf("detect_test.go:%d", faulttest.Line(t, marker))
 	if raced {
 		assert.Contains(t, out, "WARNING: DATA RACE", "the race detector reports the use")
 		assert.Regexp(t, `(Read|Write) at 0x[0-9a-f]+ by goroutine \d+:\n(.*\n)*?.*`+regexp.QuoteMeta(line), out, "at the line that used the object")
@@ -316,21 +317,6 @@ func checkOutcome(t *testing.T, out string, code int, o outcome, raced, guarded 
 		assert.Contains(t, out, "found here, by tracker.Check, which did not write the object", "the innocent finder")
 		assert.Contains(t, out, "child: done", "the child runs on")
 	}
-}
-
-// accessMarker returns the line of this file marked "// access:"+name.
-func accessMarker(t *testing.T, name string) int {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(file)
-	require.NoError(t, err)
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.HasSuffix(l, "// access:"+name) {
-			return i + 1
-		}
-	}
-	t.Fatalf("no marker access:%s", name)
-	return 0
 }
 
 func TestDetectionTable(t *testing.T) {

@@ -1,7 +1,6 @@
 package tracker_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -125,38 +125,6 @@ func newFreedInvoice(t *testing.T) *freedInvoice {
 
 var sink any
 
-// catch runs access on a goroutine that has PanicOnFault and defers
-// CatchFaults, and returns what the goroutine panicked with.
-func catch(access func()) (r any) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { r = recover() }()
-		tracker.PanicOnFault()
-		defer tracker.CatchFaults()
-		access()
-	}()
-	<-done
-	return r
-}
-
-// markerLine returns the line of this file that carries "// access:"+name.
-func markerLine(t *testing.T, name string) int {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	f, err := os.Open(file)
-	require.NoError(t, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasSuffix(sc.Text(), "// access:"+name) {
-			return n
-		}
-	}
-	t.Fatalf("no marker access:%s", name)
-	return 0
-}
-
 func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -184,7 +152,7 @@ func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFreedInvoice(t)
-			r := catch(func() { tt.access(f.v) })
+			r := faulttest.OnFaultingGoroutine(func() { tt.access(f.v) })
 			v, ok := r.(*tracker.Violation)
 			require.True(t, ok, "CatchFaults panics with a *Violation, got %T: %v", r, r)
 			assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
@@ -202,7 +170,7 @@ func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 				// access called.
 				assert.True(t, v.Call.Has("TestCatchFaultsReportsReadAfterFree.func5"), "the access is on the stack:\n%v", v.Call)
 			} else {
-				assert.Equal(t, markerLine(t, tt.name), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
+				assert.Equal(t, faulttest.Line(t, tt.name), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
 			}
 			for _, fr := range v.Call {
 				assert.False(t, strings.HasPrefix(fr.Function, "runtime."), "runtime frames are cut: %s", fr.Function)
@@ -256,7 +224,7 @@ func TestCatchFaultsRepanicsOtherPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, catch(tt.access))
+			tt.check(t, faulttest.OnFaultingGoroutine(tt.access))
 		})
 	}
 }
@@ -271,7 +239,7 @@ func TestCatchFaultsCallsTheHandler(t *testing.T) {
 		mu.Unlock()
 	})
 	t.Cleanup(func() { tracker.SetHandler(prev) })
-	r := catch(func() { sink = f.v.Customer.ID })
+	r := faulttest.OnFaultingGoroutine(func() { sink = f.v.Customer.ID })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "CatchFaults still panics: the access cannot continue")
 	mu.Lock()
@@ -286,7 +254,7 @@ func TestCatchFaultsAfterTheSlotLeftQuarantine(t *testing.T) {
 	*f.v = invoice{}
 	fault.Release(f.cell) // the slot leaves the quarantine
 	f.pool.reused = true  // and is allocated again
-	r := catch(func() { sink = stale.Name })
+	r := faulttest.OnFaultingGoroutine(func() { sink = stale.Name })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "a copy of a poisoned field still faults and decodes, got %T: %v", r, r)
 	assert.Equal(t, "Customer", v.Field, "to the field it was read from")
@@ -313,7 +281,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 	require.NoError(t, s.Protect(3, true), "Protect")
 	defer func() { require.NoError(t, s.Unprotect(3)) }()
 
-	r := catch(func() {
+	r := faulttest.OnFaultingGoroutine(func() {
 		x.Z = 2 // access:guard
 	})
 	v, ok := r.(*tracker.Violation)
@@ -327,7 +295,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 	assert.Equal(t, field, v.Field, "the field accessed")
 	assert.Equal(t, fmt.Sprintf(`slab: use after free of *tracker_test.point field %s (pool "points", slot 13)`, field),
 		strings.SplitN(v.Error(), "\n", 2)[0], "the title")
-	assert.Equal(t, markerLine(t, "guard"), v.Call[0].Line, "the access stack starts at the write")
+	assert.Equal(t, faulttest.Line(t, "guard"), v.Call[0].Line, "the access stack starts at the write")
 	assert.True(t, v.Free.Has("freeInvoice") && v.Alloc.Has("allocInvoice"), "the free and allocation stacks")
 	assert.Contains(t, v.Error(), "\naccessed here (this access):\n", "the report labels the access")
 }
@@ -335,7 +303,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 func TestCatchFaultsInTheAnonymousCell(t *testing.T) {
 	require.True(t, fault.Available(), "the fault region")
 	p := (*customer)(fault.Cell(0).Addr(64))
-	r := catch(func() { sink = p.Name })
+	r := faulttest.OnFaultingGoroutine(func() { sink = p.Name })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "a fault in the anonymous cell is reported, got %T: %v", r, r)
 	assert.Equal(t, -1, v.Slot, "with no slot")
@@ -371,7 +339,7 @@ func TestVerifyNoneReportsAFault(t *testing.T) {
 	v, ok := ft.errs[0].(*tracker.Violation)
 	require.True(t, ok, "with the report, got %T", ft.errs[0])
 	assert.Equal(t, "Items", v.Field, "of the field read")
-	assert.Equal(t, markerLine(t, "verifynone"), v.Call[0].Line, "at the line that read")
+	assert.Equal(t, faulttest.Line(t, "verifynone"), v.Call[0].Line, "at the line that read")
 }
 
 func TestDescribeAddr(t *testing.T) {
@@ -453,7 +421,7 @@ func TestCatchFaultsStopsTheProgramWithTheReport(t *testing.T) {
 	s := string(out)
 	assert.Contains(t, s, `panic: slab: read after free of *tracker_test.invoice field Customer (pool "orders", slot 12)`,
 		"the panic is the report")
-	line := fmt.Sprintf("fault_test.go:%d", markerLine(t, "child"))
+	line := fmt.Sprintf("fault_test.go:%d", faulttest.Line(t, "child"))
 	assert.Regexp(t, `read here \(this access\):\n\t? +#0 github.com/slabtrack/slabtrack/tracker_test.renderInvoice`, s, "the access stack")
 	assert.Contains(t, s, line, "names the line that read")
 	assert.Contains(t, s, "freed here", "the free stack")

@@ -5,8 +5,6 @@ package slabhttp_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
@@ -63,26 +62,11 @@ func TestMiddlewareReportsAReadAfterRelease(t *testing.T) {
 	assert.True(t, strings.HasPrefix(v.Error(), `slab: read after free of *slabhttp_test.account field Owner (pool "`+t.Name()+`", slot `), "the title:\n%v", v)
 	require.NotEmpty(t, v.Call, "the access stack")
 	if !race.Enabled {
-		assert.Contains(t, v.Call[0].File+":"+itoa(v.Call[0].Line), "middleware_debug_test.go:"+itoa(markerLine(t, "middleware")), "the access is the line that read")
+		assert.Contains(t, v.Call[0].File+":"+itoa(v.Call[0].Line), "middleware_debug_test.go:"+itoa(faulttest.Line(t, "middleware")), "the access is the line that read")
 	}
 	require.NotEmpty(t, v.Free, "the free stack")
 	assert.True(t, strings.HasSuffix(v.Free[0].File, "slabhttp/middleware.go"), "the free is the middleware's Release of the first request:\n%v", v)
 	assert.True(t, v.Alloc.Has("loadAccount"), "the allocation:\n%v", v)
-}
-
-// markerLine returns the line of this file that carries "// access:"+name.
-func markerLine(t *testing.T, name string) int {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(file)
-	require.NoError(t, err)
-	for i, l := range strings.Split(string(b), "\n") {
-		if strings.HasSuffix(l, "// access:"+name) {
-			return i + 1
-		}
-	}
-	t.Fatalf("no marker access:%s", name)
-	return 0
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
