@@ -252,19 +252,21 @@ func requireNoGoroutineLeft(t testing.TB, before int) {
 	}
 }
 
-// gcUntil runs garbage collections until cond holds, at most tries times,
-// giving cleanups a chance to run after each; it reports whether cond held.
-// Cleanups and weak pointers are cleared asynchronously, so tests retry as
-// goleak does rather than rely on one cycle.
+// gcUntil runs garbage collections until cond holds, at least tries times
+// and for at least gcPatience, giving cleanups a chance to run after each;
+// it reports whether cond held. Cleanups and weak pointers are cleared
+// asynchronously, on the runtime's one cleanup goroutine, which may be busy
+// with the cleanups of earlier tests (under -race, for seconds): tests
+// retry as goleak does rather than rely on one cycle.
 func gcUntil(tries int, cond func() bool) bool {
-	for range tries {
+	deadline := time.Now().Add(gcPatience)
+	for i := 0; i < tries || time.Now().Before(deadline); i++ {
 		if cond() {
 			return true
 		}
 		runtime.GC()
-		for range 50 {
-			// Let the cleanup goroutine run; on a loaded machine it
-			// may wait tens of milliseconds for a P.
+		for range 10 {
+			// Let the cleanup goroutine run.
 			time.Sleep(time.Millisecond)
 			if cond() {
 				return true
@@ -273,6 +275,9 @@ func gcUntil(tries int, cond func() bool) bool {
 	}
 	return cond()
 }
+
+// gcPatience is how long gcUntil keeps trying before it gives up.
+const gcPatience = 10 * time.Second
 
 // stress scales a loop count down under -short.
 func stress(n int) int {
@@ -330,4 +335,13 @@ func requireTrimEmpties[T any](t testing.TB, p *slab.Pool[T]) {
 	assert.Zero(t, st.Capacity, "Trim of a pool with nothing live leaves no capacity")
 	assert.Zero(t, st.Live, "Live stays 0 after Trim")
 	assert.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs after Trim")
+}
+
+// gcCycles runs n garbage collections, giving cleanups a chance to run
+// after each.
+func gcCycles(n int) {
+	for range n {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -168,7 +168,7 @@ func TestIdleTrimOffKeepsSlabs(t *testing.T) {
 	for range 5 {
 		runtime.GC()
 	}
-	gcUntil(3, func() bool { return false }) // lets cleanups run
+	gcCycles(3) // lets cleanups run
 	st := p.Stats()
 	assert.Equal(t, int64(4), st.Slabs, "WithIdleTrim(0) keeps empty slabs through garbage collections")
 	assert.Zero(t, st.Released, "nothing is released without Trim")
@@ -190,7 +190,7 @@ func TestIdleTrimKeepsSlabsInUse(t *testing.T) {
 			p.Free(x)
 		}
 	}
-	gcUntil(10, func() bool { return false })
+	gcCycles(10)
 	st := p.Stats()
 	assert.Equal(t, int64(3), st.Slabs, "slabs with live objects survive garbage collections")
 	assert.Zero(t, st.Released, "no slab in use is released")
