@@ -119,16 +119,7 @@ func TestDebugGuardPagesReuseGivesZero(t *testing.T) {
 	x := allocPoint(p)
 	freePoint(p, x)
 	freePoint(p, allocPoint(p)) // pushes x's slot out: unprotected
-	var got *point
-	var held []*point
-	for range 256 {
-		y := p.Alloc()
-		held = append(held, y)
-		if y == x {
-			got = y
-			break
-		}
-	}
+	got, held := allocUntilReused(p, x)
 	require.NotNil(t, got, "the slot is reused")
 	assert.Zero(t, *got, "zero: its pages were discarded while protected")
 	for _, y := range held {

@@ -124,16 +124,7 @@ func TestDebugResetReuseGivesWhatResetKept(t *testing.T) {
 		if quarantine > 0 {
 			freeBuffered(p, allocBuffered(p)) // pushes x's slot out
 		}
-		var got *buffered
-		var held []*buffered
-		for range 256 {
-			y := p.Alloc()
-			held = append(held, y)
-			if y == x {
-				got = y
-				break
-			}
-		}
+		got, held := allocUntilReused(p, x)
 		require.NotNil(t, got, "quarantine %d: the slot is reused", quarantine)
 		assert.Equal(t, buf, unsafe.SliceData(got.Buf), "quarantine %d: the next user gets the kept buffer", quarantine)
 		assert.Equal(t, 0, len(got.Buf), "quarantine %d: empty", quarantine)
