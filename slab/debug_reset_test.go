@@ -160,3 +160,17 @@ func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
 	require.NotNil(t, got, "the slot is reused")
 	assert.Zero(t, *got, "zeroed, not as the stale write left it")
 }
+
+// allocUntilReused (debug builds' reuse tests) allocates from p until it hands out x's slot again, at
+// most 256 times, and returns that object (nil if the slot did not come
+// back) and every object it allocated, for the caller to free.
+func allocUntilReused[T any](p *slab.Pool[T], x *T) (got *T, held []*T) {
+	for range 256 {
+		y := p.Alloc()
+		held = append(held, y)
+		if y == x {
+			return y, held
+		}
+	}
+	return nil, held
+}

@@ -345,17 +345,3 @@ func gcCycles(n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-// allocUntilReused allocates from p until it hands out x's slot again, at
-// most 256 times, and returns that object (nil if the slot did not come
-// back) and every object it allocated, for the caller to free.
-func allocUntilReused[T any](p *slab.Pool[T], x *T) (got *T, held []*T) {
-	for range 256 {
-		y := p.Alloc()
-		held = append(held, y)
-		if y == x {
-			return y, held
-		}
-	}
-	return nil, held
-}
