@@ -161,9 +161,10 @@ func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
 	assert.Zero(t, *got, "zeroed, not as the stale write left it")
 }
 
-// allocUntilReused (debug builds' reuse tests) allocates from p until it hands out x's slot again, at
+// allocUntilReused allocates from p until it hands out x's slot again, at
 // most 256 times, and returns that object (nil if the slot did not come
-// back) and every object it allocated, for the caller to free.
+// back) and every object it allocated, for the caller to free. The reuse
+// tests of debug builds share it.
 func allocUntilReused[T any](p *slab.Pool[T], x *T) (got *T, held []*T) {
 	for range 256 {
 		y := p.Alloc()
