@@ -603,8 +603,19 @@ func (p *Pool[T]) allCaches() []pcache {
 // the world (pin.Quiesce): pinned sections cannot be stopped, so once the
 // world has stopped and started again, every cache operation that began
 // before has ended, and later ones see localSize 0.
-func (p *Pool[T]) drainCaches() {
-	p.drainMu.Lock()
+func (p *Pool[T]) drainCaches() { p.drain(true) }
+
+// tryDrainCaches drains the caches as drainCaches does, unless another
+// drain is in progress (a Trim, say), and reports whether it did.
+func (p *Pool[T]) tryDrainCaches() bool { return p.drain(false) }
+
+// drain is drainCaches, or tryDrainCaches if wait is false.
+func (p *Pool[T]) drain(wait bool) bool {
+	if wait {
+		p.drainMu.Lock()
+	} else if !p.drainMu.TryLock() {
+		return false
+	}
 	defer p.drainMu.Unlock()
 
 	// No goroutine can start a cache operation once localSize is 0; wait
@@ -625,6 +636,7 @@ func (p *Pool[T]) drainCaches() {
 	} else {
 		atomic.StoreUintptr(&p.localSize, uintptr(len(caches)))
 	}
+	return true
 }
 
 // drainLocked gives every word of c back to the central free set. No

@@ -117,9 +117,10 @@ func TestDebugGuardPagesReuseGivesZero(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	p := slab.New[point](slab.WithName(t.Name()), slab.WithGuardPages(true), slab.WithQuarantine(1))
 	x := allocPoint(p)
+	addr := uintptr(unsafe.Pointer(x))
 	freePoint(p, x)
 	freePoint(p, allocPoint(p)) // pushes x's slot out: unprotected
-	got, held := allocUntilReused(p, x)
+	got, held := allocUntilReused(p, addr)
 	require.NotNil(t, got, "the slot is reused")
 	assert.Zero(t, *got, "zero: its pages were discarded while protected")
 	for _, y := range held {

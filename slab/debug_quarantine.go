@@ -190,7 +190,7 @@ func (p *Pool[T]) unpoison(e *qent[T], x *T, bad bool) {
 // debugFlushQuarantine empties the quarantine, as Trim and the idle trim
 // do: slots in it would keep their slabs from being released. The writes
 // after free that it finds are reported once the pool is unlocked, on the
-// caller's goroutine (the runtime's cleanup goroutine for the idle trim),
+// caller's goroutine (the trim clock's goroutine for the idle trim),
 // marked as found by op.
 func (p *Pool[T]) debugFlushQuarantine(op string) {
 	var vs []*violation.Violation

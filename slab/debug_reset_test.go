@@ -120,11 +120,12 @@ func TestDebugResetReuseGivesWhatResetKept(t *testing.T) {
 		p := newBufferedPool(t, quarantine)
 		x := allocBuffered(p)
 		buf := unsafe.SliceData(x.Buf)
+		addr := uintptr(unsafe.Pointer(x))
 		freeBuffered(p, x)
 		if quarantine > 0 {
 			freeBuffered(p, allocBuffered(p)) // pushes x's slot out
 		}
-		got, held := allocUntilReused(p, x)
+		got, held := allocUntilReused(p, addr)
 		require.NotNil(t, got, "quarantine %d: the slot is reused", quarantine)
 		assert.Equal(t, buf, unsafe.SliceData(got.Buf), "quarantine %d: the next user gets the kept buffer", quarantine)
 		assert.Equal(t, 0, len(got.Buf), "quarantine %d: empty", quarantine)
@@ -161,15 +162,16 @@ func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
 	assert.Zero(t, *got, "zeroed, not as the stale write left it")
 }
 
-// allocUntilReused allocates from p until it hands out x's slot again, at
-// most 256 times, and returns that object (nil if the slot did not come
-// back) and every object it allocated, for the caller to free. The reuse
-// tests of debug builds share it.
-func allocUntilReused[T any](p *slab.Pool[T], x *T) (got *T, held []*T) {
+// allocUntilReused allocates from p until it hands out the slot at addr
+// again, at most 256 times, and returns that object (nil if the slot did not
+// come back) and every object it allocated, for the caller to free. The
+// caller takes addr before it frees the object, so that nothing uses the
+// freed pointer. The reuse tests of debug builds share it.
+func allocUntilReused[T any](p *slab.Pool[T], addr uintptr) (got *T, held []*T) {
 	for range 256 {
 		y := p.Alloc()
 		held = append(held, y)
-		if y == x {
+		if uintptr(unsafe.Pointer(y)) == addr {
 			return y, held
 		}
 	}

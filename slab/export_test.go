@@ -121,7 +121,7 @@ func DrainCaches[T any](p *Pool[T]) {
 // and every slot that a cache or an inbox holds free is in the free state
 // and assigned.
 func CheckInvariants[T any](p *Pool[T]) error {
-	// The automatic trim can drain the caches on the GC's cleanup goroutine
+	// The automatic trim can drain the caches on the trim clock's goroutine
 	// at any time, and in debug builds empty the quarantine into inboxes
 	// first: drainMu keeps it from draining, and p.mu from emptying the
 	// quarantine, between the reads of the counts and of the slabs.
@@ -323,4 +323,22 @@ func zeroSlot[T any](p *Pool[T], r slotRef[T]) bool {
 		}
 	}
 	return true
+}
+
+// GCClock returns the automatic trim's clock: the GC cycles its sentinels
+// have seen, the cycles its goroutine has caught up with, and whether that
+// goroutine is running.
+func GCClock() (cycles, worked uint64, running bool) {
+	return gcTick.cycles.Load(), gcTick.worked.Load(), gcTick.running.Load()
+}
+
+// OnEveryGC runs f after every garbage collection, on the clock's goroutine,
+// for the rest of the process.
+func OnEveryGC(f func()) { onEveryGC(f) }
+
+// HoldDrain takes p's drain lock, as a Trim does for as long as it runs,
+// and returns the function that gives it back.
+func HoldDrain[T any](p *Pool[T]) (release func()) {
+	p.drainMu.Lock()
+	return p.drainMu.Unlock
 }

@@ -572,9 +572,9 @@ func TestFaultIdleTrimReleasesEveryEmptySlab(t *testing.T) {
 				p.Free(x)
 			}
 			require.Equal(t, int64(200), p.Stats().Slabs, "the burst took one slab per object")
-			// The automatic trim runs on the runtime's cleanup goroutine
-			// after each cycle, behind whatever cleanups other tests left:
-			// retry, boundedly, giving it time.
+			// The automatic trim runs after each cycle, once the
+			// sentinel's cleanup has run behind whatever cleanups other
+			// tests left: retry, boundedly, giving it time.
 			gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 })
 			st := p.Stats()
 			assert.Zerof(t, st.Slabs, "GC cycles after the burst hand every empty slab back; %d slabs (%d MiB) stay, %d of their slots in per-P caches",

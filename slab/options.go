@@ -72,6 +72,9 @@ func WithName(name string) Option {
 // memory taken for a burst is returned two GC cycles after the burst ends.
 // A pool that sees no Alloc or Free at all for that long also has its per-P
 // caches emptied, so that idle caches do not keep slabs (see the package documentation, Memory).
+// The trim runs after each cycle on a goroutine of its own, which exits when
+// it is done (slab.runGCTicks in a goroutine dump); cycles that end while it
+// runs count as one, so a slab may stay empty through more cycles than gcs.
 //
 // New panics if gcs < 0.
 func WithIdleTrim(gcs int) Option {

@@ -31,14 +31,23 @@ func (p *Pool[T]) Trim() {
 }
 
 // The automatic trim's clock: a sentinel object, allocated and dropped
-// once per GC cycle, whose cleanup runs after the cycle that collected it,
-// on the runtime's cleanup goroutine; it visits every live pool (through
-// internal/registry, which holds them weakly), runs the hooks of
-// onEveryGC, and drops the next sentinel. One clock serves the process:
-// New starts it, and it runs while the program runs, at the cost of one
-// small object per cycle.
+// once per GC cycle, whose cleanup runs after the cycle that collected it.
+// The cleanup only counts the cycle, drops the next sentinel and starts the
+// clock's goroutine unless it is running: the work (visiting every live pool
+// through internal/registry, which holds them weakly, and running the hooks
+// of onEveryGC) runs there, not on the runtime's cleanup goroutine, which
+// the process's other cleanups share and which the work could otherwise hold
+// up (a drain stops the world; a debug build's report calls the program's
+// handler). The goroutine exits when it has caught up with the cycles. One
+// clock serves the process: New starts it, and it runs while the program
+// runs, at the cost of one small object per cycle.
 var gcTick struct {
 	started atomic.Bool
+	// cycles counts the cycles the sentinels saw; worked is cycles as the
+	// clock's goroutine last read it before visiting the pools.
+	cycles, worked atomic.Uint64
+	// running is set while the clock's goroutine runs.
+	running atomic.Bool
 	mu      sync.Mutex
 	hooks   []func() // guarded by mu
 }
@@ -61,9 +70,10 @@ func startGCTick() {
 	}
 }
 
-// onEveryGC runs f once after each garbage collection, on the runtime's
-// cleanup goroutine, after the pools' onGC; it starts the clock if no
-// pool has. f must not block.
+// onEveryGC runs f once after each garbage collection, on the clock's
+// goroutine, after the pools' onGC; it starts the clock if no pool has. f
+// must not block: it would hold up the clock. Cycles that end while the
+// clock's goroutine is busy are handled together, by one more visit.
 func onEveryGC(f func()) {
 	gcTick.mu.Lock()
 	gcTick.hooks = append(gcTick.hooks, f)
@@ -73,23 +83,54 @@ func onEveryGC(f func()) {
 
 func armGCTick() { runtime.AddCleanup(new(gcSentinel), gcTicked, 0) }
 
+// gcTicked is the sentinel's cleanup. It does nothing that can block.
 func gcTicked(int) {
-	registry.Each(func(p registry.Pool) {
-		if t, ok := p.(gcTicker); ok {
-			t.onGC()
-		}
-	})
-	gcTick.mu.Lock()
-	hooks := gcTick.hooks
-	gcTick.mu.Unlock()
-	for _, f := range hooks {
-		f()
-	}
+	gcTick.cycles.Add(1)
 	armGCTick()
+	if gcTick.running.CompareAndSwap(false, true) {
+		go runGCTicks()
+	}
+}
+
+// runGCTicks visits the pools until it has seen every cycle counted so far.
+// If a hook or a pool's trim ends the goroutine (runtime.Goexit, as a test's
+// violation handler calling t.FailNow does), the deferred hand-over still
+// lets the next cycle start a new one; a panic ends the program, as it would
+// anywhere.
+func runGCTicks() {
+	defer gcTickDone()
+	for {
+		seen := gcTick.cycles.Load()
+		gcTick.worked.Store(seen)
+		registry.Each(func(p registry.Pool) {
+			if t, ok := p.(gcTicker); ok {
+				t.onGC()
+			}
+		})
+		gcTick.mu.Lock()
+		hooks := gcTick.hooks
+		gcTick.mu.Unlock()
+		for _, f := range hooks {
+			f()
+		}
+		if gcTick.cycles.Load() == seen {
+			return
+		}
+	}
+}
+
+// gcTickDone ends the clock's goroutine. A cycle counted after the last
+// visit began, whose cleanup saw the goroutine still running, starts the
+// goroutine again.
+func gcTickDone() {
+	gcTick.running.Store(false)
+	if gcTick.cycles.Load() != gcTick.worked.Load() && gcTick.running.CompareAndSwap(false, true) {
+		go runGCTicks()
+	}
 }
 
 // onGC runs the automatic trimming policy once per GC cycle, on the
-// runtime's cleanup goroutine (see gcTick):
+// clock's goroutine (see gcTick):
 //   - a slab that stayed empty through WithIdleTrim whole cycles is
 //     released;
 //   - a pool that saw no Alloc or Free at all through WithIdleTrim cycles
@@ -97,7 +138,9 @@ func gcTicked(int) {
 //     caches of idle Ps do not keep a burst's slabs alive. This stops the
 //     world once per idle period, not once per cycle.
 //
-// It skips a cycle rather than wait for the pool's lock.
+// It skips a cycle rather than wait for the pool's locks, so that a busy
+// pool holds up neither the clock nor the other pools. (In debug builds the
+// quarantine's flush takes mu, which no one holds for long.)
 func (p *Pool[T]) onGC() {
 	if p.cfg.idleGCs == 0 {
 		return
@@ -134,10 +177,13 @@ func (p *Pool[T]) onGC() {
 		if debugMode {
 			p.debugFlushQuarantine("the automatic trim")
 		}
-		p.drainCaches()
-		p.mu.Lock()
-		p.discardIdleLocked(0)
-		p.mu.Unlock()
+		if !p.tryDrainCaches() {
+			return
+		}
+		if p.mu.TryLock() {
+			p.discardIdleLocked(0)
+			p.mu.Unlock()
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package slab_test
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,12 +155,80 @@ func TestIdleTrimAfterGC(t *testing.T) {
 			cachedSlabs := slab.CachedSlabs(p)
 			released := gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 })
 			st := p.Stats()
-			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots)",
-				st.Slabs, slabs, cachedSlabs)
+			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots); %s",
+				st.Slabs, slabs, cachedSlabs, clockState())
 			assert.Equal(t, int64(slabs), st.Slabs+int64(st.Released), "every slab is either held or released")
 			assert.Zero(t, st.Live, "idle trimming frees no object")
 		})
 	}
+}
+
+// clockState describes the automatic trim's clock for a failure message:
+// whether it kept up with the collections, and, if the runtime's cleanup
+// goroutine or the clock's is stuck, where.
+func clockState() string {
+	cycles, worked, running := slab.GCClock()
+	var gc runtime.MemStats
+	runtime.ReadMemStats(&gc)
+	return fmt.Sprintf("the clock saw %d GC cycles of %d and caught up with %d (running %v); goroutines running cleanups or the clock:\n%s\n\n%s",
+		cycles, gc.NumGC, worked, running, goroutinesIn("runtime.runCleanups"), goroutinesIn("slab.runGCTicks"))
+}
+
+// goroutinesIn returns the stacks of the goroutines that are running fn.
+func goroutinesIn(fn string) string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// A pool whose drain lock is held (by a long Trim, say) skips its turn: the
+// clock goes on, and the other pools are trimmed.
+func TestIdleTrimGoesOnPastABusyPool(t *testing.T) {
+	withProcs(t, 1) // fills slabs in order from one P's cache
+	busy := slab.New[node](slab.WithIdleTrim(1))
+	freeAll(busy, fill(busy, 3*slab.SlotsPerSlab(busy)))
+	require.Positive(t, slab.CachedSlabs(busy), "the busy pool's caches hold slots: the idle trim would drain them")
+	release := slab.HoldDrain(busy)
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
+	gcCycles(5) // the busy pool is idle now: each cycle tries to drain it
+
+	p := slab.New[node](slab.WithIdleTrim(1))
+	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
+	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
+		"the other pool's slabs are released while the busy pool's drain lock is held; %s", clockState())
+
+	release()
+	release = nil
+	assert.True(t, gcUntil(gcTries, func() bool { return busy.Stats().Slabs == 0 }),
+		"and the busy pool's, once it is free; %s", clockState())
+}
+
+// A hook that ends the clock's goroutine (a test's handler calling
+// t.FailNow does: runtime.Goexit) does not stop the clock.
+func TestIdleTrimClockSurvivesGoexit(t *testing.T) {
+	var exited atomic.Bool
+	slab.OnEveryGC(func() {
+		if exited.CompareAndSwap(false, true) {
+			runtime.Goexit()
+		}
+	})
+	require.True(t, gcUntil(gcTries, exited.Load), "the hook ran; %s", clockState())
+
+	withProcs(t, 1) // fills slabs in order from one P's cache
+	p := slab.New[node](slab.WithIdleTrim(1))
+	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
+	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
+		"the clock goes on after its goroutine exited; %s", clockState())
 }
 
 func TestIdleTrimOffKeepsSlabs(t *testing.T) {

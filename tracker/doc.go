@@ -91,9 +91,10 @@
 // that use the pools are quiescent (synchronised with the caller), their
 // results are exact. A ViolationHandler receives each violation once:
 // Check and WriteReport (/debug/slab) take none away from it. It runs on the
-// goroutine that committed or found the violation, or, for an object
-// dropped without Free and for what the automatic trim finds, on the
-// runtime's cleanup goroutine; it must not call the pool that reported it.
+// goroutine that committed or found the violation, on the runtime's cleanup
+// goroutine for an object dropped without Free, or on the goroutine of the
+// automatic trim for what it finds; it must not call the pool that reported
+// it.
 // SetHandler and Configure take effect at once for every goroutine.
 //
 // # Debugging

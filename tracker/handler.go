@@ -9,9 +9,10 @@ import (
 // A ViolationHandler receives every Violation that debug builds detect,
 // exactly once. It runs on the goroutine that committed the violation, or
 // that found it (a write after free is found by an unrelated Alloc, Free,
-// Trim or Check), or, for an object dropped without Free and for what the
-// automatic trim finds, on the runtime's cleanup goroutine, where a panic
-// ends the process. It must not call the pool that reported it.
+// Trim or Check): for an object dropped without Free, the runtime's cleanup
+// goroutine, and for what the automatic trim finds, the trim's own
+// goroutine, where a panic ends the process. It must not call the pool that
+// reported it.
 type ViolationHandler = violation.Handler
 
 // SetHandler installs h and returns the handler it replaces. A nil h
