@@ -3,6 +3,8 @@ package slab
 import (
 	"fmt"
 	"math/bits"
+	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/spanmap"
@@ -326,10 +328,34 @@ func zeroSlot[T any](p *Pool[T], r slotRef[T]) bool {
 }
 
 // GCClock returns the automatic trim's clock: the GC cycles its sentinels
-// have seen, the cycles its goroutine has caught up with, and whether that
-// goroutine is running.
+// reported, how many of them its goroutine has caught up with, and whether
+// that goroutine is running.
 func GCClock() (cycles, worked uint64, running bool) {
-	return gcTick.cycles.Load(), gcTick.worked.Load(), gcTick.running.Load()
+	return gcTick.cycle.Load(), gcTick.worked.Load(), gcTick.running.Load()
+}
+
+// StopSentinels stops the clock's sentinels of one kind, "cleanup" or
+// "finalizer": the next one to run drops no successor. The returned
+// function waits, running collections, until that has happened, then starts
+// the kind again; it reports false if it had to give up.
+func StopSentinels(kind string) (restart func() bool) {
+	c, arm := &cleanupChain, armCleanupSentinel
+	if kind == "finalizer" {
+		c, arm = &finalizerChain, armFinalizerSentinel
+	}
+	c.state.Store(chainStopping)
+	return func() bool {
+		for range 1000 {
+			if c.state.Load() == chainStopped {
+				c.state.Store(chainRunning)
+				arm()
+				return true
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+		return false
+	}
 }
 
 // OnEveryGC runs f after every garbage collection, on the clock's goroutine,

@@ -30,22 +30,32 @@ func (p *Pool[T]) Trim() {
 	p.discardIdleLocked(0)
 }
 
-// The automatic trim's clock: a sentinel object, allocated and dropped
-// once per GC cycle, whose cleanup runs after the cycle that collected it.
-// The cleanup only counts the cycle, drops the next sentinel and starts the
-// clock's goroutine unless it is running: the work (visiting every live pool
-// through internal/registry, which holds them weakly, and running the hooks
-// of onEveryGC) runs there, not on the runtime's cleanup goroutine, which
-// the process's other cleanups share and which the work could otherwise hold
-// up (a drain stops the world; a debug build's report calls the program's
-// handler). The goroutine exits when it has caught up with the cycles. One
-// clock serves the process: New starts it, and it runs while the program
-// runs, at the cost of one small object per cycle.
+// The automatic trim's clock. Two sentinel objects, each allocated and
+// dropped once per GC cycle, tell it that a cycle has ended: one through a
+// cleanup (runtime.AddCleanup), one through a finalizer (runtime.SetFinalizer),
+// each dropping its successor when it runs. Either one suffices; there are
+// two because each can be held up apart from the other. Cleanups run on the
+// runtime's cleanup goroutines, which any cleanup of the program can block,
+// and a cleanup that the sweeper queued on a P is not run while that P is
+// gone: lowering GOMAXPROCS (as Go does by itself when a container's CPU
+// limit falls) can leave it unrun until the P comes back (seen with Go
+// 1.26). Finalizers go through one process-wide queue and run on the
+// finalizer goroutine, which a blocking finalizer holds up.
+//
+// A sentinel's function counts the cycle (once, if both report it: see
+// gcTicked) and starts the clock's goroutine unless it is running. The work
+// (visiting every live pool through internal/registry, which holds them
+// weakly, and running the hooks of onEveryGC) runs on that goroutine, not on
+// the runtime's: a drain stops the world, and a debug build's report calls
+// the program's handler. The goroutine exits when it has caught up with the
+// cycles. One clock serves the process: New starts it, and it runs while the
+// program runs, at the cost of two small objects per cycle.
 var gcTick struct {
 	started atomic.Bool
-	// cycles counts the cycles the sentinels saw; worked is cycles as the
-	// clock's goroutine last read it before visiting the pools.
-	cycles, worked atomic.Uint64
+	// cycle counts the GC cycles that the sentinels reported; worked is
+	// cycle as the clock's goroutine last read it before visiting the
+	// pools.
+	cycle, worked atomic.Uint64
 	// running is set while the clock's goroutine runs.
 	running atomic.Bool
 	mu      sync.Mutex
@@ -66,7 +76,8 @@ type gcTicker interface{ onGC() }
 // startGCTick starts the clock, once.
 func startGCTick() {
 	if gcTick.started.CompareAndSwap(false, true) {
-		armGCTick()
+		armCleanupSentinel()
+		armFinalizerSentinel()
 	}
 }
 
@@ -81,18 +92,74 @@ func onEveryGC(f func()) {
 	startGCTick()
 }
 
-func armGCTick() { runtime.AddCleanup(new(gcSentinel), gcTicked, 0) }
+// A sentinelChain is one kind of sentinel: the cycles it has reported, and
+// its state: running, or, for tests that run the clock on the other kind
+// alone, asked to stop (the next sentinel drops no successor) and stopped.
+type sentinelChain struct {
+	cycles atomic.Uint64
+	state  atomic.Int32
+}
 
-// gcTicked is the sentinel's cleanup. It does nothing that can block.
-func gcTicked(int) {
-	gcTick.cycles.Add(1)
-	armGCTick()
+const (
+	chainRunning int32 = iota
+	chainStopping
+	chainStopped
+)
+
+// next reports whether the sentinel that is running should drop its
+// successor.
+func (c *sentinelChain) next() bool {
+	if c.state.CompareAndSwap(chainStopping, chainStopped) {
+		return false
+	}
+	return c.state.Load() == chainRunning
+}
+
+var cleanupChain, finalizerChain sentinelChain
+
+func armCleanupSentinel() { runtime.AddCleanup(new(gcSentinel), cleanupTicked, 0) }
+
+func cleanupTicked(int) {
+	if cleanupChain.next() {
+		armCleanupSentinel()
+	}
+	gcTicked(&cleanupChain)
+}
+
+func armFinalizerSentinel() { runtime.SetFinalizer(new(gcSentinel), finalizerTicked) }
+
+func finalizerTicked(*gcSentinel) {
+	if finalizerChain.next() {
+		armFinalizerSentinel()
+	}
+	gcTicked(&finalizerChain)
+}
+
+// gcTicked records that a cycle has ended, as the chain c reports, and
+// starts the clock's goroutine unless it is running. Each chain reports each
+// cycle once, so the clock counts the cycles of the chain that has reported
+// more: a cycle that both report is counted once, and one whose report is
+// held up on one chain is counted by the other. A chain that is behind
+// catches up, so that it counts from the next cycle on if the other is held
+// up in turn. It does nothing that can block.
+func gcTicked(c *sentinelChain) {
+	n := c.cycles.Add(1) // only c's one sentinel at a time writes c.cycles
+	for {
+		old := gcTick.cycle.Load()
+		if n <= old {
+			c.cycles.Store(old) // the other chain reported this cycle
+			return
+		}
+		if gcTick.cycle.CompareAndSwap(old, n) {
+			break
+		}
+	}
 	if gcTick.running.CompareAndSwap(false, true) {
 		go runGCTicks()
 	}
 }
 
-// runGCTicks visits the pools until it has seen every cycle counted so far.
+// runGCTicks visits the pools until it has seen every cycle reported so far.
 // If a hook or a pool's trim ends the goroutine (runtime.Goexit, as a test's
 // violation handler calling t.FailNow does), the deferred hand-over still
 // lets the next cycle start a new one; a panic ends the program, as it would
@@ -100,7 +167,7 @@ func gcTicked(int) {
 func runGCTicks() {
 	defer gcTickDone()
 	for {
-		seen := gcTick.cycles.Load()
+		seen := gcTick.cycle.Load()
 		gcTick.worked.Store(seen)
 		registry.Each(func(p registry.Pool) {
 			if t, ok := p.(gcTicker); ok {
@@ -113,18 +180,18 @@ func runGCTicks() {
 		for _, f := range hooks {
 			f()
 		}
-		if gcTick.cycles.Load() == seen {
+		if gcTick.cycle.Load() == seen {
 			return
 		}
 	}
 }
 
-// gcTickDone ends the clock's goroutine. A cycle counted after the last
-// visit began, whose cleanup saw the goroutine still running, starts the
+// gcTickDone ends the clock's goroutine. A cycle reported after the last
+// visit began, whose sentinel saw the goroutine still running, starts the
 // goroutine again.
 func gcTickDone() {
 	gcTick.running.Store(false)
-	if gcTick.cycles.Load() != gcTick.worked.Load() && gcTick.running.CompareAndSwap(false, true) {
+	if gcTick.cycle.Load() != gcTick.worked.Load() && gcTick.running.CompareAndSwap(false, true) {
 		go runGCTicks()
 	}
 }

@@ -165,13 +165,13 @@ func TestIdleTrimAfterGC(t *testing.T) {
 
 // clockState describes the automatic trim's clock for a failure message:
 // whether it kept up with the collections, and, if the runtime's cleanup
-// goroutine or the clock's is stuck, where.
+// goroutine, the finalizer goroutine or the clock's is stuck, where.
 func clockState() string {
 	cycles, worked, running := slab.GCClock()
 	var gc runtime.MemStats
 	runtime.ReadMemStats(&gc)
-	return fmt.Sprintf("the clock saw %d GC cycles of %d and caught up with %d (running %v); goroutines running cleanups or the clock:\n%s\n\n%s",
-		cycles, gc.NumGC, worked, running, goroutinesIn("runtime.runCleanups"), goroutinesIn("slab.runGCTicks"))
+	return fmt.Sprintf("the clock counted %d GC cycles (the process ran %d) and caught up with %d (running %v); goroutines running cleanups, finalizers or the clock:\n%s\n\n%s\n\n%s",
+		cycles, gc.NumGC, worked, running, goroutinesIn("runtime.runCleanups"), goroutinesIn("runtime.runFinalizers"), goroutinesIn("slab.runGCTicks"))
 }
 
 // goroutinesIn returns the stacks of the goroutines that are running fn.
@@ -229,6 +229,25 @@ func TestIdleTrimClockSurvivesGoexit(t *testing.T) {
 	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
 	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
 		"the clock goes on after its goroutine exited; %s", clockState())
+}
+
+// Either kind of sentinel keeps the clock going alone: a cleanup queued on
+// a P that GOMAXPROCS took away waits for the P to come back, and a blocked
+// finalizer holds up the others.
+func TestIdleTrimClockRunsOnEitherSentinel(t *testing.T) {
+	for _, kind := range []string{"cleanup", "finalizer"} {
+		t.Run("without "+kind+"s", func(t *testing.T) {
+			restart := slab.StopSentinels(kind)
+			defer func() { require.True(t, restart(), "the %s sentinels start again", kind) }()
+			gcCycles(3) // the last sentinel of the kind has run
+
+			withProcs(t, 1) // fills slabs in order from one P's cache
+			p := slab.New[node](slab.WithIdleTrim(1))
+			freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
+			assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
+				"the other sentinel alone drives the trim; %s", clockState())
+		})
+	}
 }
 
 func TestIdleTrimOffKeepsSlabs(t *testing.T) {
