@@ -495,8 +495,7 @@ func TestDebugDroppedWithoutFree(t *testing.T) {
 	dropOrder(p)
 
 	var site *tracker.Site
-	for range 50 {
-		runtime.GC()
+	gcUntil(gcTries, func() bool { // the cleanup runs on its own goroutine
 		var v *tracker.Violation
 		if errors.As(tracker.Find(ignore, tracker.MaxRetries(0)), &v) {
 			for i, s := range v.Sites {
@@ -505,11 +504,8 @@ func TestDebugDroppedWithoutFree(t *testing.T) {
 				}
 			}
 		}
-		if site != nil {
-			break
-		}
-		time.Sleep(time.Millisecond) // the cleanup runs on its own goroutine
-	}
+		return site != nil
+	})
 	require.NotNil(t, site, "Find reports the dropped object after a GC")
 	assert.Equal(t, 1, site.Objects, "one object was dropped")
 	assert.Equal(t, int64(unsafe.Sizeof(order{})), site.Bytes, "its bytes")
@@ -550,20 +546,16 @@ func TestDebugDroppedGoesToHandler(t *testing.T) {
 	p := newPool(t, slab.WithDropCheck(true))
 	dropOrder(p)
 	var v *tracker.Violation
-	for range 50 {
-		runtime.GC()
-		time.Sleep(time.Millisecond)
+	gcUntil(gcTries, func() bool {
 		mu.Lock()
+		defer mu.Unlock()
 		for _, g := range got {
 			if g.Pool == t.Name() {
 				v = g
 			}
 		}
-		mu.Unlock()
-		if v != nil {
-			break
-		}
-	}
+		return v != nil
+	})
 	require.NotNil(t, v, "the handler receives the dropped object")
 	assert.Equal(t, tracker.Dropped, v.Kind, "the kind")
 	assert.ErrorIs(t, v, tracker.ErrLeak, "a dropped object matches tracker.ErrLeak")

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 	"weak"
 
 	"github.com/stretchr/testify/assert"
@@ -233,11 +232,8 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 		leaked = p.AllocIn(s)
 		leaked.CostCents = 7
 	}()
-	for i := 0; p.Stats().ScopeFree != 0 || p.Stats().Scoped != 0; i++ {
-		require.Less(t, i, 50, "collected scopes should give back their free slots and leave the pool")
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-	}
+	require.True(t, gcUntil(gcTries, func() bool { return p.Stats().ScopeFree == 0 && p.Stats().Scoped == 0 }),
+		"collected scopes should give back their free slots and leave the pool")
 	st := p.Stats()
 	assert.EqualValues(t, 1, st.Live, "the object of the scope dropped without Release should stay live")
 	assert.Zero(t, st.Scoped, "no scope owns it any more")
