@@ -545,6 +545,11 @@ func TestFaultLowMemoryLimit(t *testing.T) {
 	t.Logf("%d API calls, %d MiB of garbage, %d GC cycles under a 4 MiB memory limit, %d slabs released by the automatic trim",
 		small.calls()+big.calls(), garbage.Load()>>20, ms.NumGC-gc0, small.p.Stats().Released+big.p.Stats().Released)
 	assert.Greater(t, ms.NumGC, gc0, "the GC ran during the churn")
+	// The checks change GOMAXPROCS, which waits for the GC; under the
+	// limit, with the heap of the earlier tests above it, the GC runs
+	// without end and runtime.GOMAXPROCS can wait for minutes. The churn
+	// is over: check the pools under the usual limit.
+	debug.SetMemoryLimit(old)
 	checkQuiescent(t, small.p, small.sh, small.workers)
 	checkQuiescent(t, big.p, big.sh, big.workers)
 	requireNoGoroutineLeft(t, before)
