@@ -187,12 +187,26 @@ func goroutinesIn(fn string) string {
 	return strings.Join(out, "\n\n")
 }
 
+// idleBurst returns a pool, trimmed after one idle cycle, whose three slabs
+// a burst filled and emptied.
+func idleBurst() *slab.Pool[node] {
+	p := slab.New[node](slab.WithIdleTrim(1))
+	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
+	return p
+}
+
+// assertIdleTrimmed asserts that collections make the automatic trim release
+// every slab of p, and describes the clock if they do not.
+func assertIdleTrimmed(t *testing.T, p *slab.Pool[node], msg string) {
+	t.Helper()
+	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }), "%s; %s", msg, clockState())
+}
+
 // A pool whose drain lock is held (by a long Trim, say) skips its turn: the
 // clock goes on, and the other pools are trimmed.
 func TestIdleTrimGoesOnPastABusyPool(t *testing.T) {
 	withProcs(t, 1) // fills slabs in order from one P's cache
-	busy := slab.New[node](slab.WithIdleTrim(1))
-	freeAll(busy, fill(busy, 3*slab.SlotsPerSlab(busy)))
+	busy := idleBurst()
 	require.Positive(t, slab.CachedSlabs(busy), "the busy pool's caches hold slots: the idle trim would drain them")
 	release := slab.HoldDrain(busy)
 	defer func() {
@@ -202,15 +216,11 @@ func TestIdleTrimGoesOnPastABusyPool(t *testing.T) {
 	}()
 	gcCycles(5) // the busy pool is idle now: each cycle tries to drain it
 
-	p := slab.New[node](slab.WithIdleTrim(1))
-	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
-	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
-		"the other pool's slabs are released while the busy pool's drain lock is held; %s", clockState())
+	assertIdleTrimmed(t, idleBurst(), "the other pool's slabs are released while the busy pool's drain lock is held")
 
 	release()
 	release = nil
-	assert.True(t, gcUntil(gcTries, func() bool { return busy.Stats().Slabs == 0 }),
-		"and the busy pool's, once it is free; %s", clockState())
+	assertIdleTrimmed(t, busy, "and the busy pool's, once it is free")
 }
 
 // A hook that ends the clock's goroutine (a test's handler calling
@@ -225,10 +235,7 @@ func TestIdleTrimClockSurvivesGoexit(t *testing.T) {
 	require.True(t, gcUntil(gcTries, exited.Load), "the hook ran; %s", clockState())
 
 	withProcs(t, 1) // fills slabs in order from one P's cache
-	p := slab.New[node](slab.WithIdleTrim(1))
-	freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
-	assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
-		"the clock goes on after its goroutine exited; %s", clockState())
+	assertIdleTrimmed(t, idleBurst(), "the clock goes on after its goroutine exited")
 }
 
 // Either kind of sentinel keeps the clock going alone: a cleanup queued on
@@ -245,10 +252,7 @@ func TestIdleTrimClockRunsOnEitherSentinel(t *testing.T) {
 			gcCycles(3) // the last sentinel of the kind has run, most likely
 
 			withProcs(t, 1) // fills slabs in order from one P's cache
-			p := slab.New[node](slab.WithIdleTrim(1))
-			freeAll(p, fill(p, 3*slab.SlotsPerSlab(p)))
-			assert.True(t, gcUntil(gcTries, func() bool { return p.Stats().Slabs == 0 }),
-				"the other sentinel alone drives the trim; %s", clockState())
+			assertIdleTrimmed(t, idleBurst(), "the other sentinel alone drives the trim")
 		})
 	}
 }
