@@ -2,30 +2,32 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
+# The library and the examples, a module of their own (see go.work).
+PKGS        := ./... ./examples/...
 
 .PHONY: all test race debug bench fuzz lint slabvet ci
 
 all: lint test
 
 test: ## unit, example and end-to-end tests
-	$(GO) test ./...
+	$(GO) test $(PKGS)
 
 race: ## the same under the race detector
-	$(GO) test -race ./...
+	$(GO) test -race $(PKGS)
 
 debug: ## the same with the slabdebug checks compiled in
-	$(GO) test -tags slabdebug ./...
+	$(GO) test -tags slabdebug $(PKGS)
 
 bench: ## every benchmark, with allocations
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 fuzz: ## each fuzz target of every package for FUZZTIME (make fuzz FUZZTIME=60s)
 	bash .ci/fuzz $(FUZZTIME)
 
 lint: ## gofmt, go vet and staticcheck (pinned)
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
 
 slabvet: ## the slabvet analyzers' tests, and slabvet over the repository
 	bash scripts/slabvet.sh
