@@ -62,10 +62,10 @@ func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                      
 //lint:ignore U1000 empty and unread in release builds
 type scopeBusy struct{}
 
-func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) *T { return nil }
-func (b *scopeSlots[T]) releaseDebug() (int64, bool)           { return 0, false }
-func (st *scopeState) noteEnter(scopeOp)                       {}
-func (st *scopeState) noteExit()                               {}
+func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) (*T, error) { return nil, nil }
+func (b *scopeSlots[T]) releaseDebug() (int64, bool)                    { return 0, false }
+func (st *scopeState) noteEnter(scopeOp)                                {}
+func (st *scopeState) noteExit()                                        {}
 
 // busyOp names the operation in progress on a scope for the message of a
 // second goroutine's call: release builds do not record it.

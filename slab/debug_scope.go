@@ -19,8 +19,15 @@ import (
 // slots across Release.
 
 // allocInDebug is AllocIn in debug builds. The caller admitted the object
-// in a bounded pool.
-func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) *T {
+// in a bounded pool. Each object counts against the scope's limit as it is
+// taken, as a word of slots does in release builds.
+func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) (*T, error) {
+	if !st.take(p.size) {
+		if p.bound != 0 {
+			p.live.Add(-1)
+		}
+		return nil, st.limitError(opAllocIn, p.owner.typeName, p.size)
+	}
 	if b.owner == nil {
 		p.mu.Lock()
 		p.registerLocked(b)
@@ -31,7 +38,7 @@ func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) *T {
 	r := p.lookup(x)
 	*r.st() = stateScoped
 	b.objs = append(b.objs, x)
-	return x
+	return x, nil
 }
 
 // releaseDebug is release in debug builds: each object goes through

@@ -62,7 +62,7 @@ const (
 	fuzzOpGet                       // Get of a held Ref, stamp checked
 	fuzzOpFreeRef                   // FreeRef of a held Ref
 	fuzzOpAllocIn                   // AllocIn on scope arg&1
-	fuzzOpRelease                   // Release of scope arg&1 (twice if arg&2)
+	fuzzOpRelease                   // Release of scope arg&1 (twice if arg&2); with arg&128, an operation on the contested scope (see contested)
 	fuzzOpFreeScoped                // Free of a scoped object: must panic with ErrScoped
 	fuzzOpFreeForeign               // Free of new(T) or of an interior pointer: must panic with ErrForeign
 	fuzzOpTrim                      // Trim, at most maxTrims times per goroutine
@@ -208,6 +208,16 @@ type shared struct {
 	misuse  sync.RWMutex
 	held    atomic.Int64 // objects held: raised after an allocation, lowered before a free
 	maxHeld atomic.Int64
+
+	// The contested scope: a scope of scopes, which one goroutine gets and
+	// fills, and any goroutine then puts back, releases or allocates in
+	// while others do the same, as a goroutine that outlives its request
+	// does with the request's scope.
+	scopes    slab.ScopePool
+	contested atomic.Pointer[slab.Scope]
+	// contestedAllocs counts the allocations that succeeded in contested
+	// scopes: each is freed by the scope's one successful Put.
+	contestedAllocs atomic.Uint64
 }
 
 func (s *shared) addLeftover(x unsafe.Pointer) {
@@ -627,6 +637,10 @@ func (w *worker[T]) step(o workerOp) {
 			}
 		}
 	case fuzzOpRelease:
+		if arg&128 != 0 {
+			w.contested(arg)
+			return
+		}
 		k := arg & 1
 		for _, o := range w.scoped[k] {
 			if !w.verify(o) {
@@ -727,6 +741,72 @@ func (w *worker[T]) held() int {
 	return len(w.objs) + len(w.refs) + len(w.scoped[0]) + len(w.scoped[1])
 }
 
+// contested runs an operation on the contested scope, by (arg>>4)&7:
+// get a scope from the pool, fill it with arg&15 objects and make it the
+// contested one, putting back the one it replaces (0, 1); put it back (2,
+// 3); release it (4, 5); allocate arg&15 objects in it (6, 7). Racing with
+// the others, each call may find the scope put back already (ErrReleased)
+// or in another goroutine's call (ErrScopeBusy), and must then change
+// nothing; every object allocated in a contested scope is freed by the
+// scope's one Put that succeeds.
+func (w *worker[T]) contested(arg int) {
+	w.calls++
+	tolerate := func(what string, f func()) bool {
+		v := catch(f)
+		if v == nil {
+			return true
+		}
+		err, _ := v.(error)
+		if !errors.Is(err, slab.ErrReleased) && !errors.Is(err, slab.ErrScopeBusy) && !errors.Is(err, slab.ErrExhausted) {
+			w.fail("%s on the contested scope: %v", what, v)
+		}
+		return false
+	}
+	fill := func(s *slab.Scope) {
+		for range arg & 15 {
+			// The object is not written: a Put on another goroutine may
+			// release it as soon as AllocIn returns, and a write then is a
+			// use after release (which the slabhttp tests commit).
+			if tolerate("AllocIn", func() { w.p.AllocIn(s) }) {
+				w.sh.contestedAllocs.Add(1)
+			}
+		}
+	}
+	switch s := w.sh.contested.Load(); (arg >> 4) & 7 {
+	case 0, 1:
+		s = w.sh.scopes.Get()
+		fill(s)
+		if old := w.sh.contested.Swap(s); old != nil {
+			tolerate("ScopePool.Put", func() { w.sh.scopes.Put(old) })
+		}
+	case 2, 3:
+		if s != nil {
+			tolerate("ScopePool.Put", func() { w.sh.scopes.Put(s) })
+		}
+	case 4, 5:
+		if s != nil {
+			tolerate("Release", func() { s.Release() })
+		}
+	default:
+		if s != nil {
+			fill(s)
+		}
+	}
+}
+
+// putContested puts the last contested scope back, once the goroutines are
+// done: every contested scope has then been put back once.
+func putContested(sh *shared) error {
+	if s := sh.contested.Swap(nil); s != nil {
+		if v := catch(func() { sh.scopes.Put(s) }); v != nil {
+			if err, _ := v.(error); !errors.Is(err, slab.ErrReleased) {
+				return fmt.Errorf("%v", v)
+			}
+		}
+	}
+	return nil
+}
+
 // freeAll frees everything w holds, each kind its own way.
 func (w *worker[T]) freeAll() {
 	for len(w.objs) > 0 {
@@ -768,6 +848,7 @@ func runConcurrent[T stampedElem](t *testing.T, cfg concurrentConfig, ops [][]wo
 // slot was lost.
 func checkQuiescent[T stampedElem](t *testing.T, p *slab.Pool[T], sh *shared, workers []*worker[T]) {
 	t.Helper()
+	require.NoError(t, putContested(sh), "the last contested scope goes back")
 	ex := exchangeOf[T](sh)
 	sh.errs.requireNone(t)
 	require.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
@@ -801,6 +882,8 @@ func checkQuiescent[T stampedElem](t *testing.T, p *slab.Pool[T], sh *shared, wo
 		}
 	}
 	sh.errs.requireNone(t)
+	allocs += sh.contestedAllocs.Load() // each freed by its scope's Put
+	frees += sh.contestedAllocs.Load()
 	st := p.Stats()
 	assert.Equal(t, int64(held), st.Live, "Stats().Live equals the objects the goroutines hold")
 	assert.Equal(t, int64(held), sh.held.Load(), "the shared count of held objects equals the goroutines' records")
@@ -890,6 +973,15 @@ func concurrentSeeds() [][]byte {
 		return append(repeat(20, op(w, fuzzOpAllocIn, uint8(w))), append(op(w, fuzzOpFreeScoped, uint8(w)),
 			append(op(w, fuzzOpRelease, 2|uint8(w)), append(op(w, fuzzOpAllocIn, 1), op(w, fuzzOpVerify, 0)...)...)...)...)
 	})))
+	// The contested scope: one goroutine fills a scope and shares it, the
+	// others put it back, release it and allocate in it at once, as
+	// goroutines that outlive a request do; with a bound of 64 too.
+	contested := repeat(16, each(4, func(w int) []byte {
+		c := func(sub, n uint8) []byte { return op(w, fuzzOpRelease, 128|sub<<4|n) }
+		return append(c(uint8(w%2), 9), append(c(6, 5), append(c(2+uint8(w%4)*2, 0), append(c(6, 3), op(w, fuzzOpAlloc, 0)...)...)...)...)
+	}))
+	build(0, 0, contested)
+	build(8, 63, contested)
 	// Refs: AllocRef, RefOf, Get, FreeRef across Trims.
 	build(4|16, 0, repeat(4, each(4, func(w int) []byte {
 		return append(repeat(6, op(w, fuzzOpAllocRef, 0)), append(op(w, fuzzOpAllocBatch, 4), append(op(w, fuzzOpRefOf, 1),

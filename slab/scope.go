@@ -76,8 +76,10 @@ import (
 type Scope struct {
 	_ noCopy
 
-	// st is the scope's memory: own, or for a scope from a ScopePool the
-	// recycled state it leases.
+	// st is the recycled state that a scope from a ScopePool leases, or
+	// nil for a scope whose state is its own. It is never written after
+	// the *Scope is made, so that calls on two goroutines race on nothing
+	// but the lease word.
 	st *scopeState
 	// gen is st.ctl of this lease while no operation runs: a multiple of
 	// ctlGen. ScopePool.Put ends the lease by moving st.ctl past it.
@@ -99,12 +101,13 @@ type scopeState struct {
 	//	    lease gen idle ---- enter (CAS) ----> gen|busy
 	//	          ^  |  ^----- exit (Store) --------'
 	//	          |  |
-	//	          |  Put (CAS) ---> gen|closing ---- Put releases ---->
+	//	          |  Put (CAS from idle) -> gen|closing -- Put releases -->
 	//	          |                                  Store(gen+ctlGen)
 	//	          +-- the next lease: gen+ctlGen ---------------------'
 	//
-	// Put waits for an operation in progress (busy) to end before it
-	// releases; an operation that finds closing set, or another gen,
+	// Put sets closing from the idle value only, waiting for an operation
+	// in progress (busy) to end, since the operation's exit stores the idle
+	// value whole; an operation that finds closing set, or another gen,
 	// panics with ErrReleased; one that finds busy set with its own gen
 	// panics with ErrScopeBusy.
 	ctl atomic.Uint64
@@ -197,11 +200,7 @@ func NewScope() *Scope { return new(Scope) }
 // goroutine's operation is in progress on it.
 func (s *Scope) enter(op scopeOp, typ, pool string) *scopeState {
 	if s != nil {
-		st := s.st
-		if st == nil {
-			st = &s.own
-			s.st = st
-		}
+		st := s.state()
 		if st.ctl.CompareAndSwap(s.gen, s.gen|ctlBusy) {
 			if debugMode {
 				st.noteEnter(op)
@@ -210,6 +209,14 @@ func (s *Scope) enter(op scopeOp, typ, pool string) *scopeState {
 		}
 	}
 	panic(s.enterError(op, typ, pool))
+}
+
+// state returns the state s leases, or its own.
+func (s *Scope) state() *scopeState {
+	if st := s.st; st != nil {
+		return st
+	}
+	return &s.own
 }
 
 // exit ends the operation that enter began on st.
@@ -223,7 +230,7 @@ func (s *Scope) exit(st *scopeState) {
 // check panics as enter does if s may not be used now, without beginning
 // an operation: for calls that allocate nothing in s.
 func (s *Scope) check(op scopeOp) {
-	if s != nil && (s.st == nil && s.gen == 0 || s.st != nil && s.st.ctl.Load()&^ctlBusy == s.gen) {
+	if s != nil && s.state().ctl.Load()&^ctlBusy == s.gen {
 		return
 	}
 	panic(s.enterError(op, "", ""))
@@ -235,7 +242,8 @@ func (s *Scope) enterError(op scopeOp, typ, pool string) error {
 	if s == nil {
 		return fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrNilScope, call)
 	}
-	v := s.st.ctl.Load()
+	st := s.state()
+	v := st.ctl.Load()
 	switch {
 	case v&^ctlFlags != s.gen:
 		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, call)
@@ -243,7 +251,7 @@ func (s *Scope) enterError(op scopeOp, typ, pool string) error {
 		return fmt.Errorf("%w: %s in a scope that its ScopePool is taking back: ScopePool.Put runs on another goroutine", ErrReleased, call)
 	}
 	return fmt.Errorf("%w: %s on a scope while another goroutine runs %s: a Scope is for one goroutine at a time%s",
-		ErrScopeBusy, call, s.st.busyOp(), s.st.busyDetail())
+		ErrScopeBusy, call, st.busyOp(), st.busyDetail())
 }
 
 // scopeCall names the call op of a value of type typ of the pool named
@@ -274,7 +282,11 @@ func (p *Pool[T]) AllocIn(s *Scope) *T {
 	// The fast path hands out the lowest free slot of s's current word of
 	// p. It is written out here, not called, as Alloc's is.
 	if s != nil {
-		if st := s.st; st != nil && st.ctl.CompareAndSwap(s.gen, s.gen|ctlBusy) {
+		st := s.st
+		if st == nil {
+			st = &s.own
+		}
+		if st.ctl.CompareAndSwap(s.gen, s.gen|ctlBusy) {
 			if i := p.sc.idx.Load(); uint(i) < uint(len(st.ents)) {
 				if h := st.ents[i]; h.pool == unsafe.Pointer(p) && h.free != 0 {
 					f := h.free
@@ -329,7 +341,7 @@ func (p *Pool[T]) allocIn(s *Scope, op scopeOp) (*T, error) {
 	}
 	b := scopeSlotsOf(st, p)
 	if debugMode {
-		return p.allocInDebug(st, b), nil
+		return p.allocInDebug(st, b)
 	}
 	return p.allocInSlots(st, b)
 }
@@ -427,7 +439,7 @@ func (st *scopeState) limitError(op scopeOp, typ string, n uintptr) error {
 // nil scope and one that its ScopePool took back, and panics with an error
 // wrapping ErrScopeBusy if another goroutine is using s.
 func (s *Scope) Len() int {
-	if s == nil || s.st == nil || s.st.ctl.Load()&^ctlFlags != s.gen {
+	if s == nil || s.state().ctl.Load()&^ctlFlags != s.gen {
 		return 0
 	}
 	st := s.enter(opRelease, "", "")

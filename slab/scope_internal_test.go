@@ -168,7 +168,7 @@ func TestScopeIndexReuse(t *testing.T) {
 	y := q.AllocIn(&s)
 	assert.Equal(t, otherT{}, *y, "the new pool's object should be zeroed")
 	y.v[0] = 1
-	assert.Equal(t, q.id, s.st.ents[idx].id, "the scope's entry should now be the new pool's")
+	assert.Equal(t, q.id, s.state().ents[idx].id, "the scope's entry should now be the new pool's")
 	assert.EqualValues(t, 1, q.Stats().Live, "the object should be live in the new pool")
 	s.Release()
 	assert.Zero(t, q.Stats().Live, "Release should free it")
@@ -208,7 +208,7 @@ func TestScopeStatePointersStayInSpan(t *testing.T) {
 	p := New[edgeT]()
 	var s Scope
 	x := p.AllocIn(&s)
-	h := s.st.ents[p.sc.idx.Load()]
+	h := s.state().ents[p.sc.idx.Load()]
 	b := (*scopeSlots[edgeT])(unsafe.Pointer(h))
 	w := b.words[b.cur]
 	assert.Equal(t, unsafe.Pointer(&w.s.mem[w.base]), h.mem, "mem should be the word's first slot")

@@ -139,20 +139,19 @@ func (sp *ScopePool) Put(s *Scope) {
 		s.Release()
 		return
 	}
-	// Close the lease: from here on no operation can begin on it.
+	// Close the lease once no call is inside it: from then on no call can
+	// begin on it. A call in progress on another goroutine (one that
+	// outlived its request) is short and never waits for this one, so wait
+	// for it to leave; it clears only its own busy bit, which is why the
+	// closing bit is set from the idle value alone.
 	for {
 		v := st.ctl.Load()
 		if v&^ctlFlags != s.gen || v&ctlClosing != 0 {
 			panic(s.enterError(opPut, "", ""))
 		}
-		if st.ctl.CompareAndSwap(v, v|ctlClosing) {
+		if v&ctlBusy == 0 && st.ctl.CompareAndSwap(v, v|ctlClosing) {
 			break
 		}
-	}
-	// An operation another goroutine began before is still inside: a
-	// goroutine that outlived its request. Its call is short and never
-	// waits for this one, so wait for it to leave.
-	for st.ctl.Load()&ctlBusy != 0 {
 		runtime.Gosched()
 	}
 	next := s.gen + ctlGen

@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
 )
 
 func TestScopePoolEndsScopes(t *testing.T) {
@@ -165,4 +167,80 @@ func TestScopeKeepsWhatItUsed(t *testing.T) {
 	}
 	s.Release()
 	assert.Zero(t, p.Stats().ScopeFree, "a Release after an unused cycle gives everything back")
+}
+
+// TestScopePoolRacingPut: two goroutines put one scope back at once, with
+// objects in it and a third goroutine still allocating in it. One Put
+// releases it, the other panics with ErrReleased and changes nothing; the
+// late allocations either land before the Put (and are freed by it) or
+// panic with ErrReleased; the pool is never wedged and nothing stays live.
+func TestScopePoolRacingPut(t *testing.T) {
+	p := slab.New[customerRecord](slab.WithName("racing-put"))
+	var sp slab.ScopePool
+	rounds := 2000
+	if testing.Short() || tracker.Enabled() || race.Enabled {
+		rounds = 200 // debug builds record a stack per object
+	}
+	for round := range rounds {
+		s := sp.Get()
+		for range 10 {
+			p.AllocIn(s).ID = 7
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for g := range 3 {
+			wg.Go(func() {
+				if g == 2 {
+					for {
+						if errs[g] = recoverErr(t, func() { p.AllocIn(s) }); errs[g] != nil {
+							return
+						}
+					}
+				}
+				errs[g] = recoverErr(t, func() { sp.Put(s) })
+			})
+		}
+		wg.Wait()
+		require.True(t, (errs[0] == nil) != (errs[1] == nil), "round %d: exactly one Put succeeds: %v, %v", round, errs[0], errs[1])
+		for _, err := range errs {
+			if err != nil {
+				require.ErrorIs(t, err, slab.ErrReleased, "round %d: the loser panics with ErrReleased", round)
+			}
+		}
+		require.Zero(t, p.Stats().Live, "round %d: the Put freed every object, the late ones too", round)
+	}
+	s := sp.Get()
+	x, err := p.TryAllocIn(s)
+	require.NoError(t, err, "the pool and the scope pool are not wedged")
+	require.NotNil(t, x)
+	sp.Put(s)
+	require.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
+}
+
+// TestReleaseWhilePutRuns: a helper goroutine calls Release while Put
+// runs. It panics with ErrReleased, or runs before Put and Put waits for
+// it; nothing is released twice.
+func TestReleaseWhilePutRuns(t *testing.T) {
+	p := slab.New[customerRecord](slab.WithName("release-during-put"))
+	var sp slab.ScopePool
+	rounds := 500
+	if testing.Short() || tracker.Enabled() || race.Enabled {
+		rounds = 100
+	}
+	for round := range rounds {
+		s := sp.Get()
+		for range 20 {
+			p.AllocIn(s)
+		}
+		var wg sync.WaitGroup
+		var relErr error
+		wg.Go(func() { relErr = recoverErr(t, func() { s.Release() }) })
+		sp.Put(s)
+		wg.Wait()
+		if relErr != nil {
+			require.ErrorIs(t, relErr, slab.ErrReleased, "round %d: a Release that comes after Put began panics with ErrReleased", round)
+		}
+		require.Zero(t, p.Stats().Live, "round %d: nothing stays live", round)
+	}
+	require.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs")
 }

@@ -153,7 +153,7 @@ func newStrategy(name, codec string) (*Strategy, error) {
 	case "scope":
 		newObjects = scopeObjects
 		s.live = scopeLive
-		s.wrap = slabhttp.Middleware
+		s.wrap = func(h http.Handler) http.Handler { return slabhttp.Middleware(h) }
 		s.scoped = true
 		s.scopedJSON = codec == jsonAuto
 	default:

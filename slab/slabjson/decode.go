@@ -603,8 +603,7 @@ func (d *decodeState) slice(p *plan, ptr unsafe.Pointer) bool {
 	base := sc.n
 	for {
 		if !d.value(p.elem, sc.push()) {
-			sc.pop(base)
-			return false
+			return d.keepPartial(p, hdr, sc, base, sc.n-1)
 		}
 		d.ws()
 		switch d.peek() {
@@ -615,8 +614,7 @@ func (d *decodeState) slice(p *plan, ptr unsafe.Pointer) bool {
 		case ']':
 			d.i++
 		default:
-			sc.pop(base)
-			return fail()
+			return d.keepPartial(p, hdr, sc, base, sc.n)
 		}
 		break
 	}
@@ -633,6 +631,35 @@ func (d *decodeState) slice(p *plan, ptr unsafe.Pointer) bool {
 	hdr.data, hdr.len, hdr.cap = dst, n, c
 	d.depth--
 	return true
+}
+
+// keepPartial ends the decoding of a slice that failed after its elements
+// from base on were pushed, those before end whole: it moves those into
+// the slice, with room for one more (json v2 appends an element before it
+// decodes into it), leaves its length 0, and fails. Unmarshal then decodes
+// the input again with json v2, which appends to the slice into its room:
+// it needs no new backing array for the elements the decoder read, as it
+// would if the slice were left empty, so the two passes allocate no more
+// for them than json v2 alone. If no element was whole, or the scope's
+// limit refused memory, it keeps nothing.
+func (d *decodeState) keepPartial(p *plan, hdr *sliceHeader, sc *scratch, base, end int) bool {
+	n := end - base
+	if n == 0 || d.limit != nil {
+		sc.pop(base)
+		return false
+	}
+	sc.pop(end) // the element that failed
+	dst, c := hdr.data, hdr.cap
+	if dst == nil || c < n+1 {
+		if dst = d.alloc(p.et, n+1, p.elem.size); dst == nil {
+			sc.pop(base)
+			return false
+		}
+		c = n + 1
+	}
+	sc.moveTo(dst, base)
+	hdr.data, hdr.len, hdr.cap = dst, 0, c
+	return false
 }
 
 // zeroBase is where an empty slice that json v2 would make points.
