@@ -78,7 +78,9 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, oc lifet
 	t := env.Trace(fn, false, lifetime.Root{V: obj, Class: lifetime.Direct, Must: true})
 	consumers := map[ssa.Instruction]bool{}
 	for _, e := range t.Events {
-		if e.Kind != lifetime.Borrow {
+		// A store into a local struct's field is not one: the trace goes
+		// on through the struct, and the object is lost with it.
+		if e.Kind != lifetime.Borrow && !(e.Kind == lifetime.Contained && e.Held) {
 			consumers[e.Instr] = true
 		}
 	}

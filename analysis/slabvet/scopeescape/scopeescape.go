@@ -3,9 +3,11 @@
 package scopeescape
 
 import (
+	"cmp"
 	"fmt"
 	"go/types"
 	"reflect"
+	"slices"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -50,43 +52,51 @@ func run(pass *analysis.Pass) (any, error) {
 	env := pass.ResultOf[lifetime.Analyzer].(*lifetime.Env)
 	rep := lifetime.NewReporter(pass, "scopeescape", env.Notes)
 	for _, fn := range env.Funcs {
-		var releases []ssa.CallInstruction
-		for _, b := range fn.Blocks {
-			for _, in := range b.Instrs {
-				call, ok := in.(ssa.CallInstruction)
-				if !ok || call.Common().StaticCallee() == nil {
-					continue
-				}
-				if api, ok := env.API(call.Common().StaticCallee()); ok && api.Role == slabapi.Release {
-					releases = append(releases, call)
-				}
-			}
-		}
-		for _, sc := range env.ScopedCalls(fn) {
+		releases := env.ScopeReleases(fn)
+		calls := env.ScopedCalls(fn)
+		// Objects before decoded memory: where both reach one place (a
+		// scoped slice of decoded strings), the object's report says more.
+		slices.SortStableFunc(calls, func(a, b lifetime.ScopedCall) int {
+			return cmp.Compare(rank(a), rank(b))
+		})
+		for _, sc := range calls {
 			check(env, rep, fn, sc, releases)
 		}
 	}
 	return rep.Diags, nil
 }
 
-func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifetime.ScopedCall, releases []ssa.CallInstruction) {
+func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifetime.ScopedCall, releases []lifetime.ScopeRelease) {
 	call, api := sc.Call, sc.API
 	var t *lifetime.Trace
-	var name string
+	var root ssa.Value
+	decoded := api.Role == slabapi.DecodeIn || sc.Decoded
 	if api.Role == slabapi.DecodeIn {
 		if api.Arg < 0 || api.Arg >= len(call.Call.Args) {
 			return
 		}
-		dst := lifetime.MustRoot(call.Call.Args[api.Arg])
-		t = env.TraceDecoded(fn, dst)
-		name = "what " + api.Name + " decoded into " + lifetime.Name(dst)
+		root = lifetime.MustRoot(call.Call.Args[api.Arg])
+		t = env.TraceDecoded(fn, root)
 	} else {
-		obj := lifetime.FirstResult(call)
-		if obj == nil {
+		root = lifetime.FirstResult(call)
+		if root == nil {
 			return
 		}
-		t = env.Trace(fn, false, lifetime.Root{V: obj, Class: lifetime.Direct, Must: true})
-		name = lifetime.Name(obj)
+		t = env.TraceScoped(fn, sc, root)
+	}
+	// name says what escapes and where it was allocated, fix how to keep
+	// it: what escapes is the field read from decoded memory, if one was.
+	name := func(v ssa.Value) (string, string) {
+		if !decoded {
+			return lifetime.Name(root) + " is allocated in a scope", lifetime.Fix(root.Type())
+		}
+		if o, text := lifetime.Origin(t, v); o != nil {
+			return text + " is decoded into a scope by " + api.Name, lifetime.Fix(o.Type())
+		}
+		if sc.Decoded {
+			return lifetime.Name(root) + " is decoded into a scope by " + api.Name, lifetime.Fix(root.Type())
+		}
+		return "what " + api.Name + " decoded into " + lifetime.Name(root) + " is in a scope", lifetime.Fix(root.Type())
 	}
 	scope := lifetime.MustRoot(sc.Scope)
 	for _, e := range t.Events {
@@ -103,43 +113,49 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifet
 			if e.Callee != nil {
 				why = fmt.Sprintf("passed to %s, where it is %s", e.Callee.Name(), e.Why)
 			}
-			rep.Report(analysis.Diagnostic{Pos: p, Message: fmt.Sprintf("%s is allocated in a scope and escapes it: %s", name, why)})
+			what, fix := name(e.Value)
+			rep.Report(analysis.Diagnostic{Pos: p, Message: fmt.Sprintf("%s and escapes it: %s; %s", what, why, fix)})
 		case lifetime.Freed:
-			if t.Values[e.Value]&lifetime.Direct == 0 {
+			if decoded || t.Values[e.Value]&lifetime.Direct == 0 || e.Callee == nil {
 				continue
 			}
-			msg := fmt.Sprintf("%s is owned by its scope: Pool.Free of it panics with ErrScoped; the scope's Release frees it", name)
-			if e.Callee == nil {
-				continue
-			}
+			n := lifetime.Name(root)
+			msg := fmt.Sprintf("%s is owned by its scope: Pool.Free of it panics with ErrScoped; the scope's Release frees it", n)
 			if api, ok := env.API(e.Callee); !ok || (api.Role != slabapi.Free && api.Role != slabapi.FreeRef) {
-				msg = fmt.Sprintf("%s is owned by its scope, but %s frees it: Pool.Free of it panics with ErrScoped", name, e.Callee.Name())
+				msg = fmt.Sprintf("%s is owned by its scope, but %s frees it: Pool.Free of it panics with ErrScoped", n, e.Callee.Name())
 			}
 			rep.Report(analysis.Diagnostic{Pos: p, Message: msg})
 		case lifetime.Returned:
-			if rel := releasedBefore(env, scope, e.Instr, releases); rel != nil {
-				msg := fmt.Sprintf("%s is returned, but its scope is released on line %d", name, lifetime.Line(env, rel.Pos()))
-				if _, ok := rel.(*ssa.Defer); ok {
-					msg = fmt.Sprintf("%s is returned, but its scope is released when the function returns (deferred on line %d)", name, lifetime.Line(env, rel.Pos()))
-				}
-				if !isPointerLike(e.Value.Type()) {
-					continue
-				}
-				rep.Report(analysis.Diagnostic{Pos: p, Message: msg})
+			if !isPointerLike(e.Value.Type()) {
+				continue
 			}
+			rel := releasedBefore(scope, e.Instr, releases)
+			if rel == nil {
+				continue
+			}
+			what, fix := name(e.Value)
+			when := fmt.Sprintf("on line %d", lifetime.Line(env, rel.Instr.Pos()))
+			if _, ok := rel.Instr.(*ssa.Defer); ok {
+				when = fmt.Sprintf("when the function returns (deferred on line %d)", lifetime.Line(env, rel.Instr.Pos()))
+			}
+			rep.Report(analysis.Diagnostic{Pos: p, Message: fmt.Sprintf("%s and returned, but the scope is %s %s: %s", what, rel.Verb, when, fix)})
 		}
 	}
 }
 
-// releasedBefore returns the Release of scope that runs before ret on every
+func rank(sc lifetime.ScopedCall) int {
+	if sc.API.Role == slabapi.DecodeIn || sc.Decoded {
+		return 1
+	}
+	return 0
+}
+
+// releasedBefore returns the release of scope that runs before ret on every
 // path: a deferred one registered before it, or a direct call before it.
-func releasedBefore(env *lifetime.Env, scope ssa.Value, ret ssa.Instruction, releases []ssa.CallInstruction) ssa.CallInstruction {
-	for _, r := range releases {
-		if len(r.Common().Args) == 0 || lifetime.MustRoot(r.Common().Args[0]) != scope {
-			continue
-		}
-		if lifetime.Dominates(r, ret) {
-			return r
+func releasedBefore(scope ssa.Value, ret ssa.Instruction, releases []lifetime.ScopeRelease) *lifetime.ScopeRelease {
+	for i, r := range releases {
+		if r.Scope == scope && lifetime.Dominates(r.Instr, ret) {
+			return &releases[i]
 		}
 	}
 	return nil
