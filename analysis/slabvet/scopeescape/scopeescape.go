@@ -16,26 +16,38 @@ import (
 	"github.com/slabtrack/slabtrack/analysis/slabvet/internal/slabapi"
 )
 
-const doc = `report scoped objects that escape their scope
+const doc = `report scoped objects, slices and strings that escape their scope
 
-An object from (*slab.Pool).AllocIn(s) (or TryAllocIn, the scope's other
-allocating functions, and any function that returns what it allocated in a
-scope it was given) belongs to s: s.Release frees it, and slabhttp's
-middleware releases the request's scope when the handler returns.
-scopeescape reports such an object, a pointer into it, or a value that holds
-it, when it is
+Memory from (*slab.Pool).AllocIn(s) (or TryAllocIn, slab.NewIn,
+MakeSliceIn, AppendIn, StringIn, NewValueIn, MakeSliceValueIn, and any
+function that returns what it allocated in a scope it was given, or in the
+scope of its request's context) belongs to s, and so does everything that
+slabjson's Unmarshal and Decoder.Unmarshal decode into s, strings included:
+s.Release, or the ScopePool's Put, frees it, and slabhttp's middleware
+releases the request's scope when the handler returns. scopeescape reports
+such memory, a pointer into it, a field read from decoded memory (req.ID),
+or a value that holds any of these (Response{ID: req.ID}), when it is
 
-  - stored in a package-level variable, or in the receiver or captured
-    state of an HTTP handler, which serve many requests;
-  - sent on a channel, or handed to a go statement, unless every path from
-    there to a return waits (sync.WaitGroup.Wait, errgroup.Group.Wait, a
-    channel receive): a synchronous hand-off is not reported;
-  - returned from a function that releases its scope;
+  - stored in a package-level variable (a map's key or value, a slice's
+    element, a field), or in the receiver or captured state of an HTTP
+    handler, which serve many requests;
+  - handed to a function that keeps it in one of its other arguments, when
+    that argument is such memory: a method of a package-level cache that
+    puts the value in its map, sync.Map.Store on a package-level map;
+  - sent on a channel, or handed to a go statement, errgroup's Go,
+    WaitGroup.Go or time.AfterFunc, unless every path from there to a
+    return waits (sync.WaitGroup.Wait, errgroup.Group.Wait, a channel
+    receive): a synchronous hand-off is not reported;
+  - returned, alone or in a struct, from a function that releases its
+    scope: by Release, by Put, by a function that releases it, or by a
+    deferred function literal that does;
   - passed to Pool.Free, which panics with ErrScoped;
   - passed to a function that does one of these (known from its package's
     analysis, or from a //slabvet:retains comment).
 
-A store into a field of an object of unknown lifetime (a parameter's, say)
+The message names the fix: strings.Clone for a string, slices.Clone for a
+slice of plain values, otherwise a copy made before the scope ends. A
+store into a field of an object of unknown lifetime (a parameter's, say)
 is not reported.`
 
 // Analyzer is the scopeescape check.
@@ -106,7 +118,7 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifet
 		}
 		switch e.Kind {
 		case lifetime.Escaped:
-			if e.Go && lifetime.Waits(e.Instr) {
+			if e.Go && lifetime.Waits(e.Instr) || t.Scrubbed(e.Value, e.Instr) {
 				continue
 			}
 			why := e.Why
@@ -126,7 +138,7 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, sc lifet
 			}
 			rep.Report(analysis.Diagnostic{Pos: p, Message: msg})
 		case lifetime.Returned:
-			if !isPointerLike(e.Value.Type()) {
+			if !isPointerLike(e.Value.Type()) || t.Scrubbed(e.Value, e.Instr) {
 				continue
 			}
 			rel := releasedBefore(scope, e.Instr, releases)

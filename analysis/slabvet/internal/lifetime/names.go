@@ -333,3 +333,74 @@ func Fix(t types.Type) string {
 	}
 	return fix
 }
+
+// Scrubbed reports whether v, which the trace reached, was reached through a
+// local copy of a struct (u := *req.User) each of whose fields that can
+// refer to memory was overwritten with a value the trace does not follow
+// (u.ID = strings.Clone(u.ID)) after the copy and before the copy was read
+// on the way to v (or before at, if it was not read): then v holds the new
+// values, not the traced memory.
+func (t *Trace) Scrubbed(v ssa.Value, at ssa.Instruction) bool {
+	var next ssa.Value // the value reached from v: where the copy is read
+	for seen := map[ssa.Value]bool{}; v != nil && !seen[v]; next, v = v, t.From(v) {
+		seen[v] = true
+		a, ok := v.(*ssa.Alloc)
+		if !ok {
+			continue
+		}
+		from := t.From(a)
+		if from == nil {
+			continue
+		}
+		var copied *ssa.Store
+		for _, ref := range *a.Referrers() {
+			if st, ok := ref.(*ssa.Store); ok && st.Addr == a && st.Val == from {
+				copied = st
+			}
+		}
+		st, ok := a.Type().(*types.Pointer).Elem().Underlying().(*types.Struct)
+		if copied == nil || !ok {
+			continue
+		}
+		read := at
+		if in, ok := next.(ssa.Instruction); ok && next != nil {
+			read = in
+		}
+		if scrubbed(t, a, st, copied, read) {
+			return true
+		}
+	}
+	return false
+}
+
+// scrubbed reports whether every field of the struct variable a that can
+// refer to memory is overwritten, after copied and before read, with a
+// value the trace does not follow.
+func scrubbed(t *Trace, a *ssa.Alloc, st *types.Struct, copied *ssa.Store, read ssa.Instruction) bool {
+	for i := 0; i < st.NumFields(); i++ {
+		ft := st.Field(i).Type()
+		if !holdsString(ft, map[types.Type]bool{}) && !hasPointers(ft, map[types.Type]bool{}) {
+			continue
+		}
+		overwritten := false
+		for _, ref := range *a.Referrers() {
+			fa, ok := ref.(*ssa.FieldAddr)
+			if !ok || fa.Field != i {
+				continue
+			}
+			for _, r := range *fa.Referrers() {
+				s, ok := r.(*ssa.Store)
+				if !ok || s.Addr != fa {
+					continue
+				}
+				if _, traced := t.Values[s.Val]; !traced && Dominates(copied, s) && Dominates(s, read) {
+					overwritten = true
+				}
+			}
+		}
+		if !overwritten {
+			return false
+		}
+	}
+	return true
+}

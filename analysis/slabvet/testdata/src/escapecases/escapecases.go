@@ -139,3 +139,24 @@ func keepPoints(s *slab.Scope) {
 	ps := slab.MakeSliceIn[Point](s, 1, 1)
 	points = ps // want `ps is allocated in a scope and escapes it: stored in package-level variable points; copy it with slices.Clone before the scope ends`
 }
+
+func keepScrubbedCopy(s *slab.Scope, body []byte) {
+	var req Request
+	if slabjson.Unmarshal(s, body, &req) != nil || req.Geo == nil {
+		return
+	}
+	g := *req.Geo
+	g.Country = strings.Clone(g.Country)
+	lastGeo = &g
+}
+
+func keepCopyReadBeforeClone(s *slab.Scope, body []byte) {
+	var req Request
+	if slabjson.Unmarshal(s, body, &req) != nil || req.Geo == nil {
+		return
+	}
+	g := *req.Geo
+	country := g.Country
+	g.Country = strings.Clone(g.Country)
+	lastID = country // want `g.Country is decoded into a scope by Unmarshal and escapes it: stored in package-level variable lastID; copy it with strings.Clone before the scope ends`
+}

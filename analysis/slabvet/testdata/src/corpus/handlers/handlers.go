@@ -237,3 +237,26 @@ func slowRequestHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// case ok: the session keeps a copy of the user whose strings were each cloned.
+func okSessionCopyHandler(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeRequest(r)
+	if err != nil || req.User == nil {
+		return
+	}
+	u := *req.User
+	u.ID = strings.Clone(u.ID)
+	u.BuyerUID = strings.Clone(u.BuyerUID)
+	sessions.Store(u.ID, &u)
+}
+
+// case scopeescape: the session keeps a copy of the user, but one of its strings is still the scope's.
+func sessionCopyHandler(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeRequest(r)
+	if err != nil || req.User == nil {
+		return
+	}
+	u := *req.User
+	u.ID = strings.Clone(u.ID)
+	sessions.Store(u.ID, &u) // want `scopeescape: u is decoded into a scope by decodeRequest and escapes it: stored by Store in package-level variable sessions; copy the value out before the scope ends, its strings with strings.Clone`
+}
