@@ -23,11 +23,19 @@ handed to the next Alloc. useafterfree reports a field read or write, a
 method call, or a pass to a function of a value that was freed on every
 path reaching the use: by Free, FreeRef, a function that frees its
 argument (known from its package's analysis, or from a //slabvet:frees
-comment), or the scope's Release for an object from AllocIn. It reports a
+comment), or, for an object from AllocIn, its scope's Release, its
+ScopePool's Put, or a function that releases the scope. It reports a
 second Free of the same value, an explicit Free of a value that a deferred
 Free also frees, and a Free run in every iteration of a loop on a value
 made before the loop. For a slab.Ref, Get, RefOf and FreeRef after FreeRef
-are reported: they panic with ErrStaleRef.`
+are reported: they panic with ErrStaleRef.
+
+It also reports a read of a slice's elements after a loop over its indexes
+that freed every element on every pass; and a function literal that uses
+the object on every path through it when it is called after a Free, or
+deferred and run at a return that every path from the defer statement
+reaches through a Free (or after a deferred Free registered later, which
+runs first).`
 
 // Analyzer is the useafterfree check.
 var Analyzer = &analysis.Analyzer{
