@@ -179,12 +179,17 @@ func checkClosures(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, 
 						continue
 					}
 					line, at := lifetime.Line(env, freed.Pos()), lifetime.Line(env, call.Pos())
-					msg := fmt.Sprintf("%s is used by the function literal called on line %d, after it was freed on line %d", name, at, line)
-					if _, ok := call.(*ssa.Defer); ok {
+					_, deferred := call.(*ssa.Defer)
+					var msg string
+					switch {
+					case kind == lifetime.FreeUse && deferred:
+						msg = fmt.Sprintf("%s is freed twice: by the function literal deferred on line %d, after it was freed on line %d%s", name, at, line, how)
+					case kind == lifetime.FreeUse:
+						msg = fmt.Sprintf("%s is freed twice: by the function literal called on line %d, after it was freed on line %d", name, at, line)
+					case deferred:
 						msg = fmt.Sprintf("%s is used by the function literal deferred on line %d, which runs after %s was freed on line %d%s", name, at, name, line, how)
-					}
-					if kind == lifetime.FreeUse {
-						msg = fmt.Sprintf("%s is freed twice: by the function literal %s on line %d, after it was freed on line %d%s", name, map[bool]string{true: "deferred", false: "called"}[isDefer(call)], at, line, how)
+					default:
+						msg = fmt.Sprintf("%s is used by the function literal called on line %d, after it was freed on line %d", name, at, line)
 					}
 					rep.Report(analysis.Diagnostic{Pos: pos(use, call), Message: msg})
 				}
@@ -226,11 +231,6 @@ func recovers(fn *ssa.Function) bool {
 		}
 	}
 	return false
-}
-
-func isDefer(call ssa.CallInstruction) bool {
-	_, ok := call.(*ssa.Defer)
-	return ok
 }
 
 // freedBefore returns the Free that runs before the call of a function

@@ -200,3 +200,11 @@ func closureRecoversItsPanic() (err any) {
 	}()
 	return err
 }
+
+func closureFreesAgain() {
+	it := items.Alloc()
+	items.Free(it)
+	func() {
+		items.Free(it) // want `it is freed twice: by the function literal called on line 209, after it was freed on line 206`
+	}()
+}
