@@ -34,6 +34,7 @@ func makeLines(s *slab.Scope, n int) []arenaLine {
 	return lines
 }
 
+//slabvet:ignore useafterfree the test reads released memory for the debug build to report
 func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 	for _, n := range []int{4, 5000} { // a chunk shared with others, and one of its own (over 64 KiB)
 		r := faulttest.OnFaultingGoroutine(func() {
@@ -59,6 +60,8 @@ func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 
 // A string's bytes hold no reference: a read of a released string is not
 // caught; it reads the poison, never another scope's data.
+//
+//slabvet:ignore useafterfree the test reads a released string to see its poison
 func TestDebugReadOfAReleasedStringReadsThePoison(t *testing.T) {
 	s := slab.NewScope()
 	str := slab.StringIn(s, "secret of request 1")
@@ -69,6 +72,7 @@ func TestDebugReadOfAReleasedStringReadsThePoison(t *testing.T) {
 //go:noinline
 func makeCounts(s *slab.Scope) []int64 { return slab.MakeSliceIn[int64](s, 3, 3) }
 
+//slabvet:ignore useafterfree the test writes to released memory for the debug build to report
 func TestDebugWriteToAReleasedSliceIsFound(t *testing.T) {
 	log := recordViolations(t)
 	s := slab.NewScope()

@@ -197,6 +197,7 @@ func allocInvoiceIn(p *slab.Pool[invoice], s *slab.Scope) *invoice {
 //go:noinline
 func releaseScope(s *slab.Scope) { s.Release() }
 
+//slabvet:ignore useafterfree the test uses a released object for the debug build to report
 func TestDebugReadAfterReleaseFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	r := faulttest.OnFaultingGoroutine(func() {

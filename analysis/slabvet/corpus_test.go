@@ -10,7 +10,7 @@ import (
 
 // corpus lists the packages of the labelled corpus that the checks run on;
 // corpus/helpers is analysed as their dependency, for its facts.
-var corpus = []string{"corpus/pool", "corpus/xpkg"}
+var corpus = []string{"corpus/pool", "corpus/xpkg", "corpus/handlers"}
 
 // TestFacts checks the summaries that cross the package boundary in the
 // corpus: which arguments each helper frees, keeps or only reads.

@@ -2,20 +2,26 @@
 // suite of go/analysis analyzers for objects from slab.Pool and slab.Scope.
 //
 //   - lostfree: an object from Alloc, TryAlloc or AllocRef that a path loses
-//     without Free (reported at the return statement, as lostcancel does);
+//     without Free (reported at the return statement, as lostcancel does),
+//     also while a local struct holds it;
 //   - useafterfree: a use of an object after Free, FreeRef or its scope's
-//     Release, and a second Free;
-//   - scopeescape: an object from AllocIn that outlives its scope (stored in
-//     a package-level variable or a handler's state, sent or captured by a go
-//     statement with no wait before returning, returned past Release, or
-//     passed to Pool.Free);
+//     Release or Put, a second Free, a read of a slice's elements after a
+//     loop freed them all, and a function literal called or deferred after
+//     a Free that uses the object;
+//   - scopeescape: memory of a scope (from AllocIn, NewIn, MakeSliceIn,
+//     AppendIn, StringIn, or decoded by slabjson, strings included) that
+//     outlives it: stored in a package-level variable, a handler's state or
+//     a package-level cache through its method, sent or handed to a
+//     goroutine with no wait before returning, returned (alone or in a
+//     struct) past Release or Put, or passed to Pool.Free; the message
+//     names the fix (strings.Clone, slices.Clone, a copy);
 //   - scopecopy: a slab.Scope or slab.Pool copied by value where vet's
 //     copylocks does not see it.
 //
 // The checks work on SSA, so they follow paths and aliases within a
 // function, and on facts that say which arguments each function frees,
-// keeps or only uses, so they follow objects into functions of other
-// packages.
+// keeps (and in which other argument), only uses, or, for a scope,
+// releases, so they follow objects into functions of other packages.
 //
 // # Running it
 //

@@ -30,7 +30,7 @@ type tally struct{ tp, fp, fn int }
 // check points at). A diagnostic in an "ok" case, in a case labelled for
 // another check, or outside any case is a false positive; a buggy case with
 // no diagnostic of its check is a false negative. Run with -v to see the
-// figures.
+// figures. The test fails below 95% precision or 90% recall.
 func TestPrecisionRecall(t *testing.T) {
 	results := analysistest.Run(t, analysistest.TestData(), all, corpus...)
 	var cases []*corpusCase
@@ -115,7 +115,7 @@ func TestPrecisionRecall(t *testing.T) {
 	if precision < 0.95 {
 		t.Errorf("precision %.1f%% is below 95%%", 100*precision)
 	}
-	if recall < 0.85 {
-		t.Errorf("recall %.1f%% is below 85%%", 100*recall)
+	if recall < 0.90 {
+		t.Errorf("recall %.1f%% is below 90%%", 100*recall)
 	}
 }

@@ -36,19 +36,22 @@ func TestGoVet(t *testing.T) {
 
 	all := vet()
 	for _, want := range []string{
-		"xpkg.go:15:4: c is used after it was freed on line 14",     // helpers.Release, through its fact
-		"xpkg.go:22:11: c is used after it was freed on line 21",    // (*helpers.Conn).Close
-		"xpkg.go:29:20: c is freed twice",                           // helpers.Recycle, from //slabvet:frees
-		"xpkg.go:36:3: this return statement may be reached",        // helpers.Inspect borrows
-		"xpkg.go:50:14: c is allocated in a scope and escapes it",   // helpers.Keep escapes
-		"xpkg.go:56:9: c is owned by its scope, but Close frees it", // a freeing method on a scoped object
+		"xpkg.go:15:4: c is used after it was freed on line 14",                                                    // helpers.Release, through its fact
+		"xpkg.go:22:11: c is used after it was freed on line 21",                                                   // (*helpers.Conn).Close
+		"xpkg.go:29:20: c is freed twice",                                                                          // helpers.Recycle, from //slabvet:frees
+		"xpkg.go:36:3: this return statement may be reached",                                                       // helpers.Inspect borrows
+		"xpkg.go:50:14: c is allocated in a scope and escapes it",                                                  // helpers.Keep escapes
+		"xpkg.go:56:9: c is owned by its scope, but Close frees it",                                                // a freeing method on a scoped object
+		"xpkg.go:142:20: c is allocated in a scope and escapes it: stored by Put in package-level variable Shared", // (*helpers.Registry).Put keeps c in its receiver
+		"xpkg.go:156:2: c is allocated in a scope and returned, but the scope is released by Finish",               // helpers.Finish releases its scope
+		"xpkg.go:164:11: c is used after its scope was released by Finish on line 163",                             // the same, before a use
 	} {
 		assert.Contains(t, all, want, "go vet reports the cross-package case")
 	}
 	noUAF := vet("-useafterfree=false")
 	assert.NotContains(t, noUAF, "used after it was freed", "-useafterfree=false turns the check off")
 	assert.Contains(t, noUAF, "this return statement may be reached", "the other checks still run")
-	assert.Equal(t, reports(all)-3, reports(noUAF), "exactly the three useafterfree reports go")
+	assert.Equal(t, reports(all)-4, reports(noUAF), "exactly the four useafterfree reports go")
 }
 
 // reports counts the diagnostics in go vet's output.

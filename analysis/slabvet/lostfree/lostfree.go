@@ -27,7 +27,11 @@ function that hands over an object it allocated (a constructor, known from
 its package's analysis), must be freed, returned, stored, or handed to a
 function that keeps it. lostfree reports
 each return statement that some path from the allocation reaches without
-doing one of these, as lostcancel does for context cancel functions. Paths
+doing one of these, as lostcancel does for context cancel functions. An
+object put in a field of a local struct is followed through the struct:
+freeing the field, returning or keeping the struct, or handing it to a
+function that frees or keeps it ends the path; an error path that drops
+the struct loses the object. Paths
 on which the object is nil (TryAlloc failed) and paths that panic are not
 reported. Objects of a pool that the function creates and does not let
 escape are not reported either: the pool and its objects go together.
@@ -78,7 +82,9 @@ func check(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, oc lifet
 	t := env.Trace(fn, false, lifetime.Root{V: obj, Class: lifetime.Direct, Must: true})
 	consumers := map[ssa.Instruction]bool{}
 	for _, e := range t.Events {
-		if e.Kind != lifetime.Borrow {
+		// A store into a local struct's field is not one: the trace goes
+		// on through the struct, and the object is lost with it.
+		if e.Kind != lifetime.Borrow && !(e.Kind == lifetime.Contained && e.Held) {
 			consumers[e.Instr] = true
 		}
 	}

@@ -27,7 +27,9 @@ that copylocks lets through:
     *slab.ScopeFrom(ctx): copylocks assumes a call returns a fresh value;
   - a Scope or Pool value (or one that holds it) sent on a channel;
   - append to, or copy between, slices whose elements hold a Scope or Pool
-    by value: growing the slice copies every element to a new array.
+    by value: growing the slice copies every element to a new array; and
+    slices.Clone, Grow, Insert and Concat, maps.Clone and Copy, which copy
+    elements or values the same way.
 
 Use *slab.Scope and *slab.Pool[T] instead.`
 
@@ -148,21 +150,43 @@ func callName(call *ast.CallExpr) string {
 }
 
 // checkGrow reports append and copy on slices whose elements hold a Scope
-// or Pool by value.
+// or Pool by value, and the functions of packages slices and maps that copy
+// elements or values the same way.
 func checkGrow(pass *analysis.Pass, rep *lifetime.Reporter, call *ast.CallExpr) {
-	id, ok := ast.Unparen(call.Fun).(*ast.Ident)
-	if !ok || len(call.Args) == 0 {
+	if len(call.Args) == 0 {
 		return
 	}
-	if _, ok := pass.TypesInfo.Uses[id].(*types.Builtin); !ok || (id.Name != "append" && id.Name != "copy") {
+	if id, ok := ast.Unparen(call.Fun).(*ast.Ident); ok {
+		if _, ok := pass.TypesInfo.Uses[id].(*types.Builtin); !ok || (id.Name != "append" && id.Name != "copy") {
+			return
+		}
+		s, ok := pass.TypesInfo.TypeOf(call.Args[0]).Underlying().(*types.Slice)
+		if !ok {
+			return
+		}
+		if what := holds(s.Elem()); what != "" {
+			rep.Report(analysis.Diagnostic{Pos: call.Pos(), Message: id.Name + " copies the elements of a slice that hold a " + what + " by value: use a slice of pointers"})
+		}
 		return
 	}
-	s, ok := pass.TypesInfo.TypeOf(call.Args[0]).Underlying().(*types.Slice)
-	if !ok {
+	fn := calledFunc(pass, call)
+	if fn == nil || fn.Pkg() == nil {
 		return
 	}
-	if what := holds(s.Elem()); what != "" {
-		rep.Report(analysis.Diagnostic{Pos: call.Pos(), Message: id.Name + " copies the elements of a slice that hold a " + what + " by value: use a slice of pointers"})
+	name := fn.Pkg().Path() + "." + fn.Name()
+	switch name {
+	case "slices.Clone", "slices.Grow", "slices.Insert", "slices.Concat":
+		if s, ok := pass.TypesInfo.TypeOf(call).Underlying().(*types.Slice); ok {
+			if what := holds(s.Elem()); what != "" {
+				rep.Report(analysis.Diagnostic{Pos: call.Pos(), Message: name + " copies the elements of a slice that hold a " + what + " by value: use a slice of pointers"})
+			}
+		}
+	case "maps.Clone", "maps.Copy":
+		if m, ok := pass.TypesInfo.TypeOf(call.Args[0]).Underlying().(*types.Map); ok {
+			if what := holds(m.Elem()); what != "" {
+				rep.Report(analysis.Diagnostic{Pos: call.Pos(), Message: name + " copies the values of a map that hold a " + what + " by value: use a map of pointers"})
+			}
+		}
 	}
 }
 

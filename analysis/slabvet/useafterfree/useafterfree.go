@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"go/token"
 	"reflect"
+	"slices"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -22,11 +23,19 @@ handed to the next Alloc. useafterfree reports a field read or write, a
 method call, or a pass to a function of a value that was freed on every
 path reaching the use: by Free, FreeRef, a function that frees its
 argument (known from its package's analysis, or from a //slabvet:frees
-comment), or the scope's Release for an object from AllocIn. It reports a
+comment), or, for an object from AllocIn, its scope's Release, its
+ScopePool's Put, or a function that releases the scope. It reports a
 second Free of the same value, an explicit Free of a value that a deferred
 Free also frees, and a Free run in every iteration of a loop on a value
 made before the loop. For a slab.Ref, Get, RefOf and FreeRef after FreeRef
-are reported: they panic with ErrStaleRef.`
+are reported: they panic with ErrStaleRef.
+
+It also reports a read of a slice's elements after a loop over its indexes
+that freed every element on every pass; and a function literal that uses
+the object on every path through it when it is called after a Free, or
+deferred and run at a return that every path from the defer statement
+reaches through a Free (or after a deferred Free registered later, which
+runs first).`
 
 // Analyzer is the useafterfree check.
 var Analyzer = &analysis.Analyzer{
@@ -44,6 +53,7 @@ func run(pass *analysis.Pass) (any, error) {
 	for _, fn := range env.Funcs {
 		checkFrees(env, rep, fn)
 		checkReleases(env, rep, fn)
+		checkFreedElements(env, rep, fn)
 	}
 	return rep.Diags, nil
 }
@@ -136,27 +146,177 @@ func checkRoot(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, r ss
 			}
 		}
 	}
+	checkClosures(env, rep, fn, t, name, ref, frees, deferred)
 }
 
-// checkReleases reports uses of scoped objects after their scope's Release.
+// checkClosures reports function literals that use the object after it was
+// freed: called after a Free, or deferred and run at a return that every
+// path from the defer statement reaches through a Free (or through a
+// deferred Free registered after it, which runs first).
+func checkClosures(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, t *lifetime.Trace, name string, ref bool, frees, deferred []lifetime.Event) {
+	for _, b := range fn.Blocks {
+		for _, in := range b.Instrs {
+			mc, ok := in.(*ssa.MakeClosure)
+			if !ok || !t.Must(mc) {
+				continue
+			}
+			fn2, _ := mc.Fn.(*ssa.Function)
+			for k, bnd := range mc.Bindings {
+				if _, ok := t.Values[bnd]; !ok || !t.Must(bnd) {
+					continue
+				}
+				use, kind := closureUse(env, fn2, k, ref)
+				if use == nil {
+					continue
+				}
+				for _, u := range *mc.Referrers() {
+					call, ok := u.(ssa.CallInstruction)
+					if !ok || call.Common().Value != mc {
+						continue
+					}
+					freed, how := freedBefore(fn, call, frees, deferred)
+					if freed == nil {
+						continue
+					}
+					line, at := lifetime.Line(env, freed.Pos()), lifetime.Line(env, call.Pos())
+					_, deferred := call.(*ssa.Defer)
+					var msg string
+					switch {
+					case kind == lifetime.FreeUse && deferred:
+						msg = fmt.Sprintf("%s is freed twice: by the function literal deferred on line %d, after it was freed on line %d%s", name, at, line, how)
+					case kind == lifetime.FreeUse:
+						msg = fmt.Sprintf("%s is freed twice: by the function literal called on line %d, after it was freed on line %d", name, at, line)
+					case deferred:
+						msg = fmt.Sprintf("%s is used by the function literal deferred on line %d, which runs after %s was freed on line %d%s", name, at, name, line, how)
+					default:
+						msg = fmt.Sprintf("%s is used by the function literal called on line %d, after it was freed on line %d", name, at, line)
+					}
+					rep.Report(analysis.Diagnostic{Pos: pos(use, call), Message: msg})
+				}
+			}
+		}
+	}
+}
+
+// recovers reports whether fn defers a function that calls recover: a
+// function literal that recovers its own panic is a test of that panic
+// (func() { defer func() { err = recover() }(); p.Get(stale) }()), which
+// commits the bug on purpose.
+func recovers(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, in := range b.Instrs {
+			d, ok := in.(*ssa.Defer)
+			if !ok {
+				continue
+			}
+			var callee *ssa.Function
+			switch v := d.Call.Value.(type) {
+			case *ssa.MakeClosure:
+				callee, _ = v.Fn.(*ssa.Function)
+			case *ssa.Function:
+				callee = v
+			}
+			if callee == nil {
+				continue
+			}
+			for _, b2 := range callee.Blocks {
+				for _, in2 := range b2.Instrs {
+					if c, ok := in2.(*ssa.Call); ok {
+						if bi, ok := c.Call.Value.(*ssa.Builtin); ok && bi.Name() == "recover" {
+							return true
+						}
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// freedBefore returns the Free that runs before the call of a function
+// literal on every path: for a call, a Free that dominates it; for a
+// deferred call, one that dominates the defer statement, or one that every
+// path from the defer statement to some return passes, or a deferred Free
+// registered after it. how says which, for the message.
+func freedBefore(fn *ssa.Function, call ssa.CallInstruction, frees, deferred []lifetime.Event) (ssa.Instruction, string) {
+	switch call.(type) {
+	case *ssa.Call:
+		for _, f := range frees {
+			if lifetime.Dominates(f.Instr, call) {
+				return f.Instr, ""
+			}
+		}
+	case *ssa.Defer:
+		never := func(ssa.Instruction) bool { return false }
+		all := lifetime.Reach(fn, call, never, nil)
+		for _, f := range frees {
+			if lifetime.Dominates(f.Instr, call) {
+				return f.Instr, ""
+			}
+			without := lifetime.Reach(fn, call, func(in ssa.Instruction) bool { return in == f.Instr }, nil)
+			for _, r := range all {
+				if !slices.Contains(without, r) {
+					if !r.Pos().IsValid() {
+						return f.Instr, " (on every path to the end of the function)"
+					}
+					return f.Instr, fmt.Sprintf(" (on every path to the return on line %d)", fn.Prog.Fset.Position(r.Pos()).Line)
+				}
+			}
+		}
+		for _, d := range deferred {
+			if d.Instr != call && lifetime.Dominates(call, d.Instr) {
+				return d.Instr, " by a deferred call that runs first"
+			}
+		}
+	}
+	return nil, ""
+}
+
+// closureUse returns a use of captured variable k of fn2 that every path
+// through fn2 makes, and whether it is a use or a free; nil if there is none
+// or fn2 assigns the variable.
+func closureUse(env *lifetime.Env, fn2 *ssa.Function, k int, ref bool) (ssa.Instruction, lifetime.UseKind) {
+	if fn2 == nil || k >= len(fn2.FreeVars) {
+		return nil, lifetime.NoUse
+	}
+	if recovers(fn2) {
+		return nil, lifetime.NoUse
+	}
+	fv := fn2.FreeVars[k]
+	for _, r := range *fv.Referrers() {
+		if st, ok := r.(*ssa.Store); ok && st.Addr == fv {
+			return nil, lifetime.NoUse
+		}
+	}
+	t := env.Trace(fn2, false, lifetime.Root{V: fv, Class: lifetime.Container, Must: true})
+	for _, b := range fn2.Blocks {
+		for _, in := range b.Instrs {
+			for _, op := range in.Operands(nil) {
+				v := *op
+				if v == nil || t.Values[v]&lifetime.Direct == 0 || !t.Must(v) {
+					continue
+				}
+				kind := env.UseOf(in, v, ref)
+				if kind == lifetime.NoUse {
+					continue
+				}
+				if len(lifetime.Reach(fn2, nil, func(x ssa.Instruction) bool { return x == in }, nil)) == 0 {
+					return in, kind
+				}
+			}
+		}
+	}
+	return nil, lifetime.NoUse
+}
+
+// checkReleases reports uses of scoped objects after their scope's Release
+// (or its ScopePool's Put, or a function that releases it).
 func checkReleases(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function) {
 	type alloc struct {
 		call *ssa.Call
 		obj  ssa.Value
 	}
 	allocs := map[ssa.Value][]alloc{} // by the scope's root
-	var releases []*ssa.Call
-	for _, b := range fn.Blocks {
-		for _, in := range b.Instrs {
-			call, ok := in.(*ssa.Call)
-			if !ok || call.Call.StaticCallee() == nil || len(call.Call.Args) == 0 {
-				continue
-			}
-			if api, ok := env.API(call.Call.StaticCallee()); ok && api.Role == slabapi.Release {
-				releases = append(releases, call)
-			}
-		}
-	}
 	for _, sc := range env.ScopedCalls(fn) {
 		if sc.API.Role != slabapi.AllocIn {
 			continue
@@ -166,10 +326,13 @@ func checkReleases(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function) 
 			allocs[s] = append(allocs[s], alloc{sc.Call, obj})
 		}
 	}
-	for _, rel := range releases {
-		line := lifetime.Line(env, rel.Pos())
-		for _, a := range allocs[lifetime.MustRoot(rel.Call.Args[0])] {
-			if !lifetime.Dominates(a.call, rel) {
+	for _, rel := range env.ScopeReleases(fn) {
+		if _, ok := rel.Instr.(*ssa.Call); !ok {
+			continue // a deferred release runs after every use
+		}
+		line := lifetime.Line(env, rel.Instr.Pos())
+		for _, a := range allocs[rel.Scope] {
+			if !lifetime.Dominates(a.call, rel.Instr) {
 				continue
 			}
 			t := env.Trace(fn, false, lifetime.Root{V: a.obj, Class: lifetime.Direct, Must: true})
@@ -179,11 +342,11 @@ func checkReleases(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function) 
 					continue
 				}
 				for _, u := range *v.Referrers() {
-					if !lifetime.Dominates(rel, u) {
+					if !lifetime.Dominates(rel.Instr, u) {
 						continue
 					}
 					if env.UseOf(u, v, false) != lifetime.NoUse {
-						rep.Report(analysis.Diagnostic{Pos: pos(u, rel), Message: fmt.Sprintf("%s is used after its scope was released on line %d", name, line)})
+						rep.Report(analysis.Diagnostic{Pos: pos(u, rel.Instr), Message: fmt.Sprintf("%s is used after its scope was %s on line %d", name, rel.Verb, line)})
 					}
 				}
 			}

@@ -5,6 +5,7 @@ package lifetime
 
 import (
 	"fmt"
+	"go/token"
 	"go/types"
 	"reflect"
 	"slices"
@@ -36,16 +37,39 @@ type Summary struct {
 	// Why says, for each escaping parameter, where it goes (a slice, not a
 	// map, so that the fact's encoding is deterministic).
 	Why []string
+	// Into says, for each parameter, in the memory of which other
+	// parameters the function keeps it (bit j: reachable from parameter j
+	// after the call, as a method keeps a value in its receiver's map), so
+	// that a caller whose argument j is a package-level variable knows
+	// that the value now lives as long as the program.
+	Into []uint64
+	// Releases: *slab.Scope parameters released (or put back in their
+	// ScopePool) on every path that returns.
+	Releases uint64
 	// Names are the parameters' names, for messages.
 	Names []string
 	// ScopedFrom is 1 + the index of the *slab.Scope parameter whose
 	// memory the function returns (it allocates in that scope and returns
 	// the object, as a constructor does), or 0.
 	ScopedFrom int
+	// ScopedCtx is 1 + the index of the parameter (a context.Context or an
+	// *http.Request) whose context's scope (slab.ScopeFrom) holds what the
+	// function returns, or 0: a handler's helper that decodes the request.
+	ScopedCtx int
+	// ScopedDecoded: what the function returns in a scope was decoded
+	// there, so what it points to, strings included, is in the scope too.
+	ScopedDecoded bool
 	// Owns: the function's first result is an object it allocated from a
 	// pool and handed over whole (kept nowhere else, freed nowhere), or
 	// nil: the caller owns it and must free it, as after Alloc.
 	Owns bool
+}
+
+func (s *Summary) into(i int) uint64 {
+	if i < len(s.Into) {
+		return s.Into[i]
+	}
+	return 0
 }
 
 func (s *Summary) why(i int) string {
@@ -66,7 +90,8 @@ func (s *Summary) Name(i int) string {
 func (s *Summary) equal(o *Summary) bool {
 	return s.Frees == o.Frees && s.MayFree == o.MayFree && s.Borrows == o.Borrows &&
 		s.Escapes == o.Escapes && s.GoEscapes == o.GoEscapes && slices.Equal(s.Why, o.Why) &&
-		s.ScopedFrom == o.ScopedFrom && s.Owns == o.Owns
+		slices.Equal(s.Into, o.Into) && s.Releases == o.Releases &&
+		s.ScopedFrom == o.ScopedFrom && s.ScopedCtx == o.ScopedCtx && s.ScopedDecoded == o.ScopedDecoded && s.Owns == o.Owns
 }
 
 // A Fact carries a function's Summary to the packages that call it.
@@ -76,7 +101,7 @@ type Fact struct{ Summary }
 func (*Fact) AFact() {}
 
 // String lists the parameters by what the function does with them, as
-// "frees(x) borrows(y) escapes(z)".
+// "frees(x) borrows(y) escapes(z) stores(v into c) releases(s)".
 func (f *Fact) String() string {
 	var parts []string
 	for _, k := range []struct {
@@ -93,11 +118,38 @@ func (f *Fact) String() string {
 			parts = append(parts, k.name+"("+strings.Join(names, ",")+")")
 		}
 	}
+	for j := 0; j < 64; j++ {
+		var names []string
+		for i, m := range f.Into {
+			if m&(1<<j) != 0 {
+				names = append(names, f.Name(i))
+			}
+		}
+		if len(names) > 0 {
+			parts = append(parts, "stores("+strings.Join(names, ",")+" into "+f.Name(j)+")")
+		}
+	}
+	if f.Releases != 0 {
+		var names []string
+		for i := 0; i < 64; i++ {
+			if f.Releases&(1<<i) != 0 {
+				names = append(names, f.Name(i))
+			}
+		}
+		parts = append(parts, "releases("+strings.Join(names, ",")+")")
+	}
 	if f.Owns {
 		parts = append(parts, "returns-owned")
 	}
+	decoded := ""
+	if f.ScopedDecoded {
+		decoded = " decoded"
+	}
 	if f.ScopedFrom > 0 {
-		parts = append(parts, "returns-scoped("+f.Name(f.ScopedFrom-1)+")")
+		parts = append(parts, "returns-scoped("+f.Name(f.ScopedFrom-1)+decoded+")")
+	}
+	if f.ScopedCtx > 0 {
+		parts = append(parts, "returns-scoped(context of "+f.Name(f.ScopedCtx-1)+decoded+")")
 	}
 	return strings.Join(parts, " ")
 }
@@ -239,7 +291,7 @@ func run(pass *analysis.Pass) (any, error) {
 		if obj == nil || s == nil || fn.Parent() != nil {
 			continue
 		}
-		if s.Frees|s.MayFree|s.Borrows|s.Escapes == 0 && s.ScopedFrom == 0 && !s.Owns {
+		if s.Frees|s.MayFree|s.Borrows|s.Escapes|s.Releases == 0 && len(s.Into) == 0 && s.ScopedFrom == 0 && s.ScopedCtx == 0 && !s.Owns {
 			continue
 		}
 		pass.ExportObjectFact(obj, &Fact{*s})
@@ -265,6 +317,9 @@ func (env *Env) summarize(fn *ssa.Function) *Summary {
 		roots = append(roots, Root{V: fv, Class: Container, Must: true})
 		s.Names = append(s.Names, fv.Name())
 	}
+	index := func(v ssa.Value) int {
+		return slices.IndexFunc(roots, func(r Root) bool { return r.V == v })
+	}
 	for i, r := range roots {
 		if i >= 64 {
 			break
@@ -278,6 +333,13 @@ func (env *Env) summarize(fn *ssa.Function) *Summary {
 				continue
 			case Freed:
 				s.MayFree |= bit
+			case Retained:
+				if j := index(e.Holder); j >= 0 && j < 64 && j != i {
+					for len(s.Into) <= i {
+						s.Into = append(s.Into, 0)
+					}
+					s.Into[i] |= 1 << j
+				}
 			case Escaped:
 				if e.Go && Waits(e.Instr) {
 					continue
@@ -297,10 +359,107 @@ func (env *Env) summarize(fn *ssa.Function) *Summary {
 			s.Frees |= bit
 		}
 	}
-	s.ScopedFrom = env.scopedFrom(fn)
+	s.Releases = env.releases(fn, roots)
+	s.ScopedFrom, s.ScopedCtx, s.ScopedDecoded = env.scopedFrom(fn)
 	s.Owns = env.owns(fn)
 	env.Notes.apply(fn, s)
 	return s
+}
+
+// releases returns the mask of the roots (fn's parameters and captured
+// variables) that are scopes fn releases on every path that returns.
+func (env *Env) releases(fn *ssa.Function, roots []Root) uint64 {
+	rels := env.ScopeReleases(fn)
+	var mask uint64
+	for i, r := range roots {
+		if i >= 64 {
+			break
+		}
+		at := map[ssa.Instruction]bool{}
+		for _, rel := range rels {
+			sc := rel.Scope
+			if u, ok := sc.(*ssa.UnOp); ok && u.Op == token.MUL {
+				if _, fv := u.X.(*ssa.FreeVar); fv {
+					sc = u.X // a captured scope, loaded from its cell
+				}
+			}
+			if sc == r.V {
+				at[rel.Instr] = true
+			}
+		}
+		if len(at) > 0 && len(Reach(fn, nil, func(in ssa.Instruction) bool { return at[in] }, nil)) == 0 {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// A ScopeRelease is a call that releases a scope, or puts it back in its
+// ScopePool, which releases it too: the API's, a function whose summary
+// says it releases its argument, a function literal that releases a scope
+// it captured.
+type ScopeRelease struct {
+	Instr ssa.CallInstruction // a Call or a Defer
+	Scope ssa.Value           // the scope, as MustRoot gives it
+	// Verb says what happens to the scope, for messages: "released", "put
+	// back" (in its ScopePool), "released by finish".
+	Verb string
+}
+
+// ScopeReleases returns the calls and deferred calls in fn that release a
+// scope.
+func (env *Env) ScopeReleases(fn *ssa.Function) []ScopeRelease {
+	var out []ScopeRelease
+	for _, b := range fn.Blocks {
+		for _, in := range b.Instrs {
+			call, ok := in.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			switch call.(type) {
+			case *ssa.Call, *ssa.Defer:
+			default:
+				continue
+			}
+			common := call.Common()
+			if mc, ok := common.Value.(*ssa.MakeClosure); ok {
+				fn2, _ := mc.Fn.(*ssa.Function)
+				s, ok := env.closure(fn2)
+				if !ok {
+					continue
+				}
+				for k, b := range mc.Bindings {
+					idx := len(fn2.Params) + k
+					if idx < 64 && s.Releases&(1<<idx) != 0 && singleStoreCell(b) {
+						out = append(out, ScopeRelease{Instr: call, Scope: MustRoot(storedIn(b)), Verb: "released"})
+					}
+				}
+				continue
+			}
+			callee := common.StaticCallee()
+			if callee == nil {
+				continue
+			}
+			if api, ok := env.API(callee); ok {
+				if api.Role == slabapi.Release && api.Scope >= 0 && api.Scope < len(common.Args) {
+					verb := "released"
+					if api.Recv == "ScopePool" {
+						verb = "put back"
+					}
+					out = append(out, ScopeRelease{Instr: call, Scope: MustRoot(common.Args[api.Scope]), Verb: verb})
+				}
+				continue
+			}
+			if s, ok := env.Summary(callee); ok && s.Releases != 0 {
+				for i, a := range common.Args {
+					if i < 64 && s.Releases&(1<<i) != 0 {
+						out = append(out, ScopeRelease{Instr: call, Scope: MustRoot(a), Verb: "released by " + callee.Name()})
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // freesOnEveryPath reports whether every path from fn's entry to a return,
@@ -354,6 +513,9 @@ type ScopedCall struct {
 	Scope ssa.Value    // the scope argument
 	// Via is the summarised function, nil for the API itself.
 	Via *ssa.Function
+	// Decoded: for a summarised function, what it returns was decoded in
+	// the scope, and what it points to is there too.
+	Decoded bool
 }
 
 // ScopedCalls returns the calls in fn that return scoped memory.
@@ -376,38 +538,106 @@ func (env *Env) ScopedCalls(fn *ssa.Function) []ScopedCall {
 				}
 				continue
 			}
-			if s, ok := env.Summary(callee); ok && s.ScopedFrom > 0 && s.ScopedFrom <= len(args) {
-				api := slabapi.Func{Entry: slabapi.Entry{Name: callee.Name(), Role: slabapi.AllocIn}, Arg: -1, Scope: s.ScopedFrom - 1}
-				out = append(out, ScopedCall{Call: call, API: api, Scope: args[s.ScopedFrom-1], Via: callee})
+			s, ok := env.Summary(callee)
+			if !ok {
+				continue
+			}
+			// The scope, or for a helper that takes it from a context the
+			// request or context it is given, which stands for it.
+			from := s.ScopedFrom
+			if from == 0 {
+				from = s.ScopedCtx
+			}
+			if from > 0 && from <= len(args) {
+				api := slabapi.Func{Entry: slabapi.Entry{Name: callee.Name(), Role: slabapi.AllocIn}, Arg: -1, Scope: from - 1}
+				out = append(out, ScopedCall{Call: call, API: api, Scope: args[from-1], Via: callee, Decoded: s.ScopedDecoded})
 			}
 		}
 	}
 	return out
 }
 
-// scopedFrom returns 1 + the index of the parameter of fn that is a scope
-// in which fn allocates what it returns, or 0.
-func (env *Env) scopedFrom(fn *ssa.Function) int {
+// scopedFrom says where the scoped memory that fn returns comes from: 1 +
+// the index of the *slab.Scope parameter in which fn allocates or decodes
+// what it returns, or 1 + the index of the parameter from whose context
+// (slab.ScopeFrom(r.Context()), slab.ScopeFrom(ctx)) it takes that scope;
+// and whether what it returns was decoded there.
+func (env *Env) scopedFrom(fn *ssa.Function) (scope, ctx int, decoded bool) {
 	for _, sc := range env.ScopedCalls(fn) {
-		if sc.API.Role != slabapi.AllocIn {
-			continue
-		}
-		p, ok := MustRoot(sc.Scope).(*ssa.Parameter)
-		if !ok {
-			continue
-		}
-		obj := FirstResult(sc.Call)
-		if obj == nil {
-			continue
-		}
-		t := env.Trace(fn, false, Root{V: obj, Class: Direct, Must: true})
-		for _, e := range t.Events {
-			if e.Kind == Returned {
-				return slices.Index(fn.Params, p) + 1
+		var t *Trace
+		switch {
+		case sc.API.Role == slabapi.DecodeIn:
+			args := sc.Call.Call.Args
+			if sc.API.Arg < 0 || sc.API.Arg >= len(args) {
+				continue
 			}
+			t = env.TraceDecoded(fn, MustRoot(args[sc.API.Arg]))
+		default:
+			obj := FirstResult(sc.Call)
+			if obj == nil {
+				continue
+			}
+			t = env.TraceScoped(fn, sc, obj)
+		}
+		if !slices.ContainsFunc(t.Events, func(e Event) bool { return e.Kind == Returned }) {
+			continue
+		}
+		s, c := 0, 0
+		if p, ok := MustRoot(sc.Scope).(*ssa.Parameter); ok && isScope(p.Type()) {
+			s = slices.Index(fn.Params, p) + 1
+		} else if p := contextParam(env, sc.Scope); p != nil {
+			c = slices.Index(fn.Params, p) + 1
+		} else {
+			continue
+		}
+		if scope == 0 && ctx == 0 {
+			scope, ctx = s, c
+		}
+		if s == scope && c == ctx {
+			// An object made by NewIn and then decoded into is returned
+			// by both calls.
+			decoded = decoded || sc.API.Role == slabapi.DecodeIn || sc.Decoded
 		}
 	}
-	return 0
+	return scope, ctx, decoded
+}
+
+func isScope(t types.Type) bool { return slabapi.IsNamed(t, slabapi.SlabPath, "Scope", true) }
+
+// contextParam returns the parameter of the function that scope is taken
+// from: scope is slab.ScopeFrom(ctx) for a context parameter ctx, or
+// slab.ScopeFrom(r.Context()) for an *http.Request parameter r, or stands for
+// such a parameter (a call of a helper that takes its scope from it).
+func contextParam(env *Env, scope ssa.Value) *ssa.Parameter {
+	v := MustRoot(scope)
+	if call, ok := v.(*ssa.Call); ok {
+		f := call.Call.StaticCallee()
+		if f == nil || len(call.Call.Args) != 1 {
+			return nil
+		}
+		if api, ok := env.API(f); !ok || api.Role != slabapi.ScopeFrom {
+			return nil
+		}
+		v = MustRoot(call.Call.Args[0])
+	}
+	if call, ok := v.(*ssa.Call); ok {
+		// r.Context() of an *http.Request
+		f := call.Call.StaticCallee()
+		if f == nil || f.Name() != "Context" || len(call.Call.Args) != 1 || f.Signature.Recv() == nil ||
+			types.TypeString(f.Signature.Recv().Type(), nil) != "*net/http.Request" {
+			return nil
+		}
+		v = MustRoot(call.Call.Args[0])
+	}
+	p, _ := v.(*ssa.Parameter)
+	if p == nil {
+		return nil
+	}
+	switch types.TypeString(p.Type(), nil) {
+	case "context.Context", "*net/http.Request":
+		return p
+	}
+	return nil
 }
 
 // An OwnedCall is a call that returns an object the caller must free: Alloc,

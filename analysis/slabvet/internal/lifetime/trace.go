@@ -3,6 +3,7 @@ package lifetime
 import (
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/ssa"
 
@@ -63,14 +64,27 @@ type Event struct {
 	Why string
 	// Callee is the function the object was passed to, if any.
 	Callee *ssa.Function
+	// Held, for Contained: the object went into a field of a local struct,
+	// which the trace follows as it follows the object, so the store does
+	// not end the object's path.
+	Held bool
+	// Holder, for Retained: the parameter or captured variable of the
+	// function through whose memory the object is kept (a field of the
+	// receiver, an element of a map argument).
+	Holder ssa.Value
 }
 
 // A Trace is what a function does with one object.
 type Trace struct {
 	Values map[ssa.Value]Class
 	must   map[ssa.Value]bool
+	from   map[ssa.Value]ssa.Value
 	Events []Event
 }
+
+// From returns the traced value that v was first reached from, or nil for a
+// root.
+func (t *Trace) From(v ssa.Value) ssa.Value { return t.from[v] }
 
 // Must reports whether v is the traced object on every path.
 func (t *Trace) Must(v ssa.Value) bool { return t.must[v] }
@@ -93,6 +107,13 @@ type tracer struct {
 	typ     types.Type // the object's type, for non-deep traces
 	t       *Trace
 	work    []ssa.Value
+	cur     ssa.Value // the value being visited, which values added now come from
+	// cellStores are, for a local variable traced only because the object
+	// was stored in it, those stores: a load that none of them reaches
+	// reads something else (the result variable of a function with a
+	// defer is loaded by every return, whatever each stored).
+	cellStores map[ssa.Value][]ssa.Instruction
+	cellOther  map[ssa.Value]bool
 }
 
 // Trace follows the roots through fn. With deep set (as for a function's
@@ -109,8 +130,26 @@ func (env *Env) TraceDecoded(fn *ssa.Function, dst ssa.Value) *Trace {
 	return env.trace(fn, true, true, []Root{{V: dst, Class: Container, Must: true}})
 }
 
+// traceDecodedValue follows v, which holds memory decoded into a scope
+// (what a function that decodes a request returns), as TraceDecoded
+// follows what a decoder filled in.
+func (env *Env) traceDecodedValue(fn *ssa.Function, v ssa.Value) *Trace {
+	return env.trace(fn, true, true, []Root{{V: v, Class: Direct | Container, Must: true}})
+}
+
+// TraceScoped follows what sc returns: deep, strings included, when it was
+// decoded in the scope.
+func (env *Env) TraceScoped(fn *ssa.Function, sc ScopedCall, obj ssa.Value) *Trace {
+	if sc.Decoded {
+		return env.traceDecodedValue(fn, obj)
+	}
+	return env.Trace(fn, false, Root{V: obj, Class: Direct, Must: true})
+}
+
 func (env *Env) trace(fn *ssa.Function, deep, strings bool, roots []Root) *Trace {
-	tr := &tracer{env: env, fn: fn, deep: deep, strings: strings, t: &Trace{Values: map[ssa.Value]Class{}, must: map[ssa.Value]bool{}}}
+	tr := &tracer{env: env, fn: fn, deep: deep, strings: strings,
+		t:          &Trace{Values: map[ssa.Value]Class{}, must: map[ssa.Value]bool{}, from: map[ssa.Value]ssa.Value{}},
+		cellStores: map[ssa.Value][]ssa.Instruction{}, cellOther: map[ssa.Value]bool{}}
 	if len(roots) > 0 {
 		tr.typ = roots[0].V.Type()
 		if roots[0].Class == Container && !deep {
@@ -120,11 +159,13 @@ func (env *Env) trace(fn *ssa.Function, deep, strings bool, roots []Root) *Trace
 		}
 	}
 	for _, r := range roots {
+		tr.cellOther[r.V] = true
 		tr.add(r.V, r.Class, r.Must)
 	}
 	for len(tr.work) > 0 {
 		v := tr.work[len(tr.work)-1]
 		tr.work = tr.work[:len(tr.work)-1]
+		tr.cur = v
 		tr.visit(v)
 	}
 	// Events were recorded as values were visited; a value whose class grew
@@ -138,11 +179,12 @@ func dedupe(evs []Event) []Event {
 		i ssa.Instruction
 		v ssa.Value
 		k EventKind
+		h ssa.Value
 	}
 	seen := map[k]int{}
 	out := evs[:0]
 	for _, e := range evs {
-		key := k{e.Instr, e.Value, e.Kind}
+		key := k{e.Instr, e.Value, e.Kind, e.Holder}
 		if j, ok := seen[key]; ok {
 			out[j] = e // the later visit has the final class and must flag
 			continue
@@ -171,6 +213,9 @@ func (tr *tracer) add(v ssa.Value, c Class, must bool) {
 	}
 	tr.t.Values[v] = nc
 	tr.t.must[v] = nm
+	if _, ok := tr.t.from[v]; !ok && tr.cur != v {
+		tr.t.from[v] = tr.cur
+	}
 	tr.work = append(tr.work, v)
 }
 
@@ -183,8 +228,9 @@ func (tr *tracer) event(instr ssa.Instruction, k EventKind, v ssa.Value, why str
 func (tr *tracer) loaded(t types.Type) (Class, bool) {
 	if tr.deep {
 		// Elements of what a function was given; strings and numbers
-		// cannot hold an object.
-		return Direct | Container, hasPointers(t, map[types.Type]bool{}) || (tr.strings && isString(t))
+		// cannot hold an object. Decoded memory holds its strings' bytes,
+		// so a struct value with a string field carries scoped memory.
+		return Direct | Container, hasPointers(t, map[types.Type]bool{}) || (tr.strings && holdsString(t, map[types.Type]bool{}))
 	}
 	if types.Identical(t, tr.typ) {
 		return Direct, true
@@ -310,6 +356,10 @@ func (tr *tracer) visit(v ssa.Value) {
 func (tr *tracer) visitUnOp(in *ssa.UnOp, v ssa.Value, c Class, m bool) {
 	switch in.Op {
 	case token.MUL:
+		if stores := tr.cellStores[v]; len(stores) > 0 && !tr.cellOther[v] &&
+			!slices.ContainsFunc(stores, func(st ssa.Instruction) bool { return reaches(st, in) }) {
+			break
+		}
 		if c&Container != 0 {
 			if lc, ok := tr.loaded(in.Type()); ok {
 				_, fv := v.(*ssa.FreeVar)
@@ -354,25 +404,54 @@ func (tr *tracer) sink(in ssa.Instruction, v, addr ssa.Value, isMap bool) {
 			return
 		}
 		if isMap || r.v != addr {
-			tr.event(in, Contained, v, "")
+			e := tr.event(in, Contained, v, "")
+			e.Held = !isMap && localStruct(r.v)
+			tr.cellOther[r.v] = true
+		} else {
+			tr.cellStores[r.v] = append(tr.cellStores[r.v], in)
 		}
 		tr.add(r.v, Container, tr.t.must[v] && !isMap && r.v == addr && singleStoreCell(addr))
 	case rootGlobal:
 		tr.event(in, Escaped, v, "stored in package-level variable "+r.v.Name())
-	case rootHandler:
-		// A handler's receiver and captured variables serve many requests,
-		// unless the handler itself was made for one request, inside
-		// another handler.
-		_, captured := r.v.(*ssa.FreeVar)
-		perRequest := captured && tr.fn.Parent() != nil && tr.env.handler(tr.fn.Parent())
-		if tr.env.handler(tr.fn) && !perRequest {
+	case rootParam:
+		if tr.handlerState(r.v) {
 			tr.event(in, Escaped, v, "stored in the handler's state, which outlives the request")
 		} else {
-			tr.event(in, Retained, v, "")
+			tr.event(in, Retained, v, "").Holder = r.v
 		}
 	default:
 		tr.event(in, Retained, v, "")
 	}
+}
+
+// handlerState reports whether memory reached from p, a parameter or a
+// captured variable of the function traced, is an HTTP handler's state:
+// its receiver and captured variables serve many requests, unless the
+// handler itself was made for one request, inside another handler.
+func (tr *tracer) handlerState(p ssa.Value) bool {
+	if !tr.env.handler(tr.fn) {
+		return false
+	}
+	switch p := p.(type) {
+	case *ssa.FreeVar:
+		return !(tr.fn.Parent() != nil && tr.env.handler(tr.fn.Parent()))
+	case *ssa.Parameter:
+		return tr.fn.Signature.Recv() != nil && p == tr.fn.Params[0]
+	}
+	return false
+}
+
+// localStruct reports whether v is a struct variable or composite literal
+// of the function: what goes into its fields is followed through it.
+// Arrays, slices and maps are not: their elements are often freed by a
+// loop that the analysis cannot count.
+func localStruct(v ssa.Value) bool {
+	a, ok := v.(*ssa.Alloc)
+	if !ok {
+		return false
+	}
+	_, isStruct := a.Type().(*types.Pointer).Elem().Underlying().(*types.Struct)
+	return isStruct
 }
 
 func (tr *tracer) send(in ssa.Instruction, v, ch ssa.Value) {
@@ -416,7 +495,16 @@ func (tr *tracer) visitCall(in ssa.CallInstruction, v ssa.Value, c Class, m bool
 			}
 			s, ok := tr.env.closure(fn2)
 			idx := len(fn2.Params) + j
-			tr.effect(in, v, s, ok, idx, tr.t.must[b] && m, isDefer, fn2)
+			arg := func(k int) ssa.Value {
+				if k < len(common.Args) {
+					return common.Args[k]
+				}
+				if k -= len(fn2.Params); k >= 0 && k < len(mc.Bindings) {
+					return mc.Bindings[k]
+				}
+				return nil
+			}
+			tr.effect(in, v, s, ok, idx, tr.t.must[b] && m, isDefer, fn2, arg)
 		}
 		return
 	}
@@ -482,13 +570,20 @@ func (tr *tracer) visitCall(in ssa.CallInstruction, v ssa.Value, c Class, m bool
 			continue
 		}
 		s, ok := tr.env.Summary(callee)
-		tr.effect(in, v, s, ok, i, m && c&Direct != 0, isDefer, callee)
+		arg := func(k int) ssa.Value {
+			if k < len(common.Args) {
+				return common.Args[k]
+			}
+			return nil
+		}
+		tr.effect(in, v, s, ok, i, m && c&Direct != 0, isDefer, callee, arg)
 	}
 }
 
 // effect records the effect of passing v as parameter idx of a function
-// whose summary is s (ok false: unknown).
-func (tr *tracer) effect(in ssa.Instruction, v ssa.Value, s *Summary, ok bool, idx int, must, deferred bool, callee *ssa.Function) {
+// whose summary is s (ok false: unknown); arg returns the value passed as
+// parameter k, or nil.
+func (tr *tracer) effect(in ssa.Instruction, v ssa.Value, s *Summary, ok bool, idx int, must, deferred bool, callee *ssa.Function, arg func(k int) ssa.Value) {
 	var e *Event
 	switch {
 	case !ok || idx >= 64:
@@ -499,6 +594,9 @@ func (tr *tracer) effect(in ssa.Instruction, v ssa.Value, s *Summary, ok bool, i
 	case s.Escapes&(1<<idx) != 0:
 		e = tr.event(in, Escaped, v, s.why(idx))
 		e.Go = s.GoEscapes&(1<<idx) != 0
+	case s.into(idx) != 0:
+		tr.stored(in, v, s, idx, deferred, callee, arg)
+		return
 	case s.Borrows&(1<<idx) != 0:
 		if deferred {
 			return
@@ -509,6 +607,63 @@ func (tr *tracer) effect(in ssa.Instruction, v ssa.Value, s *Summary, ok bool, i
 	}
 	e.Deferred = deferred
 	e.Callee = callee
+}
+
+// stored records the effect of passing v to a function that keeps it in the
+// memory of some of its other arguments (a method that puts it in its
+// receiver's map): where those arguments live says where v now lives.
+func (tr *tracer) stored(in ssa.Instruction, v ssa.Value, s *Summary, idx int, deferred bool, callee *ssa.Function, arg func(k int) ssa.Value) {
+	mask := s.into(idx)
+	for k := 0; k < 64; k++ {
+		if mask&(1<<k) == 0 {
+			continue
+		}
+		var e *Event
+		holder := arg(k)
+		if holder == nil {
+			e = tr.event(in, Retained, v, "")
+		} else {
+			switch r := rootOf(holder, false); r.kind {
+			case rootGlobal:
+				e = tr.event(in, Escaped, v, "stored by "+callee.Name()+" in package-level variable "+r.v.Name())
+			case rootParam:
+				if tr.handlerState(r.v) {
+					e = tr.event(in, Escaped, v, "stored by "+callee.Name()+" in the handler's state, which outlives the request")
+				} else {
+					e = tr.event(in, Retained, v, "")
+					e.Holder = r.v
+				}
+			default:
+				e = tr.event(in, Retained, v, "")
+			}
+		}
+		e.Deferred = deferred
+		if e.Kind == Retained {
+			// An escape's reason names the callee already.
+			e.Callee = callee
+		}
+	}
+}
+
+// reaches reports whether a path runs to after from.
+func reaches(from, to ssa.Instruction) bool {
+	if from.Block() == to.Block() && indexOf(from) < indexOf(to) {
+		return true
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	stack := slices.Clone(from.Block().Succs)
+	for len(stack) > 0 {
+		b := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if b == to.Block() {
+			return true
+		}
+		if !seen[b] {
+			seen[b] = true
+			stack = append(stack, b.Succs...)
+		}
+	}
+	return false
 }
 
 // isUnsafeConv reports whether c converts between a pointer and
@@ -559,7 +714,7 @@ const (
 	rootUnknown rootKind = iota
 	rootLocal            // memory made by this function, not reached through a pointer
 	rootGlobal           // memory reachable from a package-level variable
-	rootHandler          // memory reachable from an HTTP handler's receiver or captured state
+	rootParam            // memory reachable from a parameter or a captured variable
 )
 
 type root struct {
@@ -599,13 +754,8 @@ func rootOf(addr ssa.Value, isMap bool) root {
 			return root{rootLocal, a}
 		case *ssa.Global:
 			return root{rootGlobal, a}
-		case *ssa.FreeVar:
-			return root{rootHandler, a}
-		case *ssa.Parameter:
-			if a.Parent().Signature.Recv() != nil && a == a.Parent().Params[0] {
-				return root{rootHandler, a}
-			}
-			return root{}
+		case *ssa.FreeVar, *ssa.Parameter:
+			return root{rootParam, a}
 		default:
 			return root{}
 		}
@@ -645,6 +795,28 @@ func mayHold(t, x types.Type, seen map[types.Type]bool) bool {
 	case *types.Tuple:
 		for f := range u.Variables() {
 			if mayHold(f.Type(), x, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsString reports whether a value of type t holds a string by value:
+// is one, or has one in a field or array element.
+func holdsString(t types.Type, seen map[types.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		return u.Info()&types.IsString != 0
+	case *types.Array:
+		return holdsString(u.Elem(), seen)
+	case *types.Struct:
+		for f := range u.Fields() {
+			if holdsString(f.Type(), seen) {
 				return true
 			}
 		}

@@ -4,6 +4,7 @@ package helpers
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/slabtrack/slabtrack/slab"
 )
@@ -101,3 +102,27 @@ func NewCheckedConn(n int) (*Conn, error) { // want NewCheckedConn:"returns-owne
 }
 
 var errNegative = errors.New("negative")
+
+// Registry keeps connections by number for whoever holds it.
+type Registry struct {
+	mu   sync.Mutex
+	byID map[int]*Conn
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{byID: map[int]*Conn{}} }
+
+// Put keeps c in r.
+func (r *Registry) Put(c *Conn) { // want Put:"stores\\(c into r\\)"
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byID[c.N] = c
+}
+
+// Shared is the registry of the whole program.
+var Shared = NewRegistry()
+
+// Finish ends a unit of work: its scope is released.
+func Finish(s *slab.Scope) { // want Finish:"releases\\(s\\)"
+	s.Release()
+}

@@ -68,7 +68,7 @@ func escReturnReleased() *Order {
 	defer s.Release()
 	o := orders.AllocIn(s)
 	o.ID = 1
-	return o // want "scopeescape: o is returned, but its scope is released when the function returns"
+	return o // want "scopeescape: o is allocated in a scope and returned, but the scope is released when the function returns \\(deferred on line 68\\): copy the value out before the scope ends"
 }
 
 // case scopeescape: Pool.Free of a scoped object.
@@ -155,7 +155,7 @@ func escDecode(s *slab.Scope, data []byte) error {
 	if err := slabjson.Unmarshal(s, data, &req); err != nil {
 		return err
 	}
-	lastItems = req.Items // want "scopeescape: what Unmarshal decoded into req is allocated in a scope and escapes it"
+	lastItems = req.Items // want "scopeescape: req.Items is decoded into a scope by Unmarshal and escapes it: stored in package-level variable lastItems; copy it, and what its elements refer to, out before the scope ends \\(slices.Clone copies only the slice\\)"
 	return nil
 }
 

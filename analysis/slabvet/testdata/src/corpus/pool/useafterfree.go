@@ -112,11 +112,11 @@ func uafRefOfPointer() {
 	orders.Get(r).ID = 2 // want "useafterfree: r is used after it was freed on line"
 }
 
-// case useafterfree: a closure called after Free uses the object (known miss: captures are not followed).
+// case useafterfree: a closure called after Free uses the object.
 func uafInClosure() {
 	o := orders.Alloc()
 	orders.Free(o)
-	func() { o.ID = 1 }()
+	func() { o.ID = 1 }() // want "useafterfree: o is used by the function literal called on line 119, after it was freed on line 118"
 }
 
 // case useafterfree: freed on one branch, used after the branches meet (known miss: not every path frees).

@@ -135,3 +135,39 @@ func xLostCheckedConstructor(n int) error {
 	helpers.Release(c)
 	return nil
 }
+
+// case scopeescape: another package's method keeps a scoped connection in that package's registry.
+func xEscapeRegistry(s *slab.Scope) {
+	c := helpers.Conns.AllocIn(s)
+	helpers.Shared.Put(c) // want "scopeescape: c is allocated in a scope and escapes it: stored by Put in package-level variable Shared"
+}
+
+// case ok: another package's method keeps a scoped connection in a registry made here.
+func xOkLocalRegistry(s *slab.Scope) {
+	reg := helpers.NewRegistry()
+	reg.Put(helpers.Conns.AllocIn(s))
+}
+
+// case scopeescape: another package's helper releases the scope before its connection is returned.
+func xEscapeAfterFinish() *helpers.Conn {
+	s := slab.NewScope()
+	defer helpers.Finish(s)
+	c := helpers.NewConnIn(s)
+	return c // want "scopeescape: c is allocated in a scope and returned, but the scope is released by Finish when the function returns"
+}
+
+// case useafterfree: a connection used after another package's helper released its scope.
+func xUseAfterFinish() int {
+	s := slab.NewScope()
+	c := helpers.NewConnIn(s)
+	helpers.Finish(s)
+	return c.N // want "useafterfree: c is used after its scope was released by Finish on line"
+}
+
+// case ok: the helper releases the scope after the connection's last use.
+func xOkFinishAfterUse() int {
+	s := slab.NewScope()
+	defer helpers.Finish(s)
+	c := helpers.NewConnIn(s)
+	return c.N
+}
