@@ -24,3 +24,6 @@ var (
 	Report = violation.Report
 	Panics = violation.Panics
 )
+
+// AddStats is PoolTotals' sum of two pools' Stats.
+var AddStats = addStats

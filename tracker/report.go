@@ -54,27 +54,100 @@ func stats(p registry.Pool) slab.Stats {
 func Pools() []PoolReport {
 	var out []PoolReport
 	registry.Each(func(p registry.Pool) {
+		r := report(p)
 		c := p.Counters()
-		st := stats(p)
-		r := PoolReport{
-			Name:        c.Name,
-			Type:        c.Type,
-			Stats:       st,
-			Live:        st.Live,
-			LiveBytes:   st.Live * int64(c.Size),
-			Quarantined: c.Quarantined,
-			Sites:       groupSites(c, p.LiveObjects(nil), false),
-			Dropped:     groupSites(c, p.Dropped(nil), true),
-			Violations:  violation.Counts(c.Name),
-		}
+		r.Sites = groupSites(c, p.LiveObjects(nil), false)
+		r.Dropped = groupSites(c, p.Dropped(nil), true)
 		sortSites(r.Sites)
 		sortSites(r.Dropped)
 		out = append(out, r)
 	})
-	slices.SortFunc(out, func(a, b PoolReport) int {
+	sortReports(out)
+	return out
+}
+
+// PoolTotals returns the state of every pool as Pools does, sorted by name
+// and type, but with no Sites or Dropped, and with the pools that share a
+// name and a type added up into one report: one per series of a metrics
+// exporter, which tells pools apart by these two labels alone (a PoolOf
+// pool and an unnamed New of the same type share both). Its cost grows
+// with the number of pools, not of live objects, which Pools groups by
+// stack in debug builds: it is what a scrape should call.
+//
+// Added up, the figures keep their meaning: Live is the live objects of
+// all the pools, HighWater bounds the peak of their sum, MaxObjects is the
+// sum of their bounds (0, unbounded, if one of them has none). Violations are counted by pool name (see
+// PoolReport), so pools that share a name share them: they are not added.
+// A pool that the garbage collector takes away leaves the sum, so a
+// cumulative count of its name and type can fall; metrics systems read
+// that as a counter reset.
+func PoolTotals() []PoolReport {
+	type key struct{ name, typ string }
+	var out []PoolReport
+	at := map[key]int{}
+	registry.Each(func(p registry.Pool) {
+		r := report(p)
+		k := key{r.Name, r.Type}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			out = append(out, r)
+			return
+		}
+		t := &out[i]
+		addStats(&t.Stats, r.Stats)
+		t.Live += r.Live
+		t.LiveBytes += r.LiveBytes
+		t.Quarantined += r.Quarantined
+	})
+	sortReports(out)
+	return out
+}
+
+// report returns the state of the registered pool p without its sites.
+func report(p registry.Pool) PoolReport {
+	c := p.Counters()
+	st := stats(p)
+	return PoolReport{
+		Name:        c.Name,
+		Type:        c.Type,
+		Stats:       st,
+		Live:        st.Live,
+		LiveBytes:   st.Live * int64(c.Size),
+		Quarantined: c.Quarantined,
+		Violations:  violation.Counts(c.Name),
+	}
+}
+
+func sortReports(rs []PoolReport) {
+	slices.SortFunc(rs, func(a, b PoolReport) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type))
 	})
-	return out
+}
+
+// addStats adds the counts of b to a. TestAddStatsAddsEveryCount checks
+// that it leaves out no field of slab.Stats.
+func addStats(a *slab.Stats, b slab.Stats) {
+	a.Live += b.Live
+	a.Allocs += b.Allocs
+	a.Frees += b.Frees
+	a.Scoped += b.Scoped
+	a.Capacity += b.Capacity
+	a.Slabs += b.Slabs
+	a.Bytes += b.Bytes
+	a.Cached += b.Cached
+	a.ScopeFree += b.ScopeFree
+	a.HighWater += b.HighWater
+	a.Retired += b.Retired
+	a.Released += b.Released
+	a.ReleasedBytes += b.ReleasedBytes
+	a.GuardFallbacks += b.GuardFallbacks
+	if a.MaxObjects == 0 || b.MaxObjects == 0 {
+		a.MaxObjects = 0 // one of them is unbounded, and so is the sum
+	} else {
+		a.MaxObjects += b.MaxObjects
+	}
+	a.Exhausted += b.Exhausted
 }
 
 // maxSitesShown bounds the sites WriteReport prints per pool.
