@@ -12,107 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/metricstest"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 	"github.com/slabtrack/slabtrack/tracker/slabprom"
 )
-
-type order struct {
-	ID    int64
-	Note  *string
-	Price float64
-}
-
-type line struct {
-	Qty int32
-	SKU [12]byte
-}
-
-// script is a known sequence of operations on two pools, left as it ends
-// for the test to scrape, and what it did.
-type script struct {
-	orders *slab.Pool[order]
-	lines  *slab.Pool[line]
-	scope  *slab.Scope
-	keep   []*order
-	kept   []*line
-
-	// What the script did to orders: objects live and in the scope at the
-	// end, allocations, refusals, and violations reported (debug builds).
-	ordersLive, ordersScoped, ordersAllocs, ordersRefused int
-	doubleFrees                                           int
-	// What it did to lines: objects live at the end, slabs released.
-	linesLive int
-}
-
-// runScript runs the script on two new pools named prefix+".orders" and
-// prefix+".lines" (violations are counted by pool name, so each test needs
-// its own names).
-func runScript(t *testing.T, prefix string) *script {
-	t.Helper()
-	const bound = 8
-	s := &script{
-		orders: slab.New[order](slab.WithName(prefix+".orders"), slab.WithMaxObjects(bound)),
-		lines:  slab.New[line](slab.WithName(prefix + ".lines")),
-		scope:  slab.NewScope(),
-	}
-	for range bound {
-		x, err := s.orders.TryAlloc()
-		require.NoError(t, err, "the bound admits %d orders", bound)
-		s.keep = append(s.keep, x)
-	}
-	for range 2 {
-		_, err := s.orders.TryAlloc()
-		require.ErrorIs(t, err, slab.ErrExhausted, "a full pool refuses")
-	}
-	for _, x := range s.keep[:3] {
-		s.orders.Free(x)
-	}
-	s.keep = s.keep[3:]
-	s.orders.AllocIn(s.scope)
-	s.orders.AllocIn(s.scope)
-	s.ordersLive, s.ordersScoped, s.ordersAllocs, s.ordersRefused = bound-3+2, 2, bound+2, 2
-
-	if tracker.Enabled() {
-		// A double free, reported to a handler that lets the program go
-		// on: the pool ignores the second Free.
-		var got []*tracker.Violation
-		prev := tracker.SetHandler(func(v *tracker.Violation) { got = append(got, v) })
-		x := s.orders.Alloc()
-		s.orders.Free(x)
-		s.orders.Free(x)
-		tracker.SetHandler(prev)
-		require.Len(t, got, 1, "the double free is reported once")
-		s.ordersAllocs++
-		s.doubleFrees = 1
-	}
-
-	// Enough lines for several slabs, freed and trimmed, then a few kept.
-	var ls []*line
-	for range 3 * (64 << 10) / int(unsafe.Sizeof(line{})) {
-		ls = append(ls, s.lines.Alloc())
-	}
-	for _, x := range ls {
-		s.lines.Free(x)
-	}
-	s.lines.Trim()
-	for range 5 {
-		s.kept = append(s.kept, s.lines.Alloc())
-	}
-	s.linesLive = 5
-	return s
-}
-
-// end frees what the script left allocated.
-func (s *script) end() {
-	s.scope.Release()
-	for _, x := range s.keep {
-		s.orders.Free(x)
-	}
-	for _, x := range s.kept {
-		s.lines.Free(x)
-	}
-}
 
 // onePool is a Gatherer of the series of one pool only: the test process
 // has other tests' pools.
@@ -187,44 +91,20 @@ func exposition(r tracker.PoolReport) string {
 	return b.String()
 }
 
-// report returns PoolTotals' report of the pool named name.
-func report(t *testing.T, name string) tracker.PoolReport {
-	t.Helper()
-	for _, r := range tracker.PoolTotals() {
-		if r.Name == name {
-			return r
-		}
-	}
-	require.FailNow(t, "no such pool", "tracker.PoolTotals lists pool %q", name)
-	return tracker.PoolReport{}
-}
-
 // TestCollectorExportsEveryFigure scrapes two pools after a known sequence
 // of operations and compares every series of each with the pool's own
 // figures, and the figures with what the sequence did.
 func TestCollectorExportsEveryFigure(t *testing.T) {
-	s := runScript(t, "slabprom.every")
-	defer s.end()
+	s := metricstest.Run(t, "slabprom.every")
+	defer s.End()
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(slabprom.NewCollector()), "the collector registers")
 
-	orders := report(t, "slabprom.every.orders")
-	lines := report(t, "slabprom.every.lines")
+	orders := metricstest.Report(t, "slabprom.every.orders")
+	lines := metricstest.Report(t, "slabprom.every.lines")
 	// The reports agree with what the script did, so the exposition built
 	// from them is the right one.
-	require.Equal(t, int64(s.ordersLive), orders.Stats.Live, "orders live")
-	require.Equal(t, int64(s.ordersScoped), orders.Stats.Scoped, "orders in the scope")
-	require.Equal(t, uint64(s.ordersAllocs), orders.Stats.Allocs, "orders allocated")
-	require.Equal(t, uint64(s.ordersRefused), orders.Stats.Exhausted, "orders refused")
-	require.Equal(t, int64(8), orders.Stats.MaxObjects, "the orders' bound")
-	require.Equal(t, int64(s.linesLive), lines.Stats.Live, "lines live")
-	require.Positive(t, lines.Stats.Released, "Trim released the lines' empty slabs")
-	require.Equal(t, int64(s.linesLive)*int64(unsafe.Sizeof(line{})), lines.LiveBytes, "the lines' live bytes")
-	if tracker.Enabled() {
-		require.Equal(t, uint64(s.doubleFrees), orders.Violations["double-free"], "the double free is counted")
-		// Each Free of the script put its slot in the quarantine.
-		require.Equal(t, 3+1, orders.Quarantined, "the freed orders wait in the quarantine")
-	}
+	s.Check(t, orders, lines)
 
 	for _, r := range []tracker.PoolReport{orders, lines} {
 		err := testutil.GatherAndCompare(onePool(reg, r.Name), strings.NewReader(exposition(r)))
@@ -236,8 +116,8 @@ func TestCollectorExportsEveryFigure(t *testing.T) {
 // documents: at quiescence, a pool's slots are its live objects, its free
 // slots of every holder, its quarantined and its retired slots.
 func TestCollectorFreeSlotsAddUpToTheSlots(t *testing.T) {
-	s := runScript(t, "slabprom.identity")
-	defer s.end()
+	s := metricstest.Run(t, "slabprom.identity")
+	defer s.End()
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(slabprom.NewCollector()), "the collector registers")
 	for _, pool := range []string{"slabprom.identity.orders", "slabprom.identity.lines"} {
@@ -256,8 +136,8 @@ func TestCollectorFreeSlotsAddUpToTheSlots(t *testing.T) {
 		assert.Equal(t, v["slabtrack_objects_live"], v["slabtrack_allocations_total"]-v["slabtrack_frees_total"],
 			"live objects of pool %q are allocations minus frees", pool)
 		assert.Equal(t, v["slabtrack_reserved_bytes"], v["slabtrack_slots"]*map[string]float64{
-			"slabprom.identity.orders": float64(unsafe.Sizeof(order{})),
-			"slabprom.identity.lines":  float64(unsafe.Sizeof(line{})),
+			"slabprom.identity.orders": float64(unsafe.Sizeof(metricstest.Order{})),
+			"slabprom.identity.lines":  float64(unsafe.Sizeof(metricstest.Line{})),
 		}[pool], "the reserved bytes of pool %q are its slots times the size of the type", pool)
 	}
 }
@@ -265,8 +145,8 @@ func TestCollectorFreeSlotsAddUpToTheSlots(t *testing.T) {
 // TestCollectorIsLintClean runs promlint, the checks of promtool check
 // metrics, over a scrape: names, units, suffixes, HELP.
 func TestCollectorIsLintClean(t *testing.T) {
-	s := runScript(t, "slabprom.lint")
-	defer s.end()
+	s := metricstest.Run(t, "slabprom.lint")
+	defer s.End()
 	problems, err := testutil.CollectAndLint(slabprom.NewCollector())
 	require.NoError(t, err, "the collector can be linted")
 	assert.Empty(t, problems, "promlint finds nothing to fix")
@@ -276,8 +156,8 @@ func TestCollectorIsLintClean(t *testing.T) {
 // would otherwise make two series with the same labels, which a registry
 // refuses.
 func TestCollectorSumsPoolsOfOneNameAndType(t *testing.T) {
-	a := slab.New[order](slab.WithName("slabprom.twins"))
-	b := slab.New[order](slab.WithName("slabprom.twins"))
+	a := slab.New[metricstest.Order](slab.WithName("slabprom.twins"))
+	b := slab.New[metricstest.Order](slab.WithName("slabprom.twins"))
 	x, y, z := a.Alloc(), b.Alloc(), b.Alloc()
 	defer func() { a.Free(x); b.Free(y); b.Free(z) }()
 	reg := prometheus.NewPedanticRegistry()
@@ -288,7 +168,7 @@ func TestCollectorSumsPoolsOfOneNameAndType(t *testing.T) {
 	err = testutil.GatherAndCompare(onePool(reg, "slabprom.twins"), strings.NewReader(`
 # HELP slabtrack_objects_live Objects allocated from the pool and not yet freed, those in unreleased scopes included.
 # TYPE slabtrack_objects_live gauge
-slabtrack_objects_live{pool="slabprom.twins",type="*slabprom_test.order"} 3
+slabtrack_objects_live{pool="slabprom.twins",type="*metricstest.Order"} 3
 `), "slabtrack_objects_live")
 	assert.NoError(t, err, "the series counts the objects of both pools")
 }
@@ -300,7 +180,7 @@ func TestCollectorSeesPoolsMadeLater(t *testing.T) {
 	n, err := testutil.GatherAndCount(onePool(reg, "slabprom.later"))
 	require.NoError(t, err, "the scrape succeeds")
 	require.Zero(t, n, "no pool of that name exists yet")
-	p := slab.New[line](slab.WithName("slabprom.later"))
+	p := slab.New[metricstest.Line](slab.WithName("slabprom.later"))
 	p.Free(p.Alloc())
 	n, err = testutil.GatherAndCount(onePool(reg, "slabprom.later"), "slabtrack_allocations_total")
 	require.NoError(t, err, "the scrape succeeds")
@@ -311,8 +191,8 @@ func TestCollectorSeesPoolsMadeLater(t *testing.T) {
 // scrape whose metrics were not described; in debug builds the violation
 // and quarantine metrics must be described too.
 func TestCollectorDescribesWhatItCollects(t *testing.T) {
-	s := runScript(t, "slabprom.describe")
-	defer s.end()
+	s := metricstest.Run(t, "slabprom.describe")
+	defer s.End()
 	c := slabprom.NewCollector()
 	descs := make(chan *prometheus.Desc, 100)
 	c.Describe(descs)
