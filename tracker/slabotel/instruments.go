@@ -1,0 +1,183 @@
+package slabotel
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/slabtrack/slabtrack/tracker"
+)
+
+// ScopeName is the instrumentation scope of the package's meter.
+const ScopeName = "github.com/slabtrack/slabtrack/tracker/slabotel"
+
+// Attribute keys. Every observation has pool and type; the instruments
+// that split a pool's figure add one more.
+const (
+	AttrPool   = attribute.Key("pool")
+	AttrType   = attribute.Key("type")
+	AttrHolder = attribute.Key("holder") // slabtrack.pool.slots.free: cache, scope or slab
+	AttrKind   = attribute.Key("kind")   // slabtrack.pool.violations: such as double-free
+)
+
+// A poolInstrument observes one figure of a pool's report.
+type poolInstrument struct {
+	inst  metric.Int64Observable
+	value func(r *tracker.PoolReport) int64
+}
+
+// instruments are the package's instruments on one meter.
+type instruments struct {
+	pool  []poolInstrument
+	free  metric.Int64ObservableUpDownCounter // by holder
+	limit metric.Int64ObservableGauge         // bounded pools only
+
+	// Debug builds only; nil in release builds, which count neither.
+	quarantined metric.Int64ObservableUpDownCounter
+	violations  metric.Int64ObservableCounter
+	kinds       []attribute.KeyValue
+}
+
+// Register creates the package's instruments on the meter of mp named
+// ScopeName, and registers the callback that observes every pool of the
+// process at each collection. A nil mp means otel.GetMeterProvider(), the
+// global one. Call Unregister on the result to stop observing; the
+// instruments stay, as the meter's always do.
+//
+// Register returns the meter's error if it refuses an instrument or the
+// callback. Call it once per provider: a second registration would observe
+// every pool a second time.
+func Register(mp metric.MeterProvider) (metric.Registration, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(ScopeName)
+	var errs []error
+	upDown := func(name, unit, desc string, v func(r *tracker.PoolReport) int64) poolInstrument {
+		i, err := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return poolInstrument{i, v}
+	}
+	gauge := func(name, unit, desc string, v func(r *tracker.PoolReport) int64) poolInstrument {
+		i, err := m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return poolInstrument{i, v}
+	}
+	counter := func(name, unit, desc string, v func(r *tracker.PoolReport) int64) poolInstrument {
+		i, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return poolInstrument{i, v}
+	}
+	in := &instruments{
+		pool: []poolInstrument{
+			upDown("slabtrack.pool.objects.live", "{object}",
+				"Objects allocated from the pool and not yet freed, those in unreleased scopes included.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Live }),
+			upDown("slabtrack.pool.objects.scoped", "{object}",
+				"Live objects allocated in scopes that have not been released yet; they count in slabtrack.pool.objects.live too.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Scoped }),
+			upDown("slabtrack.pool.memory.live", "By",
+				"Bytes of the live objects: slabtrack.pool.objects.live times the size of the type.",
+				func(r *tracker.PoolReport) int64 { return r.LiveBytes }),
+			upDown("slabtrack.pool.slots", "{slot}",
+				"Slots in the pool's slabs, whether live, free, quarantined or retired.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Capacity }),
+			upDown("slabtrack.pool.slabs", "{slab}",
+				"Slabs the pool holds.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Slabs }),
+			upDown("slabtrack.pool.memory.reserved", "By",
+				"Bytes of slot memory the pool's slabs hold, live or free.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Bytes }),
+			gauge("slabtrack.pool.slots.high_water", "{slot}",
+				"The most slots assigned at once since the pool was made: live objects plus the free slots that per-P caches and scopes held.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.HighWater }),
+			upDown("slabtrack.pool.slots.retired", "{slot}",
+				"Slots whose Ref generations ran out; they are never reused.",
+				func(r *tracker.PoolReport) int64 { return r.Stats.Retired }),
+			counter("slabtrack.pool.allocations", "{allocation}",
+				"Objects allocated from the pool: Alloc, TryAlloc, AllocRef, AllocIn and NewIn.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Allocs) }),
+			counter("slabtrack.pool.frees", "{free}",
+				"Objects returned to the pool: Free, FreeRef, and the objects of released scopes.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Frees) }),
+			counter("slabtrack.pool.exhausted", "{allocation}",
+				"Allocations refused because the pool's bound (WithMaxObjects) was reached: ErrExhausted returned or panicked with.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Exhausted) }),
+			counter("slabtrack.pool.slabs.released", "{slab}",
+				"Empty slabs handed back to the garbage collector, by Trim or the automatic trim.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Released) }),
+			counter("slabtrack.pool.memory.released", "By",
+				"Bytes of slot memory in the slabs handed back to the garbage collector.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.ReleasedBytes) }),
+			counter("slabtrack.pool.guard.fallbacks", "{free}",
+				"Frees of objects on guard pages that could not be protected, because the kernel's map count (its share of it) was spent.",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.GuardFallbacks) }),
+		},
+	}
+	var err error
+	in.free, err = m.Int64ObservableUpDownCounter("slabtrack.pool.slots.free", metric.WithUnit("{slot}"),
+		metric.WithDescription("Free slots, by holder: per-P caches (cache), scopes, for their next AllocIn (scope), and the slabs themselves (slab)."))
+	errs = append(errs, err)
+	in.limit, err = m.Int64ObservableGauge("slabtrack.pool.objects.limit", metric.WithUnit("{object}"),
+		metric.WithDescription("The most objects the pool lets be live at once (WithMaxObjects); only bounded pools are observed."))
+	errs = append(errs, err)
+	insts := []metric.Observable{in.free, in.limit}
+	if tracker.Enabled() {
+		in.quarantined, err = m.Int64ObservableUpDownCounter("slabtrack.pool.objects.quarantined", metric.WithUnit("{object}"),
+			metric.WithDescription("Freed objects waiting in the debug quarantine before their slots are reused (debug builds)."))
+		errs = append(errs, err)
+		in.violations, err = m.Int64ObservableCounter("slabtrack.pool.violations", metric.WithUnit("{violation}"),
+			metric.WithDescription("Violations reported on the pool, by kind, such as double-free or write-after-free (debug builds)."))
+		errs = append(errs, err)
+		for _, k := range tracker.Kinds() {
+			in.kinds = append(in.kinds, AttrKind.String(k.String()))
+		}
+		insts = append(insts, in.quarantined, in.violations)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, p := range in.pool {
+		insts = append(insts, p.inst)
+	}
+	return m.RegisterCallback(in.observe, insts...)
+}
+
+// observe is the callback: it reads every pool and observes its figures.
+func (in *instruments) observe(_ context.Context, o metric.Observer) error {
+	for _, r := range tracker.PoolTotals() {
+		in.observePool(o, &r)
+	}
+	return nil
+}
+
+func (in *instruments) observePool(o metric.Observer, r *tracker.PoolReport) {
+	pool, typ := AttrPool.String(r.Name), AttrType.String(r.Type)
+	attrs := metric.WithAttributeSet(attribute.NewSet(pool, typ))
+	for _, p := range in.pool {
+		o.ObserveInt64(p.inst, p.value(r), attrs)
+	}
+	st := &r.Stats
+	// As in package slabprom: the slots no one holds are what the others
+	// leave of the capacity, read a moment apart from the quarantine.
+	inSlabs := max(0, st.Capacity-st.Live-st.Cached-st.ScopeFree-st.Retired-int64(r.Quarantined))
+	for _, h := range [...]struct {
+		holder string
+		n      int64
+	}{{"cache", st.Cached}, {"scope", st.ScopeFree}, {"slab", inSlabs}} {
+		o.ObserveInt64(in.free, h.n, metric.WithAttributeSet(attribute.NewSet(pool, typ, AttrHolder.String(h.holder))))
+	}
+	if st.MaxObjects > 0 {
+		o.ObserveInt64(in.limit, st.MaxObjects, attrs)
+	}
+	if in.quarantined == nil {
+		return
+	}
+	o.ObserveInt64(in.quarantined, int64(r.Quarantined), attrs)
+	for _, k := range in.kinds {
+		o.ObserveInt64(in.violations, int64(r.Violations[k.Value.AsString()]), metric.WithAttributeSet(attribute.NewSet(pool, typ, k)))
+	}
+}
