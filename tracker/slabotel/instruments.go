@@ -3,6 +3,7 @@ package slabotel
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -39,6 +40,9 @@ type instruments struct {
 	quarantined metric.Int64ObservableUpDownCounter
 	violations  metric.Int64ObservableCounter
 	kinds       []attribute.KeyValue
+
+	mu    sync.Mutex
+	attrs map[poolKey]*poolAttrs // of the pools of the latest collection
 }
 
 // Register creates the package's instruments on the meter of mp named
@@ -148,36 +152,84 @@ func Register(mp metric.MeterProvider) (metric.Registration, error) {
 
 // observe is the callback: it reads every pool and observes its figures.
 func (in *instruments) observe(_ context.Context, o metric.Observer) error {
-	for _, r := range tracker.PoolTotals() {
-		in.observePool(o, &r)
+	reports := tracker.PoolTotals()
+	attrs := in.attrsOf(reports)
+	for i := range reports {
+		in.observePool(o, &reports[i], attrs[i])
 	}
 	return nil
 }
 
-func (in *instruments) observePool(o metric.Observer, r *tracker.PoolReport) {
-	pool, typ := AttrPool.String(r.Name), AttrType.String(r.Type)
-	attrs := metric.WithAttributeSet(attribute.NewSet(pool, typ))
+func (in *instruments) observePool(o metric.Observer, r *tracker.PoolReport, a *poolAttrs) {
 	for _, p := range in.pool {
-		o.ObserveInt64(p.inst, p.value(r), attrs)
+		o.ObserveInt64(p.inst, p.value(r), a.pool...)
 	}
 	st := &r.Stats
 	// As in package slabprom: the slots no one holds are what the others
 	// leave of the capacity, read a moment apart from the quarantine.
 	inSlabs := max(0, st.Capacity-st.Live-st.Cached-st.ScopeFree-st.Retired-int64(r.Quarantined))
-	for _, h := range [...]struct {
-		holder string
-		n      int64
-	}{{"cache", st.Cached}, {"scope", st.ScopeFree}, {"slab", inSlabs}} {
-		o.ObserveInt64(in.free, h.n, metric.WithAttributeSet(attribute.NewSet(pool, typ, AttrHolder.String(h.holder))))
+	for h, n := range [len(holders)]int64{st.Cached, st.ScopeFree, inSlabs} {
+		o.ObserveInt64(in.free, n, a.holder[h]...)
 	}
 	if st.MaxObjects > 0 {
-		o.ObserveInt64(in.limit, st.MaxObjects, attrs)
+		o.ObserveInt64(in.limit, st.MaxObjects, a.pool...)
 	}
 	if in.quarantined == nil {
 		return
 	}
-	o.ObserveInt64(in.quarantined, int64(r.Quarantined), attrs)
-	for _, k := range in.kinds {
-		o.ObserveInt64(in.violations, int64(r.Violations[k.Value.AsString()]), metric.WithAttributeSet(attribute.NewSet(pool, typ, k)))
+	o.ObserveInt64(in.quarantined, int64(r.Quarantined), a.pool...)
+	for k, kind := range in.kinds {
+		o.ObserveInt64(in.violations, int64(r.Violations[kind.Value.AsString()]), a.kind[k]...)
 	}
+}
+
+// holders are the values of the attribute holder, in the order
+// observePool observes them.
+var holders = [...]string{"cache", "scope", "slab"}
+
+// poolAttrs are the attribute sets of every observation of one pool, as
+// the options of ObserveInt64, made once and shared by every collection:
+// passed as a slice, they cost the call no allocation.
+type poolAttrs struct {
+	pool   []metric.ObserveOption // pool, type
+	holder [len(holders)][]metric.ObserveOption
+	kind   [][]metric.ObserveOption // by instruments.kinds (debug builds)
+}
+
+type poolKey struct{ name, typ string }
+
+// attrsOf returns the attributes of each report's observations, from
+// those of the previous collection where the pool was in it. A pool that
+// has left leaves the cache with the next collection.
+func (in *instruments) attrsOf(reports []tracker.PoolReport) []*poolAttrs {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	old := in.attrs
+	in.attrs = make(map[poolKey]*poolAttrs, len(reports))
+	out := make([]*poolAttrs, len(reports))
+	for i := range reports {
+		k := poolKey{reports[i].Name, reports[i].Type}
+		a := old[k]
+		if a == nil {
+			a = in.newAttrs(k)
+		}
+		in.attrs[k] = a
+		out[i] = a
+	}
+	return out
+}
+
+func (in *instruments) newAttrs(k poolKey) *poolAttrs {
+	pool, typ := AttrPool.String(k.name), AttrType.String(k.typ)
+	opts := func(kvs ...attribute.KeyValue) []metric.ObserveOption {
+		return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
+	}
+	a := &poolAttrs{pool: opts(pool, typ)}
+	for h, v := range holders {
+		a.holder[h] = opts(pool, typ, AttrHolder.String(v))
+	}
+	for _, kind := range in.kinds {
+		a.kind = append(a.kind, opts(pool, typ, kind))
+	}
+	return a
 }

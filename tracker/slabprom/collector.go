@@ -2,8 +2,10 @@ package slabprom
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -25,6 +27,9 @@ type Collector struct {
 	quarantined *prometheus.Desc
 	violations  *prometheus.Desc
 	kinds       []string
+
+	mu     sync.Mutex
+	labels map[poolKey]*poolLabels // of the pools of the latest scrape
 }
 
 // A poolMetric is a metric with the labels pool and type alone, whose value
@@ -146,35 +151,125 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect reads every pool and sends its series.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, r := range tracker.PoolTotals() {
-		c.collectPool(ch, &r)
+	reports := tracker.PoolTotals()
+	labels := c.labelsOf(reports)
+	// Every series of the scrape in one allocation: the registry reads
+	// each one's value once, as it arrives, and the dto.Metric it makes
+	// points into it from then on, so the array is never reused.
+	perPool := len(c.pool) + len(holders) + 1
+	if c.quarantined != nil {
+		perPool += 1 + len(c.kinds)
+	}
+	all := make([]series, 0, len(reports)*perPool)
+	send := func(d *prometheus.Desc, kind prometheus.ValueType, v float64, ls []*dto.LabelPair) {
+		all = append(all, series{desc: d, counter: kind == prometheus.CounterValue, labels: ls})
+		s := &all[len(all)-1]
+		s.value = v
+		ch <- s
+	}
+	for i := range reports {
+		r, ls := &reports[i], labels[i]
+		for _, m := range c.pool {
+			send(m.desc, m.kind, m.value(r), ls.pool)
+		}
+		st := &r.Stats
+		// The slots in slabs that no one holds are what the others leave
+		// of the capacity. The quarantine's count is read a moment apart
+		// from Stats, so mid-flight the difference can be off by a few,
+		// and is kept from going negative.
+		inSlabs := max(0, st.Capacity-st.Live-st.Cached-st.ScopeFree-st.Retired-int64(r.Quarantined))
+		for h, n := range [len(holders)]int64{st.Cached, st.ScopeFree, inSlabs} {
+			send(c.free, prometheus.GaugeValue, float64(n), ls.holder[h])
+		}
+		if st.MaxObjects > 0 {
+			send(c.limit, prometheus.GaugeValue, float64(st.MaxObjects), ls.pool)
+		}
+		if c.quarantined == nil {
+			continue
+		}
+		send(c.quarantined, prometheus.GaugeValue, float64(r.Quarantined), ls.pool)
+		for k, kind := range c.kinds {
+			send(c.violations, prometheus.CounterValue, float64(r.Violations[kind]), ls.kind[k])
+		}
 	}
 }
 
-func (c *Collector) collectPool(ch chan<- prometheus.Metric, r *tracker.PoolReport) {
+// holders are the values of the label holder, in the order Collect
+// observes them.
+var holders = [...]string{holderCache, holderScope, holderSlab}
+
+// poolLabels are the label pairs of every series of one pool, made once
+// and shared by every scrape: a registry treats them as immutable.
+type poolLabels struct {
+	pool   []*dto.LabelPair // pool, type
+	holder [len(holders)][]*dto.LabelPair
+	kind   [][]*dto.LabelPair // by Collector.kinds (debug builds)
+}
+
+type poolKey struct{ name, typ string }
+
+// labelsOf returns the label pairs of each report's series, from those of
+// the previous scrape where the pool was in it. A pool that has left
+// leaves the cache with the next scrape.
+func (c *Collector) labelsOf(reports []tracker.PoolReport) []*poolLabels {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.labels
+	c.labels = make(map[poolKey]*poolLabels, len(reports))
+	out := make([]*poolLabels, len(reports))
+	for i := range reports {
+		k := poolKey{reports[i].Name, reports[i].Type}
+		ls := old[k]
+		if ls == nil {
+			ls = c.newLabels(k)
+		}
+		c.labels[k] = ls
+		out[i] = ls
+	}
+	return out
+}
+
+func (c *Collector) newLabels(k poolKey) *poolLabels {
 	// A label value must be valid UTF-8, or the whole scrape fails; a
 	// pool's name is whatever WithName was given.
-	pool, typ := strings.ToValidUTF8(r.Name, "\uFFFD"), strings.ToValidUTF8(r.Type, "\uFFFD")
-	for _, m := range c.pool {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(r), pool, typ)
+	pool := pair(labelPool, strings.ToValidUTF8(k.name, "\uFFFD"))
+	typ := pair(labelType, strings.ToValidUTF8(k.typ, "\uFFFD"))
+	// Sorted by name, as a registry wants them: holder and kind come
+	// before pool and type.
+	ls := &poolLabels{pool: []*dto.LabelPair{pool, typ}}
+	for h, v := range holders {
+		ls.holder[h] = []*dto.LabelPair{pair(labelHolder, v), pool, typ}
 	}
-	st := &r.Stats
-	// The slots in slabs that no one holds are what the others leave of
-	// the capacity. The quarantine's count is read a moment apart from
-	// Stats, so mid-flight the difference can be off by a few, and is kept
-	// from going negative.
-	inSlabs := max(0, st.Capacity-st.Live-st.Cached-st.ScopeFree-st.Retired-int64(r.Quarantined))
-	ch <- prometheus.MustNewConstMetric(c.free, prometheus.GaugeValue, float64(st.Cached), pool, typ, holderCache)
-	ch <- prometheus.MustNewConstMetric(c.free, prometheus.GaugeValue, float64(st.ScopeFree), pool, typ, holderScope)
-	ch <- prometheus.MustNewConstMetric(c.free, prometheus.GaugeValue, float64(inSlabs), pool, typ, holderSlab)
-	if st.MaxObjects > 0 {
-		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(st.MaxObjects), pool, typ)
+	for _, v := range c.kinds {
+		ls.kind = append(ls.kind, []*dto.LabelPair{pair(labelKind, v), pool, typ})
 	}
-	if c.quarantined == nil {
-		return
+	return ls
+}
+
+func pair(name, value string) *dto.LabelPair { return &dto.LabelPair{Name: &name, Value: &value} }
+
+// A series is one metric of a scrape. It is prometheus.MustNewConstMetric
+// without the allocations: its label pairs are the pool's, made once, and
+// its value's message is a field.
+type series struct {
+	desc    *prometheus.Desc
+	labels  []*dto.LabelPair
+	counter bool // else a gauge
+	value   float64
+	gauge   dto.Gauge
+	count   dto.Counter
+}
+
+func (s *series) Desc() *prometheus.Desc { return s.desc }
+
+func (s *series) Write(out *dto.Metric) error {
+	out.Label = s.labels
+	if s.counter {
+		s.count.Value = &s.value
+		out.Counter = &s.count
+	} else {
+		s.gauge.Value = &s.value
+		out.Gauge = &s.gauge
 	}
-	ch <- prometheus.MustNewConstMetric(c.quarantined, prometheus.GaugeValue, float64(r.Quarantined), pool, typ)
-	for _, k := range c.kinds {
-		ch <- prometheus.MustNewConstMetric(c.violations, prometheus.CounterValue, float64(r.Violations[k]), pool, typ, k)
-	}
+	return nil
 }
