@@ -3,7 +3,8 @@
 // -leak -metrics, checks a scrape with promtool, starts a Prometheus that
 // scrapes it every second, prices orders at a steady pace, then asks
 // Prometheus' HTTP API for the leaked objects (slabtrack_objects_live), the
-// allocations and their rate, and compares each with what it did. It stops
+// allocations and their rate, and compares each with what it did; it runs
+// every query of docs/grafana-dashboard.json too. It stops
 // both processes by their pids and exits 1 with a message naming what did
 // not start or what did not match.
 //
@@ -116,7 +117,10 @@ func (c *check) run(keep bool) error {
 		return err
 	}
 	// After the load, when every pool the handler uses exists.
-	return c.checkExposition(promtool)
+	if err := c.checkExposition(promtool); err != nil {
+		return err
+	}
+	return c.checkDashboard("docs/grafana-dashboard.json")
 }
 
 // startServer builds the example server and starts it on a free loopback
@@ -299,6 +303,48 @@ func (c *check) drive() error {
 	return nil
 }
 
+// checkDashboard runs every query of the Grafana dashboard at file, with
+// its variables set to every pool and a 5 s rate window: each must be
+// valid PromQL, and each must find series, but for those of metrics that
+// the example server has none of (bounded pools, debug builds).
+func (c *check) checkDashboard(file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	vars := strings.NewReplacer("$pool", ".*", "$__rate_interval", "5s")
+	n := 0
+	for _, p := range dash.Panels {
+		for _, t := range p.Targets {
+			q := vars.Replace(t.Expr)
+			series, err := c.queryVector(q, time.Time{})
+			if err != nil {
+				return fmt.Errorf("%s, panel %q: %w", file, p.Title, err)
+			}
+			optional := strings.Contains(q, "slabtrack_objects_limit") || strings.Contains(q, "slabtrack_violations_total") ||
+				strings.Contains(q, "slabtrack_objects_quarantined")
+			if series == 0 && !optional {
+				return fmt.Errorf("%s, panel %q: %s finds no series", file, p.Title, q)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s has no queries", file)
+	}
+	log.Printf("the %d queries of %s are valid and find data", n, file)
+	return nil
+}
+
 // price posts the sample order.
 func (c *check) price() error {
 	body, err := c.get(c.serverURL + "/v1/orders/sample")
@@ -375,36 +421,64 @@ func (c *check) waitFor(q string, d time.Duration, ok func(float64) bool) (float
 // query asks Prometheus' HTTP API for the instant value of q at t (now if
 // t is zero), which must be a single number.
 func (c *check) query(q string, t time.Time) (float64, error) {
+	r, err := c.instant(q, t)
+	if err != nil {
+		return 0, err
+	}
+	if len(r) != 1 {
+		return 0, fmt.Errorf("query %s: %d series, want 1", q, len(r))
+	}
+	s, _ := r[0].Value[1].(string)
+	return strconv.ParseFloat(s, 64)
+}
+
+// queryVector returns the number of series that q finds at t (now if t is
+// zero).
+func (c *check) queryVector(q string, t time.Time) (int, error) {
+	r, err := c.instant(q, t)
+	return len(r), err
+}
+
+// sample is one series of an instant query's answer.
+type sample struct {
+	Metric map[string]string
+	Value  [2]any // time, value as a string
+}
+
+// instant runs the instant query q at t (now if t is zero).
+func (c *check) instant(q string, t time.Time) ([]sample, error) {
 	args := url.Values{"query": {q}}
 	if !t.IsZero() {
 		args.Set("time", strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64))
 	}
-	body, err := c.get(c.promURL + "/api/v1/query?" + args.Encode())
+	resp, err := c.client.Get(c.promURL + "/api/v1/query?" + args.Encode())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	// A bad query is a 400 whose body says why.
 	var r struct {
 		Status string
 		Error  string
 		Data   struct {
 			ResultType string
-			Result     []struct {
-				Metric map[string]string
-				Value  [2]any
-			}
+			Result     []sample
 		}
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return 0, fmt.Errorf("query %s: %w: %s", q, err, body)
+		return nil, fmt.Errorf("query %s: %s: %w: %s", q, resp.Status, err, body)
 	}
 	if r.Status != "success" {
-		return 0, fmt.Errorf("query %s: %s", q, r.Error)
+		return nil, fmt.Errorf("query %s: %s", q, r.Error)
 	}
-	if len(r.Data.Result) != 1 {
-		return 0, fmt.Errorf("query %s: %d series, want 1: %s", q, len(r.Data.Result), body)
+	if r.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %s: a %s, not a vector", q, r.Data.ResultType)
 	}
-	s, _ := r.Data.Result[0].Value[1].(string)
-	return strconv.ParseFloat(s, 64)
+	return r.Data.Result, nil
 }
 
 func (c *check) get(u string) ([]byte, error) {
