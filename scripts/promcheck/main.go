@@ -1,12 +1,12 @@
 // Command promcheck checks the metrics of package tracker/slabprom against
 // a real Prometheus server. It builds the example server and starts it with
-// -leak -metrics, checks a scrape with promtool, starts a Prometheus that
-// scrapes it every second, prices orders at a steady pace, then asks
-// Prometheus' HTTP API for the leaked objects (slabtrack_objects_live), the
-// allocations and their rate, and compares each with what it did; it runs
-// every query of docs/grafana-dashboard.json too. It stops
-// both processes by their pids and exits 1 with a message naming what did
-// not start or what did not match.
+// -leak -metrics, starts a Prometheus that scrapes it every second, prices
+// orders at a steady pace, then asks Prometheus' HTTP API for the leaked
+// objects (slabtrack_objects_live), the allocations and their rate, and
+// compares each with what it did. It checks a scrape with promtool and runs
+// every query of docs/grafana-dashboard.json. It stops both processes by
+// their pids, and exits 1 with a message naming what did not start or what
+// did not match.
 //
 // Usage (.ci/prometheus installs Prometheus where it is missing, then runs
 // it), from the repository's root:
