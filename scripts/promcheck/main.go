@@ -110,7 +110,7 @@ func (c *check) run(keep bool) error {
 	}
 	up, err := c.waitFor(`up{job="slabtrack"}`, 15*time.Second, func(v float64) bool { return v == 1 })
 	if err != nil {
-		return fmt.Errorf("Prometheus did not scrape the example server: %w (its log: %s)", err, c.prometheus.tail())
+		return fmt.Errorf("the Prometheus server did not scrape the example server: %w (its log: %s)", err, c.prometheus.tail())
 	}
 	log.Printf("Prometheus scrapes the example server: up = %v", up)
 	if err := c.drive(); err != nil {
@@ -218,11 +218,11 @@ scrape_configs:
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("Prometheus did not start: it exited (%v): %s", p.cmd.ProcessState, p.tail())
+			return fmt.Errorf("the Prometheus server did not start: it exited (%v): %s", p.cmd.ProcessState, p.tail())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Prometheus did not start: %s/-/ready not ready in 30s (%v): %s", c.promURL, err, p.tail())
+			return fmt.Errorf("the Prometheus server did not start: %s/-/ready not ready in 30s (%v): %s", c.promURL, err, p.tail())
 		}
 	}
 }
@@ -412,7 +412,7 @@ func (c *check) waitFor(q string, d time.Duration, ok func(float64) bool) (float
 			if err != nil {
 				return 0, fmt.Errorf("no answer in %v: %w", d, err)
 			}
-			return v, fmt.Errorf("Prometheus still answers %v after %v", v, d)
+			return v, fmt.Errorf("the Prometheus server still answers %v after %v", v, d)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
