@@ -82,25 +82,22 @@ func Pools() []PoolReport {
 // cumulative count of its name and type can fall; metrics systems read
 // that as a counter reset.
 func PoolTotals() []PoolReport {
-	type key struct{ name, typ string }
-	var out []PoolReport
-	at := map[key]int{}
-	registry.Each(func(p registry.Pool) {
-		r := report(p)
-		k := key{r.Name, r.Type}
-		i, ok := at[k]
-		if !ok {
-			at[k] = len(out)
-			out = append(out, r)
-			return
+	var all []PoolReport
+	registry.Each(func(p registry.Pool) { all = append(all, report(p)) })
+	sortReports(all)
+	// Sorted, the pools of one name and type are neighbours.
+	out := all[:0]
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].Name == r.Name && out[n-1].Type == r.Type {
+			t := &out[n-1]
+			addStats(&t.Stats, r.Stats)
+			t.Live += r.Live
+			t.LiveBytes += r.LiveBytes
+			t.Quarantined += r.Quarantined
+			continue
 		}
-		t := &out[i]
-		addStats(&t.Stats, r.Stats)
-		t.Live += r.Live
-		t.LiveBytes += r.LiveBytes
-		t.Quarantined += r.Quarantined
-	})
-	sortReports(out)
+		out = append(out, r)
+	}
 	return out
 }
 

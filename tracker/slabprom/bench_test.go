@@ -8,11 +8,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
 	"github.com/slabtrack/slabtrack/tracker/slabprom"
 )
 
@@ -50,21 +52,27 @@ func benchRegistry(b *testing.B) *prometheus.Registry {
 // BenchmarkScrape100Pools measures a scrape of the benchmark's 100 pools
 // (and whatever other pools the process has): through the registry's
 // Gather (collection, sorting, checks), and through promhttp's handler,
-// which also writes the text exposition.
+// which also writes the text exposition. Besides the time per scrape it
+// reports the process's CPU time per scrape (cpu-ns/op), the garbage
+// collector's share included: on a machine that other work keeps busy,
+// the time counts the waits for a CPU, the CPU time does not.
 func BenchmarkScrape100Pools(b *testing.B) {
 	b.Run("via=gather", func(b *testing.B) {
 		reg := benchRegistry(b)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := reg.Gather(); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("via=http", func(b *testing.B) {
 		h := promhttp.HandlerFor(benchRegistry(b), promhttp.HandlerOpts{})
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			w := discardWriter{header: http.Header{}}
 			h.ServeHTTP(&w, req)
@@ -72,7 +80,26 @@ func BenchmarkScrape100Pools(b *testing.B) {
 				b.Fatalf("status %d", w.code)
 			}
 		}
+		cpu.report(b)
 	})
+}
+
+// cpuClock measures the process's CPU time over a benchmark's loop.
+type cpuClock struct {
+	start int64
+	ok    bool
+}
+
+func startCPU() cpuClock {
+	t, ok := processCPU()
+	return cpuClock{t, ok}
+}
+
+// report adds the CPU time per op to b's results, where it could be read.
+func (c cpuClock) report(b *testing.B) {
+	if t, ok := processCPU(); ok && c.ok {
+		b.ReportMetric(float64(t-c.start)/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // discardWriter is an http.ResponseWriter that keeps nothing.
@@ -86,27 +113,65 @@ func (w *discardWriter) Write(p []byte) (int, error) { return io.Discard.Write(p
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 
 // BenchmarkAllocFreeWhileScraped is slab's BenchmarkAllocFree for ptr64
-// (one Alloc+Free pair per op, serial and parallel), without and with a
-// goroutine that scrapes the 100 pools and the benchmark's own in a loop,
-// back to back. Compare the two with benchstat -col /scrape. On two Ps,
-// the scraping goroutine takes CPU time that the parallel mode's
-// goroutines would otherwise have; the serial mode leaves it a P of its own.
+// (one Alloc+Free pair per op, serial and parallel) with, beside it, a
+// goroutine that does one of:
+//
+//	scrape=none     nothing
+//	scrape=spin     burns CPU and allocates nothing: the control, what a
+//	                busy goroutine costs on this machine whatever it does
+//	scrape=read     tracker.PoolTotals back to back: what a scrape reads
+//	                of the pools (the 100 and the benchmark's own)
+//	scrape=loop     a whole scrape (the registry's Gather) back to back
+//	scrape=every10ms  a whole scrape every 10 ms, a hundred times as
+//	                often as a Prometheus that scrapes every second
+//
+// Compare them with benchstat -col /scrape. On two Ps the goroutine takes
+// CPU time that the parallel mode's goroutines would otherwise have; the
+// serial mode leaves it a P of its own.
 func BenchmarkAllocFreeWhileScraped(b *testing.B) {
 	for _, mode := range []string{"serial", "parallel"} {
-		for _, scrape := range []string{"none", "loop"} {
-			b.Run(fmt.Sprintf("mode=%s/scrape=%s", mode, scrape), func(b *testing.B) {
+		for _, beside := range []string{"none", "spin", "read", "loop", "every10ms"} {
+			b.Run(fmt.Sprintf("mode=%s/scrape=%s", mode, beside), func(b *testing.B) {
 				reg := benchRegistry(b)
 				p := slab.New[ptr64](slab.WithName("bench.allocfree"))
 				var stop atomic.Bool
 				var scrapes atomic.Int64
 				var wg sync.WaitGroup
-				if scrape == "loop" {
+				gather := func() {
+					if _, err := reg.Gather(); err != nil {
+						panic(err)
+					}
+					scrapes.Add(1)
+				}
+				switch beside {
+				case "spin":
+					wg.Go(func() {
+						for n := 0; !stop.Load(); n++ {
+							spinSink = n
+						}
+					})
+				case "read":
 					wg.Go(func() {
 						for !stop.Load() {
-							if _, err := reg.Gather(); err != nil {
-								panic(err)
-							}
+							tracker.PoolTotals()
 							scrapes.Add(1)
+						}
+					})
+				case "loop":
+					wg.Go(func() {
+						for !stop.Load() {
+							gather()
+						}
+					})
+				case "every10ms":
+					wg.Go(func() {
+						t := time.NewTicker(10 * time.Millisecond)
+						defer t.Stop()
+						for range t.C {
+							if stop.Load() {
+								return
+							}
+							gather()
 						}
 					})
 				}
@@ -125,10 +190,13 @@ func BenchmarkAllocFreeWhileScraped(b *testing.B) {
 				b.StopTimer()
 				stop.Store(true)
 				wg.Wait()
-				if scrape == "loop" {
+				if beside != "none" && beside != "spin" {
 					b.ReportMetric(float64(scrapes.Load()), "scrapes")
 				}
 			})
 		}
 	}
 }
+
+// spinSink keeps the spinning goroutine's loop from being optimised away.
+var spinSink int
