@@ -72,14 +72,6 @@ func (a *arena) noteAlloc(p unsafe.Pointer, n uintptr) {
 	a.dbg.allocs = append(a.dbg.allocs, arenaAlloc{p: p, n: n, stack: callerStack(debugmode.Current()), at: clock.Now()})
 }
 
-// noteGrow records that the allocation at p grew in place to n bytes
-// (GrowSliceValueIn).
-func (a *arena) noteGrow(p unsafe.Pointer, n uintptr) {
-	if k := len(a.dbg.allocs); k > 0 && a.dbg.allocs[k-1].p == p {
-		a.dbg.allocs[k-1].n = n
-	}
-}
-
 // releaseDebug is release in debug builds: every allocation is poisoned,
 // the chunks go to the type's quarantine, and the arena keeps none of them.
 // A chunk of its own is poisoned and left to the garbage collector, its
@@ -228,9 +220,7 @@ func (d *chunkDebug) enqueue(q qchunk) {
 	for _, pa := range out.allocs {
 		fault.Release(pa.cell)
 	}
-	et.mu.Lock()
-	et.free[out.class] = append(et.free[out.class], out.p)
-	et.mu.Unlock()
+	et.putChunk(out.p, out.class)
 	if v != nil {
 		violation.Report(v) // the cache is consistent again
 	}
@@ -292,7 +282,7 @@ func (d *chunkDebug) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 	rec := &d.recs[slot]
 	fs := registry.FaultSlot{
 		Found: true,
-		Note:  "the object is an element of a slice, string or value that a scope allocated (MakeSliceIn, AppendIn, StringIn, NewValueIn...) and released",
+		Note:  "the object is an element of a slice, string or value that a scope allocated (NewIn, MakeSliceIn, AppendIn, StringIn...) and released",
 	}
 	if rec.serial.Load() != serial {
 		fs.Reused = true // its record describes a later allocation

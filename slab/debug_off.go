@@ -63,11 +63,14 @@ func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                      
 type scopeBusy struct{}
 
 func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) *T { return nil }
-func (b *scopeSlots[T]) releaseDebug() bool                    { return false }
-func (st *scopeState) enter(*string) uint64                    { return 0 }
-func (st *scopeState) exit(uint64)                             {}
+func (b *scopeSlots[T]) releaseDebug() (int64, bool)           { return 0, false }
+func (st *scopeState) noteEnter(scopeOp)                       {}
+func (st *scopeState) noteExit()                               {}
 
-var opAllocIn, opRelease, opMakeSliceIn, opAppendIn, opStringIn, opNewValueIn, opMakeSliceValueIn, opGrowSliceValueIn string
+// busyOp names the operation in progress on a scope for the message of a
+// second goroutine's call: release builds do not record it.
+func (st *scopeState) busyOp() string     { return "another call" }
+func (st *scopeState) busyDetail() string { return "" }
 
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
@@ -80,5 +83,4 @@ func (p *Pool[T]) debugCheckQuarantine() []error                            { re
 type arenaDebug struct{}
 
 func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
-func (a *arena) noteGrow(unsafe.Pointer, uintptr)  {}
 func (a *arena) releaseDebug()                     {}

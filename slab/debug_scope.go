@@ -36,9 +36,10 @@ func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) *T {
 
 // releaseDebug is release in debug builds: each object goes through
 // Pool.free, which counts the frees and the bound.
-func (b *scopeSlots[T]) releaseDebug() bool {
+func (b *scopeSlots[T]) releaseDebug() (used int64, holds bool) {
 	p := b.owner
 	if p != nil {
+		used = int64(len(b.objs)) * int64(p.size)
 		for i, x := range b.objs {
 			r := p.lookup(x)
 			*r.st() = stateLive // the state Pool.free expects
@@ -52,55 +53,41 @@ func (b *scopeSlots[T]) releaseDebug() bool {
 		b.reset()
 	}
 	b.isListed = false
-	return false
+	return used, false
 }
 
-// scopeBusy catches concurrent use of one scope in debug builds: the
-// operation in progress, and where it was called from.
+// scopeBusy records, in debug builds, the operation in progress on a scope
+// and where it was called from, for the report of a second goroutine's
+// call (Scope.enter keeps the second one out in every build).
 type scopeBusy struct {
-	token atomic.Uint64 // the operation in progress, 0 if none
-	op    atomic.Pointer[string]
-	stack atomic.Uint32 // stack.ID of the operation in progress
+	op    atomic.Int32 // the scopeOp in progress, -1 if none
+	stack atomic.Uint32
 }
 
-// busyTokens numbers the operations on scopes.
-var busyTokens atomic.Uint64
-
-// enter marks st busy with op, or panics if another goroutine is inside an
-// operation on st: a Scope is for one goroutine at a time. op must be a
-// constant string: its address is kept.
-func (st *scopeState) enter(op *string) uint64 {
-	fault.PanicOnFault() // a read of a released object on this goroutine becomes a report
-	tok := busyTokens.Add(1)
-	call := callerStack(debugmode.Current())
-	if !st.busy.token.CompareAndSwap(0, tok) {
-		otherOp := "an operation"
-		if other := st.busy.op.Load(); other != nil {
-			otherOp = *other
-		}
-		panic(fmt.Errorf("%w: %s on a scope while another goroutine runs %s on it: a Scope is for one goroutine at a time\n\nthis call:\n%s\nthe other goroutine's call:\n%s",
-			ErrScopeBusy, *op, otherOp, frames(uint32(call)), frames(st.busy.stack.Load())))
-	}
-	st.busy.op.Store(op)
-	st.busy.stack.Store(uint32(call))
-	return tok
+// noteEnter records that op begins on st, on this goroutine: a read of a
+// released object on this goroutine becomes a report.
+func (st *scopeState) noteEnter(op scopeOp) {
+	fault.PanicOnFault()
+	st.busy.stack.Store(uint32(callerStack(debugmode.Current())))
+	st.busy.op.Store(int32(op) + 1)
 }
 
-// exit ends the operation that enter began.
-func (st *scopeState) exit(tok uint64) {
+// noteExit records that the operation in progress on st ended.
+func (st *scopeState) noteExit() {
+	st.busy.op.Store(0)
 	st.busy.stack.Store(uint32(stack.ID(0)))
-	st.busy.op.Store(nil)
-	st.busy.token.CompareAndSwap(tok, 0)
 }
 
-// Names of the scope operations, for enter.
-var (
-	opAllocIn          = "AllocIn"
-	opRelease          = "Release"
-	opMakeSliceIn      = "MakeSliceIn"
-	opAppendIn         = "AppendIn"
-	opStringIn         = "StringIn"
-	opNewValueIn       = "NewValueIn"
-	opMakeSliceValueIn = "MakeSliceValueIn"
-	opGrowSliceValueIn = "GrowSliceValueIn"
-)
+// busyOp names the operation in progress on st.
+func (st *scopeState) busyOp() string {
+	if op := st.busy.op.Load(); op > 0 {
+		return scopeOp(op - 1).String()
+	}
+	return "another call"
+}
+
+// busyDetail is where this call and the one in progress on st came from.
+func (st *scopeState) busyDetail() string {
+	return fmt.Sprintf("\n\nthis call:\n%s\nthe other goroutine's call:\n%s",
+		frames(uint32(callerStack(debugmode.Current()))), frames(st.busy.stack.Load()))
+}

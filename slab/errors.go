@@ -2,6 +2,7 @@ package slab
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/slabtrack/slabtrack/internal/errs"
@@ -38,21 +39,35 @@ var (
 	// "slab: object belongs to a scope".
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of every use of a scope after its
-	// ScopePool took it back (ScopePool.Put). AllocIn after Release and a
-	// second Release do not panic: a released scope is empty and may be
-	// used again by its owner. Its message is "slab: invalid scope".
+	// ScopePool took it back (ScopePool.Put), or while Put takes it back on
+	// another goroutine. AllocIn after Release and a second Release do not
+	// panic: a released scope is empty and may be used again by its owner.
+	// Its message is "slab: invalid scope".
 	ErrReleased = errs.Released
-	// ErrNilScope is wrapped by the panic of AllocIn, MakeSliceIn, AppendIn,
-	// StringIn, NewValueIn, MakeSliceValueIn, GrowSliceValueIn and
+	// ErrNilScope is wrapped by the panic of AllocIn, NewIn, MakeSliceIn,
+	// AppendIn, StringIn, MakeMapIn, NewValueIn, MakeSliceValueIn and
 	// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a
 	// context that carries no scope, and by the error TryAllocIn returns
 	// for one. Its message is "slab: nil scope".
 	ErrNilScope = errs.NilScope
-	// ErrScopeBusy is wrapped by the panic of debug builds when two
-	// goroutines use one scope at once. Its message is "slab: concurrent
-	// use of one scope".
+	// ErrScopeBusy is wrapped by the panic of a call on a scope that finds
+	// another goroutine's call in progress on it: a Scope is for one
+	// goroutine at a time. Every build checks it; debug builds add where
+	// the other call came from. Its message is "slab: concurrent use of one
+	// scope".
 	ErrScopeBusy = errs.ScopeBusy
+	// ErrScopeLimit is wrapped by the panic of an allocating call in a scope
+	// from a ScopePool with MaxBytes that has taken that much memory, and by
+	// the error of TryAllocIn and of slabjson's decoding in that state. Its
+	// message is "slab: scope memory limit reached".
+	ErrScopeLimit = errs.ScopeLimit
 )
+
+// reportInternal writes err, an internal error found where no caller can be
+// told (the runtime's cleanup goroutine), to standard error.
+func reportInternal(err error) {
+	fmt.Fprintln(os.Stderr, err)
+}
 
 // An op is the call that found a broken condition, for its message: a RefOf
 // of a freed object is not a free.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -13,73 +14,101 @@ import (
 // Scopes, by file:
 //
 //   - scope.go: the API (Scope, AllocIn, TryAllocIn, Release, Len, the
-//     context helpers) and a scope's state across pools (scopeState).
+//     context helpers), a scope's state across pools (scopeState) and the
+//     lease word that keeps one operation at a time on it.
 //   - scope_slots.go: a scope's state for one pool (scopeSlots), with the
 //     diagram of its phases.
 //   - scope_holders.go: the pool's side, the states that hold its slots
 //     (scopeHolders), under Pool.mu.
-//   - scope_arena.go: slices, strings and values in a scope (arena).
-//   - scopepool.go: recycled scopes (ScopePool).
+//   - scope_arena.go: slices, strings, maps and values of any type in a
+//     scope (arena).
+//   - scopepool.go: recycled scopes (ScopePool), their limit and Stats.
 //   - denseindex.go: the small indexes by which a scope finds its state
 //     for a pool or an element type.
 //   - debug_scope.go: scopes in debug builds, stubbed in debug_off.go as
 //     every debug hook is.
 
 // A Scope owns the objects allocated in it, from any number of pools and as
-// slices and strings, and frees them all with one call to Release. It suits
-// the objects of one HTTP request: allocate them in the request's scope and
-// release it when the response is written (package slabhttp does this for
-// every request).
+// slices, strings, maps and values of any type, and frees them all with one
+// call to Release. It suits the objects of one HTTP request: allocate them
+// in the request's scope and release it when the response is written
+// (package slabhttp does this for every request).
 //
-// Allocation in a scope takes no lock and executes no atomic instruction in
-// the common case: the scope takes free slots from each pool, and chunks of
-// memory for slices and strings, in batches sized in bytes (small at first,
-// growing with use), and hands them out itself. Release zeroes what was
-// allocated, keeps about as much as this use of the scope needed for its
-// next use (see Release), and gives the rest back.
+// Allocation in a scope takes no lock in the common case: the scope takes
+// free slots from each pool, and chunks of memory for other values, in
+// batches sized in bytes (small at first, growing with use), and hands them
+// out itself, with one atomic instruction per call that keeps a second
+// goroutine out (see below). Release zeroes what was allocated, keeps about
+// as much as this use of the scope needed for its next use (see Release),
+// and gives the rest back.
 //
 // Objects allocated in a scope must not be used after Release, and must not
 // be passed to Pool.Free, which panics with ErrScoped. While the scope is
 // live they may be read and written by other goroutines, as any object.
 //
-// A Scope is not safe for concurrent use: allocation in it, Release and Len
-// must not run concurrently, as is natural for the scope of one request on
-// its handler's goroutine (debug builds report concurrent use, and -race
-// reports it as a data race). Different scopes may allocate from the same
-// pool concurrently. The zero Scope is empty and ready to use. A Scope must
-// not be copied after first use.
+// A Scope is for one goroutine at a time: allocation in it, Release and Len
+// must not run concurrently. Every build checks this at each call: a call
+// that finds another goroutine's call in progress on the same scope panics
+// with an error wrapping ErrScopeBusy, and leaves the scope as the other
+// call leaves it (debug builds add where the other call came from). A
+// goroutine that hands the scope to another, and waits for it, uses it
+// correctly. Different scopes may allocate from the same pool concurrently.
+// The zero Scope is empty and ready to use. A Scope must not be copied
+// after first use.
 //
 // A released scope is empty and may be used again by its owner. Scopes that
 // pass from one owner to the next, such as the scopes of HTTP requests,
 // should come from a ScopePool: each Get returns a new *Scope on recycled
 // memory, and once Put has released it, every use of the old *Scope panics
 // with ErrReleased instead of freeing or allocating in another request's
-// scope. A scope that is dropped after Release gives its memory back when
-// the garbage collector finds it unreachable. A scope that is dropped
-// without Release leaks its pool objects: they stay allocated, counted in
-// Stats.Live of their pools, for the life of the pools, since the program
-// may still use them.
+// scope, also from a goroutine that outlived the request and calls AllocIn
+// while Put runs. A scope that is dropped after Release gives its memory
+// back when the garbage collector finds it unreachable. A scope that is
+// dropped without Release leaks its pool objects: they stay allocated,
+// counted in Stats.Live of their pools, for the life of the pools, since
+// the program may still use them.
 //
 // In builds with the slabdebug tag, pool objects allocated in a scope are
 // taken one by one as Alloc does and freed at Release through the checks
-// that Free runs, so that a use of a scoped object after Release is
-// reported like a use after Free.
+// that Free runs, and released slices, strings and values are poisoned, so
+// that a use of scoped memory after Release is reported like a use after
+// Free.
 type Scope struct {
 	_ noCopy
 
 	// st is the scope's memory: own, or for a scope from a ScopePool the
 	// recycled state it leases.
 	st *scopeState
-	// gen is st.gen when the lease began; ScopePool.Put ends it.
+	// gen is st.ctl of this lease while no operation runs: a multiple of
+	// ctlGen. ScopePool.Put ends the lease by moving st.ctl past it.
 	gen uint64
 	own scopeState
 }
 
 // scopeState is what a scope holds: its state for each pool and each type
-// of slice element it has allocated from.
+// of value it has allocated, and its lease word.
 type scopeState struct {
-	// gen counts the leases of the state that ended (ScopePool.Put).
-	gen uint64
+	// ctl is the lease word: the number of leases of the state that ended
+	// (ScopePool.Put) times ctlGen, plus ctlBusy while an operation runs on
+	// the scope and ctlClosing while Put ends the lease. An operation
+	// begins with a compare-and-swap from the lease's idle value to
+	// ctlBusy set (Scope.enter), and ends storing the idle value back, so
+	// that two goroutines are never inside the state at once and a use of
+	// an ended lease always fails: the value it expects is gone.
+	//
+	//	    lease gen idle ---- enter (CAS) ----> gen|busy
+	//	          ^  |  ^----- exit (Store) --------'
+	//	          |  |
+	//	          |  Put (CAS) ---> gen|closing ---- Put releases ---->
+	//	          |                                  Store(gen+ctlGen)
+	//	          +-- the next lease: gen+ctlGen ---------------------'
+	//
+	// Put waits for an operation in progress (busy) to end before it
+	// releases; an operation that finds closing set, or another gen,
+	// panics with ErrReleased; one that finds busy set with its own gen
+	// panics with ErrScopeBusy.
+	ctl atomic.Uint64
+
 	// ents holds the state for each pool the scope has allocated from,
 	// indexed by the pool's dense scope index (scopeHolders.idx): the
 	// scopeHot of a *scopeSlots[T] of that pool, or &noScopeSlots. Index 0
@@ -88,90 +117,184 @@ type scopeState struct {
 	// arenas holds the state for each element type, indexed by the type's
 	// dense index (elemType.idx); nil where none.
 	arenas []*arena
+	// maps are the maps made in the scope since the last Release, and the
+	// cleared ones kept for reuse (scope_arena.go).
+	maps scopeMaps
 	// held lists the per-pool states that hold slots; nil until the first
 	// AllocIn. It is a separate object so that a cleanup can give the
 	// slots back once the scope is unreachable.
 	held *scopeHeld
-	// busy is set while a debug build runs an operation on the scope, to
-	// catch concurrent use (scopeState.enter).
+
+	// sp is the ScopePool whose scopes lease the state, nil for a scope of
+	// NewScope or a zero Scope; limit is sp.MaxBytes when the lease began.
+	sp    *ScopePool
+	limit int64
+	// took is the bytes of memory this lease has taken for its
+	// allocations: the slots of each pool word and the chunks it moved
+	// into, counted when it moves into them, which is when the limit is
+	// checked. It is the lease's share of sp's in-use bytes.
+	took int64
+
+	// busy records, in debug builds, the operation in progress and where
+	// it was called from, for the report of a second goroutine's call.
 	//lint:ignore U1000 empty and unread in release builds
 	busy scopeBusy
 }
 
+// Values of scopeState.ctl.
+const (
+	ctlBusy    = 1 << 0
+	ctlClosing = 1 << 1
+	ctlFlags   = ctlBusy | ctlClosing
+	ctlGen     = 1 << 2
+)
+
+// A scopeOp names a scope operation in messages.
+type scopeOp uint8
+
+const (
+	opAllocIn scopeOp = iota
+	opTryAllocIn
+	opRelease
+	opPut
+	opNewIn
+	opMakeSliceIn
+	opAppendIn
+	opStringIn
+	opMakeMapIn
+	opNewValueIn
+	opMakeSliceValueIn
+	opDecode
+)
+
+var scopeOpNames = [...]string{
+	opAllocIn:          "AllocIn",
+	opTryAllocIn:       "TryAllocIn",
+	opRelease:          "Release",
+	opPut:              "ScopePool.Put",
+	opNewIn:            "NewIn",
+	opMakeSliceIn:      "MakeSliceIn",
+	opAppendIn:         "AppendIn",
+	opStringIn:         "StringIn",
+	opMakeMapIn:        "MakeMapIn",
+	opNewValueIn:       "NewValueIn",
+	opMakeSliceValueIn: "MakeSliceValueIn",
+	opDecode:           "slabjson decoding",
+}
+
+func (op scopeOp) String() string { return scopeOpNames[op] }
+
 // NewScope returns an empty scope; see Scope for how to recycle scopes.
 func NewScope() *Scope { return new(Scope) }
 
-// lease returns the state s leases, or panics with ErrNilScope if s is nil
-// and with ErrReleased if its lease has ended; op names the call, of a value
-// of type typ of the pool named pool if they are not empty. The zero Scope
-// gets its own state here.
-func (s *Scope) lease(op, typ, pool string) *scopeState {
+// enter begins the operation op on s and returns s's state, which the
+// caller alone may use until it calls s.exit. typ and pool name the type
+// and the pool of the value op allocates, for the message of a panic, if
+// they are not empty. The zero Scope gets its own state here.
+//
+// enter panics with an error wrapping ErrNilScope if s is nil, ErrReleased
+// if its lease has ended or is ending, and ErrScopeBusy if another
+// goroutine's operation is in progress on it.
+func (s *Scope) enter(op scopeOp, typ, pool string) *scopeState {
 	if s != nil {
 		st := s.st
 		if st == nil {
 			st = &s.own
 			s.st = st
 		}
-		if st.gen == s.gen {
+		if st.ctl.CompareAndSwap(s.gen, s.gen|ctlBusy) {
+			if debugMode {
+				st.noteEnter(op)
+			}
 			return st
 		}
 	}
-	if s == nil {
-		panic(nilScopeError(op, typ, pool))
-	}
-	panic(fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, scopeCall(op, typ, pool)))
+	panic(s.enterError(op, typ, pool))
 }
 
-// nilScopeError is the error of the call op, as lease names it, with a nil
-// *Scope.
-func nilScopeError(op, typ, pool string) error {
-	return fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrNilScope, scopeCall(op, typ, pool))
+// exit ends the operation that enter began on st.
+func (s *Scope) exit(st *scopeState) {
+	if debugMode {
+		st.noteExit()
+	}
+	st.ctl.Store(s.gen)
+}
+
+// check panics as enter does if s may not be used now, without beginning
+// an operation: for calls that allocate nothing in s.
+func (s *Scope) check(op scopeOp) {
+	if s != nil && (s.st == nil && s.gen == 0 || s.st != nil && s.st.ctl.Load()&^ctlBusy == s.gen) {
+		return
+	}
+	panic(s.enterError(op, "", ""))
+}
+
+// enterError is the error of an operation op that enter refused.
+func (s *Scope) enterError(op scopeOp, typ, pool string) error {
+	call := scopeCall(op, typ, pool)
+	if s == nil {
+		return fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrNilScope, call)
+	}
+	v := s.st.ctl.Load()
+	switch {
+	case v&^ctlFlags != s.gen:
+		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, call)
+	case v&ctlClosing != 0:
+		return fmt.Errorf("%w: %s in a scope that its ScopePool is taking back: ScopePool.Put runs on another goroutine", ErrReleased, call)
+	}
+	return fmt.Errorf("%w: %s on a scope while another goroutine runs %s: a Scope is for one goroutine at a time%s",
+		ErrScopeBusy, call, s.st.busyOp(), s.st.busyDetail())
 }
 
 // scopeCall names the call op of a value of type typ of the pool named
 // pool, for an error message.
-func scopeCall(op, typ, pool string) string {
+func scopeCall(op scopeOp, typ, pool string) string {
+	call := op.String()
 	if typ != "" {
-		op += " of " + typ
+		call += " of " + typ
 	}
 	if pool != "" {
-		op += fmt.Sprintf(" (pool %q)", pool)
+		call += fmt.Sprintf(" (pool %q)", pool)
 	}
-	return op
+	return call
 }
 
 // AllocIn returns a pointer to a zeroed T owned by s: s.Release frees it.
-// AllocIn takes no lock and executes no atomic instruction unless s has used
-// up the slots it holds of p, or p is bounded by WithMaxObjects (then one
-// atomic add counts the object, as in Alloc).
+// AllocIn takes no lock unless s has used up the slots it holds of p, and
+// executes one atomic instruction (two if p is bounded by WithMaxObjects,
+// which counts every object, as Alloc does).
 //
 // AllocIn panics with an error wrapping ErrExhausted if p is bounded and the
-// bound is reached, and with one wrapping ErrNilScope if s is nil (as
-// ScopeFrom returns for a context that carries no scope): use
-// TryAllocIn to get an error instead. It panics with an error wrapping
-// ErrReleased if s was taken back by its ScopePool.
+// bound is reached, ErrScopeLimit if s comes from a ScopePool with MaxBytes
+// and has taken that much memory, and ErrNilScope if s is nil (as ScopeFrom
+// returns for a context that carries no scope): use TryAllocIn to get an
+// error instead. It panics with an error wrapping ErrReleased if s was taken
+// back by its ScopePool, and ErrScopeBusy if another goroutine is using s.
 func (p *Pool[T]) AllocIn(s *Scope) *T {
 	// The fast path hands out the lowest free slot of s's current word of
 	// p. It is written out here, not called, as Alloc's is.
 	if s != nil {
-		if st, i := s.st, p.sc.idx.Load(); st != nil && st.gen == s.gen && uint(i) < uint(len(st.ents)) {
-			if h := st.ents[i]; h.pool == unsafe.Pointer(p) && h.free != 0 {
-				f := h.free
-				j := uintptr(bits.TrailingZeros64(f))
-				h.free = f & (f - 1)
-				x := unsafe.Add(h.mem, j*h.size)
-				if race.Enabled {
-					race.Acquire(x) // the last Free or Release of the slot happens before this
+		if st := s.st; st != nil && st.ctl.CompareAndSwap(s.gen, s.gen|ctlBusy) {
+			if i := p.sc.idx.Load(); uint(i) < uint(len(st.ents)) {
+				if h := st.ents[i]; h.pool == unsafe.Pointer(p) && h.free != 0 {
+					f := h.free
+					x := unsafe.Add(h.mem, uintptr(bits.TrailingZeros64(f))*h.size)
+					h.free = f & (f - 1)
+					st.ctl.Store(s.gen)
+					if race.Enabled {
+						race.Acquire(x) // the last Free or Release of the slot happens before this
+					}
+					return (*T)(x)
 				}
-				return (*T)(x)
 			}
+			st.ctl.Store(s.gen)
 		}
 	}
 	return p.allocInSlow(s)
 }
 
 func (p *Pool[T]) allocInSlow(s *Scope) *T {
-	x, err := p.allocIn(s)
+	x, err := p.allocIn(s, opAllocIn)
 	if err != nil {
 		panic(err)
 	}
@@ -180,28 +303,27 @@ func (p *Pool[T]) allocInSlow(s *Scope) *T {
 
 // TryAllocIn is like AllocIn, but returns nil and an error where AllocIn
 // panics for input that a correct program may meet: an error wrapping
-// ErrExhausted when a bound set with WithMaxObjects is reached, and one
-// wrapping ErrNilScope if s is nil (as ScopeFrom returns for a context that
-// carries no scope). It never blocks.
+// ErrExhausted when a bound set with WithMaxObjects is reached, one wrapping
+// ErrScopeLimit when s has taken the memory its ScopePool's MaxBytes allows,
+// and one wrapping ErrNilScope if s is nil (as ScopeFrom returns for a
+// context that carries no scope). It never blocks.
 //
 // TryAllocIn panics, as AllocIn does, with an error wrapping ErrReleased if
-// s was taken back by its ScopePool: only a buggy program uses a scope after
-// handing it back.
+// s was taken back by its ScopePool and ErrScopeBusy if another goroutine
+// is using s: only a buggy program does either.
 func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
 	if s == nil {
-		return nil, nilScopeError("TryAllocIn", p.owner.typeName, p.owner.name)
+		return nil, s.enterError(opTryAllocIn, p.owner.typeName, p.owner.name)
 	}
-	return p.allocIn(s)
+	return p.allocIn(s, opTryAllocIn)
 }
 
 // allocIn is AllocIn's slow path and TryAllocIn's body. A nil s panics in
-// lease. It takes no argument but s, so that allocInSlow stays cheap enough
-// to be inlined into AllocIn: the panics it raises name AllocIn.
-func (p *Pool[T]) allocIn(s *Scope) (*T, error) {
-	st := s.lease("AllocIn", p.owner.typeName, p.owner.name)
-	if debugMode {
-		defer st.exit(st.enter(&opAllocIn))
-	}
+// enter. It takes only s and op, so that allocInSlow stays cheap enough to
+// be inlined into AllocIn.
+func (p *Pool[T]) allocIn(s *Scope, op scopeOp) (*T, error) {
+	st := s.enter(op, p.owner.typeName, p.owner.name)
+	defer s.exit(st)
 	if p.bound != 0 && !p.admit() {
 		return nil, p.exhausted()
 	}
@@ -209,29 +331,30 @@ func (p *Pool[T]) allocIn(s *Scope) (*T, error) {
 	if debugMode {
 		return p.allocInDebug(st, b), nil
 	}
-	return p.allocInSlots(st, b), nil
+	return p.allocInSlots(st, b)
 }
 
-// Release frees everything allocated in s, in every pool and as slices and
-// strings, and leaves s empty and ready for reuse. The objects are zeroed,
-// so nothing they referenced stays reachable through the pools; they must
-// not be used after Release.
+// Release frees everything allocated in s, in every pool and as slices,
+// strings, maps and values, and leaves s empty and ready for reuse. The
+// objects are zeroed, so nothing they referenced stays reachable through
+// the pools; they must not be used after Release.
 //
 // Release keeps, for the scope's next use, about as many free slots of each
-// pool and as much memory for each slice element type as this use needed,
-// up to 32 KiB of each (ScopeKeepBytes), and gives the rest back. A pool or
-// type the scope did not use since the previous Release is given back
-// entirely, so a second Release in a row frees nothing and gives back what
-// the first kept. Release of a nil *Scope does nothing; Release of a scope
-// that its ScopePool took back panics with an error wrapping ErrReleased.
+// pool and as much memory for each type as this use needed, up to 32 KiB of
+// each (ScopeKeepBytes), and gives the rest back. A pool or type the scope
+// did not use since the previous Release is given back entirely, so a
+// second Release in a row frees nothing and gives back what the first kept.
+// Release of a nil *Scope does nothing.
+//
+// Release panics with an error wrapping ErrReleased if s was taken back by
+// its ScopePool (also while Put runs on another goroutine), and ErrScopeBusy
+// if another goroutine is using s.
 func (s *Scope) Release() {
 	if s == nil {
 		return
 	}
-	st := s.lease("Release", "", "")
-	if debugMode {
-		defer st.exit(st.enter(&opRelease))
-	}
+	st := s.enter(opRelease, "", "")
+	defer s.exit(st)
 	st.release()
 }
 
@@ -239,13 +362,16 @@ func (s *Scope) Release() {
 // element type, for a scope's next use.
 const ScopeKeepBytes = 32 << 10
 
-// release is Release of the state.
-func (st *scopeState) release() {
+// release is Release of the state, which the caller has entered. It
+// returns the bytes handed out since the last release.
+func (st *scopeState) release() (used int64) {
 	if st.held != nil {
 		states := st.held.states
 		n := 0
 		for i, h := range states {
-			if h.release() {
+			u, holds := h.release()
+			used += u
+			if holds {
 				if n != i {
 					states[n] = h
 				}
@@ -257,19 +383,60 @@ func (st *scopeState) release() {
 	}
 	for _, a := range st.arenas {
 		if a != nil {
-			a.release()
+			used += int64(a.release())
 		}
 	}
+	st.maps.release()
+	if st.sp != nil {
+		st.sp.inUseBytes.Add(-st.took)
+	}
+	st.took = 0
+	return used
+}
+
+// take counts n more bytes of memory taken by the lease and reports whether
+// the lease's limit allows them. An allocation that needs them fails with
+// ErrScopeLimit if it does not.
+func (st *scopeState) take(n uintptr) bool {
+	if st.limit != 0 && st.took+int64(n) > st.limit {
+		if st.sp != nil {
+			st.sp.limitErrors.Add(1)
+		}
+		return false
+	}
+	st.took += int64(n)
+	if st.sp != nil {
+		st.sp.inUseBytes.Add(int64(n))
+	}
+	return true
+}
+
+// limitError is the error of an allocation of n bytes, by the operation
+// op of a value of type typ, that st's limit refused.
+func (st *scopeState) limitError(op scopeOp, typ string, n uintptr) error {
+	name := ""
+	if st.sp != nil && st.sp.Name != "" {
+		name = fmt.Sprintf(" of ScopePool %q", st.sp.Name)
+	}
+	return fmt.Errorf("%w: %s of %d bytes in a scope%s that has taken %d bytes of its MaxBytes %d",
+		ErrScopeLimit, scopeCall(op, typ, ""), n, name, st.took, st.limit)
 }
 
 // Len returns the number of pool objects allocated in s since its last
-// Release. Slices and strings are not counted.
+// Release. Slices, strings and values are not counted. It returns 0 for a
+// nil scope and one that its ScopePool took back, and panics with an error
+// wrapping ErrScopeBusy if another goroutine is using s.
 func (s *Scope) Len() int {
-	if s == nil || s.st == nil || s.st.gen != s.gen || s.st.held == nil {
+	if s == nil || s.st == nil || s.st.ctl.Load()&^ctlFlags != s.gen {
+		return 0
+	}
+	st := s.enter(opRelease, "", "")
+	defer s.exit(st)
+	if st.held == nil {
 		return 0
 	}
 	n := 0
-	for _, h := range s.st.held.states {
+	for _, h := range st.held.states {
 		n += h.live()
 	}
 	return n
@@ -295,11 +462,22 @@ type scopeHeld struct {
 }
 
 // abandon gives back the free slots of a collected scope; it runs as the
-// scope's cleanup.
+// scope's cleanup, on the runtime's cleanup goroutine, where a panic would
+// end the process: a state that a misused scope left inconsistent is
+// reported and skipped instead.
 func (h *scopeHeld) abandon() {
 	for _, st := range h.states {
-		st.abandon()
+		abandonOne(st)
 	}
+}
+
+func abandonOne(st scopeHolder) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportInternal(fmt.Errorf("slab: internal error: giving back the slots of a collected scope: %v", r))
+		}
+	}()
+	st.abandon()
 }
 
 type scopeKey struct{}

@@ -2,7 +2,6 @@ package slab
 
 import (
 	"fmt"
-	"math/bits"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -11,33 +10,59 @@ import (
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
-// Slices, strings and values of any type in a scope. A scope allocates
-// them from chunks of typed memory, one run of chunks per element type (an
-// arena), by bumping an offset: the backing array of a slice of T is a run
-// of elements of a chunk of T, a string's bytes a run of a chunk of bytes.
-// Chunks are ordinary Go memory made as arrays of their element type, so
-// they may hold pointers. Release zeroes what was allocated, keeps chunks
-// holding about as much as this use of the scope needed (up to
-// ScopeKeepBytes per type) and gives the rest to a cache of free chunks per
-// type that all scopes share; a chunk that stays in the cache through two
-// garbage collections is dropped for the GC to collect.
+// Values of any type in a scope: NewIn's objects, slices, strings. A scope
+// allocates them from chunks of typed memory, one run of chunks per element
+// type (an arena), by bumping an offset: the backing array of a slice of T
+// is a run of elements of a chunk of T, a string's bytes a run of a chunk
+// of bytes. Chunks are ordinary Go memory made as arrays of their element
+// type, so they may hold pointers; in release builds, values of every type
+// without pointers share one arena of bytes, aligned, so that a scope that
+// allocates a little of many such types takes one chunk, not one each.
+// Release zeroes what was allocated, keeps chunks holding about as much as
+// this use of the scope needed (up to ScopeKeepBytes per arena) and gives
+// the rest to a cache of free chunks per type and size, which holds them as
+// a sync.Pool does: a chunk that two garbage collections find unused there
+// goes back to the heap.
 
-// Chunk sizes: classes of 1 KiB to 64 KiB, doubling. A scope's first chunk
-// of a type is of the smallest class that holds the allocation, and each
-// next one at least twice as large as the one before, so a scope that
-// allocates little takes little. A run larger than the largest class gets a
-// chunk of its own, which is dropped at Release.
+// Chunk sizes: classes of 1 KiB to 64 KiB, in steps of 1.5× and 4/3×
+// alternately (1, 1.5, 2, 3, 4, 6 KiB...), so that a chunk sized to what a
+// scope needs wastes at most a third of it. A scope's first chunk of a type
+// is of the smallest class that holds the allocation and what a use of a
+// scope took of that type lately (elemType.estimate); each next one is at
+// least twice as large as the one before. A run larger than the largest
+// class gets a chunk of its own, which is dropped at Release.
 const (
-	chunkMinShift = 10
-	chunkClasses  = 7
-	chunkMaxBytes = 1 << (chunkMinShift + chunkClasses - 1)
+	chunkMinBytes = 1 << 10
+	chunkClasses  = 13
+	chunkMaxBytes = 64 << 10
 )
+
+// classBytes returns the size of chunks of class c.
+func classBytes(c int) uintptr {
+	b := uintptr(chunkMinBytes) << (c / 2)
+	if c%2 == 1 {
+		b += b / 2
+	}
+	return b
+}
+
+// classOf returns the class of the smallest chunk of at least n bytes, or
+// chunkClasses if n is larger than every class.
+func classOf(n uintptr) int {
+	for c := range chunkClasses {
+		if classBytes(c) >= n {
+			return c
+		}
+	}
+	return chunkClasses
+}
 
 // An elemType describes a type whose values scopes allocate in chunks.
 type elemType struct {
-	typ  reflect.Type
-	size uintptr
-	ptrs bool // the type holds pointers: chunks are cleared with typed clears
+	typ   reflect.Type
+	size  uintptr
+	align uintptr
+	ptrs  bool // the type holds pointers: chunks are cleared with typed clears
 	// idx is the type's dense index in scopeState.arenas; 0 until a scope
 	// first allocates it.
 	idx atomic.Uint32
@@ -46,10 +71,13 @@ type elemType struct {
 	// value at a time through reflect.
 	clearTyped atomic.Pointer[func(p unsafe.Pointer, n int)]
 
-	mu sync.Mutex
-	// free holds free chunks by class, zeroed; old holds those that were
-	// free at the last GC and are dropped at the next one unless reused.
-	free, old [chunkClasses][]unsafe.Pointer
+	// cache holds free chunks by class, zeroed (an unsafe.Pointer each).
+	cache [chunkClasses]sync.Pool
+	// estimate is about the bytes that one use of a scope took of the
+	// type lately: a moving average that Release updates, without a lock
+	// (a lost update only delays it), so that a new scope's first chunk
+	// holds what it will likely need.
+	estimate atomic.Int64
 }
 
 // elemTypes maps the descriptor of T to the elemType of T; elemTypesByPtr
@@ -58,14 +86,15 @@ type elemType struct {
 // descriptor of another type's T.
 var elemTypes, elemTypesByPtr = newTypeTable(), newTypeTable()
 
-// allElemTypes lists every elemType, for the collection of idle chunks.
-var allElemTypes struct {
-	sync.Mutex
-	list []*elemType
-}
-
 // elemTypeFor returns the elemType of T.
 func elemTypeFor[T any]() *elemType {
+	if et := elemTypesByPtr.probe(typeWord[T]()); et != nil {
+		return (*elemType)(et)
+	}
+	return elemTypeForSlow[T]()
+}
+
+func elemTypeForSlow[T any]() *elemType {
 	if et := elemTypesByPtr.get(typeWord[T]()); et != nil {
 		return (*elemType)(et)
 	}
@@ -87,16 +116,22 @@ func elemTypeOf(t reflect.Type) *elemType {
 		return (*elemType)(et)
 	}
 	return (*elemType)(elemTypes.getOrAdd(k, func() unsafe.Pointer {
-		et := &elemType{typ: t, size: t.Size(), ptrs: hasPointers(t)}
-		allElemTypes.Lock()
-		allElemTypes.list = append(allElemTypes.list, et)
-		first := len(allElemTypes.list) == 1
-		allElemTypes.Unlock()
-		if first {
-			onEveryGC(trimChunks)
-		}
-		return unsafe.Pointer(et)
+		return unsafe.Pointer(&elemType{typ: t, size: t.Size(), align: uintptr(t.Align()), ptrs: hasPointers(t)})
 	}))
+}
+
+// bytesType is the elemType of bytes: strings' bytes, and in release
+// builds the values of every type without pointers.
+var bytesType = elemTypeFor[byte]()
+
+// home returns the elemType whose arena holds values of et: et's own, or in
+// release builds the arena of bytes for a type without pointers. Debug
+// builds give each type its own, whose reports name the type.
+func (et *elemType) home() *elemType {
+	if !debugMode && !et.ptrs {
+		return bytesType
+	}
+	return et
 }
 
 // hasPointers reports whether values of t hold pointers.
@@ -117,30 +152,9 @@ func hasPointers(t reflect.Type) bool {
 	return false
 }
 
-// classOf returns the class of the smallest chunk of at least n bytes, or
-// chunkClasses if n is larger than every class.
-func classOf(n uintptr) int {
-	if n <= 1<<chunkMinShift {
-		return 0
-	}
-	return min(bits.Len64(uint64(n-1))-chunkMinShift, chunkClasses)
-}
-
-func classBytes(c int) uintptr { return 1 << (chunkMinShift + c) }
-
 // getChunk returns a zeroed chunk of class c, from the cache or new.
 func (et *elemType) getChunk(c int) unsafe.Pointer {
-	et.mu.Lock()
-	var p unsafe.Pointer
-	if n := len(et.free[c]); n > 0 {
-		p, et.free[c][n-1] = et.free[c][n-1], nil
-		et.free[c] = et.free[c][:n-1]
-	} else if n := len(et.old[c]); n > 0 {
-		p, et.old[c][n-1] = et.old[c][n-1], nil
-		et.old[c] = et.old[c][:n-1]
-	}
-	et.mu.Unlock()
-	if p != nil {
+	if p, _ := et.cache[c].Get().(unsafe.Pointer); p != nil {
 		return p
 	}
 	return et.newChunk(classBytes(c) / et.size)
@@ -154,9 +168,14 @@ func (et *elemType) newChunk(n uintptr) unsafe.Pointer {
 
 // putChunk gives a zeroed chunk of class c to the cache.
 func (et *elemType) putChunk(p unsafe.Pointer, c int) {
-	et.mu.Lock()
-	et.free[c] = append(et.free[c], p)
-	et.mu.Unlock()
+	et.cache[c].Put(p)
+}
+
+// observe folds the bytes that one use of a scope took of the type into
+// its estimate.
+func (et *elemType) observe(used uintptr) {
+	e := et.estimate.Load()
+	et.estimate.Store(e + (int64(used)-e)/8)
 }
 
 // clearChunk zeroes the first n bytes of the chunk at p with typed clears.
@@ -177,25 +196,10 @@ func (et *elemType) clearChunk(p unsafe.Pointer, n uintptr) {
 	}
 }
 
-// trimChunks runs after each GC: chunks free since the GC before are
-// dropped, and the free ones become old.
-func trimChunks() {
-	allElemTypes.Lock()
-	list := allElemTypes.list
-	allElemTypes.Unlock()
-	for _, et := range list {
-		et.mu.Lock()
-		for c := range et.free {
-			clear(et.old[c])
-			et.old[c], et.free[c] = et.free[c], et.old[c][:0]
-		}
-		et.mu.Unlock()
-	}
-}
-
 // An arena is a scope's state for one elemType: the chunks it holds.
 type arena struct {
 	et *elemType
+	st *scopeState
 	// cur is the chunk allocations come from, off the bytes used in it and
 	// end its size; cur is chunks[n-1].
 	cur      unsafe.Pointer
@@ -234,7 +238,7 @@ func (st *scopeState) arenaOf(et *elemType) *arena {
 		copy(arenas, st.arenas)
 		st.arenas = arenas
 	}
-	a := &arena{et: et}
+	a := &arena{et: et, st: st}
 	st.arenas[i] = a
 	return a
 }
@@ -242,19 +246,32 @@ func (st *scopeState) arenaOf(et *elemType) *arena {
 // elemIndexes gives elemTypes their idx. elemTypes are never collected.
 var elemIndexes denseIndexes
 
-// alloc returns n zeroed bytes, a whole number of values, aligned for the
-// type.
-func (a *arena) alloc(n uintptr) unsafe.Pointer {
-	if n <= a.end-a.off {
-		p := unsafe.Add(a.cur, a.off)
-		a.off += n
+// allocValues returns zeroed memory for n values of et in st, which the
+// caller has entered, or nil if st's limit refuses the memory it would
+// take (see limitError).
+func (st *scopeState) allocValues(et *elemType, n uintptr) unsafe.Pointer {
+	a := st.arenaOf(et.home())
+	p := a.alloc(n*et.size, et.align)
+	if debugMode && p != nil {
+		a.noteAlloc(p, n*et.size)
+	}
+	return p
+}
+
+// alloc returns n zeroed bytes aligned to align, or nil if the scope's
+// limit refuses a chunk for them.
+func (a *arena) alloc(n, align uintptr) unsafe.Pointer {
+	if off := (a.off + align - 1) &^ (align - 1); off <= a.end && n <= a.end-off {
+		a.off = off + n
 		a.used += n
-		return p
+		return unsafe.Add(a.cur, off)
 	}
 	return a.allocSlow(n)
 }
 
-// allocSlow moves to the next chunk: a kept one, or one from the cache.
+// allocSlow moves to the next chunk: a kept one, or one from the cache. A
+// chunk's memory counts against the scope's limit when the scope moves
+// into it.
 func (a *arena) allocSlow(n uintptr) unsafe.Pointer {
 	if a.n > 0 {
 		a.chunks[a.n-1].used = a.off
@@ -262,21 +279,36 @@ func (a *arena) allocSlow(n uintptr) unsafe.Pointer {
 	// A kept chunk large enough is the next to use.
 	for i := a.n; i < len(a.chunks); i++ {
 		if a.chunks[i].bytes >= n {
+			if !a.st.take(a.chunks[i].bytes) {
+				return nil
+			}
 			a.chunks[a.n], a.chunks[i] = a.chunks[i], a.chunks[a.n]
 			return a.use(n)
 		}
 	}
 	c := classOf(n)
-	if a.n > 0 && c < chunkClasses {
-		// Each chunk at least twice as large as the one before.
-		c = max(c, min(a.chunks[a.n-1].class+1, chunkClasses-1))
+	if c < chunkClasses {
+		if a.n == 0 {
+			c = max(c, min(classOf(uintptr(a.et.estimate.Load())), chunkClasses-1))
+		} else {
+			// Each chunk at least twice as large as the one before.
+			c = max(c, min(a.chunks[a.n-1].class+2, chunkClasses-1))
+		}
 	}
 	var ch arenaChunk
 	if c < chunkClasses {
-		ch = arenaChunk{p: a.et.getChunk(c), bytes: classBytes(c) / a.et.size * a.et.size, class: c}
+		ch = arenaChunk{bytes: classBytes(c) / a.et.size * a.et.size, class: c}
+		if !a.st.take(ch.bytes) {
+			return nil
+		}
+		ch.p = a.et.getChunk(c)
 	} else {
 		k := (n + a.et.size - 1) / a.et.size
-		ch = arenaChunk{p: a.et.newChunk(k), bytes: k * a.et.size, class: chunkClasses}
+		ch = arenaChunk{bytes: k * a.et.size, class: chunkClasses}
+		if !a.st.take(ch.bytes) {
+			return nil
+		}
+		ch.p = a.et.newChunk(k)
 	}
 	a.chunks = append(a.chunks, arenaChunk{})
 	copy(a.chunks[a.n+1:], a.chunks[a.n:])
@@ -296,22 +328,24 @@ func (a *arena) use(n uintptr) unsafe.Pointer {
 // release zeroes what the arena handed out since the last release, keeps
 // chunks holding about as many bytes (up to ScopeKeepBytes; none in debug
 // builds, whose chunks go through a quarantine), and gives the others back
-// to the type's cache. Chunks of their own are dropped.
-func (a *arena) release() {
+// to the type's cache. Chunks of their own are dropped. It returns the
+// bytes handed out.
+func (a *arena) release() uintptr {
+	used := a.used
 	if len(a.chunks) == 0 {
-		return
+		return used
 	}
 	if debugMode {
 		a.releaseDebug() // poisons what was handed out, and quarantines the chunks
-		return
+		return used
 	}
 	if a.n > 0 {
 		a.chunks[a.n-1].used = a.off
 	}
-	keep := min(a.used, ScopeKeepBytes)
-	if debugMode {
-		keep = 0
+	if used > 0 {
+		a.et.observe(used)
 	}
+	keep := min(used, ScopeKeepBytes)
 	kept, k := uintptr(0), 0
 	for _, ch := range a.chunks {
 		if ch.used > 0 {
@@ -332,23 +366,23 @@ func (a *arena) release() {
 	a.chunks = a.chunks[:k]
 	a.n, a.used = 0, 0
 	a.cur, a.off, a.end = nil, 0, 0
+	return used
 }
 
-// sliceIn returns a zeroed backing array of c values of T in s.
-func sliceIn[T any](s *Scope, c int, op *string) unsafe.Pointer {
-	var t T
-	size := unsafe.Sizeof(t)
-	if c < 0 || uintptr(c) > maxAllocBytes/max(size, 1) {
-		panic(fmt.Errorf("slab: %s: capacity %d out of range", *op, c))
+// valuesIn returns zeroed memory for c values of et in s, for the call op.
+func valuesIn(s *Scope, et *elemType, c int, op scopeOp) unsafe.Pointer {
+	if c < 0 || uintptr(c) > maxAllocBytes/et.size {
+		panic(fmt.Errorf("slab: %s of %s: capacity %d out of range", op, et.typ, c))
 	}
-	st := s.lease(*op, "", "")
-	if debugMode {
-		defer st.exit(st.enter(op))
+	st := s.enter(op, "", "")
+	p := st.allocValues(et, uintptr(c))
+	var err error
+	if p == nil {
+		err = st.limitError(op, et.typ.String(), uintptr(c)*et.size)
 	}
-	a := st.arenaOf(elemTypeFor[T]())
-	p := a.alloc(uintptr(c) * size)
-	if debugMode {
-		a.noteAlloc(p, uintptr(c)*size)
+	s.exit(st)
+	if err != nil {
+		panic(err)
 	}
 	return p
 }
@@ -357,20 +391,39 @@ func sliceIn[T any](s *Scope, c int, op *string) unsafe.Pointer {
 // one make.
 const maxAllocBytes = 1 << 40
 
+// NewIn returns a pointer to a new zeroed T owned by s: s.Release frees
+// it, and it must not be used after. It is for values of any type, with no
+// pool to declare: NewIn allocates from memory the scope holds for T, a
+// few nanoseconds per call. The object is not a pool's: Pool.Free must not
+// be called on it.
+//
+// NewIn panics with an error wrapping ErrNilScope if s is nil,
+// ErrScopeLimit if s's ScopePool bounds its memory and s has taken that
+// much, ErrReleased if s was taken back by its ScopePool, and ErrScopeBusy if
+// another goroutine is using s.
+func NewIn[T any](s *Scope) *T {
+	var t T
+	if unsafe.Sizeof(t) == 0 {
+		s.check(opNewIn)
+		return new(T)
+	}
+	return (*T)(valuesIn(s, elemTypeFor[T](), 1, opNewIn))
+}
+
 // MakeSliceIn returns a slice of T of length n and capacity c whose backing
 // array s owns: s.Release frees it, and it must not be used after. Like
-// make([]T, n, c), it panics if n < 0 or n > c; it panics with an error
-// wrapping ErrNilScope or ErrReleased, as AllocIn does. A capacity of 0 takes no memory.
+// make([]T, n, c), it panics if n < 0 or n > c; it panics as NewIn does. A
+// capacity of 0 takes no memory, and the slice is empty but not nil.
 func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	if n < 0 || n > c {
 		panic(fmt.Errorf("slab: MakeSliceIn: length %d out of range [0, capacity %d]", n, c))
 	}
 	var t T
 	if c == 0 || unsafe.Sizeof(t) == 0 {
-		s.lease("MakeSliceIn", "", "")
+		s.check(opMakeSliceIn)
 		return make([]T, n, c)
 	}
-	return unsafe.Slice((*T)(sliceIn[T](s, c, &opMakeSliceIn)), c)[:n]
+	return unsafe.Slice((*T)(valuesIn(s, elemTypeFor[T](), c, opMakeSliceIn)), c)[:n]
 }
 
 // AppendIn appends elems to dst, as append does, and returns the result. If
@@ -378,169 +431,37 @@ func MakeSliceIn[T any](s *Scope, n, c int) []T {
 // least twice as large as dst's, and, as with append, does not share memory
 // with dst. dst may be nil or any slice, in s or not.
 //
-// AppendIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
+// AppendIn panics as NewIn does, also when dst has room.
 func AppendIn[T any](s *Scope, dst []T, elems ...T) []T {
 	n := len(dst) + len(elems)
 	var t T
 	if n <= cap(dst) || unsafe.Sizeof(t) == 0 {
+		s.check(opAppendIn)
 		return append(dst, elems...)
 	}
 	c := max(2*cap(dst), n, appendMinCap(unsafe.Sizeof(t)))
-	out := unsafe.Slice((*T)(sliceIn[T](s, c, &opAppendIn)), c)[:len(dst)]
+	out := unsafe.Slice((*T)(valuesIn(s, elemTypeFor[T](), c, opAppendIn)), c)[:len(dst)]
 	copy(out, dst)
 	return append(out, elems...)
 }
 
 // appendMinCap is the capacity AppendIn gives a nil or empty slice: 8
 // values, or fewer of a large type.
-func appendMinCap(size uintptr) int { return int(max(1, min(8, (1<<chunkMinShift)/size))) }
+func appendMinCap(size uintptr) int { return int(max(1, min(8, chunkMinBytes/size))) }
 
 // StringIn returns a string holding the bytes of b whose memory s owns:
 // s.Release frees it, and it must not be used after. An empty b takes no
-// memory.
+// memory. To build a string in the scope without a copy on the heap first,
+// append to a slice from MakeSliceIn or AppendIn and convert it with
+// unsafe.String, or use a strings.Builder-like AppendIn loop.
 //
-// StringIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
+// StringIn panics as NewIn does.
 func StringIn[B ~string | ~[]byte](s *Scope, b B) string {
 	if len(b) == 0 {
-		s.lease("StringIn", "", "")
+		s.check(opStringIn)
 		return ""
 	}
-	p := sliceIn[byte](s, len(b), &opStringIn)
+	p := valuesIn(s, bytesType, len(b), opStringIn)
 	copy(unsafe.Slice((*byte)(p), len(b)), b)
 	return unsafe.String((*byte)(p), len(b))
-}
-
-// NewValueIn returns a pointer to a new zero value of type t owned by s, as
-// reflect.New(t) does on the heap: s.Release frees it. It is for code that
-// knows its types only at run time, such as decoders (see package
-// slab/slabjson); the value lives in the scope's memory for t, not in a
-// Pool, so Pool.Free must not be called on it.
-//
-// NewValueIn panics with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
-func NewValueIn(s *Scope, t reflect.Type) reflect.Value {
-	if t.Size() == 0 {
-		s.lease("NewValueIn", "", "")
-		return reflect.New(t)
-	}
-	return reflect.NewAt(t, valuesIn(s, t, 1, &opNewValueIn))
-}
-
-// MakeSliceValueIn returns a new slice of type typ, of length n and
-// capacity c, whose backing array s owns, as reflect.MakeSlice does on the
-// heap.
-//
-// MakeSliceValueIn panics if typ is not a slice type or n < 0 or n > c,
-// and with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
-func MakeSliceValueIn(s *Scope, typ reflect.Type, n, c int) reflect.Value {
-	if typ.Kind() != reflect.Slice {
-		panic(fmt.Errorf("slab: MakeSliceValueIn of non-slice type %s", typ))
-	}
-	if n < 0 || n > c {
-		panic(fmt.Errorf("slab: MakeSliceValueIn: length %d out of range [0, capacity %d]", n, c))
-	}
-	if c == 0 || typ.Elem().Size() == 0 {
-		s.lease("MakeSliceValueIn", "", "")
-		return reflect.MakeSlice(typ, n, c)
-	}
-	v := reflect.SliceAt(typ.Elem(), valuesIn(s, typ.Elem(), c, &opMakeSliceValueIn), c).Slice(0, n)
-	if v.Type() != typ {
-		v = v.Convert(typ)
-	}
-	return v
-}
-
-// valuesIn returns zeroed memory for c values of type t in s.
-func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
-	if c < 0 || uintptr(c) > maxAllocBytes/t.Size() {
-		panic(fmt.Errorf("slab: %s: capacity %d out of range", *op, c))
-	}
-	st := s.lease(*op, "", "")
-	if debugMode {
-		defer st.exit(st.enter(op))
-	}
-	a := st.arenaOf(elemTypeOf(t))
-	p := a.alloc(uintptr(c) * t.Size())
-	if debugMode {
-		a.noteAlloc(p, uintptr(c)*t.Size())
-	}
-	return p
-}
-
-// GrowSliceValueIn gives the slice v (an addressable reflect.Value of kind
-// Slice) room for n more elements, as slices.Grow does, with the new
-// backing array in s: at least twice the old capacity, v's elements copied
-// into it, and v set to it in place, with its length unchanged. It makes no
-// heap allocation, so decoders can grow the slices they fill (see package
-// slab/slabjson).
-//
-// Unlike slices.Grow, the grown slice may keep v's backing array when that
-// array is the last memory s handed out for its element type and the
-// memory after it is free: it is then extended, not copied. Other slices of
-// the old array keep their length and capacity, and see writes to their
-// elements. Use it for a slice that one goroutine builds, as a decoder
-// does; use AppendIn where append's sharing rules matter.
-//
-// GrowSliceValueIn panics if v is not an addressable slice or n < 0, and
-// with an error wrapping ErrNilScope or ErrReleased, as AllocIn does.
-func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
-	if v.Kind() != reflect.Slice || !v.CanSet() {
-		panic(fmt.Errorf("slab: GrowSliceValueIn of a %s that is not an addressable slice", v.Type()))
-	}
-	if n < 0 {
-		panic(fmt.Errorf("slab: GrowSliceValueIn by %d elements", n))
-	}
-	l, c := v.Len(), v.Cap()
-	if c-l >= n {
-		return
-	}
-	et := v.Type().Elem()
-	size := et.Size()
-	hdr := (*sliceHeader)(v.Addr().UnsafePointer())
-	if size == 0 {
-		hdr.cap = l + n
-		return
-	}
-	st := s.lease("GrowSliceValueIn", "", "")
-	if debugMode {
-		defer st.exit(st.enter(&opGrowSliceValueIn))
-	}
-	a := st.arenaOf(elemTypeOf(et))
-	newCap := max(2*c, l+n, appendMinCap(size))
-	if uintptr(newCap) > maxAllocBytes/size {
-		panic(fmt.Errorf("slab: GrowSliceValueIn: capacity %d out of range", newCap))
-	}
-	// The last allocation of the arena grows in place if its chunk has
-	// room.
-	if c > 0 && unsafe.Add(hdr.data, uintptr(c)*size) == unsafe.Add(a.cur, a.off) && a.off > 0 {
-		if grow := uintptr(newCap-c) * size; grow <= a.end-a.off {
-			a.off += grow
-			a.used += grow
-			hdr.cap = newCap
-			if debugMode {
-				a.noteGrow(hdr.data, uintptr(newCap)*size)
-			}
-			return
-		}
-	}
-	p := a.alloc(uintptr(newCap) * size)
-	if debugMode {
-		a.noteAlloc(p, uintptr(newCap)*size)
-	}
-	if l > 0 {
-		// A typed copy, element by element: the elements may hold
-		// pointers, which must be written with write barriers.
-		for i := range l {
-			off := uintptr(i) * size
-			reflect.NewAt(et, unsafe.Add(p, off)).Elem().Set(reflect.NewAt(et, unsafe.Add(hdr.data, off)).Elem())
-		}
-	}
-	// The data word is a pointer: set it with a typed store.
-	*(*unsafe.Pointer)(unsafe.Pointer(&hdr.data)) = p
-	hdr.cap = newCap
-}
-
-// sliceHeader is the layout of a slice value.
-type sliceHeader struct {
-	data     unsafe.Pointer
-	len, cap int
 }

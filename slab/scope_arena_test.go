@@ -117,36 +117,59 @@ func TestStringIn(t *testing.T) {
 	s.Release()
 }
 
-func TestNewValueIn(t *testing.T) {
-	s := slab.NewScope()
-	typ := reflect.TypeFor[line]()
-	v := slab.NewValueIn(s, typ)
-	require.Equal(t, reflect.PointerTo(typ), v.Type(), "NewValueIn returns a pointer to the type")
-	l := v.Interface().(*line)
-	assert.True(t, reflect.ValueOf(*l).IsZero(), "the value is zeroed")
-	l.SKU, l.Next = "x", l
-
-	sv := slab.MakeSliceValueIn(s, reflect.TypeFor[[]line](), 2, 5)
-	assert.Equal(t, 2, sv.Len(), "MakeSliceValueIn has the length asked")
-	assert.Equal(t, 5, sv.Cap(), "MakeSliceValueIn has the capacity asked")
-	type named []line
-	nv := slab.MakeSliceValueIn(s, reflect.TypeFor[named](), 1, 1)
-	assert.Equal(t, reflect.TypeFor[named](), nv.Type(), "a named slice type is kept")
-	err := recoverErr(t, func() { slab.MakeSliceValueIn(s, typ, 1, 1) })
-	assert.Error(t, err, "MakeSliceValueIn of a non-slice type panics")
-	s.Release()
-}
-
 func TestNewIn(t *testing.T) {
 	s := slab.NewScope()
-	a := slab.NewIn[line](s)
-	b := slab.NewIn[line](s)
-	require.NotSame(t, a, b, "NewIn returns distinct objects")
-	p := slab.PoolOf[line]()
-	assert.Same(t, p, slab.PoolOf[line](), "PoolOf returns the same pool every time")
-	assert.EqualValues(t, 2, p.Stats().Scoped, "NewIn allocates in the type's pool")
+	for round := range 3 {
+		a := slab.NewIn[line](s)
+		b := slab.NewIn[line](s)
+		require.NotSame(t, a, b, "NewIn returns distinct objects")
+		assert.True(t, reflect.ValueOf(*a).IsZero() && reflect.ValueOf(*b).IsZero(), "round %d: NewIn returns zeroed objects", round)
+		a.SKU, a.Next, b.Tags = "a", b, []string{"b"}
+		n := slab.NewIn[int64](s) // pointer-free: in the scope's memory for bytes
+		assert.Zero(t, *n, "a pointer-free value is zeroed too")
+		assert.Zero(t, uintptr(unsafe.Pointer(n))%unsafe.Alignof(*n), "and aligned for its type")
+		*n = -1
+		s.Release()
+	}
+	type empty struct{}
+	assert.NotNil(t, slab.NewIn[empty](s), "a zero-size type gets a non-nil pointer")
+	err := recoverErr(t, func() { slab.NewIn[line](nil) })
+	assert.ErrorIs(t, err, slab.ErrNilScope, "NewIn with a nil scope panics with ErrNilScope")
+}
+
+func TestMakeMapIn(t *testing.T) {
+	s := slab.NewScope()
+	m := slab.MakeMapIn[map[string]int](s, 4)
+	require.NotNil(t, m, "MakeMapIn returns a usable map")
+	m["a"], m["b"] = 1, 2
+	type named map[string][]string
+	n := slab.MakeMapIn[named](s, 0)
+	n["x"] = []string{"y"}
 	s.Release()
-	assert.Zero(t, p.Stats().Live, "Release frees what NewIn allocated")
+	assert.Empty(t, m, "Release clears the maps made in the scope")
+	assert.Empty(t, n, "of every type")
+
+	m2 := slab.MakeMapIn[map[string]int](s, 4)
+	assert.Empty(t, m2, "a map made after Release is empty")
+	if slab.ScopesKeepSlots {
+		m2["c"] = 3
+		assert.Equal(t, 3, m["c"], "release builds reuse the cleared map: the old handle sees the new entries")
+	}
+	s.Release()
+	err := recoverErr(t, func() { slab.MakeMapIn[map[int]int](s, -1) })
+	assert.Error(t, err, "a negative hint panics")
+
+	if slab.ScopesKeepSlots {
+		request := func() {
+			m := slab.MakeMapIn[map[string]int](s, 8)
+			for i, k := range []string{"a", "b", "c", "d"} {
+				m[k] = i
+			}
+			s.Release()
+		}
+		request()
+		assert.Zero(t, testing.AllocsPerRun(100, request), "a recycled scope's map allocates nothing")
+	}
 }
 
 func TestScopeArenaZeroAllocs(t *testing.T) {
@@ -180,7 +203,7 @@ func TestScopeArenaGC(t *testing.T) {
 	// callers look line up by, must not be taken for *line's own.
 	s := slab.NewScope()
 	_ = slab.MakeSliceIn[line](s, 1, 1)
-	_ = slab.NewValueIn(s, reflect.TypeFor[*line]())
+	_ = slab.NewIn[*line](s)
 	xs := slab.MakeSliceIn[*line](s, 8, 8)
 	kept := &line{SKU: "kept"}
 	xs[3] = kept
@@ -215,50 +238,4 @@ func TestScopeArenaKeepsProportionally(t *testing.T) {
 	fresh := slab.MakeSliceIn[byte](s, 100, 100)
 	_ = fresh
 	s.Release()
-}
-
-func TestGrowSliceValueIn(t *testing.T) {
-	s := slab.NewScope()
-	type holder struct{ Lines []*line }
-	var h holder
-	v := reflect.ValueOf(&h).Elem().Field(0)
-	for i := range 1000 {
-		if v.Len() == v.Cap() {
-			slab.GrowSliceValueIn(s, v, 1)
-		}
-		v.SetLen(i + 1)
-		h.Lines[i] = &line{Qty: int32(i)}
-	}
-	runtime.GC()
-	for i, l := range h.Lines {
-		require.Equal(t, int32(i), l.Qty, "element %d survives growth and the GC", i)
-	}
-	// Another allocation after the slice: the next growth must move it.
-	other := slab.MakeSliceIn[*line](s, 1, 1)
-	before := uintptr(unsafe.Pointer(unsafe.SliceData(h.Lines)))
-	slab.GrowSliceValueIn(s, v, v.Cap()) // no room left in place
-	assert.NotEqual(t, before, uintptr(unsafe.Pointer(unsafe.SliceData(h.Lines))), "a slice that is not the last allocation moves")
-	assert.Nil(t, other[0], "the allocation after it is untouched")
-	for i, l := range h.Lines {
-		require.Equal(t, int32(i), l.Qty, "element %d is copied when the slice moves", i)
-	}
-	err := recoverErr(t, func() { slab.GrowSliceValueIn(s, reflect.ValueOf(h.Lines), 1) })
-	assert.Error(t, err, "a slice that is not addressable panics")
-	s.Release()
-
-	if slab.ScopesKeepSlots {
-		grow := func() {
-			var h holder
-			v := reflect.ValueOf(&h).Elem().Field(0)
-			for i := range 100 {
-				if v.Len() == v.Cap() {
-					slab.GrowSliceValueIn(s, v, 1)
-				}
-				v.SetLen(i + 1)
-			}
-			s.Release()
-		}
-		grow()
-		assert.Zero(t, testing.AllocsPerRun(50, grow), "growing a slice in a recycled scope does not allocate")
-	}
 }

@@ -89,9 +89,9 @@ var noScopeSlots scopeHot
 type scopeHolder interface {
 	listed() bool
 	setListed(bool)
-	// release frees the objects handed out since the last release and
-	// reports whether the state still holds slots.
-	release() bool
+	// release frees the objects handed out since the last release,
+	// returns their bytes and reports whether the state still holds slots.
+	release() (used int64, holds bool)
 	// abandon gives back the free slots of a scope that was collected.
 	abandon()
 	// live is the number of objects handed out since the last release.
@@ -190,13 +190,24 @@ func scopeSlotsOf[T any](st *scopeState, p *Pool[T]) *scopeSlots[T] {
 }
 
 // allocInSlots is AllocIn's slow path in release builds: the scope's
-// current word is used up, or the state is parked or new.
-func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) *T {
+// current word is used up, or the state is parked or new. Moving into a
+// word takes its slots' memory from the lease's limit.
+func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) (*T, error) {
 	if b.phase.Load() != scopeActive {
 		b.unpark()
 	}
-	if b.free == 0 && !b.nextWord() {
-		p.refillScope(st, b)
+	if b.free == 0 {
+		if b.cur+1 >= len(b.words) {
+			p.refillScope(st, b)
+		}
+		w := &b.words[b.cur+1]
+		if n := uintptr(bits.OnesCount64(w.mask)) * p.size; !st.take(n) {
+			if p.bound != 0 {
+				p.live.Add(-1)
+			}
+			return nil, st.limitError(opAllocIn, p.owner.typeName, n)
+		}
+		b.nextWord()
 	}
 	f := b.free
 	j := bits.TrailingZeros64(f)
@@ -206,11 +217,11 @@ func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) *T {
 	if race.Enabled {
 		race.Acquire(unsafe.Pointer(x)) // as in pop
 	}
-	return x
+	return x, nil
 }
 
 // refillScope takes a batch of slots from p for b, whose slots are used
-// up, and makes the first of the new words current.
+// up, as spare words after its current one.
 func (p *Pool[T]) refillScope(st *scopeState, b *scopeSlots[T]) {
 	n := p.takeScopeSlots(b)
 	if n == 0 && p.bound != 0 {
@@ -227,7 +238,6 @@ func (p *Pool[T]) refillScope(st *scopeState, b *scopeSlots[T]) {
 		}
 		panic(fmt.Errorf("slab: internal error: pool %q admitted an allocation in a scope but has no free slot", p.owner.name))
 	}
-	b.nextWord()
 }
 
 // nextWord makes the next spare word current, if there is one.
@@ -267,16 +277,16 @@ func (b *scopeSlots[T]) used(k int) uint64 {
 // it keeps a prefix of the words holding about as many slots as it handed
 // out (see keepSlots), gives the others back under one lock acquisition,
 // and parks the state; or it gives all of them back if b handed out nothing
-// since the last release: the scope no longer uses the pool. It reports
-// whether b still holds slots.
-func (b *scopeSlots[T]) release() bool {
+// since the last release: the scope no longer uses the pool. It returns
+// the bytes of the objects freed and reports whether b still holds slots.
+func (b *scopeSlots[T]) release() (int64, bool) {
 	if debugMode {
 		return b.releaseDebug()
 	}
 	p := b.owner
 	if p == nil || b.phase.Load() != scopeActive && !b.unpark() {
 		b.isListed = false
-		return false
+		return 0, false
 	}
 	used := 0
 	for k := 0; k <= b.cur; k++ {
@@ -289,7 +299,7 @@ func (b *scopeSlots[T]) release() bool {
 	if used == 0 {
 		b.giveBack(b.words, true)
 		b.isListed = false
-		return false
+		return 0, false
 	}
 	if p.bound != 0 {
 		p.live.Add(-int64(used))
@@ -315,15 +325,16 @@ func (b *scopeSlots[T]) release() bool {
 		b.giveBack(b.words[k:], false)
 		b.words = b.words[:k]
 	}
+	// The next use moves into the kept words one at a time, taking each
+	// from its lease's limit.
 	b.cur = -1
 	b.free = 0
 	b.spare = kept
-	b.nextWord()
 	// Park: AllocIn takes the slow path until it unparks, so that the
 	// pool may take the slots back meanwhile.
 	b.scopeHot.pool = nil
 	b.phase.Store(scopeParked)
-	return true
+	return int64(used) * int64(p.size), true
 }
 
 // lowestBits returns the n lowest set bits of m.

@@ -2,7 +2,11 @@ package slab
 
 import (
 	"context"
+	"runtime"
 	"sync"
+	"sync/atomic"
+
+	"github.com/slabtrack/slabtrack/internal/registry"
 )
 
 // A ScopePool recycles the memory of scopes that pass from one owner to the
@@ -11,45 +15,162 @@ import (
 // Get returns a new *Scope on recycled memory, and Put releases it and ends
 // it: from then on every use of that *Scope (AllocIn, Release, a second
 // Put) panics with an error wrapping ErrReleased, whoever kept it, instead
-// of allocating in or freeing the scope of the next owner. Recycling a
-// *Scope by hand through a sync.Pool gives no such protection: a stray
-// Release through a kept pointer would free the next request's objects.
+// of allocating in or freeing the scope of the next owner. A goroutine that
+// outlived its request and calls AllocIn while Put runs gets the same
+// panic; one whose call was in progress when Put began finishes it first
+// (Put waits for it), so that the next owner never shares the memory.
+// Objects such a goroutine allocated before Put are freed by Put like the
+// rest: its use of them afterwards is a use after release, which builds with
+// -tags slabdebug or -asan report. Recycling a *Scope by hand through a
+// sync.Pool gives no such protection: a stray Release through a kept
+// pointer would free the next request's objects.
 //
 // Recycled memory is what Release keeps (see Scope.Release). A ScopePool
-// holds its idle scopes in a sync.Pool, so a garbage collection may drop
-// them; a dropped scope gives its memory back to the pools.
+// holds its idle scopes in a sync.Pool, so it gives them back as a
+// sync.Pool does: an idle scope that two garbage collections find unused is
+// dropped, and its memory with it.
 //
-// The zero ScopePool is ready to use. A ScopePool is safe for concurrent
-// use, and must not be copied after first use.
+// The zero ScopePool is ready to use; its fields may be set before first
+// use, not after. A ScopePool is safe for concurrent use, and must not be
+// copied after first use.
 type ScopePool struct {
-	_      noCopy
-	states sync.Pool
+	_ noCopy
+
+	// Name names the pool in Stats, metrics and messages.
+	Name string
+	// MaxBytes bounds the memory one scope from the pool takes between Get
+	// and Put, for pool objects, slices, strings, maps and values together:
+	// an allocation that would take it past MaxBytes fails with an error
+	// wrapping ErrScopeLimit (a panic of AllocIn and the other allocating
+	// calls, an error of TryAllocIn and of slabjson's decoding). Memory is
+	// counted as the scope takes it, a pool word's slots or a chunk at a
+	// time, so a scope may hand out up to one chunk (at most 64 KiB) less
+	// than MaxBytes before an allocation fails. Zero means no bound.
+	MaxBytes int64
+
+	states sync.Pool // *scopeState, idle
+
+	registered  atomic.Bool
+	gets        atomic.Uint64
+	puts        atomic.Uint64
+	inUseBytes  atomic.Int64
+	allocated   atomic.Uint64
+	limitErrors atomic.Uint64
+}
+
+// ScopePoolStats is a snapshot of a ScopePool's counters, for metrics. The
+// counters are updated without a lock as scopes come and go, so while
+// other goroutines get and put scopes the fields are read at slightly
+// different moments; once they are quiescent the figures are exact.
+type ScopePoolStats struct {
+	Name string // ScopePool.Name
+	// InUse is the number of scopes got (Get, WithContext) and not yet
+	// put back.
+	InUse int64
+	// Gets counts the scopes ever got.
+	Gets uint64
+	// InUseBytes is the memory that the scopes in use have taken so far
+	// (see ScopePool.MaxBytes for how it is counted).
+	InUseBytes int64
+	// AllocatedBytes counts the bytes of pool objects, slices, strings and
+	// values handed out by the scopes that were put back: over Gets, the
+	// memory a request allocates.
+	AllocatedBytes uint64
+	// LimitErrors counts the allocations refused because a scope reached
+	// MaxBytes.
+	LimitErrors uint64
+}
+
+// Stats returns a snapshot of sp's counters. It takes no lock.
+func (sp *ScopePool) Stats() ScopePoolStats {
+	puts := sp.puts.Load()
+	gets := sp.gets.Load()
+	return ScopePoolStats{
+		Name:           sp.Name,
+		InUse:          int64(gets - puts),
+		Gets:           gets,
+		InUseBytes:     sp.inUseBytes.Load(),
+		AllocatedBytes: sp.allocated.Load(),
+		LimitErrors:    sp.limitErrors.Load(),
+	}
+}
+
+// register lists sp for package tracker's ScopePools, once.
+func (sp *ScopePool) register() {
+	if !sp.registered.Load() && sp.registered.CompareAndSwap(false, true) {
+		registry.RegisterScopePool(sp)
+	}
+}
+
+// get returns an idle state, or a new one, leased for a Get.
+func (sp *ScopePool) get() *scopeState {
+	sp.register()
+	st, _ := sp.states.Get().(*scopeState)
+	if st == nil {
+		st = &scopeState{sp: sp}
+	}
+	st.limit = sp.MaxBytes
+	sp.gets.Add(1)
+	return st
 }
 
 // Get returns an empty scope, on recycled memory if there is some.
 func (sp *ScopePool) Get() *Scope {
-	st, _ := sp.states.Get().(*scopeState)
-	if st == nil {
-		st = new(scopeState)
-	}
-	return &Scope{st: st, gen: st.gen}
+	st := sp.get()
+	return &Scope{st: st, gen: st.ctl.Load()}
 }
 
 // Put releases s (see Scope.Release), ends it and keeps its memory for the
-// next Get. s must come from Get of sp; it must not be used after Put.
+// next Get. s must come from Get or WithContext of sp; it must not be used
+// after Put. If another goroutine's call on s is in progress, Put waits for
+// it to end; calls that begin after Put did panic with ErrReleased.
 //
 // Put panics with an error wrapping ErrNilScope if s is nil, and with one
-// wrapping ErrReleased if s was put already.
+// wrapping ErrReleased if s was put already or Put runs on it on another
+// goroutine.
 func (sp *ScopePool) Put(s *Scope) {
-	st := s.lease("ScopePool.Put", "", "")
-	if s.st == &s.own {
+	if s == nil {
+		panic(s.enterError(opPut, "", ""))
+	}
+	st := s.st
+	if st == nil || st == &s.own {
 		// A scope of NewScope or a zero Scope: it has no lease to end, and
 		// its memory is in the *Scope itself.
-		st.release()
+		s.Release()
 		return
 	}
-	st.release()
-	st.gen++
+	// Close the lease: from here on no operation can begin on it.
+	for {
+		v := st.ctl.Load()
+		if v&^ctlFlags != s.gen || v&ctlClosing != 0 {
+			panic(s.enterError(opPut, "", ""))
+		}
+		if st.ctl.CompareAndSwap(v, v|ctlClosing) {
+			break
+		}
+	}
+	// An operation another goroutine began before is still inside: a
+	// goroutine that outlived its request. Its call is short and never
+	// waits for this one, so wait for it to leave.
+	for st.ctl.Load()&ctlBusy != 0 {
+		runtime.Gosched()
+	}
+	next := s.gen + ctlGen
+	done := false
+	defer func() {
+		if !done {
+			// A reset function panicked in the release: the lease ends
+			// all the same, and the state, which the panic may have left
+			// half released, is not reused.
+			st.ctl.Store(next)
+			sp.puts.Add(1)
+		}
+	}()
+	used := st.release()
+	sp.allocated.Add(uint64(used))
+	done = true
+	st.ctl.Store(next)
+	sp.puts.Add(1)
 	sp.states.Put(st)
 }
 
@@ -71,11 +192,8 @@ func (c *scopeCtx) Value(key any) any {
 // it (see ScopeFrom), made in one allocation. Put the scope back when ctx's
 // work is done.
 func (sp *ScopePool) WithContext(ctx context.Context) (context.Context, *Scope) {
-	st, _ := sp.states.Get().(*scopeState)
-	if st == nil {
-		st = new(scopeState)
-	}
+	st := sp.get()
 	c := &scopeCtx{Context: ctx}
-	c.s.st, c.s.gen = st, st.gen
+	c.s.st, c.s.gen = st, st.ctl.Load()
 	return c, &c.s
 }

@@ -7,10 +7,9 @@ import (
 	"unsafe"
 )
 
-// Process-wide tables keyed by type: the pool of each type that NewIn
-// allocates from, and the description of each type whose values scopes
-// allocate in chunks (elemType). Lookups take no lock: they read an
-// open-addressed table that inserts replace whole.
+// Process-wide tables keyed by type: the description of each type whose
+// values scopes allocate in chunks (elemType). Lookups take no lock: they
+// read an open-addressed table that inserts replace whole.
 
 // typeTable maps type descriptors to values. Make one with newTypeTable.
 type typeTable struct {
@@ -131,45 +130,4 @@ func typeWord[T any]() unsafe.Pointer {
 // rtypeWord returns the address of t's type descriptor.
 func rtypeWord(t reflect.Type) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
-}
-
-// typePools holds the pool of each type that NewIn allocates from, keyed
-// by the descriptor of *T.
-var typePools = newTypeTable()
-
-// NewIn returns a pointer to a zeroed T owned by s, from the process-wide
-// pool of T (see PoolOf), which it makes on first use. It costs an AllocIn
-// and a lookup of the pool, a few nanoseconds; a program that allocates
-// one type very often may call AllocIn on a pool of its own instead.
-//
-// NewIn panics as AllocIn does.
-func NewIn[T any](s *Scope) *T {
-	// PoolOf, written out so that the first probe of the table is inlined.
-	if p := typePools.probe(typeWord[T]()); p != nil {
-		return (*Pool[T])(p).AllocIn(s)
-	}
-	return poolOfSlow[T]().AllocIn(s)
-}
-
-// PoolOf returns the process-wide pool of T that NewIn allocates from, made
-// on first use with the default options, named after T. Use it for its
-// Stats; a pool that needs a bound or a name of its own is made with New
-// and allocated from with AllocIn.
-//
-// PoolOf panics as New does for a zero-size T.
-func PoolOf[T any]() *Pool[T] {
-	if p := typePools.get(typeWord[T]()); p != nil {
-		return (*Pool[T])(p)
-	}
-	return poolOfSlow[T]()
-}
-
-// poolOfSlow finds the pool of T past the first probe, or makes it.
-func poolOfSlow[T any]() *Pool[T] {
-	if p := typePools.getSlow(typeWord[T]()); p != nil {
-		return (*Pool[T])(p)
-	}
-	return (*Pool[T])(typePools.getOrAdd(typeWord[T](), func() unsafe.Pointer {
-		return unsafe.Pointer(New[T]())
-	}))
 }

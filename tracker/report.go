@@ -226,3 +226,17 @@ func writeSites(b *strings.Builder, what string, sites []Site) {
 		}
 	}
 }
+
+// ScopePools returns the Stats of every slab.ScopePool that has handed out
+// a scope and has not been collected, in the order of their first Get: the
+// scopes in flight, the memory they have taken, what a request allocates.
+// It takes no lock that Get or Put takes.
+func ScopePools() []slab.ScopePoolStats {
+	var out []slab.ScopePoolStats
+	registry.EachScopePool(func(sp any) {
+		if s, ok := sp.(interface{ Stats() slab.ScopePoolStats }); ok {
+			out = append(out, s.Stats())
+		}
+	})
+	return out
+}

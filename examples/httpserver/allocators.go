@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // The five implementations of Allocator, one per value of -alloc.
@@ -266,13 +267,14 @@ func scopeObjects() *Objects {
 	return o
 }
 
-// scopeLive sums Stats().Live over the pools that slab.NewIn allocates the
-// model's objects from.
+// scopeLive counts the scopes of the process's ScopePools (the one of
+// slabhttp.Middleware among them) that were got and not put back: a
+// request's scope holds everything it allocated, so a scope not put back is
+// what a leak would be.
 func scopeLive() int64 {
-	return slab.PoolOf[PriceRequest]().Stats().Live + slab.PoolOf[Order]().Stats().Live +
-		slab.PoolOf[Customer]().Stats().Live + slab.PoolOf[Address]().Stats().Live +
-		slab.PoolOf[LineItem]().Stats().Live + slab.PoolOf[Product]().Stats().Live +
-		slab.PoolOf[Discount]().Stats().Live + slab.PoolOf[TaxLine]().Stats().Live +
-		slab.PoolOf[Shipment]().Stats().Live + slab.PoolOf[Payment]().Stats().Live +
-		slab.PoolOf[AuditEvent]().Stats().Live
+	var n int64
+	for _, st := range tracker.ScopePools() {
+		n += st.InUse
+	}
+	return n
 }

@@ -118,25 +118,15 @@ func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) ([]byte, 
 	}
 }
 
-// requests decodes PriceRequests into a scope: their strings, the items'
-// backing array, the tags and coupons, the billing address. The hooks name
-// every pointer and slice type a PriceRequest holds (decode_test.go checks
-// the list with Check). Made once: its json v2 options are built once, not
-// per request.
-var requests = slabjson.NewDecoder(
-	slabjson.Pointer[AddressInput](),
-	slabjson.Slice[ItemInput](),
-	slabjson.Slice[string](),
-)
-
-// decodeScoped decodes data into r, in s, with slab/slabjson (json v2 with
-// its default options): r's strings, slices and billing address are
-// placed in s.
+// decodeScoped decodes data into r, in s, with slab/slabjson (json v2's
+// results and errors with its default options): r's strings, slices and
+// billing address are placed in s (decode_test.go checks with
+// slabjson.Check that all of r is).
 func decodeScoped(s *slab.Scope, data []byte, r *PriceRequest) *apiError {
 	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
 		return emptyBody()
 	}
-	if err := requests.Unmarshal(s, data, r); err != nil {
+	if err := slabjson.Unmarshal(s, data, r); err != nil {
 		return decodeV2Error(err)
 	}
 	return unknownMembers(r)

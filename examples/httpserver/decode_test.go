@@ -9,6 +9,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
 // Decoding differs between the strategies only where json v2 is stricter
@@ -109,5 +111,5 @@ func FuzzDecodersAgree(f *testing.F) {
 }
 
 func TestRequestsDecoderHasEveryHook(t *testing.T) {
-	assert.NoError(t, requests.Check(&PriceRequest{}), "every pointer and slice type of a PriceRequest is placed in the scope")
+	assert.NoError(t, slabjson.Check(&PriceRequest{}), "every value of a PriceRequest is placed in the scope")
 }

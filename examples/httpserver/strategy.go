@@ -167,14 +167,12 @@ func newStrategy(name, codec string) (*Strategy, error) {
 func (s *Strategy) Name() string { return s.name }
 
 // Live returns the number of objects taken by requests and not yet given
-// back: Stats().Live summed over the slab pools for scope and pool. Between
-// requests it returns to its earlier value unless a request leaked. It is
-// always 0 for heap, syncpool and chan, whose objects the GC reclaims
-// whether or not they are given back: nothing can leak there.
-//
-// For scope it counts the objects of slab.NewIn's process-wide pools, which
-// every scope strategy of the process shares; the slices and strings of a
-// scope, and what the decoder placed in it, are in no pool and not counted.
+// back: Stats().Live summed over the slab pools for pool, and for scope the
+// request scopes not put back, which hold everything their requests
+// allocated. Between requests it returns to its earlier value unless a
+// request leaked. It is always 0 for heap, syncpool and chan, whose objects
+// the GC reclaims whether or not they are given back: nothing can leak
+// there.
 func (s *Strategy) Live() int64 { return s.live() }
 
 // errNoScope is the panic of a scope strategy handler that runs without

@@ -200,3 +200,46 @@ func Each(f func(Pool)) {
 		f(p)
 	}
 }
+
+// scopePools are package slab's ScopePools that have handed out a scope,
+// held weakly, in the order of their first Get. Package registry cannot name
+// slab.ScopePool: it lists them as values of any, which package tracker
+// asserts to what it needs.
+var scopePools struct {
+	sync.Mutex
+	list []func() any
+}
+
+// RegisterScopePool lists sp for EachScopePool until it is collected.
+func RegisterScopePool[P any](sp *P) {
+	wp := weak.Make(sp)
+	scopePools.Lock()
+	scopePools.list = append(scopePools.list, func() any {
+		if v := wp.Value(); v != nil {
+			return v
+		}
+		return nil
+	})
+	scopePools.Unlock()
+}
+
+// EachScopePool calls f with every registered ScopePool that is not
+// collected, in the order they were registered, and forgets the collected
+// ones.
+func EachScopePool(f func(any)) {
+	scopePools.Lock()
+	var live []any
+	kept := scopePools.list[:0]
+	for _, get := range scopePools.list {
+		if sp := get(); sp != nil {
+			live = append(live, sp)
+			kept = append(kept, get)
+		}
+	}
+	clear(scopePools.list[len(kept):])
+	scopePools.list = kept
+	scopePools.Unlock()
+	for _, sp := range live {
+		f(sp)
+	}
+}

@@ -7,32 +7,9 @@ import (
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
-// RequestHooks returns the slabjson hooks of every pointer and slice type
-// a BidRequest holds, so that a decoded request lies wholly in its scope
-// but for the ext map and raw values (a map, and a type with an
-// UnmarshalJSON method, which json v2 decodes on the heap). The tests keep
-// the list complete with slabjson's Decoder.Check.
-func RequestHooks() []slabjson.Hook {
-	return []slabjson.Hook{
-		slabjson.Slice[Imp](), slabjson.Pointer[Banner](), slabjson.Slice[Format](),
-		slabjson.Slice[int](), slabjson.Slice[string](), slabjson.Pointer[int](),
-		slabjson.Pointer[Video](), slabjson.Pointer[Native](), slabjson.Pointer[PMP](),
-		slabjson.Slice[Deal](), slabjson.Pointer[int8](), slabjson.Pointer[Site](),
-		slabjson.Pointer[Publisher](), slabjson.Pointer[Content](), slabjson.Slice[Data](),
-		slabjson.Slice[Segment](), slabjson.Pointer[App](), slabjson.Pointer[Device](),
-		slabjson.Pointer[Geo](), slabjson.Pointer[User](), slabjson.Pointer[UserExt](),
-		slabjson.Slice[EID](), slabjson.Slice[UID](), slabjson.Pointer[SupplySource](),
-		slabjson.Pointer[SourceExt](), slabjson.Pointer[SupplyChain](), slabjson.Slice[SupplyChainNode](),
-		slabjson.Pointer[Regs](), slabjson.Pointer[RegsExt](),
-	}
-}
-
-// The decoder and encoder of ScopeV2: made once per process (building json
-// v2 options allocates), and safe for concurrent use.
-var (
-	requestDecoder  = slabjson.NewDecoder(RequestHooks()...)
-	responseEncoder = slabjson.NewEncoder(slabjson.EscapeHTML())
-)
+// The encoder of ScopeV2: made once per process (building json v2 options
+// allocates), and safe for concurrent use.
+var responseEncoder = slabjson.NewEncoder(slabjson.EscapeHTML())
 
 // ScopeV2 returns the strategy that serves each request in a scope from
 // pool, as slab/slabhttp's middleware does: Begin takes a scope, every
@@ -130,7 +107,7 @@ type scopeCodec struct{ r *scopeRequest }
 
 // Decode decodes data into req, placing what it holds in the scope.
 func (c scopeCodec) Decode(data []byte, req *BidRequest) error {
-	return requestDecoder.Unmarshal(c.r.s, data, req)
+	return slabjson.Unmarshal(c.r.s, data, req)
 }
 
 // Encode writes resp as encoding/json's Encoder does.

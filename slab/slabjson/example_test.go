@@ -3,6 +3,7 @@ package slabjson_test
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
@@ -22,14 +23,6 @@ type Item struct {
 	Tags []string `json:"tags,omitempty"`
 }
 
-// orders decodes Orders, their items, tags and note into a scope: the
-// hooks are those Check lists for Order. Made once, used by every request.
-var orders = slabjson.NewDecoder(
-	slabjson.Slice[Item](),
-	slabjson.Slice[string](),
-	slabjson.Pointer[string](),
-)
-
 var encoder = slabjson.NewEncoder()
 
 func Example() {
@@ -38,7 +31,7 @@ func Example() {
 
 	s := scopes.Get() // a request begins
 	order := slab.NewIn[Order](s)
-	if err := orders.Unmarshal(s, body, order); err != nil {
+	if err := slabjson.Unmarshal(s, body, order); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -52,14 +45,17 @@ func Example() {
 	// {"id":"o-17","items":[{"sku":"tea","qty":2,"tags":["green","loose"]},{"sku":"pot","qty":1}],"note":"gift"}
 }
 
-func ExampleDecoder_Check() {
-	err := slabjson.NewDecoder().Check(&Order{})
-	fmt.Println(err)
-	fmt.Println(orders.Check(&Order{}))
+func ExampleCheck() {
+	fmt.Println(slabjson.Check(&Order{}))
+	type Event struct {
+		Name string
+		At   time.Time
+		Data any
+	}
+	fmt.Println(slabjson.Check(&Event{}))
 	// Output:
-	// slab: slabjson: 3 hooks missing for *slabjson_test.Order; add them to NewDecoder:
-	// 	slabjson.Slice[slabjson_test.Item](),
-	// 	slabjson.Slice[string](),
-	// 	slabjson.Pointer[string](),
 	// <nil>
+	// slab: slabjson: 2 types reachable from *slabjson_test.Event are decoded by json v2 on the heap:
+	// 	time.Time: it has unmarshal methods, which json v2 calls
+	// 	any: json v2 decides what an interface holds
 }

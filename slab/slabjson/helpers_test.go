@@ -1,11 +1,7 @@
 package slabjson_test
 
 import (
-	jsonv1 "encoding/json"
 	"testing"
-
-	"github.com/go-json-experiment/json"
-	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -21,35 +17,4 @@ func skipAllocsUnlessRelease(t *testing.T) {
 	if tracker.Enabled() {
 		t.Skip("debug builds record a stack for every allocation in a scope")
 	}
-}
-
-func mustMarshal(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err, "the value encodes")
-	return b
-}
-
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
-// impExt is the part of an impression that json v2 decodes on the heap.
-type impExt struct {
-	Ext jsonv1.RawMessage `json:"ext"`
-}
-
-// requestExts is the part of a bid request that json v2 decodes on the
-// heap whatever the hooks: the ext map and the impressions' raw ext values
-// (json.RawMessage's UnmarshalJSON copies).
-type requestExts struct {
-	Ext map[string]jsonv1.RawMessage `json:"ext"`
-	Imp []impExt                     `json:"imp"`
-}
-
-// extsOf returns room for the impressions of body, so that decoding a
-// requestExts into it allocates only for the ext values.
-func extsOf(t *testing.T, body []byte) []impExt {
-	t.Helper()
-	var x requestExts
-	require.NoError(t, json.Unmarshal(body, &x), "the ext values decode")
-	return x.Imp[:0:len(x.Imp)]
 }

@@ -3,15 +3,16 @@ package slabjson_test
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
+	"github.com/slabtrack/slabtrack/slab/slabjson/internal/shapes"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
@@ -25,9 +26,13 @@ type region struct {
 
 func (r region) bytes() []byte { return unsafe.Slice((*byte)(r.p), len(r.was)) }
 
-// regions lists the memory that v refers to, but for what json v2 decodes
-// on the heap by design: maps, interfaces, byte slices (base64, raw
-// values).
+// kind is what the region is: "string", "object", "array" or "raw".
+func (r region) kind() string {
+	_, k, _ := strings.Cut(r.what, " (")
+	return strings.TrimSuffix(k, ")")
+}
+
+// regions lists the memory that v refers to, but for maps and interfaces.
 func regions(v reflect.Value, path string, out *[]region) {
 	add := func(what string, p unsafe.Pointer, n uintptr) {
 		if n > 0 {
@@ -44,6 +49,7 @@ func regions(v reflect.Value, path string, out *[]region) {
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
+			add(path+" (raw)", v.UnsafePointer(), uintptr(v.Len()))
 			return
 		}
 		add(path+" (array)", v.UnsafePointer(), uintptr(v.Len())*v.Type().Elem().Size())
@@ -59,100 +65,75 @@ func regions(v reflect.Value, path string, out *[]region) {
 	}
 }
 
-// TestDecodedValueLivesInTheScope decodes a bid request with a Decoder and
-// with Unmarshal, lists the memory it refers to (every string, nested
-// object and slice, at any depth), releases the scope and shows that each
-// region was the scope's: Release zeroes it (release builds) or poisons it
-// (debug builds), where memory of the heap would still hold the request.
-// Reused, the scope hands the same memory to the next request, which the
-// old value then reads.
+// TestDecodedValueLivesInTheScope decodes a bid request, lists the memory
+// it refers to (every string, nested object and slice, raw value, at any
+// depth), releases the scope and shows that each region was the scope's:
+// Release zeroes it (release builds) or poisons it (debug builds), where
+// memory of the heap would still hold the request. Reused, the scope hands
+// the same memory to the next request, which the old value then reads.
 //
 //slabvet:ignore scopeescape the test reads a released value on purpose, to show where it lived
 func TestDecodedValueLivesInTheScope(t *testing.T) {
-	for _, dc := range decoders {
-		t.Run(dc.name, func(t *testing.T) {
-			unmarshal := dc.make(allShapes[0])
-			s := slab.NewScope()
-			var req rtbwork.BidRequest
-			require.NoError(t, unmarshal(s, rtbwork.Sample(1), &req), "the sample decodes")
-			var rs []region
-			regions(reflect.ValueOf(req), "req", &rs)
-			counts := map[string]int{}
-			for _, r := range rs {
-				counts[r.what[len(r.what)-7:]]++
-			}
-			assert.Greater(t, counts["string)"], 200, "the request has hundreds of strings")
-			assert.Greater(t, counts["object)"], 20, "and nested objects")
-			assert.Greater(t, counts["(array)"], 50, "and slices")
-
-			s.Release()
-			for _, r := range rs {
-				b := r.bytes()
-				switch {
-				case !tracker.Enabled():
-					assert.Equal(t, make([]byte, len(b)), b, "%s is zeroed by Release: it was the scope's", r.what)
-				case r.what[len(r.what)-7:] == "string)":
-					assert.Equal(t, bytes.Repeat([]byte{0x6b}, len(b)), b, "%s is poisoned by Release: it was the scope's", r.what)
-				default:
-					assert.NotEqual(t, r.was, b, "%s is poisoned by Release: it was the scope's", r.what)
-				}
-			}
-
-			var next rtbwork.BidRequest
-			require.NoError(t, unmarshal(s, rtbwork.Sample(2), &next), "the reused scope decodes the next request")
-			if !tracker.Enabled() {
-				assert.Equal(t, next.ID, req.ID, "the old request's first string now reads the new request's: the scope reused its memory")
-			} else {
-				assert.Equal(t, string(bytes.Repeat([]byte{0x6b}, len(req.ID))), req.ID, "debug builds quarantine released memory: the old string reads the poison")
-			}
-			s.Release()
-		})
+	s := slab.NewScope()
+	var req shapes.Request
+	require.NoError(t, slabjson.Unmarshal(s, sample(t, 1), &req), "the sample decodes")
+	var rs []region
+	regions(reflect.ValueOf(req), "req", &rs)
+	counts := map[string]int{}
+	for _, r := range rs {
+		counts[r.kind()]++
 	}
+	assert.Greater(t, counts["string"], 50, "the request has many strings")
+	assert.Greater(t, counts["object"], 10, "and nested objects")
+	assert.Greater(t, counts["array"], 20, "and slices")
+	assert.Greater(t, counts["raw"], 5, "and raw values")
+
+	s.Release()
+	for _, r := range rs {
+		b := r.bytes()
+		switch {
+		case !tracker.Enabled():
+			assert.Equal(t, make([]byte, len(b)), b, "%s is zeroed by Release: it was the scope's", r.what)
+		case r.kind() == "string":
+			assert.Equal(t, bytes.Repeat([]byte{0x6b}, len(b)), b, "%s is poisoned by Release: it was the scope's", r.what)
+		default:
+			assert.NotEqual(t, r.was, b, "%s is poisoned by Release: it was the scope's", r.what)
+		}
+	}
+
+	var next shapes.Request
+	require.NoError(t, slabjson.Unmarshal(s, sample(t, 2), &next), "the reused scope decodes the next request")
+	if !tracker.Enabled() {
+		assert.Equal(t, next.ID, req.ID, "the old request's first string now reads the new request's: the scope reused its memory")
+	} else {
+		assert.Equal(t, string(bytes.Repeat([]byte{0x6b}, len(req.ID))), req.ID, "debug builds quarantine released memory: the old string reads the poison")
+	}
+	s.Release()
 }
 
-// TestDecoderLeavesNothingOnTheHeapButJSONv2s counts the heap allocations
-// of decoding a bid request into a warm scope: none without the ext
-// values, and with them exactly those of json v2 decoding the ext values
-// alone (a map, and json.RawMessage's UnmarshalJSON copies), which json v2
-// keeps on the heap by design.
-func TestDecoderLeavesNothingOnTheHeapButJSONv2s(t *testing.T) {
+// TestDecodeLeavesNothingOnTheHeap counts the heap allocations of decoding
+// each bid request into a warm scope: none. Its ext maps and raw values
+// are in the scope too. (Device.Ext, an interface that json v2 would fill
+// on the heap, is absent from the samples.)
+func TestDecodeLeavesNothingOnTheHeap(t *testing.T) {
 	skipAllocsUnlessRelease(t)
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
-	s := slab.NewScope()
-	var req rtbwork.BidRequest // on the heap once: Unmarshal's argument escapes
-	allocs := func(body []byte) float64 {
+	var pool slab.ScopePool
+	var req shapes.Request // on the heap once: Unmarshal's argument escapes
+	for n, body := range samples(t) {
+		decode := func() {
+			s := pool.Get()
+			req = shapes.Request{}
+			if err := slabjson.Unmarshal(s, body, &req); err != nil {
+				panic(err)
+			}
+			if req.Device != nil && req.Device.Ext != nil {
+				panic("the samples have no device ext")
+			}
+			pool.Put(s)
+		}
 		for range 3 {
-			req = rtbwork.BidRequest{}
-			require.NoError(t, dec.Unmarshal(s, body, &req), "warm-up")
-			s.Release()
+			decode()
 		}
-		return testing.AllocsPerRun(20, func() {
-			req = rtbwork.BidRequest{}
-			if err := dec.Unmarshal(s, body, &req); err != nil {
-				panic(err)
-			}
-			s.Release()
-		})
-	}
-	for seed := uint64(1); seed <= 6; seed++ {
-		r := rtbwork.Generate(seed)
-		r.Ext = nil
-		for i := range r.Imp {
-			r.Imp[i].Ext = nil
-		}
-		body := mustMarshal(t, r)
-		assert.Zero(t, allocs(body), "seed %d without ext values: a decode allocates nothing on the heap", seed)
-
-		body = rtbwork.Sample(seed)
-		exts := extsOf(t, body)
-		var x requestExts
-		want := testing.AllocsPerRun(20, func() {
-			x = requestExts{Imp: exts}
-			if err := jsonUnmarshal(body, &x); err != nil {
-				panic(err)
-			}
-		})
-		require.Positive(t, want, "the ext values allocate in json v2")
-		assert.Equal(t, want, allocs(body), "seed %d: a decode allocates what json v2 allocates for the ext values, nothing more", seed)
+		assert.Equal(t, 1.0, testing.AllocsPerRun(20, decode), "sample %d: a decode allocates nothing on the heap, but the *Scope of ScopePool.Get", n+1)
 	}
 }

@@ -8,6 +8,7 @@
 package shapes
 
 import (
+	jsonv1 "encoding/json"
 	"strings"
 	"time"
 
@@ -114,3 +115,148 @@ type Quoted struct {
 
 // Hidden returns the unexported field, which json v2 never decodes.
 func (n *Node) Hidden() string { return n.hidden }
+
+// Request is the part of an OpenRTB 2.5 bid request that a bidder reads
+// first. The samples in testdata decode into it, their other members unknown
+// to it, as real requests are to every bidder.
+type Request struct {
+	ID     string                       `json:"id"`
+	Imp    []Imp                        `json:"imp"`
+	Site   *Site                        `json:"site,omitempty"`
+	Device *Device                      `json:"device,omitempty"`
+	User   *User                        `json:"user,omitempty"`
+	TMax   int                          `json:"tmax,omitzero"`
+	Cur    []string                     `json:"cur,omitempty"`
+	BCat   []string                     `json:"bcat,omitempty"`
+	Ext    map[string]jsonv1.RawMessage `json:"ext,omitempty"`
+}
+
+// Imp is an impression of a Request.
+type Imp struct {
+	ID       string            `json:"id"`
+	Banner   *Banner           `json:"banner,omitempty"`
+	PMP      *PMP              `json:"pmp,omitempty"`
+	TagID    string            `json:"tagid,omitempty"`
+	BidFloor float64           `json:"bidfloor,omitzero"`
+	Secure   *int8             `json:"secure,omitempty"`
+	Exp      uint32            `json:"exp,omitzero"`
+	Ext      jsonv1.RawMessage `json:"ext,omitempty"`
+}
+
+// Banner is the display slot of an Imp.
+type Banner struct {
+	Format []Format `json:"format,omitempty"`
+	W, H   *int
+	BAttr  []int8   `json:"battr,omitempty"`
+	MIMEs  []string `json:"mimes,omitempty"`
+	API    [2]int16 `json:"api"`
+}
+
+// Format is a size a Banner accepts.
+type Format struct {
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+// PMP holds the deals of an Imp.
+type PMP struct {
+	Deals []Deal `json:"deals"`
+}
+
+// Deal is a private deal.
+type Deal struct {
+	ID       string   `json:"id"`
+	BidFloor float32  `json:"bidfloor"`
+	WSeat    []string `json:"wseat,omitempty"`
+}
+
+// Site is where the page is.
+type Site struct {
+	Page string         `json:"page"`
+	Cat  []string       `json:"cat"`
+	Ext  jsontext.Value `json:"ext"`
+}
+
+// Device is what the page runs on.
+type Device struct {
+	UA  string  `json:"ua"`
+	Geo *Geo    `json:"geo"`
+	DNT *uint8  `json:"dnt"`
+	PxR float64 `json:"pxratio"`
+	Ext any     `json:"ext"`
+}
+
+// Geo is where the device is.
+type Geo struct {
+	Lat, Lon float64
+	Country  string `json:"country"`
+}
+
+// User is who sees the page.
+type User struct {
+	ID   string   `json:"id"`
+	Data []Data   `json:"data"`
+	Ext  *UserExt `json:"ext"`
+}
+
+// UserExt is a user's consent string and ids.
+type UserExt struct {
+	Consent string `json:"consent"`
+	EIDs    []struct {
+		Source string `json:"source"`
+		UIDs   []struct {
+			ID    string `json:"id"`
+			AType int    `json:"atype"`
+		} `json:"uids"`
+	} `json:"eids"`
+}
+
+// Data is a user's data segments from one provider.
+type Data struct {
+	ID      string            `json:"id"`
+	Segment []Segment         `json:"segment"`
+	Attrs   map[string]string `json:"attrs"`
+}
+
+// Segment is one data segment.
+type Segment struct {
+	ID    string `json:"id"`
+	Value string `json:"value,omitempty"`
+}
+
+// Scalars has a field of every scalar kind, for the numbers' limits.
+type Scalars struct {
+	I   int
+	I8  int8
+	I16 int16
+	I32 int32
+	I64 int64
+	U   uint
+	U8  uint8
+	U16 uint16
+	U32 uint32
+	U64 uint64
+	F32 float32
+	F64 float64
+	B   bool
+	S   string
+	N   Name
+	P   *Scalars
+	M   map[Name]*Scalars
+	A   [3]int16
+	BA  [2]uint8
+}
+
+// Open keeps the members it has no field for, as json v2 does with an
+// embedded fallback.
+type Open struct {
+	A    string                       `json:"a"`
+	Rest map[string]jsonv1.RawMessage `json:",embed"`
+}
+
+// OpenAny keeps the members it has no field for as json v2 decodes any
+// value.
+type OpenAny struct {
+	A    *Open          `json:"a"`
+	Rest map[string]any `json:",embed"`
+}
