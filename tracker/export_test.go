@@ -25,5 +25,8 @@ var (
 	Panics = violation.Panics
 )
 
-// AddStats is PoolTotals' sum of two pools' Stats.
-var AddStats = addStats
+// AddStats and AddScopeStats are PoolTotals' and ScopePoolTotals' sums.
+var (
+	AddStats      = addStats
+	AddScopeStats = addScopeStats
+)

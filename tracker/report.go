@@ -69,8 +69,8 @@ func Pools() []PoolReport {
 // PoolTotals returns the state of every pool as Pools does, sorted by name
 // and type, but with no Sites or Dropped, and with the pools that share a
 // name and a type added up into one report: one per series of a metrics
-// exporter, which tells pools apart by these two labels alone (a PoolOf
-// pool and an unnamed New of the same type share both). Its cost grows
+// exporter, which tells pools apart by these two labels alone (two
+// unnamed pools of one type share both). Its cost grows
 // with the number of pools, not of live objects, which Pools groups by
 // stack in debug builds: it is what a scrape should call.
 //
@@ -239,4 +239,32 @@ func ScopePools() []slab.ScopePoolStats {
 		}
 	})
 	return out
+}
+
+// ScopePoolTotals returns what ScopePools does, sorted by name, with the
+// ScopePools that share a name added up into one: one per series of a
+// metrics exporter, which tells them apart by name alone. Every figure of
+// ScopePoolStats adds up.
+func ScopePoolTotals() []slab.ScopePoolStats {
+	all := ScopePools()
+	slices.SortStableFunc(all, func(a, b slab.ScopePoolStats) int { return cmp.Compare(a.Name, b.Name) })
+	out := all[:0]
+	for _, s := range all {
+		if n := len(out); n > 0 && out[n-1].Name == s.Name {
+			addScopeStats(&out[n-1], s)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// addScopeStats adds the counts of b to a. TestAddScopeStatsAddsEveryCount
+// checks that it leaves out no field of slab.ScopePoolStats.
+func addScopeStats(a *slab.ScopePoolStats, b slab.ScopePoolStats) {
+	a.InUse += b.InUse
+	a.Gets += b.Gets
+	a.InUseBytes += b.InUseBytes
+	a.AllocatedBytes += b.AllocatedBytes
+	a.LimitErrors += b.LimitErrors
 }

@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -104,11 +105,22 @@ func TestPoolTotalsAddsPoolsOfOneNameAndType(t *testing.T) {
 	}
 }
 
-// TestAddStatsAddsEveryCount sets every field of slab.Stats, so that a
-// field added to Stats later and left out of the sum fails here.
+// TestAddStatsAddsEveryCount sets every field of slab.Stats, and of
+// slab.ScopePoolStats, so that a field added later and left out of the sum
+// fails here.
 func TestAddStatsAddsEveryCount(t *testing.T) {
 	var a slab.Stats
-	v := reflect.ValueOf(&a).Elem()
+	checkSum(t, &a, func() { tracker.AddStats(&a, a) })
+	var sa slab.ScopePoolStats
+	checkSum(t, &sa, func() { tracker.AddScopeStats(&sa, sa) })
+}
+
+// checkSum sets every field of the struct *p, calls double, which must add
+// *p to itself, and checks that every number doubled and every string
+// stayed.
+func checkSum(t *testing.T, p any, double func()) {
+	t.Helper()
+	v := reflect.ValueOf(p).Elem()
 	for i := range v.NumField() {
 		switch f := v.Field(i); f.Kind() {
 		case reflect.String:
@@ -118,21 +130,52 @@ func TestAddStatsAddsEveryCount(t *testing.T) {
 		case reflect.Uint64:
 			f.SetUint(uint64(i + 1))
 		default:
-			require.Failf(t, "unexpected field", "slab.Stats.%s is a %s: PoolTotals does not know how to add it", v.Type().Field(i).Name, f.Kind())
+			require.Failf(t, "unexpected field", "%s.%s is a %s: the sum does not know how to add it", v.Type(), v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	sum := a
-	tracker.AddStats(&sum, a)
-	s := reflect.ValueOf(sum)
+	before := reflect.New(v.Type()).Elem()
+	before.Set(v)
+	double()
 	for i := range v.NumField() {
-		name := v.Type().Field(i).Name
-		switch f := v.Field(i); f.Kind() {
+		name := v.Type().Name() + "." + v.Type().Field(i).Name
+		switch f := before.Field(i); f.Kind() {
 		case reflect.String:
-			assert.Equal(t, "x", s.Field(i).String(), "the sum keeps %s", name)
+			assert.Equal(t, "x", v.Field(i).String(), "the sum keeps %s", name)
 		case reflect.Int64:
-			assert.Equal(t, 2*f.Int(), s.Field(i).Int(), "the sum adds up %s", name)
+			assert.Equal(t, 2*f.Int(), v.Field(i).Int(), "the sum adds up %s", name)
 		case reflect.Uint64:
-			assert.Equal(t, 2*f.Uint(), s.Field(i).Uint(), "the sum adds up %s", name)
+			assert.Equal(t, 2*f.Uint(), v.Field(i).Uint(), "the sum adds up %s", name)
 		}
 	}
+}
+
+// TestScopePoolTotalsAddsPoolsOfOneName: ScopePools of one name make one
+// entry whose figures are the sums of theirs.
+func TestScopePoolTotalsAddsPoolsOfOneName(t *testing.T) {
+	const name = "tracker.scopetotals"
+	a, b, other := &slab.ScopePool{Name: name}, &slab.ScopePool{Name: name}, &slab.ScopePool{Name: name + ".other"}
+	p := slab.New[Order](slab.WithName(name))
+	s1, s2, s3 := a.Get(), b.Get(), b.Get()
+	p.AllocIn(s1)
+	p.AllocIn(s2)
+	b.Put(s3)
+	other.Put(other.Get())
+
+	var got []slab.ScopePoolStats
+	for _, s := range tracker.ScopePoolTotals() {
+		if s.Name == name || s.Name == name+".other" {
+			got = append(got, s)
+		}
+	}
+	require.Len(t, got, 2, "one entry per name")
+	sa, sb := a.Stats(), b.Stats()
+	assert.Equal(t, name, got[0].Name, "sorted by name")
+	assert.Equal(t, int64(2), got[0].InUse, "two scopes of the name are in use")
+	assert.Equal(t, sa.InUse+sb.InUse, got[0].InUse, "InUse adds up both pools'")
+	assert.Equal(t, uint64(3), got[0].Gets, "three scopes of the name were got")
+	assert.Equal(t, sa.InUseBytes+sb.InUseBytes, got[0].InUseBytes, "InUseBytes adds up both pools'")
+	assert.Equal(t, uint64(1), got[1].Gets, "the other name's entry counts its own pool alone")
+	a.Put(s1)
+	b.Put(s2)
+	runtime.KeepAlive(other)
 }

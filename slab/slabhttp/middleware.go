@@ -12,8 +12,9 @@ import (
 // and memory that an earlier one released, with no lock. Each request gets
 // a *Scope of its own: once the request is over, a use of it that outlived
 // the handler panics with slab.ErrReleased instead of touching the next
-// request's scope.
-var scopes slab.ScopePool
+// request's scope. Its name is the label of its figures in metrics
+// (tracker.ScopePools).
+var scopes = slab.ScopePool{Name: "slabhttp"}
 
 // Middleware returns a handler that runs next with a scope of its own for
 // each request, carried by the request's context: handlers reach it with
