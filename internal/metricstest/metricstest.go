@@ -30,11 +30,14 @@ type Line struct {
 // Bound is the WithMaxObjects bound of a Script's orders.
 const Bound = 8
 
-// A Script is a known sequence of operations on two new pools, left as it
-// ends for a test to scrape, and what it did.
+// A Script is a known sequence of operations on two new pools and a new
+// ScopePool, left as it ends for a test to scrape, and what it did.
 type Script struct {
 	Orders *slab.Pool[Order] // bounded, with refusals and a scope in use
 	Lines  *slab.Pool[Line]  // grown to several slabs, trimmed, a few kept
+	// Scopes has had one scope put back and has one in use, which a
+	// MaxBytes limit refused an allocation.
+	Scopes *slab.ScopePool
 
 	// What the script did to Orders: objects live at the end and, of
 	// those, in the unreleased scope; allocations; refusals; double frees
@@ -48,20 +51,29 @@ type Script struct {
 	OrdersQuarantined int
 	// LinesLive is the lines live at the end.
 	LinesLive int64
+	// What the script did to Scopes: scopes in use at the end, scopes got,
+	// bytes allocated by the scopes put back, allocations refused.
+	ScopesInUse         int64
+	ScopesGot           uint64
+	ScopeAllocatedBytes uint64
+	ScopeLimitErrors    uint64
 
-	scope *slab.Scope
+	scope   *slab.Scope
+	inScope *slab.Scope // of Scopes
 	keep  []*Order
 	kept  []*Line
 }
 
 // Run runs the script on two new pools named prefix+".orders" and
-// prefix+".lines". Violations are counted by pool name, so each test needs
-// a prefix of its own. End frees what the script left allocated.
+// prefix+".lines", and a ScopePool named prefix+".scopes". Violations are
+// counted by pool name, so each test needs a prefix of its own. End frees
+// what the script left allocated.
 func Run(t testing.TB, prefix string) *Script {
 	t.Helper()
 	s := &Script{
 		Orders: slab.New[Order](slab.WithName(prefix+".orders"), slab.WithMaxObjects(Bound)),
 		Lines:  slab.New[Line](slab.WithName(prefix + ".lines")),
+		Scopes: &slab.ScopePool{Name: prefix + ".scopes", MaxBytes: 4096},
 		scope:  slab.NewScope(),
 	}
 	for range Bound {
@@ -110,11 +122,34 @@ func Run(t testing.TB, prefix string) *Script {
 		s.kept = append(s.kept, s.Lines.Alloc())
 	}
 	s.LinesLive = 5
+
+	// One scope got, used and put back; one kept in use, whose second
+	// slice MaxBytes refuses.
+	done := s.Scopes.Get()
+	slab.MakeSliceIn[int64](done, 10, 10)
+	s.Scopes.Put(done)
+	s.inScope = s.Scopes.Get()
+	slab.MakeSliceIn[int64](s.inScope, 10, 10)
+	err := catch(func() { slab.MakeSliceIn[int64](s.inScope, 1000, 1000) })
+	require.ErrorIs(t, err, slab.ErrScopeLimit, "8000 bytes exceed the scope's MaxBytes of 4096")
+	s.ScopesInUse, s.ScopesGot, s.ScopeAllocatedBytes, s.ScopeLimitErrors = 1, 2, 10*8, 1
 	return s
+}
+
+// catch runs f and returns the error it panicked with, or nil.
+func catch(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err, _ = r.(error)
+		}
+	}()
+	f()
+	return nil
 }
 
 // End frees what the script left allocated.
 func (s *Script) End() {
+	s.Scopes.Put(s.inScope)
 	s.scope.Release()
 	for _, x := range s.keep {
 		s.Orders.Free(x)
@@ -136,11 +171,29 @@ func Report(t testing.TB, name string) tracker.PoolReport {
 	return tracker.PoolReport{}
 }
 
-// Check asserts that the reports of the script's pools, orders and lines,
-// hold what the script did, so that a test may take its expected figures
-// from them.
-func (s *Script) Check(t testing.TB, orders, lines tracker.PoolReport) {
+// ScopeReport returns tracker.ScopePoolTotals' entry of the ScopePool
+// named name.
+func ScopeReport(t testing.TB, name string) slab.ScopePoolStats {
 	t.Helper()
+	for _, s := range tracker.ScopePoolTotals() {
+		if s.Name == name {
+			return s
+		}
+	}
+	require.FailNow(t, "no such ScopePool", "tracker.ScopePoolTotals lists ScopePool %q", name)
+	return slab.ScopePoolStats{}
+}
+
+// Check asserts that the reports of the script's pools, orders and lines,
+// and of its ScopePool hold what the script did, so that a test may take
+// its expected figures from them.
+func (s *Script) Check(t testing.TB, orders, lines tracker.PoolReport, scopes slab.ScopePoolStats) {
+	t.Helper()
+	require.Equal(t, s.ScopesInUse, scopes.InUse, "scopes in use")
+	require.Equal(t, s.ScopesGot, scopes.Gets, "scopes got")
+	require.Equal(t, s.ScopeAllocatedBytes, scopes.AllocatedBytes, "bytes the scope put back allocated")
+	require.Equal(t, s.ScopeLimitErrors, scopes.LimitErrors, "allocations MaxBytes refused")
+	require.Positive(t, scopes.InUseBytes, "the scope in use holds memory")
 	require.Equal(t, s.OrdersLive, orders.Stats.Live, "orders live")
 	require.Equal(t, s.OrdersScoped, orders.Stats.Scoped, "orders in the scope")
 	require.Equal(t, s.OrdersAllocs, orders.Stats.Allocs, "orders allocated")

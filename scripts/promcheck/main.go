@@ -2,8 +2,10 @@
 // a real Prometheus server. It builds the example server and starts it with
 // -leak -metrics, starts a Prometheus that scrapes it every second, prices
 // orders at a steady pace, then asks Prometheus' HTTP API for the leaked
-// objects (slabtrack_objects_live), the allocations and their rate, and
-// compares each with what it did. It checks a scrape with promtool and runs
+// objects (slabtrack_objects_live), the allocations, the scopes and the
+// bytes they allocated, the rate of allocations and the scope bytes per
+// request, and compares each with what it did. It checks a scrape with
+// promtool and runs
 // every query of docs/grafana-dashboard.json. It stops both processes by
 // their pids, and exits 1 with a message naming what did not start or what
 // did not match.
@@ -227,29 +229,41 @@ scrape_configs:
 	}
 }
 
+// counted are the counters that every price request moves by the same
+// amount: the allocations from pools (the leaked entry), the scopes of the
+// slabhttp middleware, and the bytes those scopes hand out.
+var counted = []string{
+	"slabtrack_allocations_total",
+	"slabtrack_scopes_total",
+	"slabtrack_scope_allocated_bytes_total",
+}
+
 // drive prices orders at a steady pace and checks what Prometheus saw.
 func (c *check) drive() error {
-	// A first request makes the pools of every type the handler uses, so
-	// that the second one allocates as every later one does.
+	// A first request makes every pool and ScopePool the handler uses, so
+	// that the second one counts as every later one does.
 	if err := c.price(); err != nil {
 		return err
 	}
-	before, err := c.serverSum("slabtrack_allocations_total")
+	before, err := c.serverSums()
 	if err != nil {
 		return err
 	}
 	if err := c.price(); err != nil {
 		return err
 	}
-	after, err := c.serverSum("slabtrack_allocations_total")
+	after, err := c.serverSums()
 	if err != nil {
 		return err
 	}
-	perRequest := after - before
-	if perRequest <= 0 {
-		return fmt.Errorf("a price request allocated %v objects, according to the server's /metrics", perRequest)
+	perRequest := map[string]float64{}
+	for _, m := range counted {
+		perRequest[m] = after[m] - before[m]
+		if perRequest[m] <= 0 {
+			return fmt.Errorf("a price request moved %s by %v, according to the server's /metrics", m, perRequest[m])
+		}
+		log.Printf("a price request adds %v to %s", perRequest[m], m)
 	}
-	log.Printf("a price request allocates %v objects from the pools", perRequest)
 
 	t0 := time.Now()
 	tick := time.NewTicker(c.pace)
@@ -274,33 +288,65 @@ func (c *check) drive() error {
 	}
 	log.Printf("%s = %v: one per request sent", q, live)
 
-	want, err := c.serverSum("slabtrack_allocations_total")
+	now, err := c.serverSums()
 	if err != nil {
 		return err
 	}
-	if want != after+float64(c.requests)*perRequest {
-		return fmt.Errorf("the server's /metrics counts %v allocations, not %v + %d requests × %v", want, after, c.requests, perRequest)
+	for _, m := range counted {
+		want := after[m] + float64(c.requests)*perRequest[m]
+		if now[m] != want {
+			return fmt.Errorf("the server's /metrics has %s = %v, not %v + %d requests × %v", m, now[m], after[m], c.requests, perRequest[m])
+		}
+		q := "sum(" + m + ")"
+		got, err := c.waitFor(q, 5*time.Second, func(v float64) bool { return v == want })
+		if err != nil {
+			return fmt.Errorf("%s: %w; the server counts %v", q, err, want)
+		}
+		log.Printf("%s = %v, as the server counts", q, got)
 	}
-	total, err := c.waitFor("sum(slabtrack_allocations_total)", 5*time.Second, func(v float64) bool { return v == want })
-	if err != nil {
-		return fmt.Errorf("sum(slabtrack_allocations_total): %w; the server counts %v", err, want)
-	}
-	log.Printf("sum(slabtrack_allocations_total) = %v, as the server counts", total)
 
-	// The rate over a window inside the steady load is the load's rate
-	// times the allocations per request. Prometheus extrapolates from the
-	// samples in the window, a second apart, so it is close, not exact.
+	// Rates over a window inside the steady load. Prometheus extrapolates
+	// from the samples in the window, a second apart, so a rate is close
+	// to the load's, not exact; a ratio of two rates over one window is
+	// closer.
 	at := t1.Add(-500 * time.Millisecond)
 	rate, err := c.query("sum(rate(slabtrack_allocations_total[3s]))", at)
 	if err != nil {
 		return err
 	}
-	expect := achieved * perRequest
-	log.Printf("sum(rate(slabtrack_allocations_total[3s])) at the end of the load = %.0f/s; the load made %.0f/s (%.2f×)", rate, expect, rate/expect)
+	expect := achieved * perRequest["slabtrack_allocations_total"]
+	log.Printf("sum(rate(slabtrack_allocations_total[3s])) at the end of the load = %.1f/s; the load made %.1f/s (%.2f×)", rate, expect, rate/expect)
 	if math.Abs(rate/expect-1) > 0.25 {
-		return fmt.Errorf("sum(rate(slabtrack_allocations_total[3s])) = %.0f/s, more than 25%% off the %.0f/s that %.1f requests/s × %v allocations make", rate, expect, achieved, perRequest)
+		return fmt.Errorf("sum(rate(slabtrack_allocations_total[3s])) = %.1f/s, more than 25%% off the %.1f/s that %.1f requests/s × %v allocations make",
+			rate, expect, achieved, perRequest["slabtrack_allocations_total"])
+	}
+	q = "sum(rate(slabtrack_scope_allocated_bytes_total[3s])) / sum(rate(slabtrack_scopes_total[3s]))"
+	bytes, err := c.query(q, at)
+	if err != nil {
+		return err
+	}
+	want := perRequest["slabtrack_scope_allocated_bytes_total"] / perRequest["slabtrack_scopes_total"]
+	log.Printf("scope bytes per request, %s = %.0f; a request allocates %.0f (%.3f×)", q, bytes, want, bytes/want)
+	if math.Abs(bytes/want-1) > 0.05 {
+		return fmt.Errorf("%s = %.0f, more than 5%% off the %.0f bytes a request allocates in its scope", q, bytes, want)
 	}
 	return nil
+}
+
+// serverSums returns the sum of every series of each counted metric in
+// the server's /metrics.
+func (c *check) serverSums() (map[string]float64, error) {
+	body, err := c.get(c.serverURL + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, m := range counted {
+		if out[m], err = sumSeries(body, m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // checkDashboard runs every query of the Grafana dashboard at file, with
@@ -361,16 +407,6 @@ func (c *check) price() error {
 		return fmt.Errorf("POST /v1/orders/price: %s: %s", resp.Status, out)
 	}
 	return nil
-}
-
-// serverSum returns the sum of every series of metric in the server's
-// /metrics.
-func (c *check) serverSum(metric string) (float64, error) {
-	body, err := c.get(c.serverURL + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	return sumSeries(body, metric)
 }
 
 // sumSeries adds up the values of every series of metric in an exposition

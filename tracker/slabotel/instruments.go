@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
@@ -22,7 +23,15 @@ const (
 	AttrType   = attribute.Key("type")
 	AttrHolder = attribute.Key("holder") // slabtrack.pool.slots.free: cache, scope or slab
 	AttrKind   = attribute.Key("kind")   // slabtrack.pool.violations: such as double-free
+	// AttrScopePool is the one attribute of a ScopePool's observations.
+	AttrScopePool = attribute.Key("scope_pool")
 )
+
+// A scopeInstrument observes one figure of a ScopePool's stats.
+type scopeInstrument struct {
+	inst  metric.Int64Observable
+	value func(s *slab.ScopePoolStats) int64
+}
 
 // A poolInstrument observes one figure of a pool's report.
 type poolInstrument struct {
@@ -35,6 +44,7 @@ type instruments struct {
 	pool  []poolInstrument
 	free  metric.Int64ObservableUpDownCounter // by holder
 	limit metric.Int64ObservableGauge         // bounded pools only
+	scope []scopeInstrument                   // of each ScopePool
 
 	// Debug builds only; nil in release builds, which count neither.
 	quarantined metric.Int64ObservableUpDownCounter
@@ -128,7 +138,37 @@ func Register(mp metric.MeterProvider) (metric.Registration, error) {
 	in.limit, err = m.Int64ObservableGauge("slabtrack.pool.objects.limit", metric.WithUnit("{object}"),
 		metric.WithDescription("The most objects the pool lets be live at once (WithMaxObjects); only bounded pools are observed."))
 	errs = append(errs, err)
+	scopeUpDown := func(name, unit, desc string, v func(s *slab.ScopePoolStats) int64) scopeInstrument {
+		i, err := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return scopeInstrument{i, v}
+	}
+	scopeCounter := func(name, unit, desc string, v func(s *slab.ScopePoolStats) int64) scopeInstrument {
+		i, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return scopeInstrument{i, v}
+	}
+	in.scope = []scopeInstrument{
+		scopeUpDown("slabtrack.scope_pool.scopes.in_use", "{scope}",
+			"Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.",
+			func(s *slab.ScopePoolStats) int64 { return s.InUse }),
+		scopeCounter("slabtrack.scope_pool.scopes", "{scope}",
+			"Scopes got from the ScopePool.",
+			func(s *slab.ScopePoolStats) int64 { return int64(s.Gets) }),
+		scopeUpDown("slabtrack.scope_pool.memory.in_use", "By",
+			"Memory the scopes in use have taken so far, counted as ScopePool.MaxBytes counts it.",
+			func(s *slab.ScopePoolStats) int64 { return s.InUseBytes }),
+		scopeCounter("slabtrack.scope_pool.memory.allocated", "By",
+			"Bytes of objects, slices, strings and values handed out by the scopes put back; over slabtrack.scope_pool.scopes, what a request allocates.",
+			func(s *slab.ScopePoolStats) int64 { return int64(s.AllocatedBytes) }),
+		scopeCounter("slabtrack.scope_pool.limit_errors", "{allocation}",
+			"Allocations refused because a scope reached the ScopePool's MaxBytes (ErrScopeLimit).",
+			func(s *slab.ScopePoolStats) int64 { return int64(s.LimitErrors) }),
+	}
 	insts := []metric.Observable{in.free, in.limit}
+	for _, sc := range in.scope {
+		insts = append(insts, sc.inst)
+	}
 	if tracker.Enabled() {
 		in.quarantined, err = m.Int64ObservableUpDownCounter("slabtrack.pool.objects.quarantined", metric.WithUnit("{object}"),
 			metric.WithDescription("Freed objects waiting in the debug quarantine before their slots are reused (debug builds)."))
@@ -150,12 +190,20 @@ func Register(mp metric.MeterProvider) (metric.Registration, error) {
 	return m.RegisterCallback(in.observe, insts...)
 }
 
-// observe is the callback: it reads every pool and observes its figures.
+// observe is the callback: it reads every pool and ScopePool and observes
+// their figures.
 func (in *instruments) observe(_ context.Context, o metric.Observer) error {
 	reports := tracker.PoolTotals()
 	attrs := in.attrsOf(reports)
 	for i := range reports {
 		in.observePool(o, &reports[i], attrs[i])
+	}
+	// ScopePools are few: their attributes are made at each collection.
+	for _, s := range tracker.ScopePoolTotals() {
+		a := metric.WithAttributeSet(attribute.NewSet(AttrScopePool.String(s.Name)))
+		for _, sc := range in.scope {
+			o.ObserveInt64(sc.inst, sc.value(&s), a)
+		}
 	}
 	return nil
 }

@@ -30,6 +30,11 @@ type point struct {
 // and, where there is one, the value of the attribute other than pool and
 // type (name{value}).
 func collect(t *testing.T, pool string) map[string]point {
+	return collectBy(t, slabotel.AttrPool, pool)
+}
+
+// collectBy is collect for the points whose attribute key is value.
+func collectBy(t *testing.T, key attribute.Key, value string) map[string]point {
 	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
@@ -39,20 +44,25 @@ func collect(t *testing.T, pool string) map[string]point {
 	defer func() { assert.NoError(t, reg.Unregister(), "the callback unregisters") }()
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(context.Background(), &rm), "the reader collects")
-	return points(t, rm, pool)
+	return pointsBy(t, rm, key, value)
 }
 
 // points returns the points of pool in rm, keyed as collect says.
 func points(t *testing.T, rm metricdata.ResourceMetrics, pool string) map[string]point {
+	return pointsBy(t, rm, slabotel.AttrPool, pool)
+}
+
+// pointsBy is points for the points whose attribute key is value.
+func pointsBy(t *testing.T, rm metricdata.ResourceMetrics, key attribute.Key, value string) map[string]point {
 	t.Helper()
 	out := map[string]point{}
 	add := func(name, kind, unit string, attrs attribute.Set, v int64) {
-		if p, _ := attrs.Value(slabotel.AttrPool); p.AsString() != pool {
+		if p, ok := attrs.Value(key); !ok || p.AsString() != value {
 			return
 		}
 		key := name
 		for _, kv := range attrs.ToSlice() {
-			if kv.Key != slabotel.AttrPool && kv.Key != slabotel.AttrType {
+			if kv.Key != slabotel.AttrPool && kv.Key != slabotel.AttrType && kv.Key != slabotel.AttrScopePool {
 				key += "{" + kv.Value.AsString() + "}"
 			}
 		}
@@ -130,10 +140,18 @@ func TestInstrumentsObserveEveryFigure(t *testing.T) {
 	defer s.End()
 	orders := metricstest.Report(t, "slabotel.every.orders")
 	lines := metricstest.Report(t, "slabotel.every.lines")
-	s.Check(t, orders, lines)
+	scopes := metricstest.ScopeReport(t, "slabotel.every.scopes")
+	s.Check(t, orders, lines, scopes)
 	for _, r := range []tracker.PoolReport{orders, lines} {
 		assert.Equal(t, expected(r), collect(t, r.Name), "every instrument observes the figure of pool %q", r.Name)
 	}
+	assert.Equal(t, map[string]point{
+		"slabtrack.scope_pool.scopes.in_use":    {"updowncounter", "{scope}", scopes.InUse},
+		"slabtrack.scope_pool.scopes":           {"counter", "{scope}", int64(scopes.Gets)},
+		"slabtrack.scope_pool.memory.in_use":    {"updowncounter", "By", scopes.InUseBytes},
+		"slabtrack.scope_pool.memory.allocated": {"counter", "By", int64(scopes.AllocatedBytes)},
+		"slabtrack.scope_pool.limit_errors":     {"counter", "{allocation}", int64(scopes.LimitErrors)},
+	}, collectBy(t, slabotel.AttrScopePool, scopes.Name), "every instrument observes the figure of ScopePool %q", scopes.Name)
 }
 
 // TestInstrumentsFreeSlotsAddUpToTheSlots checks the identity of the

@@ -7,12 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
-// A Collector exports every slab pool of the process to Prometheus: one
-// series per pool name and type of each metric the package documentation
-// lists. Register one per registry.
+// A Collector exports every slab pool and ScopePool of the process to
+// Prometheus: one series per pool name and type, and per ScopePool name, of
+// each metric the package documentation lists. Register one per registry.
 //
 // A Collector holds no state between scrapes: each Collect reads the pools
 // afresh (tracker.PoolTotals), so pools made after it was registered are
@@ -22,6 +23,7 @@ type Collector struct {
 	pool  []poolMetric
 	free  *prometheus.Desc // slabtrack_free_slots, by holder
 	limit *prometheus.Desc // slabtrack_objects_limit, bounded pools only
+	scope []scopeMetric    // of each ScopePool
 
 	// Debug builds only; nil in release builds, which count neither.
 	quarantined *prometheus.Desc
@@ -40,13 +42,22 @@ type poolMetric struct {
 	value func(r *tracker.PoolReport) float64
 }
 
-// Label names. Every series has pool and type; the metrics that split a
-// pool's figure add one more.
+// A scopeMetric is a metric of a ScopePool, with the label scope_pool.
+type scopeMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(s *slab.ScopePoolStats) float64
+}
+
+// Label names. Every series of a pool has pool and type, and the metrics
+// that split a pool's figure add one more; those of a ScopePool have
+// scope_pool.
 const (
-	labelPool   = "pool"
-	labelType   = "type"
-	labelHolder = "holder"
-	labelKind   = "kind"
+	labelPool      = "pool"
+	labelType      = "type"
+	labelHolder    = "holder"
+	labelKind      = "kind"
+	labelScopePool = "scope_pool"
 )
 
 // The holders of free slots, values of the label holder: a free slot is
@@ -123,6 +134,26 @@ func NewCollector() *Collector {
 		limit: desc("slabtrack_objects_limit",
 			"The most objects the pool lets be live at once (WithMaxObjects); only bounded pools have this series."),
 	}
+	scope := func(name, help string, kind prometheus.ValueType, v func(s *slab.ScopePoolStats) float64) scopeMetric {
+		return scopeMetric{prometheus.NewDesc(name, help, []string{labelScopePool}, nil), kind, v}
+	}
+	c.scope = []scopeMetric{
+		scope("slabtrack_scopes_in_use",
+			"Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.",
+			prometheus.GaugeValue, func(s *slab.ScopePoolStats) float64 { return float64(s.InUse) }),
+		scope("slabtrack_scopes_total",
+			"Scopes got from the ScopePool.",
+			prometheus.CounterValue, func(s *slab.ScopePoolStats) float64 { return float64(s.Gets) }),
+		scope("slabtrack_scope_bytes",
+			"Memory the scopes in use have taken so far, counted as ScopePool.MaxBytes counts it.",
+			prometheus.GaugeValue, func(s *slab.ScopePoolStats) float64 { return float64(s.InUseBytes) }),
+		scope("slabtrack_scope_allocated_bytes_total",
+			"Bytes of objects, slices, strings and values handed out by the scopes put back; over slabtrack_scopes_total, what a request allocates.",
+			prometheus.CounterValue, func(s *slab.ScopePoolStats) float64 { return float64(s.AllocatedBytes) }),
+		scope("slabtrack_scope_limit_errors_total",
+			"Allocations refused because a scope reached the ScopePool's MaxBytes (ErrScopeLimit).",
+			prometheus.CounterValue, func(s *slab.ScopePoolStats) float64 { return float64(s.LimitErrors) }),
+	}
 	if tracker.Enabled() {
 		c.quarantined = desc("slabtrack_objects_quarantined",
 			"Freed objects waiting in the debug quarantine before their slots are reused (debug builds).")
@@ -143,14 +174,29 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.free
 	ch <- c.limit
+	for _, m := range c.scope {
+		ch <- m.desc
+	}
 	if c.quarantined != nil {
 		ch <- c.quarantined
 		ch <- c.violations
 	}
 }
 
-// Collect reads every pool and sends its series.
+// Collect reads every pool and ScopePool and sends their series.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.collectPools(ch)
+	// ScopePools are few: their series are made as the client makes them.
+	for _, s := range tracker.ScopePoolTotals() {
+		name := strings.ToValidUTF8(s.Name, "\uFFFD")
+		for _, m := range c.scope {
+			ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s), name)
+		}
+	}
+}
+
+// collectPools sends the series of every pool.
+func (c *Collector) collectPools(ch chan<- prometheus.Metric) {
 	reports := tracker.PoolTotals()
 	labels := c.labelsOf(reports)
 	// Every series of the scrape in one allocation: the registry reads

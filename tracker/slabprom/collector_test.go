@@ -20,7 +20,10 @@ import (
 
 // onePool is a Gatherer of the series of one pool only: the test process
 // has other tests' pools.
-func onePool(g prometheus.Gatherer, pool string) prometheus.Gatherer {
+func onePool(g prometheus.Gatherer, pool string) prometheus.Gatherer { return only(g, "pool", pool) }
+
+// only is a Gatherer of the series of g whose label is value.
+func only(g prometheus.Gatherer, label, value string) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		mfs, err := g.Gather()
 		var out []*dto.MetricFamily
@@ -28,7 +31,7 @@ func onePool(g prometheus.Gatherer, pool string) prometheus.Gatherer {
 			var ms []*dto.Metric
 			for _, m := range mf.Metric {
 				for _, l := range m.Label {
-					if l.GetName() == "pool" && l.GetValue() == pool {
+					if l.GetName() == label && l.GetValue() == value {
 						ms = append(ms, m)
 					}
 				}
@@ -91,6 +94,21 @@ func exposition(r tracker.PoolReport) string {
 	return b.String()
 }
 
+// scopeExposition is the text a scrape of the ScopePool whose stats are s
+// should hold.
+func scopeExposition(s slab.ScopePoolStats) string {
+	var b strings.Builder
+	series := func(name, typ, help string, value any) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s{scope_pool=%q} %v\n", name, help, name, typ, name, s.Name, value)
+	}
+	series("slabtrack_scopes_in_use", "gauge", "Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.", s.InUse)
+	series("slabtrack_scopes_total", "counter", "Scopes got from the ScopePool.", s.Gets)
+	series("slabtrack_scope_bytes", "gauge", "Memory the scopes in use have taken so far, counted as ScopePool.MaxBytes counts it.", s.InUseBytes)
+	series("slabtrack_scope_allocated_bytes_total", "counter", "Bytes of objects, slices, strings and values handed out by the scopes put back; over slabtrack_scopes_total, what a request allocates.", s.AllocatedBytes)
+	series("slabtrack_scope_limit_errors_total", "counter", "Allocations refused because a scope reached the ScopePool's MaxBytes (ErrScopeLimit).", s.LimitErrors)
+	return b.String()
+}
+
 // TestCollectorExportsEveryFigure scrapes two pools after a known sequence
 // of operations and compares every series of each with the pool's own
 // figures, and the figures with what the sequence did.
@@ -102,9 +120,12 @@ func TestCollectorExportsEveryFigure(t *testing.T) {
 
 	orders := metricstest.Report(t, "slabprom.every.orders")
 	lines := metricstest.Report(t, "slabprom.every.lines")
+	scopes := metricstest.ScopeReport(t, "slabprom.every.scopes")
 	// The reports agree with what the script did, so the exposition built
 	// from them is the right one.
-	s.Check(t, orders, lines)
+	s.Check(t, orders, lines, scopes)
+	err := testutil.GatherAndCompare(only(reg, "scope_pool", scopes.Name), strings.NewReader(scopeExposition(scopes)))
+	assert.NoError(t, err, "every series of ScopePool %q holds its figure", scopes.Name)
 
 	for _, r := range []tracker.PoolReport{orders, lines} {
 		err := testutil.GatherAndCompare(onePool(reg, r.Name), strings.NewReader(exposition(r)))
@@ -201,7 +222,7 @@ func TestCollectorDescribesWhatItCollects(t *testing.T) {
 	for d := range descs {
 		names = append(names, d.String())
 	}
-	want := 16
+	want := 16 + 5
 	if tracker.Enabled() {
 		want += 2
 	}
