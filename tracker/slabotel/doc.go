@@ -1,8 +1,9 @@
 // Package slabotel exports slab pools to OpenTelemetry: asynchronous
 // instruments on a metric.MeterProvider, observed at each collection, for
-// every pool of the process (pools made with slab.New, the process-wide
-// pools of slab.PoolOf and slab.NewIn, the pools that scopes allocate
-// from), with the attributes pool and type.
+// every pool of the process (every slab.New, whether its objects come from
+// Alloc or from scopes' AllocIn), with the attributes pool and type, and
+// every slab.ScopePool that has handed out a scope, with the attribute
+// scope_pool.
 //
 //	reg, err := slabotel.Register(provider)
 //	if err != nil { ... }
@@ -36,27 +37,36 @@
 //	slabtrack.pool.memory.released     Counter By
 //	slabtrack.pool.guard.fallbacks     Counter {free}
 //
+// Per ScopePool:
+//
+//	slabtrack.scope_pool.scopes.in_use     UpDownCounter {scope}: the requests in flight
+//	slabtrack.scope_pool.scopes            Counter {scope}
+//	slabtrack.scope_pool.memory.in_use     UpDownCounter By
+//	slabtrack.scope_pool.memory.allocated  Counter By
+//	slabtrack.scope_pool.limit_errors      Counter {allocation}: refused with ErrScopeLimit
+//
 // Debug builds add slabtrack.pool.objects.quarantined (UpDownCounter
 // {object}) and slabtrack.pool.violations (Counter {violation}, with kind,
 // as on a report's SUMMARY line, such as "double-free"; every kind is
 // observed from the start, at 0).
 //
-// Pools that share a name and a type (a pool of slab.PoolOf and an unnamed
-// slab.New of the same type do) are added up into one observation, as
-// tracker.PoolTotals describes.
+// Pools that share a name and a type (two unnamed pools of one type do) are
+// added up into one observation, as tracker.PoolTotals describes, and
+// ScopePools that share a name likewise (tracker.ScopePoolTotals).
 //
 // # Concurrency
 //
-// Register and the callback are safe for concurrent use, and an
-// observation does not stop the program's allocations: it reads each
-// pool's counters as slab.Pool.Stats does, without the per-P caches'
-// cooperation, and takes each pool's central lock for a moment, which
-// Alloc and Free take only when a cache must refill from the slabs. So a
-// collection made while other goroutines allocate and free reads each
-// counter at a slightly different moment: figures that should add up may
-// be off by the few operations in flight (slabtrack.pool.slots.free with
-// holder slab is kept from going below 0). Once the goroutines that use
-// the pools are quiescent, every figure is exact.
+// Register and the callback are safe for concurrent use, and an observation
+// does not stop the program's allocations: it reads each ScopePool's
+// counters without a lock that Get or Put takes, and each pool's as
+// slab.Pool.Stats does, without the per-P caches' cooperation, and takes
+// each pool's central lock for a moment, which Alloc and Free take only when
+// a cache must refill from the slabs. So a collection made while other
+// goroutines allocate and free reads each counter at a slightly different
+// moment: figures that should add up may be off by the few operations in
+// flight (slabtrack.pool.slots.free with holder slab is kept from going
+// below 0). Once the goroutines that use the pools are quiescent, every
+// figure is exact.
 //
 // # Debugging
 //

@@ -1,7 +1,8 @@
 // Package slabprom exports slab pools to Prometheus: a prometheus.Collector
-// that reports every pool of the process (pools made with slab.New, the
-// process-wide pools of slab.PoolOf and slab.NewIn, the pools that scopes
-// allocate from) with the labels pool and type.
+// that reports every pool of the process (every slab.New, whether its
+// objects come from Alloc or from scopes' AllocIn) with the labels pool and
+// type, and every slab.ScopePool that has handed out a scope with the label
+// scope_pool.
 //
 //	reg := prometheus.NewRegistry()
 //	reg.MustRegister(slabprom.NewCollector())
@@ -35,6 +36,15 @@
 //	slabtrack_released_bytes_total  their bytes
 //	slabtrack_guard_fallbacks_total frees on guard pages that could not be protected
 //
+// Per ScopePool (ScopePool.Name; the middleware of slab/slabhttp names its
+// own "slabhttp"):
+//
+//	slabtrack_scopes_in_use                 gauge: scopes got and not yet put back, the requests in flight
+//	slabtrack_scopes_total                  scopes got
+//	slabtrack_scope_bytes                   gauge: memory the scopes in use have taken
+//	slabtrack_scope_allocated_bytes_total   bytes handed out by the scopes put back
+//	slabtrack_scope_limit_errors_total      allocations refused with ErrScopeLimit (MaxBytes)
+//
 // Debug builds add slabtrack_objects_quarantined (a gauge) and
 // slabtrack_violations_total{kind} (kind as on a report's SUMMARY line,
 // such as "double-free"; every kind has a series from the start, at 0).
@@ -44,20 +54,21 @@
 // slabtrack_slots_retired, and slabtrack_objects_live is
 // slabtrack_allocations_total minus slabtrack_frees_total.
 //
-// Pools that share a name and a type (a pool of slab.PoolOf and an unnamed
-// slab.New of the same type do) are added up into one series, as
-// tracker.PoolTotals describes. The README's "Metrics" section tells which
+// Pools that share a name and a type (two unnamed pools of one type do) are
+// added up into one series, as tracker.PoolTotals describes, and
+// ScopePools that share a name likewise (tracker.ScopePoolTotals). The README's "Metrics" section tells which
 // metric answers which question, with the PromQL.
 //
 // # Concurrency
 //
 // A Collector is safe for concurrent use, and a scrape does not stop the
-// program's allocations: it reads each pool's counters as slab.Pool.Stats
-// does, without the per-P caches' cooperation, and takes each pool's
-// central lock for a moment, which Alloc and Free take only when a cache
-// must refill from the slabs. So a scrape taken while other goroutines
-// allocate and free reads each counter at a slightly different moment:
-// figures that should add up may be off by the few operations in flight
+// program's allocations: it reads each ScopePool's counters without a lock
+// that Get or Put takes, and each pool's as slab.Pool.Stats does, without
+// the per-P caches' cooperation, and takes each pool's central lock for a
+// moment, which Alloc and Free take only when a cache must refill from the
+// slabs. So a scrape taken while other goroutines allocate and free reads
+// each counter at a slightly different moment: figures that should add up
+// may be off by the few operations in flight
 // (slabtrack_free_slots{holder="slab"} is kept from going below 0). Once the
 // goroutines that use the pools are quiescent, every figure is exact.
 //
