@@ -60,8 +60,8 @@ type Script struct {
 
 	scope   *slab.Scope
 	inScope *slab.Scope // of Scopes
-	keep  []*Order
-	kept  []*Line
+	keep    []*Order
+	kept    []*Line
 }
 
 // Run runs the script on two new pools named prefix+".orders" and
