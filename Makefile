@@ -2,8 +2,9 @@
 GO          ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
-# The library and the examples, a module of their own (see go.work).
-PKGS        := ./... ./examples/...
+# The library, the examples and the metrics exporters, each of the last
+# three a module of its own (see go.work).
+PKGS        := ./... ./examples/... ./tracker/slabprom/... ./tracker/slabotel/...
 
 .PHONY: all test race debug bench fuzz lint slabvet ci
 

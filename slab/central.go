@@ -304,6 +304,7 @@ func (p *Pool[T]) discardSpanLocked(s *span[T]) {
 	}
 	p.capacity -= len(s.mem)
 	p.released++
+	p.releasedBytes += uint64(len(s.mem)) * uint64(p.size)
 }
 
 // genBase is the first Ref generation of a new span position. Each pool

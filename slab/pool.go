@@ -62,8 +62,12 @@ type Pool[T any] struct {
 	_        [64 - 8 - 8 - 8 - 4]byte
 
 	// live counts live objects of a bounded pool, on a line of its own.
-	live atomic.Int64
-	_    [56]byte
+	// refused counts the allocations the bound refused (ErrExhausted):
+	// it shares the line, which the refusing call has just written
+	// (admit), so that counting a refusal moves no other line between Ps.
+	live    atomic.Int64
+	refused atomic.Uint64
+	_       [48]byte
 
 	// inboxes lists the central words whose inboxes may hold slots; any
 	// Free may push onto it, so it has a line of its own.
@@ -140,6 +144,8 @@ type Pool[T any] struct {
 	// derived: Frees + Live.
 	slowFrees uint64
 	released  uint64 // spans handed back to the GC
+	// releasedBytes is the slot memory of the released spans.
+	releasedBytes uint64
 	// Activity seen by the last OnGC, and for how many cycles it has not
 	// changed.
 	lastActivity [3]uint64
@@ -363,6 +369,7 @@ func (p *Pool[T]) admit() bool {
 // them. (A sampling mode that records the sites of some allocations in
 // release builds would plug in here, as sites.)
 func (p *Pool[T]) exhausted() error {
+	p.refused.Add(1)
 	e := &exhaustedError{typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
 	if debugMode {
 		e.sites = p.debugLiveSites

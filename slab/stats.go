@@ -41,8 +41,9 @@ type Stats struct {
 	// are never reused.
 	Retired int64
 	// Released counts slabs handed back to the GC by Trim or the automatic
-	// policy.
-	Released uint64
+	// policy, and ReleasedBytes their slot memory.
+	Released      uint64
+	ReleasedBytes uint64
 	// GuardFallbacks counts the frees of objects on guard pages that were
 	// not protected, because the kernel's map count (its share of it, see
 	// WithGuardPages) was spent or, in debug builds, the pool could not map
@@ -50,11 +51,20 @@ type Stats struct {
 	// builds (WithGuardSampling) left them accessible. 0 for pools without
 	// guard pages.
 	GuardFallbacks uint64
+	// MaxObjects is the pool's bound (WithMaxObjects), 0 if it has none,
+	// and Exhausted counts the allocations it refused: TryAlloc and
+	// TryAllocIn calls that returned ErrExhausted, and Alloc, AllocIn and
+	// AllocRef calls that panicked with it.
+	MaxObjects int64
+	Exhausted  uint64
 }
 
 // Stats returns a snapshot of the pool's counters. It takes the pool's
 // central lock briefly; it is cheap enough for a metrics scrape, not for a
-// hot path.
+// hot path. It reads the per-P caches' counters without stopping them:
+// Alloc and Free served by a cache wait for no scrape, and take the central
+// lock only when a cache must refill from the slabs (see Stats' type for
+// how exact the figures are).
 func (p *Pool[T]) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -70,18 +80,21 @@ func (p *Pool[T]) Stats() Stats {
 	// yet reusable.
 	quarantined := p.debugHeldLocked()
 	st := Stats{
-		Name:      p.owner.name,
-		Type:      p.owner.typeName,
-		Live:      int64(p.assigned - cached - p.retired - p.heldLocked()),
-		Frees:     frees + p.slowFrees + scopeFrees + uint64(quarantined),
-		Capacity:  int64(p.capacity),
-		Bytes:     int64(p.capacity) * int64(p.size),
-		Scoped:    int64(scoped),
-		Cached:    int64(cached),
-		ScopeFree: int64(scopeFree),
-		HighWater: int64(p.highWater),
-		Retired:   int64(p.retired),
-		Released:  p.released,
+		Name:          p.owner.name,
+		Type:          p.owner.typeName,
+		Live:          int64(p.assigned - cached - p.retired - p.heldLocked()),
+		Frees:         frees + p.slowFrees + scopeFrees + uint64(quarantined),
+		Capacity:      int64(p.capacity),
+		Bytes:         int64(p.capacity) * int64(p.size),
+		Scoped:        int64(scoped),
+		Cached:        int64(cached),
+		ScopeFree:     int64(scopeFree),
+		HighWater:     int64(p.highWater),
+		Retired:       int64(p.retired),
+		Released:      p.released,
+		ReleasedBytes: p.releasedBytes,
+		MaxObjects:    p.bound,
+		Exhausted:     p.refused.Load(),
 	}
 	if debugMode {
 		st.GuardFallbacks = p.debugGuardFallbacks()

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/slab"
 )
@@ -69,13 +70,61 @@ func TestStatsCountScriptedOperations(t *testing.T) {
 	assert.Equal(t, st.Allocs, st.Frees, "everything allocated was freed")
 	highWater := st.HighWater
 
+	bytes := st.Bytes
+	assert.Zero(t, st.ReleasedBytes, "no slab was released yet")
 	p.Trim()
 	st = checkStats(t, p, 0)
 	assert.Zero(t, st.Slabs, "Trim released every slab")
 	assert.Equal(t, uint64(3), st.Released, "Released counts the slabs Trim handed back")
+	assert.Equal(t, uint64(bytes), st.ReleasedBytes, "ReleasedBytes is the slot memory the pool held before Trim")
+	assert.Zero(t, st.MaxObjects, "an unbounded pool has no MaxObjects")
+	assert.Zero(t, st.Exhausted, "an unbounded pool refuses nothing")
 	assert.Zero(t, st.Cached, "Trim emptied the per-P caches")
 	assert.Equal(t, highWater, st.HighWater, "HighWater is a peak and survives Trim")
 	assert.Equal(t, uint64(n+11), st.Allocs, "Trim keeps the cumulative counts")
+}
+
+// TestStatsCountRefusals refuses allocations by every call that a bound
+// can refuse, and checks that Exhausted counts each refusal once and that
+// successful allocations do not count.
+func TestStatsCountRefusals(t *testing.T) {
+	const bound = 3
+	p := slab.New[node](slab.WithMaxObjects(bound))
+	xs := make([]*node, bound)
+	for i := range xs {
+		x, err := p.TryAlloc()
+		require.NoError(t, err, "the bound admits %d objects", bound)
+		xs[i] = x
+	}
+	st := p.Stats()
+	assert.Equal(t, int64(bound), st.MaxObjects, "MaxObjects is the WithMaxObjects bound")
+	assert.Zero(t, st.Exhausted, "no allocation has been refused yet")
+
+	s := slab.NewScope()
+	refusals := []struct {
+		name string
+		call func() error
+	}{
+		{"TryAlloc", func() error { _, err := p.TryAlloc(); return err }},
+		{"TryAllocIn", func() error { _, err := p.TryAllocIn(s); return err }},
+		{"Alloc", func() error { return recoverErr(t, func() { p.Alloc() }) }},
+		{"AllocIn", func() error { return recoverErr(t, func() { p.AllocIn(s) }) }},
+		{"AllocRef", func() error { return recoverErr(t, func() { p.AllocRef() }) }},
+	}
+	for i, r := range refusals {
+		err := r.call()
+		require.ErrorIs(t, err, slab.ErrExhausted, "%s on a full pool fails with ErrExhausted", r.name)
+		assert.Equal(t, uint64(i+1), p.Stats().Exhausted, "Exhausted counts the refusal of %s", r.name)
+	}
+	s.Release()
+	p.Free(xs[0])
+	x, err := p.TryAlloc()
+	require.NoError(t, err, "a Free makes room for one more")
+	assert.Equal(t, uint64(len(refusals)), p.Stats().Exhausted, "an admitted allocation is not counted")
+	p.Free(x)
+	for _, x := range xs[1:] {
+		p.Free(x)
+	}
 }
 
 // TestStatsAtQuiescenceAfterConcurrentUse lets goroutines allocate and free

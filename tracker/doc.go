@@ -86,8 +86,9 @@
 // # Concurrency
 //
 // Every function of the package is safe for concurrent use, also while
-// other goroutines allocate and free. Find, Check, Pools and WriteReport
-// read each pool's records as they are at that moment; once the goroutines
+// other goroutines allocate and free. Find, Check, Pools, PoolTotals and
+// WriteReport read each pool's records as they are at that moment, without
+// stopping the Alloc and Free that per-P caches serve; once the goroutines
 // that use the pools are quiescent (synchronised with the caller), their
 // results are exact. A ViolationHandler receives each violation once:
 // Check and WriteReport (/debug/slab) take none away from it. It runs on the

@@ -24,3 +24,9 @@ var (
 	Report = violation.Report
 	Panics = violation.Panics
 )
+
+// AddStats and AddScopeStats are PoolTotals' and ScopePoolTotals' sums.
+var (
+	AddStats      = addStats
+	AddScopeStats = addScopeStats
+)

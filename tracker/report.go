@@ -54,27 +54,97 @@ func stats(p registry.Pool) slab.Stats {
 func Pools() []PoolReport {
 	var out []PoolReport
 	registry.Each(func(p registry.Pool) {
+		r := report(p)
 		c := p.Counters()
-		st := stats(p)
-		r := PoolReport{
-			Name:        c.Name,
-			Type:        c.Type,
-			Stats:       st,
-			Live:        st.Live,
-			LiveBytes:   st.Live * int64(c.Size),
-			Quarantined: c.Quarantined,
-			Sites:       groupSites(c, p.LiveObjects(nil), false),
-			Dropped:     groupSites(c, p.Dropped(nil), true),
-			Violations:  violation.Counts(c.Name),
-		}
+		r.Sites = groupSites(c, p.LiveObjects(nil), false)
+		r.Dropped = groupSites(c, p.Dropped(nil), true)
 		sortSites(r.Sites)
 		sortSites(r.Dropped)
 		out = append(out, r)
 	})
-	slices.SortFunc(out, func(a, b PoolReport) int {
+	sortReports(out)
+	return out
+}
+
+// PoolTotals returns the state of every pool as Pools does, sorted by name
+// and type, but with no Sites or Dropped, and with the pools that share a
+// name and a type added up into one report: one per series of a metrics
+// exporter, which tells pools apart by these two labels alone (two
+// unnamed pools of one type share both). Its cost grows
+// with the number of pools, not of live objects, which Pools groups by
+// stack in debug builds: it is what a scrape should call.
+//
+// Added up, the figures keep their meaning: Live is the live objects of
+// all the pools, HighWater bounds the peak of their sum, MaxObjects is the
+// sum of their bounds (0, unbounded, if one of them has none). Violations are counted by pool name (see
+// PoolReport), so pools that share a name share them: they are not added.
+// A pool that the garbage collector takes away leaves the sum, so a
+// cumulative count of its name and type can fall; metrics systems read
+// that as a counter reset.
+func PoolTotals() []PoolReport {
+	var all []PoolReport
+	registry.Each(func(p registry.Pool) { all = append(all, report(p)) })
+	sortReports(all)
+	// Sorted, the pools of one name and type are neighbours.
+	out := all[:0]
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].Name == r.Name && out[n-1].Type == r.Type {
+			t := &out[n-1]
+			addStats(&t.Stats, r.Stats)
+			t.Live += r.Live
+			t.LiveBytes += r.LiveBytes
+			t.Quarantined += r.Quarantined
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// report returns the state of the registered pool p without its sites.
+func report(p registry.Pool) PoolReport {
+	c := p.Counters()
+	st := stats(p)
+	return PoolReport{
+		Name:        c.Name,
+		Type:        c.Type,
+		Stats:       st,
+		Live:        st.Live,
+		LiveBytes:   st.Live * int64(c.Size),
+		Quarantined: c.Quarantined,
+		Violations:  violation.Counts(c.Name),
+	}
+}
+
+func sortReports(rs []PoolReport) {
+	slices.SortFunc(rs, func(a, b PoolReport) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type))
 	})
-	return out
+}
+
+// addStats adds the counts of b to a. TestAddStatsAddsEveryCount checks
+// that it leaves out no field of slab.Stats.
+func addStats(a *slab.Stats, b slab.Stats) {
+	a.Live += b.Live
+	a.Allocs += b.Allocs
+	a.Frees += b.Frees
+	a.Scoped += b.Scoped
+	a.Capacity += b.Capacity
+	a.Slabs += b.Slabs
+	a.Bytes += b.Bytes
+	a.Cached += b.Cached
+	a.ScopeFree += b.ScopeFree
+	a.HighWater += b.HighWater
+	a.Retired += b.Retired
+	a.Released += b.Released
+	a.ReleasedBytes += b.ReleasedBytes
+	a.GuardFallbacks += b.GuardFallbacks
+	if a.MaxObjects == 0 || b.MaxObjects == 0 {
+		a.MaxObjects = 0 // one of them is unbounded, and so is the sum
+	} else {
+		a.MaxObjects += b.MaxObjects
+	}
+	a.Exhausted += b.Exhausted
 }
 
 // maxSitesShown bounds the sites WriteReport prints per pool.
@@ -169,4 +239,32 @@ func ScopePools() []slab.ScopePoolStats {
 		}
 	})
 	return out
+}
+
+// ScopePoolTotals returns what ScopePools does, sorted by name, with the
+// ScopePools that share a name added up into one: one per series of a
+// metrics exporter, which tells them apart by name alone. Every figure of
+// ScopePoolStats adds up.
+func ScopePoolTotals() []slab.ScopePoolStats {
+	all := ScopePools()
+	slices.SortStableFunc(all, func(a, b slab.ScopePoolStats) int { return cmp.Compare(a.Name, b.Name) })
+	out := all[:0]
+	for _, s := range all {
+		if n := len(out); n > 0 && out[n-1].Name == s.Name {
+			addScopeStats(&out[n-1], s)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// addScopeStats adds the counts of b to a. TestAddScopeStatsAddsEveryCount
+// checks that it leaves out no field of slab.ScopePoolStats.
+func addScopeStats(a *slab.ScopePoolStats, b slab.ScopePoolStats) {
+	a.InUse += b.InUse
+	a.Gets += b.Gets
+	a.InUseBytes += b.InUseBytes
+	a.AllocatedBytes += b.AllocatedBytes
+	a.LimitErrors += b.LimitErrors
 }

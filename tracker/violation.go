@@ -101,3 +101,8 @@ const (
 	// ErrUseAfterFree.
 	UseAfterFree Kind = violation.UseAfterFree
 )
+
+// Kinds returns every Kind, in the order of the constants above: the
+// label values a metrics exporter reports a count of, 0 until the first
+// violation of the kind, so that a rate over the count starts from zero.
+func Kinds() []Kind { return violation.Kinds() }

@@ -119,7 +119,8 @@
 // objects (Stats().Live); leakReport in leak.go is where a build with
 // -tags slabdebug is to print the tracker's report by allocation site.
 // GET /healthz shows the strategy's live object count; -pprof serves
-// /debug/pprof/.
+// /debug/pprof/; -metrics serves /metrics for Prometheus: every slab pool
+// and ScopePool (package tracker/slabprom) and the Go runtime.
 //
 // wrk.lua posts the sample with wrk, to check the figures by hand:
 //

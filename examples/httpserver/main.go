@@ -31,6 +31,7 @@ type options struct {
 	json              string
 	sample, leak      bool
 	pprof, ready      bool
+	metrics           bool
 
 	compare     bool
 	duration    time.Duration
@@ -58,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.sample, "sample", false, "print a sample request body and exit")
 	fs.BoolVar(&o.leak, "leak", false, "make the price handler forget one Pool.Free per request, and log the leak")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ for profiling")
+	fs.BoolVar(&o.metrics, "metrics", false, "serve /metrics for Prometheus: every slab pool (tracker/slabprom) and the Go runtime")
 	fs.BoolVar(&o.ready, "ready", false, "print \"ready ADDR\" on stdout once listening, and nothing else (used by -compare)")
 	fs.BoolVar(&o.compare, "compare", false, "run every strategy under the built-in load generator and print a table")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "with -compare: measured time per strategy")
@@ -165,6 +167,9 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		handler = mux
+	}
+	if o.metrics {
+		handler = withMetrics(handler)
 	}
 
 	ln, err := net.Listen("tcp", o.addr)

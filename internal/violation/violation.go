@@ -48,6 +48,15 @@ var kindNames = [...]string{
 	UseAfterFree:   "use-after-free",
 }
 
+// Kinds returns every kind, in the order of their constants.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, len(kindNames)-1)
+	for k := Kind(1); int(k) < len(kindNames); k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
 // String returns the kind as it appears on a report's SUMMARY line, such as
 // "double-free".
 func (k Kind) String() string {
