@@ -1,78 +1,64 @@
-package rtbwork_test
+package main
 
 import (
 	"bytes"
 	jsonv1 "encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/go-json-experiment/json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/internal/race"
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/request-*.json and testdata/response-*.json")
+var update = flag.Bool("update", false, "rewrite testdata/response-*.json")
 
-// sampleSeeds are the seeds whose requests and responses are in testdata.
+// TestMain runs the program itself when the harness's test starts this
+// test binary as a child (childEnv): bench runs os.Executable.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const childEnv = "BIDDER_TEST_RUN_MAIN"
+
+// sampleSeeds are the seeds whose responses are in testdata.
 var sampleSeeds = []uint64{1, 2, 3, 4, 5, 6}
 
-func handle(t *testing.T, src *rtbwork.Sources, body []byte) []byte {
+func handle(t *testing.T, src *Sources, body []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	require.NoError(t, rtbwork.Handle(src, body, &out), "a generated request is served")
+	require.NoError(t, Handle(src, body, &out), "a generated request is served")
 	return out.Bytes()
 }
 
-func TestSamplesAreTheGeneratorsOutput(t *testing.T) {
+func golden(t *testing.T) map[uint64][]byte {
+	t.Helper()
+	g := map[uint64][]byte{}
 	for _, seed := range sampleSeeds {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			path := filepath.Join("testdata", fmt.Sprintf("request-%d.json", seed))
-			got := rtbwork.Sample(seed)
-			if *update {
-				require.NoError(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "the sample is committed (go test -update writes it)")
-			assert.Equal(t, string(want), string(got), "Sample(%d) is the committed request: the generator is deterministic", seed)
-			assert.Equal(t, string(rtbwork.Sample(seed)), string(got), "two calls give the same bytes")
-		})
+		path := filepath.Join("testdata", fmt.Sprintf("response-%d.json", seed))
+		if *update {
+			require.NoError(t, os.WriteFile(path, handle(t, HeapV1(), openrtb.Sample(seed)), 0o644))
+		}
+		b, err := os.ReadFile(path)
+		require.NoError(t, err, "the response is committed (go test -update writes it)")
+		g[seed] = b
 	}
-}
-
-func TestRequestShape(t *testing.T) {
-	for _, seed := range sampleSeeds {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			body := rtbwork.Sample(seed)
-			assert.InDelta(t, 9000, len(body), 600, "a request is about 9 KB of JSON")
-			r := rtbwork.Generate(seed)
-			require.Len(t, r.Imp, rtbwork.NumImps, "six impressions")
-			segs, formats, deals := 0, 0, 0
-			for _, d := range r.User.Data {
-				segs += len(d.Segment)
-			}
-			for _, imp := range r.Imp {
-				if imp.Banner != nil {
-					formats += len(imp.Banner.Format)
-				}
-				if imp.PMP != nil {
-					deals += len(imp.PMP.Deals)
-				}
-			}
-			assert.Equal(t, rtbwork.NumUserSegments, segs, "the user has 26 segments")
-			assert.GreaterOrEqual(t, formats, 8, "banners offer several sizes each")
-			assert.GreaterOrEqual(t, deals, 8, "four impressions carry two or three deals")
-		})
-	}
-	assert.NotEqual(t, rtbwork.Sample(1), rtbwork.Sample(2), "seeds give different requests")
+	return g
 }
 
 // TestStrategiesWriteIdenticalResponses serves every sample with every
@@ -80,55 +66,56 @@ func TestRequestShape(t *testing.T) {
 // a larger request's capacity into a smaller one, and compares the bytes
 // with the committed response.
 func TestStrategiesWriteIdenticalResponses(t *testing.T) {
-	golden := map[uint64][]byte{}
-	for _, seed := range sampleSeeds {
-		path := filepath.Join("testdata", fmt.Sprintf("response-%d.json", seed))
-		if *update {
-			require.NoError(t, os.WriteFile(path, handle(t, rtbwork.HeapV1(), rtbwork.Sample(seed)), 0o644))
-		}
-		b, err := os.ReadFile(path)
-		require.NoError(t, err, "the response is committed (go test -update writes it)")
-		golden[seed] = b
-	}
+	want := golden(t)
 	order := []uint64{3, 1, 6, 2, 5, 4, 4, 1, 3, 6, 5, 2}
-	for _, st := range rtbwork.Strategies() {
+	for _, st := range Strategies() {
 		t.Run("alloc="+st.Name, func(t *testing.T) {
 			src := st.NewSources()
 			for i, seed := range order {
-				got := handle(t, src, rtbwork.Sample(seed))
-				assert.Equal(t, string(golden[seed]), string(got), "request %d (seed %d) gets the committed response", i, seed)
+				got := handle(t, src, openrtb.Sample(seed))
+				assert.Equal(t, string(want[seed]), string(got), "request %d (seed %d) gets the committed response", i, seed)
 			}
 		})
 	}
 }
 
-func TestDecodersAgree(t *testing.T) {
-	for _, seed := range sampleSeeds {
-		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			body := rtbwork.Sample(seed)
-			var v1, v2 rtbwork.BidRequest
-			require.NoError(t, jsonv1.Unmarshal(body, &v1), "encoding/json decodes the sample")
-			require.NoError(t, json.Unmarshal(body, &v2), "json v2 decodes the sample")
-			assert.Equal(t, rtbwork.Generate(seed), &v1, "encoding/json decodes what was generated")
-			assert.Equal(t, v1, v2, "both decoders give the same request")
-		})
+// TestResponseShape checks the prebid shape of what is measured: maps of
+// targeting keys, a raw ext per seat, counts per seat.
+func TestResponseShape(t *testing.T) {
+	for seed, body := range golden(t) {
+		var resp openrtb.BidResponse
+		require.NoError(t, jsonv1.Unmarshal(body, &resp), "response %d decodes", seed)
+		require.NotEmpty(t, resp.SeatBid, "response %d: the bidder bids", seed)
+		total := 0
+		for _, sb := range resp.SeatBid {
+			assert.JSONEq(t, fmt.Sprintf(`{"buyer":%q,"bids":%d}`, sb.Seat, len(sb.Bid)), string(sb.Ext), "a raw ext per seat")
+			assert.Equal(t, len(sb.Bid), resp.Ext.BidsPerSeat[sb.Seat], "counted per seat")
+			total += len(sb.Bid)
+			for _, bid := range sb.Bid {
+				tg := bid.Ext.Prebid.Targeting
+				assert.Equal(t, sb.Seat, tg["hb_bidder"], "targeting names the seat")
+				assert.Equal(t, tg["hb_pb"], tg["hb_pb_"+sb.Seat], "and its price bucket under its own key")
+				assert.Equal(t, bid.DealID, tg["hb_deal"], "and the deal, if any")
+			}
+		}
+		assert.GreaterOrEqual(t, total, 6, "several bids per response")
 	}
 }
 
 // counted wraps a Source and counts its allocations.
 type counted[T any] struct {
-	rtbwork.Source[T]
+	Source[T]
 	n *int
 }
 
 func (c counted[T]) Alloc() *T { *c.n++; return c.Source.Alloc() }
 
-func count[T any](s *rtbwork.Source[T], n *int) { *s = counted[T]{*s, n} }
+func count[T any](s *Source[T], n *int) { *s = counted[T]{*s, n} }
 
 func TestObjectsPerRequest(t *testing.T) {
 	for _, seed := range sampleSeeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			src := rtbwork.HeapV1()
+			src := HeapV1()
 			var derived, decoded int
 			count(&src.Request, &decoded)
 			count(&src.Response, &derived)
@@ -143,54 +130,71 @@ func TestObjectsPerRequest(t *testing.T) {
 			count(&src.Entry, &derived)
 			count(&src.BidLine, &derived)
 			count(&src.Audit, &derived)
-			out := handle(t, src, rtbwork.Sample(seed))
-			var resp rtbwork.BidResponse
+			out := handle(t, src, openrtb.Sample(seed))
+			var resp openrtb.BidResponse
 			require.NoError(t, jsonv1.Unmarshal(out, &resp), "the response decodes")
 			assert.Equal(t, 1, decoded, "one request object")
 			assert.Equal(t, derived, resp.Ext.Objects, "the response reports the objects the handler built")
-			assert.GreaterOrEqual(t, derived, 300, "a request builds a few hundred objects")
-			assert.LessOrEqual(t, derived, 500, "a request builds a few hundred objects")
-			assert.NotEmpty(t, resp.SeatBid, "the bidder bids")
+			assert.InDelta(t, 350, derived, 100, "a request builds about 350 objects")
 		})
 	}
 }
 
 func TestHandleRejectsBadRequests(t *testing.T) {
 	bad := map[string][]byte{
-		"truncated":  rtbwork.Sample(1)[:4000],
+		"truncated":  openrtb.Sample(1)[:4000],
 		"wrong type": []byte(`{"id":"x","imp":[{"id":1}]}`),
 		"not json":   []byte(`<xml/>`),
 	}
-	for _, st := range rtbwork.Strategies() {
+	want := golden(t)[2]
+	for _, st := range Strategies() {
 		t.Run("alloc="+st.Name, func(t *testing.T) {
 			src := st.NewSources()
 			for name, body := range bad {
 				var out bytes.Buffer
-				assert.Error(t, rtbwork.Handle(src, body, &out), "%s: the request is rejected", name)
+				assert.Error(t, Handle(src, body, &out), "%s: the request is rejected", name)
 				assert.Zero(t, out.Len(), "%s: nothing is written", name)
+				assert.Error(t, Decode(src, body), "%s: Decode rejects it too", name)
 			}
-			golden, err := os.ReadFile(filepath.Join("testdata", "response-2.json"))
-			require.NoError(t, err)
-			assert.Equal(t, string(golden), string(handle(t, src, rtbwork.Sample(2))), "the strategy still serves requests after errors")
+			assert.Equal(t, string(want), string(handle(t, src, openrtb.Sample(2))), "the strategy still serves requests after errors")
+		})
+	}
+}
+
+// TestServeHoldsUntilFinish holds requests of every strategy at once, each
+// with its own Sources, and checks that each response was written whole
+// while the others were held, and that Finish gives them back.
+func TestServeHoldsUntilFinish(t *testing.T) {
+	want := golden(t)
+	for _, st := range Strategies() {
+		t.Run("alloc="+st.Name, func(t *testing.T) {
+			var hs []Held
+			for _, seed := range sampleSeeds {
+				var out bytes.Buffer
+				h, err := Serve(st.NewSources(), openrtb.Sample(seed), &out)
+				require.NoError(t, err)
+				assert.Equal(t, string(want[seed]), out.String(), "seed %d, served while %d others are held", seed, len(hs))
+				hs = append(hs, h)
+			}
+			for _, h := range hs {
+				h.Finish()
+			}
+			src := st.NewSources()
+			assert.Equal(t, string(want[1]), string(handle(t, src, openrtb.Sample(1))), "the strategy serves requests after Finish")
 		})
 	}
 }
 
 func TestRequestHooksAreComplete(t *testing.T) {
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
-	require.NoError(t, dec.Check(&rtbwork.BidRequest{}), "RequestHooks has the hook of every pointer and slice type of a request")
+	require.NoError(t, requestDecoder.Check(&openrtb.BidRequest{}), "requestHooks has the hook of every pointer and slice type of a request")
 }
 
-// decodeAllocs returns the heap allocations of decoding body with
-// slabjson and the request's hooks into a warm scope: those of the ext
-// values, which json v2 keeps on the heap (slab/slabjson's tests count
-// them).
-func decodeAllocs(t *testing.T, body []byte) float64 {
-	t.Helper()
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+// decodeAllocs returns the heap allocations of decoding body with the
+// scope strategy's decoder into a warm scope.
+func decodeAllocs(body []byte) float64 {
 	s := slab.NewScope()
 	decode := func() {
-		if err := dec.Unmarshal(s, body, slab.NewIn[rtbwork.BidRequest](s)); err != nil {
+		if err := requestDecoder.Unmarshal(s, body, slab.NewIn[openrtb.BidRequest](s)); err != nil {
 			panic(err)
 		}
 		s.Release()
@@ -199,38 +203,86 @@ func decodeAllocs(t *testing.T, body []byte) float64 {
 	return testing.AllocsPerRun(20, decode)
 }
 
-// TestScopeV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap serves each sample in a
-// warm scope and counts the heap allocations of a request: the *Scope that
-// ScopePool.Get returns, and those of decoding the request (the ext
-// values, which json v2 keeps on the heap by design); none for the 400
-// objects, the slices and the strings the handler makes, nor for the
-// response.
-func TestScopeV2AllocatesOnlyWhatJSONv2KeepsOnTheHeap(t *testing.T) {
+// TestScopeAllocatesOnlyWhatItCannotPlace serves each sample in a warm
+// scope and bounds the heap allocations of a request: those of its decode
+// (what json v2 keeps on the heap: ext maps and raw values), the *Scope
+// that ScopePool.Get returns, and the response's maps (one per bid, and
+// the counts per seat), which no scope holds. None for the 350 objects,
+// the slices and the strings the handler makes, nor for encoding.
+func TestScopeAllocatesOnlyWhatItCannotPlace(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a release build")
 	}
 	if tracker.Enabled() {
 		t.Skip("debug builds record every allocation in a scope")
 	}
-	src := rtbwork.ScopeV2(new(slab.ScopePool))
+	src := ScopeSources(new(slab.ScopePool))
 	var out bytes.Buffer
 	for _, seed := range sampleSeeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			body := rtbwork.Sample(seed)
+			body := openrtb.Sample(seed)
 			for range 3 {
 				out.Reset()
-				require.NoError(t, rtbwork.Handle(src, body, &out), "warm-up")
+				require.NoError(t, Handle(src, body, &out), "warm-up")
 			}
-			want := decodeAllocs(t, body)
-			require.Positive(t, want, "the sample has ext values")
-			require.LessOrEqual(t, want, 12.0, "the decode allocates a map and a few raw values")
+			var resp openrtb.BidResponse
+			require.NoError(t, jsonv1.Unmarshal(out.Bytes(), &resp))
+			maps := 1
+			for _, sb := range resp.SeatBid {
+				maps += len(sb.Bid)
+			}
+			decode := decodeAllocs(body)
+			perMap := testing.AllocsPerRun(20, func() {
+				m := make(openrtb.Targets, 6)
+				m["hb_pb"] = "1.00"
+				mapSink = m
+			})
+			require.Positive(t, decode, "the sample has ext values, which json v2 decodes on the heap")
 			allocs := testing.AllocsPerRun(20, func() {
 				out.Reset()
-				if err := rtbwork.Handle(src, body, &out); err != nil {
+				if err := Handle(src, body, &out); err != nil {
 					panic(err)
 				}
 			})
-			assert.Equal(t, 1+want, allocs, "a request allocates its *Scope and what its decode allocates, nothing else")
+			assert.LessOrEqual(t, allocs, decode+1+float64(maps)*perMap,
+				"a request allocates what its decode allocates, its *Scope and %d maps of %.0f allocations each, nothing else", maps, perMap)
+		})
+	}
+}
+
+var mapSink openrtb.Targets
+
+func TestServer(t *testing.T) {
+	want := golden(t)
+	for _, st := range Strategies() {
+		t.Run("alloc="+st.Name, func(t *testing.T) {
+			srv := httptest.NewServer(newBidder(st))
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/sample?seed=4")
+			require.NoError(t, err)
+			sample, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, string(openrtb.Sample(4)), string(sample), "GET /sample gives the generated request")
+
+			for range 3 {
+				res, err = http.Post(srv.URL+"/openrtb2/auction", "application/json", bytes.NewReader(sample))
+				require.NoError(t, err)
+				got, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				require.NoError(t, err)
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+				assert.Equal(t, string(want[4]), string(got), "POST /openrtb2/auction answers as Handle does")
+			}
+
+			res, err = http.Post(srv.URL+"/openrtb2/auction", "application/json", strings.NewReader(`{"id":`))
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, "a bad request is a 400")
+			res, err = http.Get(srv.URL + "/elsewhere")
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		})
 	}
 }

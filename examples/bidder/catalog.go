@@ -1,6 +1,10 @@
-package rtbwork
+package main
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/slabtrack/slabtrack/internal/openrtb"
+)
 
 // Campaign is one line of the bidder's static catalog: what it buys, for
 // whom, and the creative it serves. Campaigns are built once per process
@@ -14,7 +18,7 @@ type Campaign struct {
 	ADomain  []string
 	Cat      []string
 	Attr     []int
-	Sizes    []Format // banner sizes it has creatives for
+	Sizes    []openrtb.Format // banner sizes it has creatives for
 	Video    bool
 	Native   bool
 	BaseCPM  float64
@@ -22,43 +26,19 @@ type Campaign struct {
 	Deals    []string // deal IDs it may bid on
 	IURL     string
 	Creative string // the creative's image or video URL
-}
-
-// Seats are the buyers the bidder bids for.
-var Seats = []string{"seat-alpha", "seat-bravo", "seat-charlie", "seat-delta"}
-
-// Sizes are the banner sizes of the generator and of the catalog.
-var Sizes = []Format{
-	{W: 300, H: 250}, {W: 728, H: 90}, {W: 320, H: 50}, {W: 160, H: 600},
-	{W: 300, H: 600}, {W: 970, H: 250}, {W: 320, H: 100}, {W: 336, H: 280},
+	// SeatKey is the targeting key of the seat's price bucket, as
+	// prebid's includebidderkeys writes it.
+	SeatKey string
 }
 
 // NumCampaigns is the size of the catalog.
 const NumCampaigns = 24
-
-// NumSegments is the number of distinct segment IDs in the catalog and the
-// generator: seg-000 to seg-059.
-const NumSegments = 60
-
-// NumDeals is the number of distinct deal IDs: dl-1000 to dl-1011.
-const NumDeals = 12
 
 // catalog is the static campaign list.
 var catalog = buildCatalog()
 
 // Catalog returns the campaigns; callers must not modify them.
 func Catalog() []*Campaign { return catalog }
-
-func segmentID(i int) string { return "seg-" + pad3(i%NumSegments) }
-func dealID(i int) string    { return "dl-" + strconv.Itoa(1000+i%NumDeals) }
-
-func pad3(i int) string {
-	s := strconv.Itoa(i)
-	for len(s) < 3 {
-		s = "0" + s
-	}
-	return s
-}
 
 // buildCatalog makes NumCampaigns campaigns from fixed arithmetic, so that
 // every process has the same catalog.
@@ -69,7 +49,7 @@ func buildCatalog() []*Campaign {
 		id := strconv.Itoa(5000 + i)
 		c := &Campaign{
 			ID:       "cmp-" + id,
-			Seat:     Seats[(i+i/4)%len(Seats)],
+			Seat:     openrtb.Seats[(i+i/4)%len(openrtb.Seats)],
 			CrID:     "cr-" + id + "-a",
 			AdID:     "ad-" + id,
 			CID:      "cmp-" + id,
@@ -82,15 +62,16 @@ func buildCatalog() []*Campaign {
 			IURL:     "https://cdn.example/preview/" + id + ".png",
 			Creative: "https://cdn.example/cr/" + id,
 		}
+		c.SeatKey = "hb_pb_" + c.Seat
 		for k := range 4 {
-			c.Sizes = append(c.Sizes, Sizes[(i+k*3)%len(Sizes)])
+			c.Sizes = append(c.Sizes, openrtb.Sizes[(i+k*3)%len(openrtb.Sizes)])
 		}
 		for k := range 5 {
-			c.Segments = append(c.Segments, segmentID(i*7+k*5))
+			c.Segments = append(c.Segments, openrtb.SegmentID(i*7+k*5))
 		}
 		sortStrings(c.Segments)
 		for k := range 3 {
-			c.Deals = append(c.Deals, dealID(i+k*5))
+			c.Deals = append(c.Deals, openrtb.DealID(i+k*5))
 		}
 		cs[i] = c
 	}

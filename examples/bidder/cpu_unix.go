@@ -1,8 +1,9 @@
 //go:build unix
 
-package rtbwork
+package main
 
 import (
+	"os"
 	"syscall"
 	"time"
 )
@@ -15,4 +16,13 @@ func ProcessCPU() (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+}
+
+// maxRSS returns the peak resident set of a finished child process, in
+// bytes (Linux reports kilobytes), or 0 if unknown.
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
 }

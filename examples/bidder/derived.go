@@ -1,7 +1,9 @@
-package rtbwork
+package main
 
-// The ten types a request builds besides the decoded BidRequest and the
-// encoded BidResponse: the bidder's working state, from the floors of each
+import "github.com/slabtrack/slabtrack/internal/openrtb"
+
+// The ten types a request builds besides the decoded openrtb.BidRequest and
+// the encoded openrtb.BidResponse: the bidder's working state, from the floors of each
 // impression to the audit trail of every decision. Each has a Reset method
 // that zeroes it but keeps the capacity of its slices, as a sync.Pool user
 // writes it; Reset clears the elements first so that a pooled object pins
@@ -9,12 +11,12 @@ package rtbwork
 
 // Auction is the root of a request's working state.
 type Auction struct {
-	Req      *BidRequest
+	Req      *openrtb.BidRequest
 	Imps     []*ImpAuction
 	Lines    []*BidLine
 	Audit    []*AuditRecord
-	Segments []*Segment // the user's segments, sorted by ID
-	Scratch  []byte     // where strings are built before they are copied out
+	Segments []*openrtb.Segment // the user's segments, sorted by ID
+	Scratch  []byte             // where strings are built before they are copied out
 
 	Candidates int
 	Eligible   int
@@ -39,7 +41,7 @@ func (a *Auction) Reset() {
 
 // ImpAuction is the auction of one impression.
 type ImpAuction struct {
-	Imp        *Imp
+	Imp        *openrtb.Imp
 	Index      int
 	Floors     []*Floor
 	Candidates []*Candidate
@@ -78,7 +80,7 @@ const (
 type Floor struct {
 	Kind     FloorKind
 	W, H     int
-	Deal     *Deal
+	Deal     *openrtb.Deal
 	CPM      float64
 	Currency string
 }
@@ -89,8 +91,8 @@ func (f *Floor) Reset() { *f = Floor{} }
 // Candidate is one campaign's possible bid on one impression, size or deal.
 type Candidate struct {
 	Campaign    *Campaign
-	Format      *Format // nil for video and native
-	Deal        *Deal   // the best deal the campaign may bid on, or nil
+	Format      *openrtb.Format // nil for video and native
+	Deal        *openrtb.Deal   // the best deal the campaign may bid on, or nil
 	Floor       *Floor
 	W, H        int
 	Kind        string // banner, video or native
@@ -111,9 +113,8 @@ func (c *Candidate) Reset() {
 
 // TargetMatch is one audience segment of the user that a campaign targets.
 type TargetMatch struct {
-	Segment  *Segment
-	Provider string // the data provider's ID
-	Weight   float64
+	Segment *openrtb.Segment
+	Weight  float64
 }
 
 // Reset zeroes m.
@@ -132,7 +133,7 @@ func (x *Adjustment) Reset() { *x = Adjustment{} }
 
 // DealMatch records that a candidate may bid on a deal.
 type DealMatch struct {
-	Deal      *Deal
+	Deal      *openrtb.Deal
 	Candidate *Candidate
 	Floor     *Floor
 	Margin    float64 // price above the deal's floor
@@ -179,6 +180,7 @@ const (
 	AuditEligible
 	AuditWon
 	AuditNoBid
+	AuditNoParams // the impression has no parameters for the campaign's seat
 )
 
 // AuditRecord is one decision of the bidder, kept for the request log.
@@ -194,56 +196,3 @@ type AuditRecord struct {
 
 // Reset zeroes r.
 func (r *AuditRecord) Reset() { *r = AuditRecord{} }
-
-// Reset zeroes r, keeping the capacity of its slices and of its ext map, and
-// resetting the impressions it held so that the next decode into the kept
-// capacity starts from zero values (encoding/json decodes into a reused
-// element without zeroing it).
-func (r *BidRequest) Reset() {
-	for i := range r.Imp {
-		r.Imp[i].Reset()
-	}
-	clear(r.WSeat)
-	clear(r.BSeat)
-	clear(r.Cur)
-	clear(r.WLang)
-	clear(r.BCat)
-	clear(r.BAdv)
-	clear(r.BApp)
-	clear(r.Ext)
-	*r = BidRequest{
-		Imp:   r.Imp[:0],
-		WSeat: r.WSeat[:0],
-		BSeat: r.BSeat[:0],
-		Cur:   r.Cur[:0],
-		WLang: r.WLang[:0],
-		BCat:  r.BCat[:0],
-		BAdv:  r.BAdv[:0],
-		BApp:  r.BApp[:0],
-		Ext:   r.Ext,
-	}
-}
-
-// Reset zeroes imp, keeping the capacity of its slices; the objects it
-// points to are left to the garbage collector.
-func (imp *Imp) Reset() {
-	clear(imp.IframeBuster)
-	*imp = Imp{IframeBuster: imp.IframeBuster[:0], Ext: imp.Ext[:0]}
-}
-
-// Reset zeroes r, keeping the capacity of its seat bids and of their bids.
-func (r *BidResponse) Reset() {
-	for i := range r.SeatBid {
-		r.SeatBid[i].Reset()
-	}
-	*r = BidResponse{SeatBid: r.SeatBid[:0]}
-}
-
-// Reset zeroes sb, keeping the capacity of its bids.
-func (sb *SeatBid) Reset() {
-	clear(sb.Bid)
-	*sb = SeatBid{Bid: sb.Bid[:0]}
-}
-
-// Reset zeroes x.
-func (x *BidExt) Reset() { *x = BidExt{} }

@@ -1,9 +1,11 @@
-package rtbwork
+package main
 
 import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 )
 
 // scratchSize is the capacity of the buffer strings are built in: more than
@@ -16,6 +18,26 @@ const scratchSize = 1536
 // object of the request back to src. The output depends on body alone,
 // whatever the strategy.
 func Handle(src *Sources, body []byte, w io.Writer) error {
+	h, err := Serve(src, body, w)
+	if err != nil {
+		return err
+	}
+	h.Finish()
+	return nil
+}
+
+// Held is a request that Serve answered and whose objects it still holds,
+// as a server holds them while the response is on its way.
+type Held struct {
+	src  *Sources
+	a    *Auction
+	resp *openrtb.BidResponse
+}
+
+// Serve is Handle without the end: it writes the response to w and returns
+// the request's objects, which stay allocated until Finish. With a scope
+// or an arena strategy, src serves no other request until then.
+func Serve(src *Sources, body []byte, w io.Writer) (Held, error) {
 	if src.Begin != nil {
 		src.Begin()
 	}
@@ -26,14 +48,36 @@ func Handle(src *Sources, body []byte, w io.Writer) error {
 		} else {
 			src.Request.Free(req)
 		}
-		return err
+		return Held{}, err
 	}
 	a := src.Auction.Alloc()
 	a.Req = req
 	a.run(src)
 	resp := a.respond(src)
-	err := src.Codec.Encode(w, resp)
-	a.free(src, resp)
+	h := Held{src, a, resp}
+	if err := src.Codec.Encode(w, resp); err != nil {
+		h.Finish()
+		return Held{}, err
+	}
+	return h, nil
+}
+
+// Finish gives every object of the request back to its strategy.
+func (h Held) Finish() { h.a.free(h.src, h.resp) }
+
+// Decode decodes body as Handle does, then gives the request back: the
+// decoding alone, for measuring it.
+func Decode(src *Sources, body []byte) error {
+	if src.Begin != nil {
+		src.Begin()
+	}
+	req := src.Request.Alloc()
+	err := src.Codec.Decode(body, req)
+	if src.Release != nil {
+		src.Release()
+	} else {
+		src.Request.Free(req)
+	}
 	return err
 }
 
@@ -86,7 +130,7 @@ func (a *Auction) collectSegments(src *Sources) {
 }
 
 // segment returns the user's segment with the given ID, or nil.
-func (a *Auction) segment(id string) *Segment {
+func (a *Auction) segment(id string) *openrtb.Segment {
 	lo, hi := 0, len(a.Segments)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -132,7 +176,7 @@ func (a *Auction) floors(src *Sources, ia *ImpAuction) {
 	}
 	ia.Floors = src.Floors.Grow(ia.Floors, n)
 	rate := usdPer(imp.BidFloorCur)
-	add := func(kind FloorKind, w, h int, d *Deal, cpm float64) {
+	add := func(kind FloorKind, w, h int, d *openrtb.Deal, cpm float64) {
 		f := src.Floor.Alloc()
 		a.Objects++
 		f.Kind, f.W, f.H, f.Deal, f.CPM, f.Currency = kind, w, h, d, round4(cpm), "USD"
@@ -207,6 +251,10 @@ func (a *Auction) candidates(src *Sources, ia *ImpAuction) {
 			a.audit(src, AuditBlocked, ia, c, 0, 0)
 			continue
 		}
+		if _, ok := imp.Ext[c.Seat]; !ok {
+			a.audit(src, AuditNoParams, ia, c, 0, 0)
+			continue
+		}
 		switch {
 		case imp.Banner != nil && !c.Video && !c.Native:
 			for i := range imp.Banner.Format {
@@ -224,7 +272,7 @@ func (a *Auction) candidates(src *Sources, ia *ImpAuction) {
 	}
 }
 
-func hasSize(c *Campaign, f *Format) bool {
+func hasSize(c *Campaign, f *openrtb.Format) bool {
 	for _, s := range c.Sizes {
 		if s.W == f.W && s.H == f.H {
 			return true
@@ -244,7 +292,7 @@ func floorOf(ia *ImpAuction, kind FloorKind) *Floor {
 
 // candidate prices campaign c on ia: audience matches, deals, adjustments
 // from the base price to the bid, and the floor check.
-func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind string, f *Format, fl *Floor, w, h int, mult float64) {
+func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind string, f *openrtb.Format, fl *Floor, w, h int, mult float64) {
 	cd := src.Candidate.Alloc()
 	a.Objects++
 	a.Candidates++
@@ -330,7 +378,7 @@ func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind stri
 	ia.Candidates = append(ia.Candidates, cd)
 }
 
-func (ia *ImpAuction) dealFloor(d *Deal) *Floor {
+func (ia *ImpAuction) dealFloor(d *openrtb.Deal) *Floor {
 	for _, f := range ia.Floors {
 		if f.Deal == d {
 			return f
@@ -360,8 +408,8 @@ func better(x, y *Candidate) bool {
 // entries makes one entry per seat with an eligible candidate, best first,
 // and the clearing price of the winner.
 func (a *Auction) entries(src *Sources, ia *ImpAuction) {
-	ia.Entries = src.Entries.Grow(ia.Entries, len(Seats))
-	for _, seat := range Seats {
+	ia.Entries = src.Entries.Grow(ia.Entries, len(openrtb.Seats))
+	for _, seat := range openrtb.Seats {
 		var best *Candidate
 		runnerUp, n := 0.0, 0
 		for _, cd := range ia.Candidates {
@@ -542,8 +590,8 @@ func (a *Auction) markup(b []byte, l *BidLine) []byte {
 }
 
 // respond builds the BidResponse from the bid lines, one seat bid per seat
-// in the order of Seats.
-func (a *Auction) respond(src *Sources) *BidResponse {
+// in the order of openrtb.Seats.
+func (a *Auction) respond(src *Sources) *openrtb.BidResponse {
 	resp := src.Response.Alloc()
 	resp.ID = a.Req.ID
 	resp.Cur = "USD"
@@ -552,7 +600,7 @@ func (a *Auction) respond(src *Sources) *BidResponse {
 	resp.BidID = src.Text.String(b)
 
 	nseats := 0
-	for _, seat := range Seats {
+	for _, seat := range openrtb.Seats {
 		for _, l := range a.Lines {
 			if l.Entry.Seat == seat {
 				nseats++
@@ -561,7 +609,10 @@ func (a *Auction) respond(src *Sources) *BidResponse {
 		}
 	}
 	resp.SeatBid = src.SeatBids.Grow(resp.SeatBid, nseats)
-	for _, seat := range Seats {
+	if nseats > 0 && resp.Ext.BidsPerSeat == nil {
+		resp.Ext.BidsPerSeat = make(openrtb.Counts, len(openrtb.Seats))
+	}
+	for _, seat := range openrtb.Seats {
 		n := 0
 		for _, l := range a.Lines {
 			if l.Entry.Seat == seat {
@@ -571,6 +622,7 @@ func (a *Auction) respond(src *Sources) *BidResponse {
 		if n == 0 {
 			continue
 		}
+		resp.Ext.BidsPerSeat[seat] = n
 		// Extend into the kept capacity rather than append a new value, so
 		// that a pooled response keeps the capacity of each seat's bids.
 		resp.SeatBid = resp.SeatBid[:len(resp.SeatBid)+1]
@@ -583,17 +635,25 @@ func (a *Auction) respond(src *Sources) *BidResponse {
 				a.bid(src, &sb.Bid[len(sb.Bid)-1], l)
 			}
 		}
+		b = append(a.Scratch[:0], `{"buyer":"`...)
+		b = append(b, seat...)
+		b = append(b, `","bids":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '}')
+		sb.Ext = append(src.Bytes.Grow(sb.Ext[:0], len(b)), b...)
 	}
 	if len(resp.SeatBid) == 0 {
 		resp.NBR = 2 // no bid: the bidder had nothing eligible
 	}
 	a.Objects++ // the response
-	resp.Ext = ResponseExt{Candidates: a.Candidates, Eligible: a.Eligible, Objects: a.Objects}
+	resp.Ext.Candidates, resp.Ext.Eligible, resp.Ext.Objects = a.Candidates, a.Eligible, a.Objects
 	return resp
 }
 
-// bid fills the response's bid for line l.
-func (a *Auction) bid(src *Sources, bid *Bid, l *BidLine) {
+// bid fills the response's bid for line l, and its targeting keys: a map
+// that a pooled BidExt keeps from one request to the next, and that the
+// other strategies make per bid (neither a scope nor an arena holds maps).
+func (a *Auction) bid(src *Sources, bid *openrtb.Bid, l *BidLine) {
 	cd := l.Entry.Best
 	c := cd.Campaign
 	bid.ID = l.ID
@@ -614,10 +674,21 @@ func (a *Auction) bid(src *Sources, bid *Bid, l *BidLine) {
 	x := src.BidExt.Alloc()
 	a.Objects++
 	x.Prebid.Type = cd.Kind
-	x.Prebid.Targeting = Targeting{PriceBucket: l.Bucket, Bidder: c.Seat, Size: l.Size}
+	t := x.Prebid.Targeting
+	if t == nil {
+		t = make(openrtb.Targets, 6)
+		x.Prebid.Targeting = t
+	}
+	t["hb_pb"] = l.Bucket
+	t[c.SeatKey] = l.Bucket
+	t["hb_bidder"] = c.Seat
+	t["hb_format"] = cd.Kind
+	if l.Size != "" {
+		t["hb_size"] = l.Size
+	}
 	if cd.Deal != nil {
 		bid.DealID = cd.Deal.ID
-		x.Prebid.Targeting.Deal = cd.Deal.ID
+		t["hb_deal"] = cd.Deal.ID
 	}
 	bid.Ext = x
 }
@@ -625,7 +696,7 @@ func (a *Auction) bid(src *Sources, bid *Bid, l *BidLine) {
 // free gives every object of the request back to src: through Release if
 // it is set, else each to its Source, children before the object that
 // holds them (Free resets the holder and its slices).
-func (a *Auction) free(src *Sources, resp *BidResponse) {
+func (a *Auction) free(src *Sources, resp *openrtb.BidResponse) {
 	if src.Release != nil {
 		src.Release()
 		return

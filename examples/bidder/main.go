@@ -1,77 +1,100 @@
-// Command rtbload measures one allocation strategy of the bidder workload
-// over a long run, as a whole process: it builds a live, pointerful
-// background heap (200 MB by default), serves -n bid requests with the
-// chosen strategy, serially or on -g goroutines, and prints the requests,
-// the process's CPU time per request (user and system, the garbage
-// collector's work included), GC cycles and heap allocations per request.
-//
-// Usage:
-//
-//	rtbload -alloc syncpool-v1 -n 100000 [-g 2] [-bg 200] [-warmup 2000]
-//
-// Its own figures cover the measured requests only, after the background
-// heap is built and a warm-up; to time whole processes from outside, run
-// it under /usr/bin/time -v or a benchmark runner, once with -n 0 (the
-// background alone) and once with the run, and divide the difference by n.
-//
-// Exit status 1 for a bad flag, an unknown strategy or a request that fails.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 )
 
 func main() {
-	alloc := flag.String("alloc", "syncpool-v1", "strategy: "+strings.Join(names(), ", "))
-	n := flag.Int("n", 100000, "requests to measure")
-	g := flag.Int("g", 1, "goroutines serving requests (1: serially)")
-	bgMB := flag.Int("bg", 200, "live background heap, MB")
-	warmup := flag.Int("warmup", 2000, "requests served before measuring")
-	seeds := flag.Int("seeds", 6, "distinct requests to cycle through")
-	flag.Parse()
-	if *n < 0 || *g < 1 || *bgMB < 0 || *warmup < 0 || *seeds < 1 || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "rtbload: -n, -bg and -warmup must be >= 0, -g and -seeds >= 1, and no arguments")
-		flag.Usage()
-		os.Exit(1)
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
 	}
-	var st rtbwork.Strategy
-	for _, s := range rtbwork.Strategies() {
-		if s.Name == *alloc {
-			st = s
-		}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serveCmd(args)
+	case "load":
+		err = loadCmd(args, os.Stdout)
+	case "bench":
+		err = benchCmd(args, os.Stdout)
+	default:
+		err = fmt.Errorf("unknown command %q: want serve, load or bench", cmd)
 	}
-	if st.Name == "" {
-		fmt.Fprintf(os.Stderr, "rtbload: unknown strategy %q: want one of %s\n", *alloc, strings.Join(names(), ", "))
-		os.Exit(1)
-	}
-
-	bg := reqwork.NewBackground(*bgMB << 20)
-	bodies := rtbwork.Requests(*seeds)
-	runtime.GC()
-	if _, err := rtbwork.Load(st, bodies, *warmup, *g); err != nil {
-		fmt.Fprintln(os.Stderr, "rtbload:", err)
-		os.Exit(1)
-	}
-	r, err := rtbwork.Load(st, bodies, *n, *g)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "rtbload:", err)
+		fmt.Fprintln(os.Stderr, "bidder:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("alloc=%s bg-mb=%d %s\n", st.Name, *bgMB, r)
-	runtime.KeepAlive(bg)
 }
 
-func names() []string {
-	var s []string
-	for _, st := range rtbwork.Strategies() {
-		s = append(s, st.Name)
+// loadCmd is bidder load: one strategy measured in this process, printed as
+// one line of name=value fields.
+func loadCmd(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	alloc := fs.String("alloc", Baseline, "strategy: "+strings.Join(strategyNames(), ", "))
+	measure := fs.String("measure", "cpu", "cpu (serve requests), decode (decode them only) or inflight (hold -n requests at once)")
+	n := fs.Int("n", 70000, "requests to measure (inflight: requests held at once)")
+	g := fs.Int("g", 1, "goroutines serving requests (1: serially)")
+	bgMB := fs.Int("bg", 200, "live background heap, MB (cpu and decode)")
+	warmup := fs.Int("warmup", 2000, "requests served before measuring")
+	seeds := fs.Int("seeds", 6, "distinct requests to cycle through")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	return s
+	if *n < 1 || *g < 1 || *bgMB < 0 || *warmup < 0 || *seeds < 1 || fs.NArg() > 0 {
+		return fmt.Errorf("load: -n, -g and -seeds must be >= 1, -bg and -warmup >= 0, and no arguments")
+	}
+	st, ok := strategy(*alloc)
+	if !ok {
+		return fmt.Errorf("load: unknown strategy %q: want one of %s", *alloc, strings.Join(strategyNames(), ", "))
+	}
+	bodies := openrtb.Samples(*seeds)
+	prefix := fmt.Sprintf("alloc=%s measure=%s", st.Name, *measure)
+	if *measure == "inflight" {
+		r, err := inFlight(st, bodies, *warmup, *n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, prefix, r)
+		return nil
+	}
+	if *measure != "cpu" && *measure != "decode" {
+		return fmt.Errorf("load: unknown -measure %q: want cpu, decode or inflight", *measure)
+	}
+	bg := newBackground(*bgMB << 20)
+	runtime.GC()
+	decodeOnly := *measure == "decode"
+	if _, err := load(st, bodies, *warmup, *g, decodeOnly); err != nil {
+		return err
+	}
+	runtime.GC()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	r, err := load(st, bodies, *n, *g, decodeOnly)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, prefix, fmt.Sprintf("bg-mb=%d", *bgMB), r)
+	runtime.KeepAlive(bg)
+	return nil
 }

@@ -1,41 +1,41 @@
-package rtbwork
+package main
 
 import (
 	"io"
 
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
-// RequestHooks returns the slabjson hooks of every pointer and slice type
-// a BidRequest holds, so that a decoded request lies wholly in its scope
-// but for the ext map and raw values (a map, and a type with an
-// UnmarshalJSON method, which json v2 decodes on the heap). The tests keep
-// the list complete with slabjson's Decoder.Check.
-func RequestHooks() []slabjson.Hook {
+// requestHooks are the slabjson hooks of every pointer and slice type a
+// BidRequest holds, as Decoder.Check lists them, so that a decoded request
+// lies wholly in its scope but for what json v2 decodes itself: the ext
+// maps and the raw values (a map, and a type with an UnmarshalJSON
+// method). The tests keep the list complete with Check.
+func requestHooks() []slabjson.Hook {
 	return []slabjson.Hook{
-		slabjson.Slice[Imp](), slabjson.Pointer[Banner](), slabjson.Slice[Format](),
-		slabjson.Slice[int](), slabjson.Slice[string](), slabjson.Pointer[int](),
-		slabjson.Pointer[Video](), slabjson.Pointer[Native](), slabjson.Pointer[PMP](),
-		slabjson.Slice[Deal](), slabjson.Pointer[int8](), slabjson.Pointer[Site](),
-		slabjson.Pointer[Publisher](), slabjson.Pointer[Content](), slabjson.Slice[Data](),
-		slabjson.Slice[Segment](), slabjson.Pointer[App](), slabjson.Pointer[Device](),
-		slabjson.Pointer[Geo](), slabjson.Pointer[User](), slabjson.Pointer[UserExt](),
-		slabjson.Slice[EID](), slabjson.Slice[UID](), slabjson.Pointer[SupplySource](),
-		slabjson.Pointer[SourceExt](), slabjson.Pointer[SupplyChain](), slabjson.Slice[SupplyChainNode](),
-		slabjson.Pointer[Regs](), slabjson.Pointer[RegsExt](),
+		slabjson.Slice[openrtb.Imp](), slabjson.Slice[openrtb.Metric](), slabjson.Pointer[openrtb.Banner](),
+		slabjson.Slice[openrtb.Format](), slabjson.Pointer[int](), slabjson.Slice[int](),
+		slabjson.Slice[string](), slabjson.Pointer[openrtb.Video](), slabjson.Pointer[int8](),
+		slabjson.Pointer[openrtb.Native](), slabjson.Pointer[openrtb.PMP](), slabjson.Slice[openrtb.Deal](),
+		slabjson.Pointer[openrtb.Site](), slabjson.Pointer[openrtb.Publisher](), slabjson.Pointer[openrtb.Content](),
+		slabjson.Slice[openrtb.Data](), slabjson.Slice[openrtb.Segment](), slabjson.Pointer[openrtb.App](),
+		slabjson.Pointer[openrtb.Device](), slabjson.Pointer[openrtb.Geo](), slabjson.Pointer[openrtb.User](),
+		slabjson.Pointer[openrtb.Source](), slabjson.Pointer[openrtb.Regs](),
 	}
 }
 
-// The decoder and encoder of ScopeV2: made once per process (building json
+// The decoder and encoder of the scope strategy: made once per process (building json
 // v2 options allocates), and safe for concurrent use.
 var (
-	requestDecoder  = slabjson.NewDecoder(RequestHooks()...)
+	requestDecoder  = slabjson.NewDecoder(requestHooks()...)
 	responseEncoder = slabjson.NewEncoder(slabjson.EscapeHTML())
 )
 
-// ScopeV2 returns the strategy that serves each request in a scope from
-// pool, as slab/slabhttp's middleware does: Begin takes a scope, every
+// ScopeSources returns the Sources of the strategy that serves each
+// request in a scope from pool, as slab/slabhttp's middleware does, written
+// as the README's "Whole requests" teaches: Begin takes a scope, every
 // object of the request (the decoded BidRequest's nested objects, slices
 // and strings included, through slabjson) is allocated in it, and Release
 // puts it back, freeing everything at once. Objects come from slab.NewIn,
@@ -44,12 +44,12 @@ var (
 //
 // The Sources hold the scope of the request in progress, so they belong to
 // one goroutine; pool may be shared by any number of them.
-func ScopeV2(pool *slab.ScopePool) *Sources {
+func ScopeSources(pool *slab.ScopePool) *Sources {
 	r := &scopeRequest{pool: pool}
 	return &Sources{
-		Request:     scopeSource[BidRequest]{r},
-		Response:    scopeSource[BidResponse]{r},
-		BidExt:      scopeSource[BidExt]{r},
+		Request:     scopeSource[openrtb.BidRequest]{r},
+		Response:    scopeSource[openrtb.BidResponse]{r},
+		BidExt:      scopeSource[openrtb.BidExt]{r},
 		Auction:     scopeSource[Auction]{r},
 		ImpAuction:  scopeSource[ImpAuction]{r},
 		Floor:       scopeSource[Floor]{r},
@@ -70,9 +70,9 @@ func ScopeV2(pool *slab.ScopePool) *Sources {
 		Entries:      scopeSlices[*AuctionEntry]{r},
 		BidLines:     scopeSlices[*BidLine]{r},
 		Audits:       scopeSlices[*AuditRecord]{r},
-		Segments:     scopeSlices[*Segment]{r},
-		SeatBids:     scopeSlices[SeatBid]{r},
-		Bids:         scopeSlices[Bid]{r},
+		Segments:     scopeSlices[*openrtb.Segment]{r},
+		SeatBids:     scopeSlices[openrtb.SeatBid]{r},
+		Bids:         scopeSlices[openrtb.Bid]{r},
 		Bytes:        scopeSlices[byte]{r},
 
 		Text:    scopeText{r},
@@ -129,11 +129,11 @@ func (t scopeText) String(b []byte) string { return slab.StringIn(t.r.s, b) }
 type scopeCodec struct{ r *scopeRequest }
 
 // Decode decodes data into req, placing what it holds in the scope.
-func (c scopeCodec) Decode(data []byte, req *BidRequest) error {
+func (c scopeCodec) Decode(data []byte, req *openrtb.BidRequest) error {
 	return requestDecoder.Unmarshal(c.r.s, data, req)
 }
 
 // Encode writes resp as encoding/json's Encoder does.
-func (scopeCodec) Encode(w io.Writer, resp *BidResponse) error {
+func (scopeCodec) Encode(w io.Writer, resp *openrtb.BidResponse) error {
 	return responseEncoder.Encode(w, resp)
 }

@@ -1,10 +1,11 @@
-package rtbwork
+package main
 
 import (
 	"io"
 	"slices"
 	"sync"
 
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -41,8 +42,8 @@ type Text interface {
 // resp to w as one JSON value followed by a newline, with <, > and & escaped
 // as encoding/json escapes them by default.
 type Codec interface {
-	Decode(data []byte, req *BidRequest) error
-	Encode(w io.Writer, resp *BidResponse) error
+	Decode(data []byte, req *openrtb.BidRequest) error
+	Encode(w io.Writer, resp *openrtb.BidResponse) error
 }
 
 // Sources is an allocation strategy: where every object, slice and string of
@@ -50,9 +51,9 @@ type Codec interface {
 // encoded. The workload is written once against Sources, so every strategy
 // runs the same code.
 type Sources struct {
-	Request     Source[BidRequest]
-	Response    Source[BidResponse]
-	BidExt      Source[BidExt]
+	Request     Source[openrtb.BidRequest]
+	Response    Source[openrtb.BidResponse]
+	BidExt      Source[openrtb.BidExt]
 	Auction     Source[Auction]
 	ImpAuction  Source[ImpAuction]
 	Floor       Source[Floor]
@@ -73,9 +74,9 @@ type Sources struct {
 	Entries      Slices[*AuctionEntry]
 	BidLines     Slices[*BidLine]
 	Audits       Slices[*AuditRecord]
-	Segments     Slices[*Segment]
-	SeatBids     Slices[SeatBid]
-	Bids         Slices[Bid]
+	Segments     Slices[*openrtb.Segment]
+	SeatBids     Slices[openrtb.SeatBid]
+	Bids         Slices[openrtb.Bid]
 	Bytes        Slices[byte]
 
 	Text  Text
@@ -145,9 +146,9 @@ func (s *SyncPool[T, P]) Free(x *T) {
 // strategies; the caller sets the Codec.
 func heapSources() *Sources {
 	return &Sources{
-		Request:     Heap[BidRequest]{},
-		Response:    Heap[BidResponse]{},
-		BidExt:      Heap[BidExt]{},
+		Request:     Heap[openrtb.BidRequest]{},
+		Response:    Heap[openrtb.BidResponse]{},
+		BidExt:      Heap[openrtb.BidExt]{},
 		Auction:     Heap[Auction]{},
 		ImpAuction:  Heap[ImpAuction]{},
 		Floor:       Heap[Floor]{},
@@ -173,9 +174,9 @@ func setGoSlices(src *Sources) {
 	src.Entries = GoSlices[*AuctionEntry]{}
 	src.BidLines = GoSlices[*BidLine]{}
 	src.Audits = GoSlices[*AuditRecord]{}
-	src.Segments = GoSlices[*Segment]{}
-	src.SeatBids = GoSlices[SeatBid]{}
-	src.Bids = GoSlices[Bid]{}
+	src.Segments = GoSlices[*openrtb.Segment]{}
+	src.SeatBids = GoSlices[openrtb.SeatBid]{}
+	src.Bids = GoSlices[openrtb.Bid]{}
 	src.Bytes = GoSlices[byte]{}
 	src.Text = GoText{}
 }
@@ -199,14 +200,15 @@ func HeapV2() *Sources {
 	return src
 }
 
-// SyncPoolV1 returns the strategy with one sync.Pool per type, objects
-// whose Reset keeps their slices' capacity, and encoding/json. The pools
-// are shared by every goroutine that uses the returned Sources.
-func SyncPoolV1() *Sources {
+// syncPools returns the objects of the sync.Pool strategies: one sync.Pool
+// per type, objects whose Reset keeps their slices' and maps' capacity; the
+// caller sets the Codec. The pools are shared by every goroutine that uses
+// the returned Sources.
+func syncPools() *Sources {
 	src := &Sources{
-		Request:     NewSyncPool[BidRequest](),
-		Response:    NewSyncPool[BidResponse](),
-		BidExt:      NewSyncPool[BidExt](),
+		Request:     NewSyncPool[openrtb.BidRequest](),
+		Response:    NewSyncPool[openrtb.BidResponse](),
+		BidExt:      NewSyncPool[openrtb.BidExt](),
 		Auction:     NewSyncPool[Auction](),
 		ImpAuction:  NewSyncPool[ImpAuction](),
 		Floor:       NewSyncPool[Floor](),
@@ -219,30 +221,79 @@ func SyncPoolV1() *Sources {
 		Audit:       NewSyncPool[AuditRecord](),
 	}
 	setGoSlices(src)
+	return src
+}
+
+// SyncPoolV1 returns the strategy with one sync.Pool per type (reset
+// methods that keep capacity) and encoding/json: what most Go services run.
+func SyncPoolV1() *Sources {
+	src := syncPools()
 	src.Codec = CodecV1{}
 	return src
 }
 
+// SyncPoolV2 is SyncPoolV1 with json v2 as the codec: the same pools and
+// reset methods, the request decoded into pooled structs by json v2. It is
+// the baseline the other strategies are judged against: the best a user
+// gets without this library, on the same JSON library as the scope.
+func SyncPoolV2() *Sources {
+	src := syncPools()
+	src.Codec = CodecV2{}
+	return src
+}
+
 // A Strategy names a way to allocate a request and makes its Sources.
-// NewSources is called once per goroutine: strategies whose Sources are
-// safe for concurrent use (the heap, sync.Pool) return the same Sources
-// each time, and a scope strategy returns one per goroutine.
+// NewSources is called once per goroutine (and once per request held at
+// the same time): strategies whose Sources are safe for concurrent use
+// (the heap, sync.Pool) return the same Sources each time, and those that
+// hold the request in progress (a scope, an arena) return a new one.
 type Strategy struct {
 	Name       string
+	Doc        string // what it is, in a few words
 	NewSources func() *Sources
 }
 
-// Strategies returns the strategies this package implements, in the order
-// benchmarks report them: heap-v1, syncpool-v1 and heap-v2, then scope-v2,
-// a scope per request with slabjson (ScopeV2). Each call makes new pools.
+// Baseline is the name of the strategy every other is compared with.
+const Baseline = "syncpool-v2"
+
+// moreStrategies are the strategies of optional builds (arena.go, built
+// with GOEXPERIMENT=arenas), added by their init functions.
+var moreStrategies []func() Strategy
+
+// Strategies returns the strategies of this build, in the order reports
+// list them. Each call makes new pools.
 func Strategies() []Strategy {
-	syncPool := SyncPoolV1()
+	syncV1, syncV2 := SyncPoolV1(), SyncPoolV2()
 	heapV1, heapV2 := HeapV1(), HeapV2()
 	scopes := new(slab.ScopePool)
-	return []Strategy{
-		{"heap-v1", func() *Sources { return heapV1 }},
-		{"syncpool-v1", func() *Sources { return syncPool }},
-		{"heap-v2", func() *Sources { return heapV2 }},
-		{"scope-v2", func() *Sources { return ScopeV2(scopes) }},
+	sts := []Strategy{
+		{"heap-v1", "new(T) + encoding/json", func() *Sources { return heapV1 }},
+		{"syncpool-v1", "sync.Pool + encoding/json", func() *Sources { return syncV1 }},
+		{"heap-v2", "new(T) + json v2", func() *Sources { return heapV2 }},
+		{Baseline, "sync.Pool + json v2", func() *Sources { return syncV2 }},
+		{"scope", "Scope + slabjson", func() *Sources { return ScopeSources(scopes) }},
 	}
+	for _, more := range moreStrategies {
+		sts = append(sts, more())
+	}
+	return sts
+}
+
+// strategy returns the strategy called name, or false.
+func strategy(name string) (Strategy, bool) {
+	for _, st := range Strategies() {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return Strategy{}, false
+}
+
+// strategyNames returns the names of the strategies of this build.
+func strategyNames() []string {
+	var names []string
+	for _, st := range Strategies() {
+		names = append(names, st.Name)
+	}
+	return names
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
@@ -21,12 +21,12 @@ import (
 // and a Decoder with the request's hooks, into a scope released after each
 // op (the request itself too: slab.NewIn).
 func BenchmarkUnmarshal(b *testing.B) {
-	body := rtbwork.Sample(1)
+	body := openrtb.Sample(1)
 	b.Run("decoder=v1", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			var req rtbwork.BidRequest
+			var req openrtb.BidRequest
 			if err := jsonv1.Unmarshal(body, &req); err != nil {
 				b.Fatal(err)
 			}
@@ -36,7 +36,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			var req rtbwork.BidRequest
+			var req openrtb.BidRequest
 			if err := json.Unmarshal(body, &req); err != nil {
 				b.Fatal(err)
 			}
@@ -47,7 +47,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			if err := unmarshal(s, body, slab.NewIn[rtbwork.BidRequest](s)); err != nil {
+			if err := unmarshal(s, body, slab.NewIn[openrtb.BidRequest](s)); err != nil {
 				b.Fatal(err)
 			}
 			s.Release()
@@ -55,7 +55,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	}
 	b.Run("decoder=slabjson-generic", func(b *testing.B) { scoped(b, slabjson.Unmarshal) })
 	b.Run("decoder=slabjson-typed", func(b *testing.B) {
-		scoped(b, slabjson.NewDecoder(rtbwork.RequestHooks()...).Unmarshal)
+		scoped(b, slabjson.NewDecoder(requestHooks()...).Unmarshal)
 	})
 }
 
@@ -63,11 +63,11 @@ func BenchmarkUnmarshal(b *testing.B) {
 // HTML escaped: encoding/json's Encoder, json v2's MarshalWrite (a pooled
 // encoder, options joined per call), and a slabjson Encoder.
 func BenchmarkEncode(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "rtbwork", "testdata", "response-1.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "bidder", "testdata", "response-1.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var resp rtbwork.BidResponse
+	var resp openrtb.BidResponse
 	if err := json.Unmarshal(data, &resp); err != nil {
 		b.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func FuzzArrayLens(f *testing.F) {
 // BenchmarkArrayLensScan scans the impressions of a 9 KB bid request, the
 // longest array the request's hooks read ahead.
 func BenchmarkArrayLensScan(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "rtbwork", "testdata", "request-1.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "openrtb", "testdata", "request-1.json"))
 	require.NoError(b, err)
 	i := bytes.IndexByte(data, '[')
 	var a arrayLens

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -32,20 +32,20 @@ func pushOut[T any]() {
 //
 //slabvet:ignore scopeescape the test writes to a released value for the debug build to report
 func TestDebugReportsWritesToReleasedValues(t *testing.T) {
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+	dec := slabjson.NewDecoder(requestHooks()...)
 	tests := []struct {
 		name  string
-		write func(req *rtbwork.BidRequest)
+		write func(req *openrtb.BidRequest)
 		push  func()
 		typ   string
 		field string
 	}{
-		{"string", func(req *rtbwork.BidRequest) {
+		{"string", func(req *openrtb.BidRequest) {
 			unsafe.Slice(unsafe.StringData(req.ID), len(req.ID))[3] = 'x'
 		}, pushOut[byte], "[]uint8", ""},
-		{"slice element", func(req *rtbwork.BidRequest) {
+		{"slice element", func(req *openrtb.BidRequest) {
 			req.Imp[1].BidFloor = 9.5
-		}, pushOut[rtbwork.Imp], "[]rtbwork.Imp", "BidFloor"},
+		}, pushOut[openrtb.Imp], "[]openrtb.Imp", "BidFloor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,8 +53,8 @@ func TestDebugReportsWritesToReleasedValues(t *testing.T) {
 			old := tracker.SetHandler(func(v *tracker.Violation) { got = append(got, v) })
 			t.Cleanup(func() { tracker.SetHandler(old) })
 			s := slab.NewScope()
-			var req rtbwork.BidRequest
-			require.NoError(t, dec.Unmarshal(s, rtbwork.Sample(1), &req), "the sample decodes")
+			var req openrtb.BidRequest
+			require.NoError(t, dec.Unmarshal(s, openrtb.Sample(1), &req), "the sample decodes")
 			s.Release()
 			tt.write(&req)
 			tt.push()

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
@@ -55,7 +55,7 @@ func documents() [][]byte {
 		docs = append(docs, []byte(in))
 	}
 	for seed := uint64(1); seed <= 6; seed++ {
-		docs = append(docs, rtbwork.Sample(seed))
+		docs = append(docs, openrtb.Sample(seed))
 	}
 	return docs
 }
@@ -87,12 +87,12 @@ func TestSameResultsAndErrorsAsJSONv2(t *testing.T) {
 // goroutines at once with one Decoder, each goroutine in scopes of its
 // own, and compares each result with json v2's.
 func TestDecoderIsSafeForConcurrentUse(t *testing.T) {
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+	dec := slabjson.NewDecoder(requestHooks()...)
 	var bodies [][]byte
-	var want []rtbwork.BidRequest
+	var want []openrtb.BidRequest
 	for seed := uint64(1); seed <= 6; seed++ {
-		bodies = append(bodies, rtbwork.Sample(seed))
-		var r rtbwork.BidRequest
+		bodies = append(bodies, openrtb.Sample(seed))
+		var r openrtb.BidRequest
 		require.NoError(t, json.Unmarshal(bodies[len(bodies)-1], &r))
 		want = append(want, r)
 	}
@@ -107,7 +107,7 @@ func TestDecoderIsSafeForConcurrentUse(t *testing.T) {
 			for i := range rounds {
 				k := (g + i) % len(bodies)
 				s := pool.Get()
-				var got rtbwork.BidRequest
+				var got openrtb.BidRequest
 				err := dec.Unmarshal(s, bodies[k], &got)
 				ok := assert.NoError(t, err) && assert.Equal(t, want[k], got, "goroutine %d decodes sample %d as json v2 does", g, k+1)
 				pool.Put(s)

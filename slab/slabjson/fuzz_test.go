@@ -3,7 +3,7 @@ package slabjson_test
 import (
 	"testing"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -20,7 +20,7 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	// The 9 KB samples are left to TestSameResultsAndErrorsAsJSONv2: the
 	// fuzzer spends minutes minimising every new input grown from them.
-	f.Add(rtbwork.Sample(4)[:1200])
+	f.Add(openrtb.Sample(4)[:1200])
 
 	type pair struct {
 		sh        shape

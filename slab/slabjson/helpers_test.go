@@ -34,22 +34,24 @@ func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // impExt is the part of an impression that json v2 decodes on the heap.
 type impExt struct {
-	Ext jsonv1.RawMessage `json:"ext"`
+	Ext map[string]jsonv1.RawMessage `json:"ext"`
 }
 
-// requestExts is the part of a bid request that json v2 decodes on the
-// heap whatever the hooks: the ext map and the impressions' raw ext values
-// (json.RawMessage's UnmarshalJSON copies).
+// requestExts is the part of a bid request, its other exts removed
+// (withoutExts), that json v2 decodes on the heap whatever the hooks: its
+// raw ext value (json.RawMessage's UnmarshalJSON copies) and the
+// impressions' ext maps.
 type requestExts struct {
-	Ext map[string]jsonv1.RawMessage `json:"ext"`
-	Imp []impExt                     `json:"imp"`
+	Ext jsonv1.RawMessage `json:"ext"`
+	Imp []impExt          `json:"imp"`
 }
 
 // extsOf returns room for the impressions of body, so that decoding a
-// requestExts into it allocates only for the ext values.
+// requestExts into it allocates only for the ext values: a new map per
+// impression, as a decode into a new request makes.
 func extsOf(t *testing.T, body []byte) []impExt {
 	t.Helper()
 	var x requestExts
 	require.NoError(t, json.Unmarshal(body, &x), "the ext values decode")
-	return x.Imp[:0:len(x.Imp)]
+	return make([]impExt, 0, len(x.Imp))
 }

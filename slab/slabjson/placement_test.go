@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -73,8 +73,8 @@ func TestDecodedValueLivesInTheScope(t *testing.T) {
 		t.Run(dc.name, func(t *testing.T) {
 			unmarshal := dc.make(allShapes[0])
 			s := slab.NewScope()
-			var req rtbwork.BidRequest
-			require.NoError(t, unmarshal(s, rtbwork.Sample(1), &req), "the sample decodes")
+			var req openrtb.BidRequest
+			require.NoError(t, unmarshal(s, openrtb.Sample(1), &req), "the sample decodes")
 			var rs []region
 			regions(reflect.ValueOf(req), "req", &rs)
 			counts := map[string]int{}
@@ -98,8 +98,8 @@ func TestDecodedValueLivesInTheScope(t *testing.T) {
 				}
 			}
 
-			var next rtbwork.BidRequest
-			require.NoError(t, unmarshal(s, rtbwork.Sample(2), &next), "the reused scope decodes the next request")
+			var next openrtb.BidRequest
+			require.NoError(t, unmarshal(s, openrtb.Sample(2), &next), "the reused scope decodes the next request")
 			if !tracker.Enabled() {
 				assert.Equal(t, next.ID, req.ID, "the old request's first string now reads the new request's: the scope reused its memory")
 			} else {
@@ -117,17 +117,17 @@ func TestDecodedValueLivesInTheScope(t *testing.T) {
 // keeps on the heap by design.
 func TestDecoderLeavesNothingOnTheHeapButJSONv2s(t *testing.T) {
 	skipAllocsUnlessRelease(t)
-	dec := slabjson.NewDecoder(rtbwork.RequestHooks()...)
+	dec := slabjson.NewDecoder(requestHooks()...)
 	s := slab.NewScope()
-	var req rtbwork.BidRequest // on the heap once: Unmarshal's argument escapes
+	var req openrtb.BidRequest // on the heap once: Unmarshal's argument escapes
 	allocs := func(body []byte) float64 {
 		for range 3 {
-			req = rtbwork.BidRequest{}
+			req = openrtb.BidRequest{}
 			require.NoError(t, dec.Unmarshal(s, body, &req), "warm-up")
 			s.Release()
 		}
 		return testing.AllocsPerRun(20, func() {
-			req = rtbwork.BidRequest{}
+			req = openrtb.BidRequest{}
 			if err := dec.Unmarshal(s, body, &req); err != nil {
 				panic(err)
 			}
@@ -135,15 +135,14 @@ func TestDecoderLeavesNothingOnTheHeapButJSONv2s(t *testing.T) {
 		})
 	}
 	for seed := uint64(1); seed <= 6; seed++ {
-		r := rtbwork.Generate(seed)
-		r.Ext = nil
-		for i := range r.Imp {
-			r.Imp[i].Ext = nil
-		}
+		r := openrtb.Generate(seed)
+		withoutExts(r, false)
 		body := mustMarshal(t, r)
 		assert.Zero(t, allocs(body), "seed %d without ext values: a decode allocates nothing on the heap", seed)
 
-		body = rtbwork.Sample(seed)
+		r = openrtb.Generate(seed)
+		withoutExts(r, true)
+		body = mustMarshal(t, r)
 		exts := extsOf(t, body)
 		var x requestExts
 		want := testing.AllocsPerRun(20, func() {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/slab/slabjson/internal/shapes"
 )
@@ -26,7 +26,7 @@ func (s shape) String() string { return fmt.Sprintf("shape=%s", s.name) }
 // allShapes are the shapes of the differential tests and the fuzz target.
 // nodeHooks and flatHooks are in check_golden_test.go, written by Check.
 var allShapes = []shape{
-	shapeOf[rtbwork.BidRequest](rtbwork.RequestHooks()...),
+	shapeOf[openrtb.BidRequest](requestHooks()...),
 	shapeOf[shapes.Node](nodeHooks...),
 	shapeOf[*shapes.Node](append([]slabjson.Hook{slabjson.Pointer[shapes.Node]()}, nodeHooks...)...),
 	shapeOf[[]shapes.Node](nodeHooks...),

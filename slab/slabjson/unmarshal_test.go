@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/slab/slabjson/internal/shapes"
@@ -72,11 +72,8 @@ func pointers(v reflect.Value) int {
 // by reflection).
 func TestUnmarshalAllocatesPerValue(t *testing.T) {
 	skipAllocsUnlessRelease(t)
-	r := rtbwork.Generate(1)
-	r.Ext = nil
-	for i := range r.Imp {
-		r.Imp[i].Ext = nil
-	}
+	r := openrtb.Generate(1)
+	withoutExts(r, false)
 	s := slab.NewScope()
 	for _, c := range []struct {
 		name string
@@ -84,7 +81,7 @@ func TestUnmarshalAllocatesPerValue(t *testing.T) {
 		v    any
 	}{
 		{"node", []byte(inputs[0]), new(shapes.Node)},
-		{"request", mustMarshal(t, r), new(rtbwork.BidRequest)},
+		{"request", mustMarshal(t, r), new(openrtb.BidRequest)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			zero := reflect.New(reflect.TypeOf(c.v).Elem()).Elem()
