@@ -163,8 +163,8 @@ func (b *bench) child(round int, measure, name string, g int, extra ...string) (
 	line := strings.TrimSpace(out.String())
 	s.f = parseFields(line)
 	s.maxRSS = maxRSS(cmd.ProcessState)
-	fmt.Fprintf(b.raw, "round=%d measure=%s g=%d load=%q max-rss=%d seconds=%.1f %s\n",
-		round, measure, g, s.loadavg, s.maxRSS, s.duration.Seconds(), line)
+	fmt.Fprintf(b.raw, "round=%d measure=%s g=%d load=%s max-rss=%d seconds=%.1f %s\n",
+		round, measure, g, strings.ReplaceAll(s.loadavg, " ", ","), s.maxRSS, s.duration.Seconds(), line)
 	b.samples = append(b.samples, s)
 	return s, nil
 }
@@ -247,7 +247,8 @@ func (b *bench) run() error {
 	return nil
 }
 
-// profiles runs each strategy once more, serially, with a CPU profile,
+// profiles runs each strategy once more, serially, on half as many
+// requests, with a CPU profile,
 // and returns the top of each profile as go tool pprof prints it.
 func (b *bench) profiles() (map[string]string, error) {
 	dir, err := os.MkdirTemp("", "bidder-profiles")
@@ -259,7 +260,7 @@ func (b *bench) profiles() (map[string]string, error) {
 	for _, name := range b.names {
 		b.printf("\nprofiling %s, load average %s\n", name, loadAvg())
 		prof := filepath.Join(dir, name+".pprof")
-		if _, err := b.child(0, "cpu", name, 1, "-n", strconv.Itoa(b.c.n), "-bg", strconv.Itoa(b.c.bgMB), "-cpuprofile", prof); err != nil {
+		if _, err := b.child(0, "cpu", name, 1, "-n", strconv.Itoa(max(b.c.n/2, 1)), "-bg", strconv.Itoa(b.c.bgMB), "-cpuprofile", prof); err != nil {
 			return nil, err
 		}
 		b.samples = b.samples[:len(b.samples)-1] // a profiled run is not a round
