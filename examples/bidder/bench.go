@@ -34,7 +34,7 @@ const (
 type benchConfig struct {
 	rounds, heapRounds int
 	n, decodeN, held   int
-	bgMB               int
+	bgMB, warmup       int
 	goroutines         []int
 	self, arenas       string // binaries: this one, and one built with GOEXPERIMENT=arenas ("" for none)
 	out, doc           string
@@ -82,13 +82,18 @@ func benchCmd(args []string, stdout io.Writer) error {
 	fs.IntVar(&c.decodeN, "decode-n", 40000, "requests per decode measurement")
 	fs.IntVar(&c.held, "held", 1000, "requests held at once in the heap measurement")
 	fs.IntVar(&c.bgMB, "bg", 200, "live background heap of the CPU and decode measurements, MB")
+	fs.IntVar(&c.warmup, "warmup", 2000, "requests each child serves before measuring")
 	fs.StringVar(&gs, "g", "1,2", "goroutine counts of the CPU measurement")
 	fs.StringVar(&c.arenas, "arenas", "", "a bidder binary built with GOEXPERIMENT=arenas, to measure arena-v2 with")
 	fs.StringVar(&c.out, "out", "bench", "directory of the raw results")
 	fs.StringVar(&c.doc, "doc", "", "document whose generated bidder section is rewritten (BENCHMARKS.md)")
 	fs.BoolVar(&c.profile, "profile", false, "profile each strategy once more and keep go tool pprof -top of it")
+	from := fs.String("report", "", "measure nothing: render the report again from this raw file (and the profiles beside it)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *from != "" {
+		return rerender(*from, c.doc, stdout)
 	}
 	for _, x := range strings.Split(gs, ",") {
 		g, err := strconv.Atoi(x)
@@ -97,8 +102,8 @@ func benchCmd(args []string, stdout io.Writer) error {
 		}
 		c.goroutines = append(c.goroutines, g)
 	}
-	if c.rounds < 1 || c.heapRounds < 0 || c.n < 1 || c.decodeN < 1 || c.held < 1 {
-		return errors.New("bench: -rounds, -n, -decode-n and -held must be >= 1, -heap-rounds >= 0")
+	if c.rounds < 1 || c.heapRounds < 0 || c.n < 1 || c.decodeN < 1 || c.held < 1 || c.warmup < 0 {
+		return errors.New("bench: -rounds, -n, -decode-n and -held must be >= 1, -heap-rounds and -warmup >= 0")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -148,7 +153,7 @@ func (b *bench) binary(name string) string {
 
 // child runs bidder load for one measurement and returns its sample.
 func (b *bench) child(round int, measure, name string, g int, extra ...string) (sample, error) {
-	args := []string{"load", "-alloc", name, "-measure", measure, "-g", strconv.Itoa(g)}
+	args := []string{"load", "-alloc", name, "-measure", measure, "-g", strconv.Itoa(g), "-warmup", strconv.Itoa(b.c.warmup)}
 	args = append(args, extra...)
 	s := sample{round: round, measure: measure, g: g, alloc: name, loadavg: loadAvg()}
 	cmd := exec.Command(b.binary(name), args...)
@@ -326,4 +331,63 @@ func spliceFile(path, text string) error {
 	}
 	s = s[:i+len(beginMarker)] + "\n\n" + text + "\n" + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// rerender renders the report of a finished run again from its raw file
+// (bench/bidder.txt) and the profiles beside it, and rewrites doc's section
+// if doc is set: for a report whose rendering changed since the run.
+func rerender(raw, doc string, stdout io.Writer) error {
+	text, err := os.ReadFile(raw)
+	if err != nil {
+		return err
+	}
+	b := &bench{stdout: stdout, raw: io.Discard}
+	names := map[string]bool{}
+	for _, line := range strings.Split(string(text), "\n") {
+		if e, ok := strings.CutPrefix(line, "# "); ok {
+			b.env = append(b.env, e)
+			continue
+		}
+		f := parseFields(line)
+		round, _ := strconv.Atoi(f["round"])
+		if round < 1 {
+			continue // a profiled run, or not a sample
+		}
+		g, _ := strconv.Atoi(f["g"])
+		rss, _ := strconv.ParseInt(f["max-rss"], 10, 64)
+		s := sample{round: round, measure: f["measure"], g: g, alloc: f["alloc"], f: f, maxRSS: rss,
+			loadavg: strings.ReplaceAll(f["load"], ",", " ")}
+		b.samples = append(b.samples, s)
+		names[s.alloc] = true
+		switch s.measure {
+		case "cpu":
+			if !slices.Contains(b.c.goroutines, g) {
+				b.c.goroutines = append(b.c.goroutines, g)
+			}
+		case "inflight":
+			b.c.heapRounds = max(b.c.heapRounds, round)
+			b.c.held, _ = strconv.Atoi(f["held"])
+		}
+	}
+	for _, name := range append(strategyNames(), arenaName) {
+		if names[name] {
+			b.names = append(b.names, name)
+		}
+	}
+	profiles := map[string]string{}
+	for _, name := range b.names {
+		if top, err := os.ReadFile(filepath.Join(filepath.Dir(raw), "bidder-profile-"+name+".txt")); err == nil {
+			profiles[name] = string(top)
+		}
+	}
+	var md strings.Builder
+	b.report(&md, profiles)
+	fmt.Fprint(stdout, md.String())
+	if err := os.WriteFile(filepath.Join(filepath.Dir(raw), "bidder.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	if doc != "" {
+		return spliceFile(doc, md.String())
+	}
+	return nil
 }

@@ -21,7 +21,7 @@ func TestBench(t *testing.T) {
 	require.NoError(t, os.WriteFile(doc, []byte("# Benchmarks\n\nby hand\n\n"+beginMarker+"\nold\n"+endMarker+"\n\nafter\n"), 0o644))
 	var out bytes.Buffer
 	require.NoError(t, benchCmd([]string{"-rounds", "1", "-heap-rounds", "1", "-n", "60", "-decode-n", "30", "-held", "10",
-		"-bg", "1", "-g", "1,2", "-out", dir, "-doc", doc}, &out), "the harness runs")
+		"-bg", "1", "-warmup", "10", "-g", "1,2", "-out", dir, "-doc", doc}, &out), "the harness runs")
 
 	raw, err := os.ReadFile(filepath.Join(dir, "bidder.txt"))
 	require.NoError(t, err)
@@ -61,6 +61,13 @@ func TestBench(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, s, string(md), "the document holds the report kept in bidder.md")
 	assert.Contains(t, out.String(), "round 1/1, CPU, 2 goroutine(s)", "every round is printed as it ends")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "bidder.md")))
+	var again bytes.Buffer
+	require.NoError(t, benchCmd([]string{"-report", filepath.Join(dir, "bidder.txt")}, &again), "the report renders again from the raw file")
+	md2, err := os.ReadFile(filepath.Join(dir, "bidder.md"))
+	require.NoError(t, err)
+	assert.Equal(t, string(md), string(md2), "to the same report")
 }
 
 func TestSpliceRefusesADocumentWithoutMarkers(t *testing.T) {
