@@ -76,7 +76,7 @@ func benchCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var c benchConfig
 	var gs string
-	fs.IntVar(&c.rounds, "rounds", 5, "interleaved rounds of the CPU and decode measurements")
+	fs.IntVar(&c.rounds, "rounds", 5, "interleaved rounds of the CPU and decode measurements (0: none, the heap rounds and profiles only)")
 	fs.IntVar(&c.heapRounds, "heap-rounds", 3, "rounds of the in-flight heap measurement")
 	fs.IntVar(&c.n, "n", 70000, "requests per CPU measurement: enough for 10 GC cycles of the baseline")
 	fs.IntVar(&c.decodeN, "decode-n", 40000, "requests per decode measurement")
@@ -102,8 +102,8 @@ func benchCmd(args []string, stdout io.Writer) error {
 		}
 		c.goroutines = append(c.goroutines, g)
 	}
-	if c.rounds < 1 || c.heapRounds < 0 || c.n < 1 || c.decodeN < 1 || c.held < 1 || c.warmup < 0 {
-		return errors.New("bench: -rounds, -n, -decode-n and -held must be >= 1, -heap-rounds and -warmup >= 0")
+	if c.rounds < 0 || c.heapRounds < 0 || c.n < 1 || c.decodeN < 1 || c.held < 1 || c.warmup < 0 {
+		return errors.New("bench: -n, -decode-n and -held must be >= 1, -rounds, -heap-rounds and -warmup >= 0")
 	}
 	self, err := os.Executable()
 	if err != nil {
