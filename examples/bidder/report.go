@@ -109,7 +109,7 @@ func (b *bench) report(w *strings.Builder, profiles map[string]string) {
 	}
 	cpuMed, noGCMed, allocsMed := map[key]float64{}, map[key]float64{}, map[key]float64{}
 	cpuRatio, noGCRatio := map[key]float64{}, map[key]float64{}
-	minCycles := -1.0
+	minCycles := map[int]float64{}
 	for _, g := range b.c.goroutines {
 		fmt.Fprintf(w, "\n### CPU per request, whole process, %d goroutine(s)\n\n", g)
 		fmt.Fprintf(w, "| strategy | µs per request, GC included, per round | median | vs %s | GC share | of which GC | without GC | vs %s | allocs/req | B/req | GC cycles | peak RSS |\n", Baseline, Baseline)
@@ -128,8 +128,8 @@ func (b *bench) report(w *strings.Builder, profiles map[string]string) {
 			noGCMed[k], noGCRatio[k] = median(values(ss, sample.noGCUS)), nr
 			allocsMed[k] = median(values(ss, func(s sample) float64 { return s.perReq("allocs") }))
 			cycles := values(ss, func(s sample) float64 { return s.num("gc-cycles") })
-			if name == Baseline && (minCycles < 0 || slices.Min(cycles) < minCycles) {
-				minCycles = slices.Min(cycles)
+			if name == Baseline {
+				minCycles[g] = slices.Min(cycles)
 			}
 			fmt.Fprintf(w, "| %s | %s | %.1f | %s | %.1f%% | %.1f µs | %.1f µs | %s | %.1f | %.0f | %s | %.0f MiB |\n",
 				name, list(cpu, "%.1f"), median(cpu), ratioCell(pr, r, name),
@@ -207,7 +207,11 @@ func (b *bench) report(w *strings.Builder, profiles map[string]string) {
 		fmt.Fprintf(w, "- For comparison, Go arenas + json v2: %.2f× `%s` on one goroutine; `%s` costs %.2f× the arenas' CPU per request.\n",
 			cpuRatio[key{1, arenaName}], Baseline, scopeName, cpuMed[key{1, scopeName}]/cpuMed[key{1, arenaName}])
 	}
-	fmt.Fprintf(w, "\nThe baseline made at least %.0f GC cycles per measurement (at least 10 are asked for).\n", minCycles)
+	for _, g := range b.c.goroutines {
+		if c, ok := minCycles[g]; ok {
+			fmt.Fprintf(w, "- GC cycles of `%s` per measurement, %d goroutine(s): at least %.0f (10 are asked for): %s\n", Baseline, g, c, met(c >= 10))
+		}
+	}
 
 	if len(profiles) > 0 {
 		fmt.Fprintf(w, "\n### Where the CPU goes\n\n`go tool pprof -top` of one more serial run of each strategy (`bench/bidder-profile-*.txt` has 25 lines of each); the first lines:\n")
