@@ -32,14 +32,3 @@ func newBackground(bytes int) *background {
 	}
 	return b
 }
-
-// len returns the number of nodes reachable from b.
-func (b *background) len() int {
-	n := 0
-	for _, x := range b.chains {
-		for ; x != nil; x = x.next {
-			n++
-		}
-	}
-	return n
-}

@@ -143,9 +143,10 @@ func (b *bench) printf(format string, args ...any) {
 	fmt.Fprintf(b.stdout, format, args...)
 }
 
-// binary returns the binary that measures strategy name.
+// binary returns the binary that measures strategy name: the arenas
+// binary for the arena strategy if one is given, else this one.
 func (b *bench) binary(name string) string {
-	if name == arenaName {
+	if name == arenaName && b.c.arenas != "" {
 		return b.c.arenas
 	}
 	return b.c.self
@@ -370,7 +371,7 @@ func rerender(raw, doc string, stdout io.Writer) error {
 		}
 	}
 	for _, name := range append(strategyNames(), arenaName) {
-		if names[name] {
+		if names[name] && !slices.Contains(b.names, name) {
 			b.names = append(b.names, name)
 		}
 	}
