@@ -302,6 +302,7 @@ var targets = []struct {
 	ratio              float64
 }{
 	{"scope", "syncpool", 1.3},
+	{"scope", "syncpool-v2", 1.25},
 	{"pool", "syncpool", 1.0},
 }
 

@@ -138,16 +138,18 @@ func TestVerdictsAndTables(t *testing.T) {
 		{Strategy: "syncpool", Round: 1, RPS: 20_000, P99: 10 * time.Millisecond},
 		{Strategy: "pool", Round: 1, RPS: 21_000, P99: 9 * time.Millisecond},
 		{Strategy: "scope", Round: 1, RPS: 28_000, P99: 9 * time.Millisecond},
+		{Strategy: "syncpool-v2", Round: 1, RPS: 22_000, P99: 10 * time.Millisecond},
 	}
-	med := medians([]string{"heap", "syncpool", "pool", "scope"}, rows)
+	med := medians([]string{"heap", "syncpool", "syncpool-v2", "pool", "scope"}, rows)
 	v := strings.Join(verdicts(med, rows), "\n")
+	assert.Contains(t, v, "scope vs syncpool-v2: 1.27× requests/s (target ≥ 1.25×: met)", "scope beats sync.Pool with json v2 by 27%")
 	assert.Contains(t, v, "scope vs syncpool: 1.40× requests/s (target ≥ 1.30×: met)", "scope beats sync.Pool by 40%")
 	assert.Contains(t, v, "pool vs syncpool: 1.05× requests/s (target ≥ 1.00×: met)", "pool beats sync.Pool by 5%")
 	assert.NotContains(t, v, "NOT met", "every target is met")
 	rows[3].RPS, rows[3].P99 = 24_000, 11*time.Millisecond
 	rows = append(rows, compareRow{Strategy: "syncpool", Round: 2, RPS: 20_000, P99: 10 * time.Millisecond},
 		compareRow{Strategy: "scope", Round: 2, RPS: 24_000, P99: 11 * time.Millisecond})
-	med = medians([]string{"heap", "syncpool", "pool", "scope"}, rows)
+	med = medians([]string{"heap", "syncpool", "syncpool-v2", "pool", "scope"}, rows)
 	v = strings.Join(verdicts(med, rows), "\n")
 	assert.Contains(t, v, "1.20× requests/s (target ≥ 1.30×: NOT met)", "a shortfall is reported as such")
 	assert.Contains(t, v, "(target lower: NOT met)", "a higher p99 is reported as such")
@@ -160,6 +162,7 @@ func TestVerdictsAndTables(t *testing.T) {
 	require.NoError(t, err, "the CSV parses")
 	require.Len(t, recs, len(rows)+1, "header and one record per row")
 	assert.Equal(t, []string{"1", "scope", "24000.0"}, recs[4][:3], "records keep the order of the run")
+	assert.Equal(t, []string{"1", "syncpool-v2", "22000.0"}, recs[5][:3], "records keep the order of the run")
 }
 
 func TestParseWrk(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -20,6 +21,8 @@ import (
 //
 //   - heap, syncpool, chan and pool with encoding/json, streaming from the
 //     body, unknown fields refused (decodeStd);
+//   - syncpool-v2 with json v2 into its pooled objects, the body read
+//     whole into a recycled buffer (decodeV2);
 //   - scope with slab/slabjson (json v2) into the request's scope
 //     (decodeScoped): the body is read into the scope, and the decoded
 //     request's nested objects, slice backing arrays and strings are placed
@@ -116,6 +119,44 @@ func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) ([]byte, 
 			return nil, badRequest("unreadable_body", "cannot read the request body: %s", err.Error())
 		}
 	}
+}
+
+// readBody reads the request body into buf, grown with append, up to
+// maxBodyBytes.
+func readBody(buf []byte, w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if r.ContentLength >= 0 && r.ContentLength < maxBodyBytes {
+		buf = slices.Grow(buf, int(r.ContentLength)+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4<<10)
+		}
+		m, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			if e := bodyError(err); e != nil {
+				return buf, e
+			}
+			return buf, badRequest("unreadable_body", "cannot read the request body: %s", err.Error())
+		}
+	}
+}
+
+// decodeV2 decodes data into r with json v2 and its default options, on
+// the heap (or into what r's pooled slices kept), as decodeScoped decodes
+// into a scope: the same results and the same errors.
+func decodeV2(data []byte, r *PriceRequest) *apiError {
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return emptyBody()
+	}
+	if err := jsonv2.Unmarshal(data, r); err != nil {
+		return decodeV2Error(err)
+	}
+	return unknownMembers(r)
 }
 
 // decodeScoped decodes data into r, in s, with slab/slabjson (json v2's

@@ -91,6 +91,7 @@ func FuzzDecodersAgree(f *testing.F) {
 		_, std[name] = newTestServer(f, name, jsonStd)
 	}
 	_, v2 := newTestServer(f, "scope", jsonAuto)
+	_, v2pool := newTestServer(f, "syncpool-v2", jsonAuto)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ref := post(t, std["heap"], body)
 		for name, h := range std {
@@ -99,6 +100,18 @@ func FuzzDecodersAgree(f *testing.F) {
 			require.Equal(t, ref.Body.String(), rec.Body.String(), "%s/std answers %q as heap/std does", name, body)
 		}
 		rec := post(t, v2, body)
+		pooled := post(t, v2pool, body)
+		require.Equal(t, rec.Code, pooled.Code, "syncpool-v2/auto answers %q with scope/auto's status: %s", body, pooled.Body)
+		if rec.Code == http.StatusBadRequest {
+			// Which of several unknown members a refusal names depends on
+			// a map's order.
+			var a, b errorResponse
+			require.NoError(t, jsonv2.Unmarshal(rec.Body.Bytes(), &a))
+			require.NoError(t, jsonv2.Unmarshal(pooled.Body.Bytes(), &b))
+			require.Equal(t, a.Error.Code, b.Error.Code, "syncpool-v2/auto refuses %q as scope/auto does: both decode with json v2", body)
+		} else {
+			require.Equal(t, rec.Body.String(), pooled.Body.String(), "syncpool-v2/auto answers %q as scope/auto does: both decode with json v2", body)
+		}
 		switch {
 		case rec.Code == ref.Code && rec.Code != http.StatusBadRequest:
 			require.Equal(t, ref.Body.String(), rec.Body.String(), "scope/auto answers %q as heap/std does", body)

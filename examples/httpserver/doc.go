@@ -45,12 +45,16 @@
 //     methods, which keep the slices' capacity; the others are zeroed.
 //   - syncpool: a sync.Pool per type, Get, and Put after the same Reset
 //     methods: what Go services run today.
+//   - syncpool-v2: the same sync.Pools, the request decoded with json v2
+//     (the JSON library of scope, without hooks) into the pooled objects:
+//     the fair baseline for scope, which differs from it in the allocator
+//     alone.
 //   - heap: new(T) and append, left to the garbage collector.
 //   - chan: a buffered channel per type, with select/default, and the same
 //     Reset methods.
 //
-// Every strategy but scope decodes with encoding/json (DisallowUnknownFields)
-// streaming from the body; every strategy encodes the response with
+// Every strategy but scope and syncpool-v2 decodes with encoding/json
+// (DisallowUnknownFields) streaming from the body; every strategy encodes the response with
 // encoding/json into a recycled buffer, which allocates nothing, and, for
 // this response, is faster than slab/slabjson's json v2 Encoder
 // (BenchmarkStages). -json=std makes scope decode with encoding/json too,
@@ -75,8 +79,8 @@
 // from its GET /debug/runtime before and after, and the machine's load
 // average. It is printed and written to OUT.md and OUT.csv (-out), with
 // the verdicts on the example's targets: scope at least 1.3 times the
-// requests/s of syncpool with a lower p99, pool at least equal to syncpool
-// with a lower p99.
+// requests/s of syncpool and 1.25 times those of syncpool-v2, each with a
+// lower p99, pool at least equal to syncpool with a lower p99.
 //
 // On a machine with few CPUs, client and server compete for them, and who
 // wins a time slice moves the figures more than the strategies do. Pin
@@ -86,7 +90,7 @@
 //
 //	go build -o /tmp/httpserver ./examples/httpserver
 //	/tmp/httpserver -compare -load wrk -server-cpus 0 -client-cpus 1 -rounds 3 \
-//		-strategies heap,syncpool,pool,scope -out bench/httpserver
+//		-strategies heap,syncpool,syncpool-v2,pool,scope -out bench/httpserver
 //
 // Why child processes rather than one process: in one process the load
 // generator's own allocations would pace the server's garbage collector,

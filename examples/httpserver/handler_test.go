@@ -224,7 +224,7 @@ func TestStrategiesAnswerIdentically(t *testing.T) {
 
 // A refusal is a request that must be refused, with its status and
 // error code. codeV2, if set, is the code when json v2 decodes it (the
-// scope strategy with -json=auto): json v2 stops at the first error, where
+// scope and syncpool-v2 strategies with -json=auto): json v2 stops at the first error, where
 // encoding/json reports a syntax error anywhere in the body first.
 type refusal struct {
 	name   string
@@ -236,7 +236,7 @@ type refusal struct {
 
 // wantCode returns the error code st gives the request.
 func (tc *refusal) wantCode(st *Strategy) string {
-	if st.scopedJSON && tc.codeV2 != "" {
+	if (st.scopedJSON || st.v2JSON) && tc.codeV2 != "" {
 		return tc.codeV2
 	}
 	return tc.code

@@ -46,6 +46,7 @@ type Objects struct {
 	// grow and strings are made in it.
 	scope   *slab.Scope
 	scratch []byte
+	body    []byte // the request body, for syncpool-v2, which decodes it whole
 	out     bytes.Buffer
 }
 
@@ -115,6 +116,10 @@ type Strategy struct {
 	// it. Every strategy encodes the response with encoding/json
 	// (encode.go).
 	scopedJSON bool
+	// v2JSON is set for syncpool-v2 with -json=auto: the request is read
+	// into a recycled buffer and decoded into the pooled objects with json
+	// v2, the JSON library of scope, without hooks.
+	v2JSON bool
 }
 
 // The values of -json.
@@ -128,7 +133,7 @@ const (
 )
 
 // strategyNames lists the values of -alloc, in the order -compare runs them.
-var strategyNames = []string{"heap", "chan", "syncpool", "pool", "scope"}
+var strategyNames = []string{"heap", "chan", "syncpool", "syncpool-v2", "pool", "scope"}
 
 // newStrategy returns the strategy called name, with pools of its own
 // (scope allocates from the process-wide pools of slab.NewIn), coding JSON
@@ -144,6 +149,9 @@ func newStrategy(name, codec string) (*Strategy, error) {
 		newObjects = heapObjects
 	case "syncpool":
 		newObjects = new(syncPools).objects
+	case "syncpool-v2":
+		newObjects = new(syncPools).objects
+		s.v2JSON = codec == jsonAuto
 	case "chan":
 		newObjects = newChanPools(chanPoolSize).objects
 	case "pool":
@@ -199,12 +207,21 @@ func (s *Strategy) end(o *Objects) {
 	o.release()
 	o.scope = nil
 	o.scratch = o.scratch[:0]
+	o.body = o.body[:0]
 	o.out.Reset()
 	s.recycled.Put(o)
 }
 
 // decode reads the body of r into req, as the strategy's users decode.
 func (s *Strategy) decode(o *Objects, w http.ResponseWriter, r *http.Request, req *PriceRequest) *apiError {
+	if s.v2JSON {
+		data, err := readBody(o.body[:0], w, r)
+		o.body = data
+		if err != nil {
+			return err
+		}
+		return decodeV2(data, req)
+	}
 	if !s.scopedJSON {
 		return decodeStd(w, r.Body, req)
 	}

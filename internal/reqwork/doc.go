@@ -25,8 +25,7 @@
 // The tests of package slab use it: the benchmarks BenchmarkRequest,
 // BenchmarkRequestPhases and BenchmarkMigrate, and the scope tests that
 // build whole requests. Their slab strategies are assembled in
-// slab/request_test.go. Background, the live heap beside the requests, also
-// serves internal/rtbwork.
+// slab/request_test.go.
 //
 // The example HTTP server (examples/httpserver) keeps a model of its own: its
 // objects are decoded from a JSON request body and rendered into a response,

@@ -11,7 +11,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/slab/slabjson/internal/shapes"
@@ -74,11 +74,11 @@ func BenchmarkUnmarshal(b *testing.B) {
 // HTML escaped: encoding/json's Encoder, json v2's MarshalWrite (a pooled
 // encoder, options joined per call), and a slabjson Encoder.
 func BenchmarkEncode(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "internal", "rtbwork", "testdata", "response-1.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "bidder", "testdata", "response-1.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var resp rtbwork.BidResponse
+	var resp openrtb.BidResponse
 	if err := json.Unmarshal(data, &resp); err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/rtbwork"
+	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
@@ -29,7 +29,7 @@ func responses(t *testing.T) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for seed := 1; seed <= 6; seed++ {
-		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "rtbwork", "testdata", fmt.Sprintf("response-%d.json", seed)))
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "bidder", "testdata", fmt.Sprintf("response-%d.json", seed)))
 		require.NoError(t, err, "the response is committed")
 		out = append(out, b)
 	}
@@ -39,7 +39,7 @@ func responses(t *testing.T) [][]byte {
 func TestEncoderWritesWhatEncodingJSONWrites(t *testing.T) {
 	e := slabjson.NewEncoder(slabjson.EscapeHTML())
 	for i, want := range responses(t) {
-		var resp rtbwork.BidResponse
+		var resp openrtb.BidResponse
 		require.NoError(t, json.Unmarshal(want, &resp), "the committed response decodes")
 		var out bytesBuffer
 		require.NoError(t, e.Encode(&out, &resp), "the response encodes")
@@ -64,7 +64,7 @@ func TestEncoderWritesWhatEncodingJSONWrites(t *testing.T) {
 func TestEncodeAllocatesNothing(t *testing.T) {
 	skipAllocsUnlessRelease(t)
 	e := slabjson.NewEncoder(slabjson.EscapeHTML())
-	var resp rtbwork.BidResponse
+	var resp openrtb.BidResponse
 	require.NoError(t, json.Unmarshal(responses(t)[0], &resp))
 	out := make(bytesBuffer, 0, 64<<10)
 	encode := func() {
@@ -80,7 +80,7 @@ func TestEncodeAllocatesNothing(t *testing.T) {
 func TestEncoderIsSafeForConcurrentUse(t *testing.T) {
 	e := slabjson.NewEncoder(slabjson.EscapeHTML())
 	want := responses(t)
-	resps := make([]rtbwork.BidResponse, len(want))
+	resps := make([]openrtb.BidResponse, len(want))
 	for i := range want {
 		require.NoError(t, json.Unmarshal(want[i], &resps[i]))
 	}
