@@ -18,32 +18,33 @@ import (
 // type, so they may hold pointers; in release builds, values of every type
 // without pointers share one arena of bytes, aligned, so that a scope that
 // allocates a little of many such types takes one chunk, not one each.
-// Release zeroes what was allocated, keeps chunks holding about as much as
-// this use of the scope needed (up to ScopeKeepBytes per arena) and gives
-// the rest to a cache of free chunks per type and size, which holds them as
+// Values of types with pointers share chunks too in release builds when
+// their types have one shape for the garbage collector (the same size and
+// the same words holding pointers): every pointer type, say, or every
+// string. Release zeroes what was allocated, keeps a chunk holding about as
+// much as this use of the scope needed and gives the rest to a cache of
+// free chunks per type and size, which holds them as
 // a sync.Pool does: a chunk that two garbage collections find unused there
 // goes back to the heap.
 
-// Chunk sizes: classes of 1 KiB to 64 KiB, in steps of 1.5× and 4/3×
-// alternately (1, 1.5, 2, 3, 4, 6 KiB...), so that a chunk sized to what a
-// scope needs wastes at most a third of it. A scope's first chunk of a type
-// is of the smallest class that holds the allocation and what a use of a
-// scope took of that type lately (elemType.estimate); each next one is at
-// least twice as large as the one before. A run larger than the largest
-// class gets a chunk of its own, which is dropped at Release.
+// Chunk sizes: classes of 128 bytes to 64 KiB, eight to each doubling
+// (128, 144, 160, 176, 192...), so that a chunk sized to what a scope needs
+// wastes little of it, and a type a scope uses little of takes little. A
+// scope's first chunk of a type holds the allocation and what a use of a
+// scope took of that type lately (elemType.estimate); a use that takes
+// more gets a second chunk of a quarter of that, and each next one half as
+// large again as the one before, so a scope that runs out of chunk after
+// chunk takes larger and larger ones. A run larger than the largest class
+// gets a chunk of its own, which is dropped at Release.
 const (
-	chunkMinBytes = 1 << 10
-	chunkClasses  = 13
+	chunkMinBytes = 128
+	chunkClasses  = 73
 	chunkMaxBytes = 64 << 10
 )
 
 // classBytes returns the size of chunks of class c.
 func classBytes(c int) uintptr {
-	b := uintptr(chunkMinBytes) << (c / 2)
-	if c%2 == 1 {
-		b += b / 2
-	}
-	return b
+	return uintptr(chunkMinBytes) << (c / 8) * uintptr(8+c%8) / 8
 }
 
 // classOf returns the class of the smallest chunk of at least n bytes, or
@@ -78,6 +79,11 @@ type elemType struct {
 	// (a lost update only delays it), so that a new scope's first chunk
 	// holds what it will likely need.
 	estimate atomic.Int64
+	// shape is the elemType whose chunks hold values of this one in
+	// release builds (see home): bytesType for a type without pointers,
+	// the first type seen of the same shape for the garbage collector, or
+	// the type itself.
+	shape *elemType
 }
 
 // elemTypes maps the descriptor of T to the elemType of T; elemTypesByPtr
@@ -115,23 +121,94 @@ func elemTypeOf(t reflect.Type) *elemType {
 	if et := elemTypes.get(k); et != nil {
 		return (*elemType)(et)
 	}
-	return (*elemType)(elemTypes.getOrAdd(k, func() unsafe.Pointer {
-		return unsafe.Pointer(&elemType{typ: t, size: t.Size(), align: uintptr(t.Align()), ptrs: hasPointers(t)})
-	}))
+	et := &elemType{typ: t, size: t.Size(), align: uintptr(t.Align()), ptrs: hasPointers(t)}
+	et.shape = shapeOf(et) // before getOrAdd, which holds the table's lock: it may add bytes
+	return (*elemType)(elemTypes.getOrAdd(k, func() unsafe.Pointer { return unsafe.Pointer(et) }))
+}
+
+// shapes maps a shape for the garbage collector (see shapeKey) to the
+// first elemType seen of it.
+var shapes struct {
+	sync.Mutex
+	m map[string]*elemType
+}
+
+// shapeOf returns the elemType whose chunks hold values of et in release
+// builds.
+func shapeOf(et *elemType) *elemType {
+	if !et.ptrs {
+		if et.typ == reflect.TypeFor[byte]() {
+			return et
+		}
+		return elemTypeOf(reflect.TypeFor[byte]())
+	}
+	key, ok := shapeKey(et.typ)
+	if !ok {
+		return et
+	}
+	shapes.Lock()
+	defer shapes.Unlock()
+	if shapes.m == nil {
+		shapes.m = make(map[string]*elemType)
+	}
+	if sh := shapes.m[key]; sh != nil {
+		return sh
+	}
+	shapes.m[key] = et
+	return et
+}
+
+// shapeKey describes what the garbage collector sees of values of t: their
+// size and the offsets of the words that hold pointers. Two types of one
+// key may share a chunk made as an array of either. Types with interface
+// values, whose type words the collector reads as its own, or large
+// arrays, report false.
+func shapeKey(t reflect.Type) (string, bool) {
+	var b []byte
+	b = fmt.Appendf(b, "%d:", t.Size())
+	ok := true
+	var walk func(t reflect.Type, off uintptr)
+	walk = func(t reflect.Type, off uintptr) {
+		if !ok {
+			return
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
+			reflect.String, reflect.Slice:
+			b = fmt.Appendf(b, "%d,", off)
+		case reflect.Interface:
+			ok = false
+		case reflect.Array:
+			if t.Len() > 16 && hasPointers(t.Elem()) {
+				ok = false
+				return
+			}
+			for i := range t.Len() {
+				walk(t.Elem(), off+uintptr(i)*t.Elem().Size())
+			}
+		case reflect.Struct:
+			for i := range t.NumField() {
+				f := t.Field(i)
+				walk(f.Type, off+f.Offset)
+			}
+		}
+	}
+	walk(t, 0)
+	return string(b), ok
 }
 
 // bytesType is the elemType of bytes: strings' bytes, and in release
 // builds the values of every type without pointers.
 var bytesType = elemTypeFor[byte]()
 
-// home returns the elemType whose arena holds values of et: et's own, or in
-// release builds the arena of bytes for a type without pointers. Debug
-// builds give each type its own, whose reports name the type.
+// home returns the elemType whose arena holds values of et: in release
+// builds, its shape's (see shapeOf). Debug builds give each type its own,
+// whose reports name the type.
 func (et *elemType) home() *elemType {
-	if !debugMode && !et.ptrs {
-		return bytesType
+	if debugMode {
+		return et
 	}
-	return et
+	return et.shape
 }
 
 // hasPointers reports whether values of t hold pointers.
@@ -288,11 +365,14 @@ func (a *arena) allocSlow(n uintptr) unsafe.Pointer {
 	}
 	c := classOf(n)
 	if c < chunkClasses {
-		if a.n == 0 {
-			c = max(c, min(classOf(uintptr(a.et.estimate.Load())), chunkClasses-1))
-		} else {
-			// Each chunk at least twice as large as the one before.
-			c = max(c, min(a.chunks[a.n-1].class+2, chunkClasses-1))
+		e := uintptr(a.et.estimate.Load())
+		switch {
+		case a.n == 0:
+			c = max(c, min(classOf(e), chunkClasses-1))
+		case a.n == 1:
+			c = max(c, min(classOf(e/4), chunkClasses-1))
+		default:
+			c = max(c, min(a.chunks[a.n-1].class+5, chunkClasses-1)) // 1.5×
 		}
 	}
 	var ch arenaChunk
@@ -326,10 +406,13 @@ func (a *arena) use(n uintptr) unsafe.Pointer {
 }
 
 // release zeroes what the arena handed out since the last release, keeps
-// chunks holding about as many bytes (up to ScopeKeepBytes; none in debug
-// builds, whose chunks go through a quarantine), and gives the others back
-// to the type's cache. Chunks of their own are dropped. It returns the
-// bytes handed out.
+// one chunk for the next use (none in debug builds, whose chunks go through
+// a quarantine), and gives the others back to the type's cache. The chunk
+// kept is the largest of those used that holds what a use takes lately
+// and is no larger than the next use's first chunk would be (see
+// allocSlow): otherwise the next use gets one chunk of the right size from
+// the cache. Chunks of their
+// own are dropped. It returns the bytes handed out.
 func (a *arena) release() uintptr {
 	used := a.used
 	if len(a.chunks) == 0 {
@@ -342,28 +425,34 @@ func (a *arena) release() uintptr {
 	if a.n > 0 {
 		a.chunks[a.n-1].used = a.off
 	}
+	keep := -1
 	if used > 0 {
 		a.et.observe(used)
+		e := uintptr(a.et.estimate.Load())
+		limit := min(classOf(e)+1, chunkClasses-1)
+		for i, ch := range a.chunks[:a.n] {
+			if ch.class < chunkClasses && ch.class <= limit && ch.bytes >= e && (keep < 0 || ch.bytes > a.chunks[keep].bytes) {
+				keep = i
+			}
+		}
 	}
-	keep := min(used, ScopeKeepBytes)
-	kept, k := uintptr(0), 0
-	for _, ch := range a.chunks {
+	for i, ch := range a.chunks {
 		if ch.used > 0 {
 			a.et.clearChunk(ch.p, ch.used)
 		}
-		switch {
-		case ch.class == chunkClasses:
-			// A chunk of its own: the GC takes it.
-		case kept < keep:
-			kept += ch.bytes
-			a.chunks[k] = arenaChunk{p: ch.p, bytes: ch.bytes, class: ch.class}
-			k++
-		default:
+		if i != keep && ch.class < chunkClasses {
 			a.et.putChunk(ch.p, ch.class)
 		}
 	}
-	clear(a.chunks[k:])
-	a.chunks = a.chunks[:k]
+	if keep >= 0 {
+		ch := a.chunks[keep]
+		a.chunks[0] = arenaChunk{p: ch.p, bytes: ch.bytes, class: ch.class}
+		clear(a.chunks[1:])
+		a.chunks = a.chunks[:1]
+	} else {
+		clear(a.chunks)
+		a.chunks = a.chunks[:0]
+	}
 	a.n, a.used = 0, 0
 	a.cur, a.off, a.end = nil, 0, 0
 	return used
@@ -446,8 +535,8 @@ func AppendIn[T any](s *Scope, dst []T, elems ...T) []T {
 }
 
 // appendMinCap is the capacity AppendIn gives a nil or empty slice: 8
-// values, or fewer of a large type.
-func appendMinCap(size uintptr) int { return int(max(1, min(8, chunkMinBytes/size))) }
+// values, or fewer of a type larger than 128 bytes.
+func appendMinCap(size uintptr) int { return int(max(1, min(8, 1024/size))) }
 
 // StringIn returns a string holding the bytes of b whose memory s owns:
 // s.Release frees it, and it must not be used after. An empty b takes no
