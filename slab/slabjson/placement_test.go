@@ -104,7 +104,11 @@ func TestDecodedValueLivesInTheScope(t *testing.T) {
 	var next shapes.Request
 	require.NoError(t, slabjson.Unmarshal(s, sample(t, 2), &next), "the reused scope decodes the next request")
 	if !tracker.Enabled() {
-		assert.Equal(t, next.ID, req.ID, "the old request's first string now reads the new request's: the scope reused its memory")
+		// The scope keeps the chunk its strings were in if it is the
+		// right size for the next use: the old string then reads the new
+		// request's bytes; else it reads zeros.
+		assert.True(t, req.ID == next.ID || req.ID == string(make([]byte, len(req.ID))),
+			"the old request's first string reads the new request's or zeros, not itself: %q", req.ID)
 	} else {
 		assert.Equal(t, string(bytes.Repeat([]byte{0x6b}, len(req.ID))), req.ID, "debug builds quarantine released memory: the old string reads the poison")
 	}
