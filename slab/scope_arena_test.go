@@ -3,6 +3,7 @@ package slab_test
 import (
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -240,4 +241,45 @@ func TestScopeArenaKeepsProportionally(t *testing.T) {
 	fresh := slab.MakeSliceIn[byte](s, 100, 100)
 	_ = fresh
 	s.Release()
+}
+
+func TestBuilderIn(t *testing.T) {
+	s := slab.NewScope()
+	b := slab.BuilderIn(s, 8)
+	b.WriteString("imp=")
+	b.Grow(20)
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), 1234567, 10))
+	b.WriteByte('&')
+	b.WriteRune('é')
+	for range 100 {
+		b.WriteString("-x")
+	}
+	got := b.String()
+	assert.Equal(t, "imp=1234567&é"+strings.Repeat("-x", 100), got, "the Builder writes what it is given")
+	assert.Equal(t, len(got), b.Len(), "Len counts the bytes")
+	more := slab.BuilderIn(s, 0)
+	more.WriteString("second")
+	assert.Equal(t, "second", more.String(), "a second Builder in the scope")
+	assert.Equal(t, "imp=1234567&é"+strings.Repeat("-x", 100), got, "the first string is unchanged by the second Builder")
+	s.Release()
+
+	if slab.ScopesKeepSlots {
+		build := func() {
+			b := slab.BuilderIn(s, 16)
+			for i := range 20 {
+				b.Grow(20) // the room strconv.AppendInt may need
+				b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(i), 10))
+				b.WriteByte(',')
+			}
+			_ = b.String()
+			s.Release()
+		}
+		for range 100 {
+			build()
+		}
+		assert.Zero(t, testing.AllocsPerRun(100, build), "a Builder in a recycled scope allocates nothing on the heap")
+	}
+	var zero slab.Builder
+	err := recoverErr(t, func() { zero.WriteString("x") })
+	assert.ErrorIs(t, err, slab.ErrNilScope, "the zero Builder has no scope")
 }
