@@ -2,7 +2,9 @@ package slabprom_test
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -194,18 +196,26 @@ slabtrack_objects_live{pool="slabprom.twins",type="*metricstest.Order"} 3
 	assert.NoError(t, err, "the series counts the objects of both pools")
 }
 
+// laterPools names each run's pool, so that -count runs the test again on a
+// fresh name.
+var laterPools atomic.Int64
+
 // TestCollectorSeesPoolsMadeLater: the collector holds no list of pools.
 func TestCollectorSeesPoolsMadeLater(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(slabprom.NewCollector()), "the collector registers")
-	n, err := testutil.GatherAndCount(onePool(reg, "slabprom.later"))
+	name := fmt.Sprintf("slabprom.later.%d", laterPools.Add(1))
+	n, err := testutil.GatherAndCount(onePool(reg, name))
 	require.NoError(t, err, "the scrape succeeds")
 	require.Zero(t, n, "no pool of that name exists yet")
-	p := slab.New[metricstest.Line](slab.WithName("slabprom.later"))
+	p := slab.New[metricstest.Line](slab.WithName(name))
 	p.Free(p.Alloc())
-	n, err = testutil.GatherAndCount(onePool(reg, "slabprom.later"), "slabtrack_allocations_total")
+	n, err = testutil.GatherAndCount(onePool(reg, name), "slabtrack_allocations_total")
 	require.NoError(t, err, "the scrape succeeds")
 	assert.Equal(t, 1, n, "the new pool is scraped")
+	// The registry holds pools weakly: without this, a collection during
+	// the scrape may take p and its series with it.
+	runtime.KeepAlive(p)
 }
 
 // TestCollectorDescribesWhatItCollects: the pedantic registry fails a
