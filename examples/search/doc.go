@@ -28,6 +28,8 @@
 //   - scope+slabjson: everything in a slab.Scope from a slab.ScopePool,
 //     released at once after the response is written; slab/slabjson's
 //     Encoder, which writes json v2's bytes.
+//   - scope+slabjson-v1: the same with slabjson.LikeEncodingJSON, which
+//     writes encoding/json's bytes.
 //
 // Every strategy encodes into a buffer recycled from one request to the
 // next and writes it with one Write call. The strategies of each encoding
@@ -44,7 +46,8 @@
 // A live, pointerful background heap of -heap MB gives every GC cycle
 // marking work, as a service's caches do. It prints every round and the
 // medians: the process's CPU time per request (user and system, the
-// garbage collector's included), the GC's share of it, heap allocations
+// garbage collector's included), the runtime's estimate of the GC's part
+// (its mark workers on idle Ps left out), heap allocations
 // and bytes per request, GC cycles, and each strategy's CPU as a ratio of
 // -base's in the same round.
 //

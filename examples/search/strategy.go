@@ -64,6 +64,7 @@ func Strategies() []*Strategy {
 		{Name: "syncpool+v1", Bytes: "v1", newWorker: syncPoolWorker(encodeV1)},
 		{Name: "syncpool+v2", Bytes: "v2", newWorker: syncPoolWorker(encodeV2)},
 		{Name: "scope+slabjson", Bytes: "v2", newWorker: scopeWorker(slabjson.NewEncoder())},
+		{Name: "scope+slabjson-v1", Bytes: "v1", newWorker: scopeWorker(slabjson.NewEncoder(slabjson.LikeEncodingJSON()))},
 	}
 }
 

@@ -91,6 +91,7 @@ type mapScratch struct {
 	vals   reflect.Value // a slice
 	sorted []sortedEntry
 	digits []byte // the text of integer keys
+	ends   []int  // of each integer key's text in digits
 }
 
 type sortedEntry struct {
@@ -174,7 +175,7 @@ func (s *mapScratch) sortedEntries(st *encodeState, b []byte, v reflect.Value, n
 	size := s.key.Type().Size()
 	s.sorted = s.sorted[:0]
 	s.digits = s.digits[:0]
-	var ends []int // of each integer key's text in digits
+	s.ends = s.ends[:0]
 	s.iter.Reset(v)
 	for i := 0; s.iter.Next() && i < n; i++ {
 		s.vals.Index(i).SetIterValue(&s.iter)
@@ -184,18 +185,18 @@ func (s *mapScratch) sortedEntries(st *encodeState, b []byte, v reflect.Value, n
 			s.sorted = append(s.sorted, sortedEntry{key: s.key.String(), i: i})
 		case keyInt:
 			s.digits = strconv.AppendInt(s.digits, loadInt(s.keyPtr, size), 10)
-			ends = append(ends, len(s.digits))
+			s.ends = append(s.ends, len(s.digits))
 			s.sorted = append(s.sorted, sortedEntry{i: i})
 		case keyUint:
 			s.digits = strconv.AppendUint(s.digits, loadUint(s.keyPtr, size), 10)
-			ends = append(ends, len(s.digits))
+			s.ends = append(s.ends, len(s.digits))
 			s.sorted = append(s.sorted, sortedEntry{i: i})
 		}
 	}
 	if kk != keyString {
 		// The digits no longer move: the keys can point into them.
 		start := 0
-		for j, end := range ends {
+		for j, end := range s.ends {
 			s.sorted[j].key = unsafe.String(unsafe.SliceData(s.digits[start:end]), end-start)
 			start = end
 		}
