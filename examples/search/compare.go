@@ -46,7 +46,7 @@ func readCounters() counters {
 	metrics.Read(s)
 	cpu, _ := processCPU()
 	return counters{
-		cpu:    cpu,
+		cpu: cpu,
 		// The runtime's estimate of its GC work, less the mark workers that
 		// it runs on idle Ps, which it counts whether or not the machine
 		// gives them a CPU.
