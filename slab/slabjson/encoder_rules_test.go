@@ -39,26 +39,26 @@ func ruleCases() map[string]any {
 	cyclicAny := []any{1}
 	cyclicAny = append(cyclicAny, &cyclicAny)
 	type omit struct {
-		B   bool              `json:",omitempty"`
-		I   int               `json:",omitempty"`
-		U   uint8             `json:",omitempty"`
-		F   float64           `json:",omitempty"`
-		NZ  float64           `json:",omitempty"`
-		S   string            `json:",omitempty"`
-		P   *int              `json:",omitempty"`
-		A   any               `json:",omitempty"`
-		Sl  []int             `json:",omitempty"`
-		M   map[string]int    `json:",omitempty"`
-		Ar  [0]int            `json:",omitempty"`
-		St  struct{}          `json:",omitempty"`
-		PE  *struct{}         `json:",omitempty"`
-		VM  valueMarshaler    `json:",omitempty"`
-		Z   zeroer            `json:",omitzero"`
-		PZ  *ptrZeroer        `json:",omitzero"`
-		ZS  []int             `json:",omitzero"`
-		ZF  func()            `json:",omitzero"`
-		ZT  time.Time         `json:",omitzero"`
-		ZN  jsonv1.Number     `json:",omitempty"`
+		B   bool             `json:",omitempty"`
+		I   int              `json:",omitempty"`
+		U   uint8            `json:",omitempty"`
+		F   float64          `json:",omitempty"`
+		NZ  float64          `json:",omitempty"`
+		S   string           `json:",omitempty"`
+		P   *int             `json:",omitempty"`
+		A   any              `json:",omitempty"`
+		Sl  []int            `json:",omitempty"`
+		M   map[string]int   `json:",omitempty"`
+		Ar  [0]int           `json:",omitempty"`
+		St  struct{}         `json:",omitempty"`
+		PE  *struct{}        `json:",omitempty"`
+		VM  valueMarshaler   `json:",omitempty"`
+		Z   zeroer           `json:",omitzero"`
+		PZ  *ptrZeroer       `json:",omitzero"`
+		ZS  []int            `json:",omitzero"`
+		ZF  func()           `json:",omitzero"`
+		ZT  time.Time        `json:",omitzero"`
+		ZN  jsonv1.Number    `json:",omitempty"`
 		ZIf interface{ M() } `json:",omitzero"`
 	}
 	type quoted struct {
@@ -77,20 +77,27 @@ func ruleCases() map[string]any {
 		NQ jsonv1.Number `json:",string"`
 	}
 	return map[string]any{
-		"scalars":      []any{true, false, 0, -1, int8(-128), uint64(math.MaxUint64), uintptr(7), "x", float32(0.1), 1.5, nil},
-		"floats":       []float64{0, math.Copysign(0, -1), 1e21, 1e20, 1e-6, 1e-7, 5e-324, math.MaxFloat64, 0.1, 19.99, 1 << 53, 123456789.125, -0.000001, 2.5e-8},
-		"float32s":     []float32{0.1, 1e21, 1e-7, 3.4e38, 16777216, 1.17549435e-38},
-		"nan":          math.NaN(),
-		"inf":          []float64{math.Inf(-1)},
-		"strings":      escapeStrings(),
-		"bad utf8":     []string{"ok", "a\xffb", "\xed\xa0\x80", "\xc3"},
-		"omit zero":    omit{},
-		"omit set":     omit{B: true, I: 1, NZ: math.Copysign(0, -1), S: "s", P: &one, A: 0, Sl: []int{}, M: map[string]int{}, PE: &struct{}{}, VM: valueMarshaler{N: 0}, Z: zeroer{X: 1}, PZ: &ptrZeroer{Z: "zero"}, ZS: []int{}, ZN: "0"},
-		"quoted":       quoted{I: -3, PI: &one, F: 1.5, U: 0, P5: &five, NI: 4},
-		"quoted v1":    quotedV1{B: true, S: `a "q" <b>`, PS: &s, N: "12.5e3", NQ: ""},
-		"quoted bad":   struct{ S []int `json:",string"` }{S: []int{1}},
-		"number bad":   jsonv1.Number("1."),
-		"bytes":        struct{ N, E, B []byte; A [3]byte; NB namedBytes; NA [2]namedByte }{E: []byte{}, B: []byte("hi\x00"), A: [3]byte{1, 2, 3}, NB: namedBytes{1, 2}},
+		"scalars":   []any{true, false, 0, -1, int8(-128), uint64(math.MaxUint64), uintptr(7), "x", float32(0.1), 1.5, nil},
+		"floats":    []float64{0, math.Copysign(0, -1), 1e21, 1e20, 1e-6, 1e-7, 5e-324, math.MaxFloat64, 0.1, 19.99, 1 << 53, 123456789.125, -0.000001, 2.5e-8},
+		"float32s":  []float32{0.1, 1e21, 1e-7, 3.4e38, 16777216, 1.17549435e-38},
+		"nan":       math.NaN(),
+		"inf":       []float64{math.Inf(-1)},
+		"strings":   escapeStrings(),
+		"bad utf8":  []string{"ok", "a\xffb", "\xed\xa0\x80", "\xc3"},
+		"omit zero": omit{},
+		"omit set":  omit{B: true, I: 1, NZ: math.Copysign(0, -1), S: "s", P: &one, A: 0, Sl: []int{}, M: map[string]int{}, PE: &struct{}{}, VM: valueMarshaler{N: 0}, Z: zeroer{X: 1}, PZ: &ptrZeroer{Z: "zero"}, ZS: []int{}, ZN: "0"},
+		"quoted":    quoted{I: -3, PI: &one, F: 1.5, U: 0, P5: &five, NI: 4},
+		"quoted v1": quotedV1{B: true, S: `a "q" <b>`, PS: &s, N: "12.5e3", NQ: ""},
+		"quoted bad": struct {
+			S []int `json:",string"`
+		}{S: []int{1}},
+		"number bad": jsonv1.Number("1."),
+		"bytes": struct {
+			N, E, B []byte
+			A       [3]byte
+			NB      namedBytes
+			NA      [2]namedByte
+		}{E: []byte{}, B: []byte("hi\x00"), A: [3]byte{1, 2, 3}, NB: namedBytes{1, 2}},
 		"nil and empty": struct {
 			NS []int
 			ES []int
@@ -109,26 +116,46 @@ func ruleCases() map[string]any {
 			"f": map[float64]int{1.5: 1},
 			"e": map[string]int{},
 		},
-		"bool keys":   map[bool]int{true: 1},
-		"bad key":     map[string]int{"\xff": 1},
-		"methods":     []any{valueMarshaler{N: 2}, &valueMarshaler{N: 3}, ptrMarshaler{S: "v"}, &ptrMarshaler{S: "p"}, valueText("t"), ptrText{I: 1}, &ptrText{I: 2}, appender{X: 4}, marshalerTo{V: "m"}, time.Date(2024, 2, 29, 12, 0, 0, 5, time.UTC), jsonv1.RawMessage(`{"raw" : [1, 2]}`)},
-		"method bad":   valueMarshaler{N: -1},
-		"ptr methods":  struct{ V ptrMarshaler; P *ptrMarshaler; S []ptrMarshaler; M map[string]ptrMarshaler; A [1]ptrMarshaler }{V: ptrMarshaler{"v"}, P: &ptrMarshaler{"p"}, S: []ptrMarshaler{{"s"}}, M: map[string]ptrMarshaler{"k": {"m"}}, A: [1]ptrMarshaler{{"a"}}},
-		"by value":     ptrMarshaler{S: "root"},
-		"duration":     time.Second,
-		"interfaces":   struct{ E error; S interface{ String() string }; M jsonv1.Marshaler; A any }{M: valueMarshaler{N: 1}, S: stringer{A: 2}, A: &one},
+		"bool keys":  map[bool]int{true: 1},
+		"bad key":    map[string]int{"\xff": 1},
+		"methods":    []any{valueMarshaler{N: 2}, &valueMarshaler{N: 3}, ptrMarshaler{S: "v"}, &ptrMarshaler{S: "p"}, valueText("t"), ptrText{I: 1}, &ptrText{I: 2}, appender{X: 4}, marshalerTo{V: "m"}, time.Date(2024, 2, 29, 12, 0, 0, 5, time.UTC), jsonv1.RawMessage(`{"raw" : [1, 2]}`)},
+		"method bad": valueMarshaler{N: -1},
+		"ptr methods": struct {
+			V ptrMarshaler
+			P *ptrMarshaler
+			S []ptrMarshaler
+			M map[string]ptrMarshaler
+			A [1]ptrMarshaler
+		}{V: ptrMarshaler{"v"}, P: &ptrMarshaler{"p"}, S: []ptrMarshaler{{"s"}}, M: map[string]ptrMarshaler{"k": {"m"}}, A: [1]ptrMarshaler{{"a"}}},
+		"by value": ptrMarshaler{S: "root"},
+		"duration": time.Second,
+		"interfaces": struct {
+			E error
+			S interface{ String() string }
+			M jsonv1.Marshaler
+			A any
+		}{M: valueMarshaler{N: 1}, S: stringer{A: 2}, A: &one},
 		"direct":       []any{map[string]int{"a": 1}, &one, struct{ P *int }{&one}, [1]*int{&one}, func() {}},
 		"embedded":     []any{EmbedOne{Inner: Inner{A: 1, B: "b"}, X: 2}, EmbedPtr{A: "s"}, EmbedPtr{Inner: &Inner{A: 3}, A: "t"}, EmbedConflict{Inner{A: 1}, Inner2{A: "2", D: true}}, EmbedTagged{Inner: Inner{A: 4}, inner3: &inner3{E: 2.5, A: 6}}, EmbedTagged{}, EmbedUnexported{inner3: inner3{E: 1, A: 2}, Inner: Inner{A: 3}}, EmbedDeep{EmbedOne: EmbedOne{X: 1}, EmbedPtr: &EmbedPtr{A: "x", Inner: &Inner{B: "ib"}}, Y: 9}},
 		"unexported":   unexportedOnly{},
 		"empty struct": struct{}{},
-		"tags":         struct{ A int `json:"<a>&b"`; B int `json:"é\u2028"`; C int `json:"-"`; D int `json:"-,"`; E int `json:"a b"` }{1, 2, 3, 4, 5},
-		"odd tags":     struct{ A int `json:",inline"`; B int `json:"'q'"` }{1, 2},
-		"deep":         deep,
-		"cyclic":       cyclic,
-		"cyclic any":   cyclicAny,
-		"unsupported":  struct{ C chan int }{},
-		"complex":      complex(1, 2),
-		"recursive":    node{Name: "r", Kids: []node{{Name: "k", Meta: map[string]any{"b": 1, "a": []any{true, nil}}}}, Any: node{Name: "in any"}},
+		"tags": struct {
+			A int `json:"<a>&b"`
+			B int `json:"é\u2028"`
+			C int `json:"-"`
+			D int `json:"-,"`
+			E int `json:"a b"`
+		}{1, 2, 3, 4, 5},
+		"odd tags": struct {
+			A int `json:",inline"`
+			B int `json:"'q'"`
+		}{1, 2},
+		"deep":        deep,
+		"cyclic":      cyclic,
+		"cyclic any":  cyclicAny,
+		"unsupported": struct{ C chan int }{},
+		"complex":     complex(1, 2),
+		"recursive":   node{Name: "r", Kids: []node{{Name: "k", Meta: map[string]any{"b": 1, "a": []any{true, nil}}}}, Any: node{Name: "in any"}},
 	}
 }
 
