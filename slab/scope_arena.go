@@ -360,7 +360,8 @@ const maxAllocBytes = 1 << 40
 // MakeSliceIn returns a slice of T of length n and capacity c whose backing
 // array s owns: s.Release frees it, and it must not be used after. Like
 // make([]T, n, c), it panics if n < 0 or n > c; it panics with an error
-// wrapping ErrNilScope or ErrReleased, as AllocIn does. A capacity of 0 takes no memory.
+// wrapping ErrNilScope or ErrReleased, as AllocIn does. A capacity of 0 takes no memory,
+// and gives an empty slice, not nil: encoding/json writes it as [], not null.
 func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	if n < 0 || n > c {
 		panic(fmt.Errorf("slab: MakeSliceIn: length %d out of range [0, capacity %d]", n, c))

@@ -15,38 +15,46 @@ import (
 // encoding/json's Encoder does, with a compiled encoder per type: the first
 // value of a type builds its encoder (field offsets, names already quoted,
 // the encoders of the types it holds), which is kept for the life of the
-// process; later values of the type are written without reflection,
-// without allocating, and escaping strings eight bytes at a time.
+// process, so that later values are written without reflection, without
+// allocating, and with strings escaped eight bytes at a time.
 //
 // By default an Encoder writes what json v2
 // (github.com/go-json-experiment/json) writes with its default options,
-// byte for byte, and fails where it fails, with its errors. Types with
-// marshal methods (MarshalJSON, MarshalJSONTo, MarshalText, AppendText),
-// time.Time, and struct types with tag options other than omitempty,
-// omitzero and string are handed to json v2 itself, value by value. That
-// is not what encoding/json writes:
+// byte for byte, and fails where it fails, with its errors. What the
+// compiled encoders leave to json v2, value by value, is written by json
+// v2 itself: types with marshal methods (MarshalJSON, MarshalJSONTo,
+// MarshalText, AppendText), time.Time, maps whose keys are neither strings
+// nor integers, and struct types with tag options other than omitempty,
+// omitzero and string. json v2's bytes are not encoding/json's:
 //
 //   - map keys are in no particular order (encoding/json sorts them);
-//   - omitempty omits a field whose JSON would be null, "", {} or []: not
-//     false or a zero number, which encoding/json omits (omitzero omits
-//     zero values in both);
+//   - omitempty leaves out a field whose JSON would be null, "", {} or []
+//     (an empty struct too); encoding/json leaves out false, 0, "", nil and
+//     empty slices and maps, but not structs (omitzero leaves out zero
+//     values in both);
 //   - nil slices are [] and nil maps {} (encoding/json writes null), a nil
 //     []byte is "", and [N]byte is a base64 string (encoding/json writes an
 //     array of numbers);
 //   - <, >, & and U+2028 and U+2029 are written as they are (EscapeHTML
 //     escapes them as encoding/json does);
 //   - invalid UTF-8 in a string is an error (encoding/json writes \ufffd);
-//   - time.Duration is an error (encoding/json writes nanoseconds);
+//   - time.Duration is an error (encoding/json writes nanoseconds), and so
+//     is a struct type with fields but none to write and no tags
+//     (encoding/json writes {});
 //   - the `string` option is for numbers only, and embedded structs, name
-//     conflicts and tags follow json v2's rules.
+//     conflicts and tags follow json v2's rules;
+//   - the methods of *T are called on every T (encoding/json calls them on
+//     addressable values only: not on a map's values, nor on a value passed
+//     to Encode by value).
 //
 // LikeEncodingJSON makes the Encoder write what encoding/json's Encoder
-// writes instead (and its Marshal, but for the newline), all of the above
-// included. Both write a newline after each value, as encoding/json's
-// Encoder does and its Marshal does not.
+// writes instead, all of the above included, and leave what it does not
+// compile to encoding/json. Both modes write a newline after each value, as
+// encoding/json's Encoder does and its Marshal does not.
 //
-// A slice from slab.MakeSliceIn(s, 0, 0) is empty, not nil: both write it
-// as [], and a field of it tagged omitempty is omitted by both.
+// A slice from slab.MakeSliceIn(s, 0, 0) is empty, not nil: both modes
+// write it as [], and a field of it tagged omitempty is left out by both.
+// A nil slice is written as null by LikeEncodingJSON only.
 //
 // An Encoder is safe for concurrent use. It must not be copied after first
 // use.
@@ -103,6 +111,7 @@ func (e *Encoder) Encode(w io.Writer, v any) error {
 	}
 	st.buf = b[:0]
 	st.scratch = st.scratch[:0]
+	clear(st.words) // left by an error
 	st.depth, st.words = 0, st.words[:0]
 	if cap(b) <= maxBuffer && cap(st.scratch) <= maxBuffer {
 		e.states.Put(st)
@@ -167,6 +176,7 @@ func (st *encodeState) encodeAny(b []byte, x any, m encMode) ([]byte, error) {
 		st.words = append(st.words, e.data)
 		p = unsafe.Pointer(&st.words[len(st.words)-1])
 		b, err := te.fn(st, b, p)
+		st.words[len(st.words)-1] = nil // the state is pooled: keep nothing alive
 		st.words = st.words[:len(st.words)-1]
 		return b, err
 	}

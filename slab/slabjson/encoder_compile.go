@@ -489,9 +489,10 @@ func (c *encCompiler) iface(t reflect.Type, m encMode) encodeFunc {
 
 // fallbackEncoder hands a t to json v2 or encoding/json, which write it
 // where the compiled encoders would: a *T, or for encoding/json a T that
-// is not addressable, a copy of it.
+// is not addressable, a copy of it (but an interface as a pointer to it,
+// whose method encoding/json calls on the interface).
 func fallbackEncoder(t reflect.Type, m encMode) encodeFunc {
-	copyValue := m&modeV1 != 0 && m&modeNoAddr != 0
+	copyValue := m&modeV1 != 0 && m&modeNoAddr != 0 && t.Kind() != reflect.Interface
 	return func(st *encodeState, b []byte, p unsafe.Pointer) ([]byte, error) {
 		v := reflect.NewAt(t, p)
 		if copyValue {

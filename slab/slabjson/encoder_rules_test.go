@@ -212,6 +212,12 @@ func TestEncoderDocumentedDifferences(t *testing.T) {
 			B bool `json:",string"`
 		}{true}, "error", `{"B":"true"}`},
 		{"no field to write", unexportedOnly{}, "error", `{}`},
+		{"omitempty of an empty struct", struct {
+			S struct{} `json:",omitempty"`
+		}{}, `{}`, `{"S":{}}`},
+		{"methods of *T on a T passed by value", ptrMarshaler{S: "v"}, `"ptr:v"`, `{"S":"v"}`},
+		{"methods of *T on a map's values", map[string]ptrMarshaler{"k": {S: "m"}}, `{"k":"ptr:m"}`, `{"k":{"S":"m"}}`},
+		{"a newline after each value", []int{1}, `[1]`, `[1]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
