@@ -19,6 +19,9 @@
 #                   the same rounds; its slabjson sub-benchmarks are renamed
 #                   slabjson-old
 #   OUT=bench       where the raw and rendered results go
+#
+# examples/search's BenchmarkEncode times the same encoders on the same
+# tree from the example's module; it is not run here.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,9 +36,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-log "building the test binaries"
+log "building the test binary"
 go test -c -o "$tmp/slabjson.test" ./slab/slabjson
-(cd examples && go test -c -o "$tmp/search.test" ./search)
 
 raw=$OUT/encoder.txt
 {
@@ -54,10 +56,37 @@ for r in $(seq "$ROUNDS"); do
 			-test.benchmem -test.benchtime "$BENCHTIME" -test.count 1) |
 			sed 's/encoder=slabjson-/encoder=slabjson-old-/; s/encoder=slabjson\([ \t]\)/encoder=slabjson-old\1/' >>"$raw"
 	fi
-	(cd examples/search && "$tmp/search.test" -test.run '^$' -test.bench 'BenchmarkEncode$' \
-		-test.benchmem -test.benchtime "$BENCHTIME" -test.count 1) >>"$raw"
 done
+echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
 
 log "benchstat"
-"${BENCHSTAT[@]}" -col '/encoder' "$raw" >"$OUT/encoder.benchstat.txt"
-cat "$OUT/encoder.benchstat.txt"
+search='v1-marshal v1-encoder v2-marshal v2-marshalwrite slabjson-old slabjson-old-escapehtml slabjson slabjson-escapehtml slabjson-likeencodingjson'
+{
+	echo "## The search response, against encoding/json's Marshal"
+	"${BENCHSTAT[@]}" -filter '.name:EncodeSearch' -col "/encoder@($search)" "$raw"
+	echo
+	echo "## The search response, against json v2's Marshal"
+	"${BENCHSTAT[@]}" -filter '.name:EncodeSearch' -col "/encoder@(v2-marshal ${search/v2-marshal /})" "$raw"
+	echo
+	echo "## The bid response (HTML escaped), against encoding/json's Encoder"
+	"${BENCHSTAT[@]}" -filter '.name:Encode' -col '/encoder@(v1 v2-marshalwrite slabjson-old slabjson)' "$raw"
+} >"$OUT/encoder.benchstat.txt"
+
+# Every round's CPU per op of the search response, and its ratios.
+awk '
+	/^# round/ { r = $3 }
+	/^BenchmarkEncodeSearch\// {
+		split($1, a, "encoder="); enc = a[2]; sub(/-[0-9]+$/, "", enc)
+		for (i = 1; i < NF; i++) if ($(i+1) == "cpu-ns/op") cpu[r, enc] = $i
+		encs[enc] = 1; rounds[r] = 1
+	}
+	END {
+		printf "round  slabjson cpu-µs  /v1-marshal  /v1-encoder  /v2-marshal  /v2-marshalwrite  likeencodingjson/v1-marshal  escapehtml/v1-marshal\n"
+		for (r = 1; r in rounds; r++) {
+			s = cpu[r, "slabjson"]
+			printf "%5d  %15.1f  %11.2f  %11.2f  %11.2f  %16.2f  %27.2f  %21.2f\n", r, s / 1000,
+				s / cpu[r, "v1-marshal"], s / cpu[r, "v1-encoder"], s / cpu[r, "v2-marshal"], s / cpu[r, "v2-marshalwrite"],
+				cpu[r, "slabjson-likeencodingjson"] / cpu[r, "v1-marshal"], cpu[r, "slabjson-escapehtml"] / cpu[r, "v1-marshal"]
+		}
+	}' "$raw" >"$OUT/encoder.rounds.txt"
+cat "$OUT/encoder.rounds.txt"
