@@ -55,8 +55,7 @@ type encodeFunc func(st *encodeState, b []byte, p unsafe.Pointer) ([]byte, error
 // A typeEncoder is the compiled encoder of one type in one mode, built
 // once on first use and cached for the life of the process.
 type typeEncoder struct {
-	typ reflect.Type
-	fn  encodeFunc // set once compiled; read through the pointer, so that recursive types can refer to themselves
+	fn encodeFunc // set once compiled; read through the pointer, so that recursive types can refer to themselves
 	// fallback is set when fn hands the value to json v2 or encoding/json:
 	// types with marshal methods, time types, and what they reject.
 	fallback bool
@@ -70,11 +69,12 @@ type typeEncoder struct {
 // deep that it might be cyclic.
 var errFallback = errors.New("slabjson: encoded by json v2 or encoding/json")
 
-// maxEncodeDepth bounds the nesting that compiled encoders follow; deeper values
-// go to json v2 or encoding/json, which detect cycles from the same depth
-// on.
+// maxEncodeDepth bounds the nesting that compiled encoders follow: a
+// deeper value goes to json v2 or encoding/json as a whole, which detect
+// cycles from the same depth on.
 const maxEncodeDepth = 1000
 
+// encKey is a compiled encoder's key in the cache.
 type encKey struct {
 	t reflect.Type
 	m encMode
@@ -129,7 +129,7 @@ func (c *encCompiler) encoder(t reflect.Type, m encMode) *typeEncoder {
 	if te, ok := c.pending[k]; ok {
 		return te
 	}
-	te := &typeEncoder{typ: t, direct: isDirect(t)}
+	te := &typeEncoder{direct: isDirect(t)}
 	c.pending[k] = te
 	if m&modeV1 != 0 {
 		te.fn, te.fallback = c.buildV1(t, m)
