@@ -16,7 +16,8 @@ import (
 // value of a type builds its encoder (field offsets, names already quoted,
 // the encoders of the types it holds), which is kept for the life of the
 // process, so that later values are written without reflection, without
-// allocating, and with strings escaped eight bytes at a time.
+// allocating (but for what marshal methods allocate), and with strings
+// escaped eight bytes at a time.
 //
 // By default an Encoder writes what json v2
 // (github.com/go-json-experiment/json) writes with its default options,
@@ -94,7 +95,8 @@ func NewEncoder(opts ...EncodeOption) *Encoder {
 }
 
 // Encode writes v to w as one JSON value and a newline, with one Write
-// call. Nothing is written to w if v cannot be encoded.
+// call. Nothing is written to w if v cannot be encoded. A panic in a
+// marshal method of v reaches the caller, and leaves the Encoder usable.
 func (e *Encoder) Encode(w io.Writer, v any) error {
 	st, _ := e.states.Get().(*encodeState)
 	if st == nil {
