@@ -89,6 +89,7 @@ func ruleCases() map[string]any {
 		"quoted":    quoted{I: -3, PI: &one, F: 1.5, U: 0, P5: &five, NI: 4},
 		"quoted v1": quotedV1{B: true, S: `a "q" <b>`, PS: &s, N: "12.5e3", NQ: ""},
 		"quoted bad": struct {
+			//lint:ignore SA5008 the misplaced option is what the case checks
 			S []int `json:",string"`
 		}{S: []int{1}},
 		"number bad": jsonv1.Number("1."),
@@ -143,6 +144,7 @@ func ruleCases() map[string]any {
 			A int `json:"<a>&b"`
 			B int `json:"é\u2028"`
 			C int `json:"-"`
+			//lint:ignore SA5008 a field named "-" is what the case checks
 			D int `json:"-,"`
 			E int `json:"a b"`
 		}{1, 2, 3, 4, 5},
