@@ -47,49 +47,93 @@ func load64(s string, i int) uint64 {
 	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)), 8))
 }
 
-// unsafeMask flags the bytes of x that appendString must look at.
-func unsafeMask(x uint64, html bool) uint64 {
-	m := x&swarMSB | (x-swarLSB*0x20)&^x&swarMSB | hasZeroByte(x^swarLSB*'"') | hasZeroByte(x^swarLSB*'\\')
-	if html {
-		m |= hasZeroByte(x^swarLSB*'<') | hasZeroByte(x^swarLSB*'>') | hasZeroByte(x^swarLSB*'&')
+// maskJSON flags the bytes of x that JSON requires escaped or that start
+// a rune: below 0x20, from 0x80, " and \. maskHTML flags <, > and &.
+func maskJSON(x uint64) uint64 {
+	return x&swarMSB | (x-swarLSB*0x20)&^x&swarMSB | hasZeroByte(x^swarLSB*'"') | hasZeroByte(x^swarLSB*'\\')
+}
+
+func maskHTML(x uint64) uint64 {
+	return hasZeroByte(x^swarLSB*'<') | hasZeroByte(x^swarLSB*'>') | hasZeroByte(x^swarLSB*'&')
+}
+
+// firstUnsafe returns the index of the first byte of s from i that
+// appendString must look at, or len(s) if there is none. A byte it returns
+// may be safe after all (a borrow from a byte below i, already handled,
+// can flag it): the caller looks again.
+func firstUnsafe(s string, i int, html bool) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s, i)
+		m := maskJSON(x)
+		if html {
+			m |= maskHTML(x)
+		}
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
 	}
-	return m
+	if i == len(s) {
+		return i
+	}
+	if len(s) >= 8 {
+		// The last eight bytes, less those before i, already scanned.
+		j := len(s) - 8
+		x := load64(s, j)
+		m := maskJSON(x)
+		if html {
+			m |= maskHTML(x)
+		}
+		if m >>= 8 * (i - j); m == 0 {
+			return len(s)
+		}
+		return i + bits.TrailingZeros64(m)>>3
+	}
+	safe := &safeASCII
+	if html {
+		safe = &safeHTML
+	}
+	for i < len(s) && safe[s[i]] != 0 {
+		i++
+	}
+	return i
 }
 
 // appendString appends s to b as a JSON string, escaped as esc says. It
 // reports false, having appended part of it, if s holds invalid UTF-8 and
 // esc does not replace it (json v2 then reports an error).
 //
-// Runs of bytes that need no escape are found eight at a time and copied
-// with one append; the rest goes byte by byte through a table, and runes
-// from 0x80 through utf8.DecodeRuneInString.
+// The bytes that need no escape are found eight at a time and copied in
+// runs, most strings in one append; the rest goes through a table, and
+// runes from 0x80 through utf8.DecodeRuneInString.
 func appendString(b []byte, s string, esc int) ([]byte, bool) {
+	html := esc&escHTML != 0
+	i := firstUnsafe(s, 0, html)
+	b = append(b, '"')
+	if i == len(s) {
+		b = append(b, s...)
+		return append(b, '"'), true
+	}
+	return appendStringFrom(b, s, i, esc)
+}
+
+// appendStringFrom is appendString from s[i], the first byte that may need
+// an escape, on, with the quote already written.
+func appendStringFrom(b []byte, s string, i, esc int) ([]byte, bool) {
 	html := esc&escHTML != 0
 	safe := &safeASCII
 	if html {
 		safe = &safeHTML
 	}
-	b = append(b, '"')
-	start, i := 0, 0
+	start := 0
 	for i < len(s) {
-		if len(s)-i >= 8 {
-			m := unsafeMask(load64(s, i), html)
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safe[c] != 0 {
-				i++
-				continue
+			if safe[c] == 0 {
+				b = append(b, s[start:i]...)
+				b = appendEscapedASCII(b, c)
+				start = i + 1
 			}
-			b = append(b, s[start:i]...)
-			b = appendEscapedASCII(b, c)
-			i++
-			start = i
+			i = firstUnsafe(s, i+1, html)
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -106,7 +150,7 @@ func appendString(b []byte, s string, esc int) ([]byte, bool) {
 			b = append(b, '\\', 'u', '2', '0', '2', hexLower[r&0xf])
 			start = i + size
 		}
-		i += size
+		i = firstUnsafe(s, i+size, html)
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"'), true

@@ -8,9 +8,11 @@ import (
 
 // encField is a field as its struct's compiled encoder writes it.
 type encField struct {
-	// name is `,"name":`, quoted and escaped for the mode; the comma is
-	// left out before the first member.
-	name string
+	// name is `,"name":`, quoted and escaped for the mode; the comma of
+	// the first member is overwritten by the object's {. name16 holds it
+	// too, if it fits, to be written with one 16-byte store.
+	name   string
+	name16 [16]byte
 	// hops are the offsets of the embedded struct pointers on the way to
 	// the field, each from the struct the previous one points to; a nil
 	// one leaves the field out. off is the field's offset from the last.
@@ -81,6 +83,7 @@ func (c *encCompiler) structEncoder(t reflect.Type, m encMode) (encodeFunc, bool
 		f.esc = m.escape()
 		name, _ := appendString([]byte{','}, s.name, m.escape())
 		f.name = string(append(name, ':'))
+		copy(f.name16[:], f.name)
 		f.kind = kindOf(s.typ, f.te, fm)
 		if f.kind == fieldInt || f.kind == fieldUint {
 			f.size = s.typ.Size()
@@ -122,15 +125,16 @@ func kindOf(t reflect.Type, te *typeEncoder, m encMode) encFieldKind {
 }
 
 func encodeStruct(st *encodeState, b []byte, p unsafe.Pointer, fields []encField) ([]byte, error) {
-	b = append(b, '{')
-	first := len(b)
+	start := len(b)
 fields:
 	for i := range fields {
 		f := &fields[i]
 		fp := p
-		for _, h := range f.hops {
-			if fp = *(*unsafe.Pointer)(unsafe.Add(fp, h)); fp == nil {
-				continue fields
+		if len(f.hops) > 0 {
+			for _, h := range f.hops {
+				if fp = *(*unsafe.Pointer)(unsafe.Add(fp, h)); fp == nil {
+					continue fields
+				}
 			}
 		}
 		fp = unsafe.Add(fp, f.off)
@@ -138,8 +142,11 @@ fields:
 			continue
 		}
 		mark := len(b)
-		if mark == first {
-			b = append(b, f.name[1:]...)
+		if n := len(f.name); n <= len(f.name16) && cap(b)-mark >= len(f.name16) {
+			// Most names are short: one store past the end of b, within its
+			// capacity, instead of a call of memmove.
+			*(*[16]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), mark)) = f.name16
+			b = b[:mark+n]
 		} else {
 			b = append(b, f.name...)
 		}
@@ -189,6 +196,10 @@ fields:
 			b = b[:mark]
 		}
 	}
+	if len(b) == start {
+		return append(b, "{}"...), nil
+	}
+	b[start] = '{' // over the first member's comma
 	return append(b, '}'), nil
 }
 
