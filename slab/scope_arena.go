@@ -502,7 +502,8 @@ func NewIn[T any](s *Scope) *T {
 // MakeSliceIn returns a slice of T of length n and capacity c whose backing
 // array s owns: s.Release frees it, and it must not be used after. Like
 // make([]T, n, c), it panics if n < 0 or n > c; it panics as NewIn does. A
-// capacity of 0 takes no memory, and the slice is empty but not nil.
+// capacity of 0 takes no memory and gives an empty slice, not nil:
+// encoding/json writes it as [], not null.
 func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	if n < 0 || n > c {
 		panic(fmt.Errorf("slab: MakeSliceIn: length %d out of range [0, capacity %d]", n, c))

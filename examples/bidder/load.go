@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slabtrack/slabtrack/internal/clock"
 )
 
 // The measurements of one strategy in one process (bidder load): what the
@@ -41,7 +43,7 @@ func (r loadResult) String() string {
 func load(st Strategy, bodies [][]byte, requests, goroutines int, decodeOnly bool) (loadResult, error) {
 	goroutines = max(goroutines, 1)
 	before := readCounters()
-	cpu0, _ := ProcessCPU()
+	cpu0, _ := clock.ProcessCPU()
 	start := time.Now()
 
 	var wg sync.WaitGroup
@@ -79,7 +81,7 @@ func load(st Strategy, bodies [][]byte, requests, goroutines int, decodeOnly boo
 	wg.Wait()
 
 	wall := time.Since(start)
-	cpu1, ok := ProcessCPU()
+	cpu1, ok := clock.ProcessCPU()
 	after := readCounters()
 	r := loadResult{
 		Requests:   requests,

@@ -4,9 +4,13 @@
 // that a whole request, decoded, lives in its scope and leaves nothing for
 // the garbage collector. It decodes with json v2
 // (github.com/go-json-experiment/json, the code of encoding/json/v2), and
-// its results and errors are json v2's. Encoder writes JSON with json v2
-// without allocating; with EscapeHTML it escapes as encoding/json's Encoder
-// does.
+// its results and errors are json v2's.
+//
+// Encoder writes JSON without allocating, with an encoder compiled for
+// each type on first use: by default the bytes json v2 writes, with
+// EscapeHTML escaped as encoding/json escapes, and with LikeEncodingJSON
+// the bytes encoding/json writes (map keys sorted, its omitempty, nil
+// slices as null). Its doc lists where the two differ.
 //
 // json v2 calls unmarshal functions for exactly the types it is given, so
 // a Decoder is told which types to place in the scope, with hooks:
