@@ -345,7 +345,9 @@ func StopSentinels(kind string) (restart func() bool) {
 	}
 	c.state.Store(chainStopping)
 	return func() bool {
-		for range 1000 {
+		// Patient: on a loaded machine under the race detector, the
+		// runtime may take seconds to run the last sentinel's cleanup.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 			if c.state.Load() == chainStopped {
 				c.state.Store(chainRunning)
 				arm()

@@ -3,6 +3,7 @@ package slab_test
 import (
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,14 +165,27 @@ func TestIdleTrimAfterGC(t *testing.T) {
 }
 
 // clockState describes the automatic trim's clock for a failure message:
-// whether it kept up with the collections, and, if the runtime's cleanup
-// goroutine, the finalizer goroutine or the clock's is stuck, where.
+// whether it kept up with the collections, whether the runtime's cleanups
+// and finalizers keep up with their queues (their goroutines are the
+// runtime's, which runtime.Stack does not show), and where the clock's
+// goroutine is.
 func clockState() string {
 	cycles, worked, running := slab.GCClock()
 	var gc runtime.MemStats
 	runtime.ReadMemStats(&gc)
-	return fmt.Sprintf("the clock counted %d GC cycles (the process ran %d) and caught up with %d (running %v); goroutines running cleanups, finalizers or the clock:\n%s\n\n%s\n\n%s",
-		cycles, gc.NumGC, worked, running, goroutinesIn("runtime.runCleanups"), goroutinesIn("runtime.runFinalizers"), goroutinesIn("slab.runGCTicks"))
+	q := []metrics.Sample{
+		{Name: "/gc/cleanups/queued:cleanups"}, {Name: "/gc/cleanups/executed:cleanups"},
+		{Name: "/gc/finalizers/queued:finalizers"}, {Name: "/gc/finalizers/executed:finalizers"},
+	}
+	metrics.Read(q)
+	n := func(i int) uint64 {
+		if q[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return q[i].Value.Uint64()
+	}
+	return fmt.Sprintf("the clock counted %d GC cycles (the process ran %d) and caught up with %d (running %v); the runtime queued %d cleanups and ran %d, queued %d finalizers and ran %d; goroutines running the clock:\n%s",
+		cycles, gc.NumGC, worked, running, n(0), n(1), n(2), n(3), goroutinesIn("slab.runGCTicks"))
 }
 
 // goroutinesIn returns the stacks of the goroutines that are running fn.
@@ -248,7 +262,7 @@ func TestIdleTrimClockRunsOnEitherSentinel(t *testing.T) {
 			// After GOMAXPROCS is back (cleanups run last first): a
 			// cleanup held up on a P that withProcs took away runs
 			// only then.
-			t.Cleanup(func() { assert.True(t, restart(), "the %s sentinels start again", kind) })
+			t.Cleanup(func() { assert.True(t, restart(), "the %s sentinels start again; %s", kind, clockState()) })
 			gcCycles(3) // the last sentinel of the kind has run, most likely
 
 			withProcs(t, 1) // fills slabs in order from one P's cache
