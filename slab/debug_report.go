@@ -85,6 +85,13 @@ func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *violati
 	v.Op = "Free"
 	v.Call = frames(uint32(call))
 	v.Detail = freedDetail(seen, false)
+	if seen == dFreeing && p.reset != nil && resetRunning(p.reset) {
+		// Not another goroutine: the object's own Free is running the
+		// reset function, which freed the object again.
+		v.Detail = "the pool's " + funcName(p.reset) + ", which runs on the object while Free (or its scope's Release) frees it, freed it again: a reset function must not free the object it readies"
+		v.Err = p.resettingError(r, opFree)
+		return v
+	}
 	if st == dLive {
 		// Freed and allocated again meanwhile: the records are the new
 		// object's, not the one this call meant.

@@ -35,15 +35,23 @@ func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) *T {
 }
 
 // releaseDebug is release in debug builds: each object goes through
-// Pool.free, which counts the frees and the bound.
-func (b *scopeSlots[T]) releaseDebug() bool {
+// Pool.free's debug path, which counts the frees and the bound. It returns
+// the first panic of the pool's reset function: the other objects are freed
+// all the same.
+func (b *scopeSlots[T]) releaseDebug() (held bool, failed *resetPanic) {
 	p := b.owner
 	if p != nil {
 		for i, x := range b.objs {
+			if x == nil {
+				continue // freed by a Release that a reset's runtime.Goexit ended
+			}
+			b.objs[i] = nil
 			r := p.lookup(x)
 			*r.st() = stateLive // the state Pool.free expects
-			p.free(r)
-			b.objs[i] = nil
+			if err := p.debugFreeSlot(r); err != nil {
+				err.op = "the scope's Release"
+				failed = addResetPanic(failed, err)
+			}
 		}
 		b.objs = b.objs[:0]
 		p.mu.Lock()
@@ -52,7 +60,7 @@ func (b *scopeSlots[T]) releaseDebug() bool {
 		b.reset()
 	}
 	b.isListed = false
-	return false
+	return false, failed
 }
 
 // scopeBusy catches concurrent use of one scope in debug builds: the

@@ -38,7 +38,9 @@ var (
 	// "slab: object belongs to a scope".
 	ErrScoped = errs.Scoped
 	// ErrReleased is wrapped by the panic of every use of a scope after its
-	// ScopePool took it back (ScopePool.Put). AllocIn after Release and a
+	// ScopePool took it back (ScopePool.Put), and of every use of a scope
+	// while its Release runs (from a reset function that the Release
+	// called, or from another goroutine). AllocIn after Release and a
 	// second Release do not panic: a released scope is empty and may be
 	// used again by its owner. Its message is "slab: invalid scope".
 	ErrReleased = errs.Released
@@ -52,6 +54,14 @@ var (
 	// goroutines use one scope at once. Its message is "slab: concurrent
 	// use of one scope".
 	ErrScopeBusy = errs.ScopeBusy
+	// ErrResetPanicked is wrapped by the panic of Free, FreeRef,
+	// Scope.Release and ScopePool.Put when the pool's reset function
+	// (WithReset) panicked on an object they were freeing. The panic
+	// happens once the call is done: the object was zeroed instead and its
+	// slot freed, and the error also wraps what the reset function panicked
+	// with, if that was an error. Its message is "slab: reset function
+	// panicked".
+	ErrResetPanicked = errs.ResetPanicked
 )
 
 // An op is the call that found a broken condition, for its message: a RefOf

@@ -378,7 +378,9 @@ func (p *Pool[T]) exhausted() error {
 // ErrForeign if the pool did not allocate x (a new(T), a pointer from another
 // pool, a pointer into the middle of a slot, a pointer into a slab released
 // by Trim), and ErrScoped if x was allocated with AllocIn. The pool is
-// unchanged by a call that panics.
+// unchanged by a call that panics, but for one: if the pool's reset function
+// (WithReset) panics, Free zeroes x instead, frees it all the same, and then
+// panics with an error wrapping ErrResetPanicked.
 func (p *Pool[T]) Free(x *T) {
 	if x == nil {
 		return
@@ -424,7 +426,9 @@ func (p *Pool[T]) Free(x *T) {
 // one, Refs, bounded pools, debug builds and every error.
 func (p *Pool[T]) free(r slotRef[T]) {
 	if debugMode {
-		p.debugFreeSlot(r)
+		if err := p.debugFreeSlot(r); err != nil {
+			panic(err)
+		}
 		return
 	}
 	st := r.st()
@@ -441,26 +445,29 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		return // generations spent: the slot is retired
 	}
-	*st = stateFree
 	x := r.ptr()
 	if race.Enabled {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
-	p.clearObject(x)
+	if p.reset != nil {
+		// The slot is freed even if the reset panics (reset.go).
+		*st = stateResetting
+		returned := false
+		defer func() {
+			if !returned {
+				p.freeResetFailed(r, x, recover()) // recover is nil under runtime.Goexit
+			}
+		}()
+		p.reset(x)
+		returned = true
+	} else {
+		var zero T
+		*x = zero // a typed store: pointer words are cleared with write barriers
+	}
+	*st = stateFree
 	if p.putFree(r) {
 		p.racedFree(r)
 	}
-}
-
-// clearObject readies a freed object for its next user: it zeroes it, or
-// runs the pool's reset function (WithReset).
-func (p *Pool[T]) clearObject(x *T) {
-	if p.reset != nil {
-		p.reset(x)
-		return
-	}
-	var zero T
-	*x = zero // a typed store: pointer words are cleared with write barriers
 }
 
 // racedFree panics for a Free whose slot putFree found in its word's inbox
@@ -585,6 +592,8 @@ func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
 func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
 	num := p.slotNum(r)
 	switch {
+	case st == stateResetting:
+		return p.resettingError(r, o)
 	case st == stateScoped && o == opRefOf:
 		return fmt.Errorf("%w: RefOf of %s (pool %q, slot %d) that was allocated with AllocIn: Scope.Release frees it, and a Ref must not outlive it",
 			ErrScoped, p.owner.typeName, p.owner.name, num)

@@ -76,6 +76,8 @@ func (p *Pool[T]) Get(r Ref[T]) *T {
 //
 // FreeRef panics with an error wrapping ErrStaleRef as Get does; a second
 // FreeRef of the same Ref is stale, since the first bumped the generation.
+// If the pool's reset function panics, FreeRef frees the object all the
+// same and then panics, as Free does.
 func (p *Pool[T]) FreeRef(r Ref[T]) {
 	if debugMode {
 		p.debugFreeRef(r)

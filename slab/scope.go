@@ -115,6 +115,9 @@ func (s *Scope) lease(op, typ, pool string) *scopeState {
 		if st.gen == s.gen {
 			return st
 		}
+		if st.gen == s.gen|genReleasing {
+			panic(reentrantScopeError(op, typ, pool))
+		}
 	}
 	if s == nil {
 		panic(nilScopeError(op, typ, pool))
@@ -224,6 +227,10 @@ func (p *Pool[T]) allocIn(s *Scope) (*T, error) {
 // entirely, so a second Release in a row frees nothing and gives back what
 // the first kept. Release of a nil *Scope does nothing; Release of a scope
 // that its ScopePool took back panics with an error wrapping ErrReleased.
+// If a pool's reset function (WithReset) panics on an object, Release
+// zeroes that object, frees everything else all the same, and then panics
+// with an error wrapping ErrResetPanicked; every use of s from inside
+// Release, as by a reset function, panics with one wrapping ErrReleased.
 func (s *Scope) Release() {
 	if s == nil {
 		return
@@ -232,20 +239,37 @@ func (s *Scope) Release() {
 	if debugMode {
 		defer st.exit(st.enter(&opRelease))
 	}
-	st.release()
+	if err := st.release(); err != nil {
+		panic(err)
+	}
 }
 
 // ScopeKeepBytes is the most memory Release keeps, per pool and per slice
 // element type, for a scope's next use.
 const ScopeKeepBytes = 32 << 10
 
-// release is Release of the state.
-func (st *scopeState) release() {
+// genReleasing is set in scopeState.gen while Release runs, so that every
+// use of the scope fails its lease meanwhile, the fast path of AllocIn
+// included: the pool's reset functions run during Release, and one that
+// allocated in the scope it is releasing would be handed a slot that
+// Release then frees.
+const genReleasing = 1 << 63
+
+// release is Release of the state. It returns the first panic of a pool's
+// reset function, if any: every object is freed all the same (reset.go).
+func (st *scopeState) release() error {
+	st.gen |= genReleasing
+	defer func() { st.gen &^= genReleasing }()
+	var failed *resetPanic
 	if st.held != nil {
 		states := st.held.states
 		n := 0
 		for i, h := range states {
-			if h.release() {
+			held, err := h.release()
+			if err != nil {
+				failed = addResetPanic(failed, err)
+			}
+			if held {
 				if n != i {
 					states[n] = h
 				}
@@ -260,6 +284,10 @@ func (st *scopeState) release() {
 			a.release()
 		}
 	}
+	if failed != nil {
+		return failed
+	}
+	return nil
 }
 
 // Len returns the number of pool objects allocated in s since its last

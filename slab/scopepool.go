@@ -39,18 +39,25 @@ func (sp *ScopePool) Get() *Scope {
 // next Get. s must come from Get of sp; it must not be used after Put.
 //
 // Put panics with an error wrapping ErrNilScope if s is nil, and with one
-// wrapping ErrReleased if s was put already.
+// wrapping ErrReleased if s was put already. If a pool's reset function
+// panicked during the release, Put panics with an error wrapping
+// ErrResetPanicked once s is released and ended.
 func (sp *ScopePool) Put(s *Scope) {
 	st := s.lease("ScopePool.Put", "", "")
 	if s.st == &s.own {
 		// A scope of NewScope or a zero Scope: it has no lease to end, and
 		// its memory is in the *Scope itself.
-		st.release()
+		if err := st.release(); err != nil {
+			panic(err)
+		}
 		return
 	}
-	st.release()
+	err := st.release()
 	st.gen++
 	sp.states.Put(st)
+	if err != nil {
+		panic(err)
+	}
 }
 
 // scopeCtx is a context carrying a scope from a ScopePool, allocated with

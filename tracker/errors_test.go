@@ -32,6 +32,7 @@ func TestSentinelDocsQuoteTheirMessages(t *testing.T) {
 		"ErrReleased":       slab.ErrReleased,
 		"ErrScopeBusy":      slab.ErrScopeBusy,
 		"ErrNilScope":       slab.ErrNilScope,
+		"ErrResetPanicked":  slab.ErrResetPanicked,
 		"ErrWriteAfterFree": tracker.ErrWriteAfterFree,
 		"ErrLeak":           tracker.ErrLeak,
 		"ErrUseAfterFree":   tracker.ErrUseAfterFree,

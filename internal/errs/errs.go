@@ -18,6 +18,7 @@ var (
 	Released       = errors.New("slab: invalid scope")
 	NilScope       = errors.New("slab: nil scope")
 	ScopeBusy      = errors.New("slab: concurrent use of one scope")
+	ResetPanicked  = errors.New("slab: reset function panicked")
 	WriteAfterFree = errors.New("slab: write after free")
 	Leak           = errors.New("slab: leak")
 	UseAfterFree   = errors.New("slab: use after free")
