@@ -459,7 +459,7 @@ func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
 	fault.PanicOnFault()
 	r, ok := p.refLookup(ref)
 	if !ok {
-		v := p.staleRef(p.staleRefError(ref), ref)
+		v := p.staleRef(p.staleRefError(ref, "FreeRef"), ref)
 		v.Op = "FreeRef"
 		violation.Report(v)
 		return

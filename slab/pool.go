@@ -327,7 +327,7 @@ func (p *Pool[T]) Alloc() *T {
 		pin.Unpin()
 		return p.allocSlow()
 	}
-	x, err := p.TryAlloc()
+	x, err := p.tryAlloc("Alloc")
 	if err != nil {
 		panic(err)
 	}
@@ -337,9 +337,12 @@ func (p *Pool[T]) Alloc() *T {
 // TryAlloc is like Alloc, but when a bound set with WithMaxObjects is reached
 // it returns nil and an error wrapping ErrExhausted. It never blocks and
 // never panics on exhaustion.
-func (p *Pool[T]) TryAlloc() (*T, error) {
+func (p *Pool[T]) TryAlloc() (*T, error) { return p.tryAlloc("TryAlloc") }
+
+// tryAlloc is TryAlloc for the call op, which its error names.
+func (p *Pool[T]) tryAlloc(op string) (*T, error) {
 	if p.bound != 0 && !p.admit() {
-		return nil, p.exhausted()
+		return nil, p.exhausted(op)
 	}
 	if debugMode {
 		return p.debugShadow(p.alloc()), nil
@@ -357,15 +360,20 @@ func (p *Pool[T]) admit() bool {
 	return true
 }
 
-// exhausted returns the error of an allocation from a full bounded pool.
+// exhausted returns the error of an allocation (the call op) from a full
+// bounded pool.
 // Debug builds name the allocation sites of the live objects in its
-// message; release builds record none, and the message says where to find
-// them. (A sampling mode that records the sites of some allocations in
-// release builds would plug in here, as sites.)
-func (p *Pool[T]) exhausted() error {
-	e := &exhaustedError{typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
-	if debugMode {
+// message; release builds name those of the sampled ones, if the pool
+// samples (WithSampling, WithGuardSampling), and otherwise say where to
+// find them.
+func (p *Pool[T]) exhausted(op string) error {
+	e := &exhaustedError{op: op, typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
+	switch {
+	case debugMode:
 		e.sites = p.debugLiveSites
+	case p.sample != nil:
+		e.sites = func() string { return liveSitesText(p.sample.objects(nil)) }
+		e.sampleEvery = p.sample.every
 	}
 	return e
 }

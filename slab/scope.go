@@ -206,7 +206,7 @@ func (p *Pool[T]) allocIn(s *Scope) (*T, error) {
 		defer st.exit(st.enter(&opAllocIn))
 	}
 	if p.bound != 0 && !p.admit() {
-		return nil, p.exhausted()
+		return nil, p.exhausted("AllocIn")
 	}
 	b := scopeSlotsOf(st, p)
 	if debugMode {
