@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/violation"
 	"github.com/slabtrack/slabtrack/slab"
@@ -104,6 +105,11 @@ func WriteReport(w io.Writer) error {
 			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
 	} else {
 		b.WriteString("slabtrack: release build: live objects are counted; their allocation sites are recorded only for the objects that pools with slab.WithSampling sample; rebuild with -tags slabdebug for every site\n")
+	}
+	if guard.InUse() {
+		g := guard.Budget()
+		fmt.Fprintf(&b, "guard pages: %d slot(s) protected, %d of a budget of %d kernel mappings (vm.max_map_count %d) in use, %d protection(s) refused for want of budget\n",
+			g.Protected, g.Used, g.Limit, g.MaxMapCount, g.Refused)
 	}
 	pools := Pools()
 	fmt.Fprintf(&b, "%d pool(s)\n", len(pools))
