@@ -538,3 +538,49 @@ func TestBadInputAllocBeyondTheBound(t *testing.T) {
 	requireBoundExact(t, p, 3)
 	requireTrimEmpties(t, p)
 }
+
+// Every panic and error of a call on a pool reads as a sentence that names
+// the call: no empty operation name, no doubled separator. (The messages of
+// the scope's own calls are checked with the scopes.)
+func TestBadInputMessagesNameTheCall(t *testing.T) {
+	p := slab.New[stamped](slab.WithName("messages"), slab.WithMaxObjects(2), slab.WithQuarantine(0))
+	live := p.Alloc()
+	freed := p.Alloc()
+	stale := p.RefOf(freed)
+	p.Free(freed)
+	s := slab.NewScope()
+	defer s.Release()
+	var extra *stamped
+	for _, tc := range []struct {
+		call string // what the message must name
+		do   func()
+	}{
+		{"Free", func() { p.Free(new(stamped)) }},
+		{"RefOf", func() { p.RefOf(new(stamped)) }},
+		{"double free", func() { p.Free(freed) }},
+		{"RefOf", func() { p.RefOf(freed) }},
+		{"Get", func() { p.Get(stale) }},
+		{"FreeRef", func() { p.FreeRef(stale) }},
+		{"Get", func() { p.Get(slab.Ref[stamped]{}) }},
+		{"Alloc", func() { extra = p.Alloc(); p.Alloc() }},
+		{"AllocRef", func() { p.AllocRef() }},
+		{"AllocIn", func() { p.AllocIn(s) }},
+		{"TryAlloc", func() {
+			if _, err := p.TryAlloc(); err != nil {
+				panic(err)
+			}
+		}},
+	} {
+		v := catch(tc.do)
+		err, ok := v.(error)
+		require.Truef(t, ok, "%s panics with an error, not %T (%v)", tc.call, v, v)
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		assert.Truef(t, strings.HasPrefix(first, "slab: "), "the message starts with slab: %q", first)
+		assert.Containsf(t, first, tc.call, "the message names %s: %q", tc.call, first)
+		for _, bad := range []string{": :", " :", "  ", "()", " of (", "of  "} {
+			assert.NotContainsf(t, first, bad, "the message reads as a sentence (no %q): %q", bad, first)
+		}
+	}
+	p.Free(live)
+	p.Free(extra)
+}

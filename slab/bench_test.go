@@ -70,6 +70,59 @@ func (c chanPool[T]) put(x *T) {
 	}
 }
 
+// resetBuf is a 64-byte object that keeps its slice's capacity across
+// uses, through a reset function.
+type resetBuf struct {
+	items []uint64
+	n     int64
+	_     [4]uint64
+}
+
+func resetResetBuf(x *resetBuf) {
+	x.items = x.items[:0]
+	x.n = 0
+}
+
+// BenchmarkAllocFreeGeneralPath measures one allocation and its release
+// where Free takes its general path: a pool with a reset function
+// (WithReset), whose Free runs the reset under a deferred recovery, against
+// sync.Pool with the same reset before Put; a bounded pool; and a Ref.
+func BenchmarkAllocFreeGeneralPath(b *testing.B) {
+	b.Run("path=reset/alloc=syncpool", func(b *testing.B) {
+		b.ReportAllocs()
+		p := sync.Pool{New: func() any { return new(resetBuf) }}
+		for b.Loop() {
+			x := p.Get().(*resetBuf)
+			x.items = append(x.items, 1)
+			resetResetBuf(x)
+			p.Put(x)
+		}
+	})
+	b.Run("path=reset/alloc=slab", func(b *testing.B) {
+		b.ReportAllocs()
+		p := slab.New[resetBuf](slab.WithReset(resetResetBuf))
+		for b.Loop() {
+			x := p.Alloc()
+			x.items = append(x.items, 1)
+			p.Free(x)
+		}
+	})
+	b.Run("path=bounded/alloc=slab", func(b *testing.B) {
+		b.ReportAllocs()
+		p := slab.New[ptr64](slab.WithMaxObjects(1 << 20))
+		for b.Loop() {
+			p.Free(p.Alloc())
+		}
+	})
+	b.Run("path=ref/alloc=slab", func(b *testing.B) {
+		b.ReportAllocs()
+		p := slab.New[ptr64]()
+		for b.Loop() {
+			p.FreeRef(p.AllocRef())
+		}
+	})
+}
+
 // BenchmarkAllocFree measures one allocation and its release, for a
 // pointerful and a pointer-free 64-byte type, on one goroutine
 // (mode=serial) and on all Ps through b.RunParallel (mode=parallel).

@@ -123,18 +123,22 @@ func (p *Pool[T]) collected(sh *shadow[T], addr uintptr) {
 	}
 	p.dbg.smu.Unlock()
 
+	detail := "the GC found the object unreachable, and it was never freed; its slot was reclaimed"
 	if d.state.CompareAndSwap(dLive, dFreeing) {
 		d.shadow.Store(0)
 		d.freeStack.Store(0)
 		d.freeAt.Store(now)
-		p.finishFree(r, d, false)
+		if err := p.finishFree(r, d, false); err != nil {
+			// Not raised: this runs on the runtime's cleanup goroutine.
+			detail += "; the pool's reset function panicked on the slot, which was zeroed instead: " + err.Error()
+		}
 	}
 	// The default handling leaves dropped objects to Find, which reports
 	// them either way: a panic here would end the process from the
 	// cleanup goroutine.
 	violation.Report(&violation.Violation{
 		Kind: violation.Dropped, Pool: p.owner.name, Type: p.owner.typeName, Slot: obj.Slot, Addr: addr,
-		Detail:   "the GC found the object unreachable, and it was never freed; its slot was reclaimed",
+		Detail:   detail,
 		Alloc:    frames(uint32(obj.Stack)),
 		AllocAge: clock.Since(now, obj.AllocAt),
 	})
@@ -169,7 +173,11 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	d.shadow.Store(0)
 	d.freeStack.Store(uint32(call))
 	d.freeAt.Store(now)
-	p.finishFree(r, d, false)
+	if err := p.finishFree(r, d, false); err != nil {
+		// The slot only stood for the object, but the reset ran on it:
+		// raise its panic once the object is freed too.
+		defer panic(err)
+	}
 
 	race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x)))
 	if p.dbg.qcap == 0 {

@@ -33,21 +33,21 @@ type (
 // stride is 0: release builds put no pool on guard pages.
 func (*spanDebug) stride() uintptr { return 0 }
 
-func (p *Pool[T]) debugInit()                   {}
-func (p *Pool[T]) debugNewSpan(*span[T])        {}
-func (p *Pool[T]) debugAlloc(slotRef[T])        {}
-func (p *Pool[T]) debugShadow(x *T) *T          { return x }
-func (p *Pool[T]) debugFree(*T)                 {}
-func (p *Pool[T]) debugFreeSlot(slotRef[T])     {}
-func (p *Pool[T]) debugFreeRef(Ref[T])          {}
-func (p *Pool[T]) debugObject(r slotRef[T]) *T  { return r.ptr() }
-func (p *Pool[T]) debugRefOf(*T) (Ref[T], bool) { return Ref[T]{}, false }
-func (p *Pool[T]) debugHeldLocked() int         { return 0 }
-func (p *Pool[T]) debugFlushQuarantine(string)  {}
-func (p *Pool[T]) debugReleasedLocked(*span[T]) {}
-func (p *Pool[T]) debugLiveSites() string       { return "" }
-func (p *Pool[T]) debugSpanMem(int) []T         { return nil }
-func (p *Pool[T]) debugGuardFallbacks() uint64  { return 0 }
+func (p *Pool[T]) debugInit()                           {}
+func (p *Pool[T]) debugNewSpan(*span[T])                {}
+func (p *Pool[T]) debugAlloc(slotRef[T])                {}
+func (p *Pool[T]) debugShadow(x *T) *T                  { return x }
+func (p *Pool[T]) debugFree(*T)                         {}
+func (p *Pool[T]) debugFreeSlot(slotRef[T]) *resetPanic { return nil }
+func (p *Pool[T]) debugFreeRef(Ref[T])                  {}
+func (p *Pool[T]) debugObject(r slotRef[T]) *T          { return r.ptr() }
+func (p *Pool[T]) debugRefOf(*T) (Ref[T], bool)         { return Ref[T]{}, false }
+func (p *Pool[T]) debugHeldLocked() int                 { return 0 }
+func (p *Pool[T]) debugFlushQuarantine(string)          {}
+func (p *Pool[T]) debugReleasedLocked(*span[T])         {}
+func (p *Pool[T]) debugLiveSites() string               { return "" }
+func (p *Pool[T]) debugSpanMem(int) []T                 { return nil }
+func (p *Pool[T]) debugGuardFallbacks() uint64          { return 0 }
 
 func debugSlotSize(typ reflect.Type, cfg *config) (uintptr, int) { return typ.Size(), cfg.slabSlots }
 
@@ -63,7 +63,7 @@ func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                      
 type scopeBusy struct{}
 
 func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) (*T, error) { return nil, nil }
-func (b *scopeSlots[T]) releaseDebug() (int64, bool)                    { return 0, false }
+func (b *scopeSlots[T]) releaseDebug() (int64, bool, *resetPanic)       { return 0, false, nil }
 func (st *scopeState) noteEnter(scopeOp)                                {}
 func (st *scopeState) noteExit()                                        {}
 

@@ -293,7 +293,9 @@ func (p *Pool[T]) debugFree(x *T) {
 	addr := uintptr(unsafe.Pointer(x))
 	sp := spanmap.Lookup(addr)
 	if sp != nil && sp.Pool == p.id && (addr-sp.Base)%p.size == 0 {
-		p.debugFreeSlot(slotRef[T]{(*span[T])(sp.Slab), uint32((addr - sp.Base) / p.size)})
+		if err := p.debugFreeSlot(slotRef[T]{(*span[T])(sp.Slab), uint32((addr - sp.Base) / p.size)}); err != nil {
+			panic(err)
+		}
 		return
 	}
 	if p.dbg.dropCheck {
@@ -308,13 +310,15 @@ func (p *Pool[T]) debugFree(x *T) {
 }
 
 // debugFreeSlot frees slot r: Free, FreeRef and Scope.Release come here.
-func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
+// It returns the error of the pool's reset function if it panicked; the
+// slot is freed all the same (reset.go), and the caller panics with it.
+func (p *Pool[T]) debugFreeSlot(r slotRef[T]) *resetPanic {
 	fault.PanicOnFault()
 	d := &r.s.dbg.slots[r.i]
 	call := callerStack(debugmode.Current())
 	if !d.state.CompareAndSwap(dLive, dFreeing) {
 		violation.Report(p.doubleFree(r, d, call))
-		return
+		return nil
 	}
 	d.freeStack.Store(uint32(call))
 	d.freeAt.Store(clock.Now())
@@ -331,19 +335,21 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) {
 		v.Detail = "the object was allocated with AllocIn: its Scope's Release frees it"
 		v.Err = p.badFreeError(r, st, opFree)
 		violation.Report(v)
-		return
+		return nil
 	}
-	p.finishFree(r, d, p.dbg.qcap > 0)
+	return p.finishFree(r, d, p.dbg.qcap > 0)
 }
 
 // finishFree finishes the free of slot r, whose debug state the caller
-// moved to dFreeing: the slot is zeroed and goes to the quarantine, or back
-// to this P's cache.
+// moved to dFreeing: the slot is zeroed, or readied by the pool's reset
+// function (WithReset), and goes to the quarantine, or back to this P's
+// cache. It returns the error of a reset function that panicked, once the
+// slot is freed all the same with the object zeroed (see reset.go).
 //
 // A bounded pool counts the object out last, once the slot can be found
 // again (in the quarantine, a cache, or retired), as release builds do: a
 // TryAlloc that the count admits must find a slot.
-func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) {
+func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) *resetPanic {
 	if p.bound != 0 {
 		defer p.live.Add(-1)
 	}
@@ -352,12 +358,40 @@ func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) {
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 		d.state.Store(dRetired)
-		return
+		return nil
 	}
 	*r.st() = stateFree
 	race.WriteRange(unsafe.Pointer(x), int(p.size)) // a later use is a race with this Free
+	if p.reset == nil {
+		p.storeFreed(r, d, x, quarantine, false)
+		return nil
+	}
+	ran := false
+	defer func() {
+		if !ran {
+			// runtime.Goexit in the reset, which goes on once the slot
+			// is freed: runReset zeroed the object.
+			p.storeFreed(r, d, x, quarantine, false)
+		}
+	}()
+	failure := p.runReset(x)
+	ran = true
+	p.storeFreed(r, d, x, quarantine, failure == nil)
+	if failure != nil {
+		return p.resetError(failure, r, "Free")
+	}
+	return nil
+}
+
+// storeFreed puts the freed object x of slot r (debug record d) in the
+// quarantine, or zeroes it and gives its slot back to this P's cache. kept
+// is set if the pool's reset function readied x: what it kept is kept.
+func (p *Pool[T]) storeFreed(r slotRef[T], d *slotDebug, x *T, quarantine, kept bool) {
 	if !quarantine {
-		p.clearObject(x)
+		if !kept {
+			var zero T
+			*x = zero // a typed store: pointer words are cleared with write barriers
+		}
 		d.state.Store(dFree)
 		// The debug state machine made this Free exclusive: no racing
 		// Free can have put r in an inbox, so putFree reports no dup.
@@ -365,7 +399,7 @@ func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) {
 		return
 	}
 	e := qent[T]{r: r}
-	p.poisonFreed(&e, x, fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: d.serial.Load()}, r.s.dbg.guard, int(r.i))
+	p.poisonFreed(&e, x, fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: d.serial.Load()}, r.s.dbg.guard, int(r.i), kept)
 	d.state.Store(dQuarantined)
 	p.dbg.held.Add(1)
 	p.enqueue(e)
@@ -375,17 +409,14 @@ func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) {
 // entry e, and records in e how: its pages are protected, if it sits on
 // guard slab g (slot i), else its reference words point into a fault cell
 // recorded as rec and its scalars hold the poison pattern (poison.Layout).
-// With a reset function (WithReset), the reset runs first and what it kept
-// is kept: only what it left zero is poisoned, and e keeps a copy of the
-// object as the reset left it, to check at reuse.
-func (p *Pool[T]) poisonFreed(e *qent[T], x *T, rec fault.Record, g *guard.Slab, i int) {
-	if p.reset != nil {
-		p.reset(x)
-	}
+// If a reset function readied x (kept), what it kept is kept: only what it
+// left zero is poisoned, and e keeps a copy of the object as the reset left
+// it, to check at reuse.
+func (p *Pool[T]) poisonFreed(e *qent[T], x *T, rec fault.Record, g *guard.Slab, i int, kept bool) {
 	if g != nil {
 		// Discarding the pages zeroes the object, as Free must, unless
 		// a reset kept part of it.
-		err := g.Protect(i, p.reset == nil)
+		err := g.Protect(i, !kept)
 		if err == nil {
 			e.guarded = true
 			return
@@ -394,7 +425,7 @@ func (p *Pool[T]) poisonFreed(e *qent[T], x *T, rec fault.Record, g *guard.Slab,
 	if p.dbg.guarded && e.h == nil {
 		p.dbg.guardFallbacks.Add(1) // no guard slab, or the map-count budget is spent
 	}
-	if p.reset != nil {
+	if kept {
 		img := p.dbg.image(unsafe.Sizeof(*x))
 		copy(img, unsafe.Slice((*byte)(unsafe.Pointer(x)), len(img)))
 		e.image = img
@@ -428,7 +459,7 @@ func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
 	fault.PanicOnFault()
 	r, ok := p.refLookup(ref)
 	if !ok {
-		v := p.staleRef(p.staleRefError(ref), ref)
+		v := p.staleRef(p.staleRefError(ref, "FreeRef"), ref)
 		v.Op = "FreeRef"
 		violation.Report(v)
 		return
@@ -439,7 +470,9 @@ func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
 			return
 		}
 	}
-	p.debugFreeSlot(r)
+	if err := p.debugFreeSlot(r); err != nil {
+		panic(err)
+	}
 }
 
 // debugObject returns the object that the live slot r holds for Get: the

@@ -3,12 +3,9 @@
 package slab
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -85,6 +82,13 @@ func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *violati
 	v.Op = "Free"
 	v.Call = frames(uint32(call))
 	v.Detail = freedDetail(seen, false)
+	if seen == dFreeing && p.reset != nil && resetRunning(p.reset) {
+		// Not another goroutine: the object's own Free is running the
+		// reset function, which freed the object again.
+		v.Detail = "the pool's " + funcName(p.reset) + ", which runs on the object while Free (or its scope's Release) frees it, freed it again: a reset function must not free the object it readies"
+		v.Err = p.resettingError(r, opFree)
+		return v
+	}
 	if st == dLive {
 		// Freed and allocated again meanwhile: the records are the new
 		// object's, not the one this call meant.
@@ -276,78 +280,6 @@ func (p *Pool[T]) positions() int {
 	return len(p.genFloor)
 }
 
-// maxSitesInError bounds the allocation sites an exhaustion error names.
-const maxSitesInError = 3
-
 // debugLiveSites describes where the pool's live objects were allocated,
-// the sites that hold the most first, one line each, for the exhaustion
-// error.
-func (p *Pool[T]) debugLiveSites() string {
-	objs := p.debugLiveObjects(nil)
-	if len(objs) == 0 {
-		return ""
-	}
-	now := clock.Now()
-	type site struct {
-		n              int
-		oldest, newest int64
-		frames         []runtime.Frame
-	}
-	byID := map[stack.ID]*site{}
-	for _, o := range objs {
-		s := byID[o.Stack]
-		if s == nil {
-			s = &site{oldest: o.AllocAt, newest: o.AllocAt}
-			byID[o.Stack] = s
-		}
-		s.n++
-		s.oldest, s.newest = min(s.oldest, o.AllocAt), max(s.newest, o.AllocAt)
-	}
-	// Stacks that differ only inside slabtrack make one site.
-	byKey := map[string]*site{}
-	for id, s := range byID {
-		fr := id.Frames()
-		var key strings.Builder
-		for _, f := range fr {
-			fmt.Fprintf(&key, "%s %s:%d\n", f.Function, f.File, f.Line)
-		}
-		if m := byKey[key.String()]; m != nil {
-			m.n += s.n
-			m.oldest, m.newest = min(m.oldest, s.oldest), max(m.newest, s.newest)
-			continue
-		}
-		s.frames = fr
-		byKey[key.String()] = s
-	}
-	sites := make([]*site, 0, len(byKey))
-	for _, s := range byKey {
-		sites = append(sites, s)
-	}
-	slices.SortFunc(sites, func(a, b *site) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.oldest, b.oldest)) })
-	var b strings.Builder
-	for k, s := range sites {
-		if k == maxSitesInError {
-			rest := 0
-			for _, r := range sites[k:] {
-				rest += r.n
-			}
-			fmt.Fprintf(&b, "    and %d more site(s) holding %d object(s): tracker.Find and /debug/slab list every site", len(sites)-k, rest)
-			break
-		}
-		if k > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "    %d object(s), allocated %v to %v ago, at ", s.n, violation.RoundAge(clock.Since(now, s.newest)), violation.RoundAge(clock.Since(now, s.oldest)))
-		if len(s.frames) == 0 {
-			b.WriteString(strings.TrimSpace(violation.NoStack))
-			continue
-		}
-		for j, f := range s.frames[:min(len(s.frames), 3)] {
-			if j > 0 {
-				b.WriteString(" < ")
-			}
-			fmt.Fprintf(&b, "%s %s:%d", f.Function, f.File, f.Line)
-		}
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
+// for the exhaustion error (see liveSitesText).
+func (p *Pool[T]) debugLiveSites() string { return liveSitesText(p.debugLiveObjects(nil)) }

@@ -42,16 +42,24 @@ func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) (*T, error) {
 }
 
 // releaseDebug is release in debug builds: each object goes through
-// Pool.free, which counts the frees and the bound.
-func (b *scopeSlots[T]) releaseDebug() (used int64, holds bool) {
+// Pool.free's debug path, which counts the frees and the bound. It returns
+// the bytes of the objects freed, and the first panic of the pool's reset
+// function: the other objects are freed all the same.
+func (b *scopeSlots[T]) releaseDebug() (used int64, holds bool, failed *resetPanic) {
 	p := b.owner
 	if p != nil {
 		used = int64(len(b.objs)) * int64(p.size)
 		for i, x := range b.objs {
+			if x == nil {
+				continue // freed by a Release that a reset's runtime.Goexit ended
+			}
+			b.objs[i] = nil
 			r := p.lookup(x)
 			*r.st() = stateLive // the state Pool.free expects
-			p.free(r)
-			b.objs[i] = nil
+			if err := p.debugFreeSlot(r); err != nil {
+				err.op = "the scope's Release"
+				failed = addResetPanic(failed, err)
+			}
 		}
 		b.objs = b.objs[:0]
 		p.mu.Lock()
@@ -60,7 +68,7 @@ func (b *scopeSlots[T]) releaseDebug() (used int64, holds bool) {
 		b.reset()
 	}
 	b.isListed = false
-	return used, false
+	return used, false, failed
 }
 
 // scopeBusy records, in debug builds, the operation in progress on a scope

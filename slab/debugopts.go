@@ -75,11 +75,16 @@ func WithDropCheck(on bool) Option {
 //
 // Each object then takes a whole page (4 KiB for most types) while live,
 // and each Free and reuse a protection change (a few microseconds). The
-// kernel bounds the mappings of a process (vm.max_map_count), and every
-// protected slot takes two: past the pool's share, a freed slot is
-// poisoned instead of protected, and Stats.GuardFallbacks counts it. A pool
-// with no quarantine protects nothing. Guard pages exist on Linux only;
-// elsewhere the option is ignored.
+// kernel bounds the mappings of a process (vm.max_map_count), and a
+// protected slot between accessible ones takes two (a run of adjacent ones
+// two in all), so guard pages draw on a fixed budget of mappings, shared by
+// every pool of the process, as KFENCE's pool of guarded objects is fixed:
+// at most 16384 mappings, and at most a quarter of those the process had
+// left when guard pages were first used, so that the Go runtime never runs
+// out of its own. Past the budget, a freed slot is poisoned instead of
+// protected, Stats.GuardFallbacks counts it, and the first time one line on
+// standard error says so. A pool with no quarantine protects nothing. Guard
+// pages exist on Linux only; elsewhere the option is ignored.
 //
 // The garbage collector does not scan memory the pool maps, so New panics
 // if on is true and T holds pointers (pointers, strings, slices, maps,

@@ -3,13 +3,20 @@
 package slab
 
 import (
+	"io"
+
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/guard"
 )
 
 // LimitGuardBudget lowers the kernel-mapping budget of guard pages to n
-// mappings above those in use, and returns a function that restores it.
-func LimitGuardBudget(n int) (restore func()) { return guard.LimitBudget(guard.Budget().Used + n) }
+// mappings above those in use, with the line the budget writes when it is
+// spent silenced, and returns a function that restores both.
+func LimitGuardBudget(n int) (restore func()) {
+	unlimit := guard.LimitBudget(guard.Budget().Used + n)
+	unsilence := guard.SetLog(io.Discard)
+	return func() { unsilence(); unlimit() }
+}
 
 // Guarded reports whether p's objects are on guard pages.
 func Guarded[T any](p *Pool[T]) bool { return p.dbg.guarded }

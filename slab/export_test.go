@@ -22,7 +22,7 @@ func SlotsPerSlab[T any](p *Pool[T]) int { return p.nelems }
 // the slot had been freed and reallocated that many times, and returns the Ref
 // that names the object now. It panics like Get if r is stale.
 func SetRefGen[T any](p *Pool[T], r Ref[T], gen uint32) Ref[T] {
-	s := p.refSlot(r)
+	s := p.refSlot(r, "Get")
 	(*s.s.gens.Load())[s.i].Store(gen)
 	return Ref[T]{slot: r.slot, gen: gen}
 }

@@ -21,10 +21,13 @@ import (
 // goroutines sharing one pool, and checks the pool against the goroutines'
 // own records once they have all finished.
 //
-// Input: byte 0 configures the run (see concurrentConfig), byte 1 is the
-// bound of a bounded pool less one, then each pair of bytes is one operation:
-// the high nibble of the first picks the goroutine (modulo their number),
-// the low nibble the operation (fuzzOp), the second byte is its argument.
+// Input: byte 0 configures the run (see concurrentConfig), byte 1 holds
+// the bound of a bounded pool less one in its low 7 bits and, in bit 7,
+// whether the pool has a reset function (WithReset); then each pair of
+// bytes is one operation: in the high nibble of the first, bit 3 picks the
+// table of operations (fuzzOp, or the second table from fuzzOpDoom on) and
+// the other bits the goroutine (modulo their number), the low nibble the
+// operation in its table; the second byte is its argument.
 //
 // Each goroutine owns what it allocates and stamps every object with its own
 // id and a serial number, checked before every Free, so two goroutines
@@ -70,6 +73,11 @@ const (
 	fuzzOpVerify                    // check the stamps of everything held; with arg&1 (misuse runs), a stale Free after reuse
 	fuzzOpAllocBatch                // arg%32+1 allocations
 	fuzzOpRefOf                     // RefOf of a held object, which is then held by Ref
+
+	// The second table (bit 3 of the goroutine nibble).
+
+	fuzzOpDoom       // mark a held object (arg&1: one held by Ref) so that the reset function panics on it (arg&2: frees it again)
+	fuzzOpDoomScoped // mark an object of scope arg&1 so that the reset function panics on it, frees it again, or allocates in its scope ((arg>>1)%3)
 )
 
 // maxTrims bounds the Trims per goroutine and input: each stops the world.
@@ -87,6 +95,7 @@ type concurrentConfig struct {
 	idleTrim bool // keep the automatic trim after GCs (the default), else WithIdleTrim(0)
 	misuse   bool // racing double frees and stale frees after reuse (see worker.misuse)
 	sampling bool // WithSampling(3): many objects sampled, whose Frees take the general path
+	reset    bool // WithReset(fuzzReset): Frees take the general path, and doomed objects make the reset misbehave
 }
 
 func (c concurrentConfig) options() []slab.Option {
@@ -124,12 +133,14 @@ func parseConcurrent(data []byte) (concurrentConfig, [][]workerOp) {
 		sampling: head[0]&128 != 0,
 	}
 	if head[0]&8 != 0 {
-		cfg.bound = 1 + int(head[1])
+		cfg.bound = 1 + int(head[1]&127)
 	}
+	cfg.reset = head[1]&128 != 0
 	ops := make([][]workerOp, cfg.workers)
 	for i := 0; i+1 < len(data) && i/2 < maxOps; i += 2 {
-		w := int(data[i]>>4) % cfg.workers
-		ops[w] = append(ops[w], workerOp{fuzzOp(data[i] & 15), data[i+1]})
+		w := int(data[i]>>4&7) % cfg.workers
+		o := fuzzOp(data[i]&15) + fuzzOpDoom*fuzzOp(data[i]>>7)
+		ops[w] = append(ops[w], workerOp{o, data[i+1]})
 	}
 	return cfg, ops
 }
@@ -189,7 +200,11 @@ type shared struct {
 	ex     any // *exchange[T]
 
 	bound int
+	reset bool // the pool has a reset function: fuzzReset
 	errs  goErrors
+	// scopeOf holds, for an object doomed to have its reset allocate in
+	// its scope, that scope (by the object's address).
+	scopeOf sync.Map
 	// leftovers are the addresses of slots that a racing double free
 	// passed without a panic (release builds absorb some): the loser's bit
 	// may still be in the slot's inbox, and the next Free of the slot from
@@ -365,25 +380,30 @@ func (w *worker[T]) free(i int) {
 	}
 	w.sh.held.Add(-1)
 	w.calls++
-	w.freeHeld(o.x, func() { w.p.Free(o.x) })
+	w.freeHeld(o.x, o.serial, func() { w.p.Free(o.x) })
 	w.frees++
 }
 
 // freeHeld runs free, a Free (or FreeRef) of x, an object that the
-// goroutines held. It must return, except that a Free may find a leftover
-// of an earlier racing double free of the slot in its inbox and panic,
-// having freed the object all the same (see shared.leftovers).
-func (w *worker[T]) freeHeld(x *T, free func()) {
+// goroutines held, stamped with serial. It must return, except that a Free
+// may find a leftover of an earlier racing double free of the slot in its
+// inbox and panic, having freed the object all the same (see
+// shared.leftovers), and that the Free of a doomed object must panic once
+// it is freed, saying what its reset function did (see checkDoomed).
+func (w *worker[T]) freeHeld(x *T, serial uint64, free func()) {
 	v := catch(free)
 	w.remember(x)
-	if v == nil {
-		return
-	}
 	if err, ok := v.(error); ok && errors.Is(err, slab.ErrDoubleFree) && strings.Contains(err.Error(), "raced") &&
 		w.sh.takeLeftover(unsafe.Pointer(x)) {
 		return
 	}
-	w.fail("the Free of a held object %p panicked: %v", x, v)
+	if w.doomed(serial) {
+		w.checkDoomed("Free", v, doomOf(serial))
+		return
+	}
+	if v != nil {
+		w.fail("the Free of a held object %p panicked: %v", x, v)
+	}
 }
 
 // remember records x among the objects w freed last.
@@ -402,6 +422,15 @@ func (w *worker[T]) remember(x *T) {
 // second then always finds the slot free.
 func (w *worker[T]) racingFree(o held[T]) {
 	if !w.verify(o) {
+		return
+	}
+	if w.doomed(o.serial) {
+		// Two Frees that both pass the state check would both run the
+		// reset, and the model could not tell which panic is whose.
+		w.sh.held.Add(-1)
+		w.calls++
+		w.freeHeld(o.x, o.serial, func() { w.p.Free(o.x) })
+		w.frees++
 		return
 	}
 	w.sh.held.Add(-1)
@@ -489,7 +518,7 @@ func (w *worker[T]) staleFree(k int) {
 		w.objs = w.objs[:len(w.objs)-1]
 		w.sh.held.Add(-1)
 		w.calls += 2
-		w.freeHeld(stale, func() { w.p.Free(stale) }) // the stale Free: it frees the new object
+		w.freeHeld(stale, o.serial, func() { w.p.Free(stale) }) // the stale Free: it frees the new object
 		w.frees++
 		if _, problem := panicErr(slab.ErrDoubleFree, func() { w.p.Free(stale) }); problem != nil {
 			w.fail("the owner's Free after a stale Free: %v", problem)
@@ -507,7 +536,7 @@ func (w *worker[T]) staleFree(k int) {
 		w.refs = w.refs[:len(w.refs)-1]
 		w.sh.held.Add(-1)
 		w.calls += 2
-		w.freeHeld(stale, func() { w.p.Free(stale) })
+		w.freeHeld(stale, hr.serial, func() { w.p.Free(stale) })
 		w.frees++
 		if _, problem := panicErr(slab.ErrStaleRef, func() { w.p.Get(hr.r) }); problem != nil {
 			w.fail("Get of a Ref whose object a stale Free freed: %v", problem)
@@ -626,7 +655,7 @@ func (w *worker[T]) step(o workerOp) {
 				return
 			}
 			w.sh.held.Add(-1)
-			w.freeHeld(hr.x, func() { p.FreeRef(hr.r) })
+			w.freeHeld(hr.x, hr.serial, func() { p.FreeRef(hr.r) })
 			w.frees++
 		}
 	case fuzzOpAllocIn:
@@ -648,7 +677,7 @@ func (w *worker[T]) step(o workerOp) {
 			}
 		}
 		w.sh.held.Add(-int64(len(w.scoped[k])))
-		w.scopes[k].Release()
+		w.release(k)
 		if arg&2 != 0 {
 			w.scopes[k].Release() // a second Release does nothing
 		}
@@ -705,6 +734,8 @@ func (w *worker[T]) step(o workerOp) {
 		for range arg%32 + 1 {
 			w.tryAlloc()
 		}
+	case fuzzOpDoom, fuzzOpDoomScoped:
+		w.doom(o.op, arg)
 	case fuzzOpRefOf:
 		if len(w.objs) > 0 {
 			i := arg % len(w.objs)
@@ -721,6 +752,137 @@ func (w *worker[T]) step(o workerOp) {
 	}
 }
 
+// Reset functions that misbehave (FuzzConcurrent with a reset pool). A
+// held object is doomed by marking its serial (and so its stamp): the
+// pool's reset function, fuzzReset, then panics on it, frees it again, or
+// allocates in its scope, and the Free or Release that ran it must free it
+// all the same and then panic, saying so.
+
+// The doom of an object, in the top bits of its serial.
+const (
+	doomShift = 61
+	doomPanic = 1 // the reset function panics half way
+	doomFree  = 2 // it frees the object again
+	doomScope = 3 // it allocates in the scope that is releasing the object
+)
+
+func doomOf(serial uint64) uint64 { return serial >> doomShift }
+
+// doomed reports whether the reset function misbehaves on the object
+// stamped with serial.
+func (w *worker[T]) doomed(serial uint64) bool { return w.sh.reset && doomOf(serial) != 0 }
+
+// errFuzzReset is what fuzzReset panics with.
+var errFuzzReset = errors.New("fuzz: the reset function panics on a doomed object")
+
+// fuzzReset returns the reset function of the pool *p: it zeroes the
+// object, or misbehaves as its doom says. Not inlined, so that the
+// function's name, which the panics must give, is fuzzReset's closure.
+//
+//go:noinline
+func fuzzReset[T stampedElem](p **slab.Pool[T], scopeOf *sync.Map) func(*T) {
+	return func(x *T) {
+		h := stampOf(x)
+		doom := doomOf(h.serial)
+		h.serial = 0 // half done: the pool must zero the rest
+		if doom == doomPanic {
+			panic(errFuzzReset)
+		}
+		var zero T
+		*x = zero
+		switch doom {
+		case doomFree:
+			(*p).Free(x)
+		case doomScope:
+			if s, ok := scopeOf.Load(unsafe.Pointer(x)); ok {
+				(*p).AllocIn(s.(*slab.Scope))
+			}
+		}
+	}
+}
+
+// doom marks one held object (fuzzOpDoom, fuzzOpDoomScoped): it is stamped
+// again with its doom in its serial.
+func (w *worker[T]) doom(op fuzzOp, arg int) {
+	var o *held[T]
+	var scope *slab.Scope
+	doom := uint64(doomPanic)
+	switch {
+	case op == fuzzOpDoomScoped:
+		k := arg & 1
+		if len(w.scoped[k]) == 0 {
+			return
+		}
+		o, scope = &w.scoped[k][(arg>>3)%len(w.scoped[k])], w.scopes[k]
+		doom = 1 + uint64(arg>>1)%3
+	case arg&1 != 0 && len(w.refs) > 0:
+		hr := &w.refs[(arg>>2)%len(w.refs)]
+		o = &held[T]{hr.x, hr.serial}
+		defer func() { hr.serial = o.serial }()
+	case len(w.objs) > 0:
+		o = &w.objs[(arg>>2)%len(w.objs)]
+	default:
+		return
+	}
+	if arg&2 != 0 && op == fuzzOpDoom {
+		doom = doomFree
+	}
+	if !w.verify(*o) {
+		return
+	}
+	o.serial = o.serial&(1<<doomShift-1) | doom<<doomShift
+	stampOf(o.x).stamp(w.id, o.serial, w.anchor, w.buf)
+	if doom == doomScope {
+		w.sh.scopeOf.Store(unsafe.Pointer(o.x), scope)
+	}
+}
+
+// checkDoomed checks v, what a call (Free, Release) panicked with after
+// the reset function misbehaved on n of the objects it freed, as dooms
+// says.
+func (w *worker[T]) checkDoomed(call string, v any, dooms ...uint64) {
+	err, problem := panicValueErr(v, slab.ErrResetPanicked)
+	if problem != nil {
+		w.fail("%s of an object whose reset function misbehaves: %v", call, problem)
+		return
+	}
+	if !strings.Contains(err.Error(), "fuzzReset") {
+		w.fail("%s: the panic %q does not name the reset function", call, err)
+	}
+	if n := len(dooms); n > 1 && !strings.Contains(err.Error(), fmt.Sprintf("on %d more object(s)", n-1)) {
+		w.fail("%s: the panic %q does not count the %d other objects whose reset misbehaved", call, err, n-1)
+	} else if n == 1 && strings.Contains(err.Error(), "more object") {
+		w.fail("%s: the panic %q counts other objects, but only one was doomed", call, err)
+	}
+	causes := map[uint64]error{doomPanic: errFuzzReset, doomFree: slab.ErrDoubleFree, doomScope: slab.ErrReleased}
+	why := map[uint64]string{doomPanic: "", doomFree: "must not free the object it readies", doomScope: "must not use the scope it is releasing"}
+	for _, d := range dooms {
+		if errors.Is(err, causes[d]) && strings.Contains(err.Error(), why[d]) {
+			return // the first failure: one of the dooms
+		}
+	}
+	w.fail("%s: the panic %q wraps none of the misbehaviours doomed (%v)", call, err, dooms)
+}
+
+// release releases scope k, whose reset functions must misbehave on the
+// doomed objects it holds.
+func (w *worker[T]) release(k int) {
+	var dooms []uint64
+	for _, o := range w.scoped[k] {
+		if w.doomed(o.serial) {
+			dooms = append(dooms, doomOf(o.serial))
+		}
+	}
+	v := catch(w.scopes[k].Release)
+	if len(dooms) > 0 {
+		w.checkDoomed("Release", v, dooms...)
+		return
+	}
+	if v != nil {
+		w.fail("Release panicked: %v", v)
+	}
+}
+
 // freePassed frees up to n objects that other goroutines handed over,
 // checking their allocators' stamps first.
 func (w *worker[T]) freePassed(n int) {
@@ -731,7 +893,7 @@ func (w *worker[T]) freePassed(n int) {
 		}
 		w.sh.held.Add(-1)
 		w.calls++
-		w.freeHeld(o.x, func() { w.p.Free(o.x) })
+		w.freeHeld(o.x, o.serial, func() { w.p.Free(o.x) })
 		w.frees++
 	}
 }
@@ -820,8 +982,13 @@ func (w *worker[T]) freeAll() {
 }
 
 func runConcurrent[T stampedElem](t *testing.T, cfg concurrentConfig, ops [][]workerOp) {
-	p := slab.New[T](cfg.options()...)
-	sh := &shared{bound: cfg.bound}
+	sh := &shared{bound: cfg.bound, reset: cfg.reset}
+	opts := cfg.options()
+	var p *slab.Pool[T]
+	if cfg.reset {
+		opts = append(opts, slab.WithReset(fuzzReset(&p, &sh.scopeOf)))
+	}
+	p = slab.New[T](opts...)
 	workers := make([]*worker[T], cfg.workers)
 	for i := range workers {
 		workers[i] = newWorker(i+1, p, sh)
@@ -1030,5 +1197,33 @@ func concurrentSeeds() [][]byte {
 	build(64|4|16, 0, misuse)
 	build(64|1, 0, all)
 	build(128, 0, all) // with sampling
+	// Reset functions that misbehave (byte 1 bit 7: a reset pool): objects
+	// doomed to make the reset panic, free them again or allocate in their
+	// scope, freed by Free, FreeRef, Release and through the exchange;
+	// unbounded, bounded to 2 and to 65, with sampling, with misuse, with
+	// 4 KiB elements.
+	op2 := func(w int, o fuzzOp, arg uint8) []byte { return []byte{byte(8|w)<<4 | byte(o-fuzzOpDoom), arg} }
+	doomed := repeat(4, each(4, func(w int) []byte {
+		var out []byte
+		for _, part := range [][]byte{
+			op(w, fuzzOpAllocBatch, 7),
+			op2(w, fuzzOpDoom, 0), op2(w, fuzzOpDoom, 2|4), op2(w, fuzzOpDoom, 8),
+			op(w, fuzzOpAllocRef, 0), op2(w, fuzzOpDoom, 1), op(w, fuzzOpRefOf, 0), op2(w, fuzzOpDoom, 1|2|4),
+			repeat(20, op(w, fuzzOpAllocIn, 0)),
+			op2(w, fuzzOpDoomScoped, 0), op2(w, fuzzOpDoomScoped, 2|8), op2(w, fuzzOpDoomScoped, 4|16),
+			op(w, fuzzOpAllocIn, 1), op2(w, fuzzOpDoomScoped, 1|4),
+			op(w, fuzzOpFree, 128|uint8(w)), op(w, fuzzOpFreeBatch, 128|3),
+			op(w, fuzzOpFreeBatch, 3), op(w, fuzzOpFreeRef, 0), op(w, fuzzOpRelease, 0), op(w, fuzzOpVerify, 1),
+			op(w, fuzzOpRelease, 1), op(w, fuzzOpStats, 0),
+		} {
+			out = append(out, part...)
+		}
+		return out
+	}))
+	build(0, 128, doomed)
+	build(8, 128|1, doomed)
+	build(8|4|16, 128|64, doomed)
+	build(128|64, 128, doomed)
+	build(64|8, 128|40, doomed)
 	return seeds
 }

@@ -36,7 +36,7 @@ import (
 // inaccessible until every other slot of the ring has been used since.
 
 // guardRingSlots is the number of objects of a pool that can be on guard
-// pages at once: a page each, and two kernel mappings each while freed.
+// pages at once: a page each, and up to two kernel mappings each while freed.
 const guardRingSlots = 64
 
 // WithGuardSampling places about one object in every of the pool's objects
@@ -60,9 +60,11 @@ const guardRingSlots = 64
 // changes (about 10 µs each, a page of memory while live): at a period of
 // every, about 20 µs/every per allocation, so a period of 10^5 or more
 // suits a busy server. At most 64 objects of a pool are on guard pages at a
-// time, and each freed one takes two of the kernel's mappings
-// (vm.max_map_count); past the budget a freed object is left accessible,
-// and Stats.GuardFallbacks counts it. Guard pages exist on Linux only;
+// time, and each freed one takes up to two of the kernel's mappings
+// (vm.max_map_count), from the fixed budget that every pool's guard pages
+// share (see WithGuardPages); past it a freed object is left accessible,
+// Stats.GuardFallbacks counts it, and the first time one line on standard
+// error says so. Guard pages exist on Linux only;
 // elsewhere the objects stay in their slabs. Debug builds ignore the
 // option: WithGuardPages puts every object on guard pages there.
 //

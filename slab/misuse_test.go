@@ -164,18 +164,12 @@ func TestMisuseNilScope(t *testing.T) {
 // and where to look where it does not.
 func TestMisuseExhaustedNamesHolders(t *testing.T) {
 	p := slab.New[node](slab.WithName("bounded"), slab.WithMaxObjects(5))
-	var held []*node
-	for range 3 {
-		held = append(held, allocNodeA(p))
-	}
-	for range 2 {
-		held = append(held, allocNodeB(p))
-	}
+	held := fillFromTwoSites(p)
 	x, err := p.TryAlloc()
 	require.Nil(t, x, "no object beyond the bound")
 	require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc returns ErrExhausted")
 	msg := err.Error()
-	assert.True(t, strings.HasPrefix(msg, `slab: pool exhausted: *slab_test.node (pool "bounded") has 5 live objects, its bound`), "the first line: %q", msg)
+	assert.True(t, strings.HasPrefix(msg, `slab: pool exhausted: TryAlloc of *slab_test.node (pool "bounded"): the pool has 5 live objects, its bound`), "the first line: %q", msg)
 	if tracker.Enabled() {
 		lines := strings.Split(msg, "\n")
 		require.Len(t, lines, 3, "two sites, one line each: %q", msg)
@@ -184,14 +178,67 @@ func TestMisuseExhaustedNamesHolders(t *testing.T) {
 		assert.Contains(t, lines[2], "2 object(s)", "then the next")
 		assert.Contains(t, lines[2], "slab_test.allocNodeB ", "named by its function")
 	} else {
-		assert.Contains(t, msg, "release builds do not record where objects were allocated: a build with -tags slabdebug names the sites", "the message says where to find the holders")
+		assert.Contains(t, msg, "release builds record where objects were allocated only for pools that sample (WithSampling): a build with -tags slabdebug names the sites",
+			"the message says where to find the holders")
 	}
 	v := catch(func() { p.Alloc() })
 	require.NotNil(t, v, "Alloc panics at the bound")
 	assert.ErrorIs(t, v.(error), slab.ErrExhausted, "with the same error")
+	assert.Contains(t, v.(error).Error(), "pool exhausted: Alloc of *slab_test.node", "naming Alloc")
 	for _, x := range held {
 		p.Free(x)
 	}
+}
+
+// A pool that samples every allocation (WithSampling(1)) names the sites in
+// every build; one that samples one in 1000 says that none of its five
+// objects was sampled, in release builds.
+func TestMisuseExhaustedNamesSampledHolders(t *testing.T) {
+	p := slab.New[node](slab.WithName("bounded"), slab.WithMaxObjects(5), slab.WithSampling(1))
+	held := fillFromTwoSites(p)
+	_, err := p.TryAlloc()
+	require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc returns ErrExhausted")
+	msg := err.Error()
+	lines := strings.Split(msg, "\n")
+	require.Len(t, lines, 3, "two sites, one line each: %q", msg)
+	assert.Contains(t, lines[1], "3 object(s), allocated ", "the site with the most objects first")
+	assert.Contains(t, lines[1], "slab_test.allocNodeA ", "named by its function and line")
+	assert.Contains(t, lines[2], "slab_test.allocNodeB ", "then the next")
+	if !tracker.Enabled() {
+		assert.Contains(t, lines[0], "the sampled live objects (the pool records the allocation stack of every object) came from", "the message says what was recorded")
+	}
+	for _, x := range held {
+		p.Free(x)
+	}
+
+	if tracker.Enabled() {
+		return // debug builds record every object
+	}
+	p = slab.New[node](slab.WithName("bounded"), slab.WithMaxObjects(5), slab.WithSampling(1000))
+	held = held[:0]
+	for range 5 {
+		held = append(held, allocNodeA(p))
+	}
+	_, err = p.TryAlloc()
+	require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc returns ErrExhausted")
+	assert.Contains(t, err.Error(), "none of them was sampled (the pool records the allocation stack of about one object in 1000)",
+		"the message says that the pool samples and caught none of them")
+	for _, x := range held {
+		p.Free(x)
+	}
+}
+
+// fillFromTwoSites allocates three objects at allocNodeA and two at
+// allocNodeB.
+func fillFromTwoSites(p *slab.Pool[node]) []*node {
+	var held []*node
+	for range 3 {
+		held = append(held, allocNodeA(p))
+	}
+	for range 2 {
+		held = append(held, allocNodeB(p))
+	}
+	return held
 }
 
 //go:noinline

@@ -94,7 +94,17 @@ func WithIdleTrim(gcs int) Option {
 // it, so reset must leave nothing the next user may not see, and drop every
 // reference the pool must not keep alive: a freed object still holds what
 // reset kept, and the garbage collector sees it. reset runs on the
-// goroutine that calls Free or Release; it must not call the pool.
+// goroutine that calls Free or Release, with no lock held.
+//
+// If reset panics, the call that ran it zeroes the object instead, frees
+// its slot as usual (a Release frees the scope's other objects too), and
+// then panics with an error wrapping ErrResetPanicked that names reset, the
+// pool and the slot, and wraps what reset panicked with: the pool's counts
+// and bound stay exact, and the object must not be freed again. reset must
+// not free the object it readies (that Free panics with an error wrapping
+// ErrDoubleFree), nor use the scope being released (that call panics with
+// one wrapping ErrReleased); a reset that calls runtime.Goexit ends a
+// Release early, leaving the scope's remaining objects to its next Release.
 //
 // Free of a pool with a reset takes its general path, a few nanoseconds
 // more than the zeroing fast path; the allocations that reset saves are

@@ -333,7 +333,7 @@ func (p *Pool[T]) Alloc() *T {
 		pin.Unpin()
 		return p.allocSlow()
 	}
-	x, err := p.TryAlloc()
+	x, err := p.tryAlloc("Alloc")
 	if err != nil {
 		panic(err)
 	}
@@ -343,9 +343,12 @@ func (p *Pool[T]) Alloc() *T {
 // TryAlloc is like Alloc, but when a bound set with WithMaxObjects is reached
 // it returns nil and an error wrapping ErrExhausted. It never blocks and
 // never panics on exhaustion.
-func (p *Pool[T]) TryAlloc() (*T, error) {
+func (p *Pool[T]) TryAlloc() (*T, error) { return p.tryAlloc("TryAlloc") }
+
+// tryAlloc is TryAlloc for the call op, which its error names.
+func (p *Pool[T]) tryAlloc(op string) (*T, error) {
 	if p.bound != 0 && !p.admit() {
-		return nil, p.exhausted()
+		return nil, p.exhausted(op)
 	}
 	if debugMode {
 		return p.debugShadow(p.alloc()), nil
@@ -363,16 +366,21 @@ func (p *Pool[T]) admit() bool {
 	return true
 }
 
-// exhausted returns the error of an allocation from a full bounded pool.
+// exhausted returns the error of an allocation (the call op) from a full
+// bounded pool.
 // Debug builds name the allocation sites of the live objects in its
-// message; release builds record none, and the message says where to find
-// them. (A sampling mode that records the sites of some allocations in
-// release builds would plug in here, as sites.)
-func (p *Pool[T]) exhausted() error {
+// message; release builds name those of the sampled ones, if the pool
+// samples (WithSampling, WithGuardSampling), and otherwise say where to
+// find them.
+func (p *Pool[T]) exhausted(op string) error {
 	p.refused.Add(1)
-	e := &exhaustedError{typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
-	if debugMode {
+	e := &exhaustedError{op: op, typeName: p.owner.typeName, pool: p.owner.name, bound: p.bound}
+	switch {
+	case debugMode:
 		e.sites = p.debugLiveSites
+	case p.sample != nil:
+		e.sites = func() string { return liveSitesText(p.sample.objects(nil)) }
+		e.sampleEvery = p.sample.every
 	}
 	return e
 }
@@ -385,7 +393,9 @@ func (p *Pool[T]) exhausted() error {
 // ErrForeign if the pool did not allocate x (a new(T), a pointer from another
 // pool, a pointer into the middle of a slot, a pointer into a slab released
 // by Trim), and ErrScoped if x was allocated with AllocIn. The pool is
-// unchanged by a call that panics.
+// unchanged by a call that panics, but for one: if the pool's reset function
+// (WithReset) panics, Free zeroes x instead, frees it all the same, and then
+// panics with an error wrapping ErrResetPanicked.
 func (p *Pool[T]) Free(x *T) {
 	if x == nil {
 		return
@@ -431,7 +441,9 @@ func (p *Pool[T]) Free(x *T) {
 // one, Refs, bounded pools, debug builds and every error.
 func (p *Pool[T]) free(r slotRef[T]) {
 	if debugMode {
-		p.debugFreeSlot(r)
+		if err := p.debugFreeSlot(r); err != nil {
+			panic(err)
+		}
 		return
 	}
 	st := r.st()
@@ -448,26 +460,29 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		return // generations spent: the slot is retired
 	}
-	*st = stateFree
 	x := r.ptr()
 	if race.Enabled {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
-	p.clearObject(x)
+	if p.reset != nil {
+		// The slot is freed even if the reset panics (reset.go).
+		*st = stateResetting
+		returned := false
+		defer func() {
+			if !returned {
+				p.freeResetFailed(r, x, recover()) // recover is nil under runtime.Goexit
+			}
+		}()
+		p.reset(x)
+		returned = true
+	} else {
+		var zero T
+		*x = zero // a typed store: pointer words are cleared with write barriers
+	}
+	*st = stateFree
 	if p.putFree(r) {
 		p.racedFree(r)
 	}
-}
-
-// clearObject readies a freed object for its next user: it zeroes it, or
-// runs the pool's reset function (WithReset).
-func (p *Pool[T]) clearObject(x *T) {
-	if p.reset != nil {
-		p.reset(x)
-		return
-	}
-	var zero T
-	*x = zero // a typed store: pointer words are cleared with write barriers
 }
 
 // racedFree panics for a Free whose slot putFree found in its word's inbox
@@ -592,6 +607,8 @@ func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
 func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
 	num := p.slotNum(r)
 	switch {
+	case st == stateResetting:
+		return p.resettingError(r, o)
 	case st == stateScoped && o == opRefOf:
 		return fmt.Errorf("%w: RefOf of %s (pool %q, slot %d) that was allocated with AllocIn: Scope.Release frees it, and a Ref must not outlive it",
 			ErrScoped, p.owner.typeName, p.owner.name, num)

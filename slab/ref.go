@@ -33,7 +33,7 @@ func (r Ref[T]) String() string { return fmt.Sprintf("%d/%d", r.slot, r.gen) }
 // AllocRef panics like Alloc.
 func (p *Pool[T]) AllocRef() Ref[T] {
 	if p.bound != 0 && !p.admit() {
-		panic(p.exhausted())
+		panic(p.exhausted("AllocRef"))
 	}
 	return p.refOf(p.lookup(p.alloc()))
 }
@@ -63,9 +63,9 @@ func (p *Pool[T]) RefOf(x *T) Ref[T] {
 // since r was issued, or if r is the zero Ref or was issued by another pool.
 func (p *Pool[T]) Get(r Ref[T]) *T {
 	if debugMode {
-		return p.debugObject(p.refSlot(r))
+		return p.debugObject(p.refSlot(r, "Get"))
 	}
-	s := p.refSlot(r)
+	s := p.refSlot(r, "Get")
 	if p.sample != nil && *s.st() == stateSampled {
 		return p.sampledObject(s) // perhaps on a guard page (WithGuardSampling)
 	}
@@ -76,12 +76,14 @@ func (p *Pool[T]) Get(r Ref[T]) *T {
 //
 // FreeRef panics with an error wrapping ErrStaleRef as Get does; a second
 // FreeRef of the same Ref is stale, since the first bumped the generation.
+// If the pool's reset function panics, FreeRef frees the object all the
+// same and then panics, as Free does.
 func (p *Pool[T]) FreeRef(r Ref[T]) {
 	if debugMode {
 		p.debugFreeRef(r)
 		return
 	}
-	p.free(p.refSlot(r))
+	p.free(p.refSlot(r, "FreeRef"))
 }
 
 func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
@@ -116,12 +118,13 @@ func (p *Pool[T]) makeGens(s *span[T]) *[]atomic.Uint32 {
 	return &gens
 }
 
-// refSlot returns the slot r refers to, or panics with ErrStaleRef.
-func (p *Pool[T]) refSlot(r Ref[T]) slotRef[T] {
+// refSlot returns the slot r refers to, or panics with ErrStaleRef naming
+// the call op.
+func (p *Pool[T]) refSlot(r Ref[T], op string) slotRef[T] {
 	if s, ok := p.refLookup(r); ok {
 		return s
 	}
-	err := p.staleRefError(r)
+	err := p.staleRefError(r, op)
 	if debugMode {
 		panic(p.debugStaleRef(err, r))
 	}
@@ -144,9 +147,11 @@ func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 	return slotRef[T]{}, false
 }
 
-func (p *Pool[T]) staleRefError(r Ref[T]) error {
-	return fmt.Errorf("%w: Ref %v to %s (pool %q) does not name a live object: it is zero, from another pool, or its object was freed",
-		ErrStaleRef, r, p.owner.typeName, p.owner.name)
+// staleRefError is the error of the call op (Get, FreeRef) of r, which
+// names no live object.
+func (p *Pool[T]) staleRefError(r Ref[T], op string) error {
+	return fmt.Errorf("%w: %s of Ref %v to %s (pool %q): the Ref does not name a live object: it is zero, from another pool, or its object was freed",
+		ErrStaleRef, op, r, p.owner.typeName, p.owner.name)
 }
 
 // nextGen bumps the generation of a slot being freed. When the generation

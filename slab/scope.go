@@ -245,6 +245,10 @@ func (s *Scope) enterError(op scopeOp, typ, pool string) error {
 	st := s.state()
 	v := st.ctl.Load()
 	switch {
+	case v&^ctlFlags == s.gen && v&(ctlBusy|ctlClosing) != 0 && resetRunning(nil):
+		// On this goroutine, from a reset function that the scope's
+		// Release or Put called: not another goroutine's call.
+		return reentrantScopeError(call)
 	case v&^ctlFlags != s.gen:
 		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, call)
 	case v&ctlClosing != 0:
@@ -337,7 +341,7 @@ func (p *Pool[T]) allocIn(s *Scope, op scopeOp) (*T, error) {
 	st := s.enter(op, p.owner.typeName, p.owner.name)
 	defer s.exit(st)
 	if p.bound != 0 && !p.admit() {
-		return nil, p.exhausted()
+		return nil, p.exhausted("AllocIn")
 	}
 	b := scopeSlotsOf(st, p)
 	if debugMode {
@@ -360,14 +364,20 @@ func (p *Pool[T]) allocIn(s *Scope, op scopeOp) (*T, error) {
 //
 // Release panics with an error wrapping ErrReleased if s was taken back by
 // its ScopePool (also while Put runs on another goroutine), and ErrScopeBusy
-// if another goroutine is using s.
+// if another goroutine is using s. If a pool's reset function (WithReset)
+// panics on an object, Release zeroes that object, frees everything else
+// all the same, and then panics with an error wrapping ErrResetPanicked;
+// every use of s from inside Release, as by a reset function, panics with
+// one wrapping ErrReleased.
 func (s *Scope) Release() {
 	if s == nil {
 		return
 	}
 	st := s.enter(opRelease, "", "")
 	defer s.exit(st)
-	st.release()
+	if _, err := st.release(); err != nil {
+		panic(err)
+	}
 }
 
 // ScopeKeepBytes is the most memory Release keeps, per pool and per slice
@@ -375,14 +385,21 @@ func (s *Scope) Release() {
 const ScopeKeepBytes = 32 << 10
 
 // release is Release of the state, which the caller has entered. It
-// returns the bytes handed out since the last release.
-func (st *scopeState) release() (used int64) {
+// returns the bytes handed out since the last release, and the first panic
+// of a pool's reset function, if any: every object is freed all the same
+// (reset.go). No use of the scope can begin while it runs: the caller's
+// entry holds the scope's lease word busy or closing.
+func (st *scopeState) release() (used int64, err error) {
+	var failed *resetPanic
 	if st.held != nil {
 		states := st.held.states
 		n := 0
 		for i, h := range states {
-			u, holds := h.release()
+			u, holds, ferr := h.release()
 			used += u
+			if ferr != nil {
+				failed = addResetPanic(failed, ferr)
+			}
 			if holds {
 				if n != i {
 					states[n] = h
@@ -403,7 +420,10 @@ func (st *scopeState) release() (used int64) {
 		st.sp.inUseBytes.Add(-st.took)
 	}
 	st.took = 0
-	return used
+	if failed != nil {
+		return used, failed
+	}
+	return used, nil
 }
 
 // take counts n more bytes of memory taken by the lease and reports whether

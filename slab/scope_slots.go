@@ -89,9 +89,11 @@ var noScopeSlots scopeHot
 type scopeHolder interface {
 	listed() bool
 	setListed(bool)
-	// release frees the objects handed out since the last release,
-	// returns their bytes and reports whether the state still holds slots.
-	release() (used int64, holds bool)
+	// release frees the objects handed out since the last release and
+	// returns their bytes, reports whether the state still holds slots,
+	// and returns the first panic of the pool's reset function, if any
+	// (the objects are freed all the same, see reset.go).
+	release() (used int64, holds bool, failed *resetPanic)
 	// abandon gives back the free slots of a scope that was collected.
 	abandon()
 	// live is the number of objects handed out since the last release.
@@ -278,28 +280,29 @@ func (b *scopeSlots[T]) used(k int) uint64 {
 // out (see keepSlots), gives the others back under one lock acquisition,
 // and parks the state; or it gives all of them back if b handed out nothing
 // since the last release: the scope no longer uses the pool. It returns
-// the bytes of the objects freed and reports whether b still holds slots.
-func (b *scopeSlots[T]) release() (int64, bool) {
+// the bytes of the objects freed, reports whether b still holds slots, and
+// returns the first panic of the pool's reset function.
+func (b *scopeSlots[T]) release() (_ int64, _ bool, failed *resetPanic) {
 	if debugMode {
 		return b.releaseDebug()
 	}
 	p := b.owner
 	if p == nil || b.phase.Load() != scopeActive && !b.unpark() {
 		b.isListed = false
-		return 0, false
+		return 0, false, nil
 	}
 	used := 0
 	for k := 0; k <= b.cur; k++ {
 		w := &b.words[k]
 		u := b.used(k)
 		used += bits.OnesCount64(u)
-		zeroUsed(w.s, w.base, u, p.reset)
+		failed = zeroUsed(p, w.s, w.base, u, failed)
 	}
 	b.batch = 0
 	if used == 0 {
 		b.giveBack(b.words, true)
 		b.isListed = false
-		return 0, false
+		return 0, false, failed
 	}
 	if p.bound != 0 {
 		p.live.Add(-int64(used))
@@ -334,7 +337,7 @@ func (b *scopeSlots[T]) release() (int64, bool) {
 	// pool may take the slots back meanwhile.
 	b.scopeHot.pool = nil
 	b.phase.Store(scopeParked)
-	return int64(used) * int64(p.size), true
+	return int64(used) * int64(p.size), true, failed
 }
 
 // lowestBits returns the n lowest set bits of m.
@@ -431,9 +434,11 @@ func (b *scopeSlots[T]) abandon() {
 
 // zeroUsed zeroes the slots used of the word at base of s, a run of
 // adjacent slots at a time, with typed clears (write barriers included, as
-// the GC requires for pointer words), or runs reset on each if the pool has
-// one (WithReset). The slots stay the scope's, in the scoped state.
-func zeroUsed[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
+// the GC requires for pointer words), or runs p's reset function on each if
+// it has one (WithReset). The slots stay the scope's, in the scoped state.
+// It returns failed with the panics of the reset function added (see
+// reset.go).
+func zeroUsed[T any](p *Pool[T], s *span[T], base uint32, used uint64, failed *resetPanic) *resetPanic {
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo
@@ -443,9 +448,11 @@ func zeroUsed[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
 			// Release, as with a Free.
 			race.WriteRange(unsafe.Pointer(&s.mem[i]), int(n)*int(unsafe.Sizeof(s.mem[0])))
 		}
-		if reset != nil {
+		if p.reset != nil {
 			for k := i; k < j; k++ {
-				reset(&s.mem[k])
+				if v := p.resetScoped(slotRef[T]{s, k}); v != nil {
+					failed = addResetPanic(failed, p.resetError(v, slotRef[T]{s, k}, "the scope's Release"))
+				}
 			}
 		} else {
 			clear(s.mem[i:j])
@@ -457,4 +464,5 @@ func zeroUsed[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
 		}
 		u &^= (1<<n - 1) << lo
 	}
+	return failed
 }

@@ -127,7 +127,9 @@ func (sp *ScopePool) Get() *Scope {
 //
 // Put panics with an error wrapping ErrNilScope if s is nil, and with one
 // wrapping ErrReleased if s was put already or Put runs on it on another
-// goroutine.
+// goroutine. If a pool's reset function panicked during the release, Put
+// panics with an error wrapping ErrResetPanicked once s is released and
+// ended.
 func (sp *ScopePool) Put(s *Scope) {
 	if s == nil {
 		panic(s.enterError(opPut, "", ""))
@@ -158,19 +160,23 @@ func (sp *ScopePool) Put(s *Scope) {
 	done := false
 	defer func() {
 		if !done {
-			// A reset function panicked in the release: the lease ends
-			// all the same, and the state, which the panic may have left
-			// half released, is not reused.
+			// The release did not return (a reset function called
+			// runtime.Goexit, or the release broke): the lease ends all
+			// the same, and the state, which may be half released, is
+			// not reused.
 			st.ctl.Store(next)
 			sp.puts.Add(1)
 		}
 	}()
-	used := st.release()
+	used, err := st.release()
 	sp.allocated.Add(uint64(used))
 	done = true
 	st.ctl.Store(next)
 	sp.puts.Add(1)
 	sp.states.Put(st)
+	if err != nil {
+		panic(err)
+	}
 }
 
 // scopeCtx is a context carrying a scope from a ScopePool, allocated with

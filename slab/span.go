@@ -14,11 +14,12 @@ import (
 // that owns it), so neighbouring slots are marked from different goroutines
 // without atomics: a bitset word could not be shared that way.
 const (
-	stateFree    uint8 = iota // in a free set: central, a per-P cache's, a scope's, or an inbox
-	stateLive                 // handed out by Alloc, TryAlloc or AllocRef
-	stateScoped               // handed out by AllocIn, or held by a scope; freed by Scope.Release
-	stateRetired              // its Ref generation is spent; never reused
-	stateSampled              // live, like stateLive, and its allocation stack was recorded (WithSampling)
+	stateFree      uint8 = iota // in a free set: central, a per-P cache's, a scope's, or an inbox
+	stateLive                   // handed out by Alloc, TryAlloc or AllocRef
+	stateScoped                 // handed out by AllocIn, or held by a scope; freed by Scope.Release
+	stateRetired                // its Ref generation is spent; never reused
+	stateSampled                // live, like stateLive, and its allocation stack was recorded (WithSampling)
+	stateResetting              // being freed (by Free, or by its scope's Release): the pool's reset function runs on it (WithReset)
 )
 
 // isLive reports whether a slot in state st is an object that Free takes.

@@ -45,11 +45,11 @@ type Stats struct {
 	Released      uint64
 	ReleasedBytes uint64
 	// GuardFallbacks counts the frees of objects on guard pages that were
-	// not protected, because the kernel's map count (its share of it, see
-	// WithGuardPages) was spent or, in debug builds, the pool could not map
-	// a guard slab: debug builds poisoned those objects instead, release
-	// builds (WithGuardSampling) left them accessible. 0 for pools without
-	// guard pages.
+	// not protected, because the budget of kernel mappings that guard pages
+	// share was spent (see WithGuardPages) or, in debug builds, the pool
+	// could not map a guard slab: debug builds poisoned those objects
+	// instead, release builds (WithGuardSampling) left them accessible. 0
+	// for pools without guard pages.
 	GuardFallbacks uint64
 	// MaxObjects is the pool's bound (WithMaxObjects), 0 if it has none,
 	// and Exhausted counts the allocations it refused: TryAlloc and

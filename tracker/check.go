@@ -31,7 +31,7 @@ func Check() error {
 		errs = append(errs, v)
 	}
 	if lost > 0 {
-		errs = append(errs, fmt.Errorf("%w: and %d more write(s) after free found, written to standard error, not kept", ErrWriteAfterFree, lost))
+		errs = append(errs, fmt.Errorf("%w: %d more write(s) after free were found and written to standard error, not kept", ErrWriteAfterFree, lost))
 	}
 	for _, v := range scan("Check") {
 		violation.Deliver(v)

@@ -33,6 +33,7 @@ func TestSentinelDocsQuoteTheirMessages(t *testing.T) {
 		"ErrScopeBusy":      slab.ErrScopeBusy,
 		"ErrNilScope":       slab.ErrNilScope,
 		"ErrScopeLimit":     slab.ErrScopeLimit,
+		"ErrResetPanicked":  slab.ErrResetPanicked,
 		"ErrWriteAfterFree": tracker.ErrWriteAfterFree,
 		"ErrLeak":           tracker.ErrLeak,
 		"ErrUseAfterFree":   tracker.ErrUseAfterFree,

@@ -131,6 +131,14 @@ func (o *options) leakedSites() []Site {
 		if !debugmode.Enabled {
 			if n := newSlots(p.LiveSlots(nil), o.before[c.ID]); n > 0 {
 				sites = append(sites, Site{Pool: c.Name, Type: c.Type, Objects: n, Bytes: int64(n) * int64(c.Size)})
+				// The sites of the objects the pool sampled (WithSampling),
+				// other than those of slots live before IgnoreCurrent.
+				before := o.before[c.ID]
+				sampled := slices.DeleteFunc(p.LiveObjects(nil), func(obj registry.Object) bool {
+					k := obj.Slot / 64
+					return k < len(before) && before[k]&(1<<(obj.Slot%64)) != 0
+				})
+				sites = append(sites, groupSites(c, sampled, false)...)
 			}
 			return
 		}
@@ -149,7 +157,8 @@ func (o *options) leakedSites() []Site {
 
 // groupSites groups the objects of one pool by allocation stack, the way
 // LeakSanitizer does. Stacks that differ only inside slabtrack (the fast and
-// the slow allocation path) make one site.
+// the slow allocation path) make one site. The sampled objects of release
+// builds (WithSampling) count for their weight, and make sampled sites.
 func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Site {
 	if len(objs) == 0 {
 		return nil
@@ -171,8 +180,12 @@ func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Sit
 			order = append(order, key)
 		}
 		age := clock.Age(obj.AllocAt)
-		s.Objects++
-		s.Bytes += int64(c.Size)
+		n := max(1, obj.Weight) // a sampled object stands for Weight objects
+		if obj.Weight > 0 {
+			s.Sampled++
+		}
+		s.Objects += n
+		s.Bytes += int64(n) * int64(c.Size)
 		s.MinAge = min(s.MinAge, age)
 		s.MaxAge = max(s.MaxAge, age)
 	}
@@ -197,8 +210,21 @@ func stackKey(s Stack) string {
 }
 
 // sortSites orders sites as LeakSanitizer does, largest first; dropped
-// objects before live ones, since they are leaks for certain.
+// objects before live ones, since they are leaks for certain. The sampled
+// sites of a pool (release builds) follow the site that counts its objects.
 func sortSites(sites []Site) {
+	exact := map[string]int64{} // the bytes of each pool's counted objects
+	for _, s := range sites {
+		if s.Sampled == 0 {
+			exact[s.Pool] += s.Bytes
+		}
+	}
+	size := func(s Site) int64 {
+		if b, ok := exact[s.Pool]; ok && s.Sampled > 0 {
+			return b
+		}
+		return s.Bytes
+	}
 	slices.SortStableFunc(sites, func(a, b Site) int {
 		if a.Dropped != b.Dropped {
 			if a.Dropped {
@@ -206,9 +232,10 @@ func sortSites(sites []Site) {
 			}
 			return 1
 		}
-		if c := cmp.Compare(b.Bytes, a.Bytes); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Pool, b.Pool)
+		return cmp.Or(
+			cmp.Compare(size(b), size(a)),
+			cmp.Compare(a.Pool, b.Pool),
+			cmp.Compare(min(a.Sampled, 1), min(b.Sampled, 1)),
+			cmp.Compare(b.Bytes, a.Bytes))
 	})
 }

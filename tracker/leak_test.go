@@ -84,6 +84,43 @@ func TestFindReportsLeaks(t *testing.T) {
 	assert.NoError(t, tracker.Find(tracker.MaxRetries(0)), "nothing is leaked once all are freed")
 }
 
+// A pool that samples (slab.WithSampling) records the allocation sites of
+// its sampled objects in release builds too: Find names them, after the
+// pool's exact count, and /debug/slab lists them. Debug builds name every
+// site, as TestFindReportsLeaks checks.
+func TestFindNamesSampledSites(t *testing.T) {
+	if tracker.Enabled() {
+		t.Skip("debug builds record every site; TestFindReportsLeaks checks them")
+	}
+	p := slab.New[Order](slab.WithName(t.Name()), slab.WithSampling(1))
+	var objs []*Order
+	for range 3 {
+		objs = append(objs, allocOrder(p))
+	}
+	objs = append(objs, allocOtherOrder(p))
+	err := tracker.Find(tracker.MaxRetries(0))
+	sites := sitesOf(t, err, t.Name())
+	require.Len(t, sites, 3, "the pool's count, then its two sampled sites")
+	assert.Equal(t, 4, sites[0].Objects, "first the pool's exact count")
+	assert.Zero(t, sites[0].Sampled, "which is not a sample")
+	assert.Equal(t, 3, sites[1].Objects, "then the larger sampled site")
+	assert.Equal(t, 3, sites[1].Sampled, "every object of it sampled")
+	assert.True(t, sites[1].Stack.Has("allocOrder"), "the site names allocOrder: %v", sites[1].Stack)
+	assert.True(t, sites[2].Stack.Has("allocOtherOrder"), "the other site names allocOtherOrder: %v", sites[2].Stack)
+	report := err.Error()
+	assert.Contains(t, report, "3 of them (each sampled) allocated from", "the report gives the sampled sites")
+	assert.Contains(t, report, "SUMMARY: slabtrack: 4 object(s), ", "the totals count each object once")
+
+	var b strings.Builder
+	require.NoError(t, tracker.WriteReport(&b), "the report is written")
+	assert.Contains(t, b.String(), "recorded only for the objects that pools with slab.WithSampling sample", "the report says what release builds record")
+	assert.Contains(t, b.String(), "allocOrder", "and lists the sampled sites")
+
+	for _, x := range objs {
+		freeOrder(p, x)
+	}
+}
+
 func TestFindIgnoreCurrent(t *testing.T) {
 	// One P, so that a freed slot is the next one allocated.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

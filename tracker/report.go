@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/violation"
 	"github.com/slabtrack/slabtrack/slab"
@@ -27,7 +28,9 @@ type PoolReport struct {
 	// (0 in release builds). The free slots that per-P caches and scopes
 	// hold are Stats.Cached and Stats.ScopeFree.
 	Quarantined int
-	// Sites groups the live objects by allocation stack (debug builds).
+	// Sites groups the live objects by allocation stack: all of them in
+	// debug builds, the sampled ones in release builds (WithSampling; see
+	// Site.Sampled).
 	Sites []Site `json:",omitempty"`
 	// Dropped groups the objects found unreachable without Free (debug
 	// builds with drop detection).
@@ -171,7 +174,12 @@ func WriteReport(w io.Writer) error {
 		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t guard=%t)\n",
 			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
 	} else {
-		b.WriteString("slabtrack: release build: live objects are counted, not recorded; rebuild with -tags slabdebug for allocation sites\n")
+		b.WriteString("slabtrack: release build: live objects are counted; their allocation sites are recorded only for the objects that pools with slab.WithSampling sample; rebuild with -tags slabdebug for every site\n")
+	}
+	if guard.InUse() {
+		g := guard.Budget()
+		fmt.Fprintf(&b, "guard pages: %d slot(s) protected, %d of a budget of %d kernel mappings (vm.max_map_count %d) in use, %d protection(s) refused for want of budget\n",
+			g.Protected, g.Used, g.Limit, g.MaxMapCount, g.Refused)
 	}
 	pools := Pools()
 	fmt.Fprintf(&b, "%d pool(s)\n", len(pools))
@@ -217,7 +225,12 @@ func writeSites(b *strings.Builder, what string, sites []Site) {
 			fmt.Fprintf(b, "    ... and %d more site(s)\n", len(sites)-i)
 			break
 		}
-		fmt.Fprintf(b, "    %d object(s), %d bytes, age %s to %s, allocated from:\n", s.Objects, s.Bytes, violation.RoundAge(s.MinAge), violation.RoundAge(s.MaxAge))
+		if s.Sampled > 0 && s.Sampled != s.Objects {
+			fmt.Fprintf(b, "    about %d object(s), %d bytes (%d sampled, one in about %d), age %s to %s, allocated from:\n",
+				s.Objects, s.Bytes, s.Sampled, s.Objects/s.Sampled, violation.RoundAge(s.MinAge), violation.RoundAge(s.MaxAge))
+		} else {
+			fmt.Fprintf(b, "    %d object(s), %d bytes, age %s to %s, allocated from:\n", s.Objects, s.Bytes, violation.RoundAge(s.MinAge), violation.RoundAge(s.MaxAge))
+		}
 		if len(s.Stack) == 0 {
 			b.WriteString("    " + violation.NoStack + "\n")
 		}

@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -178,4 +179,28 @@ func TestScopePoolTotalsAddsPoolsOfOneName(t *testing.T) {
 	a.Put(s1)
 	b.Put(s2)
 	runtime.KeepAlive(other)
+}
+
+// guarded is a pointer-free type that guard pages can hold.
+type guarded struct{ A, B, C, D int64 }
+
+// Once guard pages are in use, the report says how much of their budget of
+// kernel mappings is taken, so that an operator sees it run out.
+func TestReportShowsTheGuardBudget(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("guard pages are Linux only")
+	}
+	opt := slab.WithGuardSampling(1)
+	if tracker.Enabled() {
+		opt = slab.WithGuardPages(true)
+	}
+	p := slab.New[guarded](slab.WithName(t.Name()), opt)
+	for range 4 {
+		p.Free(p.Alloc())
+	}
+	var b strings.Builder
+	require.NoError(t, tracker.WriteReport(&b), "the report is written")
+	assert.Regexp(t, `\nguard pages: \d+ slot\(s\) protected, \d+ of a budget of \d+ kernel mappings \(vm.max_map_count \d+\) in use, \d+ protection\(s\) refused for want of budget\n`,
+		b.String(), "the report shows the guard pages' budget")
+	p.Trim()
 }

@@ -166,10 +166,32 @@ func TestLeakReportReleaseWording(t *testing.T) {
 	}}
 	report := v.Error()
 	assert.Contains(t, report, "\n3 object(s), 120 bytes of *main.Order (pool \"orders\") still allocated\n"+
-		"    (release builds do not record where objects were allocated: rebuild with -tags slabdebug for the sites)\n",
+		"    (release builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n",
 		"a pool's count is not called a site")
 	assert.NotContains(t, report, "allocated from", "no site is claimed")
 	assert.True(t, strings.HasSuffix(report, "SUMMARY: slabtrack: 5 object(s), 184 bytes leaked in 2 pool(s)."), "the SUMMARY counts pools: %q", report)
+}
+
+// A pool that samples (WithSampling) has the sites of its sampled objects
+// after its count, as estimates that the totals leave out.
+func TestLeakReportReleaseSampledWording(t *testing.T) {
+	if tracker.Enabled() {
+		t.Skip("debug builds record every site; TestLeakReport checks their wording")
+	}
+	v := &tracker.Violation{Kind: tracker.Leak, Sites: []tracker.Site{
+		{Pool: "orders", Type: "*main.Order", Objects: 3000, Bytes: 120000},
+		{Pool: "orders", Type: "*main.Order", Objects: 2048, Bytes: 81920, Sampled: 2, MinAge: time.Millisecond, MaxAge: 2 * time.Millisecond,
+			Stack: tracker.Stack{frame("main.build", "/src/main.go", 10)}},
+		{Pool: "items", Type: "*main.Item", Objects: 2, Bytes: 64},
+		{Pool: "items", Type: "*main.Item", Objects: 2, Bytes: 64, Sampled: 2, Stack: tracker.Stack{frame("main.item", "/src/main.go", 20)}},
+	}}
+	report := v.Error()
+	assert.Contains(t, report, "\n3000 object(s), 120000 bytes of *main.Order (pool \"orders\") still allocated\n"+
+		"    (the pool samples: the sites below are those of its sampled objects; rebuild with -tags slabdebug for every site)\n"+
+		"\nabout 2048 of them (2 sampled, one in about 1024) allocated from (age 1ms to 2ms):\n    #0 main.build /src/main.go:10\n",
+		"the sampled site follows the pool's count, as an estimate")
+	assert.Contains(t, report, "\n2 of them (each sampled) allocated from:\n    #0 main.item /src/main.go:20\n", "a pool that samples every object has exact sites")
+	assert.True(t, strings.HasSuffix(report, "SUMMARY: slabtrack: 3002 object(s), 120064 bytes leaked in 2 pool(s)."), "the totals are the pools' counts: %q", report)
 }
 
 func TestStackHas(t *testing.T) {
@@ -223,6 +245,21 @@ func TestHandlerDefaultKeepsWritesAfterFree(t *testing.T) {
 	buf.Reset()
 	assert.NotPanics(t, func() { tracker.Report(d) }, "a dropped object does not panic, on the cleanup goroutine least of all")
 	assert.Empty(t, buf.String(), "Find reports dropped objects; the default handling adds nothing")
+}
+
+// Past what the default handling keeps, Check counts the writes after free
+// it could only write to standard error, in a sentence of its own.
+func TestCheckCountsWritesItCouldNotKeep(t *testing.T) {
+	var buf bytes.Buffer
+	defer tracker.SetStderr(&buf)()
+	require.NoError(t, tracker.Check(), "nothing is kept before")
+	for range 300 {
+		tracker.Report(&tracker.Violation{Kind: tracker.WriteAfterFree, Pool: "orders", Type: "*main.Order", Op: "Alloc", Field: "ID"})
+	}
+	err := tracker.Check()
+	require.ErrorIs(t, err, tracker.ErrWriteAfterFree, "Check returns the writes after free")
+	assert.Contains(t, err.Error(), "\nslab: write after free: 44 more write(s) after free were found and written to standard error, not kept",
+		"the writes not kept are counted in a sentence")
 }
 
 // LogAndContinue logs each violation as one record: with a text handler,

@@ -26,3 +26,15 @@ func Since(now, t int64) time.Duration {
 	}
 	return time.Duration(max(now-t, 1))
 }
+
+// Round rounds an age for a report: to the millisecond from a second on, to
+// the microsecond from a millisecond on, and not below.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}

@@ -19,6 +19,7 @@ var (
 	NilScope       = errors.New("slab: nil scope")
 	ScopeBusy      = errors.New("slab: concurrent use of one scope")
 	ScopeLimit     = errors.New("slab: scope memory limit reached")
+	ResetPanicked  = errors.New("slab: reset function panicked")
 	WriteAfterFree = errors.New("slab: write after free")
 	Leak           = errors.New("slab: leak")
 	UseAfterFree   = errors.New("slab: use after free")

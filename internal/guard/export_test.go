@@ -11,6 +11,13 @@ import (
 // that restores it.
 func SetLimit(n int) (restore func()) { return LimitBudget(n) }
 
+// ResetRefused forgets the refusals so far, so that the next one writes
+// its line again.
+func ResetRefused() { refused.Store(0) }
+
+// MapCount returns the process's mappings now.
+func MapCount() int { return mapCount() }
+
 // MappingsIn returns the number of the process's mappings that overlap
 // [lo, hi), from /proc/self/maps, or 0 where there is none. Unlike the
 // process's whole count, it does not move when the runtime maps memory for

@@ -1,8 +1,11 @@
 package guard_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"reflect"
@@ -178,14 +181,133 @@ func TestMapCount(t *testing.T) {
 	assert.Equal(t, 4, b.Protected, "the budget counts the protected slots")
 
 	defer guard.SetLimit(b.Used + 2)()
-	require.NoError(t, s.Protect(0, true), "the budget has room for one more")
-	assert.ErrorIs(t, s.Protect(12, true), guard.ErrBudget, "then it is spent")
-	assert.False(t, s.Protected(12), "a refused slot stays accessible")
+	defer guard.SetLog(io.Discard)()
+	require.NoError(t, s.Protect(0, true), "the budget has room for slot 0, which splits the slab once")
+	require.NoError(t, s.Protect(12, true), "slot 12 extends the protected run 8-11: it costs nothing")
+	assert.ErrorIs(t, s.Protect(14, true), guard.ErrBudget, "slot 14, between accessible slots, would cost two: the budget is spent")
+	assert.False(t, s.Protected(14), "a refused slot stays accessible")
 	require.NoError(t, s.Unprotect(0), "Unprotect")
-	for i := 8; i < 12; i++ {
+	for i := 8; i < 13; i++ {
 		require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
 	}
-	t.Logf("vm.max_map_count=%d, budget %d mappings (%d slots protected at once at most)", b.MaxMapCount, b.Limit, b.Limit/2)
+	t.Logf("vm.max_map_count=%d, budget %d mappings (%d isolated slots protected at once at most)", b.MaxMapCount, b.Limit, b.Limit/2)
+}
+
+// The budget is a fixed share of the kernel's map count, as KFENCE's pool
+// is: spent whole, by slots protected one apart (two mappings each), it
+// leaves the process most of its mappings, so that the Go heap can still
+// grow; the first refusal is written to standard error, once.
+func TestBudgetLeavesTheProcessItsMappings(t *testing.T) {
+	requireGuard(t)
+	b := guard.Budget()
+	require.LessOrEqual(t, b.Limit, 16384, "the budget is at most 16384 mappings")
+	require.LessOrEqual(t, b.Limit, b.MaxMapCount/4, "and at most a quarter of vm.max_map_count")
+
+	var log bytes.Buffer
+	defer guard.SetLog(&log)()
+	guard.ResetRefused()
+	var slabs []*guard.Slab
+	defer func() {
+		for _, s := range slabs {
+			for i := range s.Len() {
+				if s.Protected(i) {
+					assert.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+				}
+			}
+			assert.NoError(t, s.Retire(), "Retire")
+		}
+	}()
+	spent := false
+	for !spent {
+		s, err := guard.NewSlab(unsafe.Sizeof(point{}), 64, guard.Owner{Pool: 5, Fields: pointLayout.Fields()})
+		if errors.Is(err, guard.ErrBudget) {
+			break
+		}
+		require.NoError(t, err, "NewSlab")
+		slabs = append(slabs, s)
+		for i := 0; i < s.Len(); i += 2 {
+			if err := s.Protect(i, true); err != nil {
+				require.ErrorIs(t, err, guard.ErrBudget, "Protect(%d) is refused only for want of budget", i)
+				spent = true
+				break
+			}
+		}
+	}
+	after := guard.Budget()
+	t.Logf("vm.max_map_count=%d, budget %d, %d slabs, %d slots protected, %d mappings charged, %d in the process",
+		after.MaxMapCount, after.Limit, len(slabs), after.Protected, after.Used, guard.MapCount())
+	assert.GreaterOrEqual(t, after.Used, after.Limit-1, "the budget is spent")
+	assert.GreaterOrEqual(t, after.MaxMapCount-guard.MapCount(), after.MaxMapCount/2, "the process keeps at least half of its mappings")
+	heap := make([]byte, 64<<20)
+	heap[len(heap)-1] = 1 // the heap still grows
+	assert.Equal(t, 1, strings.Count(log.String(), "\n"), "one line says that the budget is spent: %q", log.String())
+	assert.Contains(t, log.String(), "slabtrack: guard pages: the budget of", "naming the guard pages")
+	assert.Contains(t, log.String(), "Stats.GuardFallbacks", "and where the unprotected frees are counted")
+}
+
+// The budget is charged with the mappings a change really adds: after any
+// sequence of protections, the mappings of a slab are exactly one plus
+// what the budget holds for it. Slots protected in address order cost
+// nothing after the first, so a budget far smaller than the slots
+// protects them all.
+func TestBudgetCountsRuns(t *testing.T) {
+	requireGuard(t)
+	// 37 slots: a length no other test retires, so the slab is a new
+	// mapping. (A retired one that was split may stay split: the kernel
+	// does not merge ranges whose pages were touched apart.)
+	s := newSlab(t, 37)
+	mappings := func() int { return guard.MappingsIn(s.Base(), s.Limit()) }
+	base := guard.Budget().Used
+	charged := func() int { return guard.Budget().Used - base }
+	require.Equal(t, 1, mappings(), "an untouched slab is one mapping")
+
+	defer guard.SetLimit(base + 2)()
+	for i := range s.Len() {
+		require.NoError(t, s.Protect(i, true), "Protect(%d) in address order fits a budget of two mappings", i)
+		require.Equal(t, mappings()-1, charged(), "after Protect(%d) the budget holds what the slab adds", i)
+	}
+	for i := range s.Len() {
+		require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+		require.Equal(t, mappings()-1, charged(), "after Unprotect(%d) the budget holds what the slab adds", i)
+	}
+
+	// Any order: the budget holds the runs of slots of equal protection
+	// less one, what the kernel needs at least. The kernel may keep more:
+	// it does not merge back ranges whose pages were touched while apart,
+	// so the count is a floor, and the budget's quarter share of the
+	// process's mappings leaves room for the difference.
+	restore := guard.SetLimit(base + 1<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	stride := uintptr(s.Slot(1)) - uintptr(s.Slot(0))
+	extra := 0
+	for step := range 400 {
+		i := rng.IntN(s.Len())
+		if s.Protected(i) {
+			require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+		} else {
+			require.NoError(t, s.Protect(i, step%2 == 0), "Protect(%d)", i)
+		}
+		runs := 1
+		for j := 1; j < s.Len(); j++ {
+			if s.Protected(j) != s.Protected(j-1) {
+				runs++
+			}
+		}
+		if s.Protected(s.Len()-1) && uintptr(s.Slot(s.Len()-1))+stride < s.Limit() {
+			runs++ // the tail after the last slot stays accessible
+		}
+		require.Equal(t, runs-1, charged(), "step %d: the budget holds the runs of the slab less one", step)
+		require.GreaterOrEqual(t, mappings(), runs, "step %d: the kernel keeps a mapping per run at least", step)
+		extra = max(extra, mappings()-runs)
+	}
+	t.Logf("the kernel kept up to %d mapping(s) more than the runs of the slab", extra)
+	restore()
+	for i := range s.Len() {
+		if s.Protected(i) {
+			require.NoError(t, s.Unprotect(i), "Unprotect(%d)", i)
+		}
+	}
+	assert.Zero(t, charged(), "an accessible slab holds nothing but its own mapping")
 }
 
 func TestRetireAndReuse(t *testing.T) {

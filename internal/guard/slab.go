@@ -40,7 +40,15 @@ type Slab struct {
 	size   uintptr
 	n      int
 	owner  Owner
-	// prot is 1 while the slot is protected.
+	// tail is set if the slab's pages end with room for no whole slot: a
+	// run that always stays accessible, after the last slot.
+	tail bool
+	// mu serialises the protection changes of the slab's slots, so that
+	// each is charged with the runs it really adds (runsDelta). The kernel
+	// serialises them anyway, under the process's mmap lock.
+	mu sync.Mutex
+	// prot is 1 while the slot is protected; written under mu, read
+	// without it.
 	prot    []atomic.Uint32
 	retired atomic.Bool
 }
@@ -74,6 +82,7 @@ func NewSlab(size uintptr, n int, o Owner) (*Slab, error) {
 		n:      int(bytes / stride),
 		owner:  o,
 	}
+	s.tail = uintptr(s.n)*stride < bytes
 	s.prot = make([]atomic.Uint32, s.n)
 	publish(s)
 	return s, nil
@@ -182,17 +191,20 @@ func (s *Slab) Protected(i int) bool { return s.prot[i].Load() != 0 }
 // Unprotect. With discard, its pages are given back to the kernel first:
 // the slot costs no memory while protected, and reads as zero after
 // Unprotect; without, it keeps its contents. Protect returns ErrBudget if
-// the map-count budget is spent, and an error if the slot is already
-// protected or the slab retired; the slot is then unchanged.
+// the mappings it would add exceed the map-count budget, and an error if
+// the slot is already protected or the slab retired; the slot is then
+// unchanged.
 func (s *Slab) Protect(i int, discardPages bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.retired.Load() {
 		return fmt.Errorf("guard: Protect(%d) of a retired slab", i)
 	}
-	if !s.prot[i].CompareAndSwap(0, 1) {
+	if s.prot[i].Load() != 0 {
 		return fmt.Errorf("guard: Protect(%d): the slot is already protected", i)
 	}
-	if !charge(2) {
-		s.prot[i].Store(0)
+	delta := s.runsDelta(i)
+	if delta > 0 && !charge(delta) {
 		return ErrBudget
 	}
 	b := s.slotBytes(i)
@@ -204,27 +216,64 @@ func (s *Slab) Protect(i int, discardPages bool) error {
 		err = protect(b)
 	}
 	if err != nil {
-		uncharge(2)
-		s.prot[i].Store(0)
+		if delta > 0 {
+			uncharge(delta)
+		}
 		return fmt.Errorf("guard: protecting slot %d: %w", i, err)
 	}
+	if delta < 0 {
+		uncharge(-delta)
+	}
+	s.prot[i].Store(1)
 	protected.Add(1)
 	return nil
 }
 
 // Unprotect makes slot i readable and writable again. It returns an error
-// if the slot is not protected.
+// if the slot is not protected. It is never refused for want of budget:
+// splitting a protected run adds two mappings, which the budget then owes
+// until later changes give them back, and meanwhile refuses new
+// protections.
 func (s *Slab) Unprotect(i int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.prot[i].Load() == 0 {
 		return fmt.Errorf("guard: Unprotect(%d): the slot is not protected", i)
 	}
 	if err := unprotect(s.slotBytes(i)); err != nil {
 		return fmt.Errorf("guard: unprotecting slot %d: %w", i, err)
 	}
+	uncharge(-s.runsDelta(i))
 	s.prot[i].Store(0)
-	uncharge(2)
 	protected.Add(-1)
 	return nil
+}
+
+// runsDelta returns how many runs of slots of equal protection (so, how
+// many kernel mappings) the slab gains when slot i changes its protection:
+// +1 for each neighbour that stays as i was, -1 for each that is as i
+// becomes. A slab is one mapping per run; the tail after the last slot, if
+// any, is always accessible. s.mu is held.
+func (s *Slab) runsDelta(i int) int64 {
+	was := s.prot[i].Load() != 0
+	var d int64
+	side := func(neighbour bool) {
+		if neighbour == was {
+			d++ // i leaves the neighbour's run: a new boundary
+		} else {
+			d-- // i joins the neighbour's run: a boundary goes
+		}
+	}
+	if i > 0 {
+		side(s.prot[i-1].Load() != 0)
+	}
+	switch {
+	case i+1 < s.n:
+		side(s.prot[i+1].Load() != 0)
+	case s.tail:
+		side(false)
+	}
+	return d
 }
 
 // Retire makes the whole slab inaccessible and gives its memory back to
@@ -233,24 +282,41 @@ func (s *Slab) Unprotect(i int) error {
 // length reuses its mapping. Retire returns an error if the slab is
 // already retired or the kernel refuses.
 func (s *Slab) Retire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.retired.CompareAndSwap(false, true) {
 		return errors.New("guard: Retire of a retired slab")
 	}
 	if err := errors.Join(discard(s.mem), protect(s.mem)); err != nil {
 		return fmt.Errorf("guard: retiring a slab: %w", err)
 	}
-	// One mapping now, however many slots were protected.
+	// One mapping now, however many runs there were: the slab's own
+	// mapping stays charged, the splits are given back.
+	uncharge(s.runs() - 1)
 	for i := range s.prot {
-		if s.prot[i].Swap(1) == 0 {
-			continue
+		if s.prot[i].Swap(1) != 0 {
+			protected.Add(-1)
 		}
-		uncharge(2)
-		protected.Add(-1)
 	}
 	retiredMu.Lock()
 	retiredMaps[uintptr(len(s.mem))] = append(retiredMaps[uintptr(len(s.mem))], s.mem)
 	retiredMu.Unlock()
 	return nil
+}
+
+// runs returns the number of runs of slots of equal protection, the tail
+// included. s.mu is held.
+func (s *Slab) runs() int64 {
+	n := int64(1)
+	for i := 1; i < s.n; i++ {
+		if (s.prot[i].Load() != 0) != (s.prot[i-1].Load() != 0) {
+			n++
+		}
+	}
+	if s.tail && s.prot[s.n-1].Load() != 0 {
+		n++
+	}
+	return n
 }
 
 // The slabs by base address, for Lookup. A reused mapping's new slab

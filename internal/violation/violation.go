@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/errs"
 )
@@ -214,6 +215,13 @@ type Site struct {
 	// Dropped is set for objects that the GC found unreachable without
 	// Free (drop detection), rather than still allocated.
 	Dropped bool
+	// Sampled is, in release builds, the number of the site's objects
+	// whose allocation a pool that samples (WithSampling) recorded, each
+	// standing for about the sampling period of them: Objects and Bytes
+	// are then estimates, and a leak report's totals leave them out,
+	// counting the pool's objects exactly on a site of its own. 0 where
+	// every object is recorded (debug builds).
+	Sampled int
 }
 
 // Is reports whether target is the sentinel error of v's kind:
@@ -425,22 +433,28 @@ func writeStackNote(b *strings.Builder, label string, age time.Duration, note st
 	}
 }
 
+// sampledObjects says how many of a pool's objects the sampled site s
+// stands for.
+func sampledObjects(s Site) string {
+	if s.Objects == s.Sampled {
+		return fmt.Sprintf("%d of them (each sampled)", s.Objects)
+	}
+	return fmt.Sprintf("about %d of them (%d sampled, one in about %d)", s.Objects, s.Sampled, s.Objects/s.Sampled)
+}
+
 // RoundAge rounds an age for a report: to the millisecond from a second
 // on, to the microsecond from a millisecond on.
-func RoundAge(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Microsecond)
-	}
-	return d
-}
+func RoundAge(d time.Duration) time.Duration { return clock.Round(d) }
 
 func (v *Violation) writeLeaks(b *strings.Builder) {
 	objs, bytes, dropped, withStack := 0, int64(0), 0, 0
 	pools := map[string]bool{}
+	sampled := map[string]bool{} // pools with sampled sites
 	for _, s := range v.Sites {
+		if s.Sampled > 0 {
+			sampled[s.Pool+"\x00"+s.Type] = true
+			continue // an estimate of objects that the pool's own site counts
+		}
 		objs += s.Objects
 		bytes += s.Bytes
 		pools[s.Pool+"\x00"+s.Type] = true
@@ -458,11 +472,19 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 			what = "object(s) dropped without Free"
 			dropped += s.Objects
 		}
-		fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q)", s.Objects, what, s.Bytes, s.Type, s.Pool)
-		if len(s.Stack) == 0 && !debugmode.Enabled {
-			// Release builds count the live objects of each pool and
-			// record nothing about them.
-			b.WriteString(" still allocated\n    (release builds do not record where objects were allocated: rebuild with -tags slabdebug for the sites)\n")
+		if s.Sampled > 0 {
+			b.WriteString("\n" + sampledObjects(s))
+		} else {
+			fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q)", s.Objects, what, s.Bytes, s.Type, s.Pool)
+		}
+		if len(s.Stack) == 0 && s.Sampled == 0 && !debugmode.Enabled {
+			// Release builds count the live objects of each pool, and
+			// record where the ones a pool samples were allocated.
+			if sampled[s.Pool+"\x00"+s.Type] {
+				b.WriteString(" still allocated\n    (the pool samples: the sites below are those of its sampled objects; rebuild with -tags slabdebug for every site)\n")
+			} else {
+				b.WriteString(" still allocated\n    (release builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n")
+			}
 			continue
 		}
 		b.WriteString(" allocated from")

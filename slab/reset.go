@@ -1,0 +1,215 @@
+package slab
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+
+	"github.com/slabtrack/slabtrack/internal/errs"
+)
+
+// Reset functions (WithReset) are the one place where a pool runs its
+// user's code in the middle of its own work: Free and Scope.Release call
+// them between taking an object and putting its slot back. A reset that
+// panics must not lose the slot, leave the counts wrong or the slot half
+// freed, so each path runs the reset under a deferred function that, if the
+// reset did not return, zeroes the object with a typed store (as Free does
+// without a reset), finishes the free, and only then panics again, with an
+// error naming the reset function: no lock is held while a reset runs, and
+// none while the panic starts (README, guarantee 5). runtime.Goexit in a
+// reset (a t.FailNow, say) finishes the free the same way, then goes on.
+//
+// While its reset runs, a slot freed by Free is in stateResetting, and one
+// released by its scope too: a Free of the object from inside the reset,
+// or from another goroutine meanwhile, finds it neither live nor free and
+// panics saying which (resetRunning tells them apart). A scope being
+// released refuses every use until its Release ends (scopeState.release),
+// so that a reset cannot allocate in the scope it is releasing.
+
+// freeResetFailed ends free when the pool's reset function did not return:
+// it zeroes x, gives slot r back and, if the reset panicked with failure
+// (nil under runtime.Goexit, which goes on after this), panics again,
+// naming the reset function.
+func (p *Pool[T]) freeResetFailed(r slotRef[T], x *T, failure any) {
+	var zero T
+	*x = zero
+	*r.st() = stateFree
+	if p.putFree(r) {
+		p.racedFree(r) // a racing double free outranks what the reset did
+	}
+	if failure != nil {
+		panic(p.resetError(failure, r, "Free"))
+	}
+}
+
+// resetScoped runs the reset function on the object of slot r, which a
+// scope's Release is freeing (the slot stays the scope's, in stateScoped),
+// and returns what the reset panicked with, or nil. If the reset did not
+// return, the object is zeroed.
+func (p *Pool[T]) resetScoped(r slotRef[T]) (failure any) {
+	st := r.st()
+	*st = stateResetting
+	x := r.ptr()
+	returned := false
+	defer func() {
+		if !returned {
+			failure = recover() // nil under runtime.Goexit, which ends the Release here (see WithReset)
+			var zero T
+			*x = zero
+		}
+		*st = stateScoped
+	}()
+	p.reset(x)
+	returned = true
+	return nil
+}
+
+// runReset runs the reset function on x and returns what it panicked with,
+// or nil; if it did not return, x is zeroed. Under runtime.Goexit it does
+// not return: callers that must finish a free then defer the rest.
+func (p *Pool[T]) runReset(x *T) (failure any) {
+	returned := false
+	defer func() {
+		if !returned {
+			failure = recover()
+			var zero T
+			*x = zero
+		}
+	}()
+	p.reset(x)
+	returned = true
+	return nil
+}
+
+// resettingError is the error of Free or RefOf (o) of the object of slot r
+// while the pool's reset function runs on it: the object is being freed.
+func (p *Pool[T]) resettingError(r slotRef[T], o op) error {
+	if resetRunning(p.reset) {
+		return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
+			"slab: %v of %s (pool %q, slot %d) from within the pool's %s, which runs on that object as it is being freed: a reset function must not free the object it readies, nor take a Ref to it",
+			o, p.owner.typeName, p.owner.name, p.slotNum(r), funcName(p.reset))}
+	}
+	what := "double free of"
+	if o == opRefOf {
+		what = "RefOf of a freed object"
+	}
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
+		"slab: %s %s (pool %q, slot %d): another goroutine is freeing the object at the same time (by Free, or by its scope's Release), and the pool's %s is running on it",
+		what, p.owner.typeName, p.owner.name, p.slotNum(r), funcName(p.reset))}
+}
+
+// resetError is the error of a reset function that panicked on slot r,
+// which the call op was freeing.
+func (p *Pool[T]) resetError(failure any, r slotRef[T], op string) *resetPanic {
+	return &resetPanic{
+		fn:       funcName(p.reset),
+		typeName: p.owner.typeName,
+		pool:     p.owner.name,
+		op:       op,
+		slot:     p.slotNum(r),
+		value:    failure,
+	}
+}
+
+// resetPanic is the panic of a call whose reset function panicked: see
+// ErrResetPanicked.
+type resetPanic struct {
+	fn, typeName, pool string
+	op                 string // the call that freed the object
+	slot               int
+	value              any // what the reset function panicked with
+	// more counts the other objects of the same Release on which a reset
+	// function panicked.
+	more int
+}
+
+func (e *resetPanic) Error() string {
+	msg := fmt.Sprintf("slab: %s of pool %q (%s) panicked on slot %d, which %s was freeing: %v; the object was zeroed instead, and its slot freed",
+		e.fn, e.pool, e.typeName, e.slot, e.op, e.value)
+	if e.more > 0 {
+		msg += fmt.Sprintf(" (reset functions panicked on %d more object(s) of this Release, each zeroed and freed)", e.more)
+	}
+	return msg
+}
+
+// Unwrap returns ErrResetPanicked, and what the reset function panicked
+// with if it is an error.
+func (e *resetPanic) Unwrap() []error {
+	if err, ok := e.value.(error); ok {
+		return []error{ErrResetPanicked, err}
+	}
+	return []error{ErrResetPanicked}
+}
+
+// addResetPanic folds err, from a reset function that panicked, into
+// first, the first such error of a Release, and returns the result.
+func addResetPanic(first, err *resetPanic) *resetPanic {
+	if first == nil {
+		return err
+	}
+	first.more++
+	return first
+}
+
+// funcName returns the name of the function f, a func value.
+func funcName(f any) string {
+	if fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer()); fn != nil {
+		return "reset function " + fn.Name()
+	}
+	return "the reset function"
+}
+
+// resetRunning reports whether the calling goroutine is inside a reset
+// function that a pool called, and, if f is not nil, whether that function
+// is f: whether a call that found an object being freed was made by the
+// reset that the object's own Free runs, or by another goroutine. It reads
+// the stack, so only error paths call it.
+func resetRunning(f any) bool {
+	want := ""
+	if f != nil {
+		fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer())
+		if fn == nil {
+			return false
+		}
+		want = fn.Name()
+	}
+	var pcs [128]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs[:])])
+	callee := ""
+	for {
+		fr, more := frames.Next()
+		if isResetRunner(fr.Function) && (want == "" || callee == want) {
+			return true
+		}
+		callee = fr.Function
+		if !more {
+			return false
+		}
+	}
+}
+
+// isResetRunner reports whether the function named name is one of the
+// pool's functions that call its reset function.
+func isResetRunner(name string) bool {
+	rest, ok := strings.CutPrefix(name, slabPackage+".(*Pool[")
+	if !ok {
+		return false
+	}
+	for _, m := range []string{").free", ").resetScoped", ").runReset"} {
+		if strings.HasSuffix(rest, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// slabPackage is this package's import path, as stack frames name it.
+var slabPackage = reflect.TypeFor[op]().PkgPath()
+
+// reentrantScopeError is the error of call, a use of a scope from a reset
+// function that the scope's Release or ScopePool.Put called.
+func reentrantScopeError(call string) error {
+	return fmt.Errorf("%w: %s in a scope whose Release is running, from a reset function (WithReset) that the Release called: a reset function must not use the scope it is releasing",
+		ErrReleased, call)
+}
