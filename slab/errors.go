@@ -48,7 +48,7 @@ var (
 	// scope".
 	ErrReleased = errs.Released
 	// ErrNilScope is wrapped by the panic of AllocIn, NewIn, MakeSliceIn,
-	// AppendIn, StringIn, MakeMapIn, NewValueIn, MakeSliceValueIn and
+	// AppendIn, StringIn, MakeMapIn, BuilderIn, slabjson.Unmarshal and
 	// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a
 	// context that carries no scope, and by the error TryAllocIn returns
 	// for one. Its message is "slab: nil scope".

@@ -165,24 +165,20 @@ const (
 	opAppendIn
 	opStringIn
 	opMakeMapIn
-	opNewValueIn
-	opMakeSliceValueIn
 	opDecode
 )
 
 var scopeOpNames = [...]string{
-	opAllocIn:          "AllocIn",
-	opTryAllocIn:       "TryAllocIn",
-	opRelease:          "Release",
-	opPut:              "ScopePool.Put",
-	opNewIn:            "NewIn",
-	opMakeSliceIn:      "MakeSliceIn",
-	opAppendIn:         "AppendIn",
-	opStringIn:         "StringIn",
-	opMakeMapIn:        "MakeMapIn",
-	opNewValueIn:       "NewValueIn",
-	opMakeSliceValueIn: "MakeSliceValueIn",
-	opDecode:           "slabjson decoding",
+	opAllocIn:     "AllocIn",
+	opTryAllocIn:  "TryAllocIn",
+	opRelease:     "Release",
+	opPut:         "ScopePool.Put",
+	opNewIn:       "NewIn",
+	opMakeSliceIn: "MakeSliceIn",
+	opAppendIn:    "AppendIn",
+	opStringIn:    "StringIn",
+	opMakeMapIn:   "MakeMapIn",
+	opDecode:      "slabjson decoding",
 }
 
 func (op scopeOp) String() string { return scopeOpNames[op] }

@@ -16,8 +16,7 @@ import (
 // freed at the end of the request. The request is decoded by json v2 into
 // a BidRequest in the arena; the values it holds (its nested objects,
 // slices and strings) are json v2's heap allocations, since json v2 has no
-// way to allocate in an arena but the hooks slab/slabjson uses for
-// scopes.
+// way to allocate in an arena but unmarshal functions for each type.
 
 func init() {
 	moreStrategies = append(moreStrategies, func() Strategy {

@@ -28,10 +28,11 @@
 //     a user has without this library on the JSON library the scope uses;
 //   - scope: a slab.Scope per request from a slab.ScopePool, as README's
 //     "Whole requests" teaches: objects from slab.NewIn, slices from
-//     slab.MakeSliceIn, strings from slab.StringIn, the request decoded
-//     into the scope by a slabjson.Decoder whose hooks Decoder.Check lists,
-//     the response written by a slabjson.Encoder. It uses the library's
-//     public API only;
+//     slab.MakeSliceIn, maps from slab.MakeMapIn, strings from
+//     slab.StringIn and slab.Builder, the request decoded into the scope by
+//     slabjson.Unmarshal (slabjson.Check finds nothing of it left on the
+//     heap), the response written by a slabjson.Encoder. It uses the
+//     library's public API only;
 //   - arena-v2: Go's arena experiment, an arena per request, json v2; only
 //     in binaries built with GOEXPERIMENT=arenas (arena.go).
 //

@@ -1,8 +1,8 @@
 // Package shapes holds the Go types that the tests of package slabjson
-// decode into: every kind the hooks act on (pointers, slices, named
-// slices, strings, named strings), nested in each other, beside every
-// kind they leave to json v2 (maps, interfaces, byte slices, arrays, types
-// with unmarshal methods, time, raw values, embedded pointers). They live
+// decode into: every kind Unmarshal places in the scope (pointers, slices,
+// named slices, strings, named strings, maps, raw values), nested in each
+// other, beside every kind it leaves to json v2 (interfaces, byte slices,
+// types with unmarshal methods, time, embedded pointers). They live
 // in a package of their own so that Check's output, which names them as a
 // program outside their package does, compiles in the tests.
 package shapes
@@ -19,7 +19,7 @@ import (
 type Name string
 
 // Upper is a string kind with an UnmarshalText method: json v2 calls it,
-// so the hooks leave it alone.
+// so Unmarshal leaves it to json v2.
 type Upper string
 
 // UnmarshalText sets u to b in upper case.
@@ -106,7 +106,7 @@ type Tagged struct {
 }
 
 // Quoted has string fields with the `string` tag option, which json v2
-// rejects for strings and the hook of strings cannot see.
+// rejects for strings: Check names them, and json v2 decodes them.
 type Quoted struct {
 	Quoted string `json:"quoted,string"`
 	Named  *Name  `json:"named,omitempty,string"`
