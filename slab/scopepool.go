@@ -44,8 +44,11 @@ type ScopePool struct {
 	// wrapping ErrScopeLimit (a panic of AllocIn and the other allocating
 	// calls, an error of TryAllocIn and of slabjson's decoding). Memory is
 	// counted as the scope takes it, a pool word's slots or a chunk at a
-	// time, so a scope may hand out up to one chunk (at most 64 KiB) less
-	// than MaxBytes before an allocation fails. Zero means no bound.
+	// time, and a scope's first chunk of a type is sized to what scopes
+	// took of the type lately: a scope may take up to a chunk (at most 64
+	// KiB) per type more than it hands out. Set MaxBytes well above what a
+	// request needs, to stop the one that would take far more (a hostile
+	// body, a runaway loop). Zero means no bound.
 	MaxBytes int64
 
 	states sync.Pool // *scopeState, idle

@@ -89,14 +89,31 @@ func bodyError(err error) *apiError {
 	return nil
 }
 
+// tooLarge is the error of a request whose memory would pass the
+// middleware's MaxBytes: the body is too large for this server, whatever
+// its length.
+func tooLarge() *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "the request needs more memory than a request may take"}
+}
+
 func emptyBody() *apiError {
 	return badRequest("empty_body", "the request body is empty; send a JSON order (GET /v1/orders/sample shows one)")
 }
 
 // readBodyIn reads the request body into memory that s owns, up to
 // maxBodyBytes: a buffer of the announced length (one more byte to see the
-// end), grown in s if the body is longer.
-func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+// end), grown in s if the body is longer. A body that would take the scope
+// past its middleware's MaxBytes is too large, as one past maxBodyBytes is.
+func readBodyIn(s *slab.Scope, w http.ResponseWriter, r *http.Request) (_ []byte, apiErr *apiError) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok && errors.Is(err, slab.ErrScopeLimit) {
+				apiErr = tooLarge()
+				return
+			}
+			panic(r)
+		}
+	}()
 	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	n := 4 << 10
 	if r.ContentLength >= 0 && r.ContentLength < maxBodyBytes {
@@ -168,6 +185,9 @@ func decodeScoped(s *slab.Scope, data []byte, r *PriceRequest) *apiError {
 		return emptyBody()
 	}
 	if err := slabjson.Unmarshal(s, data, r); err != nil {
+		if errors.Is(err, slab.ErrScopeLimit) {
+			return tooLarge()
+		}
 		return decodeV2Error(err)
 	}
 	return unknownMembers(r)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/slab/slabhttp"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -411,4 +412,30 @@ func TestGetEndpoints(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/orders/price", nil))
 	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "pricing takes POST only")
+}
+
+// A request whose body would take more memory than the middleware's
+// MaxBytes allows is refused with 413, like a body over the size limit, and
+// gives back what it took; a smaller request is served.
+func TestScopeLimitIsTooLarge(t *testing.T) {
+	// Room for a small order even when the scope's chunks are sized to
+	// the larger ones the other tests sent, not for an order of maxItems.
+	const limit = 96 << 10
+	st, err := newStrategy("scope", jsonAuto)
+	require.NoError(t, err, "the scope strategy exists")
+	st.wrap = func(h http.Handler) http.Handler { return slabhttp.Middleware(h, slabhttp.MaxBytes(limit)) }
+	s := newServer(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := s.routes()
+
+	rec := post(t, h, mustJSON(t, sampleRequest(3)))
+	require.Equal(t, http.StatusOK, rec.Code, "a small order fits in %d bytes: %s", limit, rec.Body)
+
+	before := st.Live()
+	long := []byte(`{"order_id":"` + strings.Repeat("x", 2*limit) + `"}`) // under maxBodyBytes
+	rec = post(t, h, long)
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "a body of %d bytes does not: %s", len(long), rec.Body)
+	var e errorResponse
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "the error is JSON: %s", rec.Body)
+	assert.Equal(t, "body_too_large", e.Error.Code, "the code says the request is too large")
+	assert.Equal(t, before, st.Live(), "everything the request allocated is given back")
 }
