@@ -176,7 +176,7 @@ func (d *decodeState) zero(p *plan, ptr unsafe.Pointer) {
 func (d *decodeState) alloc(et unsafe.Pointer, n int, size uintptr) unsafe.Pointer {
 	p := scopeapi.Alloc(d.st, et, n)
 	if p == nil && d.limit == nil {
-		d.limit = scopeapi.LimitError(d.st, "slabjson's decoding", uintptr(n)*size)
+		d.limit = scopeapi.LimitError(d.st, "", uintptr(n)*size)
 	}
 	return p
 }
@@ -759,7 +759,7 @@ func (d *decodeState) mapValue(p *plan, ptr unsafe.Pointer) bool {
 func (d *decodeState) makeMap(p *plan, ptr unsafe.Pointer) bool {
 	x := scopeapi.MakeMap(d.st, p.typ, 0)
 	if x == nil {
-		d.limit = scopeapi.LimitError(d.st, "slabjson's decoding of "+p.typ.String(), 0)
+		d.limit = scopeapi.LimitError(d.st, p.typ.String(), 0)
 		return false
 	}
 	*(*unsafe.Pointer)(ptr) = (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[1]
@@ -776,7 +776,7 @@ func (d *decodeState) mapEntry(p *plan, ptr unsafe.Pointer, name []byte) bool {
 	}
 	m := *(*unsafe.Pointer)(ptr)
 	if n := uintptr(len(name)) + p.elem.size; !scopeapi.Take(d.st, n) {
-		d.limit = scopeapi.LimitError(d.st, "slabjson's decoding of "+p.typ.String(), n)
+		d.limit = scopeapi.LimitError(d.st, p.typ.String(), n)
 		return false
 	}
 	key := ""
