@@ -14,7 +14,6 @@ import (
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/guard"
-	"github.com/slabtrack/slabtrack/internal/liveprof"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -262,7 +261,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	d.freeAt.Store(0)
 	d.mark.Store(testlabel.Current())
 	if s.Profile {
-		liveprof.Add(profKey{p.id, p.slotNum(r)}, 1)
+		liveProfAdd(profKey{p.id, p.slotNum(r)}, 1)
 	}
 }
 
@@ -353,7 +352,7 @@ func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) *reset
 	if p.bound != 0 {
 		defer p.live.Add(-1)
 	}
-	liveprof.Remove(profKey{p.id, p.slotNum(r)})
+	liveProfRemove(profKey{p.id, p.slotNum(r)})
 	x := r.ptr()
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -212,22 +213,7 @@ func (et *elemType) home() *elemType {
 }
 
 // hasPointers reports whether values of t hold pointers.
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
-		reflect.String, reflect.Slice, reflect.Interface:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
-}
+func hasPointers(t reflect.Type) bool { return !poison.PointerFree(t) }
 
 // getChunk returns a zeroed chunk of class c, from the cache or new.
 func (et *elemType) getChunk(c int) unsafe.Pointer {

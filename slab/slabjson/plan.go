@@ -14,6 +14,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/slab/internal/scopeapi"
 )
 
@@ -153,7 +154,7 @@ func (b *planBuilder) build(t reflect.Type) *plan {
 	p := &plan{typ: t, size: t.Size()}
 	b.built[t] = p // before the elements: a type may reach itself
 	p.rtype = (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
-	p.ptrs = hasPointers(t)
+	p.ptrs = !poison.PointerFree(t)
 	switch {
 	case t == rawMessageType || t == jsontextValueType:
 		p.kind = kindRaw
@@ -300,24 +301,6 @@ func fieldName(goName, tag string) (string, bool) {
 		}
 	}
 	return name, true
-}
-
-// hasPointers reports whether values of t hold pointers.
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
-		reflect.String, reflect.Slice, reflect.Interface:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // A nameTable finds a struct field by the bytes of its JSON name: by the
