@@ -4,6 +4,7 @@ package slab
 
 import (
 	"fmt"
+	"math/bits"
 	"reflect"
 	"runtime"
 	"sync"
@@ -127,7 +128,39 @@ type chunkDebug struct {
 	ring []qchunk
 
 	next atomic.Uint32
-	recs [arenaRecords]arenaRec
+	// recs are the records, in segments made on first use, each as large
+	// as those before it together (16, 16, 32, 64... records), so that a
+	// type that scopes use little of (a program may have thousands) takes
+	// 16 records, not arenaRecords.
+	recs [arenaRecSegments]atomic.Pointer[[]arenaRec]
+}
+
+// arenaRecFirst is the size of the first segment of records; segment i > 0
+// holds records [arenaRecFirst<<(i-1), arenaRecFirst<<i).
+const (
+	arenaRecFirst    = 16
+	arenaRecSegments = 9 // up to arenaRecords
+)
+
+// record returns record k, making its segment if create is set, or nil if
+// its segment was never made.
+func (d *chunkDebug) record(k uint32, create bool) *arenaRec {
+	seg, off, n := uint32(0), k, uint32(arenaRecFirst)
+	if k >= arenaRecFirst {
+		seg = uint32(bits.Len32(k / arenaRecFirst))
+		n = arenaRecFirst << (seg - 1)
+		off = k - n
+	}
+	p := d.recs[seg].Load()
+	if p == nil {
+		if !create {
+			return nil
+		}
+		recs := make([]arenaRec, n)
+		d.recs[seg].CompareAndSwap(nil, &recs)
+		p = d.recs[seg].Load()
+	}
+	return &(*p)[off]
 }
 
 // A qchunk is a released chunk: its memory, its class, and what was
@@ -180,7 +213,7 @@ func chunkDebugOf(et *elemType) *chunkDebug {
 // the stack free at time now, and records it.
 func (d *chunkDebug) poison(al arenaAlloc, off uintptr, free stack.ID, now int64) poisonedAlloc {
 	k := (d.next.Add(1) - 1) % arenaRecords
-	rec := &d.recs[k]
+	rec := d.record(k, true)
 	serial := rec.serial.Add(1)
 	rec.addr.Store(uintptr(al.p))
 	rec.alloc.Store(uint32(al.stack))
@@ -256,7 +289,7 @@ func (d *chunkDebug) check(q qchunk) *violation.Violation {
 					what, (o-pa.off)/size),
 				Err: fmt.Errorf("%w to %s memory of a released scope", errs.WriteAfterFree, reflect.SliceOf(d.et.typ)),
 			}
-			if rec := &d.recs[pa.rec]; rec.serial.Load() == pa.serial {
+			if rec := d.record(pa.rec, false); rec != nil && rec.serial.Load() == pa.serial {
 				now := clock.Now()
 				v.Alloc, v.AllocAge = frames(rec.alloc.Load()), clock.Since(now, rec.allocAt.Load())
 				v.Free, v.FreeAge = frames(rec.free.Load()), clock.Since(now, rec.freeAt.Load())
@@ -279,7 +312,10 @@ func (d *chunkDebug) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 	if slot < 0 || slot >= arenaRecords {
 		return registry.FaultSlot{}
 	}
-	rec := &d.recs[slot]
+	rec := d.record(uint32(slot), false)
+	if rec == nil {
+		return registry.FaultSlot{}
+	}
 	fs := registry.FaultSlot{
 		Found: true,
 		Note:  "the object is an element of a slice, string or value that a scope allocated (NewIn, MakeSliceIn, AppendIn, StringIn...) and released",
