@@ -159,6 +159,10 @@ const maxSitesShown = 20
 // latest in full), and what a check of the quarantines finds now. It is
 // what the /debug/slab handler of package tracker/trackerhttp serves.
 //
+// The report leaves out the bytes that a write after free wrote (they may
+// be any data of the program: tokens, personal data); the
+// ViolationHandler receives them, and the violation's Error text has them.
+//
 // It takes nothing away from the handler: a write after free that its
 // check finds is reported like one found anywhere else (to the
 // ViolationHandler, or by default to standard error and to the next
@@ -207,7 +211,9 @@ func WriteReport(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "\nlatest violations reported (at most %d, oldest first):\n", violation.MaxRecent)
 			for _, v := range recent {
-				fmt.Fprintf(&b, "\n%v\n", v)
+				// Without the bytes found in freed memory: the page is
+				// served over HTTP, and they may be any data.
+				fmt.Fprintf(&b, "\n%s\n", violation.Text(v, false))
 			}
 		}
 	}

@@ -234,7 +234,13 @@ func (v *Violation) Unwrap() error { return v.Err }
 // Error returns the report: a title line, what was found, the sections of
 // the calls involved (this call, the Free, the allocation), and a SUMMARY
 // line.
-func (v *Violation) Error() string {
+func (v *Violation) Error() string { return Text(v, true) }
+
+// Text returns v's report, as Error does, but with the bytes found in
+// freed memory (those a write after free wrote, which may be any data of
+// the program) only if withBytes is set: pages served over HTTP leave them
+// out.
+func Text(v *Violation, withBytes bool) string {
 	var b strings.Builder
 	if v.Kind == Leak {
 		v.writeLeaks(&b)
@@ -249,9 +255,13 @@ func (v *Violation) Error() string {
 		fmt.Fprintf(&b, "%s\n", v.Detail)
 	}
 	if v.Kind == WriteAfterFree {
-		if v.Got != nil {
+		switch {
+		case v.Got != nil && withBytes:
 			fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object:\n", v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
 			fmt.Fprintf(&b, "    found    % x\n    expected % x\n", v.Got, v.Want)
+		case v.Got != nil:
+			fmt.Fprintf(&b, "%s is bytes [%d, %d) of the object; the bytes written are left out here (the violation handler and the error's text have them)\n",
+				v.fieldName(), v.Offset, v.Offset+uintptr(len(v.Got)))
 		}
 		// The writer is not known: the Free is the last place known to
 		// have held the object, and the call that found the damage

@@ -17,7 +17,9 @@ import (
 // text: every pool's statistics, its live objects by allocation site (debug
 // builds), the objects dropped without Free, and the quarantine check. Mount
 // it at /debug/slab on an address that only operators can reach: the report
-// names source files and functions.
+// names source files and functions and shows heap addresses. It leaves out
+// the bytes that writes after free wrote, which may be any data of the
+// program; the ViolationHandler receives them.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -99,6 +99,11 @@ func TestHandlerDoesNotStealViolations(t *testing.T) {
 	assert.Equal(t, "/debug/slab", got[0].Op, "the report says who found it")
 	assert.Contains(t, first, "slab: write after free to Bill.Total of *trackerhttp_test.Bill", "the page shows it")
 	assert.Contains(t, first, "violations reported: write-after-free 1", "the pool's counts show it")
+	written := fmt.Sprintf("% x", got[0].Got)
+	require.NotEmpty(t, got[0].Got, "the handler gets the bytes written")
+	assert.Contains(t, got[0].Error(), written, "the violation's text has them")
+	assert.NotContains(t, first, written, "the page leaves out the bytes written to freed memory")
+	assert.Contains(t, first, "the bytes written are left out here", "and says so")
 	second := page()
 	assert.NoError(t, tracker.Check(), "Check finds nothing new: the slot was poisoned again")
 	p.Trim() // the slot leaves the quarantine, verified
