@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -486,6 +487,19 @@ func (p *Pool[T]) debugObject(r slotRef[T]) *T {
 // debugLiveObjects appends a record of each live object of the pool.
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
 	table := *p.refTable.Load()
+	// Count first, so that a pool of millions of live objects fills one
+	// slice of the right size instead of copying it at every doubling.
+	n := 0
+	for k := range table {
+		if s := table[k].Load(); s != nil {
+			for i := range s.dbg.slots {
+				if s.dbg.slots[i].state.Load() == dLive {
+					n++
+				}
+			}
+		}
+	}
+	dst = slices.Grow(dst, n)
 	for k := range table {
 		s := table[k].Load()
 		if s == nil {

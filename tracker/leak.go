@@ -163,23 +163,26 @@ func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Sit
 	if len(objs) == 0 {
 		return nil
 	}
-	frames := map[stack.ID]Stack{}
+	// Objects are grouped by their stack's ID first, and each ID's frames
+	// are symbolised and keyed once: a pool may have millions of live
+	// objects from a handful of sites.
+	byID := map[stack.ID]*Site{}
 	bySite := map[string]*Site{}
 	var order []string
+	now := clock.Now()
 	for _, obj := range objs {
-		fr, ok := frames[obj.Stack]
-		if !ok {
-			fr = Stack(obj.Stack.Frames())
-			frames[obj.Stack] = fr
-		}
-		key := stackKey(fr)
-		s := bySite[key]
+		s := byID[obj.Stack]
 		if s == nil {
-			s = &Site{Pool: c.Name, Type: c.Type, Stack: fr, Dropped: dropped, MinAge: time.Duration(1<<63 - 1)}
-			bySite[key] = s
-			order = append(order, key)
+			fr := Stack(obj.Stack.Frames())
+			key := stackKey(fr)
+			if s = bySite[key]; s == nil {
+				s = &Site{Pool: c.Name, Type: c.Type, Stack: fr, Dropped: dropped, MinAge: time.Duration(1<<63 - 1)}
+				bySite[key] = s
+				order = append(order, key)
+			}
+			byID[obj.Stack] = s
 		}
-		age := clock.Age(obj.AllocAt)
+		age := clock.Since(now, obj.AllocAt)
 		n := max(1, obj.Weight) // a sampled object stands for Weight objects
 		if obj.Weight > 0 {
 			s.Sampled++
