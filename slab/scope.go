@@ -165,20 +165,24 @@ const (
 	opAppendIn
 	opStringIn
 	opMakeMapIn
+	opBuilderIn
+	opBuilderWrite
 	opDecode
 )
 
 var scopeOpNames = [...]string{
-	opAllocIn:     "AllocIn",
-	opTryAllocIn:  "TryAllocIn",
-	opRelease:     "Release",
-	opPut:         "ScopePool.Put",
-	opNewIn:       "NewIn",
-	opMakeSliceIn: "MakeSliceIn",
-	opAppendIn:    "AppendIn",
-	opStringIn:    "StringIn",
-	opMakeMapIn:   "MakeMapIn",
-	opDecode:      "slabjson decoding",
+	opAllocIn:      "AllocIn",
+	opTryAllocIn:   "TryAllocIn",
+	opRelease:      "Release",
+	opPut:          "ScopePool.Put",
+	opNewIn:        "NewIn",
+	opMakeSliceIn:  "MakeSliceIn",
+	opAppendIn:     "AppendIn",
+	opStringIn:     "StringIn",
+	opMakeMapIn:    "MakeMapIn",
+	opBuilderIn:    "BuilderIn",
+	opBuilderWrite: "a Builder's write",
+	opDecode:       "slabjson decoding",
 }
 
 func (op scopeOp) String() string { return scopeOpNames[op] }

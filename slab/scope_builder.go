@@ -34,9 +34,9 @@ type Builder struct {
 func BuilderIn(s *Scope, n int) Builder {
 	b := Builder{s: s}
 	if n > 0 {
-		b.Grow(n)
+		b.grow(n, opBuilderIn)
 	} else {
-		s.check(opStringIn)
+		s.check(opBuilderIn)
 	}
 	return b
 }
@@ -48,10 +48,15 @@ func (b *Builder) Grow(n int) {
 	if n < 0 {
 		panic(fmt.Errorf("slab: Builder.Grow: negative count %d", n))
 	}
+	b.grow(n, opBuilderWrite)
+}
+
+// grow is Grow for the call op, which panics name.
+func (b *Builder) grow(n int, op scopeOp) {
 	if cap(b.buf)-len(b.buf) >= n {
 		return
 	}
-	st := b.s.enter(opStringIn, "", "")
+	st := b.s.enter(op, "", "")
 	a := st.arenaOf(bytesType)
 	want := max(2*cap(b.buf), len(b.buf)+n, 32)
 	if p := unsafe.SliceData(b.buf); p != nil && a.extend(unsafe.Pointer(p), uintptr(cap(b.buf)), uintptr(want)) {
@@ -65,7 +70,7 @@ func (b *Builder) Grow(n int) {
 	}
 	var err error
 	if p == nil {
-		err = st.limitError(opStringIn, "Builder", uintptr(want))
+		err = st.limitError(op, "", uintptr(want))
 	}
 	b.s.exit(st)
 	if err != nil {
