@@ -391,7 +391,7 @@ func medianOf(xs []float64) float64 {
 }
 
 func (r *report) scopeTargets() {
-	r.printf("## Request scopes (issue 4)\n\n")
+	r.printf("## Request scopes\n\n")
 	r.printf("| case | scope | sync.Pool (same run) | ratio | limit | allocs/request | verdict |\n")
 	r.printf("|---|---|---|---|---|---|---|\n")
 	for _, mode := range []struct {
