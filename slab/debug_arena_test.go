@@ -37,7 +37,7 @@ func makeLines(s *slab.Scope, n int) []arenaLine {
 //slabvet:ignore useafterfree the test reads released memory for the debug build to report
 func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 	for _, n := range []int{4, 5000} { // a chunk shared with others, and one of its own (over 64 KiB)
-		r := faulttest.OnFaultingGoroutine(func() {
+		r := onFaultingGoroutine(func() {
 			s := slab.NewScope()
 			lines := makeLines(s, n)
 			releaseScope(s)

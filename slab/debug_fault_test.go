@@ -125,7 +125,7 @@ func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := slab.New[invoice](slab.WithName(t.Name()))
-			r := faulttest.OnFaultingGoroutine(func() {
+			r := onFaultingGoroutine(func() {
 				x := allocInvoice(p)
 				freeInvoice(p, x)
 				tt.access(x)
@@ -147,7 +147,7 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	x := allocInvoice(p)
 	freeInvoice(p, x)
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		faultSink = x.Customer.Name // access:other goroutine
 	})
 	marker := "other goroutine"
@@ -200,7 +200,7 @@ func releaseScope(s *slab.Scope) { s.Release() }
 //slabvet:ignore useafterfree the test uses a released object for the debug build to report
 func TestDebugReadAfterReleaseFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		s := slab.NewScope()
 		x := allocInvoiceIn(p, s)
 		releaseScope(s)
@@ -225,7 +225,7 @@ func freeInvoiceRef(p *slab.Pool[invoice], r slab.Ref[invoice]) { p.FreeRef(r) }
 
 func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		ref := allocInvoiceRef(p)
 		x := p.Get(ref)
 		freeInvoiceRef(p, ref)
@@ -241,7 +241,7 @@ func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithDropCheck(true))
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		x := allocInvoice(p)
 		freeInvoice(p, x)
 		y := p.Alloc() // takes the slot that stood for x
@@ -276,3 +276,20 @@ func TestDebugVerifyNoneReportsAReadAfterFree(t *testing.T) {
 type recordingT struct{ errs []any }
 
 func (t *recordingT) Error(args ...any) { t.errs = append(t.errs, args...) }
+
+// onFaultingGoroutine runs f on a goroutine of its own that turns a fault
+// into a report (tracker.PanicOnFault, tracker.CatchFaults), as a program's
+// request goroutine would, and returns what that goroutine panicked with:
+// a *tracker.Violation for a use of a freed object, nil if f returned.
+func onFaultingGoroutine(f func()) (r any) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { r = recover() }()
+		tracker.PanicOnFault()
+		defer tracker.CatchFaults()
+		f()
+	}()
+	<-done
+	return r
+}

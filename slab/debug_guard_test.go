@@ -65,7 +65,7 @@ func TestDebugGuardPagesFaultAtTheAccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := slab.New[point](slab.WithName(t.Name()), slab.WithGuardPages(true))
 			require.True(t, slab.Guarded(p), "the pool is on guard pages")
-			r := faulttest.OnFaultingGoroutine(func() {
+			r := onFaultingGoroutine(func() {
 				x := allocPoint(p)
 				freePoint(p, x)
 				tt.access(x)
@@ -172,7 +172,7 @@ func TestDebugGuardPagesInOrderFreesFit(t *testing.T) {
 	}
 	assert.Zero(t, p.Stats().GuardFallbacks, "every freed object is protected, none poisoned")
 	assert.Zero(t, p.Stats().Live, "all are freed")
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		faultSink = xs[n/2].Z // a read after free: it faults on the guard page
 	})
 	v, ok := r.(*tracker.Violation)

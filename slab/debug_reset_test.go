@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -64,7 +63,7 @@ func TestDebugResetPoisonsWhatItLeftZero(t *testing.T) {
 	require.NoError(t, tracker.Check(), "the object verifies in the quarantine")
 
 	// A read through the poisoned pointer faults at the access.
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		faultSink = x.Owner.Name // access:reset pointer
 	})
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.buffered", "Owner", "", "freeBuffered", "allocBuffered")

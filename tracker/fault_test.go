@@ -152,7 +152,7 @@ func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFreedInvoice(t)
-			r := faulttest.OnFaultingGoroutine(func() { tt.access(f.v) })
+			r := onFaultingGoroutine(func() { tt.access(f.v) })
 			v, ok := r.(*tracker.Violation)
 			require.True(t, ok, "CatchFaults panics with a *Violation, got %T: %v", r, r)
 			assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
@@ -224,7 +224,7 @@ func TestCatchFaultsRepanicsOtherPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, faulttest.OnFaultingGoroutine(tt.access))
+			tt.check(t, onFaultingGoroutine(tt.access))
 		})
 	}
 }
@@ -239,7 +239,7 @@ func TestCatchFaultsCallsTheHandler(t *testing.T) {
 		mu.Unlock()
 	})
 	t.Cleanup(func() { tracker.SetHandler(prev) })
-	r := faulttest.OnFaultingGoroutine(func() { sink = f.v.Customer.ID })
+	r := onFaultingGoroutine(func() { sink = f.v.Customer.ID })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "CatchFaults still panics: the access cannot continue")
 	mu.Lock()
@@ -254,7 +254,7 @@ func TestCatchFaultsAfterTheSlotLeftQuarantine(t *testing.T) {
 	*f.v = invoice{}
 	fault.Release(f.cell) // the slot leaves the quarantine
 	f.pool.reused = true  // and is allocated again
-	r := faulttest.OnFaultingGoroutine(func() { sink = stale.Name })
+	r := onFaultingGoroutine(func() { sink = stale.Name })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "a copy of a poisoned field still faults and decodes, got %T: %v", r, r)
 	assert.Equal(t, "Customer", v.Field, "to the field it was read from")
@@ -281,7 +281,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 	require.NoError(t, s.Protect(3, true), "Protect")
 	defer func() { require.NoError(t, s.Unprotect(3)) }()
 
-	r := faulttest.OnFaultingGoroutine(func() {
+	r := onFaultingGoroutine(func() {
 		x.Z = 2 // access:guard
 	})
 	v, ok := r.(*tracker.Violation)
@@ -303,7 +303,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 func TestCatchFaultsInTheAnonymousCell(t *testing.T) {
 	require.True(t, fault.Available(), "the fault region")
 	p := (*customer)(fault.Cell(0).Addr(64))
-	r := faulttest.OnFaultingGoroutine(func() { sink = p.Name })
+	r := onFaultingGoroutine(func() { sink = p.Name })
 	v, ok := r.(*tracker.Violation)
 	require.True(t, ok, "a fault in the anonymous cell is reported, got %T: %v", r, r)
 	assert.Equal(t, -1, v.Slot, "with no slot")
@@ -427,4 +427,21 @@ func TestCatchFaultsStopsTheProgramWithTheReport(t *testing.T) {
 	assert.Contains(t, s, "freed here", "the free stack")
 	assert.Contains(t, s, "SUMMARY: slabtrack: use-after-free", "and a SUMMARY")
 	t.Logf("the child's output:\n%s", out)
+}
+
+// onFaultingGoroutine runs f on a goroutine of its own that turns a fault
+// into a report (tracker.PanicOnFault, tracker.CatchFaults), as a program's
+// request goroutine would, and returns what that goroutine panicked with:
+// a *tracker.Violation for a use of a freed object, nil if f returned.
+func onFaultingGoroutine(f func()) (r any) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { r = recover() }()
+		tracker.PanicOnFault()
+		defer tracker.CatchFaults()
+		f()
+	}()
+	<-done
+	return r
 }

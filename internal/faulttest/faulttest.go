@@ -1,7 +1,8 @@
 // Package faulttest holds what the tests of slab, slab/slabhttp and tracker
 // share to commit a use of a freed object and check its report: the line
-// that made the access, found by a marker comment, and a goroutine on which
-// a fault becomes a report.
+// that made the access, found by a marker comment. It imports neither slab
+// nor tracker; the tests run the access on a goroutine of their own that
+// turns a fault into a report with tracker.CatchFaults.
 package faulttest
 
 import (
@@ -11,8 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Line returns the line, in the test files of the caller's package, that
@@ -55,21 +54,4 @@ func lineIn(t testing.TB, file, suffix string) int {
 		t.Fatal(err)
 	}
 	return 0
-}
-
-// OnFaultingGoroutine runs f on a goroutine of its own that turns a fault
-// into a report (tracker.PanicOnFault, tracker.CatchFaults), as a program's
-// request goroutine would, and returns what that goroutine panicked with:
-// a *tracker.Violation for a use of a freed object, nil if f returned.
-func OnFaultingGoroutine(f func()) (r any) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { r = recover() }()
-		tracker.PanicOnFault()
-		defer tracker.CatchFaults()
-		f()
-	}()
-	<-done
-	return r
 }

@@ -9,8 +9,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/slabtrack/slabtrack/tracker/internal/metricstest"
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/tracker/internal/metricstest"
 	"github.com/slabtrack/slabtrack/tracker/slabotel"
 )
 

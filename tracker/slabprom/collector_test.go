@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/tracker/internal/metricstest"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
+	"github.com/slabtrack/slabtrack/tracker/internal/metricstest"
 	"github.com/slabtrack/slabtrack/tracker/slabprom"
 )
 
