@@ -12,12 +12,15 @@
 package stack
 
 import (
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // UseCallers makes Capture use runtime.Callers even where frame pointers
@@ -126,18 +129,33 @@ func intern(pcs []uintptr) ID {
 	if len(pcs) == 0 {
 		return 0
 	}
+	id, added := add(pcs)
+	if asan.Enabled && added {
+		// For the reports printed inside AddressSanitizer's, where no
+		// Go code can run: symbolised now, once per stack.
+		var b strings.Builder
+		for _, f := range framesOf(pcs) {
+			fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
+		}
+		asan.NoteStack(uint32(id), b.String())
+	}
+	return id
+}
+
+// add interns pcs in the depot and reports whether they are new.
+func add(pcs []uintptr) (id ID, added bool) {
 	h := hash(pcs)
 	sh := &depot[h&(nshards-1)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for _, k := range sh.index[h] {
 		if equal(sh.get(k), pcs) {
-			return makeID(h, k)
+			return makeID(h, k), false
 		}
 	}
 	if len(sh.pcs)+len(pcs) > shardLimit || len(sh.start) >= 1<<(32-shardBits)-2 {
 		sh.full = true
-		return Overflow
+		return Overflow, false
 	}
 	if sh.index == nil {
 		sh.index = map[uint64][]uint32{}
@@ -146,7 +164,7 @@ func intern(pcs []uintptr) ID {
 	sh.start = append(sh.start, uint32(len(sh.pcs)))
 	sh.pcs = append(sh.pcs, pcs...)
 	sh.index[h] = append(sh.index[h], k)
-	return makeID(h, k)
+	return makeID(h, k), true
 }
 
 func makeID(h uint64, k uint32) ID { return ID(k<<shardBits|uint32(h&(nshards-1))) + 1 }
@@ -192,8 +210,10 @@ func (id ID) PCs() []uintptr {
 // Internal), so that the first frame is the user's call, and the frames Go
 // tracebacks hide (see hidden). It is slow (about a
 // microsecond per frame): call it only to print a report.
-func (id ID) Frames() []runtime.Frame {
-	pcs := id.PCs()
+func (id ID) Frames() []runtime.Frame { return framesOf(id.PCs()) }
+
+// framesOf symbolises pcs as Frames does.
+func framesOf(pcs []uintptr) []runtime.Frame {
 	if len(pcs) == 0 {
 		return nil
 	}
