@@ -8,6 +8,7 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
 // debugMode reports whether the slabdebug checks are compiled in. Release
@@ -32,6 +33,9 @@ type (
 
 // stride is 0: release builds put no pool on guard pages.
 func (*spanDebug) stride() uintptr { return 0 }
+
+// mapped is false: release builds' spans are Go memory.
+func (*spanDebug) mapped() bool { return false }
 
 func (p *Pool[T]) debugInit()                   {}
 func (p *Pool[T]) debugNewSpan(*span[T])        {}
@@ -79,6 +83,8 @@ func (p *Pool[T]) debugCheckQuarantine() []error                            { re
 //lint:ignore U1000 empty and unread in release builds
 type arenaDebug struct{}
 
-func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
-func (a *arena) noteGrow(unsafe.Pointer, uintptr)  {}
-func (a *arena) releaseDebug()                     {}
+func (a *arena) noteAlloc(unsafe.Pointer, uintptr)        {}
+func (et *elemType) debugNewChunk(uintptr) unsafe.Pointer { return nil }
+func (a *arena) debugLastAlloc() (stack.ID, int64)        { return 0, 0 }
+func (a *arena) noteGrow(unsafe.Pointer, uintptr)         {}
+func (a *arena) releaseDebug()                            {}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/pin"
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -321,11 +322,14 @@ func (p *Pool[T]) Alloc() *T {
 				if race.Enabled {
 					race.Acquire(x)
 				}
+				if asan.Enabled {
+					p.asanAlloc((*T)(x))
+				}
 				return (*T)(x)
 			}
 		}
 		pin.Unpin()
-		return p.allocSlow()
+		return p.allocSlow() // which unpoisons, under -asan, as alloc does
 	}
 	x, err := p.TryAlloc()
 	if err != nil {
@@ -391,7 +395,9 @@ func (p *Pool[T]) Free(x *T) {
 	// word, written out as in Alloc. The size of T is a constant in each
 	// instantiation, so the division in claim compiles to a
 	// multiplication.
-	if unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
+	// Under -asan, Free poisons the slot, a cgo call, which must not be
+	// made pinned: it takes the general path.
+	if !asan.Enabled && unsafe.Sizeof(*x) <= pinnedZeroMax && !p.slowFree.Load() {
 		pid := pin.Pin()
 		if c := p.cache(pid); c != nil {
 			mask := &c.free
@@ -447,6 +453,9 @@ func (p *Pool[T]) free(r slotRef[T]) {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
 	p.clearObject(x)
+	if asan.Enabled {
+		p.asanFree(x) // before the slot can be handed out again
+	}
 	if p.putFree(r) {
 		p.racedFree(r)
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -162,6 +163,9 @@ func (p *Pool[T]) AllocIn(s *Scope) *T {
 				x := unsafe.Add(h.mem, j*h.size)
 				if race.Enabled {
 					race.Acquire(x) // the last Free or Release of the slot happens before this
+				}
+				if asan.Enabled {
+					asanAllocIn(x, h.size)
 				}
 				return (*T)(x)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -149,7 +150,16 @@ func (et *elemType) getChunk(c int) unsafe.Pointer {
 // newChunk makes a chunk of n values: an array of the type, so that the GC
 // knows where its pointers are.
 func (et *elemType) newChunk(n uintptr) unsafe.Pointer {
-	return reflect.MakeSlice(reflect.SliceOf(et.typ), int(n), int(n)).UnsafePointer()
+	if debugMode {
+		if p := et.debugNewChunk(n); p != nil {
+			return p // on a guard slab, see debug_arena.go
+		}
+	}
+	p := reflect.MakeSlice(reflect.SliceOf(et.typ), int(n), int(n)).UnsafePointer()
+	if asan.Enabled {
+		et.asanNewChunk(p, n*et.size) // nothing in it is handed out yet
+	}
+	return p
 }
 
 // putChunk gives a zeroed chunk of class c to the cache.
@@ -317,6 +327,9 @@ func (a *arena) release() {
 		if ch.used > 0 {
 			a.et.clearChunk(ch.p, ch.used)
 		}
+		if asan.Enabled {
+			asanRelease(&ch)
+		}
 		switch {
 		case ch.class == chunkClasses:
 			// A chunk of its own: the GC takes it.
@@ -349,6 +362,9 @@ func sliceIn[T any](s *Scope, c int, op *string) unsafe.Pointer {
 	p := a.alloc(uintptr(c) * size)
 	if debugMode {
 		a.noteAlloc(p, uintptr(c)*size)
+	}
+	if asan.Enabled {
+		a.asanAlloc(p, uintptr(c)*size)
 	}
 	return p
 }
@@ -463,6 +479,9 @@ func valuesIn(s *Scope, t reflect.Type, c int, op *string) unsafe.Pointer {
 	if debugMode {
 		a.noteAlloc(p, uintptr(c)*t.Size())
 	}
+	if asan.Enabled {
+		a.asanAlloc(p, uintptr(c)*t.Size())
+	}
 	return p
 }
 
@@ -519,12 +538,18 @@ func GrowSliceValueIn(s *Scope, v reflect.Value, n int) {
 			if debugMode {
 				a.noteGrow(hdr.data, uintptr(newCap)*size)
 			}
+			if asan.Enabled {
+				asanGrow(hdr.data, uintptr(newCap)*size)
+			}
 			return
 		}
 	}
 	p := a.alloc(uintptr(newCap) * size)
 	if debugMode {
 		a.noteAlloc(p, uintptr(newCap)*size)
+	}
+	if asan.Enabled {
+		a.asanAlloc(p, uintptr(newCap)*size)
 	}
 	if l > 0 {
 		// A typed copy, element by element: the elements may hold

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -205,6 +206,9 @@ func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) *T {
 	x := &w.s.mem[w.base+uint32(j)]
 	if race.Enabled {
 		race.Acquire(unsafe.Pointer(x)) // as in pop
+	}
+	if asan.Enabled {
+		asanAllocIn(unsafe.Pointer(x), p.size)
 	}
 	return x
 }
@@ -443,6 +447,9 @@ func zeroUsed[T any](s *span[T], base uint32, used uint64, reset func(*T)) {
 			for k := i; k < j; k++ {
 				race.ReleaseMerge(unsafe.Pointer(&s.mem[k]))
 			}
+		}
+		if asan.Enabled {
+			asanReleased(unsafe.Pointer(&s.mem[i]), int(n), unsafe.Sizeof(s.mem[0]))
 		}
 		u &^= (1<<n - 1) << lo
 	}
