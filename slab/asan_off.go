@@ -2,20 +2,28 @@
 
 package slab
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
+)
 
 // Without -asan there is no shadow memory to poison: the hooks of asan_on.go
 // are empty, and every call to one sits under "if asan.Enabled", which the
 // compiler removes with it.
 
-func (p *Pool[T]) asanNewSpan(*span[T])                   {}
-func (p *Pool[T]) asanReleasedSpan(*span[T])              {}
-func (p *Pool[T]) asanAlloc(*T)                           {}
-func (p *Pool[T]) asanFree(*T)                            {}
-func asanUnpoisonStandIn(unsafe.Pointer, uintptr)         {}
-func asanAllocIn(unsafe.Pointer, uintptr)                 {}
-func asanReleased(unsafe.Pointer, int, uintptr)           {}
-func (et *elemType) asanNewChunk(unsafe.Pointer, uintptr) {}
-func (a *arena) asanAlloc(unsafe.Pointer, uintptr)        {}
-func asanGrow(unsafe.Pointer, uintptr)                    {}
-func asanRelease(*arenaChunk)                             {}
+func (p *Pool[T]) asanNewSpan(*span[T])                            {}
+func (p *Pool[T]) asanReleasedSpan(*span[T])                       {}
+func (p *Pool[T]) asanAlloc(*T)                                    {}
+func (p *Pool[T]) asanUnpoison(*T)                                 {}
+func (p *Pool[T]) asanFree(*T)                                     {}
+func asanUnpoisonStandIn(unsafe.Pointer, uintptr)                  {}
+func asanAllocIn(unsafe.Pointer, uintptr)                          {}
+func asanReleased(unsafe.Pointer, int, uintptr)                    {}
+func (et *elemType) asanNewChunk(unsafe.Pointer, uintptr)          {}
+func (a *arena) asanAlloc(unsafe.Pointer, uintptr)                 {}
+func asanGrow(unsafe.Pointer, uintptr)                             {}
+func asanRelease(*arenaChunk)                                      {}
+func (et *elemType) asanGuardedChunk(uintptr) unsafe.Pointer       { return nil }
+func asanReleaseGuarded(*elemType, arenaChunk) bool                { return false }
+func (et *elemType) asanChunk(unsafe.Pointer, uintptr) asan.Region { return 0 }

@@ -3,6 +3,7 @@
 package slab
 
 import (
+	"fmt"
 	"reflect"
 	"runtime"
 	"sync"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
+	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
+	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
@@ -116,6 +119,11 @@ func (p *Pool[T]) asanAlloc(x *T) {
 	asan.Handed(unsafe.Pointer(x), p.size, asanCaller(), clock.Now())
 }
 
+// asanUnpoison unpoisons x, which Free is about to zero: only a racing
+// double free can have poisoned it, which release builds let pass (see
+// Pool.racedFree), and the zeroing is the library's own access.
+func (p *Pool[T]) asanUnpoison(x *T) { asan.Unpoison(unsafe.Pointer(x), p.size) }
+
 // asanFree records the free of x, zeroed already, and poisons it (release
 // builds: finishFree does it in debug builds).
 func (p *Pool[T]) asanFree(x *T) {
@@ -180,4 +188,178 @@ func asanRelease(ch *arenaChunk) {
 	if ch.used > 0 {
 		asan.Freed(ch.p, ch.used, asanCaller(), clock.Now())
 	}
+}
+
+// Scope memory of pointer-free types on guard pages (-asan builds without
+// slabdebug; debug builds do the same in debug_arena.go). Go's -asan leaves
+// some reads of memory uninstrumented: the comparison of a string with a
+// constant, which loads its bytes in place, and runtime.memequal, which
+// compares longer ones. So that a released scope's strings are caught
+// there too, the chunks of pointer-free types are guard slabs, one per
+// chunk, made inaccessible at Release and held in a quarantine of
+// asanQuarantine chunks per type before reuse; such a read faults at the
+// access, a panic that tracker.CatchFaults reports (with
+// tracker.PanicOnFault on the goroutine), or else a crash there. Where a
+// chunk cannot be mapped or protected (the map-count budget spent), it is
+// Go memory, poisoned in the shadow only.
+
+// asanQuarantine is how many released guarded chunks of each type wait
+// before reuse.
+const asanQuarantine = 16
+
+// asanChunks are the guarded chunks of one element type.
+type asanChunks struct {
+	et     *elemType
+	layout *poison.Layout
+	id     uint64 // in internal/registry: the guard slabs' owner
+
+	mu    sync.Mutex
+	all   []*guard.Slab // by index, the slabs' Owner.FirstSlot
+	free  [chunkClasses][]*guard.Slab
+	ring  []asanQChunk // the quarantine, oldest first
+	class map[*guard.Slab]int
+}
+
+type asanQChunk struct {
+	s     *guard.Slab
+	class int
+}
+
+var (
+	asanChunkSets   sync.Map // *elemType -> *asanChunks
+	asanChunkSetsMu sync.Mutex
+)
+
+func asanChunksOf(et *elemType) *asanChunks {
+	if c, ok := asanChunkSets.Load(et); ok {
+		return c.(*asanChunks)
+	}
+	asanChunkSetsMu.Lock()
+	defer asanChunkSetsMu.Unlock()
+	if c, ok := asanChunkSets.Load(et); ok {
+		return c.(*asanChunks)
+	}
+	c := &asanChunks{et: et, layout: poison.For(et.typ), class: map[*guard.Slab]int{}}
+	c.id = registry.RegisterSource(c)
+	asanChunkSets.Store(et, c)
+	return c
+}
+
+// asanGuardedChunk returns a chunk of n values of et on a guard slab,
+// accessible, zero and poisoned in the shadow; nil for types with pointers,
+// in debug builds, or if none can be mapped.
+func (et *elemType) asanGuardedChunk(n uintptr) unsafe.Pointer {
+	if debugMode || et.ptrs || !guard.Supported() {
+		return nil
+	}
+	c := asanChunksOf(et)
+	bytes := n * et.size
+	class := classOf(bytes)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if class < chunkClasses {
+		if k := len(c.free[class]); k > 0 {
+			s := c.free[class][k-1]
+			c.free[class] = c.free[class][:k-1]
+			return s.Slot(0) // poisoned since its Release
+		}
+	}
+	s, err := guard.NewSlab(bytes, 1, guard.Owner{Pool: c.id, FirstSlot: len(c.all), Fields: c.layout.Fields()})
+	if err != nil {
+		return nil
+	}
+	c.all = append(c.all, s)
+	c.class[s] = class
+	et.asanChunk(s.Slot(0), bytes) // never unmapped: its record stays
+	return s.Slot(0)
+}
+
+// asanReleaseGuarded releases ch, a chunk of et that a released arena
+// used, if it is a guarded one, and reports whether it was: its
+// allocations are recorded as released and poisoned, its pages protected,
+// and it joins the quarantine, pushing out the oldest chunk, which becomes
+// accessible (and zero) for reuse.
+func asanReleaseGuarded(et *elemType, ch arenaChunk) bool {
+	if debugMode || et.ptrs {
+		return false
+	}
+	s, i, off, ok := guard.Lookup(uintptr(ch.p))
+	if !ok || i != 0 || off != 0 {
+		return false
+	}
+	v, _ := asanChunkSets.Load(et)
+	c, _ := v.(*asanChunks)
+	if c == nil || s.Owner().Pool != c.id {
+		return false
+	}
+	asan.Freed(ch.p, ch.used, asanCaller(), clock.Now())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	class := c.class[s]
+	if err := s.Protect(0, true); err != nil {
+		// The budget is spent: zero it and reuse it unprotected.
+		asan.Unpoison(ch.p, ch.used)
+		clear(unsafe.Slice((*byte)(ch.p), ch.used)) // pointer-free memory
+		asan.Poison(ch.p, ch.used)
+		c.reuseLocked(s, class)
+		return true
+	}
+	c.ring = append(c.ring, asanQChunk{s, class})
+	if len(c.ring) > asanQuarantine {
+		out := c.ring[0]
+		copy(c.ring, c.ring[1:])
+		c.ring = c.ring[:len(c.ring)-1]
+		if err := out.s.Unprotect(0); err == nil { // its pages read as zero
+			c.reuseLocked(out.s, out.class)
+		}
+	}
+	return true
+}
+
+// reuseLocked makes the accessible chunk s of class class free for reuse,
+// or retires it, a chunk of its own. c.mu is held.
+func (c *asanChunks) reuseLocked(s *guard.Slab, class int) {
+	if class == chunkClasses {
+		_ = s.Retire()
+		return
+	}
+	c.free[class] = append(c.free[class], s)
+}
+
+// Name names the memory in reports, where a pool's name stands.
+func (c *asanChunks) Name() string { return "(scope memory)" }
+
+// TypeName names the memory's type in reports, "[]main.Line".
+func (c *asanChunks) TypeName() string { return "[]" + c.et.typ.String() }
+
+// DescribeFault describes nothing: faults on guarded chunks go to
+// DescribeAccess.
+func (c *asanChunks) DescribeFault(int, uint32) registry.FaultSlot { return registry.FaultSlot{} }
+
+// DescribeAccess describes an access at offset off of guarded chunk slot,
+// from the records of package asan.
+func (c *asanChunks) DescribeAccess(slot int, off uintptr) (fs registry.FaultSlot, rec int, field string) {
+	c.mu.Lock()
+	var s *guard.Slab
+	if slot >= 0 && slot < len(c.all) {
+		s = c.all[slot]
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return registry.FaultSlot{}, -1, ""
+	}
+	pc, ok := asan.Describe(uintptr(s.Slot(0)) + off)
+	fs.Found = true
+	fs.Note = "the object is an element of a slice, string or value that a scope allocated (MakeSliceIn, AppendIn, StringIn, NewValueIn...) and released"
+	if !ok {
+		return fs, -1, ""
+	}
+	field = fmt.Sprintf("[%d]", pc.Off/c.et.size)
+	if name, _, _ := c.layout.Field(pc.Off % c.et.size); name != "" {
+		field += "." + name
+	}
+	fs.Addr = pc.Start
+	fs.Alloc, fs.Free = stack.ID(pc.Alloc), stack.ID(pc.Free)
+	fs.AllocAt, fs.FreeAt = pc.AllocAt, pc.FreeAt
+	return fs, pc.Index, field
 }

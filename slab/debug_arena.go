@@ -45,8 +45,9 @@ import (
 // given back) and two of the kernel's mappings; where guard.NewSlab or
 // Protect fails (another platform, the map-count budget spent) a chunk is
 // Go memory, poisoned with the pattern, as for types with pointers. Under
-// -asan, AddressSanitizer's shadow catches these accesses first, and the
-// chunks stay Go memory.
+// -asan, AddressSanitizer's shadow catches the instrumented accesses first;
+// the guard pages catch the others (Go's -asan instruments neither the
+// comparison of a string with a constant nor runtime.memequal).
 //
 // Guarded chunks are never unmapped (a stale pointer may still reach one):
 // a chunk of a class goes back to its type's free list once it leaves the
@@ -314,11 +315,11 @@ func (d *chunkDebug) enqueue(q qchunk) {
 	}
 }
 
-// debugNewChunk returns a new zeroed chunk of n values of et, on a guard
-// slab if et has no pointers and the platform has guard pages (not under
-// -asan), or nil: the caller then makes one in Go memory.
-func (et *elemType) debugNewChunk(n uintptr) unsafe.Pointer {
-	if et.ptrs || asan.Enabled || !guard.Supported() {
+// guardedChunk returns a new zeroed chunk of n values of et, on a guard
+// slab if et has no pointers and the platform has guard pages, or nil: the
+// caller then makes one in Go memory.
+func (et *elemType) guardedChunk(n uintptr) unsafe.Pointer {
+	if et.ptrs || !guard.Supported() {
 		return nil
 	}
 	return chunkDebugOf(et).guardChunkOf(classOf(n*et.size), n*et.size)
@@ -342,6 +343,9 @@ func (d *chunkDebug) guardChunkOf(c int, bytes uintptr) unsafe.Pointer {
 		return nil
 	}
 	d.guards = append(d.guards, &guardChunk{slab: s, class: c})
+	if asan.Enabled {
+		d.et.asanChunk(s.Slot(0), bytes) // never unmapped: its record stays
+	}
 	return s.Slot(0)
 }
 

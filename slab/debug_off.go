@@ -83,8 +83,11 @@ func (p *Pool[T]) debugCheckQuarantine() []error                            { re
 //lint:ignore U1000 empty and unread in release builds
 type arenaDebug struct{}
 
-func (a *arena) noteAlloc(unsafe.Pointer, uintptr)        {}
-func (et *elemType) debugNewChunk(uintptr) unsafe.Pointer { return nil }
-func (a *arena) debugLastAlloc() (stack.ID, int64)        { return 0, 0 }
-func (a *arena) noteGrow(unsafe.Pointer, uintptr)         {}
-func (a *arena) releaseDebug()                            {}
+func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
+
+// guardedChunk returns a new chunk of n values on a guard slab, or nil:
+// release builds have none but under -asan (asan_on.go).
+func (et *elemType) guardedChunk(n uintptr) unsafe.Pointer { return et.asanGuardedChunk(n) }
+func (a *arena) debugLastAlloc() (stack.ID, int64)         { return 0, 0 }
+func (a *arena) noteGrow(unsafe.Pointer, uintptr)          {}
+func (a *arena) releaseDebug()                             {}

@@ -452,6 +452,9 @@ func (p *Pool[T]) free(r slotRef[T]) {
 	if race.Enabled {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
+	if asan.Enabled {
+		p.asanUnpoison(x) // a racing Free of x may have poisoned it already
+	}
 	p.clearObject(x)
 	if asan.Enabled {
 		p.asanFree(x) // before the slot can be handed out again

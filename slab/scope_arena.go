@@ -150,9 +150,9 @@ func (et *elemType) getChunk(c int) unsafe.Pointer {
 // newChunk makes a chunk of n values: an array of the type, so that the GC
 // knows where its pointers are.
 func (et *elemType) newChunk(n uintptr) unsafe.Pointer {
-	if debugMode {
-		if p := et.debugNewChunk(n); p != nil {
-			return p // on a guard slab, see debug_arena.go
+	if debugMode || asan.Enabled {
+		if p := et.guardedChunk(n); p != nil {
+			return p // on a guard slab: see debug_arena.go and asan_on.go
 		}
 	}
 	p := reflect.MakeSlice(reflect.SliceOf(et.typ), int(n), int(n)).UnsafePointer()
@@ -324,6 +324,9 @@ func (a *arena) release() {
 	}
 	kept, k := uintptr(0), 0
 	for _, ch := range a.chunks {
+		if asan.Enabled && asanReleaseGuarded(a.et, ch) {
+			continue // protected, for reuse after a quarantine (asan_on.go)
+		}
 		if ch.used > 0 {
 			a.et.clearChunk(ch.p, ch.used)
 		}

@@ -29,3 +29,12 @@ func AddRegion(uintptr, uintptr, uintptr, Owner, int) Region { return 0 }
 func RemoveRegion(uintptr, Region)                           {}
 func ReleasedRegion(uintptr)                                 {}
 func NoteStack(uint32, string)                               {}
+func Describe(uintptr) (Piece, bool)                         { return Piece{}, false }
+
+// A Piece is the record of an allocation of scope memory, released.
+type Piece struct {
+	Alloc, Free     uint32
+	AllocAt, FreeAt int64
+	Start, Off      uintptr
+	Index           int
+}

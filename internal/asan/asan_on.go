@@ -19,6 +19,8 @@ void st_handed(uintptr_t p, uintptr_t n, uint32_t stack, int64_t now);
 void st_grown(uintptr_t p, uintptr_t n);
 void st_freed(uintptr_t p, uintptr_t n, uint32_t stack, int64_t now);
 void st_stack(uint32_t id, const char *frames);
+
+#include "asan_report.h"
 */
 import "C"
 
@@ -129,4 +131,27 @@ func NoteStack(id uint32, frames string) {
 	cf := C.CString(frames)
 	defer C.free(unsafe.Pointer(cf))
 	C.st_stack(C.uint32_t(id), cf)
+}
+
+// A Piece is the record of an allocation of scope memory, released.
+type Piece struct {
+	Alloc, Free     uint32 // internal/stack ids
+	AllocAt, FreeAt int64  // internal/clock times
+	Start           uintptr
+	Off             uintptr // the offset of the address described in the allocation
+	Index           int     // the allocation's position among its chunk's records
+}
+
+// Describe returns the record of the released allocation of scope memory
+// that holds addr, for a report of a fault there.
+func Describe(addr uintptr) (Piece, bool) {
+	var d C.st_desc
+	if C.st_describe(C.uintptr_t(addr), &d) == 0 {
+		return Piece{}, false
+	}
+	return Piece{
+		Alloc: uint32(d.alloc), Free: uint32(d.free),
+		AllocAt: int64(d.alloc_at), FreeAt: int64(d.free_at),
+		Start: uintptr(d.start), Off: uintptr(d.off), Index: int(d.index),
+	}, true
 }

@@ -22,6 +22,8 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 
+#include "asan_report.h"
+
 // A rec is a slot's record: its last allocation and free.
 typedef struct {
 	uint32_t alloc, free; // stack ids, 0 if none
@@ -379,6 +381,30 @@ void st_freed(uintptr_t p, uintptr_t n, uint32_t stack, int64_t now) {
 	}
 	pthread_rwlock_unlock(&regions_mu);
 	__asan_poison_memory_region((void *)p, n);
+}
+
+// st_describe fills *d with the record of the scope memory at addr, for
+// a report of a fault there (a guarded chunk that Release protected): it
+// returns 0 if addr is in no chunk or no recorded allocation.
+int st_describe(uintptr_t addr, st_desc *d) {
+	int found = 0;
+	pthread_rwlock_rdlock(&regions_mu);
+	int i = find(addr);
+	if (i >= 0 && regions[i]->stride == 0) {
+		region *r = regions[i];
+		uintptr_t off = addr - r->base;
+		pthread_mutex_lock(&r->mu);
+		for (int k = 0; k < r->nold && !found; k++) {
+			piece *pc = &r->old[k];
+			if (pc->off <= off && off < pc->off + pc->n && pc->off + pc->n > r->mark) {
+				*d = (st_desc){pc->alloc, pc->free, pc->alloc_at, pc->free_at, r->base + pc->off, off - pc->off, (uint32_t)k};
+				found = 1;
+			}
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_rwlock_unlock(&regions_mu);
+	return found;
 }
 
 // st_stack records the frames of stack id, once.
