@@ -119,14 +119,20 @@ func (p *Pool[T]) asanAlloc(x *T) {
 	asan.Handed(unsafe.Pointer(x), p.size, asanCaller(), clock.Now())
 }
 
-// asanUnpoison unpoisons x, which Free is about to zero: only a racing
-// double free can have poisoned it, which release builds let pass (see
-// Pool.racedFree), and the zeroing is the library's own access.
-func (p *Pool[T]) asanUnpoison(x *T) { asan.Unpoison(unsafe.Pointer(x), p.size) }
-
-// asanFree records the free of x, zeroed already, and poisons it (release
-// builds: finishFree does it in debug builds).
+// asanFree is clearObject under -asan: it readies the freed object x for
+// its next user, then records the free and poisons x (release builds:
+// finishFree does it in debug builds). A racing Free of x may have
+// poisoned it already, which release builds let pass (see racedFree): the
+// zeroing, the library's own access, must not be reported. clear runs in
+// the runtime, which -asan does not instrument (a typed clear: write
+// barriers included); a reset function runs on x unpoisoned.
 func (p *Pool[T]) asanFree(x *T) {
+	if p.reset != nil {
+		asan.Unpoison(unsafe.Pointer(x), p.size)
+		p.reset(x)
+	} else {
+		clear(unsafe.Slice(x, 1))
+	}
 	asan.Freed(unsafe.Pointer(x), p.size, asanCaller(), clock.Now())
 }
 

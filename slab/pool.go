@@ -453,11 +453,9 @@ func (p *Pool[T]) free(r slotRef[T]) {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
 	}
 	if asan.Enabled {
-		p.asanUnpoison(x) // a racing Free of x may have poisoned it already
-	}
-	p.clearObject(x)
-	if asan.Enabled {
-		p.asanFree(x) // before the slot can be handed out again
+		p.asanFree(x) // zeroes and poisons x before the slot can be handed out again
+	} else {
+		p.clearObject(x)
 	}
 	if p.putFree(r) {
 		p.racedFree(r)

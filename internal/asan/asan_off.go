@@ -30,6 +30,9 @@ func RemoveRegion(uintptr, Region)                           {}
 func ReleasedRegion(uintptr)                                 {}
 func NoteStack(uint32, string)                               {}
 func Describe(uintptr) (Piece, bool)                         { return Piece{}, false }
+func Capture(unsafe.Pointer, int, int) (uint32, bool)        { return 0, false }
+func Intern([]uintptr) (uint32, bool)                        { return 0, false }
+func StackPCs(uint32) []uintptr                              { return nil }
 
 // A Piece is the record of an allocation of scope memory, released.
 type Piece struct {

@@ -155,3 +155,35 @@ func Describe(addr uintptr) (Piece, bool) {
 		Start: uintptr(d.start), Off: uintptr(d.off), Index: int(d.index),
 	}, true
 }
+
+// Capture records the stack whose innermost frame pointer is fp (of the
+// function that calls Capture's caller's caller: see internal/stack),
+// leaving out skip frames and keeping depth, and returns its id, and
+// whether it is new (its frames are then to be handed to NoteStack). In
+// -asan builds internal/stack keeps its depot here: capturing and interning
+// in C, which AddressSanitizer does not instrument, costs a tenth of doing
+// it in Go, where every load of the walk is checked. The id is 0 for an
+// empty stack, 0xffffffff if the depot is full.
+func Capture(fp unsafe.Pointer, skip, depth int) (id uint32, added bool) {
+	var a C.int
+	id = uint32(C.st_capture(C.uintptr_t(uintptr(fp)), C.int(skip), C.int(depth), &a))
+	return id, a != 0
+}
+
+// Intern returns the id of the stack pcs, and whether it is new, as
+// Capture does, for stacks that runtime.Callers recorded.
+func Intern(pcs []uintptr) (id uint32, added bool) {
+	if len(pcs) == 0 {
+		return 0, false
+	}
+	var a C.int
+	id = uint32(C.st_intern((*C.uintptr_t)(unsafe.Pointer(&pcs[0])), C.int(len(pcs)), &a))
+	return id, a != 0
+}
+
+// StackPCs returns the PCs of stack id.
+func StackPCs(id uint32) []uintptr {
+	var buf [64]uintptr
+	n := C.st_stack_pcs(C.uint32_t(id), (*C.uintptr_t)(unsafe.Pointer(&buf[0])), C.int(len(buf)))
+	return append([]uintptr(nil), buf[:n]...)
+}

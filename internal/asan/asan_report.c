@@ -88,18 +88,28 @@ static pthread_mutex_t owners_mu = PTHREAD_MUTEX_INITIALIZER;
 static owner *owners; // id k is owners[k-1]
 static int nowners, capowners;
 
-// The stacks: an open-addressing table from stack id to its frames,
-// symbolised by Go when the stack was first recorded ("function file:line",
-// a line each, slabtrack's leading frames left out), so that a report needs
-// no DWARF (go test and go run leave it out).
+// The stacks of -asan builds: the depot of package internal/stack, kept
+// here so that capturing and interning a stack, the bulk of the cost of an
+// Alloc or Free under -asan, runs as C that AddressSanitizer does not
+// instrument, in one call. Stack id k is depot[k-1]; index maps a hash to
+// the ids of the stacks that have it, open addressing. frames is the stack
+// symbolised by Go when it was first recorded ("function file:line", a line
+// each, slabtrack's leading frames left out), so that a report needs no
+// DWARF (go test and go run leave it out).
 typedef struct {
-	uint32_t id;
+	uint64_t hash;
+	uint32_t n;
+	uintptr_t *pcs;
 	char *frames;
 } stackent;
 
+enum { max_depth = 64, max_stacks = 1 << 22 };
+
 static pthread_mutex_t stacks_mu = PTHREAD_MUTEX_INITIALIZER;
-static stackent *stacks;
-static uint32_t nstacks, capstacks; // capstacks is a power of two
+static stackent *depot;
+static uint32_t ndepot, capdepot;
+static uint32_t *dindex; // ids, 0 = empty
+static uint32_t capindex; // a power of two
 
 static char module[256];
 static int64_t clock_base; // CLOCK_MONOTONIC at internal/clock's 0
@@ -407,36 +417,123 @@ int st_describe(uintptr_t addr, st_desc *d) {
 	return found;
 }
 
-// st_stack records the frames of stack id, once.
-void st_stack(uint32_t id, const char *frames) {
+static uint64_t hash_pcs(const uintptr_t *pcs, int n) {
+	uint64_t h = 14695981039346656037ull;
+	for (int i = 0; i < n; i++) {
+		h ^= (uint64_t)pcs[i];
+		h *= 1099511628211ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+// st_intern returns the id of the stack pcs[:n], recording it if it is new
+// (*added is set then), or 0xffffffff if the depot is full.
+uint32_t st_intern(const uintptr_t *pcs, int n, int *added) {
+	*added = 0;
+	if (n <= 0) {
+		return 0;
+	}
+	uint64_t h = hash_pcs(pcs, n);
 	pthread_mutex_lock(&stacks_mu);
-	if (2 * (nstacks + 1) > capstacks) {
-		uint32_t cap = capstacks ? 2 * capstacks : 1024;
-		stackent *t = calloc(cap, sizeof *t);
+	uint32_t k = capindex ? (uint32_t)h & (capindex - 1) : 0;
+	for (uint32_t probe = 0; capindex && probe < capindex && dindex[k] != 0; probe++) {
+		stackent *e = &depot[dindex[k] - 1];
+		if (e->hash == h && e->n == (uint32_t)n && memcmp(e->pcs, pcs, n * sizeof *pcs) == 0) {
+			uint32_t id = dindex[k];
+			pthread_mutex_unlock(&stacks_mu);
+			return id;
+		}
+		k = (k + 1) & (capindex - 1);
+	}
+	if (ndepot >= max_stacks) {
+		pthread_mutex_unlock(&stacks_mu);
+		return 0xffffffffu;
+	}
+	if (ndepot == capdepot) {
+		capdepot = capdepot ? 2 * capdepot : 1024;
+		depot = xrealloc(depot, capdepot * sizeof *depot);
+	}
+	if (2 * (ndepot + 1) > capindex) {
+		uint32_t cap = capindex ? 2 * capindex : 4096;
+		uint32_t *t = calloc(cap, sizeof *t);
 		if (t == NULL) {
 			abort();
 		}
-		for (uint32_t k = 0; k < capstacks; k++) {
-			if (stacks[k].id == 0) {
-				continue;
+		for (uint32_t id = 1; id <= ndepot; id++) {
+			uint32_t j = (uint32_t)depot[id - 1].hash & (cap - 1);
+			while (t[j] != 0) {
+				j = (j + 1) & (cap - 1);
 			}
-			uint32_t h = stacks[k].id * 2654435761u & (cap - 1);
-			while (t[h].id != 0) {
-				h = (h + 1) & (cap - 1);
-			}
-			t[h] = stacks[k];
+			t[j] = id;
 		}
-		free(stacks);
-		stacks = t;
-		capstacks = cap;
+		free(dindex);
+		dindex = t;
+		capindex = cap;
 	}
-	uint32_t h = id * 2654435761u & (capstacks - 1);
-	while (stacks[h].id != 0 && stacks[h].id != id) {
-		h = (h + 1) & (capstacks - 1);
+	uintptr_t *copy = malloc(n * sizeof *copy);
+	if (copy == NULL) {
+		abort();
 	}
-	if (stacks[h].id == 0) {
-		stacks[h] = (stackent){id, xstrdup(frames)};
-		nstacks++;
+	memcpy(copy, pcs, n * sizeof *copy);
+	depot[ndepot] = (stackent){h, (uint32_t)n, copy, NULL};
+	uint32_t id = ++ndepot;
+	k = (uint32_t)h & (capindex - 1);
+	while (dindex[k] != 0) {
+		k = (k + 1) & (capindex - 1);
+	}
+	dindex[k] = id;
+	pthread_mutex_unlock(&stacks_mu);
+	*added = 1;
+	return id;
+}
+
+// st_capture records the stack whose innermost frame pointer is fp, as
+// internal/stack's walk does (a return address above each frame pointer,
+// the walk ending at one that leaves the stack), leaving out the first skip
+// frames and keeping depth, and interns it. The goroutine is in this cgo
+// call: its stack cannot move meanwhile.
+__attribute__((no_sanitize_address)) uint32_t st_capture(uintptr_t fp, int skip, int depth, int *added) {
+	uintptr_t buf[max_depth];
+	int n = 0;
+	if (depth > max_depth) {
+		depth = max_depth;
+	}
+	while (fp != 0 && n < depth) {
+		uintptr_t pc = ((uintptr_t *)fp)[1];
+		if (skip > 0) {
+			skip--;
+		} else {
+			buf[n++] = pc;
+		}
+		uintptr_t next = ((uintptr_t *)fp)[0];
+		if (next <= fp || next - fp > (1 << 20) || next % sizeof(uintptr_t) != 0) {
+			break;
+		}
+		fp = next;
+	}
+	return st_intern(buf, n, added);
+}
+
+// st_stack_pcs copies the PCs of stack id into out (at most max) and
+// returns how many it has.
+int st_stack_pcs(uint32_t id, uintptr_t *out, int max) {
+	pthread_mutex_lock(&stacks_mu);
+	int n = 0;
+	if (id >= 1 && id <= ndepot) {
+		stackent *e = &depot[id - 1];
+		n = (int)e->n < max ? (int)e->n : max;
+		memcpy(out, e->pcs, n * sizeof *out);
+	}
+	pthread_mutex_unlock(&stacks_mu);
+	return n;
+}
+
+// st_stack records the frames of stack id, symbolised, once.
+void st_stack(uint32_t id, const char *frames) {
+	pthread_mutex_lock(&stacks_mu);
+	if (id >= 1 && id <= ndepot && depot[id - 1].frames == NULL) {
+		depot[id - 1].frames = xstrdup(frames);
 	}
 	pthread_mutex_unlock(&stacks_mu);
 }
@@ -444,17 +541,10 @@ void st_stack(uint32_t id, const char *frames) {
 // The report.
 
 static const stackent *stack_of(uint32_t id) {
-	if (id == 0 || capstacks == 0) {
+	if (id == 0 || id > ndepot) {
 		return NULL;
 	}
-	uint32_t h = id * 2654435761u & (capstacks - 1);
-	for (uint32_t k = 0; k < capstacks && stacks[h].id != 0; k++) {
-		if (stacks[h].id == id) {
-			return &stacks[h];
-		}
-		h = (h + 1) & (capstacks - 1);
-	}
-	return NULL;
+	return &depot[id - 1];
 }
 
 static int has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
@@ -540,7 +630,7 @@ static int symbolize(uintptr_t pc, frame *fs, int max) {
 // put_stack writes the frames of stack id.
 static void put_stack(out *o, uint32_t id) {
 	const stackent *s = stack_of(id);
-	if (s == NULL) {
+	if (s == NULL || s->frames == NULL) {
 		put(o, "    (no stack recorded)\n");
 		return;
 	}

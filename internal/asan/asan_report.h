@@ -13,3 +13,7 @@ typedef struct {
 } st_desc;
 
 int st_describe(uintptr_t addr, st_desc *d);
+
+uint32_t st_intern(const uintptr_t *pcs, int n, int *added);
+uint32_t st_capture(uintptr_t fp, int skip, int depth, int *added);
+int st_stack_pcs(uint32_t id, uintptr_t *out, int max);

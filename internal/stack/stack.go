@@ -45,6 +45,9 @@ func Capture(skip, depth int) ID {
 	if depth <= 0 {
 		return 0
 	}
+	if asan.Enabled {
+		return captureASan(skip, depth)
+	}
 	var buf [MaxDepth]uintptr
 	var n int
 	if haveFramePointers && !UseCallers.Load() {
@@ -57,6 +60,38 @@ func Capture(skip, depth int) ID {
 		n = runtime.Callers(skip+2, buf[:min(depth, MaxDepth)])
 	}
 	return intern(buf[:n])
+}
+
+// captureASan is Capture in -asan builds, whose depot is package asan's,
+// in C: there the walk and the interning run uninstrumented, in one call.
+//
+//go:noinline
+func captureASan(skip, depth int) ID {
+	var id uint32
+	var added bool
+	if haveFramePointers && !UseCallers.Load() {
+		// framePointer is captureASan's: its caller's frames start with
+		// Capture's, whose return address is the first to keep.
+		id, added = asan.Capture(framePointer(), 1, min(depth+skip, MaxDepth))
+	} else {
+		var buf [MaxDepth]uintptr
+		id, added = asan.Intern(buf[:runtime.Callers(skip+3, buf[:min(depth, MaxDepth)])])
+	}
+	if added {
+		noteStack(uint32(id), asan.StackPCs(id))
+	}
+	return ID(id)
+}
+
+// noteStack hands the frames of a new stack to package asan, symbolised
+// now, once per stack, for the reports printed inside AddressSanitizer's,
+// where no Go code can run.
+func noteStack(id uint32, pcs []uintptr) {
+	var b strings.Builder
+	for _, f := range framesOf(pcs) {
+		fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
+	}
+	asan.NoteStack(id, b.String())
 }
 
 // maxFrame bounds the size of one frame that walk believes. A saved frame
@@ -129,33 +164,18 @@ func intern(pcs []uintptr) ID {
 	if len(pcs) == 0 {
 		return 0
 	}
-	id, added := add(pcs)
-	if asan.Enabled && added {
-		// For the reports printed inside AddressSanitizer's, where no
-		// Go code can run: symbolised now, once per stack.
-		var b strings.Builder
-		for _, f := range framesOf(pcs) {
-			fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
-		}
-		asan.NoteStack(uint32(id), b.String())
-	}
-	return id
-}
-
-// add interns pcs in the depot and reports whether they are new.
-func add(pcs []uintptr) (id ID, added bool) {
 	h := hash(pcs)
 	sh := &depot[h&(nshards-1)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for _, k := range sh.index[h] {
 		if equal(sh.get(k), pcs) {
-			return makeID(h, k), false
+			return makeID(h, k)
 		}
 	}
 	if len(sh.pcs)+len(pcs) > shardLimit || len(sh.start) >= 1<<(32-shardBits)-2 {
 		sh.full = true
-		return Overflow, false
+		return Overflow
 	}
 	if sh.index == nil {
 		sh.index = map[uint64][]uint32{}
@@ -164,7 +184,7 @@ func add(pcs []uintptr) (id ID, added bool) {
 	sh.start = append(sh.start, uint32(len(sh.pcs)))
 	sh.pcs = append(sh.pcs, pcs...)
 	sh.index[h] = append(sh.index[h], k)
-	return makeID(h, k), true
+	return makeID(h, k)
 }
 
 func makeID(h uint64, k uint32) ID { return ID(k<<shardBits|uint32(h&(nshards-1))) + 1 }
@@ -194,6 +214,9 @@ func equal(a, b []uintptr) bool {
 func (id ID) PCs() []uintptr {
 	if id == 0 || id == Overflow {
 		return nil
+	}
+	if asan.Enabled {
+		return asan.StackPCs(uint32(id))
 	}
 	v := uint32(id - 1)
 	sh := &depot[v&(nshards-1)]
