@@ -73,9 +73,13 @@
 // strings, objects and slices are the scope's memory, zeroed by Release
 // and then handed out again, so a value kept too long reads another
 // request's data. Build with -tags slabdebug to find such uses: released
-// memory is poisoned (a released string reads as 0x6b bytes) and held in a
-// quarantine, and a write to it is reported as a tracker.WriteAfterFree
-// when it leaves the quarantine, naming the type and field written.
+// memory is held in a quarantine, the bytes of strings and values of types
+// without pointers on guard pages, so that a use of them faults at the
+// access and is reported (see tracker.CatchFaults), and the rest poisoned:
+// a read through a poisoned reference faults likewise, and a write to it
+// is reported as a tracker.WriteAfterFree when it leaves the quarantine,
+// naming the type and field written. Built with -asan, any read or write
+// of released memory is reported at the access.
 //
 // Check finds the types whose values would be decoded on the heap for want
 // of a hook; testing.AllocsPerRun of an Unmarshal into a warm scope counts
