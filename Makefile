@@ -6,7 +6,7 @@ FUZZTIME    ?= 10s
 # three a module of its own (see go.work).
 PKGS        := ./... ./examples/... ./tracker/slabprom/... ./tracker/slabotel/...
 
-.PHONY: all test race debug bench fuzz lint slabvet ci
+.PHONY: all test race debug asan bench fuzz lint slabvet ci
 
 all: lint test
 
@@ -18,6 +18,10 @@ race: ## the same under the race detector
 
 debug: ## the same with the slabdebug checks compiled in
 	$(GO) test -tags slabdebug $(PKGS)
+
+asan: ## the slab and tracker tests under AddressSanitizer (needs gcc and libasan)
+	$(GO) test -asan -o $$(mktemp -d)/ ./slab ./tracker
+	$(GO) test -asan -tags slabdebug -o $$(mktemp -d)/ ./slab ./tracker
 
 bench: ## every benchmark, with allocations
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/pin"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
@@ -386,6 +387,9 @@ func (p *Pool[T]) alloc() *T {
 			if debugMode {
 				p.debugAlloc(p.lookup((*T)(x)))
 			}
+			if asan.Enabled {
+				p.asanAlloc((*T)(x))
+			}
 			return (*T)(x)
 		}
 	}
@@ -466,6 +470,9 @@ func (p *Pool[T]) allocated(x *T) *T {
 	if debugMode {
 		p.debugAlloc(p.lookup(x))
 	}
+	if asan.Enabled {
+		p.asanAlloc(x)
+	}
 	return x
 }
 
@@ -491,6 +498,9 @@ func (p *Pool[T]) liveCentral(r slotRef[T]) *T {
 	*r.st() = stateLive
 	if debugMode {
 		p.debugAlloc(r)
+	}
+	if asan.Enabled {
+		p.asanAlloc(x)
 	}
 	return x
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 )
 
@@ -262,6 +263,9 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		p.genFloor = append(p.genFloor, p.genBase())
 	}
 	p.setRefTableLocked(s.pos, s)
+	if asan.Enabled {
+		p.asanNewSpan(s) // no slot is handed out yet: all are poisoned
+	}
 
 	p.capacity += n
 	s.partialIdx = len(p.partial)
@@ -285,6 +289,9 @@ func (p *Pool[T]) removePartialLocked(s *span[T]) {
 // and the messages call such a slab released, as users see it.)
 func (p *Pool[T]) discardSpanLocked(s *span[T]) {
 	p.owner.remove(&s.meta)
+	if asan.Enabled {
+		p.asanReleasedSpan(s)
+	}
 	if s.partialIdx >= 0 {
 		p.removePartialLocked(s)
 	}

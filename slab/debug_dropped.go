@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/errs"
@@ -183,6 +184,9 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	if p.dbg.qcap == 0 {
 		var zero T
 		*x = zero
+		if asan.Enabled {
+			asan.Freed(unsafe.Pointer(x), unsafe.Sizeof(*x), uint32(call), now)
+		}
 		sh.state.Store(dFree)
 		return
 	}
@@ -190,6 +194,9 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	// out a new heap object anyway.
 	e := qent[T]{h: x, sh: sh}
 	e.cell = p.dbg.layout.Poison(unsafe.Pointer(x), fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: sh.slotSerial})
+	if asan.Enabled {
+		asan.Freed(unsafe.Pointer(x), unsafe.Sizeof(*x), uint32(call), now)
+	}
 	sh.state.Store(dQuarantined)
 	p.enqueue(e)
 }

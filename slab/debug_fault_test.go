@@ -87,6 +87,7 @@ func requireUseAfterFree(t *testing.T, r any, pool, typ, field, marker, free, al
 
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
+	skipUnderASan(t)
 	tests := []struct {
 		name   string
 		access func(x *invoice)
@@ -144,6 +145,7 @@ func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 // A goroutine that never called the pool must call tracker.PanicOnFault
 // itself; with it, and CatchFaults, its read is reported as any other.
 func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
+	skipUnderASan(t)
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	x := allocInvoice(p)
 	freeInvoice(p, x)
@@ -162,6 +164,7 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 //
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugPoisonedSlotComesBackZero(t *testing.T) {
+	skipUnderASan(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // one cache, which the slot goes back to
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithQuarantine(1))
 	x := allocInvoice(p)
@@ -199,6 +202,7 @@ func releaseScope(s *slab.Scope) { s.Release() }
 
 //slabvet:ignore useafterfree the test uses a released object for the debug build to report
 func TestDebugReadAfterReleaseFaults(t *testing.T) {
+	skipUnderASan(t)
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	r := onFaultingGoroutine(func() {
 		s := slab.NewScope()
@@ -224,6 +228,7 @@ func allocInvoiceRef(p *slab.Pool[invoice]) slab.Ref[invoice] {
 func freeInvoiceRef(p *slab.Pool[invoice], r slab.Ref[invoice]) { p.FreeRef(r) }
 
 func TestDebugReadAfterFreeRefFaults(t *testing.T) {
+	skipUnderASan(t)
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	r := onFaultingGoroutine(func() {
 		ref := allocInvoiceRef(p)
@@ -240,6 +245,7 @@ func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 //
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
+	skipUnderASan(t)
 	p := slab.New[invoice](slab.WithName(t.Name()), slab.WithDropCheck(true))
 	r := onFaultingGoroutine(func() {
 		x := allocInvoice(p)
@@ -257,6 +263,7 @@ func TestDebugReadAfterFreeOfAShadowFaults(t *testing.T) {
 //
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugVerifyNoneReportsAReadAfterFree(t *testing.T) {
+	skipUnderASan(t)
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	ft := &recordingT{}
 	done := make(chan any)

@@ -167,6 +167,9 @@ func TestDebugAgesOrdered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "write after free" {
+				skipUnderASan(t)
+			}
 			p := newPool(t)
 			for i := range 30 {
 				v := tt.report(t, p)

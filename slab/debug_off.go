@@ -8,6 +8,7 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
 // debugMode reports whether the slabdebug checks are compiled in. Release
@@ -32,6 +33,11 @@ type (
 
 // stride is 0: release builds put no pool on guard pages.
 func (*spanDebug) stride() uintptr { return 0 }
+
+// mapped is false: release builds' spans are Go memory.
+//
+//lint:ignore U1000 called under -asan only (asan_on.go)
+func (*spanDebug) mapped() bool { return false }
 
 func (p *Pool[T]) debugInit()                           {}
 func (p *Pool[T]) debugNewSpan(*span[T])                {}
@@ -84,3 +90,10 @@ type arenaDebug struct{}
 
 func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
 func (a *arena) releaseDebug()                     {}
+
+// guardedChunk returns a new chunk of n values on a guard slab, or nil:
+// release builds have none but under -asan (asan_on.go).
+func (et *elemType) guardedChunk(n uintptr) unsafe.Pointer { return et.asanGuardedChunk(n) }
+
+//lint:ignore U1000 called under -asan only (asan_on.go)
+func (a *arena) debugLastAlloc() (stack.ID, int64) { return 0, 0 }

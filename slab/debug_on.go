@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/fault"
@@ -80,6 +81,12 @@ type spanDebug struct {
 // stride is the distance between slots for slotRef.ptr, 0 where it is the
 // size of T.
 func (d *spanDebug) stride() uintptr { return d.step }
+
+// mapped reports whether the span's memory is a guard slab, which the
+// package maps itself, rather than Go memory.
+//
+//lint:ignore U1000 called under -asan only (asan_on.go)
+func (d *spanDebug) mapped() bool { return d.guard != nil }
 
 type poolDebug[T any] struct {
 	layout    *poison.Layout
@@ -240,6 +247,15 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	}
 	fault.PanicOnFault() // a read of a freed object on this goroutine becomes a report
 	x := r.ptr()
+	s := debugmode.Current()
+	var id stack.ID
+	if s.SampleRate <= 1 || rand.IntN(s.SampleRate) == 0 {
+		id = callerStack(s)
+	}
+	now := clock.Now()
+	if asan.Enabled {
+		asan.Handed(unsafe.Pointer(x), p.size, uint32(id), now) // before the check below reads it
+	}
 	if off, bad := p.dbg.layout.Find(unsafe.Pointer(x), false); bad && p.reset == nil {
 		l := p.dbg.layout
 		name, from, to := l.Field(off)
@@ -251,14 +267,9 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 		p.reportAtReuse(r, d, v)
 	}
 	d.serial.Add(1)
-	s := debugmode.Current()
-	var id stack.ID
-	if s.SampleRate <= 1 || rand.IntN(s.SampleRate) == 0 {
-		id = callerStack(s)
-	}
 	d.allocStack.Store(uint32(id))
 	d.freeStack.Store(0)
-	d.allocAt.Store(clock.Now())
+	d.allocAt.Store(now)
 	d.freeAt.Store(0)
 	d.mark.Store(testlabel.Current())
 	if s.Profile {
@@ -279,6 +290,9 @@ func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *violation.Violati
 			*r.st() = stateFree
 			if p.bound != 0 {
 				p.live.Add(-1)
+			}
+			if asan.Enabled {
+				asan.Poison(unsafe.Pointer(r.ptr()), p.size)
 			}
 			p.putFree(r)
 		}
@@ -357,6 +371,9 @@ func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) *reset
 	x := r.ptr()
 	if g := r.s.gens.Load(); g != nil && !p.nextGen(r, *g) {
 		race.WriteRange(unsafe.Pointer(x), int(p.size))
+		if asan.Enabled {
+			asan.Freed(unsafe.Pointer(x), p.size, d.freeStack.Load(), d.freeAt.Load())
+		}
 		d.state.Store(dRetired)
 		return nil
 	}
@@ -392,6 +409,9 @@ func (p *Pool[T]) storeFreed(r slotRef[T], d *slotDebug, x *T, quarantine, kept 
 			var zero T
 			*x = zero // a typed store: pointer words are cleared with write barriers
 		}
+		if asan.Enabled {
+			asan.Freed(unsafe.Pointer(x), p.size, d.freeStack.Load(), d.freeAt.Load())
+		}
 		d.state.Store(dFree)
 		// The debug state machine made this Free exclusive: no racing
 		// Free can have put r in an inbox, so putFree reports no dup.
@@ -400,6 +420,9 @@ func (p *Pool[T]) storeFreed(r slotRef[T], d *slotDebug, x *T, quarantine, kept 
 	}
 	e := qent[T]{r: r}
 	p.poisonFreed(&e, x, fault.Record{Pool: p.regID, Slot: p.slotNum(r), Serial: d.serial.Load()}, r.s.dbg.guard, int(r.i), kept)
+	if asan.Enabled {
+		asan.Freed(unsafe.Pointer(x), p.size, d.freeStack.Load(), d.freeAt.Load())
+	}
 	d.state.Store(dQuarantined)
 	p.dbg.held.Add(1)
 	p.enqueue(e)

@@ -5,6 +5,7 @@ package slab
 import (
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
@@ -94,11 +95,17 @@ const freedWrite = "the object was written after it was freed; "
 func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *violation.Violation {
 	var v *violation.Violation
 	if e.h != nil {
+		if asan.Enabled {
+			asan.Unpoison(unsafe.Pointer(e.h), unsafe.Sizeof(*e.h))
+		}
 		dm, bad := p.damaged(&e, e.h)
 		if bad {
 			v = p.shadowWriteAfterFree(e.sh, e.h, dm, op, freedWrite+found)
 		}
 		p.unpoison(&e, e.h, bad)
+		if asan.Enabled {
+			asan.Poison(unsafe.Pointer(e.h), unsafe.Sizeof(*e.h)) // a stale pointer may still reach it
+		}
 		e.sh.state.Store(dFree)
 		return v
 	}
@@ -113,11 +120,17 @@ func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *violation.Violation 
 			return nil
 		}
 	} else {
+		if asan.Enabled {
+			asan.Unpoison(unsafe.Pointer(x), p.size)
+		}
 		dm, bad := p.damaged(&e, x)
 		if bad {
 			v = p.writeAfterFree(e.r, d, dm, op, freedWrite+found)
 		}
 		p.unpoison(&e, x, bad)
+		if asan.Enabled {
+			asan.Poison(unsafe.Pointer(x), p.size) // free, until it is handed out again
+		}
 	}
 	race.ReleaseMerge(unsafe.Pointer(x))
 	d.state.Store(dFree)
@@ -247,8 +260,14 @@ func (p *Pool[T]) debugCheckQuarantine() []error {
 		if x == nil {
 			x = e.r.ptr()
 		}
+		if asan.Enabled {
+			asan.Unpoison(unsafe.Pointer(x), unsafe.Sizeof(*x))
+		}
 		dm, bad := p.damaged(e, x)
 		if !bad {
+			if asan.Enabled {
+				asan.Poison(unsafe.Pointer(x), unsafe.Sizeof(*x))
+			}
 			continue
 		}
 		if sh != nil {
@@ -269,6 +288,9 @@ func (p *Pool[T]) debugCheckQuarantine() []error {
 			e.cell = fault.Acquire(p.recordOf(e))
 		}
 		d.layout.Repoison(unsafe.Pointer(x), e.cell)
+		if asan.Enabled {
+			asan.Poison(unsafe.Pointer(x), unsafe.Sizeof(*x))
+		}
 	}
 	return vs
 }

@@ -51,6 +51,7 @@ func freeBuffered(p *slab.Pool[buffered], x *buffered) { p.Free(x) }
 //
 //slabvet:ignore useafterfree the test reads a freed object to see its poison
 func TestDebugResetPoisonsWhatItLeftZero(t *testing.T) {
+	skipUnderASan(t)
 	p := newBufferedPool(t, 16)
 	x := allocBuffered(p)
 	buf := unsafe.SliceData(x.Buf)
@@ -73,6 +74,7 @@ func TestDebugResetPoisonsWhatItLeftZero(t *testing.T) {
 //
 //slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugResetFindsWritesAfterFree(t *testing.T) {
+	skipUnderASan(t)
 	tests := []struct {
 		name  string
 		write func(x *buffered)
@@ -143,6 +145,7 @@ func TestDebugResetReuseGivesWhatResetKept(t *testing.T) {
 //
 //slabvet:ignore useafterfree the test writes to a freed object for the debug build to find
 func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
+	skipUnderASan(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	recordViolations(t)
 	p := newBufferedPool(t, 1)

@@ -335,6 +335,7 @@ func (l *violationLog) of(pool string) []*tracker.Violation {
 //
 //slabvet:ignore useafterfree the cases write to freed objects for the debug build to report
 func TestDebugWriteAfterFree(t *testing.T) {
+	skipUnderASan(t)
 	price := math.Float64bits(1.5)
 	// Free poisons a float64 with a signalling NaN, which arithmetic
 	// changes, and a pointer with an address in the fault region; the
@@ -516,6 +517,7 @@ func TestDebugDroppedWithoutFree(t *testing.T) {
 
 //slabvet:ignore useafterfree the test writes to a freed object for the debug build to report
 func TestDebugDropCheckKeepsOtherChecks(t *testing.T) {
+	skipUnderASan(t)
 	p := newPool(t, slab.WithDropCheck(true), slab.WithQuarantine(4))
 	x := allocOrder(p)
 	x.Price = 2 // the object is usable

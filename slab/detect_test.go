@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,19 +18,23 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
+	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
-// The detection table of docs/debugging.md: each use of a freed object,
-// committed in a child process of this test binary, in whatever build the
-// binary is (release, -race, -tags slabdebug, both) and, in debug builds,
+// The detection table of docs/debugging.md: each use of a freed object or
+// of a released scope's memory, committed in a child process of this test
+// binary, in whatever build the binary is (release, -race, -tags slabdebug,
+// both, -asan, -asan -tags slabdebug) and, in debug builds without -asan,
 // once more with guard pages (SLABTRACK_DEBUG=guard=1). The parent checks
 // the outcome the table gives for the build: caught at the access (the
-// report's title, the line that accessed, the Free and the allocation),
+// report's title, the line that accessed, the Free and the allocation;
+// under -asan, AddressSanitizer's report and slabtrack's beside it),
 // caught later (the write after free's report, with the Free and the
 // allocation, found by tracker.Check), a runtime panic with no report, or
 // nothing at all.
@@ -149,6 +154,9 @@ var detectRows = []detectRow{
 	{name: "read-scalar", field: "Y", point: func(x *detPoint) {
 		detSink = x.Y // access:read-scalar
 	}, release: silent, debug: silent, guard: atAccess},
+	{name: "read-scalar-of-pointerful", field: "Total", order: func(x *detOrder) {
+		detSink = x.Total // access:read-scalar-of-pointerful
+	}, release: silent, debug: silent, guard: silent},
 	{name: "write-pointer", field: "Customer", write: true, order: func(x *detOrder) {
 		x.Customer.Name = "eve" // access:write-pointer
 	}, release: crash, debug: atAccess, guard: atAccess},
@@ -167,6 +175,137 @@ var detectRows = []detectRow{
 	{name: "write-scalar", field: "N", write: true, point: func(x *detPoint) {
 		x.N = 7 // access:write-scalar
 	}, release: silent, debug: later, guard: atAccess},
+	{name: "write-scalar-of-pointerful", field: "Total", write: true, order: func(x *detOrder) {
+		x.Total = 7 // access:write-scalar-of-pointerful
+	}, release: silent, debug: later, guard: later},
+}
+
+// A scopedRow is one use of scope memory after its scope's Release: use
+// allocates in the scope and returns the access, on a line marked
+// "// access:<name>".
+type scopedRow struct {
+	name string
+	use  func(s *slab.Scope) func()
+	// title is the start of debug builds' report, up to the slot number;
+	// asanTitle a regexp of the line slabtrack adds to AddressSanitizer's;
+	// alloc a regexp of a frame of the allocation's stack.
+	title, asanTitle, alloc string
+	release, debug          outcome
+	// asanFault is set for a read that Go's -asan does not instrument (a
+	// string compared with a constant loads its bytes in place, and an
+	// index of a string loads its byte uninstrumented: strings do not
+	// change), or that a nil check makes before the instrumented load:
+	// under -asan, the guard pages of the scope's memory catch it, as in
+	// debug builds.
+	asanFault bool
+}
+
+// detLine is an element type with a pointer: its scope memory is Go memory,
+// its reference words poisoned at Release.
+type detLine struct {
+	Qty  int64
+	Name string
+}
+
+//go:noinline
+func detStringIn(s *slab.Scope) string { return slab.StringIn(s, "ada") }
+
+//go:noinline
+func detDecode(s *slab.Scope) *detCustomer {
+	c := new(detCustomer)
+	if err := slabjson.Unmarshal(s, []byte(`{"ID":2,"Name":"ada"}`), c); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// detBuild builds a string in the scope with a Builder whose buffer grows
+// (in place where it can).
+//
+//go:noinline
+func detBuild(s *slab.Scope) string {
+	b := slab.BuilderIn(s, 8)
+	b.WriteString("ada-")
+	b.WriteString(strings.Repeat("lovelace-", 5)) // past the first 32 bytes
+	return b.String()
+}
+
+//go:noinline
+func detMakeItems(s *slab.Scope) []detItem {
+	items := slab.MakeSliceIn[detItem](s, 1, 4)
+	items[0] = detItem{SKU: 3, Qty: 4}
+	return items
+}
+
+//go:noinline
+func detAppendItems(s *slab.Scope) []detItem {
+	return slab.AppendIn(s, nil, detItem{SKU: 3, Qty: 4})
+}
+
+//go:noinline
+func detNewPoint(s *slab.Scope) *detPoint {
+	pt := slab.NewIn[detPoint](s)
+	*pt = detPoint{X: 1, Y: 2, N: 3}
+	return pt
+}
+
+//go:noinline
+func detMakeLines(s *slab.Scope) []detLine {
+	lines := slab.MakeSliceIn[detLine](s, 1, 1)
+	lines[0] = detLine{Qty: 4, Name: "ada"}
+	return lines
+}
+
+//go:noinline
+func detRelease(s *slab.Scope) { s.Release() }
+
+const (
+	scopeTitle     = `slab: use after free of %s field %s (pool "(scope memory)", slot `
+	scopeASanTitle = `slab: (read|write) after free of %s field %s \(scope memory\)`
+)
+
+var scopedRows = []scopedRow{
+	{name: "read-scoped-string", use: func(s *slab.Scope) func() {
+		str := detStringIn(s)
+		return func() { detSink = str == "ada" } // access:read-scoped-string
+	}, title: fmt.Sprintf(scopeTitle, "[]uint8", "[0]"), asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]uint8`, `\[0\]`),
+		alloc: "detStringIn", release: silent, debug: atAccess, asanFault: true},
+	{name: "read-decoded-string", use: func(s *slab.Scope) func() {
+		c := detDecode(s)
+		return func() { detSink = c.Name == "ada" } // access:read-decoded-string
+	}, title: `slab: use after free of []uint8 field [`, asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]uint8`, `\[\d+\]`),
+		alloc: `slabjson\.`, release: silent, debug: atAccess, asanFault: true},
+	{name: "read-built-string", use: func(s *slab.Scope) func() {
+		str := detBuild(s)
+		return func() { detSink = str[40] } // access:read-built-string
+	}, title: fmt.Sprintf(scopeTitle, "[]uint8", "[40]"), asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]uint8`, `\[40\]`),
+		alloc: "detBuild", release: silent, debug: atAccess, asanFault: true},
+	{name: "read-scoped-slice", use: func(s *slab.Scope) func() {
+		items := detMakeItems(s)
+		return func() { detSink = items[0].Qty } // access:read-scoped-slice
+	}, title: fmt.Sprintf(scopeTitle, "[]slab_test.detItem", "[0].Qty"), asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]slab_test\.detItem`, `\[0\]\.Qty`),
+		alloc: "detMakeItems", release: silent, debug: atAccess},
+	{name: "write-scoped-slice", use: func(s *slab.Scope) func() {
+		items := detAppendItems(s)
+		return func() { items[0].Qty = 9 } // access:write-scoped-slice
+	}, title: fmt.Sprintf(scopeTitle, "[]slab_test.detItem", "[0].Qty"), asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]slab_test\.detItem`, `\[0\]\.Qty`),
+		alloc: "detAppendItems", release: silent, debug: atAccess},
+	{name: "read-scoped-value", use: func(s *slab.Scope) func() {
+		pt := detNewPoint(s)
+		return func() { detSink = pt.Y } // access:read-scoped-value
+	}, title: fmt.Sprintf(scopeTitle, "[]slab_test.detPoint", "[0].Y"), asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]slab_test\.detPoint`, `\[0\]\.Y`),
+		alloc: "detNewPoint", release: silent, debug: atAccess, asanFault: true},
+	{name: "read-scoped-reference", use: func(s *slab.Scope) func() {
+		lines := detMakeLines(s)
+		return func() { detSink = lines[0].Name == "ada" } // access:read-scoped-reference
+	}, title: `slab: read after free of []slab_test.detLine field Name (pool "(scope memory)", slot `,
+		asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]slab_test\.detLine`, `\[0\]\.Name`),
+		alloc:     "detMakeLines", release: silent, debug: atAccess},
+	{name: "read-scoped-scalar-of-pointerful", use: func(s *slab.Scope) func() {
+		lines := detMakeLines(s)
+		return func() { detSink = lines[0].Qty } // access:read-scoped-scalar-of-pointerful
+	}, asanTitle: fmt.Sprintf(scopeASanTitle, `\[\]slab_test\.detLine`, `\[0\]\.Qty`),
+		alloc: "detMakeLines", release: silent, debug: silent},
 }
 
 // runDetectChild commits the use named "<row>/<same|other>" or
@@ -174,6 +313,10 @@ var detectRows = []detectRow{
 func runDetectChild(name string) {
 	if name == "scoped-middleware" {
 		detectScopedChild()
+		return
+	}
+	if rest, ok := strings.CutPrefix(name, "scoped/"); ok {
+		detectScopeMemoryChild(rest)
 		return
 	}
 	rowName, where, _ := strings.Cut(name, "/")
@@ -205,20 +348,78 @@ func runDetectChild(name string) {
 		}()
 	} else {
 		alloc()
+		freed := make(chan struct{})
 		go func() {
 			tracker.PanicOnFault()
 			defer tracker.CatchFaults()
-			time.Sleep(50 * time.Millisecond) // after the Free, with nothing to order the two
+			afterOther(freed)
 			access()
 			close(done)
 		}()
 		free()
+		close(freed)
 	}
 	<-done
 	if err := tracker.Check(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	fmt.Println("child: done")
+}
+
+// detectScopeMemoryChild commits the use of scope memory named
+// "<row>/<same|other>" after its scope's Release, then runs tracker.Check
+// and prints what it returns.
+func detectScopeMemoryChild(name string) {
+	rowName, where, _ := strings.Cut(name, "/")
+	var row scopedRow
+	for _, r := range scopedRows {
+		if r.name == rowName {
+			row = r
+		}
+	}
+	s := slab.NewScope()
+	done := make(chan struct{})
+	if where == "same" {
+		go func() {
+			tracker.PanicOnFault()
+			defer tracker.CatchFaults()
+			access := row.use(s)
+			detRelease(s)
+			access()
+			close(done)
+		}()
+	} else {
+		access := row.use(s)
+		released := make(chan struct{})
+		go func() {
+			tracker.PanicOnFault()
+			defer tracker.CatchFaults()
+			afterOther(released)
+			access()
+			close(done)
+		}()
+		detRelease(s)
+		close(released)
+	}
+	<-done
+	if err := tracker.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	fmt.Println("child: done")
+}
+
+// afterOther waits until the other goroutine has freed the object (done is
+// closed then). Under -race it sleeps instead, long enough in practice,
+// with nothing to order the two, so that the race detector sees the use
+// race with the Free; other builds wait for done, so that a slow Free (a
+// loaded machine, an -asan build symbolising a new stack) cannot come after
+// the use.
+func afterOther(done <-chan struct{}) {
+	if race.Enabled {
+		time.Sleep(50 * time.Millisecond)
+		return
+	}
+	<-done
 }
 
 // detCache is a cache that outlives the request: the bug.
@@ -266,17 +467,26 @@ func runChild(t *testing.T, name string, env ...string) (string, int) {
 	return string(out), code
 }
 
-// checkOutcome checks the child's output against the outcome o: a use on
-// the line marked access:<marker> of an object named typ, of field field,
-// freed by free and allocated by alloc. raced is set if the race detector
-// must report the use.
-func checkOutcome(t *testing.T, out string, code int, o outcome, raced, guarded bool, marker, typ, field, free, alloc string) {
+// An expect is what a report of a use must show: the line marked
+// access:<marker>; title, the start of debug builds' report (up to the slot
+// number) for a use caught at the access, later for one caught later;
+// asanTitle, a regexp of the line slabtrack adds to AddressSanitizer's
+// report; free and alloc, regexps of a frame of the Free's (or the
+// Release's) and of the allocation's stacks. raced is set if the race
+// detector must report the use.
+type expect struct {
+	marker, title, later, asanTitle, free, alloc string
+	raced                                        bool
+}
+
+// checkOutcome checks the child's output against the outcome o.
+func checkOutcome(t *testing.T, out string, code int, o outcome, e expect) {
 	t.Helper()
-	line := fmt.Sprintf("detect_test.go:%d", faulttest.Line(t, marker))
-	if raced {
+	line := fmt.Sprintf("detect_test.go:%d", faulttest.Line(t, e.marker))
+	if e.raced {
 		assert.Contains(t, out, "WARNING: DATA RACE", "the race detector reports the use")
 		assert.Regexp(t, `(Read|Write) at 0x[0-9a-f]+ by goroutine \d+:\n(.*\n)*?.*`+regexp.QuoteMeta(line), out, "at the line that used the object")
-		assert.Regexp(t, `Previous write at 0x[0-9a-f]+ by (main goroutine|goroutine \d+):\n(.*\n)*?.*slab\.\(\*Pool\[[^\n]*\]\)\.Free\(\)\n(.*\n)*?.*`+free, out, "against the Free")
+		assert.Regexp(t, `Previous write at 0x[0-9a-f]+ by (main goroutine|goroutine \d+):\n(.*\n)*?.*slab\.\(\*Pool\[[^\n]*\]\)\.Free\(\)\n(.*\n)*?.*`+e.free, out, "against the Free")
 	}
 	switch o {
 	case silent:
@@ -288,22 +498,12 @@ func checkOutcome(t *testing.T, out string, code int, o outcome, raced, guarded 
 		assert.Regexp(t, `panic: (runtime error: invalid memory address or nil pointer dereference|runtime error: index out of range|assignment to entry in nil map)`, out, "a runtime panic")
 		assert.Equal(t, 2, code, "that ends the child")
 	case atAccess:
-		verb := "read after free"
-		if guarded {
-			verb = "use after free"
-		}
-		title := fmt.Sprintf(`panic: slab: %s of *slab_test.%s field %s (pool "detect", slot `, verb, typ, field)
-		if race.Enabled {
-			// The race detector's nil check faults at the pointee's
-			// start, which may name another field of a guarded object.
-			title = fmt.Sprintf(`panic: slab: %s of *slab_test.%s field `, verb, typ)
-		}
-		assert.Contains(t, out, title, "the report's title")
+		assert.Contains(t, out, "panic: "+e.title, "the report's title")
 		assert.Regexp(t, `(read|accessed) here \(this access\):\n(\s+#\d+ .*\n)*?\s+#\d+ .*`+regexp.QuoteMeta(line), out, "the access site")
-		assert.Regexp(t, `freed here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+free, out, "the Free")
-		assert.Regexp(t, `allocated here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+alloc, out, "the allocation")
+		assert.Regexp(t, `freed here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.free, out, "the Free")
+		assert.Regexp(t, `allocated here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.alloc, out, "the allocation")
 		summary := regexp.QuoteMeta(line)
-		if marker == "read-interface" {
+		if e.marker == "read-interface" {
 			// The dereference is in the method the call ran, on the
 			// poisoned receiver: the SUMMARY names it, one frame in.
 			summary = `detect_test\.go:\d+ in [^\n]*detSinkW\)\.Write`
@@ -311,12 +511,41 @@ func checkOutcome(t *testing.T, out string, code int, o outcome, raced, guarded 
 		assert.Regexp(t, `SUMMARY: slabtrack: use-after-free [^\n]*`+summary, out, "a SUMMARY naming the access")
 		assert.Equal(t, 2, code, "the report stops the child")
 	case later:
-		assert.Contains(t, out, fmt.Sprintf(`slab: write after free to %s.%s of *slab_test.%s (pool "detect", slot `, typ, field, typ), "the report's title")
-		assert.Regexp(t, `freed here, [^\n]* ago; the write came after this Free:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+free, out, "the Free")
-		assert.Regexp(t, `allocated here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+alloc, out, "the allocation")
+		assert.Contains(t, out, e.later, "the report's title")
+		assert.Regexp(t, `freed here, [^\n]* ago; the write came after this Free:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.free, out, "the Free")
+		assert.Regexp(t, `allocated here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.alloc, out, "the allocation")
 		assert.Contains(t, out, "found here, by tracker.Check, which did not write the object", "the innocent finder")
 		assert.Contains(t, out, "child: done", "the child runs on")
 	}
+}
+
+// checkASan checks the child's output for AddressSanitizer's report of the
+// use, and slabtrack's beside it, in -asan builds, where every use is
+// caught at the access.
+func checkASan(t *testing.T, out string, code int, e expect) {
+	t.Helper()
+	want := faulttest.Line(t, e.marker)
+	line := fmt.Sprintf("detect_test.go:%d", want)
+	assert.Regexp(t, `ERROR: AddressSanitizer: use-after-poison on address 0x[0-9a-f]+`, out, "AddressSanitizer's report")
+	assert.Regexp(t, `(READ|WRITE) of size \d+ at 0x[0-9a-f]+`, out, "of an access")
+	assert.Regexp(t, `(?m)^`+e.asanTitle, out, "slabtrack's title")
+	// The access, which AddressSanitizer and slabtrack name with DWARF
+	// (go test leaves it out without -o): else by its pc, which this
+	// process, the same binary, can name.
+	if m := regexp.MustCompile(`here \(this access[^\n]*\n\s+#0 pc=(0x[0-9a-f]+)`).FindStringSubmatch(out); m != nil {
+		pc, err := strconv.ParseUint(m[1], 0, 64)
+		require.NoError(t, err)
+		_, got := runtime.FuncForPC(uintptr(pc) - 1).FileLine(uintptr(pc) - 1)
+		assert.Equal(t, want, got, "the access's pc is on the line that used the memory")
+	} else {
+		assert.Regexp(t, `#0 0x[0-9a-f]+ in [^\n]*`+regexp.QuoteMeta(line), out, "AddressSanitizer names the access")
+		assert.Regexp(t, `here \(this access[^\n]*\n\s+#0 [^\n]*`+regexp.QuoteMeta(line), out, "and so does slabtrack")
+		assert.Regexp(t, `SUMMARY: slabtrack: use-after-free [^\n]*`+regexp.QuoteMeta(line), out, "a SUMMARY naming the access")
+	}
+	assert.Regexp(t, `freed here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.free, out, "the Free")
+	assert.Regexp(t, `allocated here, [^\n]* ago:\n(\s+#\d+ .*\n)*?\s+#\d+ [^\n]*`+e.alloc, out, "the allocation")
+	assert.NotContains(t, out, "child: done", "the report stops the child")
+	assert.Equal(t, 1, code, "with AddressSanitizer's exit code")
 }
 
 func TestDetectionTable(t *testing.T) {
@@ -332,8 +561,24 @@ func TestDetectionTable(t *testing.T) {
 		guard bool
 	}
 	builds := []build{{name: "release"}}
-	if tracker.Enabled() {
+	switch {
+	case asan.Enabled && tracker.Enabled():
+		builds = []build{{name: "asan+slabdebug"}}
+	case asan.Enabled:
+		builds = []build{{name: "asan"}}
+	case tracker.Enabled():
 		builds = []build{{name: "slabdebug"}, {name: "slabdebug+guard", env: []string{tracker.EnvVar + "=guard=1"}, guard: true}}
+	}
+	check := func(t *testing.T, out string, code int, o outcome, e expect, asanFault bool) {
+		t.Helper()
+		if asan.Enabled && !asanFault {
+			checkASan(t, out, code, e)
+		} else {
+			checkOutcome(t, out, code, o, e)
+		}
+		if t.Failed() {
+			t.Logf("the child's output:\n%s", out)
+		}
 	}
 	for _, b := range builds {
 		for _, row := range detectRows {
@@ -353,14 +598,51 @@ func TestDetectionTable(t *testing.T) {
 						typ, free, alloc = "detPoint", "detFreePoint", "detAllocPoint"
 						guarded = b.guard
 					}
-					// Another goroutine's unsynchronised use of a
-					// heap slot is a data race.
-					raced := race.Enabled && where == "other" && !guarded
-					out, code := runChild(t, row.name+"/"+where, b.env...)
-					checkOutcome(t, out, code, o, raced, guarded, row.name, typ, row.field, free, alloc)
-					if t.Failed() {
-						t.Logf("the child's output:\n%s", out)
+					verb := "read after free"
+					if guarded {
+						verb = "use after free"
 					}
+					e := expect{
+						marker:    row.name,
+						title:     fmt.Sprintf(`slab: %s of *slab_test.%s field %s (pool "detect", slot `, verb, typ, row.field),
+						later:     fmt.Sprintf(`slab: write after free to %s.%s of *slab_test.%s (pool "detect", slot `, typ, row.field, typ),
+						asanTitle: fmt.Sprintf(`slab: (read|write) after free of \*slab_test\.%s field %s \(pool "detect", slot \d+\)`, typ, row.field),
+						free:      free,
+						alloc:     alloc,
+						// Another goroutine's unsynchronised use of a
+						// heap slot is a data race.
+						raced: race.Enabled && where == "other" && !guarded,
+					}
+					if race.Enabled {
+						// The race detector's nil check faults at the
+						// pointee's start, which may name another field of
+						// a guarded object.
+						e.title = fmt.Sprintf(`slab: %s of *slab_test.%s field `, verb, typ)
+					}
+					out, code := runChild(t, row.name+"/"+where, b.env...)
+					check(t, out, code, o, e, false)
+				})
+			}
+		}
+		for _, row := range scopedRows {
+			for _, where := range []string{"same", "other"} {
+				t.Run(b.name+"/"+row.name+"/"+where, func(t *testing.T) {
+					t.Parallel()
+					o := row.release
+					if tracker.Enabled() {
+						o = row.debug
+					}
+					if asan.Enabled && row.asanFault {
+						o = atAccess
+					}
+					e := expect{marker: row.name, title: row.title, asanTitle: row.asanTitle, free: "detRelease", alloc: row.alloc}
+					if race.Enabled || asan.Enabled {
+						// The nil check of -race and -asan builds faults
+						// at the value's start: the element, not the field.
+						e.title = strings.TrimSuffix(e.title, `.Y (pool "(scope memory)", slot `)
+					}
+					out, code := runChild(t, "scoped/"+row.name+"/"+where, b.env...)
+					check(t, out, code, o, e, row.asanFault)
 				})
 			}
 		}
@@ -370,11 +652,18 @@ func TestDetectionTable(t *testing.T) {
 			if tracker.Enabled() {
 				o = atAccess
 			}
-			out, code := runChild(t, "scoped-middleware", b.env...)
-			checkOutcome(t, out, code, o, false, false, "scoped-middleware", "detOrder", "Customer", `Middleware\.func`, "detAllocIn")
-			if t.Failed() {
-				t.Logf("the child's output:\n%s", out)
+			e := expect{
+				marker:    "scoped-middleware",
+				title:     `slab: read after free of *slab_test.detOrder field Customer (pool "detect", slot `,
+				asanTitle: `slab: read after free of \*slab_test\.detOrder field Customer \(pool "detect", slot \d+\)`,
+				free:      `Middleware\.func`,
+				alloc:     "detAllocIn",
 			}
+			if race.Enabled {
+				e.title = `slab: read after free of *slab_test.detOrder field `
+			}
+			out, code := runChild(t, "scoped-middleware", b.env...)
+			check(t, out, code, o, e, false)
 		})
 	}
 }

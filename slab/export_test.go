@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/spanmap"
 )
 
@@ -318,6 +319,11 @@ func zeroSlot[T any](p *Pool[T], r slotRef[T]) bool {
 	n := unsafe.Sizeof(*new(T))
 	if p.size != n {
 		return true
+	}
+	if asan.Enabled {
+		// A free slot is poisoned: the check may read it, and leaves it so.
+		asan.Unpoison(unsafe.Pointer(&r.s.mem[r.i]), n)
+		defer asan.Poison(unsafe.Pointer(&r.s.mem[r.i]), n)
 	}
 	for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(&r.s.mem[r.i])), n) {
 		if b != 0 {

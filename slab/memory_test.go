@@ -47,6 +47,7 @@ func heapInUse() uint64 {
 // figure beside that of new(T) for the same count; scripts/bench.sh copies
 // the log line into BENCHMARKS.md.
 func TestMemoryOverhead(t *testing.T) {
+	skipAllocCountsUnderASan(t)
 	t.Run("type=ptr64", memoryOverhead[ptr64])
 	t.Run("type=flat64", memoryOverhead[flat])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -228,7 +229,9 @@ func TestGenerationRetirement(t *testing.T) {
 			assert.Equal(t, int64(1), st.Retired, "the slot whose generation ran out is retired")
 			assert.Equal(t, int64(1), st.Live, "a retired slot is not live")
 			assert.Equal(t, st.Live, int64(st.Allocs-st.Frees), "the retiring free counts as a free")
-			assert.Zero(t, *x, "a retired slot is zeroed")
+			if !asan.Enabled { // debug builds poison it under -asan: the read would be reported
+				assert.Zero(t, *x, "a retired slot is zeroed")
+			}
 			for _, old := range []slab.Ref[node]{r, r2} {
 				requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(old) }, nodeType)
 			}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/errs"
 )
 
@@ -35,6 +36,9 @@ func (p *Pool[T]) freeResetFailed(r slotRef[T], x *T, failure any) {
 	var zero T
 	*x = zero
 	*r.st() = stateFree
+	if asan.Enabled {
+		p.asanFree(x) // as free does
+	}
 	if p.putFree(r) {
 		p.racedFree(r) // a racing double free outranks what the reset did
 	}
@@ -68,6 +72,8 @@ func (p *Pool[T]) resetScoped(r slotRef[T]) (failure any) {
 // runReset runs the reset function on x and returns what it panicked with,
 // or nil; if it did not return, x is zeroed. Under runtime.Goexit it does
 // not return: callers that must finish a free then defer the rest.
+//
+//lint:ignore U1000 debug builds call it (finishFree); release builds' free runs the reset itself
 func (p *Pool[T]) runReset(x *T) (failure any) {
 	returned := false
 	defer func() {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -193,6 +194,9 @@ func (p *Pool[T]) allocSampled(x unsafe.Pointer) *T {
 	slot := p.slotNum(r)
 	if s := p.sample; s.guardEvery > 0 && (s.every == s.guardEvery || rand.IntN(s.guardEvery) < s.every) {
 		if y, k := p.guardAlloc(r); y != nil {
+			if asan.Enabled {
+				asanUnpoisonStandIn(x, p.size) // Free zeroes it
+			}
 			rec := sampleRec{addr: uintptr(y), stack: stack.Capture(1, sampleDepth), at: clock.Now(), guard: k + 1}
 			s.mu.Lock()
 			s.recs[slot] = rec

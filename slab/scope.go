@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -70,9 +71,9 @@ import (
 //
 // In builds with the slabdebug tag, pool objects allocated in a scope are
 // taken one by one as Alloc does and freed at Release through the checks
-// that Free runs, and released slices, strings and values are poisoned, so
-// that a use of scoped memory after Release is reported like a use after
-// Free.
+// that Free runs, and released slices, strings and values are poisoned,
+// or, of types without pointers, protected on guard pages, so that a use of
+// scoped memory after Release is reported like a use after Free.
 type Scope struct {
 	_ noCopy
 
@@ -299,6 +300,9 @@ func (p *Pool[T]) AllocIn(s *Scope) *T {
 					st.ctl.Store(s.gen)
 					if race.Enabled {
 						race.Acquire(x) // the last Free or Release of the slot happens before this
+					}
+					if asan.Enabled {
+						asanAllocIn(x, h.size)
 					}
 					return (*T)(x)
 				}

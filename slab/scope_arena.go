@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
@@ -26,7 +27,9 @@ import (
 // much as this use of the scope needed and gives the rest to a cache of
 // free chunks per type and size, which holds them as
 // a sync.Pool does: a chunk that two garbage collections find unused there
-// goes back to the heap.
+// goes back to the heap. Debug and -asan builds share no chunks between
+// types (see home), and put those of types without pointers on guard pages
+// where they can (debug_arena.go, asan_on.go).
 
 // Chunk sizes: classes of 128 bytes to 64 KiB, eight to each doubling
 // (128, 144, 160, 176, 192...), so that a chunk sized to what a scope needs
@@ -203,10 +206,12 @@ func shapeKey(t reflect.Type) (string, bool) {
 var bytesType = elemTypeFor[byte]()
 
 // home returns the elemType whose arena holds values of et: in release
-// builds, its shape's (see shapeOf). Debug builds give each type its own,
-// whose reports name the type.
+// builds, its shape's (see shapeOf). Debug and -asan builds give each type
+// its own, whose reports name the type, and whose chunks, for a type
+// without pointers, are guard slabs of the type's own (debug_arena.go,
+// asan_on.go).
 func (et *elemType) home() *elemType {
-	if debugMode {
+	if debugMode || asan.Enabled {
 		return et
 	}
 	return et.shape
@@ -226,7 +231,16 @@ func (et *elemType) getChunk(c int) unsafe.Pointer {
 // newChunk makes a chunk of n values: an array of the type, so that the GC
 // knows where its pointers are.
 func (et *elemType) newChunk(n uintptr) unsafe.Pointer {
-	return reflect.MakeSlice(reflect.SliceOf(et.typ), int(n), int(n)).UnsafePointer()
+	if debugMode || asan.Enabled {
+		if p := et.guardedChunk(n); p != nil {
+			return p // on a guard slab: see debug_arena.go and asan_on.go
+		}
+	}
+	p := reflect.MakeSlice(reflect.SliceOf(et.typ), int(n), int(n)).UnsafePointer()
+	if asan.Enabled {
+		et.asanNewChunk(p, n*et.size) // nothing in it is handed out yet
+	}
+	return p
 }
 
 // putChunk gives a zeroed chunk of class c to the cache.
@@ -318,6 +332,9 @@ func (st *scopeState) allocValues(et *elemType, n uintptr) unsafe.Pointer {
 	if debugMode && p != nil {
 		a.noteAlloc(p, n*et.size)
 	}
+	if asan.Enabled && p != nil {
+		a.asanAlloc(p, n*et.size)
+	}
 	return p
 }
 
@@ -393,7 +410,8 @@ func (a *arena) use(n uintptr) unsafe.Pointer {
 
 // release zeroes what the arena handed out since the last release, keeps
 // one chunk for the next use (none in debug builds, whose chunks go through
-// a quarantine), and gives the others back to the type's cache. The chunk
+// a quarantine, nor a guarded chunk under -asan, which goes through one
+// too), and gives the others back to the type's cache. The chunk
 // kept is the largest of those used that holds what a use takes lately
 // and is no larger than the next use's first chunk would be (see
 // allocSlow): otherwise the next use gets one chunk of the right size from
@@ -423,8 +441,17 @@ func (a *arena) release() uintptr {
 		}
 	}
 	for i, ch := range a.chunks {
+		if asan.Enabled && asanReleaseGuarded(a.et, ch) {
+			if i == keep {
+				keep = -1 // protected, it cannot serve the next use
+			}
+			continue // for reuse after a quarantine (asan_on.go)
+		}
 		if ch.used > 0 {
 			a.et.clearChunk(ch.p, ch.used)
+		}
+		if asan.Enabled {
+			asanRelease(&ch)
 		}
 		if i != keep && ch.class < chunkClasses {
 			a.et.putChunk(ch.p, ch.class)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // A Builder builds a string in a scope's memory, as strings.Builder builds
@@ -60,6 +62,9 @@ func (b *Builder) grow(n int, op scopeOp) {
 	a := st.arenaOf(bytesType)
 	want := max(2*cap(b.buf), len(b.buf)+n, 32)
 	if p := unsafe.SliceData(b.buf); p != nil && a.extend(unsafe.Pointer(p), uintptr(cap(b.buf)), uintptr(want)) {
+		if asan.Enabled {
+			asanGrow(unsafe.Pointer(p), uintptr(want)) // the room it grew by was poisoned
+		}
 		b.buf = unsafe.Slice(p, want)[:len(b.buf)]
 		b.s.exit(st)
 		return
@@ -67,6 +72,9 @@ func (b *Builder) grow(n int, op scopeOp) {
 	p := a.alloc(uintptr(want), 1)
 	if debugMode && p != nil {
 		a.noteAlloc(p, uintptr(want))
+	}
+	if asan.Enabled && p != nil {
+		a.asanAlloc(p, uintptr(want))
 	}
 	var err error
 	if p == nil {

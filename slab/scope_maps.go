@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // Maps in a scope. A Go map cannot live in a chunk: its memory is the
@@ -11,8 +13,10 @@ import (
 // and keeps them for the scope's next use, so that a request that builds
 // the same maps as the one before it allocates none. Maps do not shrink,
 // so one that held many entries is not kept, and a scope keeps a bounded
-// number. Debug builds keep none: a map used after Release is then empty
-// rather than another request's.
+// number. Debug and -asan builds keep none: a map used after Release is
+// then empty rather than another request's. (AddressSanitizer cannot report
+// such a use: a map's memory is the runtime's, which -asan does not
+// instrument, so a map cannot be poisoned as scope memory is.)
 
 // scopeMaps is a scope's maps: those made since the last Release, and the
 // cleared ones kept for reuse. Each is an interface value holding the map,
@@ -53,7 +57,7 @@ func (m *scopeMaps) reuse(typ unsafe.Pointer) any {
 func (m *scopeMaps) release() {
 	for i, x := range m.live {
 		v := reflect.ValueOf(x)
-		keep := !debugMode && len(m.kept) < keptMaps && v.Len() <= keptMapLen
+		keep := !debugMode && !asan.Enabled && len(m.kept) < keptMaps && v.Len() <= keptMapLen
 		v.Clear()
 		if keep {
 			m.kept = append(m.kept, x)

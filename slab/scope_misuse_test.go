@@ -130,6 +130,7 @@ func TestScopeConcurrentUseCaught(t *testing.T) {
 // slot at once, and only -race (from another goroutine) or the debug build
 // can tell.
 func TestScopedObjectCachedPastItsRequest(t *testing.T) {
+	skipUnderASan(t)
 	if !tracker.Enabled() {
 		t.Skip("release builds reuse a released slot at once: a cached scoped pointer reads whatever the next owner wrote (documented on Scope)")
 	}

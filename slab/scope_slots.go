@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
@@ -218,6 +219,9 @@ func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) (*T, error) {
 	x := &w.s.mem[w.base+uint32(j)]
 	if race.Enabled {
 		race.Acquire(unsafe.Pointer(x)) // as in pop
+	}
+	if asan.Enabled {
+		asanAllocIn(unsafe.Pointer(x), p.size)
 	}
 	return x, nil
 }
@@ -461,6 +465,9 @@ func zeroUsed[T any](p *Pool[T], s *span[T], base uint32, used uint64, failed *r
 			for k := i; k < j; k++ {
 				race.ReleaseMerge(unsafe.Pointer(&s.mem[k]))
 			}
+		}
+		if asan.Enabled {
+			asanReleased(unsafe.Pointer(&s.mem[i]), int(n), unsafe.Sizeof(s.mem[0]))
 		}
 		u &^= (1<<n - 1) << lo
 	}

@@ -296,6 +296,7 @@ func TestScopeStatsExact(t *testing.T) {
 }
 
 func TestScopeZeroAllocsPerRequest(t *testing.T) {
+	skipAllocCountsUnderASan(t)
 	src := scopeSources(newRequestPools(), slab.NewScope())
 	var r reqwork.Request
 	request := func() {

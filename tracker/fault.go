@@ -106,7 +106,7 @@ func accessStack() (s Stack, in string) {
 		return nil, ""
 	}
 	for _, f := range all[cut:] {
-		if len(s) == 0 && (stack.Internal(f) || strings.HasPrefix(f.Function, "internal/runtime/")) {
+		if len(s) == 0 && (stack.Internal(f) || goInternal(f.Function)) {
 			in = f.Function // the outermost: runtime.mapaccess1_faststr, not the helper it called
 			continue
 		}
@@ -119,6 +119,15 @@ func accessStack() (s Stack, in string) {
 		s = s[:stack.MaxDepth]
 	}
 	return s, in
+}
+
+// goInternal reports whether fn is a function of Go's own internal
+// packages, such as internal/bytealg.Compare, or an assembly routine that
+// they jump to, such as memeqbody (whose symbol has no package): a
+// comparison or copy of a freed string faults there, called from the
+// access.
+func goInternal(fn string) bool {
+	return strings.HasPrefix(fn, "internal/") || !strings.Contains(fn, ".")
 }
 
 // DescribeAddr returns the report of a fault at addr, without the stack of
@@ -180,6 +189,9 @@ func poisonViolation(f fault.Fault) *Violation {
 // guardViolation describes a fault on slot i of guarded slab s.
 func guardViolation(addr uintptr, s *guard.Slab, i int, off uintptr) *Violation {
 	o := s.Owner()
+	if d, ok := registry.LookupFaults(o.Pool).(registry.AccessDescriber); ok {
+		return accessViolation(addr, d, o.FirstSlot+i, off)
+	}
 	v := &Violation{Kind: UseAfterFree, Guarded: true, Slot: o.FirstSlot + i, FaultAddr: addr, Offset: off}
 	where := fmt.Sprintf("offset %d, past the object's %d bytes, in its page", off, s.Size())
 	if fs := o.Fields.Fields(); fs != nil {
@@ -200,6 +212,23 @@ func guardViolation(addr uintptr, s *guard.Slab, i int, off uintptr) *Violation 
 	return v
 }
 
+// accessViolation describes a fault at offset off of guard slot slot of d:
+// an access to scope memory of a released scope.
+func accessViolation(addr uintptr, d registry.AccessDescriber, slot int, off uintptr) *Violation {
+	fs, rec, field := d.DescribeAccess(slot, off)
+	v := &Violation{Kind: UseAfterFree, Guarded: true, Slot: rec, FaultAddr: addr, Field: field}
+	if src, ok := d.(registry.FaultSource); ok {
+		v.Pool, v.Type = src.Name(), src.TypeName()
+	}
+	what := "the memory"
+	if field != "" {
+		what = "element " + field
+	}
+	v.Detail = fmt.Sprintf("the program read or wrote %s at address %#x after its scope was released: Release protected its chunk's pages (guard pages)", what, addr)
+	fillSlot(v, fs)
+	return v
+}
+
 // describeSlot fills in the pool's name and the object's stacks, from the
 // pool registered as id.
 func describeSlot(v *Violation, id uint64, serial uint32) {
@@ -214,7 +243,11 @@ func describeSlot(v *Violation, id uint64, serial uint32) {
 		return
 	}
 	v.Pool, v.Type = d.Name(), d.TypeName()
-	fs := d.DescribeFault(v.Slot, serial)
+	fillSlot(v, d.DescribeFault(v.Slot, serial))
+}
+
+// fillSlot adds to v what its pool knows of the object, fs.
+func fillSlot(v *Violation, fs registry.FaultSlot) {
 	if fs.Note != "" {
 		v.Detail += "; " + fs.Note
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/faulttest"
@@ -160,7 +161,7 @@ func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 			assert.Equal(t, fmt.Sprintf(`slab: read after free of *tracker_test.invoice field %s (pool "invoices", slot 2)`, tt.field),
 				strings.SplitN(v.Error(), "\n", 2)[0], "the title names the type, field, pool and slot")
 			assert.Equal(t, tt.field, v.Field, "the field read")
-			if tt.target != "" && !(race.Enabled && tt.name == "pointer") {
+			if tt.target != "" && !((race.Enabled || asan.Enabled) && tt.name == "pointer") {
 				assert.Equal(t, tt.target, v.Target, "what was reached through it")
 			}
 			assert.Equal(t, f.pool.addr, v.Addr, "the object's address")
@@ -289,8 +290,8 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 	assert.True(t, v.Guarded, "as a guard-page fault")
 	assert.Equal(t, 13, v.Slot, "the pool-wide slot")
 	field := "Z"
-	if race.Enabled {
-		field = "X" // the nil check before the race detector's call faults at offset 0
+	if race.Enabled || asan.Enabled {
+		field = "X" // the nil check before the race detector's (or AddressSanitizer's) call faults at offset 0
 	}
 	assert.Equal(t, field, v.Field, "the field accessed")
 	assert.Equal(t, fmt.Sprintf(`slab: use after free of *tracker_test.point field %s (pool "points", slot 13)`, field),

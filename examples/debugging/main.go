@@ -85,7 +85,7 @@ func openQuote() (*Order, error) { return quotes.TryAlloc() }
 func stuckQuote() { _, _ = openQuote() } //slabvet:ignore lostfree the demo leaks on purpose
 
 func main() {
-	bug := flag.String("bug", "double-free", "the bug to commit: double-free, read-after-free, write-after-free, reuse-after-free, stale-ref, leak, dropped, never-allocated, refof-freed, trimmed, other-pool-ref or exhausted")
+	bug := flag.String("bug", "double-free", "the bug to commit: double-free, read-after-free, write-after-free, reuse-after-free, stale-ref, leak, dropped, never-allocated, refof-freed, trimmed, other-pool-ref, exhausted, read-after-release or scalar-read-after-free")
 	handling := flag.String("handler", "print", "what to do with each violation: print its report and go on; log it with tracker.LogAndContinue, as SLABTRACK_DEBUG=onviolation=log does; or default, the handling without a handler")
 	flag.Parse()
 	if !tracker.Enabled() {
@@ -211,6 +211,17 @@ func main() {
 				break
 			}
 		}
+	case "read-after-release":
+		onRequestGoroutine(*handling != "default", func() {
+			fmt.Printf("reply: %q\n", handle([]byte(`{"id":"A-1027"}`)))
+		})
+	case "scalar-read-after-free":
+		o := newOrder(4)
+		o.Total = 250
+		closeOrder(o)
+		// Release builds read 0 here, debug builds the poison; under
+		// -asan, AddressSanitizer stops the program at the read.
+		fmt.Println("total:", totalOf(o)) //slabvet:ignore useafterfree the demo reads after free on purpose
 	default:
 		fmt.Fprintf(os.Stderr, "unknown -bug=%s\n", *bug)
 		os.Exit(2)

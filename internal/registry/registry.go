@@ -62,6 +62,19 @@ type FaultSource interface {
 	FaultDescriber
 }
 
+// An AccessDescriber is a fault source whose guard slots hold more than one
+// object: scope memory, where a guard slot is a chunk of a released scope
+// holding several allocations, each a run of elements. Debug builds' scope
+// memory implements it; tracker calls it for a fault on its guard pages,
+// under the same rules as DescribeFault.
+type AccessDescriber interface {
+	// DescribeAccess describes the object at offset off of guard slot
+	// slot: what the pool knows of it, the slot number reports give it
+	// (-1 if none), and the element and field at off, such as "[3]" or
+	// "[0].Qty".
+	DescribeAccess(slot int, off uintptr) (fs FaultSlot, rec int, field string)
+}
+
 // FaultSlot is what a pool knows of a slot for a fault report.
 type FaultSlot struct {
 	// Note is a clause a report adds to its detail, such as what the

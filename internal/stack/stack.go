@@ -12,12 +12,15 @@
 package stack
 
 import (
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // UseCallers makes Capture use runtime.Callers even where frame pointers
@@ -42,6 +45,9 @@ func Capture(skip, depth int) ID {
 	if depth <= 0 {
 		return 0
 	}
+	if asan.Enabled {
+		return captureASan(skip, depth)
+	}
 	var buf [MaxDepth]uintptr
 	var n int
 	if haveFramePointers && !UseCallers.Load() {
@@ -54,6 +60,38 @@ func Capture(skip, depth int) ID {
 		n = runtime.Callers(skip+2, buf[:min(depth, MaxDepth)])
 	}
 	return intern(buf[:n])
+}
+
+// captureASan is Capture in -asan builds, whose depot is package asan's,
+// in C: there the walk and the interning run uninstrumented, in one call.
+//
+//go:noinline
+func captureASan(skip, depth int) ID {
+	var id uint32
+	var added bool
+	if haveFramePointers && !UseCallers.Load() {
+		// framePointer is captureASan's: its caller's frames start with
+		// Capture's, whose return address is the first to keep.
+		id, added = asan.Capture(framePointer(), 1, min(depth+skip, MaxDepth))
+	} else {
+		var buf [MaxDepth]uintptr
+		id, added = asan.Intern(buf[:runtime.Callers(skip+3, buf[:min(depth, MaxDepth)])])
+	}
+	if added {
+		noteStack(uint32(id), asan.StackPCs(id))
+	}
+	return ID(id)
+}
+
+// noteStack hands the frames of a new stack to package asan, symbolised
+// now, once per stack, for the reports printed inside AddressSanitizer's,
+// where no Go code can run.
+func noteStack(id uint32, pcs []uintptr) {
+	var b strings.Builder
+	for _, f := range framesOf(pcs) {
+		fmt.Fprintf(&b, "%s %s:%d\n", f.Function, f.File, f.Line)
+	}
+	asan.NoteStack(id, b.String())
 }
 
 // maxFrame bounds the size of one frame that walk believes. A saved frame
@@ -177,6 +215,9 @@ func (id ID) PCs() []uintptr {
 	if id == 0 || id == Overflow {
 		return nil
 	}
+	if asan.Enabled {
+		return asan.StackPCs(uint32(id))
+	}
 	v := uint32(id - 1)
 	sh := &depot[v&(nshards-1)]
 	sh.mu.Lock()
@@ -192,8 +233,10 @@ func (id ID) PCs() []uintptr {
 // Internal), so that the first frame is the user's call, and the frames Go
 // tracebacks hide (see hidden). It is slow (about a
 // microsecond per frame): call it only to print a report.
-func (id ID) Frames() []runtime.Frame {
-	pcs := id.PCs()
+func (id ID) Frames() []runtime.Frame { return framesOf(id.PCs()) }
+
+// framesOf symbolises pcs as Frames does.
+func framesOf(pcs []uintptr) []runtime.Frame {
 	if len(pcs) == 0 {
 		return nil
 	}

@@ -78,11 +78,14 @@
 // A decoded value must not be used after its scope is released: its
 // strings, objects, slices and maps are the scope's memory, zeroed by
 // Release and then handed out again, so a value kept too long reads
-// another request's data. Build with -tags slabdebug to find such uses: a
-// released string or pointer-free slice faults at the access, a pointer
-// read from a released object faults where it is followed, and a write to
-// released memory is reported when it leaves the quarantine; build with
-// -asan to have AddressSanitizer report any access at the line that made
-// it (see docs/debugging.md). Keep what must outlive the scope with
-// strings.Clone and slices.Clone.
+// another request's data. Build with -tags slabdebug to find such uses:
+// released memory is held in a quarantine, the bytes of strings and values
+// of types without pointers on guard pages, so that a use of them faults
+// at the access and is reported (see tracker.CatchFaults), and the rest
+// poisoned: a read through a poisoned reference faults likewise, and a
+// write to it is reported as a tracker.WriteAfterFree when it leaves the
+// quarantine, naming the type and field written. Built with -asan, any
+// read or write of released memory is reported at the access (see
+// docs/debugging.md). Keep what must outlive the scope with strings.Clone
+// and slices.Clone.
 package slabjson
