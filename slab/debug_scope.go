@@ -8,7 +8,6 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/fault"
-	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
 // Scopes in debug builds. A scope takes each slot as Alloc does and frees
@@ -87,11 +86,12 @@ func (st *scopeState) noteEnter(op scopeOp) {
 	st.busy.op.Store(int32(op) + 1)
 }
 
-// noteExit records that the operation in progress on st ended.
-func (st *scopeState) noteExit() {
-	st.busy.op.Store(0)
-	st.busy.stack.Store(uint32(stack.ID(0)))
-}
+// noteExit records that the operation in progress on st ended. It keeps
+// the operation's name and stack: a call refused an instant before, whose
+// report is being written as this one ends, still names it. (A report may
+// so name the last call recorded rather than the one in progress, when the
+// one in progress is AllocIn's fast path, which records nothing.)
+func (st *scopeState) noteExit() {}
 
 // busyOp names the operation in progress on st.
 func (st *scopeState) busyOp() string {
