@@ -13,8 +13,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/slabtrack/slabtrack/slab/slabhttp"
 	"github.com/slabtrack/slabtrack/slab"
+	"github.com/slabtrack/slabtrack/slab/slabhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
