@@ -79,6 +79,7 @@ func (st *scopeState) busyOp() string     { return "another call" }
 func (st *scopeState) busyDetail() string { return "" }
 
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object { return dst }
+func (p *Pool[T]) debugEachLive(func(registry.Object))                      {}
 func (p *Pool[T]) debugDropped(dst []registry.Object) []registry.Object     { return dst }
 func (p *Pool[T]) debugCheckQuarantine() []error                            { return nil }
 

@@ -509,20 +509,20 @@ func (p *Pool[T]) debugObject(r slotRef[T]) *T {
 
 // debugLiveObjects appends a record of each live object of the pool.
 func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
-	table := *p.refTable.Load()
 	// Count first, so that a pool of millions of live objects fills one
 	// slice of the right size instead of copying it at every doubling.
 	n := 0
-	for k := range table {
-		if s := table[k].Load(); s != nil {
-			for i := range s.dbg.slots {
-				if s.dbg.slots[i].state.Load() == dLive {
-					n++
-				}
-			}
-		}
-	}
+	p.debugEachLive(func(registry.Object) { n++ })
 	dst = slices.Grow(dst, n)
+	p.debugEachLive(func(o registry.Object) { dst = append(dst, o) })
+	return dst
+}
+
+// debugEachLive calls fn with a record of each live object of the pool,
+// without a slice of them all: a report that only counts them by site
+// takes memory for the sites alone.
+func (p *Pool[T]) debugEachLive(fn func(registry.Object)) {
+	table := *p.refTable.Load()
 	for k := range table {
 		s := table[k].Load()
 		if s == nil {
@@ -537,7 +537,7 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
 			if addr == 0 {
 				addr = uintptr(unsafe.Pointer(slotRef[T]{s, uint32(i)}.ptr()))
 			}
-			dst = append(dst, registry.Object{
+			fn(registry.Object{
 				Slot:    s.pos*p.nelems + i,
 				Addr:    addr,
 				Serial:  d.serial.Load(),
@@ -547,5 +547,4 @@ func (p *Pool[T]) debugLiveObjects(dst []registry.Object) []registry.Object {
 			})
 		}
 	}
-	return dst
 }

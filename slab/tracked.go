@@ -47,6 +47,18 @@ func (t *tracked[T]) LiveObjects(dst []registry.Object) []registry.Object {
 	return p.debugLiveObjects(dst)
 }
 
+// EachLiveObject calls fn with a record of each live object, as
+// LiveObjects appends them, without a slice of them all.
+func (t *tracked[T]) EachLiveObject(fn func(registry.Object)) {
+	p := t.pool()
+	if p.sample != nil {
+		for _, o := range p.sample.objects(nil) {
+			fn(o)
+		}
+	}
+	p.debugEachLive(fn)
+}
+
 func (t *tracked[T]) Dropped(dst []registry.Object) []registry.Object {
 	return t.pool().debugDropped(dst)
 }

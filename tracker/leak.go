@@ -160,9 +160,32 @@ func (o *options) leakedSites() []Site {
 // the slow allocation path) make one site. The sampled objects of release
 // builds (WithSampling) count for their weight, and make sampled sites.
 func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Site {
-	if len(objs) == 0 {
-		return nil
+	return groupEach(c, func(fn func(registry.Object)) {
+		for _, o := range objs {
+			fn(o)
+		}
+	}, dropped)
+}
+
+// liveEacher is a registered pool that can visit its live objects without
+// a slice of them all (slab's pools can).
+type liveEacher interface {
+	EachLiveObject(fn func(registry.Object))
+}
+
+// liveSites groups the live objects of p by site, visiting them one by one
+// where p can, so that a pool of millions of live objects costs the report
+// its sites, not a record per object.
+func liveSites(p registry.Pool) []Site {
+	c := p.Counters()
+	if e, ok := p.(liveEacher); ok {
+		return groupEach(c, e.EachLiveObject, false)
 	}
+	return groupSites(c, p.LiveObjects(nil), false)
+}
+
+// groupEach is groupSites of the objects that each visits.
+func groupEach(c registry.Counters, each func(func(registry.Object)), dropped bool) []Site {
 	// Objects are grouped by their stack's ID first, and each ID's frames
 	// are symbolised and keyed once: a pool may have millions of live
 	// objects from a handful of sites.
@@ -170,7 +193,7 @@ func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Sit
 	bySite := map[string]*Site{}
 	var order []string
 	now := clock.Now()
-	for _, obj := range objs {
+	each(func(obj registry.Object) {
 		s := byID[obj.Stack]
 		if s == nil {
 			fr := Stack(obj.Stack.Frames())
@@ -191,6 +214,9 @@ func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Sit
 		s.Bytes += int64(n) * int64(c.Size)
 		s.MinAge = min(s.MinAge, age)
 		s.MaxAge = max(s.MaxAge, age)
+	})
+	if len(order) == 0 {
+		return nil
 	}
 	out := make([]Site, 0, len(order))
 	for _, k := range order {

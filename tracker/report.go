@@ -59,7 +59,7 @@ func Pools() []PoolReport {
 	registry.Each(func(p registry.Pool) {
 		r := report(p)
 		c := p.Counters()
-		r.Sites = groupSites(c, p.LiveObjects(nil), false)
+		r.Sites = liveSites(p)
 		r.Dropped = groupSites(c, p.Dropped(nil), true)
 		sortSites(r.Sites)
 		sortSites(r.Dropped)
