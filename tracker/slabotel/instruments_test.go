@@ -2,6 +2,7 @@ package slabotel_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -203,4 +204,7 @@ func TestRegisterStopsOnUnregister(t *testing.T) {
 	require.NoError(t, reg.Unregister(), "the callback unregisters")
 	require.NoError(t, reader.Collect(context.Background(), &rm), "the reader collects")
 	assert.Empty(t, points(t, rm, "slabotel.unregister"), "nothing is observed after Unregister")
+	// The registry holds pools weakly: without this, a collection may take
+	// p before the first reading, and the test would pass for nothing.
+	runtime.KeepAlive(p)
 }
