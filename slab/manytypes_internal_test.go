@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // heapInUse returns the bytes of heap objects in use after two collections.
@@ -48,13 +50,13 @@ func TestNewInOfManyTypesTakesLittle(t *testing.T) {
 	runtime.KeepAlive(ets)
 	after := heapInUse() - before
 
-	// Release builds: 128 bytes a type at most, twice over. Debug builds
-	// record each allocation, put the chunks of pointer-free types on
-	// guard pages (their bookkeeping is on the heap), and keep, per type, a
-	// quarantine of released chunks and the records of released
-	// allocations for fault reports: up to 4 KiB a type held, 8 KiB after.
+	// Release builds: 128 bytes a type at most, twice over. Debug and
+	// -asan builds record each allocation, put the chunks of pointer-free
+	// types on guard pages (their bookkeeping is on the heap), and keep, per
+	// type, a quarantine of released chunks and the records of released
+	// allocations for reports: up to 4 KiB a type held, 8 KiB after.
 	heldLimit, afterLimit := int64(types*128*2), int64(64<<10)
-	if debugMode {
+	if debugMode || asan.Enabled {
 		heldLimit, afterLimit = types<<12, types<<13
 	}
 	t.Logf("%d types: %d KiB held by a scope with one value of each, %d KiB after Put and two collections", types, held>>10, after>>10)
