@@ -22,7 +22,7 @@ func Enabled() bool { return debugmode.Enabled }
 // An unknown key or a bad value makes the program panic at start-up with a
 // message naming it. The variable is read by package slab's debug build,
 // whether or not the program imports tracker. Release builds never read it.
-const EnvVar = debugmode.EnvVar
+const EnvVar = "SLABTRACK_DEBUG"
 
 // Settings tune debug mode, for the whole process. Release builds ignore
 // them.
@@ -67,7 +67,7 @@ type Settings = debugmode.Settings
 // ProfileName is the name of the runtime/pprof profile of live objects by
 // allocation site, "github.com/slabtrack/slabtrack.live":
 // go tool pprof http://host/debug/pprof/<ProfileName>.
-const ProfileName = debugmode.ProfileName
+const ProfileName = "github.com/slabtrack/slabtrack.live"
 
 // DefaultSettings returns the settings before Configure or EnvVar change
 // them: StackDepth 16, SampleRate 1, Quarantine 1024, FramePointers on.

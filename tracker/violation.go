@@ -13,25 +13,43 @@ import "github.com/slabtrack/slabtrack/internal/violation"
 // default they are panicked with. Leak reports (Find) are Violations of
 // kind Leak whose Sites group the leaked objects by allocation stack.
 //
-// Its fields, each documented with the type's definition (go doc
-// github.com/slabtrack/slabtrack/internal/violation.Violation):
-//   - Kind, Pool, Type ("*main.Order"), Slot (-1 if the address is in no
-//     slot of the pool) and Addr name the misuse and the object;
-//   - Detail is one sentence on the state found, and Owner the pool that
-//     owns Addr, for a ForeignFree;
-//   - Field, Offset, Want and Got describe a WriteAfterFree: the field
-//     that changed and its expected and found bytes;
-//   - FaultAddr, Target, Guarded and Reused describe a UseAfterFree;
-//   - Op names the call that committed the violation, or that found a
-//     write after free ("Free", "FreeRef", "RefOf", "Get", "Alloc",
-//     "Check", "Trim");
-//   - Alloc, Free and Call are the stacks of the allocation, the Free and
-//     that call, and AllocAge and FreeAge the ages of the first two, from
-//     one instant;
-//   - Sites groups the objects of a Leak report;
-//   - Err is the error the call panics with in release builds, worded
-//     with what the debug build knows; nil for writes after free, dropped
-//     objects and leaks.
+// Its fields:
+//
+//	Kind        Kind           what was done wrong (see the Kind constants)
+//	Pool        string         the pool's name (slab.WithName)
+//	Type        string         the type of the pool's objects, *T, such as "*main.Order"
+//	Slot        int            the slot in the pool; -1 if Addr is in no slot of it
+//	Addr        uintptr        the object's address; 0 for a Ref or a leak report
+//	Detail      string         one sentence on the state found
+//	Owner       string         the pool that owns Addr, for a ForeignFree
+//	Field       string         the field written after free ("Order.Lines[2].Qty"), or
+//	                           the poisoned field a use after free went through
+//	Offset      uintptr        the offset in the object of Field's first byte
+//	Want, Got   []byte         WriteAfterFree: the field's expected and found bytes
+//	FaultAddr   uintptr        UseAfterFree: the address whose access faulted
+//	Target      string         UseAfterFree: what the program reached through Field,
+//	                           such as "Customer.Name" or "Items[37]"
+//	Guarded     bool           UseAfterFree: the object sat on a guard page and the
+//	                           access was of the object itself, at Offset
+//	Reused      bool           UseAfterFree: the slot was allocated again since; the
+//	                           program kept a copy of a poisoned field
+//	Op          string         the call that committed it or found it: "Free", "FreeRef",
+//	                           "RefOf", "Deref", "Alloc", "Check", "Trim"
+//	Alloc       Stack          where the object was allocated
+//	Free        Stack          where it was freed
+//	Call        Stack          the call that misused it
+//	AllocAge    time.Duration  the age of the allocation, from the instant of the report
+//	FreeAge     time.Duration  the age of the Free, from the same instant
+//	Sites       []Site         a Leak report's objects, by allocation stack
+//	Err         error          what the call panics with in default builds, worded with
+//	                           what the debug build knows; nil for writes after free,
+//	                           dropped objects and leaks
+//
+// Its methods are Error (the report), Unwrap (Err) and Is (errors.Is
+// matches the sentinel error of its Kind, such as slab.ErrDoubleFree).
+//
+// Violation is an alias because package slab, which tracker imports,
+// makes them: the two share one definition.
 type Violation = violation.Violation
 
 // A Site is a group of leaked or live objects of one pool that share an
