@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 // How many objects of each type one request builds. Order, Customer,
 // Shipment and Payment: one each.

@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 // The ten types of the workload: the objects an order-pricing request builds.
 // Sizes on 64-bit platforms run from 32 to 256 bytes; seven of the ten hold

@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 import "sync"
 
