@@ -372,7 +372,7 @@ func benchRequestSerial(b *testing.B, st requestStrategy) {
 	c := startRequestCounts()
 	for b.Loop() {
 		r.Build(src, seq)
-		total += r.Order.TotalCents
+		total += r.Order.Totals.Total
 		r.Free(src)
 		seq++
 	}
@@ -394,7 +394,7 @@ func benchRequestParallel(b *testing.B, st requestStrategy) {
 		var total int64
 		for pb.Next() {
 			r.Build(src, seq)
-			total += r.Order.TotalCents
+			total += r.Order.Totals.Total
 			r.Free(src)
 			seq++
 		}
@@ -432,7 +432,7 @@ func BenchmarkRequestPhases(b *testing.B) {
 				staged.Stage()
 				t1 := time.Now()
 				r.Build(staged.Sources(), seq)
-				total += r.Order.TotalCents
+				total += r.Order.Totals.Total
 				t2 := time.Now()
 				staged.Free()
 				t3 := time.Now()

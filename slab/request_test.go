@@ -15,7 +15,7 @@ import (
 // BenchmarkMigrate and the scope tests build their requests with them.
 
 // reqOrder is the workload's Order under the name that the sampling and
-// ScopePool tests give it: a 256-byte type with pointers.
+// ScopePool tests give it: a 248-byte type with pointers.
 type reqOrder = workload.Order
 
 // requestStrategy is one way to allocate the objects of a request.

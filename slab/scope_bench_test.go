@@ -11,8 +11,8 @@ import (
 // objBatch is the number of objects per op in BenchmarkScopeObject.
 const objBatch = 256
 
-// BenchmarkScopeObject allocates and frees objBatch workload.LineItems (64
-// bytes, three pointers) per op, without background heap and with direct
+// BenchmarkScopeObject allocates and frees objBatch workload.LineItems (128
+// bytes, four pointers) per op, without background heap and with direct
 // calls (no workload.Source in between): the cost per object of each
 // strategy's own work, in ns/obj. It sets Pool.AllocIn beside slab.NewIn,
 // which finds the type's process-wide pool, and beside Alloc and sync.Pool.

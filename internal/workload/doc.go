@@ -3,7 +3,8 @@
 // so that a benchmark of the library and the example that runs the same
 // domain as a service measure the same types.
 //
-//   - Orders: the order-pricing request of the benchmarks of package slab
+//   - Orders: the order-pricing model of the example server
+//     examples/httpserver, and the request of the benchmarks of package slab
 //     (Request, built from a sequence number through Sources).
 //   - OpenRTB: the bid request and response of the bidder, and a generator
 //     of requests (GenerateBidRequest, SampleBidRequest), for the tests of
@@ -34,17 +35,22 @@
 //
 // # Orders
 //
-// An order-pricing request builds 300 objects of ten struct types (32 to
-// 256 bytes, seven of them holding pointers, strings or slices), links them,
-// computes totals and then gives every object back.
+// One order-pricing model (orders.go): an Order and the nine types it links,
+// 40 to 248 bytes, each holding strings, slices or pointers. The example
+// server examples/httpserver decodes a JSON order into its wire types,
+// prices it into these types and answers with the Order as JSON. The
+// benchmarks of package slab build the same types: a Request is one order
+// priced from a sequence number alone, without decoding or I/O, so that one
+// benchmark op is exactly ObjectsPerRequest (300) objects and the same work
+// for every strategy, after which every object is given back.
 //
-// The workload is written once against Sources, one Source per type, so that
+// The Request is written once against Sources, one Source per type, so that
 // each allocation strategy runs exactly the same code:
 //
 //	src := workload.SyncPoolSources()
 //	var r workload.Request
 //	r.Build(src, seq)
-//	total := r.Order.TotalCents
+//	total := r.Order.Totals.Total
 //	r.Free(src)
 //
 // A Source has the method set of *slab.Pool[T] (Alloc and Free), so a slab
@@ -56,20 +62,13 @@
 // build whole requests. Their slab strategies are assembled in
 // slab/request_test.go.
 //
-// The example HTTP server (examples/httpserver) keeps a model of its own: its
-// objects are decoded from a JSON request body and rendered into a response,
-// so their fields, their number and the strings they point to follow the
-// API and the body. A request here is made from a sequence number alone,
-// without decoding or I/O, so that one benchmark op is exactly
-// ObjectsPerRequest objects and the same work for every strategy.
-//
 // A Request is used by one goroutine at a time. Sources returned by
 // HeapSources, SyncPoolSources and ChanPoolSources are safe for concurrent use
 // by several goroutines, each with its own Request; a Sources with a Release
 // (a scope) belongs to one goroutine, as does a Staged.
 //
-// Request.Checksum walks the object graph and folds the fields that Build
-// wrote and some that it leaves zero: two strategies that build different
+// Request.Checksum walks the object graph and folds every field, those that
+// Build wrote and those it leaves zero: two strategies that build different
 // bytes, or an object that was not zero when its Source handed it out, give
 // different checksums. Verify compares a strategy's requests with those of
 // HeapSources that way.

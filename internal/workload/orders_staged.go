@@ -46,8 +46,8 @@ func NewStaged(src *Sources) *Staged {
 	st.lineItem = newStaged(src.LineItem, NumItems, &st.held)
 	st.discount = newStaged(src.Discount, NumDiscounts, &st.held)
 	st.taxLine = newStaged(src.TaxLine, NumItems, &st.held)
-	st.shipment = newStaged(src.Shipment, 1, &st.held)
-	st.payment = newStaged(src.Payment, 1, &st.held)
+	st.shipment = newStaged(src.Shipment, NumShipments, &st.held)
+	st.payment = newStaged(src.Payment, NumPayments, &st.held)
 	st.auditEvent = newStaged(src.AuditEvent, NumAuditEvents, &st.held)
 	st.src = Sources{
 		Order:      &st.order,
