@@ -1,9 +1,14 @@
 package slabtrack_test
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,5 +71,100 @@ func main() {}
 	for _, m := range exporterModules {
 		assert.NotContains(t, graph, m, "the module graph of a program that imports only the library names no %s module", m)
 		assert.NotContains(t, deps, m, "a program that imports only the library links no %s package", m)
+	}
+}
+
+// The root module's path, and the package of test support under internal/.
+const (
+	modulePath   = "github.com/slabtrack/slabtrack"
+	workloadPath = modulePath + "/internal/workload"
+)
+
+// goImports returns the packages that the .go files of dir (test files
+// included, under every build tag) import, by the files' names.
+func goImports(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	imports := map[string][]string{}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.ImportsOnly)
+		require.NoError(t, err, "parse %s", filepath.Join(dir, e.Name()))
+		for _, spec := range f.Imports {
+			p, err := strconv.Unquote(spec.Path.Value)
+			require.NoError(t, err)
+			imports[e.Name()] = append(imports[e.Name()], p)
+		}
+	}
+	return imports
+}
+
+// packageDirs returns the directories under root that hold .go files,
+// leaving out testdata and the modules of their own below root.
+func packageDirs(t *testing.T, root string) []string {
+	t.Helper()
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if name := d.Name(); p != root && (name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil && p != "." {
+			return filepath.SkipDir
+		}
+		if matches, _ := filepath.Glob(filepath.Join(p, "*.go")); len(matches) > 0 {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return dirs
+}
+
+// under reports whether the import path p is the package dir or below it.
+func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+
+// TestInternalPackagesStandBelowTheLibrary checks the direction of the
+// arrows between the library and internal/: the packages under internal/
+// are what slab and tracker stand on, and none of them imports slab,
+// tracker or an example. The one exception to what the library stands on is
+// internal/workload, the workload models of the benchmarks, tests and
+// examples: it imports neither slab nor tracker either, no other internal
+// package imports it, and no file of the library that is not a test does.
+// Test files count, under every build tag.
+func TestInternalPackagesStandBelowTheLibrary(t *testing.T) {
+	dirs := packageDirs(t, "internal")
+	require.Contains(t, dirs, filepath.Join("internal", "workload"), "the workload models live under internal/")
+	for _, dir := range dirs {
+		pkg := path.Join(modulePath, filepath.ToSlash(dir))
+		for file, imports := range goImports(t, dir) {
+			for _, imp := range imports {
+				where := path.Join(filepath.ToSlash(dir), file)
+				for _, up := range []string{"slab", "tracker", "examples"} {
+					assert.False(t, under(imp, modulePath+"/"+up), "%s imports %s: nothing under internal/ imports %s/", where, imp, up)
+				}
+				if !under(pkg, workloadPath) {
+					assert.False(t, under(imp, workloadPath), "%s imports %s: only tests, benchmarks and examples import the workload models", where, imp)
+				}
+			}
+		}
+	}
+	for _, root := range []string{"slab", "tracker"} {
+		for _, dir := range packageDirs(t, root) {
+			for file, imports := range goImports(t, dir) {
+				if strings.HasSuffix(file, "_test.go") {
+					continue
+				}
+				for _, imp := range imports {
+					assert.False(t, under(imp, workloadPath), "%s imports %s: the library does not stand on the workload models", path.Join(filepath.ToSlash(dir), file), imp)
+				}
+			}
+		}
 	}
 }

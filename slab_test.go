@@ -21,7 +21,11 @@ import (
 )
 
 // The objects of an order-pricing request: several struct types of
-// different sizes, with pointer, string and slice fields.
+// different sizes, with pointer, string and slice fields. They are the
+// application's own, as in any program that uses the library, and only as
+// many as these tests need; the order-pricing model that the benchmarks and
+// the example server measure is internal/workload's, which a program outside
+// this module cannot import.
 type (
 	Customer struct {
 		ID    int64

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -340,7 +340,7 @@ func skipLarge(b *testing.B, n int) {
 // backgroundBytes is the live heap kept beside the requests.
 const backgroundBytes = 200 << 20
 
-// BenchmarkRequest measures one request of the reqwork workload: 300 objects
+// BenchmarkRequest measures one workload.Request: 300 objects
 // of ten types allocated, linked, priced and all given back, with a 200 MB
 // pointerful live heap in the background that every GC cycle must mark. One
 // op is one request; the strategies are those of request_test.go. gc/10kreq
@@ -348,7 +348,7 @@ const backgroundBytes = 200 << 20
 // CPU time per request, the GC's background work included, and less
 // disturbed than ns/op by other processes on a busy machine.
 func BenchmarkRequest(b *testing.B) {
-	bg := reqwork.NewBackground(backgroundBytes)
+	bg := workload.NewBackground(backgroundBytes)
 	b.Run("mode=serial", func(b *testing.B) {
 		for _, st := range requestStrategies {
 			b.Run("alloc="+st.name, func(b *testing.B) { benchRequestSerial(b, st) })
@@ -365,14 +365,14 @@ func BenchmarkRequest(b *testing.B) {
 func benchRequestSerial(b *testing.B, st requestStrategy) {
 	b.ReportAllocs()
 	src := st.setup()()
-	var r reqwork.Request
+	var r workload.Request
 	var seq uint64
 	var total int64
 	runtime.GC()
 	c := startRequestCounts()
 	for b.Loop() {
 		r.Build(src, seq)
-		total += r.Order.TotalCents
+		total += r.Order.Totals.Total
 		r.Free(src)
 		seq++
 	}
@@ -389,12 +389,12 @@ func benchRequestParallel(b *testing.B, st requestStrategy) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		src := sources()
-		var r reqwork.Request
+		var r workload.Request
 		seq := goroutines.Add(1) << 32
 		var total int64
 		for pb.Next() {
 			r.Build(src, seq)
-			total += r.Order.TotalCents
+			total += r.Order.Totals.Total
 			r.Free(src)
 			seq++
 		}
@@ -406,14 +406,14 @@ func benchRequestParallel(b *testing.B, st requestStrategy) {
 
 // BenchmarkRequestPhases runs the requests of BenchmarkRequest on one
 // goroutine, with the same background heap, and times their allocation and
-// their freeing apart with reqwork.Staged, one call per type rather than an
+// their freeing apart with workload.Staged, one call per type rather than an
 // interface call per object: alloc-ns/obj is the allocation's share per
 // object (AllocIn, NewIn, Get, Alloc), free-ns/obj the freeing's (Release's
 // share, Put, Free). The clock reads cost some 20 ns per request, spread
 // over 300 objects. new(T) is left out: its freeing is the GC's work, not a
 // phase of the request.
 func BenchmarkRequestPhases(b *testing.B) {
-	bg := reqwork.NewBackground(backgroundBytes)
+	bg := workload.NewBackground(backgroundBytes)
 	for _, st := range requestStrategies {
 		if st.name == "new" {
 			continue
@@ -421,8 +421,8 @@ func BenchmarkRequestPhases(b *testing.B) {
 		b.Run("alloc="+st.name, func(b *testing.B) {
 			b.ReportAllocs()
 			src := st.setup()()
-			staged := reqwork.NewStaged(src)
-			var r reqwork.Request
+			staged := workload.NewStaged(src)
+			var r workload.Request
 			var seq uint64
 			var total int64
 			var allocT, freeT time.Duration
@@ -432,16 +432,16 @@ func BenchmarkRequestPhases(b *testing.B) {
 				staged.Stage()
 				t1 := time.Now()
 				r.Build(staged.Sources(), seq)
-				total += r.Order.TotalCents
+				total += r.Order.Totals.Total
 				t2 := time.Now()
 				staged.Free()
 				t3 := time.Now()
-				r = reqwork.Request{}
+				r = workload.Request{}
 				allocT += t1.Sub(t0)
 				freeT += t3.Sub(t2)
 				seq++
 			}
-			objs := float64(b.N * reqwork.ObjectsPerRequest)
+			objs := float64(b.N * workload.ObjectsPerRequest)
 			b.ReportMetric(float64(allocT.Nanoseconds())/objs, "alloc-ns/obj")
 			b.ReportMetric(float64(freeT.Nanoseconds())/objs, "free-ns/obj")
 			sink = total

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -183,7 +183,7 @@ func BenchmarkHandoff(b *testing.B) {
 }
 
 func BenchmarkMigrate(b *testing.B) {
-	bg := reqwork.NewBackground(backgroundBytes)
+	bg := workload.NewBackground(backgroundBytes)
 	for _, st := range requestStrategies {
 		if st.name != "syncpool" && st.name != "slab" && st.name != "scope" {
 			continue // sync.Pool and the pool's own paths are the point here
@@ -195,7 +195,7 @@ func BenchmarkMigrate(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				src := sources()
-				var r reqwork.Request
+				var r workload.Request
 				var seq uint64
 				for pb.Next() {
 					r.Build(src, seq)

@@ -6,79 +6,79 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// The slab strategies of the request workload of internal/reqwork, which
+// The slab strategies of the request workload of internal/workload, which
 // cannot import slab: BenchmarkRequest, BenchmarkRequestPhases,
 // BenchmarkMigrate and the scope tests build their requests with them.
 
 // reqOrder is the workload's Order under the name that the sampling and
-// ScopePool tests give it: a 256-byte type with pointers.
-type reqOrder = reqwork.Order
+// ScopePool tests give it: a 248-byte type with pointers.
+type reqOrder = workload.Order
 
 // requestStrategy is one way to allocate the objects of a request.
 type requestStrategy struct {
 	name string
 	// setup makes the shared state of one benchmark run (the pools) and
 	// returns the function that gives each goroutine its Sources.
-	setup func() func() *reqwork.Sources
+	setup func() func() *workload.Sources
 }
 
 // requestStrategies are the strategies of BenchmarkRequest, under their
 // alloc= names.
 var requestStrategies = []requestStrategy{
-	{"new", func() func() *reqwork.Sources {
-		return reqwork.HeapSources
+	{"new", func() func() *workload.Sources {
+		return workload.HeapSources
 	}},
-	{"syncpool", func() func() *reqwork.Sources {
-		src := reqwork.SyncPoolSources()
-		return func() *reqwork.Sources { return src }
+	{"syncpool", func() func() *workload.Sources {
+		src := workload.SyncPoolSources()
+		return func() *workload.Sources { return src }
 	}},
-	{"chanpool", func() func() *reqwork.Sources {
-		src := reqwork.ChanPoolSources(runtime.GOMAXPROCS(0))
-		return func() *reqwork.Sources { return src }
+	{"chanpool", func() func() *workload.Sources {
+		src := workload.ChanPoolSources(runtime.GOMAXPROCS(0))
+		return func() *workload.Sources { return src }
 	}},
-	{"slab", func() func() *reqwork.Sources {
+	{"slab", func() func() *workload.Sources {
 		src := slabSources(newRequestPools())
-		return func() *reqwork.Sources { return src }
+		return func() *workload.Sources { return src }
 	}},
-	{"scope", func() func() *reqwork.Sources {
+	{"scope", func() func() *workload.Sources {
 		pools := newRequestPools()
-		return func() *reqwork.Sources { return scopeSources(pools, slab.NewScope()) }
+		return func() *workload.Sources { return scopeSources(pools, slab.NewScope()) }
 	}},
-	{"newin", func() func() *reqwork.Sources {
-		return func() *reqwork.Sources { return newInSources(slab.NewScope()) }
+	{"newin", func() func() *workload.Sources {
+		return func() *workload.Sources { return newInSources(slab.NewScope()) }
 	}},
 }
 
 // requestPools has one slab.Pool per type of the request workload.
 type requestPools struct {
-	order      *slab.Pool[reqwork.Order]
-	customer   *slab.Pool[reqwork.Customer]
-	address    *slab.Pool[reqwork.Address]
-	product    *slab.Pool[reqwork.Product]
-	lineItem   *slab.Pool[reqwork.LineItem]
-	discount   *slab.Pool[reqwork.Discount]
-	taxLine    *slab.Pool[reqwork.TaxLine]
-	shipment   *slab.Pool[reqwork.Shipment]
-	payment    *slab.Pool[reqwork.Payment]
-	auditEvent *slab.Pool[reqwork.AuditEvent]
+	order      *slab.Pool[workload.Order]
+	customer   *slab.Pool[workload.Customer]
+	address    *slab.Pool[workload.Address]
+	product    *slab.Pool[workload.Product]
+	lineItem   *slab.Pool[workload.LineItem]
+	discount   *slab.Pool[workload.Discount]
+	taxLine    *slab.Pool[workload.TaxLine]
+	shipment   *slab.Pool[workload.Shipment]
+	payment    *slab.Pool[workload.Payment]
+	auditEvent *slab.Pool[workload.AuditEvent]
 }
 
 func newRequestPools(opts ...slab.Option) *requestPools {
 	return &requestPools{
-		order:      slab.New[reqwork.Order](opts...),
-		customer:   slab.New[reqwork.Customer](opts...),
-		address:    slab.New[reqwork.Address](opts...),
-		product:    slab.New[reqwork.Product](opts...),
-		lineItem:   slab.New[reqwork.LineItem](opts...),
-		discount:   slab.New[reqwork.Discount](opts...),
-		taxLine:    slab.New[reqwork.TaxLine](opts...),
-		shipment:   slab.New[reqwork.Shipment](opts...),
-		payment:    slab.New[reqwork.Payment](opts...),
-		auditEvent: slab.New[reqwork.AuditEvent](opts...),
+		order:      slab.New[workload.Order](opts...),
+		customer:   slab.New[workload.Customer](opts...),
+		address:    slab.New[workload.Address](opts...),
+		product:    slab.New[workload.Product](opts...),
+		lineItem:   slab.New[workload.LineItem](opts...),
+		discount:   slab.New[workload.Discount](opts...),
+		taxLine:    slab.New[workload.TaxLine](opts...),
+		shipment:   slab.New[workload.Shipment](opts...),
+		payment:    slab.New[workload.Payment](opts...),
+		auditEvent: slab.New[workload.AuditEvent](opts...),
 	}
 }
 
@@ -94,7 +94,7 @@ func (p *requestPools) live() int64 {
 	return n
 }
 
-// pooled is the reqwork.BatchSource of a slab.Pool: Alloc and Free, and
+// pooled is the workload.BatchSource of a slab.Pool: Alloc and Free, and
 // loops of them without an interface call per object.
 type pooled[T any] struct{ p *slab.Pool[T] }
 
@@ -115,22 +115,22 @@ func (x pooled[T]) FreeN(xs []*T) {
 
 // slabSources allocates with Pool.Alloc and frees each object with
 // Pool.Free.
-func slabSources(p *requestPools) *reqwork.Sources {
-	return &reqwork.Sources{
-		Order:      pooled[reqwork.Order]{p.order},
-		Customer:   pooled[reqwork.Customer]{p.customer},
-		Address:    pooled[reqwork.Address]{p.address},
-		Product:    pooled[reqwork.Product]{p.product},
-		LineItem:   pooled[reqwork.LineItem]{p.lineItem},
-		Discount:   pooled[reqwork.Discount]{p.discount},
-		TaxLine:    pooled[reqwork.TaxLine]{p.taxLine},
-		Shipment:   pooled[reqwork.Shipment]{p.shipment},
-		Payment:    pooled[reqwork.Payment]{p.payment},
-		AuditEvent: pooled[reqwork.AuditEvent]{p.auditEvent},
+func slabSources(p *requestPools) *workload.Sources {
+	return &workload.Sources{
+		Order:      pooled[workload.Order]{p.order},
+		Customer:   pooled[workload.Customer]{p.customer},
+		Address:    pooled[workload.Address]{p.address},
+		Product:    pooled[workload.Product]{p.product},
+		LineItem:   pooled[workload.LineItem]{p.lineItem},
+		Discount:   pooled[workload.Discount]{p.discount},
+		TaxLine:    pooled[workload.TaxLine]{p.taxLine},
+		Shipment:   pooled[workload.Shipment]{p.shipment},
+		Payment:    pooled[workload.Payment]{p.payment},
+		AuditEvent: pooled[workload.AuditEvent]{p.auditEvent},
 	}
 }
 
-// scoped is the reqwork.BatchSource that allocates in a request scope with
+// scoped is the workload.BatchSource that allocates in a request scope with
 // Pool.AllocIn.
 type scoped[T any] struct {
 	p *slab.Pool[T]
@@ -152,23 +152,23 @@ func (scoped[T]) FreeN([]*T) {}
 
 // scopeSources allocates every object in s with Pool.AllocIn and releases
 // them all with one s.Release. Each goroutine needs its own scope.
-func scopeSources(p *requestPools, s *slab.Scope) *reqwork.Sources {
-	return &reqwork.Sources{
-		Order:      scoped[reqwork.Order]{p.order, s},
-		Customer:   scoped[reqwork.Customer]{p.customer, s},
-		Address:    scoped[reqwork.Address]{p.address, s},
-		Product:    scoped[reqwork.Product]{p.product, s},
-		LineItem:   scoped[reqwork.LineItem]{p.lineItem, s},
-		Discount:   scoped[reqwork.Discount]{p.discount, s},
-		TaxLine:    scoped[reqwork.TaxLine]{p.taxLine, s},
-		Shipment:   scoped[reqwork.Shipment]{p.shipment, s},
-		Payment:    scoped[reqwork.Payment]{p.payment, s},
-		AuditEvent: scoped[reqwork.AuditEvent]{p.auditEvent, s},
+func scopeSources(p *requestPools, s *slab.Scope) *workload.Sources {
+	return &workload.Sources{
+		Order:      scoped[workload.Order]{p.order, s},
+		Customer:   scoped[workload.Customer]{p.customer, s},
+		Address:    scoped[workload.Address]{p.address, s},
+		Product:    scoped[workload.Product]{p.product, s},
+		LineItem:   scoped[workload.LineItem]{p.lineItem, s},
+		Discount:   scoped[workload.Discount]{p.discount, s},
+		TaxLine:    scoped[workload.TaxLine]{p.taxLine, s},
+		Shipment:   scoped[workload.Shipment]{p.shipment, s},
+		Payment:    scoped[workload.Payment]{p.payment, s},
+		AuditEvent: scoped[workload.AuditEvent]{p.auditEvent, s},
 		Release:    s.Release,
 	}
 }
 
-// newIn is the reqwork.BatchSource that allocates in a request scope with
+// newIn is the workload.BatchSource that allocates in a request scope with
 // slab.NewIn, from the type's process-wide pool.
 type newIn[T any] struct{ s *slab.Scope }
 
@@ -187,40 +187,40 @@ func (newIn[T]) FreeN([]*T) {}
 
 // newInSources allocates every object in s with slab.NewIn and releases them
 // all with one s.Release. Each goroutine needs its own scope.
-func newInSources(s *slab.Scope) *reqwork.Sources {
-	return &reqwork.Sources{
-		Order:      newIn[reqwork.Order]{s},
-		Customer:   newIn[reqwork.Customer]{s},
-		Address:    newIn[reqwork.Address]{s},
-		Product:    newIn[reqwork.Product]{s},
-		LineItem:   newIn[reqwork.LineItem]{s},
-		Discount:   newIn[reqwork.Discount]{s},
-		TaxLine:    newIn[reqwork.TaxLine]{s},
-		Shipment:   newIn[reqwork.Shipment]{s},
-		Payment:    newIn[reqwork.Payment]{s},
-		AuditEvent: newIn[reqwork.AuditEvent]{s},
+func newInSources(s *slab.Scope) *workload.Sources {
+	return &workload.Sources{
+		Order:      newIn[workload.Order]{s},
+		Customer:   newIn[workload.Customer]{s},
+		Address:    newIn[workload.Address]{s},
+		Product:    newIn[workload.Product]{s},
+		LineItem:   newIn[workload.LineItem]{s},
+		Discount:   newIn[workload.Discount]{s},
+		TaxLine:    newIn[workload.TaxLine]{s},
+		Shipment:   newIn[workload.Shipment]{s},
+		Payment:    newIn[workload.Payment]{s},
+		AuditEvent: newIn[workload.AuditEvent]{s},
 		Release:    s.Release,
 	}
 }
 
 // The strategies of BenchmarkRequestPhases allocate and free a type's
-// objects in one call (see reqwork.Staged).
+// objects in one call (see workload.Staged).
 var (
-	_ reqwork.BatchSource[reqwork.Order] = pooled[reqwork.Order]{}
-	_ reqwork.BatchSource[reqwork.Order] = scoped[reqwork.Order]{}
-	_ reqwork.BatchSource[reqwork.Order] = newIn[reqwork.Order]{}
-	_ reqwork.BatchSource[reqwork.Order] = (*reqwork.SyncPool[reqwork.Order])(nil)
-	_ reqwork.BatchSource[reqwork.Order] = (*reqwork.ChanPool[reqwork.Order])(nil)
+	_ workload.BatchSource[workload.Order] = pooled[workload.Order]{}
+	_ workload.BatchSource[workload.Order] = scoped[workload.Order]{}
+	_ workload.BatchSource[workload.Order] = newIn[workload.Order]{}
+	_ workload.BatchSource[workload.Order] = (*workload.SyncPool[workload.Order])(nil)
+	_ workload.BatchSource[workload.Order] = (*workload.ChanPool[workload.Order])(nil)
 )
 
 func TestRequestStrategiesBuildTheSameRequest(t *testing.T) {
 	// Every strategy the benchmarks compare builds the requests that new(T)
-	// builds, also when it reuses its slots and through reqwork.Staged: a
+	// builds, also when it reuses its slots and through workload.Staged: a
 	// slot handed out without being zeroed, or to two objects at once, would
 	// change a checksum.
 	for _, st := range requestStrategies {
 		t.Run("alloc="+st.name, func(t *testing.T) {
-			assert.NoError(t, reqwork.Verify(st.setup()(), 3, 3), "the strategy builds new(T)'s requests")
+			assert.NoError(t, workload.Verify(st.setup()(), 3, 3), "the strategy builds new(T)'s requests")
 		})
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -12,7 +12,7 @@ import (
 // costs a request of BenchmarkRequest: the same pools, serial, the same
 // background heap, with sampling off and on.
 func BenchmarkRequestSampling(b *testing.B) {
-	bg := reqwork.NewBackground(backgroundBytes)
+	bg := workload.NewBackground(backgroundBytes)
 	for _, c := range []struct {
 		name string
 		opts []slab.Option
@@ -21,9 +21,9 @@ func BenchmarkRequestSampling(b *testing.B) {
 		{"sampling=default", []slab.Option{slab.WithSampling(0)}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			benchRequestSerial(b, requestStrategy{c.name, func() func() *reqwork.Sources {
+			benchRequestSerial(b, requestStrategy{c.name, func() func() *workload.Sources {
 				src := slabSources(newRequestPools(c.opts...))
-				return func() *reqwork.Sources { return src }
+				return func() *workload.Sources { return src }
 			}})
 		})
 	}

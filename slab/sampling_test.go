@@ -22,7 +22,7 @@ func TestSamplingRecordsAboutOneInN(t *testing.T) {
 	xs := make([]*reqOrder, n)
 	for i := range xs {
 		xs[i] = allocSampledOrder(p)
-		xs[i].ID = uint64(i + 1)
+		xs[i].WeightGrams = int64(i + 1)
 	}
 	sites := slab.SampledSites(p)
 	// The sampled count is a sum of exponential gaps: mean n/every = 1250,

@@ -13,18 +13,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
 func TestScopeReleaseZeroes(t *testing.T) {
-	p := slab.New[reqwork.Customer]()
+	p := slab.New[workload.Customer]()
 	s := slab.NewScope()
 	for round := range 3 {
-		for i := range 100 {
+		for range 100 {
 			c := p.AllocIn(s)
-			require.Equal(t, reqwork.Customer{}, *c, "round %d: an object allocated after Release should be zeroed", round)
-			c.ID, c.Name, c.Billing = uint64(i+1), "customer", &reqwork.Address{City: "Leeds"}
+			require.Equal(t, workload.Customer{}, *c, "round %d: an object allocated after Release should be zeroed", round)
+			c.ID, c.Name, c.Tier = "CUST-1", "customer", "gold"
 		}
 		s.Release()
 	}
@@ -33,17 +33,17 @@ func TestScopeReleaseZeroes(t *testing.T) {
 func TestScopeReleaseDropsReferences(t *testing.T) {
 	// Guarantee 2 for scopes: what a released object pointed to can be
 	// collected; what a live scoped object points to survives.
-	p := slab.New[reqwork.Customer]()
+	p := slab.New[workload.Order]()
 	s := slab.NewScope()
 	live, dropped := p.AllocIn(s), p.AllocIn(s)
 	func() {
-		live.Billing = &reqwork.Address{City: "Leeds"}
-		dropped.Billing = &reqwork.Address{City: "Porto"}
+		live.BillTo = &workload.Address{City: "Leeds"}
+		dropped.BillTo = &workload.Address{City: "Porto"}
 	}()
-	wLive, wDropped := weak.Make(live.Billing), weak.Make(dropped.Billing)
+	wLive, wDropped := weak.Make(live.BillTo), weak.Make(dropped.BillTo)
 	keep := slab.NewScope()
 	held := p.AllocIn(keep)
-	held.Billing = live.Billing
+	held.BillTo = live.BillTo
 	s.Release()
 	for i := 0; wDropped.Value() != nil; i++ {
 		require.Less(t, i, 20, "the referent of a released object should be collected")
@@ -58,17 +58,17 @@ func TestScopeManyPools(t *testing.T) {
 	ps := newRequestPools()
 	s := slab.NewScope()
 	src := scopeSources(ps, s)
-	var r reqwork.Request
+	var r workload.Request
 	for round := range 3 {
 		r.Build(src, uint64(round))
-		assert.Equal(t, reqwork.ObjectsPerRequest, s.Len(), "round %d: the scope should own every object", round)
-		assert.EqualValues(t, reqwork.ObjectsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
+		assert.Equal(t, workload.ObjectsPerRequest, s.Len(), "round %d: the scope should own every object", round)
+		assert.EqualValues(t, workload.ObjectsPerRequest, ps.live(), "round %d: Live should count the scoped objects of all pools", round)
 		for name, c := range map[string]struct {
 			st   slab.Stats
 			want int
 		}{
-			"orders": {ps.order.Stats(), 1}, "addresses": {ps.address.Stats(), reqwork.NumAddresses},
-			"items": {ps.lineItem.Stats(), reqwork.NumItems}, "audits": {ps.auditEvent.Stats(), reqwork.NumAuditEvents},
+			"orders": {ps.order.Stats(), 1}, "addresses": {ps.address.Stats(), workload.NumAddresses},
+			"items": {ps.lineItem.Stats(), workload.NumItems}, "audits": {ps.auditEvent.Stats(), workload.NumAuditEvents},
 		} {
 			assert.EqualValues(t, c.want, c.st.Scoped, "round %d, %s: Scoped should count this pool's objects", round, name)
 			assert.Equal(t, c.st.Allocs-c.st.Frees, uint64(c.st.Live), "round %d, %s: Live should be Allocs-Frees", round, name)
@@ -96,25 +96,25 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 			defer wg.Done()
 			s := slab.NewScope()
 			for round := range rounds {
-				var mine []*reqwork.LineItem
+				var mine []*workload.LineItem
 				for i := range 150 {
 					l := ps.lineItem.AllocIn(s)
-					if !assert.Zero(t, l.Line, "goroutine %d: a new object should be zeroed", g) {
+					if !assert.Zero(t, l.Seq, "goroutine %d: a new object should be zeroed", g) {
 						return
 					}
-					l.Line, l.NetCents = int32(g+1), int64(round*1000+i)
+					l.Seq, l.Net = int32(g+1), int64(round*1000+i)
 					mine = append(mine, l)
 					if i%10 == 0 {
 						// Plain Alloc and Free of the same pool beside the
 						// scopes: slots travel between caches and scopes.
 						x := ps.lineItem.Alloc()
-						x.Line = int32(g + 1)
+						x.Seq = int32(g + 1)
 						ps.lineItem.Free(x)
 					}
 				}
 				runtime.Gosched()
 				for i, l := range mine {
-					if !assert.Equal(t, int64(round*1000+i), l.NetCents, "goroutine %d: an object should not be shared", g) {
+					if !assert.Equal(t, int64(round*1000+i), l.Net, "goroutine %d: an object should not be shared", g) {
 						return
 					}
 				}
@@ -129,17 +129,17 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 }
 
 func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
-	p := slab.New[reqwork.Order]()
+	p := slab.New[workload.Order]()
 	s := slab.NewScope()
 	o := p.AllocIn(s)
-	o.ID = 1
+	o.ID = "1"
 	before := p.Stats()
 	err := recoverErr(t, func() { p.Free(o) })
 	require.ErrorIs(t, err, slab.ErrScoped, "Free of a scoped object should panic with ErrScoped")
 	assert.Contains(t, err.Error(), "slab: ", "the message should start with the package prefix")
-	assert.Contains(t, err.Error(), "*reqwork.Order", "the message should name the type")
+	assert.Contains(t, err.Error(), "*workload.Order", "the message should name the type")
 	assert.Equal(t, before, p.Stats(), "the refused Free should leave the pool unchanged")
-	assert.EqualValues(t, 1, o.ID, "the refused Free should not zero the object")
+	assert.Equal(t, "1", o.ID, "the refused Free should not zero the object")
 
 	x := p.Alloc()
 	assert.NotSame(t, o, x, "the scoped object's slot should not be handed out again")
@@ -166,7 +166,7 @@ func TestScopeFreeOfScopedObjectPanics(t *testing.T) {
 func TestScopeReleaseTwice(t *testing.T) {
 	// The first Release frees the objects and keeps free slots for the
 	// scope's next use; the second frees nothing and gives them back.
-	p := slab.New[reqwork.Product]()
+	p := slab.New[workload.Product]()
 	s := slab.NewScope()
 	for range 10 {
 		p.AllocIn(s)
@@ -195,7 +195,7 @@ func TestScopeGivesBackUnusedPools(t *testing.T) {
 	if !slab.ScopesKeepSlots {
 		t.Skip("debug builds free every scoped slot through Free: Release keeps none")
 	}
-	a, b := slab.New[reqwork.Address](), slab.New[reqwork.Order]()
+	a, b := slab.New[workload.Address](), slab.New[workload.Order]()
 	s := slab.NewScope()
 	for range 1000 {
 		a.AllocIn(s)
@@ -218,7 +218,7 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 	// A scope dropped after Release gives its free slots back when it is
 	// collected; a scope dropped without Release leaks its objects, which
 	// stay Live, but not its free slots.
-	p := slab.New[reqwork.Shipment]()
+	p := slab.New[workload.Shipment]()
 	func() {
 		s := slab.NewScope()
 		for range 10 {
@@ -226,28 +226,28 @@ func TestScopeDroppedGivesBackFreeSlots(t *testing.T) {
 		}
 		s.Release()
 	}()
-	var leaked *reqwork.Shipment
+	var leaked *workload.Shipment
 	func() {
 		s := slab.NewScope()
 		leaked = p.AllocIn(s)
-		leaked.CostCents = 7
+		leaked.Cost = 7
 	}()
 	require.True(t, gcUntil(gcTries, func() bool { return p.Stats().ScopeFree == 0 && p.Stats().Scoped == 0 }),
 		"collected scopes should give back their free slots and leave the pool")
 	st := p.Stats()
 	assert.EqualValues(t, 1, st.Live, "the object of the scope dropped without Release should stay live")
 	assert.Zero(t, st.Scoped, "no scope owns it any more")
-	assert.EqualValues(t, 7, leaked.CostCents, "the leaked object should be left alone")
+	assert.EqualValues(t, 7, leaked.Cost, "the leaked object should be left alone")
 	assert.Equal(t, st.Allocs-st.Frees, uint64(st.Live), "Live should still be Allocs-Frees")
 }
 
 func TestScopeReuseAfterRelease(t *testing.T) {
-	p := slab.New[reqwork.Discount]()
+	p := slab.New[workload.Discount]()
 	s := slab.NewScope()
 	for round := range 5 {
 		for i := range 70 {
 			d := p.AllocIn(s)
-			d.CapCents = int64(i)
+			d.Amount = int64(i)
 		}
 		assert.Equal(t, 70, s.Len(), "round %d: the reused scope should own the new objects", round)
 		assert.EqualValues(t, 70, p.Stats().Live, "round %d: Live should count them", round)
@@ -256,12 +256,12 @@ func TestScopeReuseAfterRelease(t *testing.T) {
 	}
 	var zero slab.Scope
 	d := p.AllocIn(&zero)
-	assert.Equal(t, reqwork.Discount{}, *d, "the zero Scope should be ready to use")
+	assert.Equal(t, workload.Discount{}, *d, "the zero Scope should be ready to use")
 	zero.Release()
 }
 
 func TestScopeStatsExact(t *testing.T) {
-	p := slab.New[reqwork.TaxLine]()
+	p := slab.New[workload.TaxLine]()
 	s := slab.NewScope()
 	for range 5 {
 		p.AllocIn(s)
@@ -298,7 +298,7 @@ func TestScopeStatsExact(t *testing.T) {
 func TestScopeZeroAllocsPerRequest(t *testing.T) {
 	skipAllocCountsUnderASan(t)
 	src := scopeSources(newRequestPools(), slab.NewScope())
-	var r reqwork.Request
+	var r workload.Request
 	request := func() {
 		r.Build(src, 1)
 		r.Free(src)
@@ -314,7 +314,7 @@ func TestScopeZeroAllocsPerRequest(t *testing.T) {
 
 func TestScopeBoundedPool(t *testing.T) {
 	const bound = 100
-	p := slab.New[reqwork.Payment](slab.WithMaxObjects(bound))
+	p := slab.New[workload.Payment](slab.WithMaxObjects(bound))
 	s := slab.NewScope()
 	for range bound - 1 {
 		p.AllocIn(s)
@@ -331,7 +331,7 @@ func TestScopeBoundedPool(t *testing.T) {
 	p.Free(x)
 	y, err := p.TryAllocIn(s)
 	require.NoError(t, err, "a slot freed by Free should be available to a scope")
-	assert.Equal(t, reqwork.Payment{}, *y, "the object should be zeroed")
+	assert.Equal(t, workload.Payment{}, *y, "the object should be zeroed")
 	s.Release()
 	assert.Zero(t, p.Stats().Live, "Release should free every object")
 	for range bound {
@@ -344,7 +344,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 	// Scopes on several goroutines share a bounded pool: every allocation
 	// the bound admits finds a slot, and no more than the bound are live.
 	const bound = 300
-	p := slab.New[reqwork.LineItem](slab.WithMaxObjects(bound))
+	p := slab.New[workload.LineItem](slab.WithMaxObjects(bound))
 	var live, peak atomic.Int64
 	rounds := 300
 	if testing.Short() {
@@ -381,7 +381,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 }
 
 func TestScopeNil(t *testing.T) {
-	p := slab.New[reqwork.Address]()
+	p := slab.New[workload.Address]()
 	err := recoverErr(t, func() { p.AllocIn(nil) })
 	assert.ErrorIs(t, err, slab.ErrNilScope, "AllocIn with a nil scope should panic with ErrNilScope")
 	assert.Zero(t, p.Stats().Live, "the refused AllocIn should not count")
@@ -402,17 +402,17 @@ func TestScopeContext(t *testing.T) {
 }
 
 func TestScopeTrim(t *testing.T) {
-	p := slab.New[reqwork.AuditEvent]()
+	p := slab.New[workload.AuditEvent]()
 	s := slab.NewScope()
-	objs := make([]*reqwork.AuditEvent, 0, 500)
+	objs := make([]*workload.AuditEvent, 0, 500)
 	for i := range 500 {
 		e := p.AllocIn(s)
-		e.At = int64(i)
+		e.Amount = int64(i)
 		objs = append(objs, e)
 	}
 	p.Trim()
 	for i, e := range objs {
-		require.Equal(t, int64(i), e.At, "Trim should not release a slab that a scope holds")
+		require.Equal(t, int64(i), e.Amount, "Trim should not release a slab that a scope holds")
 	}
 	assert.Positive(t, p.Stats().Slabs, "the scope's slabs should stay")
 	s.Release()
@@ -427,8 +427,8 @@ func TestScopeTrim(t *testing.T) {
 	// The scope notices that its slots were taken back and takes new ones.
 	for i := range 100 {
 		e := p.AllocIn(s)
-		require.Equal(t, reqwork.AuditEvent{}, *e, "object %d after Trim should be zeroed", i)
-		e.At = int64(i)
+		require.Equal(t, workload.AuditEvent{}, *e, "object %d after Trim should be zeroed", i)
+		e.Amount = int64(i)
 	}
 	assert.EqualValues(t, 100, p.Stats().Live, "the scope should allocate again after Trim")
 	s.Release()
@@ -445,7 +445,7 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 			if bound > 0 {
 				opts = append(opts, slab.WithMaxObjects(bound))
 			}
-			p := slab.New[reqwork.LineItem](opts...)
+			p := slab.New[workload.LineItem](opts...)
 			rounds := 300
 			if testing.Short() {
 				rounds = 30
@@ -474,7 +474,7 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 					defer wg.Done()
 					s := slab.NewScope()
 					for round := range rounds {
-						var mine []*reqwork.LineItem
+						var mine []*workload.LineItem
 						for i := range 1 + (round*7+g)%150 {
 							l, err := p.TryAllocIn(s)
 							if err != nil {
@@ -484,12 +484,12 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 							if !assert.Zero(t, *l, "a new object should be zeroed") {
 								return
 							}
-							l.Line, l.NetCents = int32(g+1), int64(round*1000+i)
+							l.Seq, l.Net = int32(g+1), int64(round*1000+i)
 							mine = append(mine, l)
 						}
 						runtime.Gosched()
 						for i, l := range mine {
-							if !assert.Equal(t, int64(round*1000+i), l.NetCents, "an object should keep its value until Release") {
+							if !assert.Equal(t, int64(round*1000+i), l.Net, "an object should keep its value until Release") {
 								return
 							}
 						}

@@ -18,14 +18,14 @@ func TestScopePoolEndsScopes(t *testing.T) {
 	p := slab.New[reqOrder](slab.WithName("orders"))
 	s := sp.Get()
 	o := p.AllocIn(s)
-	o.ID = 1
+	o.ID = "1"
 	sp.Put(s)
 	assert.Zero(t, p.Stats().Live, "Put releases the scope")
 
 	// The next owner's scope may be on the same memory.
 	next := sp.Get()
 	mine := p.AllocIn(next)
-	mine.ID = 2
+	mine.ID = "2"
 
 	// Every use of the ended scope panics, whoever kept it, and changes
 	// nothing of the next owner's.
@@ -43,7 +43,7 @@ func TestScopePoolEndsScopes(t *testing.T) {
 		assert.Contains(t, err.Error(), "ScopePool took back", "%s: the message says why", name)
 	}
 	assert.Zero(t, s.Len(), "an ended scope reports no objects")
-	assert.EqualValues(t, 2, mine.ID, "the next owner's object is untouched")
+	assert.Equal(t, "2", mine.ID, "the next owner's object is untouched")
 	assert.EqualValues(t, 1, p.Stats().Live, "the next owner's object is still live")
 	assert.Equal(t, 1, next.Len(), "the next owner's scope still owns its object")
 	sp.Put(next)
@@ -99,10 +99,10 @@ func TestScopePoolConcurrent(t *testing.T) {
 				xs := make([]*reqOrder, 1+i%70)
 				for k := range xs {
 					xs[k] = p.AllocIn(s)
-					xs[k].ID = uint64(g<<32 | k)
+					xs[k].WeightGrams = int64(g<<32 | k)
 				}
 				for k, x := range xs {
-					if x.ID != uint64(g<<32|k) {
+					if x.WeightGrams != int64(g<<32|k) {
 						t.Errorf("goroutine %d: object %d changed under its scope", g, k)
 						return
 					}

@@ -6,7 +6,7 @@ import (
 	"arena"
 	"unsafe"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // The strategy of Go's arena experiment, built only with
@@ -29,9 +29,9 @@ func init() {
 func ArenaSources() *Sources {
 	r := new(arenaRequest)
 	return &Sources{
-		Request:     arenaSource[openrtb.BidRequest]{r},
-		Response:    arenaSource[openrtb.BidResponse]{r},
-		BidExt:      arenaSource[openrtb.BidExt]{r},
+		Request:     arenaSource[workload.BidRequest]{r},
+		Response:    arenaSource[workload.BidResponse]{r},
+		BidExt:      arenaSource[workload.BidExt]{r},
 		Auction:     arenaSource[Auction]{r},
 		ImpAuction:  arenaSource[ImpAuction]{r},
 		Floor:       arenaSource[Floor]{r},
@@ -52,12 +52,12 @@ func ArenaSources() *Sources {
 		Entries:      arenaSlices[*AuctionEntry]{r},
 		BidLines:     arenaSlices[*BidLine]{r},
 		Audits:       arenaSlices[*AuditRecord]{r},
-		Segments:     arenaSlices[*openrtb.Segment]{r},
-		SeatBids:     arenaSlices[openrtb.SeatBid]{r},
-		Bids:         arenaSlices[openrtb.Bid]{r},
+		Segments:     arenaSlices[*workload.Segment]{r},
+		SeatBids:     arenaSlices[workload.SeatBid]{r},
+		Bids:         arenaSlices[workload.Bid]{r},
 		Bytes:        arenaSlices[byte]{r},
-		Targets:      GoMaps[openrtb.Targets, string, string]{},
-		Counts:       GoMaps[openrtb.Counts, string, int]{},
+		Targets:      GoMaps[workload.Targets, string, string]{},
+		Counts:       GoMaps[workload.Counts, string, int]{},
 
 		Text:    arenaText{r},
 		Codec:   CodecV2{},

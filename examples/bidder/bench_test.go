@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // bgMB is the live, pointerful heap kept beside the requests, so that GC
@@ -36,7 +36,7 @@ func keepBackground() {
 // (scripts/bench-bidder.sh) measures whole processes over long runs.
 func BenchmarkHandle(b *testing.B) {
 	keepBackground()
-	bodies := openrtb.Samples(6)
+	bodies := workload.SampleBidRequests(6)
 	b.Run("mode=serial", func(b *testing.B) {
 		for _, st := range Strategies() {
 			b.Run("alloc="+st.Name, func(b *testing.B) {
@@ -80,7 +80,7 @@ func BenchmarkHandle(b *testing.B) {
 // BenchmarkDecode decodes one bid request per op with every strategy, and
 // gives it back.
 func BenchmarkDecode(b *testing.B) {
-	bodies := openrtb.Samples(6)
+	bodies := workload.SampleBidRequests(6)
 	for _, st := range Strategies() {
 		b.Run("alloc="+st.Name, func(b *testing.B) {
 			src := st.NewSources()

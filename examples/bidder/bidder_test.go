@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
 	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -53,7 +53,7 @@ func golden(t *testing.T) map[uint64][]byte {
 	for _, seed := range sampleSeeds {
 		path := filepath.Join("testdata", fmt.Sprintf("response-%d.json", seed))
 		if *update {
-			require.NoError(t, os.WriteFile(path, handle(t, HeapV1(), openrtb.Sample(seed)), 0o644))
+			require.NoError(t, os.WriteFile(path, handle(t, HeapV1(), workload.SampleBidRequest(seed)), 0o644))
 		}
 		b, err := os.ReadFile(path)
 		require.NoError(t, err, "the response is committed (go test -update writes it)")
@@ -73,7 +73,7 @@ func TestStrategiesWriteIdenticalResponses(t *testing.T) {
 		t.Run("alloc="+st.Name, func(t *testing.T) {
 			src := st.NewSources()
 			for i, seed := range order {
-				got := handle(t, src, openrtb.Sample(seed))
+				got := handle(t, src, workload.SampleBidRequest(seed))
 				assert.Equal(t, string(want[seed]), string(got), "request %d (seed %d) gets the committed response", i, seed)
 			}
 		})
@@ -84,7 +84,7 @@ func TestStrategiesWriteIdenticalResponses(t *testing.T) {
 // targeting keys, a raw ext per seat, counts per seat.
 func TestResponseShape(t *testing.T) {
 	for seed, body := range golden(t) {
-		var resp openrtb.BidResponse
+		var resp workload.BidResponse
 		require.NoError(t, jsonv1.Unmarshal(body, &resp), "response %d decodes", seed)
 		require.NotEmpty(t, resp.SeatBid, "response %d: the bidder bids", seed)
 		total := 0
@@ -131,8 +131,8 @@ func TestObjectsPerRequest(t *testing.T) {
 			count(&src.Entry, &derived)
 			count(&src.BidLine, &derived)
 			count(&src.Audit, &derived)
-			out := handle(t, src, openrtb.Sample(seed))
-			var resp openrtb.BidResponse
+			out := handle(t, src, workload.SampleBidRequest(seed))
+			var resp workload.BidResponse
 			require.NoError(t, jsonv1.Unmarshal(out, &resp), "the response decodes")
 			assert.Equal(t, 1, decoded, "one request object")
 			assert.Equal(t, derived, resp.Ext.Objects, "the response reports the objects the handler built")
@@ -143,7 +143,7 @@ func TestObjectsPerRequest(t *testing.T) {
 
 func TestHandleRejectsBadRequests(t *testing.T) {
 	bad := map[string][]byte{
-		"truncated":  openrtb.Sample(1)[:4000],
+		"truncated":  workload.SampleBidRequest(1)[:4000],
 		"wrong type": []byte(`{"id":"x","imp":[{"id":1}]}`),
 		"not json":   []byte(`<xml/>`),
 	}
@@ -157,7 +157,7 @@ func TestHandleRejectsBadRequests(t *testing.T) {
 				assert.Zero(t, out.Len(), "%s: nothing is written", name)
 				assert.Error(t, Decode(src, body), "%s: Decode rejects it too", name)
 			}
-			assert.Equal(t, string(want), string(handle(t, src, openrtb.Sample(2))), "the strategy still serves requests after errors")
+			assert.Equal(t, string(want), string(handle(t, src, workload.SampleBidRequest(2))), "the strategy still serves requests after errors")
 		})
 	}
 }
@@ -172,7 +172,7 @@ func TestServeHoldsUntilFinish(t *testing.T) {
 			var hs []Held
 			for _, seed := range sampleSeeds {
 				var out bytes.Buffer
-				h, err := Serve(st.NewSources(), openrtb.Sample(seed), &out)
+				h, err := Serve(st.NewSources(), workload.SampleBidRequest(seed), &out)
 				require.NoError(t, err)
 				assert.Equal(t, string(want[seed]), out.String(), "seed %d, served while %d others are held", seed, len(hs))
 				hs = append(hs, h)
@@ -181,13 +181,13 @@ func TestServeHoldsUntilFinish(t *testing.T) {
 				h.Finish()
 			}
 			src := st.NewSources()
-			assert.Equal(t, string(want[1]), string(handle(t, src, openrtb.Sample(1))), "the strategy serves requests after Finish")
+			assert.Equal(t, string(want[1]), string(handle(t, src, workload.SampleBidRequest(1))), "the strategy serves requests after Finish")
 		})
 	}
 }
 
 func TestRequestDecodesIntoTheScope(t *testing.T) {
-	require.NoError(t, slabjson.Check(&openrtb.BidRequest{}), "slabjson places every value of a request in the scope")
+	require.NoError(t, slabjson.Check(&workload.BidRequest{}), "slabjson places every value of a request in the scope")
 }
 
 // TestScopeAllocatesOnlyItsScope serves each sample in a warm scope and
@@ -206,7 +206,7 @@ func TestScopeAllocatesOnlyItsScope(t *testing.T) {
 	var out bytes.Buffer
 	for _, seed := range sampleSeeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
-			body := openrtb.Sample(seed)
+			body := workload.SampleBidRequest(seed)
 			// Warm: a scope's first chunk of each type is sized by a
 			// moving average of what requests took lately, which takes a
 			// few dozen requests to settle on a new request's sizes;
@@ -238,7 +238,7 @@ func TestServer(t *testing.T) {
 			sample, err := io.ReadAll(res.Body)
 			res.Body.Close()
 			require.NoError(t, err)
-			assert.Equal(t, string(openrtb.Sample(4)), string(sample), "GET /sample gives the generated request")
+			assert.Equal(t, string(workload.SampleBidRequest(4)), string(sample), "GET /sample gives the generated request")
 
 			for range 3 {
 				res, err = http.Post(srv.URL+"/openrtb2/auction", "application/json", bytes.NewReader(sample))

@@ -3,7 +3,7 @@ package main
 import (
 	"strconv"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // Campaign is one line of the bidder's static catalog: what it buys, for
@@ -18,7 +18,7 @@ type Campaign struct {
 	ADomain  []string
 	Cat      []string
 	Attr     []int
-	Sizes    []openrtb.Format // banner sizes it has creatives for
+	Sizes    []workload.Format // banner sizes it has creatives for
 	Video    bool
 	Native   bool
 	BaseCPM  float64
@@ -49,7 +49,7 @@ func buildCatalog() []*Campaign {
 		id := strconv.Itoa(5000 + i)
 		c := &Campaign{
 			ID:       "cmp-" + id,
-			Seat:     openrtb.Seats[(i+i/4)%len(openrtb.Seats)],
+			Seat:     workload.Seats[(i+i/4)%len(workload.Seats)],
 			CrID:     "cr-" + id + "-a",
 			AdID:     "ad-" + id,
 			CID:      "cmp-" + id,
@@ -64,14 +64,14 @@ func buildCatalog() []*Campaign {
 		}
 		c.SeatKey = "hb_pb_" + c.Seat
 		for k := range 4 {
-			c.Sizes = append(c.Sizes, openrtb.Sizes[(i+k*3)%len(openrtb.Sizes)])
+			c.Sizes = append(c.Sizes, workload.Sizes[(i+k*3)%len(workload.Sizes)])
 		}
 		for k := range 5 {
-			c.Segments = append(c.Segments, openrtb.SegmentID(i*7+k*5))
+			c.Segments = append(c.Segments, workload.SegmentID(i*7+k*5))
 		}
 		sortStrings(c.Segments)
 		for k := range 3 {
-			c.Deals = append(c.Deals, openrtb.DealID(i+k*5))
+			c.Deals = append(c.Deals, workload.DealID(i+k*5))
 		}
 		cs[i] = c
 	}

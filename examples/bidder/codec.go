@@ -7,18 +7,20 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // CodecV1 decodes and encodes with encoding/json, as most services do.
 type CodecV1 struct{}
 
 // Decode calls json.Unmarshal.
-func (CodecV1) Decode(data []byte, req *openrtb.BidRequest) error { return jsonv1.Unmarshal(data, req) }
+func (CodecV1) Decode(data []byte, req *workload.BidRequest) error {
+	return jsonv1.Unmarshal(data, req)
+}
 
 // Encode writes resp with a json.Encoder, which escapes HTML and ends the
 // value with a newline.
-func (CodecV1) Encode(w io.Writer, resp *openrtb.BidResponse) error {
+func (CodecV1) Encode(w io.Writer, resp *workload.BidResponse) error {
 	return jsonv1.NewEncoder(w).Encode(resp)
 }
 
@@ -31,11 +33,11 @@ var v2Options = jsontext.EscapeForHTML(true)
 type CodecV2 struct{}
 
 // Decode calls json.Unmarshal of json v2.
-func (CodecV2) Decode(data []byte, req *openrtb.BidRequest) error { return json.Unmarshal(data, req) }
+func (CodecV2) Decode(data []byte, req *workload.BidRequest) error { return json.Unmarshal(data, req) }
 
 // Encode calls json.MarshalWrite with HTML escaping, then writes the newline
 // that encoding/json's Encoder writes.
-func (CodecV2) Encode(w io.Writer, resp *openrtb.BidResponse) error {
+func (CodecV2) Encode(w io.Writer, resp *workload.BidResponse) error {
 	if err := json.MarshalWrite(w, resp, v2Options); err != nil {
 		return err
 	}

@@ -1,9 +1,9 @@
 package main
 
-import "github.com/slabtrack/slabtrack/internal/openrtb"
+import "github.com/slabtrack/slabtrack/internal/workload"
 
-// The ten types a request builds besides the decoded openrtb.BidRequest and
-// the encoded openrtb.BidResponse: the bidder's working state, from the floors of each
+// The ten types a request builds besides the decoded workload.BidRequest and
+// the encoded workload.BidResponse: the bidder's working state, from the floors of each
 // impression to the audit trail of every decision. Each has a Reset method
 // that zeroes it but keeps the capacity of its slices, as a sync.Pool user
 // writes it; Reset clears the elements first so that a pooled object pins
@@ -11,12 +11,12 @@ import "github.com/slabtrack/slabtrack/internal/openrtb"
 
 // Auction is the root of a request's working state.
 type Auction struct {
-	Req      *openrtb.BidRequest
+	Req      *workload.BidRequest
 	Imps     []*ImpAuction
 	Lines    []*BidLine
 	Audit    []*AuditRecord
-	Segments []*openrtb.Segment // the user's segments, sorted by ID
-	Scratch  []byte             // where strings are built before they are copied out
+	Segments []*workload.Segment // the user's segments, sorted by ID
+	Scratch  []byte              // where strings are built before they are copied out
 
 	Candidates int
 	Eligible   int
@@ -41,7 +41,7 @@ func (a *Auction) Reset() {
 
 // ImpAuction is the auction of one impression.
 type ImpAuction struct {
-	Imp        *openrtb.Imp
+	Imp        *workload.Imp
 	Index      int
 	Floors     []*Floor
 	Candidates []*Candidate
@@ -80,7 +80,7 @@ const (
 type Floor struct {
 	Kind     FloorKind
 	W, H     int
-	Deal     *openrtb.Deal
+	Deal     *workload.Deal
 	CPM      float64
 	Currency string
 }
@@ -91,8 +91,8 @@ func (f *Floor) Reset() { *f = Floor{} }
 // Candidate is one campaign's possible bid on one impression, size or deal.
 type Candidate struct {
 	Campaign    *Campaign
-	Format      *openrtb.Format // nil for video and native
-	Deal        *openrtb.Deal   // the best deal the campaign may bid on, or nil
+	Format      *workload.Format // nil for video and native
+	Deal        *workload.Deal   // the best deal the campaign may bid on, or nil
 	Floor       *Floor
 	W, H        int
 	Kind        string // banner, video or native
@@ -113,7 +113,7 @@ func (c *Candidate) Reset() {
 
 // TargetMatch is one audience segment of the user that a campaign targets.
 type TargetMatch struct {
-	Segment *openrtb.Segment
+	Segment *workload.Segment
 	Weight  float64
 }
 
@@ -133,7 +133,7 @@ func (x *Adjustment) Reset() { *x = Adjustment{} }
 
 // DealMatch records that a candidate may bid on a deal.
 type DealMatch struct {
-	Deal      *openrtb.Deal
+	Deal      *workload.Deal
 	Candidate *Candidate
 	Floor     *Floor
 	Margin    float64 // price above the deal's floor

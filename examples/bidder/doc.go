@@ -3,15 +3,15 @@
 // by side; it serves bid requests over HTTP and measures the strategies
 // against each other.
 //
-// A bid request (internal/openrtb: about 9 KB of JSON, six impressions
-// whose ext maps each allowed bidder to its parameters, a raw ext on most
-// objects) is decoded; the bidder builds the floors, candidates, audience
-// matches, price adjustments, deal matches, auction entries, bid lines and
-// audit records of every impression (about 350 objects of ten types),
-// runs a second-price auction per impression and encodes a BidResponse
-// with the targeting keys of every bid in a map. Every strategy writes the
-// same bytes for the same request: the tests compare them, with each
-// other and with testdata/response-*.json.
+// A bid request (the OpenRTB model of internal/workload: about 9 KB of
+// JSON, six impressions whose ext maps each allowed bidder to its
+// parameters, a raw ext on most objects) is decoded; the bidder builds the
+// floors, candidates, audience matches, price adjustments, deal matches,
+// auction entries, bid lines and audit records of every impression (about
+// 350 objects of ten types), runs a second-price auction per impression and
+// encodes a BidResponse with the targeting keys of every bid in a map.
+// Every strategy writes the same bytes for the same request: the tests
+// compare them, with each other and with testdata/response-*.json.
 //
 // The handler is written once against Sources (sources.go): a Source per
 // object type, a Slices per slice type, a Text for strings and a Codec.
@@ -37,7 +37,7 @@
 //     in binaries built with GOEXPERIMENT=arenas (arena.go).
 //
 // The model (the request, the response and their Reset methods) lives in
-// the repository's internal/openrtb rather than here, because the
+// the repository's internal/workload rather than here, because the
 // library's own tests decode and encode the same requests: one model of
 // the domain for both.
 //

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // scratchSize is the capacity of the buffer strings are built in: more than
@@ -31,7 +31,7 @@ func Handle(src *Sources, body []byte, w io.Writer) error {
 type Held struct {
 	src  *Sources
 	a    *Auction
-	resp *openrtb.BidResponse
+	resp *workload.BidResponse
 }
 
 // Serve is Handle without the end: it writes the response to w and returns
@@ -130,7 +130,7 @@ func (a *Auction) collectSegments(src *Sources) {
 }
 
 // segment returns the user's segment with the given ID, or nil.
-func (a *Auction) segment(id string) *openrtb.Segment {
+func (a *Auction) segment(id string) *workload.Segment {
 	lo, hi := 0, len(a.Segments)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -176,7 +176,7 @@ func (a *Auction) floors(src *Sources, ia *ImpAuction) {
 	}
 	ia.Floors = src.Floors.Grow(ia.Floors, n)
 	rate := usdPer(imp.BidFloorCur)
-	add := func(kind FloorKind, w, h int, d *openrtb.Deal, cpm float64) {
+	add := func(kind FloorKind, w, h int, d *workload.Deal, cpm float64) {
 		f := src.Floor.Alloc()
 		a.Objects++
 		f.Kind, f.W, f.H, f.Deal, f.CPM, f.Currency = kind, w, h, d, round4(cpm), "USD"
@@ -272,7 +272,7 @@ func (a *Auction) candidates(src *Sources, ia *ImpAuction) {
 	}
 }
 
-func hasSize(c *Campaign, f *openrtb.Format) bool {
+func hasSize(c *Campaign, f *workload.Format) bool {
 	for _, s := range c.Sizes {
 		if s.W == f.W && s.H == f.H {
 			return true
@@ -292,7 +292,7 @@ func floorOf(ia *ImpAuction, kind FloorKind) *Floor {
 
 // candidate prices campaign c on ia: audience matches, deals, adjustments
 // from the base price to the bid, and the floor check.
-func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind string, f *openrtb.Format, fl *Floor, w, h int, mult float64) {
+func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind string, f *workload.Format, fl *Floor, w, h int, mult float64) {
 	cd := src.Candidate.Alloc()
 	a.Objects++
 	a.Candidates++
@@ -378,7 +378,7 @@ func (a *Auction) candidate(src *Sources, ia *ImpAuction, c *Campaign, kind stri
 	ia.Candidates = append(ia.Candidates, cd)
 }
 
-func (ia *ImpAuction) dealFloor(d *openrtb.Deal) *Floor {
+func (ia *ImpAuction) dealFloor(d *workload.Deal) *Floor {
 	for _, f := range ia.Floors {
 		if f.Deal == d {
 			return f
@@ -408,8 +408,8 @@ func better(x, y *Candidate) bool {
 // entries makes one entry per seat with an eligible candidate, best first,
 // and the clearing price of the winner.
 func (a *Auction) entries(src *Sources, ia *ImpAuction) {
-	ia.Entries = src.Entries.Grow(ia.Entries, len(openrtb.Seats))
-	for _, seat := range openrtb.Seats {
+	ia.Entries = src.Entries.Grow(ia.Entries, len(workload.Seats))
+	for _, seat := range workload.Seats {
 		var best *Candidate
 		runnerUp, n := 0.0, 0
 		for _, cd := range ia.Candidates {
@@ -590,8 +590,8 @@ func (a *Auction) markup(b []byte, l *BidLine) []byte {
 }
 
 // respond builds the BidResponse from the bid lines, one seat bid per seat
-// in the order of openrtb.Seats.
-func (a *Auction) respond(src *Sources) *openrtb.BidResponse {
+// in the order of workload.Seats.
+func (a *Auction) respond(src *Sources) *workload.BidResponse {
 	resp := src.Response.Alloc()
 	resp.ID = a.Req.ID
 	resp.Cur = "USD"
@@ -600,7 +600,7 @@ func (a *Auction) respond(src *Sources) *openrtb.BidResponse {
 	resp.BidID = src.Text.String(b)
 
 	nseats := 0
-	for _, seat := range openrtb.Seats {
+	for _, seat := range workload.Seats {
 		for _, l := range a.Lines {
 			if l.Entry.Seat == seat {
 				nseats++
@@ -610,9 +610,9 @@ func (a *Auction) respond(src *Sources) *openrtb.BidResponse {
 	}
 	resp.SeatBid = src.SeatBids.Grow(resp.SeatBid, nseats)
 	if nseats > 0 && resp.Ext.BidsPerSeat == nil {
-		resp.Ext.BidsPerSeat = src.Counts.Make(len(openrtb.Seats))
+		resp.Ext.BidsPerSeat = src.Counts.Make(len(workload.Seats))
 	}
-	for _, seat := range openrtb.Seats {
+	for _, seat := range workload.Seats {
 		n := 0
 		for _, l := range a.Lines {
 			if l.Entry.Seat == seat {
@@ -654,7 +654,7 @@ func (a *Auction) respond(src *Sources) *openrtb.BidResponse {
 // that a pooled BidExt keeps from one request to the next, that a scope
 // keeps for its next request (slab.MakeMapIn), and that the other
 // strategies make per bid.
-func (a *Auction) bid(src *Sources, bid *openrtb.Bid, l *BidLine) {
+func (a *Auction) bid(src *Sources, bid *workload.Bid, l *BidLine) {
 	cd := l.Entry.Best
 	c := cd.Campaign
 	bid.ID = l.ID
@@ -697,7 +697,7 @@ func (a *Auction) bid(src *Sources, bid *openrtb.Bid, l *BidLine) {
 // free gives every object of the request back to src: through Release if
 // it is set, else each to its Source, children before the object that
 // holds them (Free resets the holder and its slices).
-func (a *Auction) free(src *Sources, resp *openrtb.BidResponse) {
+func (a *Auction) free(src *Sources, resp *workload.BidResponse) {
 	if src.Release != nil {
 		src.Release()
 		return

@@ -9,7 +9,7 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 func main() {
@@ -57,7 +57,7 @@ func loadCmd(args []string, out io.Writer) error {
 	if !ok {
 		return fmt.Errorf("load: unknown strategy %q: want one of %s", *alloc, strings.Join(strategyNames(), ", "))
 	}
-	bodies := openrtb.Samples(*seeds)
+	bodies := workload.SampleBidRequests(*seeds)
 	prefix := fmt.Sprintf("alloc=%s measure=%s", st.Name, *measure)
 	if *measure == "inflight" {
 		r, err := inFlight(st, bodies, *warmup, *n)

@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
@@ -26,9 +26,9 @@ var responseEncoder = slabjson.NewEncoder(slabjson.EscapeHTML())
 func ScopeSources(pool *slab.ScopePool) *Sources {
 	r := &scopeRequest{pool: pool}
 	return &Sources{
-		Request:     scopeSource[openrtb.BidRequest]{r},
-		Response:    scopeSource[openrtb.BidResponse]{r},
-		BidExt:      scopeSource[openrtb.BidExt]{r},
+		Request:     scopeSource[workload.BidRequest]{r},
+		Response:    scopeSource[workload.BidResponse]{r},
+		BidExt:      scopeSource[workload.BidExt]{r},
 		Auction:     scopeSource[Auction]{r},
 		ImpAuction:  scopeSource[ImpAuction]{r},
 		Floor:       scopeSource[Floor]{r},
@@ -49,12 +49,12 @@ func ScopeSources(pool *slab.ScopePool) *Sources {
 		Entries:      scopeSlices[*AuctionEntry]{r},
 		BidLines:     scopeSlices[*BidLine]{r},
 		Audits:       scopeSlices[*AuditRecord]{r},
-		Segments:     scopeSlices[*openrtb.Segment]{r},
-		SeatBids:     scopeSlices[openrtb.SeatBid]{r},
-		Bids:         scopeSlices[openrtb.Bid]{r},
+		Segments:     scopeSlices[*workload.Segment]{r},
+		SeatBids:     scopeSlices[workload.SeatBid]{r},
+		Bids:         scopeSlices[workload.Bid]{r},
 		Bytes:        scopeSlices[byte]{r},
-		Targets:      scopeMaps[openrtb.Targets, string, string]{r},
-		Counts:       scopeMaps[openrtb.Counts, string, int]{r},
+		Targets:      scopeMaps[workload.Targets, string, string]{r},
+		Counts:       scopeMaps[workload.Counts, string, int]{r},
 
 		Text:    scopeText{r},
 		Codec:   scopeCodec{r},
@@ -116,11 +116,11 @@ func (t scopeText) String(b []byte) string { return slab.StringIn(t.r.s, b) }
 type scopeCodec struct{ r *scopeRequest }
 
 // Decode decodes data into req, placing what it holds in the scope.
-func (c scopeCodec) Decode(data []byte, req *openrtb.BidRequest) error {
+func (c scopeCodec) Decode(data []byte, req *workload.BidRequest) error {
 	return slabjson.Unmarshal(c.r.s, data, req)
 }
 
 // Encode writes resp as encoding/json's Encoder does.
-func (scopeCodec) Encode(w io.Writer, resp *openrtb.BidResponse) error {
+func (scopeCodec) Encode(w io.Writer, resp *workload.BidResponse) error {
 	return responseEncoder.Encode(w, resp)
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // maxBody is the largest bid request the server reads.
@@ -45,7 +45,7 @@ func (b *bidder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			seed = 1
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(openrtb.Sample(seed))
+		w.Write(workload.SampleBidRequest(seed))
 	default:
 		http.Error(w, "POST /openrtb2/auction or GET /sample?seed=N", http.StatusNotFound)
 	}

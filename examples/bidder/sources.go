@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -56,8 +56,8 @@ type Text interface {
 // resp to w as one JSON value followed by a newline, with <, > and & escaped
 // as encoding/json escapes them by default.
 type Codec interface {
-	Decode(data []byte, req *openrtb.BidRequest) error
-	Encode(w io.Writer, resp *openrtb.BidResponse) error
+	Decode(data []byte, req *workload.BidRequest) error
+	Encode(w io.Writer, resp *workload.BidResponse) error
 }
 
 // Sources is an allocation strategy: where every object, slice and string of
@@ -65,9 +65,9 @@ type Codec interface {
 // encoded. The workload is written once against Sources, so every strategy
 // runs the same code.
 type Sources struct {
-	Request     Source[openrtb.BidRequest]
-	Response    Source[openrtb.BidResponse]
-	BidExt      Source[openrtb.BidExt]
+	Request     Source[workload.BidRequest]
+	Response    Source[workload.BidResponse]
+	BidExt      Source[workload.BidExt]
 	Auction     Source[Auction]
 	ImpAuction  Source[ImpAuction]
 	Floor       Source[Floor]
@@ -88,13 +88,13 @@ type Sources struct {
 	Entries      Slices[*AuctionEntry]
 	BidLines     Slices[*BidLine]
 	Audits       Slices[*AuditRecord]
-	Segments     Slices[*openrtb.Segment]
-	SeatBids     Slices[openrtb.SeatBid]
-	Bids         Slices[openrtb.Bid]
+	Segments     Slices[*workload.Segment]
+	SeatBids     Slices[workload.SeatBid]
+	Bids         Slices[workload.Bid]
 	Bytes        Slices[byte]
 
-	Targets Maps[openrtb.Targets]
-	Counts  Maps[openrtb.Counts]
+	Targets Maps[workload.Targets]
+	Counts  Maps[workload.Counts]
 
 	Text  Text
 	Codec Codec
@@ -163,9 +163,9 @@ func (s *SyncPool[T, P]) Free(x *T) {
 // strategies; the caller sets the Codec.
 func heapSources() *Sources {
 	return &Sources{
-		Request:     Heap[openrtb.BidRequest]{},
-		Response:    Heap[openrtb.BidResponse]{},
-		BidExt:      Heap[openrtb.BidExt]{},
+		Request:     Heap[workload.BidRequest]{},
+		Response:    Heap[workload.BidResponse]{},
+		BidExt:      Heap[workload.BidExt]{},
 		Auction:     Heap[Auction]{},
 		ImpAuction:  Heap[ImpAuction]{},
 		Floor:       Heap[Floor]{},
@@ -191,12 +191,12 @@ func setGoSlices(src *Sources) {
 	src.Entries = GoSlices[*AuctionEntry]{}
 	src.BidLines = GoSlices[*BidLine]{}
 	src.Audits = GoSlices[*AuditRecord]{}
-	src.Segments = GoSlices[*openrtb.Segment]{}
-	src.SeatBids = GoSlices[openrtb.SeatBid]{}
-	src.Bids = GoSlices[openrtb.Bid]{}
+	src.Segments = GoSlices[*workload.Segment]{}
+	src.SeatBids = GoSlices[workload.SeatBid]{}
+	src.Bids = GoSlices[workload.Bid]{}
 	src.Bytes = GoSlices[byte]{}
-	src.Targets = GoMaps[openrtb.Targets, string, string]{}
-	src.Counts = GoMaps[openrtb.Counts, string, int]{}
+	src.Targets = GoMaps[workload.Targets, string, string]{}
+	src.Counts = GoMaps[workload.Counts, string, int]{}
 	src.Text = GoText{}
 }
 
@@ -225,9 +225,9 @@ func HeapV2() *Sources {
 // the returned Sources.
 func syncPools() *Sources {
 	src := &Sources{
-		Request:     NewSyncPool[openrtb.BidRequest](),
-		Response:    NewSyncPool[openrtb.BidResponse](),
-		BidExt:      NewSyncPool[openrtb.BidExt](),
+		Request:     NewSyncPool[workload.BidRequest](),
+		Response:    NewSyncPool[workload.BidResponse](),
+		BidExt:      NewSyncPool[workload.BidExt](),
 		Auction:     NewSyncPool[Auction](),
 		ImpAuction:  NewSyncPool[ImpAuction](),
 		Floor:       NewSyncPool[Floor](),

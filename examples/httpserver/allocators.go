@@ -3,6 +3,7 @@ package main
 import (
 	"sync"
 
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -30,10 +31,17 @@ func (heapAlloc[T]) Release() {}
 
 func heapObjects() *Objects {
 	return &Objects{
-		Requests: heapAlloc[PriceRequest]{}, Orders: heapAlloc[Order]{}, Customers: heapAlloc[Customer]{},
-		Addresses: heapAlloc[Address]{}, Lines: heapAlloc[LineItem]{},
-		Products: heapAlloc[Product]{}, Discounts: heapAlloc[Discount]{}, Taxes: heapAlloc[TaxLine]{},
-		Shipments: heapAlloc[Shipment]{}, Payments: heapAlloc[Payment]{}, Events: heapAlloc[AuditEvent]{},
+		Requests:  heapAlloc[PriceRequest]{},
+		Orders:    heapAlloc[workload.Order]{},
+		Customers: heapAlloc[workload.Customer]{},
+		Addresses: heapAlloc[workload.Address]{},
+		Lines:     heapAlloc[workload.LineItem]{},
+		Products:  heapAlloc[workload.Product]{},
+		Discounts: heapAlloc[workload.Discount]{},
+		Taxes:     heapAlloc[workload.TaxLine]{},
+		Shipments: heapAlloc[workload.Shipment]{},
+		Payments:  heapAlloc[workload.Payment]{},
+		Events:    heapAlloc[workload.AuditEvent]{},
 	}
 }
 
@@ -93,16 +101,16 @@ func newSyncPoolAlloc[T any](p *sync.Pool, reset func(*T)) *syncPoolAlloc[T] {
 func (ps *syncPools) objects() *Objects {
 	return &Objects{
 		Requests:  newSyncPoolAlloc(&ps.requests, (*PriceRequest).Reset),
-		Orders:    newSyncPoolAlloc(&ps.orders, (*Order).Reset),
-		Customers: newSyncPoolAlloc(&ps.customers, zero[Customer]),
-		Addresses: newSyncPoolAlloc(&ps.addresses, zero[Address]),
-		Lines:     newSyncPoolAlloc(&ps.lines, (*LineItem).Reset),
-		Products:  newSyncPoolAlloc(&ps.products, zero[Product]),
-		Discounts: newSyncPoolAlloc(&ps.discounts, zero[Discount]),
-		Taxes:     newSyncPoolAlloc(&ps.taxes, zero[TaxLine]),
-		Shipments: newSyncPoolAlloc(&ps.shipments, (*Shipment).Reset),
-		Payments:  newSyncPoolAlloc(&ps.payments, zero[Payment]),
-		Events:    newSyncPoolAlloc(&ps.events, zero[AuditEvent]),
+		Orders:    newSyncPoolAlloc(&ps.orders, (*workload.Order).Reset),
+		Customers: newSyncPoolAlloc(&ps.customers, zero[workload.Customer]),
+		Addresses: newSyncPoolAlloc(&ps.addresses, zero[workload.Address]),
+		Lines:     newSyncPoolAlloc(&ps.lines, (*workload.LineItem).Reset),
+		Products:  newSyncPoolAlloc(&ps.products, zero[workload.Product]),
+		Discounts: newSyncPoolAlloc(&ps.discounts, zero[workload.Discount]),
+		Taxes:     newSyncPoolAlloc(&ps.taxes, zero[workload.TaxLine]),
+		Shipments: newSyncPoolAlloc(&ps.shipments, (*workload.Shipment).Reset),
+		Payments:  newSyncPoolAlloc(&ps.payments, zero[workload.Payment]),
+		Events:    newSyncPoolAlloc(&ps.events, zero[workload.AuditEvent]),
 	}
 }
 
@@ -141,24 +149,31 @@ func (a *chanAlloc[T]) put(x *T) {
 
 type chanPools struct {
 	requests  chan *PriceRequest
-	orders    chan *Order
-	customers chan *Customer
-	addresses chan *Address
-	lines     chan *LineItem
-	products  chan *Product
-	discounts chan *Discount
-	taxes     chan *TaxLine
-	shipments chan *Shipment
-	payments  chan *Payment
-	events    chan *AuditEvent
+	orders    chan *workload.Order
+	customers chan *workload.Customer
+	addresses chan *workload.Address
+	lines     chan *workload.LineItem
+	products  chan *workload.Product
+	discounts chan *workload.Discount
+	taxes     chan *workload.TaxLine
+	shipments chan *workload.Shipment
+	payments  chan *workload.Payment
+	events    chan *workload.AuditEvent
 }
 
 func newChanPools(size int) *chanPools {
 	return &chanPools{
-		requests: make(chan *PriceRequest, size), orders: make(chan *Order, size), customers: make(chan *Customer, size),
-		addresses: make(chan *Address, size), lines: make(chan *LineItem, size),
-		products: make(chan *Product, size), discounts: make(chan *Discount, size), taxes: make(chan *TaxLine, size),
-		shipments: make(chan *Shipment, size), payments: make(chan *Payment, size), events: make(chan *AuditEvent, size),
+		requests:  make(chan *PriceRequest, size),
+		orders:    make(chan *workload.Order, size),
+		customers: make(chan *workload.Customer, size),
+		addresses: make(chan *workload.Address, size),
+		lines:     make(chan *workload.LineItem, size),
+		products:  make(chan *workload.Product, size),
+		discounts: make(chan *workload.Discount, size),
+		taxes:     make(chan *workload.TaxLine, size),
+		shipments: make(chan *workload.Shipment, size),
+		payments:  make(chan *workload.Payment, size),
+		events:    make(chan *workload.AuditEvent, size),
 	}
 }
 
@@ -168,12 +183,17 @@ func newChanAlloc[T any](ch chan *T, reset func(*T)) *chanAlloc[T] {
 
 func (cs *chanPools) objects() *Objects {
 	return &Objects{
-		Requests: newChanAlloc(cs.requests, (*PriceRequest).Reset), Orders: newChanAlloc(cs.orders, (*Order).Reset),
-		Customers: newChanAlloc(cs.customers, zero[Customer]), Addresses: newChanAlloc(cs.addresses, zero[Address]),
-		Lines: newChanAlloc(cs.lines, (*LineItem).Reset), Products: newChanAlloc(cs.products, zero[Product]),
-		Discounts: newChanAlloc(cs.discounts, zero[Discount]), Taxes: newChanAlloc(cs.taxes, zero[TaxLine]),
-		Shipments: newChanAlloc(cs.shipments, (*Shipment).Reset), Payments: newChanAlloc(cs.payments, zero[Payment]),
-		Events: newChanAlloc(cs.events, zero[AuditEvent]),
+		Requests:  newChanAlloc(cs.requests, (*PriceRequest).Reset),
+		Orders:    newChanAlloc(cs.orders, (*workload.Order).Reset),
+		Customers: newChanAlloc(cs.customers, zero[workload.Customer]),
+		Addresses: newChanAlloc(cs.addresses, zero[workload.Address]),
+		Lines:     newChanAlloc(cs.lines, (*workload.LineItem).Reset),
+		Products:  newChanAlloc(cs.products, zero[workload.Product]),
+		Discounts: newChanAlloc(cs.discounts, zero[workload.Discount]),
+		Taxes:     newChanAlloc(cs.taxes, zero[workload.TaxLine]),
+		Shipments: newChanAlloc(cs.shipments, (*workload.Shipment).Reset),
+		Payments:  newChanAlloc(cs.payments, zero[workload.Payment]),
+		Events:    newChanAlloc(cs.events, zero[workload.AuditEvent]),
 	}
 }
 
@@ -186,32 +206,32 @@ func (cs *chanPools) objects() *Objects {
 // strategy and the type ("pool/orders").
 type slabPools struct {
 	requests  *slab.Pool[PriceRequest]
-	orders    *slab.Pool[Order]
-	customers *slab.Pool[Customer]
-	addresses *slab.Pool[Address]
-	lines     *slab.Pool[LineItem]
-	products  *slab.Pool[Product]
-	discounts *slab.Pool[Discount]
-	taxes     *slab.Pool[TaxLine]
-	shipments *slab.Pool[Shipment]
-	payments  *slab.Pool[Payment]
-	events    *slab.Pool[AuditEvent]
+	orders    *slab.Pool[workload.Order]
+	customers *slab.Pool[workload.Customer]
+	addresses *slab.Pool[workload.Address]
+	lines     *slab.Pool[workload.LineItem]
+	products  *slab.Pool[workload.Product]
+	discounts *slab.Pool[workload.Discount]
+	taxes     *slab.Pool[workload.TaxLine]
+	shipments *slab.Pool[workload.Shipment]
+	payments  *slab.Pool[workload.Payment]
+	events    *slab.Pool[workload.AuditEvent]
 }
 
 func newSlabPools(prefix string) *slabPools {
 	name := func(s string) slab.Option { return slab.WithName(prefix + "/" + s) }
 	return &slabPools{
 		requests:  slab.New[PriceRequest](name("requests"), slab.WithReset((*PriceRequest).Reset)),
-		orders:    slab.New[Order](name("orders"), slab.WithReset((*Order).Reset)),
-		customers: slab.New[Customer](name("customers")),
-		addresses: slab.New[Address](name("addresses")),
-		lines:     slab.New[LineItem](name("lines"), slab.WithReset((*LineItem).Reset)),
-		products:  slab.New[Product](name("products")),
-		discounts: slab.New[Discount](name("discounts")),
-		taxes:     slab.New[TaxLine](name("taxes")),
-		shipments: slab.New[Shipment](name("shipments"), slab.WithReset((*Shipment).Reset)),
-		payments:  slab.New[Payment](name("payments")),
-		events:    slab.New[AuditEvent](name("events")),
+		orders:    slab.New[workload.Order](name("orders"), slab.WithReset((*workload.Order).Reset)),
+		customers: slab.New[workload.Customer](name("customers")),
+		addresses: slab.New[workload.Address](name("addresses")),
+		lines:     slab.New[workload.LineItem](name("lines"), slab.WithReset((*workload.LineItem).Reset)),
+		products:  slab.New[workload.Product](name("products")),
+		discounts: slab.New[workload.Discount](name("discounts")),
+		taxes:     slab.New[workload.TaxLine](name("taxes")),
+		shipments: slab.New[workload.Shipment](name("shipments"), slab.WithReset((*workload.Shipment).Reset)),
+		payments:  slab.New[workload.Payment](name("payments")),
+		events:    slab.New[workload.AuditEvent](name("events")),
 	}
 }
 
@@ -260,10 +280,17 @@ func (scopeAlloc[T]) Release() {}
 
 func scopeObjects() *Objects {
 	o := new(Objects)
-	o.Requests, o.Orders, o.Lines = scopeAlloc[PriceRequest]{o}, scopeAlloc[Order]{o}, scopeAlloc[LineItem]{o}
-	o.Customers, o.Addresses = scopeAlloc[Customer]{o}, scopeAlloc[Address]{o}
-	o.Products, o.Discounts, o.Taxes = scopeAlloc[Product]{o}, scopeAlloc[Discount]{o}, scopeAlloc[TaxLine]{o}
-	o.Shipments, o.Payments, o.Events = scopeAlloc[Shipment]{o}, scopeAlloc[Payment]{o}, scopeAlloc[AuditEvent]{o}
+	o.Requests = scopeAlloc[PriceRequest]{o}
+	o.Orders = scopeAlloc[workload.Order]{o}
+	o.Customers = scopeAlloc[workload.Customer]{o}
+	o.Addresses = scopeAlloc[workload.Address]{o}
+	o.Lines = scopeAlloc[workload.LineItem]{o}
+	o.Products = scopeAlloc[workload.Product]{o}
+	o.Discounts = scopeAlloc[workload.Discount]{o}
+	o.Taxes = scopeAlloc[workload.TaxLine]{o}
+	o.Shipments = scopeAlloc[workload.Shipment]{o}
+	o.Payments = scopeAlloc[workload.Payment]{o}
+	o.Events = scopeAlloc[workload.AuditEvent]{o}
 	return o
 }
 

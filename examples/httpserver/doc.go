@@ -12,12 +12,13 @@
 // items with tags, coupons, payment terms) and answers with the priced
 // order: its lines with their products, discounts and taxes, parcels,
 // instalments, totals and a digest of the audit trail. The request is
-// decoded into a PriceRequest (request.go); pricing builds an Order from
-// it (model.go): its Customer and Addresses, a LineItem, a Product and a
-// line ID string per item, the lines' Discounts and TaxLines, the
+// decoded into a PriceRequest (request.go); pricing builds an Order from it
+// (the order-pricing model of internal/workload, which the library's
+// benchmarks build too): its Customer and Addresses, a LineItem, a Product
+// and a line ID string per item, the lines' Discounts and TaxLines, the
 // Shipments, the Payments and an AuditEvent per pricing step, linked by
-// pointers and held in slices. For the sample order of 24 items that is
-// 314 objects of ten types, 66 slices and 25 strings, besides the decoded
+// pointers and held in slices. For the sample order of 24 items that is 314
+// objects of ten types, 66 slices and 25 strings, besides the decoded
 // request (a PriceRequest with 24 items, their tags and about a hundred
 // strings); the types are of 40 to 330 bytes. The response, the Order
 // encoded with encoding/json, is about 14 KB.

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // Response encoding: the priced Order is the response, encoded with
@@ -15,6 +17,6 @@ import (
 
 // encodeStd appends ord to out as encoding/json's Encoder writes it: one
 // line of JSON.
-func encodeStd(out *bytes.Buffer, ord *Order) error {
+func encodeStd(out *bytes.Buffer, ord *workload.Order) error {
 	return json.NewEncoder(out).Encode(ord)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 	"github.com/stretchr/testify/assert"
@@ -41,9 +42,9 @@ func newTestServer(t testing.TB, name, codec string) (*server, http.Handler) {
 
 // decodeResponse decodes a priced order, refusing fields the model does not
 // have: the response is the Order as the model's tags describe it.
-func decodeResponse(t testing.TB, body []byte) *Order {
+func decodeResponse(t testing.TB, body []byte) *workload.Order {
 	t.Helper()
-	var ord Order
+	var ord workload.Order
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	require.NoError(t, d.Decode(&ord), "the response is JSON of the model's shape: %s", body)
@@ -118,7 +119,7 @@ func TestPriceSampleEveryStrategy(t *testing.T) {
 				assert.Equal(t, resp.Totals.Total, paid, "the instalments pay the total")
 				assert.Len(t, resp.Payments, int(req.Payment.Installments), "one payment per instalment")
 				c := req.Customer
-				assert.Equal(t, Customer{ID: c.ID, Name: c.Name, Email: c.Email, Tier: c.Tier, TaxExempt: c.TaxExempt}, *resp.Customer,
+				assert.Equal(t, workload.Customer{ID: c.ID, Name: c.Name, Email: c.Email, Tier: c.Tier, TaxExempt: c.TaxExempt}, *resp.Customer,
 					"the customer is echoed")
 				assert.Equal(t, *resp.ShipTo, *resp.BillTo, "without a billing address the order is billed to the shipping address")
 				assert.Equal(t, req.ShipTo.City, resp.ShipTo.City, "the shipping address is echoed")
@@ -385,10 +386,11 @@ func TestLeakDemo(t *testing.T) {
 // 40 to 330 bytes.
 func TestObjectSizes(t *testing.T) {
 	sizes := map[string]uintptr{
-		"PriceRequest": unsafe.Sizeof(PriceRequest{}), "ItemInput": unsafe.Sizeof(ItemInput{}), "Customer": unsafe.Sizeof(Customer{}),
-		"Address": unsafe.Sizeof(Address{}), "AddressInput": unsafe.Sizeof(AddressInput{}), "Order": unsafe.Sizeof(Order{}), "LineItem": unsafe.Sizeof(LineItem{}),
-		"Product": unsafe.Sizeof(Product{}), "Discount": unsafe.Sizeof(Discount{}), "TaxLine": unsafe.Sizeof(TaxLine{}),
-		"Shipment": unsafe.Sizeof(Shipment{}), "Payment": unsafe.Sizeof(Payment{}), "AuditEvent": unsafe.Sizeof(AuditEvent{}),
+		"PriceRequest": unsafe.Sizeof(PriceRequest{}), "ItemInput": unsafe.Sizeof(ItemInput{}), "AddressInput": unsafe.Sizeof(AddressInput{}),
+		"Order": unsafe.Sizeof(workload.Order{}), "Customer": unsafe.Sizeof(workload.Customer{}), "Address": unsafe.Sizeof(workload.Address{}),
+		"LineItem": unsafe.Sizeof(workload.LineItem{}), "Product": unsafe.Sizeof(workload.Product{}),
+		"Discount": unsafe.Sizeof(workload.Discount{}), "TaxLine": unsafe.Sizeof(workload.TaxLine{}),
+		"Shipment": unsafe.Sizeof(workload.Shipment{}), "Payment": unsafe.Sizeof(workload.Payment{}), "AuditEvent": unsafe.Sizeof(workload.AuditEvent{}),
 	}
 	for name, size := range sizes {
 		assert.GreaterOrEqual(t, size, uintptr(40), "%s is at least 40 bytes", name)

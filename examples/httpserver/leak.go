@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -14,7 +15,7 @@ import (
 // records the order in a request log whose entries come from Pool.Alloc,
 // and forgets to Free them. The server keeps serving and logs the leak.
 type leakDemo struct {
-	pool *slab.Pool[AuditEvent]
+	pool *slab.Pool[workload.AuditEvent]
 	log  *slog.Logger
 	// lastCheck is when the leak was last looked for (Unix nanoseconds);
 	// reported is the leaked count in the last report.
@@ -23,12 +24,12 @@ type leakDemo struct {
 }
 
 func newLeakDemo(log *slog.Logger) *leakDemo {
-	return &leakDemo{pool: slab.New[AuditEvent](slab.WithName("request-log")), log: log}
+	return &leakDemo{pool: slab.New[workload.AuditEvent](slab.WithName("request-log")), log: log}
 }
 
 // forgetFree is the leaking handler code. A correct version ends with
 // d.pool.Free(ev) once the entry is written out.
-func (d *leakDemo) forgetFree(ord *Order) {
+func (d *leakDemo) forgetFree(ord *workload.Order) {
 	ev := d.pool.Alloc() //slabvet:ignore lostfree leaked on purpose: never freed
 	ev.Kind = evOrderPriced
 	ev.Amount = ord.Totals.Total
@@ -56,9 +57,9 @@ func (d *leakDemo) check() {
 // one place to change when the slabdebug tracker offers a report by
 // allocation site (tracker.Find with an option selecting the pool): release
 // builds only know how many objects are live, not which line took them.
-func leakReport(p *slab.Pool[AuditEvent]) (live int64, report string) {
+func leakReport(p *slab.Pool[workload.AuditEvent]) (live int64, report string) {
 	st := p.Stats()
 	return st.Live, fmt.Sprintf("%d object(s) of %s, %d bytes, still allocated in pool %q; "+
 		"rebuild with -tags slabdebug to see where they were allocated",
-		st.Live, st.Type, st.Live*int64(unsafe.Sizeof(AuditEvent{})), st.Name)
+		st.Live, st.Type, st.Live*int64(unsafe.Sizeof(workload.AuditEvent{})), st.Name)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -28,7 +29,7 @@ var metricsRuns atomic.Int32
 func TestMetricsCountTheLeak(t *testing.T) {
 	pool := fmt.Sprintf("request-log.metrics-test.%d", metricsRuns.Add(1))
 	s, _ := newTestServer(t, "scope", jsonAuto)
-	s.leak = &leakDemo{pool: slab.New[AuditEvent](slab.WithName(pool)), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.leak = &leakDemo{pool: slab.New[workload.AuditEvent](slab.WithName(pool)), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := withMetrics(s.routes())
 
 	// scrape returns the value of the metric name for the leak's pool.

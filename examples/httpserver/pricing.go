@@ -1,17 +1,15 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/slabtrack/slabtrack/internal/workload"
+)
 
 // Pricing: the handler's business logic, the same for every strategy. It
 // builds the order's object graph through an Objects and computes its
 // discounts, taxes, parcels and instalments. Nothing here allocates except
 // through the Objects (objects, slices and strings), and error messages.
-
-// Tax classes of products.
-const (
-	taxStandard = "standard"
-	taxReduced  = "reduced"
-)
 
 // A jurisdiction levies one tax, at a rate per tax class.
 type jurisdiction struct {
@@ -50,24 +48,24 @@ func taxRules(country, region string) ([]jurisdiction, bool) {
 
 func taxClass(category string) string {
 	if category == "books" || category == "food" {
-		return taxReduced
+		return workload.TaxReduced
 	}
-	return taxStandard
+	return workload.TaxStandard
 }
 
 // A coupon reduces the lines it applies to by a rate.
 type coupon struct {
 	code    string
 	rateBP  int64
-	applies func(*LineItem) bool
+	applies func(*workload.LineItem) bool
 	// freeShipping waives the shipping cost instead.
 	freeShipping bool
 }
 
 var coupons = []coupon{
-	{code: "SAVE10", rateBP: 1000, applies: func(*LineItem) bool { return true }},
-	{code: "BOOKS5", rateBP: 500, applies: func(l *LineItem) bool { return l.Product.Category == "books" }},
-	{code: "BULK15", rateBP: 1500, applies: func(l *LineItem) bool { return l.Quantity >= 5 }},
+	{code: "SAVE10", rateBP: 1000, applies: func(*workload.LineItem) bool { return true }},
+	{code: "BOOKS5", rateBP: 500, applies: func(l *workload.LineItem) bool { return l.Product.Category == "books" }},
+	{code: "BULK15", rateBP: 1500, applies: func(l *workload.LineItem) bool { return l.Quantity >= 5 }},
 	{code: "FREESHIP", freeShipping: true},
 }
 
@@ -123,7 +121,7 @@ func percentOf(amount, rateBP int64) int64 {
 // priceOrder builds and prices the order of req, allocating every object
 // through o. On a bad line or coupon it returns an error after having
 // allocated part of the order: the caller's Release gives that back too.
-func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
+func priceOrder(o *Objects, req *PriceRequest) (*workload.Order, *apiError) {
 	if err := validateOrder(req); err != nil {
 		return nil, err
 	}
@@ -212,7 +210,7 @@ func priceOrder(o *Objects, req *PriceRequest) (*Order, *apiError) {
 	return ord, nil
 }
 
-func newAddress(o *Objects, in *AddressInput) *Address {
+func newAddress(o *Objects, in *AddressInput) *workload.Address {
 	a := o.Addresses.New()
 	a.Name, a.Line1, a.City, a.Region, a.PostalCode, a.Country = in.Name, in.Line1, in.City, in.Region, in.PostalCode, in.Country
 	return a
@@ -231,7 +229,7 @@ func lineID(o *Objects, orderID string, seq int32) string {
 	return newString(o, b)
 }
 
-func addEvent(o *Objects, ord *Order, kind string, l *LineItem, amount int64) {
+func addEvent(o *Objects, ord *workload.Order, kind string, l *workload.LineItem, amount int64) {
 	e := o.Events.New()
 	e.Seq = int32(len(ord.Events) + 1)
 	e.Kind = kind
@@ -241,7 +239,7 @@ func addEvent(o *Objects, ord *Order, kind string, l *LineItem, amount int64) {
 }
 
 // addDiscount reduces l by rateBP of its gross amount.
-func addDiscount(o *Objects, ord *Order, l *LineItem, code string, rateBP int64) {
+func addDiscount(o *Objects, ord *workload.Order, l *workload.LineItem, code string, rateBP int64) {
 	d := o.Discounts.New()
 	d.Code, d.Line, d.RateBP = code, l, rateBP
 	d.Amount = percentOf(l.Gross, rateBP)
@@ -250,10 +248,10 @@ func addDiscount(o *Objects, ord *Order, l *LineItem, code string, rateBP int64)
 	addEvent(o, ord, evLineDiscount, l, d.Amount)
 }
 
-func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
+func addTaxes(o *Objects, ord *workload.Order, l *workload.LineItem, rules []jurisdiction) {
 	for _, j := range rules {
 		rate := j.standard
-		if l.Product.TaxClass == taxReduced {
+		if l.Product.TaxClass == workload.TaxReduced {
 			rate = j.reduced
 		}
 		if rate == 0 {
@@ -269,9 +267,9 @@ func addTaxes(o *Objects, ord *Order, l *LineItem, rules []jurisdiction) {
 }
 
 // packShipments packs the lines, in order, into parcels.
-func packShipments(o *Objects, ord *Order, method string, free bool) {
+func packShipments(o *Objects, ord *workload.Order, method string, free bool) {
 	carrier, base, per100g := shippingRate(method)
-	var cur *Shipment
+	var cur *workload.Shipment
 	for _, l := range ord.Lines {
 		w := l.Product.WeightGrams * int64(l.Quantity)
 		if cur == nil || (cur.Items > 0 && cur.WeightGrams+w > maxParcelGrams) {
@@ -299,7 +297,7 @@ func packShipments(o *Objects, ord *Order, method string, free bool) {
 
 // schedulePayments splits the total into instalments 30 days apart; the
 // first one takes the remainder of the division.
-func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
+func schedulePayments(o *Objects, ord *workload.Order, in *PaymentInput) {
 	n := max(in.Installments, 1)
 	share := ord.Totals.Total / n
 	ord.Payments = growTo(o, ord.Payments, int(n))
@@ -323,7 +321,7 @@ func schedulePayments(o *Objects, ord *Order, in *PaymentInput) {
 // auditDigest hashes the audit trail (sequence, kind, line and amount of
 // every event), FNV-1a style over whole words: the response proves the
 // trail without listing it.
-func auditDigest(o *Order) uint64 {
+func auditDigest(o *workload.Order) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	for _, e := range o.Events {

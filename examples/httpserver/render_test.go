@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/slabtrack/slabtrack/internal/race"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +42,7 @@ func TestAppendErrorIsJSON(t *testing.T) {
 }
 
 // pricedOrder prices req with the heap strategy.
-func pricedOrder(t testing.TB, req *PriceRequest) *Order {
+func pricedOrder(t testing.TB, req *PriceRequest) *workload.Order {
 	t.Helper()
 	st, err := newStrategy("heap", jsonStd)
 	require.NoError(t, err, "strategy exists")

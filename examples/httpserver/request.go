@@ -18,8 +18,9 @@ const (
 )
 
 // The request's types: what POST /v1/orders/price takes, decoded from JSON.
-// Pricing copies what it needs into the model (model.go), as services keep
-// their wire types apart from their domain types.
+// Pricing copies what it needs into the domain model (workload.Order and
+// the types it links, in internal/workload), as services keep their wire
+// types apart from their domain types.
 //
 // Each type has an Unknown field for the JSON members it does not have,
 // because unknown members are refused and json v2, with its defaults (all

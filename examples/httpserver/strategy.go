@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 )
@@ -31,16 +32,16 @@ type Allocator[T any] interface {
 // builds, the response and its encoder).
 type Objects struct {
 	Requests  Allocator[PriceRequest]
-	Orders    Allocator[Order]
-	Customers Allocator[Customer]
-	Addresses Allocator[Address]
-	Lines     Allocator[LineItem]
-	Products  Allocator[Product]
-	Discounts Allocator[Discount]
-	Taxes     Allocator[TaxLine]
-	Shipments Allocator[Shipment]
-	Payments  Allocator[Payment]
-	Events    Allocator[AuditEvent]
+	Orders    Allocator[workload.Order]
+	Customers Allocator[workload.Customer]
+	Addresses Allocator[workload.Address]
+	Lines     Allocator[workload.LineItem]
+	Products  Allocator[workload.Product]
+	Discounts Allocator[workload.Discount]
+	Taxes     Allocator[workload.TaxLine]
+	Shipments Allocator[workload.Shipment]
+	Payments  Allocator[workload.Payment]
+	Events    Allocator[workload.AuditEvent]
 
 	// scope is the request's scope (scope strategy only, else nil): slices
 	// grow and strings are made in it.
@@ -233,6 +234,6 @@ func (s *Strategy) decode(o *Objects, w http.ResponseWriter, r *http.Request, re
 }
 
 // encode writes the priced order into o.out as JSON and a newline.
-func (s *Strategy) encode(o *Objects, ord *Order) error {
+func (s *Strategy) encode(o *Objects, ord *workload.Order) error {
 	return encodeStd(&o.out, ord)
 }

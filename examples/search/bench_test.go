@@ -9,7 +9,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
@@ -18,7 +18,7 @@ import (
 // and Encoder, json v2's Marshal and MarshalWrite, and slabjson's Encoder
 // (json v2's bytes, with EscapeHTML, and encoding/json's).
 func BenchmarkEncode(b *testing.B) {
-	resp := searchwork.Search(searchwork.HeapSources(), searchwork.Queries()[0])
+	resp := workload.Search(workload.SearchHeapSources(), workload.Queries()[0])
 	size, err := jsonv1.Marshal(resp)
 	if err != nil {
 		b.Fatal(err)
@@ -77,7 +77,7 @@ func BenchmarkEncode(b *testing.B) {
 // BenchmarkServe serves the queries in turn, one per op, with each
 // strategy's worker: building, encoding and giving back the response.
 func BenchmarkServe(b *testing.B) {
-	queries := searchwork.Queries()
+	queries := workload.Queries()
 	for _, st := range Strategies() {
 		b.Run("alloc="+st.Name, func(b *testing.B) {
 			wk := st.NewWorker()

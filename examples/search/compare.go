@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // A measure is one strategy's figures over one round of requests.
@@ -61,7 +61,7 @@ func readCounters() counters {
 
 // run serves n requests with st on g goroutines, each with a worker of its
 // own, cycling through the queries, and returns the figures.
-func run(st *Strategy, queries []searchwork.Query, n, g int) (measure, error) {
+func run(st *Strategy, queries []workload.Query, n, g int) (measure, error) {
 	workers := make([]*Worker, g)
 	for i := range workers {
 		workers[i] = st.NewWorker()
@@ -110,7 +110,7 @@ func compare(w io.Writer, names []string, base string, n, g, rounds, warmup int)
 		}
 		sts = append(sts, st)
 	}
-	queries := searchwork.Queries()
+	queries := workload.Queries()
 	for _, st := range sts {
 		if warmup == 0 {
 			break

@@ -1,6 +1,6 @@
 // Command search is a product search API whose requests are mostly
 // encoding: no JSON to decode, some 720 objects and 270 strings built per
-// request (internal/searchwork), and a response of about 68 KB written
+// request (internal/workload's search), and a response of about 68 KB written
 // with one of several strategies, so that allocators and encoders can be
 // compared on it.
 //

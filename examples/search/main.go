@@ -12,8 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 func main() {
@@ -50,9 +49,9 @@ func runMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *sample {
-		return st.NewWorker().Serve(searchwork.Queries()[0], stdout)
+		return st.NewWorker().Serve(workload.Queries()[0], stdout)
 	}
-	bg := reqwork.NewBackground(*heapMB << 20)
+	bg := workload.NewBackground(*heapMB << 20)
 	defer runtime.KeepAlive(bg)
 	runtime.GC()
 	if *cmp {
@@ -85,9 +84,9 @@ func handler(st *Strategy) http.Handler {
 
 // parseQuery reads a Query from r's URL: q (required), brand, sort
 // (relevance, price or rating; relevance if absent) and page (from 1).
-func parseQuery(r *http.Request) (searchwork.Query, error) {
+func parseQuery(r *http.Request) (workload.Query, error) {
 	v := r.URL.Query()
-	q := searchwork.Query{Text: v.Get("q"), Brand: v.Get("brand"), Sort: v.Get("sort"), Page: 1}
+	q := workload.Query{Text: v.Get("q"), Brand: v.Get("brand"), Sort: v.Get("sort"), Page: 1}
 	if strings.TrimSpace(q.Text) == "" {
 		return q, errors.New("q: missing")
 	}

@@ -11,14 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // want returns what encoding/json ("v1") or json v2 ("v2") writes for the
 // response to q, built on the heap, followed by a newline.
-func want(t *testing.T, bytesOf string, q searchwork.Query) string {
+func want(t *testing.T, bytesOf string, q workload.Query) string {
 	t.Helper()
-	resp := searchwork.Search(searchwork.HeapSources(), q)
+	resp := workload.Search(workload.SearchHeapSources(), q)
 	var b []byte
 	var err error
 	switch bytesOf {
@@ -40,7 +40,7 @@ func want(t *testing.T, bytesOf string, q searchwork.Query) string {
 func TestStrategiesWriteTheSameBytes(t *testing.T) {
 	wants := map[string][]string{}
 	for _, bytesOf := range []string{"v1", "v2"} {
-		for _, q := range searchwork.Queries() {
+		for _, q := range workload.Queries() {
 			wants[bytesOf] = append(wants[bytesOf], want(t, bytesOf, q))
 		}
 	}
@@ -48,7 +48,7 @@ func TestStrategiesWriteTheSameBytes(t *testing.T) {
 		t.Run(st.Name, func(t *testing.T) {
 			wk := st.NewWorker()
 			for range 3 {
-				for i, q := range searchwork.Queries() {
+				for i, q := range workload.Queries() {
 					var out bytes.Buffer
 					require.NoError(t, wk.Serve(q, &out))
 					require.Equal(t, wants[st.Bytes][i], out.String(), "%v: %s writes what %s writes", q, st.Name, st.Bytes)
@@ -67,7 +67,7 @@ func TestHandler(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/search?q=waterproof+jacket", nil))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
-	assert.Equal(t, want(t, "v2", searchwork.Queries()[0]), rec.Body.String(), "the first query, relevance sort and page 1 by default")
+	assert.Equal(t, want(t, "v2", workload.Queries()[0]), rec.Body.String(), "the first query, relevance sort and page 1 by default")
 
 	for _, bad := range []string{"/search", "/search?q=tent&sort=name", "/search?q=tent&page=0", "/search?q=tent&page=x"} {
 		rec := httptest.NewRecorder()
@@ -79,7 +79,7 @@ func TestHandler(t *testing.T) {
 func TestRunMain(t *testing.T) {
 	var out, errs bytes.Buffer
 	require.NoError(t, runMain([]string{"-sample", "-alloc", "syncpool+v1"}, &out, &errs))
-	assert.Equal(t, want(t, "v1", searchwork.Queries()[0]), out.String(), "-sample prints the first query's response")
+	assert.Equal(t, want(t, "v1", workload.Queries()[0]), out.String(), "-sample prints the first query's response")
 
 	out.Reset()
 	require.NoError(t, runMain([]string{"-compare", "-requests", "20", "-rounds", "2", "-warmup", "0", "-heap", "0"}, &out, &errs))

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
@@ -31,21 +31,21 @@ type Strategy struct {
 // encoded into, both recycled from one request to the next. A Worker
 // belongs to one goroutine at a time.
 type Worker struct {
-	src *searchwork.Sources
+	src *workload.SearchSources
 	// begin is called before a request's first allocation, release after
 	// its response is written.
 	begin, release func()
-	encode         func(w *bytes.Buffer, resp *searchwork.Response) error
+	encode         func(w *bytes.Buffer, resp *workload.SearchResponse) error
 	out            bytes.Buffer
 }
 
 // Serve answers q: it builds the response, encodes it into the worker's
 // buffer and writes it to w with one Write call, then gives the request's
 // memory back.
-func (wk *Worker) Serve(q searchwork.Query, w io.Writer) error {
+func (wk *Worker) Serve(q workload.Query, w io.Writer) error {
 	wk.begin()
 	defer wk.release()
-	resp := searchwork.Search(wk.src, q)
+	resp := workload.Search(wk.src, q)
 	wk.out.Reset()
 	if err := wk.encode(&wk.out, resp); err != nil {
 		return err
@@ -89,13 +89,13 @@ func strategyNamed(name string) (*Strategy, error) {
 
 // encodeV1 writes resp with encoding/json's Encoder: HTML escaped and a
 // newline after the value.
-func encodeV1(w *bytes.Buffer, resp *searchwork.Response) error {
+func encodeV1(w *bytes.Buffer, resp *workload.SearchResponse) error {
 	return jsonv1.NewEncoder(w).Encode(resp)
 }
 
 // encodeV2 writes resp with json v2's defaults and a newline, as json v2's
 // users write a response.
-func encodeV2(w *bytes.Buffer, resp *searchwork.Response) error {
+func encodeV2(w *bytes.Buffer, resp *workload.SearchResponse) error {
 	if err := json.MarshalWrite(w, resp); err != nil {
 		return err
 	}
@@ -104,8 +104,8 @@ func encodeV2(w *bytes.Buffer, resp *searchwork.Response) error {
 
 // heapWorker allocates with new and make and leaves the request to the
 // garbage collector.
-func heapWorker(encode func(*bytes.Buffer, *searchwork.Response) error) *Worker {
-	return &Worker{src: searchwork.HeapSources(), begin: func() {}, release: func() {}, encode: encode}
+func heapWorker(encode func(*bytes.Buffer, *workload.SearchResponse) error) *Worker {
+	return &Worker{src: workload.SearchHeapSources(), begin: func() {}, release: func() {}, encode: encode}
 }
 
 // syncPoolWorker returns a function making workers that take every object
@@ -113,25 +113,25 @@ func heapWorker(encode func(*bytes.Buffer, *searchwork.Response) error) *Worker 
 // it back after the response is written, through its Reset method if it
 // has slices (which keeps their capacity) or zeroed. That is how Go
 // services pool request objects today.
-func syncPoolWorker(encode func(*bytes.Buffer, *searchwork.Response) error) func() *Worker {
+func syncPoolWorker(encode func(*bytes.Buffer, *workload.SearchResponse) error) func() *Worker {
 	var ps [12]sync.Pool
 	return func() *Worker {
 		var gives []func()
-		src := &searchwork.Sources{
-			Response:  pooled(&ps[0], (*searchwork.Response).Reset, &gives),
-			Page:      pooled(&ps[1], zero[searchwork.Page], &gives),
-			Hit:       pooled(&ps[2], (*searchwork.Hit).Reset, &gives),
-			Price:     pooled(&ps[3], zero[searchwork.Price], &gives),
-			Seller:    pooled(&ps[4], zero[searchwork.Seller], &gives),
-			Rating:    pooled(&ps[5], zero[searchwork.Rating], &gives),
-			Stock:     pooled(&ps[6], zero[searchwork.Stock], &gives),
-			Image:     pooled(&ps[7], zero[searchwork.Image], &gives),
-			Variant:   pooled(&ps[8], zero[searchwork.Variant], &gives),
-			Highlight: pooled(&ps[9], zero[searchwork.Highlight], &gives),
-			Facet:     pooled(&ps[10], (*searchwork.Facet).Reset, &gives),
-			Bucket:    pooled(&ps[11], zero[searchwork.Bucket], &gives),
+		src := &workload.SearchSources{
+			Response:  pooled(&ps[0], (*workload.SearchResponse).Reset, &gives),
+			Page:      pooled(&ps[1], zero[workload.Page], &gives),
+			Hit:       pooled(&ps[2], (*workload.Hit).Reset, &gives),
+			Price:     pooled(&ps[3], zero[workload.Price], &gives),
+			Seller:    pooled(&ps[4], zero[workload.Seller], &gives),
+			Rating:    pooled(&ps[5], zero[workload.Rating], &gives),
+			Stock:     pooled(&ps[6], zero[workload.Stock], &gives),
+			Image:     pooled(&ps[7], zero[workload.Image], &gives),
+			Variant:   pooled(&ps[8], zero[workload.Variant], &gives),
+			Highlight: pooled(&ps[9], zero[workload.Highlight], &gives),
+			Facet:     pooled(&ps[10], (*workload.Facet).Reset, &gives),
+			Bucket:    pooled(&ps[11], zero[workload.Bucket], &gives),
 		}
-		searchwork.SetGoSlices(src)
+		workload.SetGoSlices(src)
 		return &Worker{src: src, begin: func() {}, encode: encode, release: func() {
 			for _, give := range gives {
 				give()
@@ -146,7 +146,7 @@ func zero[T any](x *T) {
 	*x = z
 }
 
-// poolSource is a searchwork.Source over a sync.Pool that remembers what it
+// poolSource is a workload.Allocator over a sync.Pool that remembers what it
 // handed out, so that giveBack can reset it and put it back.
 type poolSource[T any] struct {
 	pool  *sync.Pool
@@ -187,23 +187,23 @@ func scopeWorker(enc *slabjson.Encoder) func() *Worker {
 	var pool slab.ScopePool
 	return func() *Worker {
 		in := new(inScope)
-		src := &searchwork.Sources{
-			Response: scoped[searchwork.Response]{in}, Page: scoped[searchwork.Page]{in},
-			Hit: scoped[searchwork.Hit]{in}, Price: scoped[searchwork.Price]{in},
-			Seller: scoped[searchwork.Seller]{in}, Rating: scoped[searchwork.Rating]{in},
-			Stock: scoped[searchwork.Stock]{in}, Image: scoped[searchwork.Image]{in},
-			Variant: scoped[searchwork.Variant]{in}, Highlight: scoped[searchwork.Highlight]{in},
-			Facet: scoped[searchwork.Facet]{in}, Bucket: scoped[searchwork.Bucket]{in},
-			Hits: scopedSlices[*searchwork.Hit]{in}, Images: scopedSlices[*searchwork.Image]{in},
-			Variants: scopedSlices[*searchwork.Variant]{in}, Highlights: scopedSlices[*searchwork.Highlight]{in},
-			Facets: scopedSlices[*searchwork.Facet]{in}, Buckets: scopedSlices[*searchwork.Bucket]{in},
+		src := &workload.SearchSources{
+			Response: scoped[workload.SearchResponse]{in}, Page: scoped[workload.Page]{in},
+			Hit: scoped[workload.Hit]{in}, Price: scoped[workload.Price]{in},
+			Seller: scoped[workload.Seller]{in}, Rating: scoped[workload.Rating]{in},
+			Stock: scoped[workload.Stock]{in}, Image: scoped[workload.Image]{in},
+			Variant: scoped[workload.Variant]{in}, Highlight: scoped[workload.Highlight]{in},
+			Facet: scoped[workload.Facet]{in}, Bucket: scoped[workload.Bucket]{in},
+			Hits: scopedSlices[*workload.Hit]{in}, Images: scopedSlices[*workload.Image]{in},
+			Variants: scopedSlices[*workload.Variant]{in}, Highlights: scopedSlices[*workload.Highlight]{in},
+			Facets: scopedSlices[*workload.Facet]{in}, Buckets: scopedSlices[*workload.Bucket]{in},
 			Strings: scopedSlices[string]{in}, Text: scopedText{in},
 		}
 		return &Worker{
 			src:     src,
 			begin:   func() { in.s = pool.Get() },
 			release: func() { pool.Put(in.s); in.s = nil },
-			encode:  func(w *bytes.Buffer, resp *searchwork.Response) error { return enc.Encode(w, resp) },
+			encode:  func(w *bytes.Buffer, resp *workload.SearchResponse) error { return enc.Encode(w, resp) },
 		}
 	}
 }

@@ -514,7 +514,7 @@ var requestOrder = append(slices.Clone(allocOrder),
 
 func (r *report) request() {
 	r.printf("## Per request (`BenchmarkRequest`)\n\n")
-	r.printf("One op is one request of `internal/reqwork`: 300 objects of ten types (32–256 B) allocated, linked,\n")
+	r.printf("One op is one order-pricing request of `internal/workload`: 300 objects of ten types (40–248 B) allocated, linked,\n")
 	r.printf("priced and all given back, with a 200 MB pointerful live heap in the background. The pooled\n")
 	r.printf("baselines zero each object before putting it back (what a slab.Pool guarantees). `Scope` allocates\n")
 	r.printf("with `Pool.AllocIn`, `Scope, NewIn` with `slab.NewIn` (the type's process-wide pool); both end the\n")

@@ -11,7 +11,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 	"github.com/slabtrack/slabtrack/slab/slabjson/internal/shapes"
@@ -78,7 +78,7 @@ func BenchmarkEncode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var resp openrtb.BidResponse
+	var resp workload.BidResponse
 	if err := json.Unmarshal(data, &resp); err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
@@ -19,7 +19,7 @@ import (
 // Encoder with its default (json v2's bytes), with EscapeHTML, and with
 // LikeEncodingJSON (encoding/json's bytes).
 func BenchmarkEncodeSearch(b *testing.B) {
-	resp := searchwork.Search(searchwork.HeapSources(), searchwork.Queries()[0])
+	resp := workload.Search(workload.SearchHeapSources(), workload.Queries()[0])
 	v1, err := jsonv1.Marshal(resp)
 	if err != nil {
 		b.Fatal(err)

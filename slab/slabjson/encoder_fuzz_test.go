@@ -15,7 +15,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/slabtrack/slabtrack/internal/race"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
@@ -458,8 +458,8 @@ func TestEncoderAgreesOnGeneratedValues(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range searchwork.Queries() {
-		if diff := encodersDiffer(searchwork.Search(searchwork.HeapSources(), q)); diff != "" {
+	for _, q := range workload.Queries() {
+		if diff := encodersDiffer(workload.Search(workload.SearchHeapSources(), q)); diff != "" {
 			t.Fatalf("search %v: %s", q, diff)
 		}
 	}

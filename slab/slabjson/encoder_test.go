@@ -18,8 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/openrtb"
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
 )
 
@@ -46,7 +45,7 @@ func responses(t *testing.T) [][]byte {
 func TestEncoderWritesWhatEncodingJSONWrites(t *testing.T) {
 	e := slabjson.NewEncoder(slabjson.EscapeHTML())
 	for i, want := range responses(t) {
-		var resp openrtb.BidResponse
+		var resp workload.BidResponse
 		require.NoError(t, json.Unmarshal(want, &resp), "the committed response decodes")
 		var out bytesBuffer
 		require.NoError(t, e.Encode(&out, &resp), "the response encodes")
@@ -70,9 +69,9 @@ func TestEncoderWritesWhatEncodingJSONWrites(t *testing.T) {
 
 func TestEncodeAllocatesNothing(t *testing.T) {
 	skipAllocsUnlessRelease(t)
-	var resp openrtb.BidResponse
+	var resp workload.BidResponse
 	require.NoError(t, json.Unmarshal(responses(t)[0], &resp))
-	search := searchwork.Search(searchwork.HeapSources(), searchwork.Queries()[0])
+	search := workload.Search(workload.SearchHeapSources(), workload.Queries()[0])
 	maps := map[string]any{
 		"counts": map[string]int{"b": 2, "a": 1, "c": 3},
 		"ids":    map[int64][]string{7: {"x"}, -3: {"y", "z"}},
@@ -109,7 +108,7 @@ var encoderModes = []struct {
 func TestEncoderIsSafeForConcurrentUse(t *testing.T) {
 	e := slabjson.NewEncoder(slabjson.EscapeHTML())
 	want := responses(t)
-	resps := make([]openrtb.BidResponse, len(want))
+	resps := make([]workload.BidResponse, len(want))
 	for i := range want {
 		require.NoError(t, json.Unmarshal(want[i], &resps[i]))
 	}

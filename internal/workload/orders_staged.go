@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 import "errors"
 
@@ -8,11 +8,11 @@ import "errors"
 // Build with Sources() receives those objects instead of allocating, and
 // Free gives them back to the strategy.
 //
-//	st := reqwork.NewStaged(src)
+//	st := workload.NewStaged(src)
 //	st.Stage()               // allocation
 //	r.Build(st.Sources(), n) // the work, on the staged objects
 //	st.Free()                // freeing, or the scope's Release
-//	r = reqwork.Request{}    // r points at freed objects
+//	r = workload.Request{}    // r points at freed objects
 //
 // Stage and Free call AllocN and FreeN of the Sources that are a
 // BatchSource, one call per type, and Alloc and Free per object of the
@@ -46,8 +46,8 @@ func NewStaged(src *Sources) *Staged {
 	st.lineItem = newStaged(src.LineItem, NumItems, &st.held)
 	st.discount = newStaged(src.Discount, NumDiscounts, &st.held)
 	st.taxLine = newStaged(src.TaxLine, NumItems, &st.held)
-	st.shipment = newStaged(src.Shipment, 1, &st.held)
-	st.payment = newStaged(src.Payment, 1, &st.held)
+	st.shipment = newStaged(src.Shipment, NumShipments, &st.held)
+	st.payment = newStaged(src.Payment, NumPayments, &st.held)
 	st.auditEvent = newStaged(src.AuditEvent, NumAuditEvents, &st.held)
 	st.src = Sources{
 		Order:      &st.order,
@@ -117,9 +117,9 @@ func (st *Staged) Sources() *Sources { return &st.src }
 
 // The panics of a Staged used out of turn: bugs of the caller.
 var (
-	errNotStaged  = errors.New("reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build")
-	errStagedFree = errors.New("reqwork: Free of a staged Source: free the objects through Staged.Free or the Sources they were staged from")
-	errNotHeld    = errors.New("reqwork: Staged.Free with nothing staged: call it once after each Stage")
+	errNotStaged  = errors.New("workload: Alloc of a staged Source with no object left: call Staged.Stage before each Build")
+	errStagedFree = errors.New("workload: Free of a staged Source: free the objects through Staged.Free or the Sources they were staged from")
+	errNotHeld    = errors.New("workload: Staged.Free with nothing staged: call it once after each Stage")
 )
 
 // staged is the Source of one type of a Staged: objs are the objects of the

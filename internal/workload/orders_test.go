@@ -1,4 +1,4 @@
-package reqwork_test
+package workload_test
 
 import (
 	"reflect"
@@ -7,25 +7,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/reqwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
-func TestTypeSizes(t *testing.T) {
+func TestOrderTypeSizes(t *testing.T) {
 	tests := []struct {
 		typ      reflect.Type
 		size     uintptr
 		pointers bool
 	}{
-		{reflect.TypeFor[reqwork.Order](), 256, true},
-		{reflect.TypeFor[reqwork.Customer](), 64, true},
-		{reflect.TypeFor[reqwork.Address](), 80, true},
-		{reflect.TypeFor[reqwork.Product](), 96, true},
-		{reflect.TypeFor[reqwork.LineItem](), 64, true},
-		{reflect.TypeFor[reqwork.Discount](), 32, false},
-		{reflect.TypeFor[reqwork.TaxLine](), 48, false},
-		{reflect.TypeFor[reqwork.Shipment](), 128, true},
-		{reflect.TypeFor[reqwork.Payment](), 96, true},
-		{reflect.TypeFor[reqwork.AuditEvent](), 160, true},
+		{reflect.TypeFor[workload.Order](), 248, true},
+		{reflect.TypeFor[workload.Customer](), 72, true},
+		{reflect.TypeFor[workload.Address](), 96, true},
+		{reflect.TypeFor[workload.Product](), 104, true},
+		{reflect.TypeFor[workload.LineItem](), 128, true},
+		{reflect.TypeFor[workload.Discount](), 40, true},
+		{reflect.TypeFor[workload.TaxLine](), 40, true},
+		{reflect.TypeFor[workload.Shipment](), 96, true},
+		{reflect.TypeFor[workload.Payment](), 40, true},
+		{reflect.TypeFor[workload.AuditEvent](), 40, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ.Name(), func(t *testing.T) {
@@ -59,59 +59,59 @@ func (c counter[T]) Free(*T)   { *c.frees++ }
 
 // countingSources returns Sources of new(T) that count every Alloc in allocs
 // and every Free in frees.
-func countingSources(allocs, frees *int) *reqwork.Sources {
-	return &reqwork.Sources{
-		Order:      counter[reqwork.Order]{allocs, frees},
-		Customer:   counter[reqwork.Customer]{allocs, frees},
-		Address:    counter[reqwork.Address]{allocs, frees},
-		Product:    counter[reqwork.Product]{allocs, frees},
-		LineItem:   counter[reqwork.LineItem]{allocs, frees},
-		Discount:   counter[reqwork.Discount]{allocs, frees},
-		TaxLine:    counter[reqwork.TaxLine]{allocs, frees},
-		Shipment:   counter[reqwork.Shipment]{allocs, frees},
-		Payment:    counter[reqwork.Payment]{allocs, frees},
-		AuditEvent: counter[reqwork.AuditEvent]{allocs, frees},
+func countingSources(allocs, frees *int) *workload.Sources {
+	return &workload.Sources{
+		Order:      counter[workload.Order]{allocs, frees},
+		Customer:   counter[workload.Customer]{allocs, frees},
+		Address:    counter[workload.Address]{allocs, frees},
+		Product:    counter[workload.Product]{allocs, frees},
+		LineItem:   counter[workload.LineItem]{allocs, frees},
+		Discount:   counter[workload.Discount]{allocs, frees},
+		TaxLine:    counter[workload.TaxLine]{allocs, frees},
+		Shipment:   counter[workload.Shipment]{allocs, frees},
+		Payment:    counter[workload.Payment]{allocs, frees},
+		AuditEvent: counter[workload.AuditEvent]{allocs, frees},
 	}
 }
 
 func TestBuildAllocatesEveryObjectOnceAndFreeReturnsThem(t *testing.T) {
 	var allocs, frees int
 	src := countingSources(&allocs, &frees)
-	var r reqwork.Request
+	var r workload.Request
 	r.Build(src, 7)
-	assert.Equal(t, 300, reqwork.ObjectsPerRequest, "a request has 300 objects")
-	assert.Equal(t, reqwork.ObjectsPerRequest, allocs, "Build allocates every object of the request once")
+	assert.Equal(t, 300, workload.ObjectsPerRequest, "a request has 300 objects")
+	assert.Equal(t, workload.ObjectsPerRequest, allocs, "Build allocates every object of the request once")
 	r.Free(src)
-	assert.Equal(t, reqwork.ObjectsPerRequest, frees, "Free gives every object back once")
-	assert.Equal(t, reqwork.Request{}, r, "Free leaves the request empty")
+	assert.Equal(t, workload.ObjectsPerRequest, frees, "Free gives every object back once")
+	assert.Equal(t, workload.Request{}, r, "Free leaves the request empty")
 }
 
 func TestReleaseReplacesPerObjectFree(t *testing.T) {
 	var allocs, frees int
 	released := 0
-	src := reqwork.HeapSources()
-	src.Order = counter[reqwork.Order]{&allocs, &frees}
+	src := workload.HeapSources()
+	src.Order = counter[workload.Order]{&allocs, &frees}
 	src.Release = func() { released++ }
-	var r reqwork.Request
+	var r workload.Request
 	r.Build(src, 1)
 	r.Free(src)
 	assert.Equal(t, 1, released, "Free calls Release once")
 	assert.Zero(t, frees, "Free does not free objects one by one when Release is set")
-	assert.Equal(t, reqwork.Request{}, r, "Free leaves the request empty")
+	assert.Equal(t, workload.Request{}, r, "Free leaves the request empty")
 }
 
 func TestStrategiesBuildTheSameRequest(t *testing.T) {
 	strategies := []struct {
 		name string
-		src  *reqwork.Sources
+		src  *workload.Sources
 	}{
-		{"heap", reqwork.HeapSources()},
-		{"syncpool", reqwork.SyncPoolSources()},
-		{"chanpool", reqwork.ChanPoolSources(1)},
+		{"heap", workload.HeapSources()},
+		{"syncpool", workload.SyncPoolSources()},
+		{"chanpool", workload.ChanPoolSources(1)},
 	}
 	for _, st := range strategies {
 		t.Run(st.name, func(t *testing.T) {
-			assert.NoError(t, reqwork.Verify(st.src, 3, 3), "the strategy builds new(T)'s requests, also with reused objects")
+			assert.NoError(t, workload.Verify(st.src, 3, 3), "the strategy builds new(T)'s requests, also with reused objects")
 		})
 	}
 }
@@ -120,38 +120,38 @@ func TestStrategiesBuildTheSameRequest(t *testing.T) {
 // writes, as from a pool that hands out an object without zeroing it.
 type dirty struct{}
 
-func (dirty) Alloc() *reqwork.Discount { return &reqwork.Discount{AmountCents: 7} }
-func (dirty) Free(*reqwork.Discount)   {}
+func (dirty) Alloc() *workload.Customer { return &workload.Customer{TaxExempt: true} }
+func (dirty) Free(*workload.Customer)   {}
 
 func TestVerifyFindsObjectsNotZeroed(t *testing.T) {
-	src := reqwork.HeapSources()
-	src.Discount = dirty{}
-	err := reqwork.Verify(src, 3, 2)
+	src := workload.HeapSources()
+	src.Customer = dirty{}
+	err := workload.Verify(src, 3, 2)
 	require.Error(t, err, "Verify finds the objects that were not zero when allocated")
 	assert.Contains(t, err.Error(), "round 0, request 0:", "the first request is named")
 }
 
 func TestChanPoolZeroesFreedObjects(t *testing.T) {
-	p := reqwork.NewChanPool[reqwork.Customer](1)
-	c := p.Alloc()
-	c.Name = "x"
-	c.Billing = new(reqwork.Address)
-	p.Free(c)
+	p := workload.NewChanPool[workload.Order](1)
+	o := p.Alloc()
+	o.ID = "x"
+	o.ShipTo = new(workload.Address)
+	p.Free(o)
 	got := p.Alloc()
-	require.Same(t, c, got, "the channel pool hands back the object it kept")
-	assert.Equal(t, reqwork.Customer{}, *got, "a reused object is zero")
+	require.Same(t, o, got, "the channel pool hands back the object it kept")
+	assert.Equal(t, workload.Order{}, *got, "a reused object is zero")
 }
 
 func TestSyncPoolZeroesFreedObjects(t *testing.T) {
-	p := reqwork.NewSyncPool[reqwork.Customer]()
+	p := workload.NewSyncPool[workload.Customer]()
 	c := p.Alloc()
 	c.Name = "x"
 	p.Free(c)
-	assert.Equal(t, reqwork.Customer{}, *c, "Free zeroes the object before it goes back to the pool")
+	assert.Equal(t, workload.Customer{}, *c, "Free zeroes the object before it goes back to the pool")
 }
 
 func TestBackground(t *testing.T) {
-	b := reqwork.NewBackground(1 << 20)
+	b := workload.NewBackground(1 << 20)
 	assert.Equal(t, 1<<20, b.Bytes(), "the background heap has the size asked for")
 	assert.Equal(t, (1<<20)/64, b.Len(), "every node is reachable from the roots")
 }
@@ -159,22 +159,22 @@ func TestBackground(t *testing.T) {
 func TestStagedBuildsTheSameRequest(t *testing.T) {
 	var allocs, frees int
 	src := countingSources(&allocs, &frees)
-	st := reqwork.NewStaged(src)
-	var r reqwork.Request
+	st := workload.NewStaged(src)
+	var r workload.Request
 	for seq := range uint64(3) {
-		r.Build(reqwork.HeapSources(), seq)
+		r.Build(workload.HeapSources(), seq)
 		want := r.Checksum()
-		r = reqwork.Request{}
+		r = workload.Request{}
 
 		allocs, frees = 0, 0
 		st.Stage()
-		assert.Equal(t, reqwork.ObjectsPerRequest, allocs, "request %d: Stage allocates every object of a request once", seq)
+		assert.Equal(t, workload.ObjectsPerRequest, allocs, "request %d: Stage allocates every object of a request once", seq)
 		r.Build(st.Sources(), seq)
-		assert.Equal(t, reqwork.ObjectsPerRequest, allocs, "request %d: Build on staged objects allocates nothing more", seq)
+		assert.Equal(t, workload.ObjectsPerRequest, allocs, "request %d: Build on staged objects allocates nothing more", seq)
 		assert.Equal(t, want, r.Checksum(), "request %d: Build on staged objects gives the request Build gives", seq)
 		st.Free()
-		assert.Equal(t, reqwork.ObjectsPerRequest, frees, "request %d: Free gives every staged object back to its source", seq)
-		r = reqwork.Request{}
+		assert.Equal(t, workload.ObjectsPerRequest, frees, "request %d: Free gives every staged object back to its source", seq)
+		r = workload.Request{}
 	}
 }
 
@@ -194,15 +194,15 @@ func (b batch[T]) FreeN(xs []*T) { *b.freeNs++; *b.objs -= len(xs) }
 
 func TestStagedUsesBatchSources(t *testing.T) {
 	var allocNs, freeNs, objs int
-	src := reqwork.HeapSources()
+	src := workload.HeapSources()
 	src.Release = nil
-	src.LineItem = batch[reqwork.LineItem]{&allocNs, &freeNs, &objs}
-	src.AuditEvent = batch[reqwork.AuditEvent]{&allocNs, &freeNs, &objs}
-	st := reqwork.NewStaged(src)
-	var r reqwork.Request
+	src.LineItem = batch[workload.LineItem]{&allocNs, &freeNs, &objs}
+	src.AuditEvent = batch[workload.AuditEvent]{&allocNs, &freeNs, &objs}
+	st := workload.NewStaged(src)
+	var r workload.Request
 	st.Stage()
 	assert.Equal(t, 2, allocNs, "Stage calls AllocN once per BatchSource")
-	assert.Equal(t, reqwork.NumItems+reqwork.NumAuditEvents, objs, "AllocN fills the request's objects of the type")
+	assert.Equal(t, workload.NumItems+workload.NumAuditEvents, objs, "AllocN fills the request's objects of the type")
 	r.Build(st.Sources(), 1)
 	st.Free()
 	assert.Equal(t, 2, freeNs, "Staged.Free calls FreeN once per BatchSource")
@@ -211,49 +211,49 @@ func TestStagedUsesBatchSources(t *testing.T) {
 
 func TestStagedFreeReleases(t *testing.T) {
 	released := 0
-	src := reqwork.HeapSources()
+	src := workload.HeapSources()
 	src.Release = func() { released++ }
-	st := reqwork.NewStaged(src)
+	st := workload.NewStaged(src)
 	st.Stage()
 	st.Free()
 	assert.Equal(t, 1, released, "Staged.Free calls Release once when it is set")
 }
 
 func TestStagedMisusePanics(t *testing.T) {
-	src := reqwork.HeapSources()
-	st := reqwork.NewStaged(src)
-	var r reqwork.Request
+	src := workload.HeapSources()
+	st := workload.NewStaged(src)
+	var r workload.Request
 	tests := []struct {
 		name string
 		use  func()
 		err  string
 	}{
 		{"Build without Stage", func() { r.Build(st.Sources(), 1) },
-			"reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+			"workload: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
 		{"Free without Stage", func() { st.Free() },
-			"reqwork: Staged.Free with nothing staged: call it once after each Stage"},
+			"workload: Staged.Free with nothing staged: call it once after each Stage"},
 		{"a second Build on one Stage", func() {
 			st.Stage()
 			r.Build(st.Sources(), 1)
-			r = reqwork.Request{}
+			r = workload.Request{}
 			r.Build(st.Sources(), 2)
-		}, "reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+		}, "workload: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
 		{"Build after Free", func() {
 			st.Stage()
 			st.Free()
 			r.Build(st.Sources(), 1)
-		}, "reqwork: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
+		}, "workload: Alloc of a staged Source with no object left: call Staged.Stage before each Build"},
 		{"a second Free", func() {
 			st.Stage()
 			st.Free()
 			st.Free()
-		}, "reqwork: Staged.Free with nothing staged: call it once after each Stage"},
-		{"Free through a staged Source", func() { st.Sources().Order.Free(new(reqwork.Order)) },
-			"reqwork: Free of a staged Source: free the objects through Staged.Free or the Sources they were staged from"},
+		}, "workload: Staged.Free with nothing staged: call it once after each Stage"},
+		{"Free through a staged Source", func() { st.Sources().Order.Free(new(workload.Order)) },
+			"workload: Free of a staged Source: free the objects through Staged.Free or the Sources they were staged from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r = reqwork.Request{}
+			r = workload.Request{}
 			assert.PanicsWithError(t, tt.err, tt.use, "the misuse panics with an error that says what to do")
 		})
 	}

@@ -1,4 +1,4 @@
-package searchwork
+package workload
 
 import (
 	"math"
@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Product is one line of the static catalog, built once per process and
-// shared read-only by every request.
-type Product struct {
+// CatalogProduct is one line of the static catalog, built once per process
+// and shared read-only by every request.
+type CatalogProduct struct {
 	ID        string
 	SKU       string
 	Slug      string
@@ -63,8 +63,8 @@ type CatalogVariant struct {
 	Quantity         int
 }
 
-// NumProducts is the size of the catalog.
-const NumProducts = 4000
+// CatalogSize is the number of products in the catalog.
+const CatalogSize = 4000
 
 var (
 	brands = []string{"Acme", "Northwind", "Contoso", "Globex", "Initech", "Umbrella", "Stark & Sons", "Wayne Outdoor",
@@ -86,7 +86,7 @@ var (
 var catalog, words = buildCatalog()
 
 // Catalog returns the products; callers must not modify them.
-func Catalog() []*Product { return catalog }
+func Catalog() []*CatalogProduct { return catalog }
 
 // rng is a splitmix64 generator: the catalog is the same in every process.
 type rng uint64
@@ -103,14 +103,14 @@ func (r *rng) intn(n int) int { return int(r.next() % uint64(n)) }
 
 func pick[E any](r *rng, s []E) E { return s[r.intn(len(s))] }
 
-func buildCatalog() ([]*Product, map[string][]int) {
+func buildCatalog() ([]*CatalogProduct, map[string][]int) {
 	r := rng(42)
-	ps := make([]*Product, NumProducts)
+	ps := make([]*CatalogProduct, CatalogSize)
 	for i := range ps {
 		adj, kind, mat := pick(&r, adjectives), pick(&r, kinds), pick(&r, materials)
 		bi, di := r.intn(len(brands)), r.intn(len(departments))
 		brand, dep := brands[bi], departments[di]
-		p := &Product{
+		p := &CatalogProduct{
 			ID:         "prd-" + strconv.Itoa(100000+i),
 			SKU:        strings.ToUpper(kind[:3]) + "-" + strconv.Itoa(1000+i*7%9000) + "-" + strconv.Itoa(i%97),
 			Title:      brand + " " + adj + " " + mat + " " + kind,

@@ -1,8 +1,8 @@
-package searchwork
+package workload
 
-// Response is the answer to one query: a page of hits, the facets of the
-// whole result and the links to the neighbouring pages.
-type Response struct {
+// SearchResponse is the answer to one query: a page of hits, the facets of
+// the whole result and the links to the neighbouring pages.
+type SearchResponse struct {
 	Query       string   `json:"query"`
 	Sort        string   `json:"sort"`
 	Total       int      `json:"total"`
@@ -13,8 +13,8 @@ type Response struct {
 }
 
 // Reset zeroes r and keeps the capacity of its slices.
-func (r *Response) Reset() {
-	*r = Response{Hits: clearSlice(r.Hits), Facets: clearSlice(r.Facets), Suggestions: clearSlice(r.Suggestions)}
+func (r *SearchResponse) Reset() {
+	*r = SearchResponse{Hits: clearSlice(r.Hits), Facets: clearSlice(r.Facets), Suggestions: clearSlice(r.Suggestions)}
 }
 
 // Page locates the hits in the whole result.

@@ -1,4 +1,4 @@
-package openrtb
+package workload
 
 import "encoding/json"
 
@@ -32,7 +32,7 @@ type BidRequest struct {
 	BCat    []string        `json:"bcat,omitempty"`
 	BAdv    []string        `json:"badv,omitempty"`
 	BApp    []string        `json:"bapp,omitempty"`
-	Source  *Source         `json:"source,omitempty"`
+	Source  *SupplySource   `json:"source,omitempty"`
 	Regs    *Regs           `json:"regs,omitempty"`
 	Ext     json.RawMessage `json:"ext,omitempty"`
 }
@@ -283,9 +283,10 @@ type Regs struct {
 	Ext   json.RawMessage `json:"ext,omitempty"`
 }
 
-// Source is OpenRTB's source object: who sells the impressions. Ext carries
-// the supply chain, every seller the request passed through.
-type Source struct {
+// SupplySource is OpenRTB's source object, "source" in JSON: who sells the
+// impressions. Ext carries the supply chain, every seller the request
+// passed through.
+type SupplySource struct {
 	FD     int             `json:"fd,omitzero"`
 	TID    string          `json:"tid,omitempty"`
 	PChain string          `json:"pchain,omitempty"`

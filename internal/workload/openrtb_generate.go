@@ -1,4 +1,4 @@
-package openrtb
+package workload
 
 import (
 	"encoding/json"
@@ -43,33 +43,33 @@ func pad3(i int) string {
 	return s
 }
 
-// Generate returns bid request number seed: the same request for the same
-// seed in every process. Its JSON encoding (Sample) is about 9 KB: six
-// impressions (banners with several sizes, a video and a native slot, deals
-// on four of them, each with the parameters of three bidders), a site or
-// an app, a device, a user with 26 segments, and the consent string, the
-// identifiers and the supply chain as raw extensions.
-func Generate(seed uint64) *BidRequest {
+// GenerateBidRequest returns bid request number seed: the same request for
+// the same seed in every process. Its JSON encoding (SampleBidRequest) is
+// about 9 KB: six impressions (banners with several sizes, a video and a
+// native slot, deals on four of them, each with the parameters of three
+// bidders), a site or an app, a device, a user with 26 segments, and the
+// consent string, the identifiers and the supply chain as raw extensions.
+func GenerateBidRequest(seed uint64) *BidRequest {
 	g := gen{rand.New(rand.NewPCG(seed, 0x5eed_0f_b1d5))}
 	return g.request(seed)
 }
 
-// Sample returns the JSON encoding of Generate(seed), as encoding/json
-// writes it.
-func Sample(seed uint64) []byte {
-	b, err := json.Marshal(Generate(seed))
+// SampleBidRequest returns the JSON encoding of GenerateBidRequest(seed),
+// as encoding/json writes it.
+func SampleBidRequest(seed uint64) []byte {
+	b, err := json.Marshal(GenerateBidRequest(seed))
 	if err != nil {
-		panic("openrtb: a generated request does not encode: " + err.Error())
+		panic("workload: a generated request does not encode: " + err.Error())
 	}
 	return b
 }
 
-// Samples returns Sample of seeds 1 to n: the requests a load cycles
-// through.
-func Samples(n int) [][]byte {
+// SampleBidRequests returns SampleBidRequest of seeds 1 to n: the requests a
+// load cycles through.
+func SampleBidRequests(n int) [][]byte {
 	bodies := make([][]byte, max(n, 1))
 	for i := range bodies {
-		bodies[i] = Sample(uint64(i + 1))
+		bodies[i] = SampleBidRequest(uint64(i + 1))
 	}
 	return bodies
 }
@@ -155,7 +155,7 @@ func (g gen) request(seed uint64) *BidRequest {
 		Language: "en", Carrier: "Example Mobile", ConnectionType: ptr(2), IFA: g.uuid(), Ext: raw(`{"atts":3,"ifa_type":"aaid"}`),
 	}
 	r.User = g.user()
-	r.Source = &Source{FD: 1, TID: g.uuid(), Ext: raw(`{"schain":{"complete":1,"ver":"1.0","nodes":[` +
+	r.Source = &SupplySource{FD: 1, TID: g.uuid(), Ext: raw(`{"schain":{"complete":1,"ver":"1.0","nodes":[` +
 		`{"asi":"exchange.example","sid":"pub-` + g.hex(6) + `","rid":"` + r.ID + `","hp":1},` +
 		`{"asi":"reseller.example","sid":"` + g.hex(8) + `","hp":1,"name":"Reseller","domain":"reseller.example"},` +
 		`{"asi":"ssp.example","sid":"acc-` + g.hex(10) + `","hp":1,"name":"Example SSP","domain":"ssp.example"}]}}`)}

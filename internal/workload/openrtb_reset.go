@@ -1,4 +1,4 @@
-package openrtb
+package workload
 
 // Reset methods, as a sync.Pool user writes them: each zeroes its object
 // but keeps the capacity of its slices and maps for the next request, and

@@ -1,4 +1,4 @@
-package searchwork
+package workload
 
 import (
 	"cmp"
@@ -34,7 +34,7 @@ func Queries() []Query {
 
 // Search answers q from the catalog, with every object, slice and string
 // of the response taken from src.
-func Search(src *Sources, q Query) *Response {
+func Search(src *SearchSources, q Query) *SearchResponse {
 	terms := strings.Fields(strings.ToLower(q.Text))
 	resp := src.Response.Alloc()
 	resp.Query = q.Text
@@ -70,7 +70,7 @@ func Search(src *Sources, q Query) *Response {
 
 // text returns b as a string from src.Text, and keeps b's array as the
 // scratch buffer of the next string.
-func (src *Sources) text(b []byte) string {
+func (src *SearchSources) text(b []byte) string {
 	src.scratch = b
 	return src.Text.String(b)
 }
@@ -126,7 +126,7 @@ func rank(dst []candidate, terms []string, q Query) []candidate {
 }
 
 // hit builds the hit of p at position pos (from 1) of the result.
-func hit(src *Sources, q Query, terms []string, p *Product, score float64, pos int) *Hit {
+func hit(src *SearchSources, q Query, terms []string, p *CatalogProduct, score float64, pos int) *Hit {
 	h := src.Hit.Alloc()
 	h.ID, h.SKU, h.Title, h.Brand = p.ID, p.SKU, p.Title, p.Brand
 	h.Category, h.Badges, h.Sponsored = p.Category, p.Badges, p.Sponsored
@@ -196,7 +196,7 @@ var (
 )
 
 // facets appends the facets of every candidate of the query to dst.
-func facets(src *Sources, dst []*Facet, all []candidate, q Query) []*Facet {
+func facets(src *SearchSources, dst []*Facet, all []candidate, q Query) []*Facet {
 	var byBrand [16]int
 	var byDep [6]int
 	var byPrice [5]int
@@ -250,7 +250,7 @@ func facets(src *Sources, dst []*Facet, all []candidate, q Query) []*Facet {
 }
 
 // buckets appends a bucket to dst for each value counted at least once.
-func buckets(src *Sources, dst []*Bucket, values []string, counts []int, selected string) []*Bucket {
+func buckets(src *SearchSources, dst []*Bucket, values []string, counts []int, selected string) []*Bucket {
 	n := 0
 	for _, c := range counts {
 		if c > 0 {
@@ -271,7 +271,7 @@ func buckets(src *Sources, dst []*Bucket, values []string, counts []int, selecte
 
 // suggestions appends to dst up to three words of the top hit that the
 // query does not have.
-func suggestions(src *Sources, dst []string, terms []string, top *Product) []string {
+func suggestions(src *SearchSources, dst []string, terms []string, top *CatalogProduct) []string {
 	dst = src.Strings.Grow(dst, 3)
 	for _, w := range top.Words {
 		if len(dst) == 3 {
@@ -314,7 +314,7 @@ func appendPageURL(b []byte, q Query, page int) []byte {
 	return strconv.AppendInt(b, int64(page), 10)
 }
 
-func appendProductURL(b []byte, p *Product, q Query, pos int) []byte {
+func appendProductURL(b []byte, p *CatalogProduct, q Query, pos int) []byte {
 	b = append(b, "/p/"...)
 	b = append(b, p.Slug...)
 	b = append(b, "?ref=search&q="...)
@@ -345,7 +345,7 @@ func appendFinancing(b []byte, amount float64) []byte {
 	return append(b, "/month over 12 months"...)
 }
 
-func appendStockLabel(b []byte, p *Product) []byte {
+func appendStockLabel(b []byte, p *CatalogProduct) []byte {
 	switch {
 	case p.Quantity == 0:
 		return append(b, "Out of stock"...)

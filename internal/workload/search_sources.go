@@ -1,10 +1,11 @@
-package searchwork
+package workload
 
 import "slices"
 
-// A Source hands out zeroed objects of one type. It has the Alloc method of
-// *slab.Pool[T].
-type Source[T any] interface {
+// An Allocator hands out zeroed objects of one type and leaves giving them
+// back to its strategy. It has the Alloc method of *slab.Pool[T]; every
+// Source is an Allocator.
+type Allocator[T any] interface {
 	Alloc() *T
 }
 
@@ -25,25 +26,26 @@ type Text interface {
 	String(b []byte) string
 }
 
-// Sources is an allocation strategy: where every object, slice and string
-// of a request comes from. How they are given back is the strategy's.
+// SearchSources is an allocation strategy of Search: where every object,
+// slice and string of a search request comes from. How they are given back
+// is the strategy's.
 //
-// Sources belong to one goroutine at a time: they keep the buffers in
+// SearchSources belong to one goroutine at a time: they keep the buffers in
 // which Search ranks the candidates and builds the strings it then copies
 // with Text, from one request to the next, whatever the strategy.
-type Sources struct {
-	Response  Source[Response]
-	Page      Source[Page]
-	Hit       Source[Hit]
-	Price     Source[Price]
-	Seller    Source[Seller]
-	Rating    Source[Rating]
-	Stock     Source[Stock]
-	Image     Source[Image]
-	Variant   Source[Variant]
-	Highlight Source[Highlight]
-	Facet     Source[Facet]
-	Bucket    Source[Bucket]
+type SearchSources struct {
+	Response  Allocator[SearchResponse]
+	Page      Allocator[Page]
+	Hit       Allocator[Hit]
+	Price     Allocator[Price]
+	Seller    Allocator[Seller]
+	Rating    Allocator[Rating]
+	Stock     Allocator[Stock]
+	Image     Allocator[Image]
+	Variant   Allocator[Variant]
+	Highlight Allocator[Highlight]
+	Facet     Allocator[Facet]
+	Bucket    Allocator[Bucket]
 
 	Hits       Slices[*Hit]
 	Images     Slices[*Image]
@@ -66,13 +68,6 @@ type candidate struct {
 	score   float64
 }
 
-// Heap is the Source that allocates with new(T), leaving the objects to the
-// garbage collector.
-type Heap[T any] struct{}
-
-// Alloc returns new(T).
-func (Heap[T]) Alloc() *T { return new(T) }
-
 // GoSlices grows slices with slices.Grow, on the heap. With objects that
 // keep their slices' capacity (a sync.Pool and Reset methods) a slice grows
 // only while the pool warms up.
@@ -88,7 +83,7 @@ type GoText struct{}
 func (GoText) String(b []byte) string { return string(b) }
 
 // SetGoSlices sets every Slices and the Text of src to the heap ones.
-func SetGoSlices(src *Sources) {
+func SetGoSlices(src *SearchSources) {
 	src.Hits = GoSlices[*Hit]{}
 	src.Images = GoSlices[*Image]{}
 	src.Variants = GoSlices[*Variant]{}
@@ -99,11 +94,11 @@ func SetGoSlices(src *Sources) {
 	src.Text = GoText{}
 }
 
-// HeapSources returns Sources that allocate everything with new and make
-// and leave it to the garbage collector.
-func HeapSources() *Sources {
-	src := &Sources{
-		Response: Heap[Response]{}, Page: Heap[Page]{}, Hit: Heap[Hit]{}, Price: Heap[Price]{}, Seller: Heap[Seller]{},
+// SearchHeapSources returns SearchSources that allocate everything with new
+// and make and leave it to the garbage collector.
+func SearchHeapSources() *SearchSources {
+	src := &SearchSources{
+		Response: Heap[SearchResponse]{}, Page: Heap[Page]{}, Hit: Heap[Hit]{}, Price: Heap[Price]{}, Seller: Heap[Seller]{},
 		Rating: Heap[Rating]{}, Stock: Heap[Stock]{}, Image: Heap[Image]{}, Variant: Heap[Variant]{},
 		Highlight: Heap[Highlight]{}, Facet: Heap[Facet]{}, Bucket: Heap[Bucket]{},
 	}

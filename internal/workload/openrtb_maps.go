@@ -1,4 +1,4 @@
-package openrtb
+package workload
 
 import (
 	"slices"

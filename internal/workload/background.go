@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 // Background is a live, pointer-rich heap that a benchmark or a server keeps
 // beside its requests, so that every GC cycle has real marking work to do, as

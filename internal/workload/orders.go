@@ -1,28 +1,37 @@
-package main
+package workload
 
-// The domain model of the pricing API, written as a Go service writes it:
-// structs holding strings, slices and pointers to each other. The request
-// is decoded into a PriceRequest (request.go); pricing builds an Order from
-// it, its Customer and Addresses, one LineItem and Product per item, the
-// line's Discounts and TaxLines, the Shipments and Payments, and an
-// AuditEvent for each pricing step; the response is the Order encoded as
-// JSON. The sample order of 24 items builds 314 objects of these types, 66
-// slices that hold them and 25 strings.
+// The order-pricing model: an Order and the nine types it links, written as
+// a Go service writes them: structs holding strings, slices and pointers to
+// each other. Two users build them, the same types for both:
 //
-// The json tags describe the response. Fields tagged "-" are the graph's
-// back references and the audit trail, which the response summarises.
-// Slices that may be empty are omitempty, so that a line without discounts
-// has no "discounts" member rather than a null one.
+//   - the example server examples/httpserver decodes a JSON request into its
+//     wire types (a PriceRequest), prices it into an Order, its Customer and
+//     Addresses, one LineItem and Product per item, the lines' Discounts and
+//     TaxLines, the Shipments and Payments and an AuditEvent for each
+//     pricing step, and answers with the Order encoded as JSON;
+//   - the benchmarks of package slab build a Request (orders_request.go)
+//     from a sequence number alone: ObjectsPerRequest objects of these
+//     types, without decoding or I/O.
+//
+// The json tags describe the server's response. Fields tagged "-" are the
+// graph's back references and the audit trail, which the response
+// summarises. Slices that may be empty are omitempty, so that a line without
+// discounts has no "discounts" member rather than a null one.
 //
 // Money is in integer cents, rates in basis points (1/100 of a percent).
 //
-// The Reset methods are for the pooled strategies: they empty an object for
-// its next request and keep the capacity of the slices it owns, as Go
-// developers write them for sync.Pool. A slice of pointers is cleared
-// before it is cut to length 0, so that a pooled object does not keep the
-// last request's objects alive. Slices and strings that an object only
-// refers to (Product.Tags, Order.Coupons: they belong to the request) are
-// dropped.
+// The Reset methods are for pooled strategies: they empty an object for its
+// next request and keep the capacity of the slices it owns, as Go developers
+// write them for sync.Pool. A slice of pointers is cleared before it is cut
+// to length 0, so that a pooled object does not keep the last request's
+// objects alive. Slices and strings that an object only refers to
+// (Product.Tags, Order.Coupons: they belong to the request) are dropped.
+
+// Tax classes of products (Product.TaxClass).
+const (
+	TaxStandard = "standard"
+	TaxReduced  = "reduced"
+)
 
 // Order is the root of a request's object graph, and the response.
 type Order struct {
@@ -53,8 +62,9 @@ type Totals struct {
 	Total    int64 `json:"total"`
 }
 
-// Audit summarises the audit trail: its length and a digest of every event
-// (auditDigest), in hexadecimal.
+// Audit summarises the audit trail: its length and a digest of every event,
+// in hexadecimal (the example server's auditDigest; a Request leaves it
+// empty).
 type Audit struct {
 	Events int    `json:"events"`
 	Digest string `json:"digest"`
@@ -103,7 +113,7 @@ type Product struct {
 	Category string `json:"category"`
 	// Tags are the item's tags as the request gave them.
 	Tags        []string `json:"tags,omitempty"`
-	TaxClass    string   `json:"tax_class"` // taxStandard or taxReduced
+	TaxClass    string   `json:"tax_class"` // TaxStandard or TaxReduced
 	UnitPrice   int64    `json:"unit_price"`
 	WeightGrams int64    `json:"weight_grams"`
 }

@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 import "sync"
 
@@ -181,8 +181,8 @@ func ChanPoolSources(requests int) *Sources {
 		LineItem:   NewChanPool[LineItem](NumItems * requests),
 		Discount:   NewChanPool[Discount](NumDiscounts * requests),
 		TaxLine:    NewChanPool[TaxLine](NumItems * requests),
-		Shipment:   NewChanPool[Shipment](requests),
-		Payment:    NewChanPool[Payment](requests),
+		Shipment:   NewChanPool[Shipment](NumShipments * requests),
+		Payment:    NewChanPool[Payment](NumPayments * requests),
 		AuditEvent: NewChanPool[AuditEvent](NumAuditEvents * requests),
 	}
 }

@@ -1,4 +1,4 @@
-package searchwork_test
+package workload_test
 
 import (
 	jsonv1 "encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/searchwork"
+	"github.com/slabtrack/slabtrack/internal/workload"
 )
 
 // counting is a Source that counts what it hands out.
@@ -31,21 +31,21 @@ func (c countingText) String(b []byte) string {
 
 func TestSearchBuildsTheAdvertisedTree(t *testing.T) {
 	var objs, strs int
-	src := &searchwork.Sources{
-		Response: counting[searchwork.Response]{&objs}, Page: counting[searchwork.Page]{&objs},
-		Hit: counting[searchwork.Hit]{&objs}, Price: counting[searchwork.Price]{&objs},
-		Seller: counting[searchwork.Seller]{&objs}, Rating: counting[searchwork.Rating]{&objs},
-		Stock: counting[searchwork.Stock]{&objs}, Image: counting[searchwork.Image]{&objs},
-		Variant: counting[searchwork.Variant]{&objs}, Highlight: counting[searchwork.Highlight]{&objs},
-		Facet: counting[searchwork.Facet]{&objs}, Bucket: counting[searchwork.Bucket]{&objs},
+	src := &workload.SearchSources{
+		Response: counting[workload.SearchResponse]{&objs}, Page: counting[workload.Page]{&objs},
+		Hit: counting[workload.Hit]{&objs}, Price: counting[workload.Price]{&objs},
+		Seller: counting[workload.Seller]{&objs}, Rating: counting[workload.Rating]{&objs},
+		Stock: counting[workload.Stock]{&objs}, Image: counting[workload.Image]{&objs},
+		Variant: counting[workload.Variant]{&objs}, Highlight: counting[workload.Highlight]{&objs},
+		Facet: counting[workload.Facet]{&objs}, Bucket: counting[workload.Bucket]{&objs},
 	}
-	searchwork.SetGoSlices(src)
+	workload.SetGoSlices(src)
 	src.Text = countingText{&strs}
-	for _, q := range searchwork.Queries() {
+	for _, q := range workload.Queries() {
 		objs, strs = 0, 0
-		resp := searchwork.Search(src, q)
-		require.Len(t, resp.Hits, searchwork.PageSize, "%v: a full page of hits", q)
-		assert.Greater(t, resp.Total, searchwork.PageSize, "%v: more than one page", q)
+		resp := workload.Search(src, q)
+		require.Len(t, resp.Hits, workload.PageSize, "%v: a full page of hits", q)
+		assert.Greater(t, resp.Total, workload.PageSize, "%v: more than one page", q)
 		assert.InDelta(t, 720, objs, 30, "%v: objects built", q)
 		assert.InDelta(t, 270, strs, 30, "%v: strings built", q)
 		b, err := jsonv1.Marshal(resp)
@@ -55,12 +55,12 @@ func TestSearchBuildsTheAdvertisedTree(t *testing.T) {
 }
 
 func TestSearchIsDeterministic(t *testing.T) {
-	for _, q := range searchwork.Queries() {
-		a, err := jsonv1.Marshal(searchwork.Search(searchwork.HeapSources(), q))
+	for _, q := range workload.Queries() {
+		a, err := jsonv1.Marshal(workload.Search(workload.SearchHeapSources(), q))
 		require.NoError(t, err)
-		src := searchwork.HeapSources()
-		searchwork.Search(src, searchwork.Queries()[0]) // buffers of another query
-		b, err := jsonv1.Marshal(searchwork.Search(src, q))
+		src := workload.SearchHeapSources()
+		workload.Search(src, workload.Queries()[0]) // buffers of another query
+		b, err := jsonv1.Marshal(workload.Search(src, q))
 		require.NoError(t, err)
 		assert.Equal(t, string(a), string(b), "%v: the same response from fresh and used Sources", q)
 	}
@@ -70,8 +70,8 @@ func TestSearchIsDeterministic(t *testing.T) {
 // encoding/json does writes encoding/json's bytes; without, it differs
 // only in the escaping of <, > and &.
 func TestEncodersAgreeButForHTML(t *testing.T) {
-	for _, q := range searchwork.Queries() {
-		resp := searchwork.Search(searchwork.HeapSources(), q)
+	for _, q := range workload.Queries() {
+		resp := workload.Search(workload.SearchHeapSources(), q)
 		v1, err := jsonv1.Marshal(resp)
 		require.NoError(t, err)
 		v2html, err := json.Marshal(resp, jsontext.EscapeForHTML(true), jsontext.EscapeForJS(true))

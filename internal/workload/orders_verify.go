@@ -1,4 +1,4 @@
-package reqwork
+package workload
 
 import "fmt"
 
@@ -24,7 +24,7 @@ func Verify(src *Sources, n, rounds int) error {
 			got := r.Checksum()
 			r.Free(src)
 			if got != w {
-				return fmt.Errorf("reqwork: round %d, request %d: checksum %#x, want %#x (new(T)'s)", round, i, got, w)
+				return fmt.Errorf("workload: round %d, request %d: checksum %#x, want %#x (new(T)'s)", round, i, got, w)
 			}
 
 			staged.Stage()
@@ -33,7 +33,7 @@ func Verify(src *Sources, n, rounds int) error {
 			staged.Free()
 			r = Request{}
 			if got != w {
-				return fmt.Errorf("reqwork: round %d, request %d, staged: checksum %#x, want %#x (new(T)'s)", round, i, got, w)
+				return fmt.Errorf("workload: round %d, request %d, staged: checksum %#x, want %#x (new(T)'s)", round, i, got, w)
 			}
 		}
 	}
