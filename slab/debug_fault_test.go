@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/internal/faulttest"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -132,7 +131,7 @@ func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 				tt.access(x)
 			})
 			marker := tt.name
-			if tt.name == "interface" || (race.Enabled && tt.name == "pointer") {
+			if tt.name == "interface" || (raceBuild && tt.name == "pointer") {
 				marker = "" // faults in the dynamic type's method; or, under -race, at the nil check
 			}
 			v := requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", tt.field, marker, "freeInvoice", "allocInvoice")
@@ -153,7 +152,7 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 		faultSink = x.Customer.Name // access:other goroutine
 	})
 	marker := "other goroutine"
-	if race.Enabled {
+	if raceBuild {
 		marker = ""
 	}
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "freeInvoice", "allocInvoice")
@@ -211,7 +210,7 @@ func TestDebugReadAfterReleaseFaults(t *testing.T) {
 		faultSink = x.Customer.Name // access:after release
 	})
 	marker := "after release"
-	if race.Enabled {
+	if raceBuild {
 		marker = ""
 	}
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "releaseScope", "allocInvoiceIn")

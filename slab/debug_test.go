@@ -226,10 +226,7 @@ func TestDebugConcurrentDoubleFree(t *testing.T) {
 	})
 
 	t.Run("racing goroutines", func(t *testing.T) {
-		rounds := 300
-		if testing.Short() {
-			rounds = 50
-		}
+		rounds := stress(300)
 		p := newPool(t)
 		for round := range rounds {
 			x := allocOrder(p)

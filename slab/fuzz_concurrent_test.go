@@ -12,9 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // FuzzConcurrent spreads the operations that the input encodes over several
@@ -437,7 +435,7 @@ func (w *worker[T]) racingFree(o held[T]) {
 	w.calls += 2
 	var mine, theirs any
 	done := make(chan any)
-	if race.Enabled {
+	if raceBuild {
 		mine = catch(func() { w.p.Free(o.x) })
 		go func() { done <- catch(func() { w.p.Free(o.x) }) }()
 		theirs = <-done
@@ -467,14 +465,14 @@ func (w *worker[T]) racingFree(o held[T]) {
 			w.fail("a racing Free panicked with %v, not ErrDoubleFree", v)
 			return
 		}
-		if strings.Contains(err.Error(), "raced") && !tracker.Enabled() {
+		if strings.Contains(err.Error(), "raced") && !debugBuild {
 			raced++ // it freed the object, finding an earlier leftover or this pair's first bit
 		} else {
 			refused++
 		}
 	}
 	switch {
-	case tracker.Enabled() && refused != 1:
+	case debugBuild && refused != 1:
 		w.fail("debug builds catch every racing double free exactly once; %d of 2 were (%v; %v)", refused, mine, theirs)
 	case refused > 1:
 		w.fail("both racing Frees were refused: neither freed the object (%v; %v)", mine, theirs)
@@ -595,7 +593,7 @@ func (w *worker[T]) step(o workerOp) {
 		if len(w.objs) == 0 {
 			break
 		}
-		if arg&192 == 64 && w.misuse && (w.sh.bound == 0 || tracker.Enabled()) {
+		if arg&192 == 64 && w.misuse && (w.sh.bound == 0 || debugBuild) {
 			// Bounded pools only in debug builds: in release builds an
 			// absorbed pair counts the object out of the bound twice until
 			// the slot's owner collects it, and the pool may admit one

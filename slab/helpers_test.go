@@ -15,8 +15,45 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 )
+
+// The build of this test binary. Tests ask these, and nothing else, which
+// build they run in; each is the switch of its internal package, set by a
+// build-tagged file there. A release build is one without slabdebug, with
+// or without -race and -asan.
+const (
+	raceBuild  = race.Enabled      // -race
+	debugBuild = debugmode.Enabled // -tags slabdebug (tracker.Enabled reports it to programs)
+	asanBuild  = asan.Enabled      // -asan
+)
+
+// skipUnderASan skips a test that commits a use of freed memory in its own
+// process to check how a debug build catches it: under -asan,
+// AddressSanitizer reports the access first and ends the process.
+// TestDetectionTable commits each such use in a child process, and checks
+// AddressSanitizer's report there.
+func skipUnderASan(t testing.TB) {
+	t.Helper()
+	if asanBuild {
+		t.Skip("under -asan, AddressSanitizer reports this use of freed memory and ends the process (TestDetectionTable checks its report)")
+	}
+}
+
+// skipAllocCountsUnderASan skips a test of heap allocations or heap bytes:
+// under -asan every heap object carries a redzone, and the instrumented
+// code allocates where other builds do not (TestScopeArenaZeroAllocs
+// counted 46 allocations per request under -asan before the library
+// poisoned anything). The other builds check these figures.
+func skipAllocCountsUnderASan(t testing.TB) {
+	t.Helper()
+	if asanBuild {
+		t.Skip("under -asan heap objects carry redzones and instrumented code allocates more: the other builds check these counts")
+	}
+}
 
 // node is a 64-byte struct with two pointer fields, the shape the allocator
 // is tuned for.
@@ -279,10 +316,42 @@ func gcUntil(tries int, cond func() bool) bool {
 // gcPatience is how long gcUntil keeps trying before it gives up.
 const gcPatience = 10 * time.Second
 
-// stress scales a loop count down under -short.
-func stress(n int) int {
+// The stress harness: the one way the tests size their loops and their
+// goroutines for -short and for the slower builds. A test states a loop's
+// full size, what a plain release build runs, and runs stress of it; a
+// fixed number of goroutines goes through stressGoroutines.
+
+// stressDivisor is what this run divides the full size of a stress loop by:
+// 10 under -short, the quick form (CI's -asan step runs it), and 4 for each
+// of -race, slabdebug and -asan, which each make an operation several times
+// slower; so 16 under -race -tags slabdebug, and 40 under -race -short.
+func stressDivisor() int {
+	d := 1
 	if testing.Short() {
-		return max(n/10, 1)
+		d *= 10
+	}
+	for _, slower := range []bool{raceBuild, debugBuild, asanBuild} {
+		if slower {
+			d *= 4
+		}
+	}
+	return d
+}
+
+// stress returns how many times this run goes round a stress loop (rounds,
+// operations per goroutine, requests) whose full size is n: n divided by
+// stressDivisor, and at least 1. A test must hold whatever the count.
+func stress(n int) int {
+	return max(n/stressDivisor(), 1)
+}
+
+// stressGoroutines returns how many goroutines a stress test whose full
+// count is n runs: all n, except under -short a quarter of them, but no
+// fewer than 4 (or n), so that they still contend. The slower builds keep
+// them all: what they slow down is each operation.
+func stressGoroutines(n int) int {
+	if testing.Short() {
+		return max(n/4, min(n, 4))
 	}
 	return n
 }
