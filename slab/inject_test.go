@@ -27,33 +27,6 @@ import (
 // pool must still be exact. ("Fault" is kept for memory faults: a use of
 // freed memory caught at the access, internal/fault and debug builds.)
 
-// churn allocates and frees n objects of p in batches of up to 300,
-// stamping and checking each, and requires Stats to count every one of them
-// exactly: the pool is correct after whatever happened to it before.
-func churn[T stampedElem](t *testing.T, p *slab.Pool[T], n int) {
-	t.Helper()
-	st0 := p.Stats()
-	sh := &shared{}
-	w := newWorker(1, p, sh)
-	rng := rand.New(rand.NewPCG(uint64(n), 7))
-	for done := 0; done < n; {
-		batch := 1 + rng.IntN(300)
-		for range batch {
-			w.tryAlloc()
-		}
-		for len(w.objs) > 0 {
-			w.free(rng.IntN(len(w.objs)))
-		}
-		done += batch
-	}
-	sh.errs.requireNone(t)
-	st := p.Stats()
-	assert.Equal(t, st0.Live, st.Live, "Live is back to its value before the churn")
-	assert.Equal(t, st0.Allocs+w.allocs, st.Allocs, "Allocs counts each of the %d allocations of the churn", w.allocs)
-	assert.Equal(t, st0.Frees+w.frees, st.Frees, "Frees counts each of the %d frees of the churn", w.frees)
-	assert.NoError(t, slab.CheckInvariants(p), "the pool's bookkeeping agrees with its slabs after the churn")
-}
-
 // middlewarePools are the pools a request handler of the injection tests
 // allocates from: one unbounded, one bounded with 4 KiB elements.
 type middlewarePools struct {
@@ -206,18 +179,6 @@ func TestInjectPanicInMiddlewareUnderServer(t *testing.T) {
 	requireNoGoroutineLeft(t, before)
 }
 
-// statsSnapshot is the part of Stats that a call which panics must not change.
-type statsSnapshot struct {
-	Live          int64
-	Allocs, Frees uint64
-	Capacity      int64
-}
-
-func statsSnap[T any](p *slab.Pool[T]) statsSnapshot {
-	st := p.Stats()
-	return statsSnapshot{st.Live, st.Allocs, st.Frees, st.Capacity}
-}
-
 // TestInjectRecoveredDoubleFree frees objects twice, wherever their slot is
 // at the second Free, recovers the panic, and checks that the panic left the
 // pool unchanged and that it stays exact over thousands more operations.
@@ -298,27 +259,6 @@ func requireExactAfterRecovery(t *testing.T, p *slab.Pool[stamped], keep *stampe
 		requireTrimEmpties(t, p)
 	} else {
 		requireAllocatable(t, p)
-	}
-}
-
-// requireBoundExact requires a bounded pool to admit exactly bound less
-// its live objects more, then refuse, and frees what it allocated.
-func requireBoundExact[T any](t *testing.T, p *slab.Pool[T], bound int) {
-	t.Helper()
-	live := int(p.Stats().Live)
-	var xs []*T
-	for {
-		x, err := p.TryAlloc()
-		if err != nil {
-			require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc fails only with ErrExhausted")
-			break
-		}
-		xs = append(xs, x)
-		require.LessOrEqual(t, len(xs)+live, bound, "TryAlloc never goes past the bound")
-	}
-	assert.Len(t, xs, bound-live, "TryAlloc admits exactly up to the bound")
-	for _, x := range xs {
-		p.Free(x)
 	}
 }
 

@@ -17,12 +17,6 @@ import (
 // The misuse of scopes that a program can commit, and what each build does
 // about it.
 
-// customerRecord is what a handler caches by mistake past its request.
-type customerRecord struct {
-	ID   uint64
-	Name string
-}
-
 var customers = slab.New[customerRecord](slab.WithName("customers"))
 
 // TestScopeStaleReleaseThroughMiddleware: a goroutine that outlives its

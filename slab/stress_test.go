@@ -1,7 +1,6 @@
 package slab_test
 
 import (
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,98 +11,6 @@ import (
 
 	"github.com/slabtrack/slabtrack/slab"
 )
-
-// stressPool is one pool of a stress run and the workers of each
-// goroutine on it.
-type stressPool[T stampedElem] struct {
-	p       *slab.Pool[T]
-	sh      *shared
-	workers []*worker[T]
-}
-
-func newRelStressPool[T stampedElem](goroutines, bound int, opts ...slab.Option) *stressPool[T] {
-	if bound > 0 {
-		opts = append(opts, slab.WithMaxObjects(bound))
-	}
-	sp := &stressPool[T]{p: slab.New[T](opts...), sh: &shared{bound: bound}}
-	for i := range goroutines {
-		w := newWorker(i+1, sp.p, sp.sh)
-		w.maxTrims = 10
-		sp.workers = append(sp.workers, w)
-	}
-	return sp
-}
-
-// step runs one random operation of goroutine g. A goroutine holding many
-// objects frees a batch, so that the live set stays bounded.
-func (sp *stressPool[T]) step(g int, rng *rand.Rand) {
-	w := sp.workers[g]
-	op := workerOp{fuzzOp(rng.IntN(16)), uint8(rng.IntN(256))}
-	if w.held() > 300 {
-		op.op = []fuzzOp{fuzzOpFreeBatch, fuzzOpFreeRef, fuzzOpRelease}[rng.IntN(3)]
-	}
-	w.step(op)
-}
-
-// loop runs f over and over in a new goroutine, counted in wg, until stop
-// is set, and at least once. It returns a channel closed after the first
-// call, for the goroutines that must start only once the loop runs.
-func loop(stop *atomic.Bool, wg *sync.WaitGroup, f func()) <-chan struct{} {
-	started := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		f()
-		close(started)
-		for !stop.Load() {
-			f()
-		}
-	}()
-	return started
-}
-
-func (sp *stressPool[T]) calls() (n uint64) {
-	for _, w := range sp.workers {
-		n += w.calls
-	}
-	return n
-}
-
-// failed reports whether a goroutine found a broken invariant on the pool.
-func (sp *stressPool[T]) failed() bool { return sp.sh.errs.failed() }
-
-// stressPools are the pools of a stress run, whatever their element types.
-type stressPools []interface {
-	step(g int, rng *rand.Rand)
-	failed() bool
-}
-
-// run runs goroutines, each of which waits until every channel of after
-// is closed and then makes ops random operations (stressPool.step), each
-// on one of the pools picked at random; seed seeds the choices. It returns
-// once they are done, or have stopped at the first broken invariant.
-func (pools stressPools) run(goroutines, ops int, seed uint64, after ...<-chan struct{}) {
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, c := range after {
-				<-c
-			}
-			rng := rand.New(rand.NewPCG(uint64(g), seed))
-			for range ops {
-				for _, sp := range pools {
-					if sp.failed() {
-						return
-					}
-				}
-				pools[rng.IntN(len(pools))].step(g, rng)
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // TestStressMixedOperations runs many goroutines that mix every operation
 // (Alloc, TryAlloc, Free, AllocRef, Get, FreeRef, RefOf, AllocIn, Release,

@@ -15,22 +15,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// fill allocates n objects.
-func fill[T any](p *slab.Pool[T], n int) []*T {
-	xs := make([]*T, n)
-	for i := range xs {
-		xs[i] = p.Alloc()
-	}
-	return xs
-}
-
-// freeAll frees xs.
-func freeAll[T any](p *slab.Pool[T], xs []*T) {
-	for _, x := range xs {
-		p.Free(x)
-	}
-}
-
 func TestTrimReleasesEmptySlabs(t *testing.T) {
 	withProcs(t, 1) // fills slabs in order from one P's cache
 	// No debug quarantine: freed slots must go to the per-P caches.
