@@ -107,7 +107,7 @@ func TestASanReleasePoisonsTheScope(t *testing.T) {
 }
 
 func TestASanQuarantineStaysPoisoned(t *testing.T) {
-	if !tracker.Enabled() {
+	if !debugBuild {
 		t.Skip("the quarantine is debug builds'")
 	}
 	p := slab.New[asanOrder](slab.WithName(t.Name()), slab.WithQuarantine(4))

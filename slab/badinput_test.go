@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Bad input: each test gives the pool something a buggy program could give
@@ -60,7 +59,7 @@ func TestBadInputForeignPointers(t *testing.T) {
 	// Release builds keep no history per slot, and say so; debug builds
 	// know the slot was never allocated.
 	neverAllocated := []string{"double free", "or the slot was never allocated"}
-	if tracker.Enabled() {
+	if debugBuild {
 		neverAllocated = []string{"a slot that was never allocated"}
 	}
 
@@ -126,7 +125,7 @@ func TestBadInputPointerIntoTrimmedSlab(t *testing.T) {
 		// Release builds do not know where the pointer comes from; debug
 		// builds keep the records of the slabs they release.
 		where := "not in any slab (a new value, a variable, or an object of a slab that Trim released)"
-		if tracker.Enabled() {
+		if debugBuild {
 			where = "is in a slab that Trim released"
 		}
 		requirePanicIs(t, slab.ErrForeign, func() { p.Free(x) }, `pool "trimmed"`, "passed to Free", where)
@@ -474,10 +473,7 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 	for _, r := range stale {
 		p.FreeRef(r)
 	}
-	rounds := raceScale(2000)
-	if testing.Short() {
-		rounds = 200
-	}
+	rounds := stress(2000)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for g := range 2 {

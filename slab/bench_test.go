@@ -24,14 +24,6 @@ import (
 //
 // scripts/bench.sh runs them and renders the tables.
 
-// ptr64 is a 64-byte struct with two pointer fields. The fields are blank:
-// only the size and the pointer layout matter, which decide how the Go
-// allocator and the GC treat the type.
-type ptr64 struct {
-	_, _ *ptr64
-	_    [6]uint64
-}
-
 // sink keeps benchmark allocations escaping to the heap, as a program's
 // objects do.
 var (
@@ -343,10 +335,11 @@ const backgroundBytes = 200 << 20
 // BenchmarkRequest measures one workload.Request: 300 objects
 // of ten types allocated, linked, priced and all given back, with a 200 MB
 // pointerful live heap in the background that every GC cycle must mark. One
-// op is one request; the strategies are those of request_test.go. gc/10kreq
-// is the number of GC cycles per 10,000 requests; cpu-ns/op is the process's
-// CPU time per request, the GC's background work included, and less
-// disturbed than ns/op by other processes on a busy machine.
+// op is one request; the strategies are requestStrategies
+// (helpers_test.go). gc/10kreq is the number of GC cycles per 10,000
+// requests; cpu-ns/op is the process's CPU time per request, the GC's
+// background work included, and less disturbed than ns/op by other
+// processes on a busy machine.
 func BenchmarkRequest(b *testing.B) {
 	bg := workload.NewBackground(backgroundBytes)
 	b.Run("mode=serial", func(b *testing.B) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/guard"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -53,7 +52,7 @@ func TestDebugReadOfAReleasedSliceFaults(t *testing.T) {
 		assert.True(t, strings.HasPrefix(v.Error(), `slab: read after free of []slab_test.arenaLine field Name (pool "(scope memory)", slot `),
 			"n=%d: the title names the element type and the field:\n%v", n, v)
 		require.NotEmpty(t, v.Call, "the access stack")
-		if !race.Enabled {
+		if !raceBuild {
 			assert.Equal(t, faulttest.Line(t, "released slice"), v.Call[0].Line, "n=%d: the access is the line that read", n)
 		}
 		assert.True(t, v.Alloc.Has("makeLines"), "n=%d: the allocation is the MakeSliceIn's caller:\n%v", n, v)
@@ -90,7 +89,7 @@ func releasedAccess(t *testing.T, r any, typ, field, marker, alloc string) {
 	title := fmt.Sprintf(`slab: use after free of %s field %s (pool "(scope memory)", slot `, typ, field)
 	assert.True(t, strings.HasPrefix(v.Error(), title), "the title names the type and the element:\n%v", v)
 	require.NotEmpty(t, v.Call, "the access stack")
-	if !race.Enabled {
+	if !raceBuild {
 		assert.Equal(t, faulttest.Line(t, marker), v.Call[0].Line, "the access is the line that made it:\n%v", v)
 	}
 	assert.True(t, v.Alloc.Has(alloc), "the allocation is %s:\n%v", alloc, v)
@@ -142,7 +141,7 @@ func TestDebugReadOfAReleasedValueFaults(t *testing.T) {
 		releaseScope(s)
 		faultSink = pt.Y // access:released value
 	})
-	if race.Enabled {
+	if raceBuild {
 		// The race detector's nil check faults at the value's start.
 		releasedAccess(t, r, "[]slab_test.arenaPoint", "[0].X", "released value", "makePoint")
 		return

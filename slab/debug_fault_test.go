@@ -3,7 +3,6 @@
 package slab_test
 
 import (
-	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/faulttest"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -21,30 +18,6 @@ import (
 // Reads of freed objects fault at the access (debug builds): Free points
 // the reference words of the object into the fault region, and the
 // tracker's helpers turn the fault into a report.
-
-type customer struct {
-	ID   int64
-	Name string
-}
-
-type invoiceLine struct {
-	SKU int64
-	Qty int32
-}
-
-type invoice struct {
-	ID       int64
-	Customer *customer
-	Lines    []invoiceLine
-	Tags     []string
-	Note     string
-	Meta     map[string]int
-	Sink     io.Writer
-	Total    float64
-	Paid     bool
-}
-
-var faultSink any
 
 //go:noinline
 func allocInvoice(p *slab.Pool[invoice]) *invoice {
@@ -63,27 +36,6 @@ func allocInvoice(p *slab.Pool[invoice]) *invoice {
 
 //go:noinline
 func freeInvoice(p *slab.Pool[invoice], x *invoice) { p.Free(x) }
-
-// requireUseAfterFree checks that r is the report of a read after free of
-// field of an invoice of pool, at the line marked access:marker (0: any
-// line of the stack's first frame), freed by free and allocated by alloc.
-func requireUseAfterFree(t *testing.T, r any, pool, typ, field, marker, free, alloc string) *tracker.Violation {
-	t.Helper()
-	v, ok := r.(*tracker.Violation)
-	require.True(t, ok, "the access panics with a *tracker.Violation, got %T: %v", r, r)
-	assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
-	assert.ErrorIs(t, v, tracker.ErrUseAfterFree, "it matches tracker.ErrUseAfterFree")
-	title := strings.SplitN(v.Error(), "\n", 2)[0]
-	assert.True(t, strings.HasPrefix(title, "slab: read after free of "+typ+" field "+field+" (pool \""+pool+"\", slot "), "the title names the type, field and pool: %s", title)
-	require.NotEmpty(t, v.Call, "the access stack is recorded")
-	if marker != "" {
-		assert.Equal(t, faulttest.Line(t, marker), v.Call[0].Line, "the access stack starts at the line that read:\n%v", v.Call)
-	}
-	assert.True(t, v.Free.Has(free), "the free stack names %s:\n%v", free, v.Free)
-	assert.True(t, v.Alloc.Has(alloc), "the allocation stack names %s:\n%v", alloc, v.Alloc)
-	assert.Contains(t, v.Error(), fmt.Sprintf("SUMMARY: slabtrack: use-after-free %s:%d", v.Call[0].File, v.Call[0].Line), "the SUMMARY names the access")
-	return v
-}
 
 //slabvet:ignore useafterfree the test uses a freed object for the debug build to report
 func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
@@ -132,7 +84,7 @@ func TestDebugReadAfterFreeFaultsAtTheAccess(t *testing.T) {
 				tt.access(x)
 			})
 			marker := tt.name
-			if tt.name == "interface" || (race.Enabled && tt.name == "pointer") {
+			if tt.name == "interface" || (raceBuild && tt.name == "pointer") {
 				marker = "" // faults in the dynamic type's method; or, under -race, at the nil check
 			}
 			v := requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", tt.field, marker, "freeInvoice", "allocInvoice")
@@ -153,7 +105,7 @@ func TestDebugReadAfterFreeOnAnotherGoroutine(t *testing.T) {
 		faultSink = x.Customer.Name // access:other goroutine
 	})
 	marker := "other goroutine"
-	if race.Enabled {
+	if raceBuild {
 		marker = ""
 	}
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "freeInvoice", "allocInvoice")
@@ -197,9 +149,6 @@ func allocInvoiceIn(p *slab.Pool[invoice], s *slab.Scope) *invoice {
 	return x
 }
 
-//go:noinline
-func releaseScope(s *slab.Scope) { s.Release() }
-
 //slabvet:ignore useafterfree the test uses a released object for the debug build to report
 func TestDebugReadAfterReleaseFaults(t *testing.T) {
 	skipUnderASan(t)
@@ -211,7 +160,7 @@ func TestDebugReadAfterReleaseFaults(t *testing.T) {
 		faultSink = x.Customer.Name // access:after release
 	})
 	marker := "after release"
-	if race.Enabled {
+	if raceBuild {
 		marker = ""
 	}
 	requireUseAfterFree(t, r, t.Name(), "*slab_test.invoice", "Customer", marker, "releaseScope", "allocInvoiceIn")
@@ -283,20 +232,3 @@ func TestDebugVerifyNoneReportsAReadAfterFree(t *testing.T) {
 type recordingT struct{ errs []any }
 
 func (t *recordingT) Error(args ...any) { t.errs = append(t.errs, args...) }
-
-// onFaultingGoroutine runs f on a goroutine of its own that turns a fault
-// into a report (tracker.PanicOnFault, tracker.CatchFaults), as a program's
-// request goroutine would, and returns what that goroutine panicked with:
-// a *tracker.Violation for a use of a freed object, nil if f returned.
-func onFaultingGoroutine(f func()) (r any) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { r = recover() }()
-		tracker.PanicOnFault()
-		defer tracker.CatchFaults()
-		f()
-	}()
-	<-done
-	return r
-}

@@ -14,9 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/faulttest"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -76,14 +74,14 @@ func TestDebugGuardPagesFaultAtTheAccess(t *testing.T) {
 			assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
 			assert.True(t, v.Guarded, "a guard-page fault")
 			field := tt.field
-			if race.Enabled || asan.Enabled {
+			if raceBuild || asanBuild {
 				field = "X" // the nil check that -race and -asan builds emit reads offset 0 first
 			}
 			assert.Equal(t, field, v.Field, "the field accessed")
 			title := strings.SplitN(v.Error(), "\n", 2)[0]
 			assert.True(t, strings.HasPrefix(title, "slab: use after free of *slab_test.point field "+field+" (pool \""+t.Name()+"\", slot "), "the title: %s", title)
 			require.NotEmpty(t, v.Call, "the access stack")
-			if !race.Enabled {
+			if !raceBuild {
 				assert.Equal(t, faulttest.Line(t, map[string]string{"scalar read": "guard read", "scalar write": "guard write"}[tt.name]), v.Call[0].Line,
 					"the access stack starts at the access:\n%v", v.Call)
 			}

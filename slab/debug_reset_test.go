@@ -163,19 +163,3 @@ func TestDebugResetAfterAWriteGivesZero(t *testing.T) {
 	require.NotNil(t, got, "the slot is reused")
 	assert.Zero(t, *got, "zeroed, not as the stale write left it")
 }
-
-// allocUntilReused allocates from p until it hands out the slot at addr
-// again, at most 256 times, and returns that object (nil if the slot did not
-// come back) and every object it allocated, for the caller to free. The
-// caller takes addr before it frees the object, so that nothing uses the
-// freed pointer. The reuse tests of debug builds share it.
-func allocUntilReused[T any](p *slab.Pool[T], addr uintptr) (got *T, held []*T) {
-	for range 256 {
-		y := p.Alloc()
-		held = append(held, y)
-		if uintptr(unsafe.Pointer(y)) == addr {
-			return y, held
-		}
-	}
-	return nil, held
-}

@@ -32,22 +32,6 @@ import (
 // allocated, freed and misused the object. The helpers are not inlined, so
 // that each is a frame of its own.
 
-type order struct {
-	ID    int64
-	Name  *string
-	Price float64
-	Lines [4]int32
-}
-
-//go:noinline
-func allocOrder(p *slab.Pool[order]) *order { return p.Alloc() }
-
-//go:noinline
-func freeOrder(p *slab.Pool[order], x *order) { p.Free(x) }
-
-//go:noinline
-func freeOrderTwice(p *slab.Pool[order], x *order) { p.Free(x) }
-
 //go:noinline
 func freeOtherOrder(p *slab.Pool[order], x *order) { p.Free(x) }
 
@@ -62,68 +46,10 @@ func freeForeign(p *slab.Pool[order], x *order) { p.Free(x) }
 func dropOrder(p *slab.Pool[order]) { allocOrder(p).ID = 1 }
 
 //go:noinline
-func checkQuarantines() error { return tracker.Check() }
-
-//go:noinline
 func trimPool(p *slab.Pool[order]) { p.Trim() }
 
 //go:noinline
-func allocOrderRef(p *slab.Pool[order]) slab.Ref[order] { return p.AllocRef() }
-
-//go:noinline
-func freeOrderRef(p *slab.Pool[order], r slab.Ref[order]) { p.FreeRef(r) }
-
-//go:noinline
 func freeOrderRefTwice(p *slab.Pool[order], r slab.Ref[order]) { p.FreeRef(r) }
-
-//go:noinline
-func getOrderRef(p *slab.Pool[order], r slab.Ref[order]) *order { return p.Get(r) }
-
-// violationOf runs f and returns the *tracker.Violation it panicked with, or
-// nil if it returned. Any other panic propagates.
-func violationOf(f func()) (v *tracker.Violation) {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		if err, ok := r.(error); !ok || !errors.As(err, &v) {
-			panic(r)
-		}
-	}()
-	f()
-	return nil
-}
-
-// newPool returns a pool named after the test, so that reports and leak
-// checks of one test do not see another's objects.
-func newPool(t *testing.T, opts ...slab.Option) *slab.Pool[order] {
-	return slab.New[order](append([]slab.Option{slab.WithName(t.Name())}, opts...)...)
-}
-
-// assertStacks checks that v's stacks name the helpers: alloc in the
-// allocation stack, free in the free stack and call in this call's stack
-// ("" skips a check).
-func assertStacks(t *testing.T, v *tracker.Violation, alloc, free, call string) {
-	t.Helper()
-	if alloc != "" {
-		assert.True(t, v.Alloc.Has(alloc), "the allocation stack names %s:\n%v", alloc, v)
-	}
-	if free != "" {
-		assert.True(t, v.Free.Has(free), "the free stack names %s:\n%v", free, v)
-	}
-	if call != "" {
-		assert.True(t, v.Call.Has(call), "this call's stack names %s:\n%v", call, v)
-	}
-}
-
-// assertQuiet checks the pool's counts once every object is freed.
-func assertQuiet(t *testing.T, p *slab.Pool[order]) {
-	t.Helper()
-	st := p.Stats()
-	assert.Zero(t, st.Live, "no object is live")
-	assert.Equal(t, st.Allocs, st.Frees, "every allocation was freed once")
-}
 
 func TestDebugEnabled(t *testing.T) {
 	assert.True(t, tracker.Enabled(), "-tags slabdebug compiles debug mode in")
@@ -226,10 +152,7 @@ func TestDebugConcurrentDoubleFree(t *testing.T) {
 	})
 
 	t.Run("racing goroutines", func(t *testing.T) {
-		rounds := 300
-		if testing.Short() {
-			rounds = 50
-		}
+		rounds := stress(300)
 		p := newPool(t)
 		for round := range rounds {
 			x := allocOrder(p)
@@ -295,37 +218,6 @@ func TestDebugForeignFree(t *testing.T) {
 			assert.Equal(t, before.Live, p.Stats().Live, "the pool is unchanged")
 		})
 	}
-}
-
-// recordViolations installs a handler that records every violation until
-// the end of the test, and returns the record.
-func recordViolations(t *testing.T) *violationLog {
-	l := &violationLog{}
-	prev := tracker.SetHandler(func(v *tracker.Violation) {
-		l.mu.Lock()
-		l.vs = append(l.vs, v)
-		l.mu.Unlock()
-	})
-	t.Cleanup(func() { tracker.SetHandler(prev) })
-	return l
-}
-
-type violationLog struct {
-	mu sync.Mutex
-	vs []*tracker.Violation
-}
-
-// of returns the violations recorded for pool.
-func (l *violationLog) of(pool string) []*tracker.Violation {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*tracker.Violation
-	for _, v := range l.vs {
-		if v.Pool == pool {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // Item 4: writes after free are found in the poison: by tracker.Check,

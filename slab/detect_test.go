@@ -18,9 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/faulttest"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
 	"github.com/slabtrack/slabtrack/slab/slabjson"
@@ -415,7 +413,7 @@ func detectScopeMemoryChild(name string) {
 // loaded machine, an -asan build symbolising a new stack) cannot come after
 // the use.
 func afterOther(done <-chan struct{}) {
-	if race.Enabled {
+	if raceBuild {
 		time.Sleep(50 * time.Millisecond)
 		return
 	}
@@ -562,16 +560,16 @@ func TestDetectionTable(t *testing.T) {
 	}
 	builds := []build{{name: "release"}}
 	switch {
-	case asan.Enabled && tracker.Enabled():
+	case asanBuild && debugBuild:
 		builds = []build{{name: "asan+slabdebug"}}
-	case asan.Enabled:
+	case asanBuild:
 		builds = []build{{name: "asan"}}
-	case tracker.Enabled():
+	case debugBuild:
 		builds = []build{{name: "slabdebug"}, {name: "slabdebug+guard", env: []string{tracker.EnvVar + "=guard=1"}, guard: true}}
 	}
 	check := func(t *testing.T, out string, code int, o outcome, e expect, asanFault bool) {
 		t.Helper()
-		if asan.Enabled && !asanFault {
+		if asanBuild && !asanFault {
 			checkASan(t, out, code, e)
 		} else {
 			checkOutcome(t, out, code, o, e)
@@ -586,7 +584,7 @@ func TestDetectionTable(t *testing.T) {
 				t.Run(b.name+"/"+row.name+"/"+where, func(t *testing.T) {
 					t.Parallel()
 					o := row.release
-					if tracker.Enabled() {
+					if debugBuild {
 						o = row.debug
 						if b.guard {
 							o = row.guard
@@ -611,9 +609,9 @@ func TestDetectionTable(t *testing.T) {
 						alloc:     alloc,
 						// Another goroutine's unsynchronised use of a
 						// heap slot is a data race.
-						raced: race.Enabled && where == "other" && !guarded,
+						raced: raceBuild && where == "other" && !guarded,
 					}
-					if race.Enabled {
+					if raceBuild {
 						// The race detector's nil check faults at the
 						// pointee's start, which may name another field of
 						// a guarded object.
@@ -629,14 +627,14 @@ func TestDetectionTable(t *testing.T) {
 				t.Run(b.name+"/"+row.name+"/"+where, func(t *testing.T) {
 					t.Parallel()
 					o := row.release
-					if tracker.Enabled() {
+					if debugBuild {
 						o = row.debug
 					}
-					if asan.Enabled && row.asanFault {
+					if asanBuild && row.asanFault {
 						o = atAccess
 					}
 					e := expect{marker: row.name, title: row.title, asanTitle: row.asanTitle, free: "detRelease", alloc: row.alloc}
-					if race.Enabled || asan.Enabled {
+					if raceBuild || asanBuild {
 						// The nil check of -race and -asan builds faults
 						// at the value's start: the element, not the field.
 						e.title = strings.TrimSuffix(e.title, `.Y (pool "(scope memory)", slot `)
@@ -649,7 +647,7 @@ func TestDetectionTable(t *testing.T) {
 		t.Run(b.name+"/scoped-middleware", func(t *testing.T) {
 			t.Parallel()
 			o := crash // release builds zero the object: its pointer is nil
-			if tracker.Enabled() {
+			if debugBuild {
 				o = atAccess
 			}
 			e := expect{
@@ -659,7 +657,7 @@ func TestDetectionTable(t *testing.T) {
 				free:      `Middleware\.func`,
 				alloc:     "detAllocIn",
 			}
-			if race.Enabled {
+			if raceBuild {
 				e.title = `slab: read after free of *slab_test.detOrder field `
 			}
 			out, code := runChild(t, "scoped-middleware", b.env...)

@@ -13,6 +13,14 @@ import (
 
 // White-box hooks for the tests of package slab_test.
 
+// The build of the test binary, for the tests of package slab itself and
+// the hooks below: the build-mode predicates that helpers_test.go gives the
+// black-box tests, which cannot see these.
+const (
+	debugBuild = debugMode    // -tags slabdebug
+	asanBuild  = asan.Enabled // -asan
+)
+
 // MagSize is the most free slots a per-P cache holds: maxOwned words.
 const MagSize = maxOwned * 64
 
@@ -96,13 +104,13 @@ func OnGuardPage[T any](p *Pool[T], x *T) bool {
 // ScopesKeepSlots reports whether Release keeps free slots for the scope's
 // next use: in release builds. Debug builds take and free scoped slots one by
 // one, through Alloc's and Free's paths.
-const ScopesKeepSlots = !debugMode
+const ScopesKeepSlots = !debugBuild
 
 // DrainCaches moves every slot held by a per-P cache, and in debug builds
 // by the quarantine, back to its slab, so that one goroutine can reach every
 // free slot of the pool.
 func DrainCaches[T any](p *Pool[T]) {
-	if debugMode {
+	if debugBuild {
 		p.debugFlushQuarantine("Trim")
 	}
 	p.drainCaches()
@@ -320,7 +328,7 @@ func zeroSlot[T any](p *Pool[T], r slotRef[T]) bool {
 	if p.size != n {
 		return true
 	}
-	if asan.Enabled {
+	if asanBuild {
 		// A free slot is poisoned: the check may read it, and leaves it so.
 		asan.Unpoison(unsafe.Pointer(&r.s.mem[r.i]), n)
 		defer asan.Poison(unsafe.Pointer(&r.s.mem[r.i]), n)

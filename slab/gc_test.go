@@ -12,10 +12,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// gcTries bounds the collections a test runs while waiting for a weak
-// pointer to clear.
-const gcTries = 20
-
 // attach gives x a fresh payload and returns a weak pointer to it; x holds
 // the only strong reference.
 //

@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/asan"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -36,7 +34,7 @@ func freeSample(p *slab.Pool[sample], x *sample) { p.Free(x) }
 
 func requireGuardSampling(t *testing.T) {
 	t.Helper()
-	if tracker.Enabled() {
+	if debugBuild {
 		t.Skip("debug builds ignore WithGuardSampling: WithGuardPages puts every object on guard pages there")
 	}
 	if runtime.GOOS != "linux" {
@@ -76,7 +74,7 @@ func TestGuardSamplingFaultsAtTheAccess(t *testing.T) {
 	assert.Equal(t, tracker.UseAfterFree, v.Kind, "the kind")
 	assert.True(t, v.Guarded, "on a guard page")
 	field := "C"
-	if race.Enabled || asan.Enabled {
+	if raceBuild || asanBuild {
 		field = "A" // the nil check that -race and -asan builds emit reads offset 0 first
 	}
 	assert.Equal(t, field, v.Field, "the field read")

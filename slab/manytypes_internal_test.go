@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/slabtrack/slabtrack/internal/asan"
 )
 
 // heapInUse returns the bytes of heap objects in use after two collections.
@@ -56,7 +54,7 @@ func TestNewInOfManyTypesTakesLittle(t *testing.T) {
 	// type, a quarantine of released chunks and the records of released
 	// allocations for reports: up to 4 KiB a type held, 8 KiB after.
 	heldLimit, afterLimit := int64(types*128*2), int64(64<<10)
-	if debugMode || asan.Enabled {
+	if debugBuild || asanBuild {
 		heldLimit, afterLimit = types<<12, types<<13
 	}
 	t.Logf("%d types: %d KiB held by a scope with one value of each, %d KiB after Put and two collections", types, held>>10, after>>10)

@@ -124,7 +124,7 @@ func TestMisuseMessages(t *testing.T) {
 			msg := err.Error()
 			want := tc.release
 			var v *tracker.Violation
-			if tracker.Enabled() {
+			if debugBuild {
 				require.True(t, errors.As(err, &v), "debug builds panic with a *tracker.Violation")
 				assert.Equal(t, tc.kind, v.Kind, "the kind names what happened: %s", msg)
 				want = tc.debug
@@ -170,7 +170,7 @@ func TestMisuseExhaustedNamesHolders(t *testing.T) {
 	require.ErrorIs(t, err, slab.ErrExhausted, "TryAlloc returns ErrExhausted")
 	msg := err.Error()
 	assert.True(t, strings.HasPrefix(msg, `slab: pool exhausted: TryAlloc of *slab_test.node (pool "bounded"): the pool has 5 live objects, its bound`), "the first line: %q", msg)
-	if tracker.Enabled() {
+	if debugBuild {
 		lines := strings.Split(msg, "\n")
 		require.Len(t, lines, 3, "two sites, one line each: %q", msg)
 		assert.Contains(t, lines[1], "3 object(s), allocated ", "the site with the most objects first")
@@ -204,14 +204,14 @@ func TestMisuseExhaustedNamesSampledHolders(t *testing.T) {
 	assert.Contains(t, lines[1], "3 object(s), allocated ", "the site with the most objects first")
 	assert.Contains(t, lines[1], "slab_test.allocNodeA ", "named by its function and line")
 	assert.Contains(t, lines[2], "slab_test.allocNodeB ", "then the next")
-	if !tracker.Enabled() {
+	if !debugBuild {
 		assert.Contains(t, lines[0], "the sampled live objects (the pool records the allocation stack of every object) came from", "the message says what was recorded")
 	}
 	for _, x := range held {
 		p.Free(x)
 	}
 
-	if tracker.Enabled() {
+	if debugBuild {
 		return // debug builds record every object
 	}
 	p = slab.New[node](slab.WithName("bounded"), slab.WithMaxObjects(5), slab.WithSampling(1000))

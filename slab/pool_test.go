@@ -11,8 +11,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-const nodeType = "*slab_test.node"
-
 func TestNewPoolTakesNoMemoryUntilFirstAlloc(t *testing.T) {
 	p := slab.New[node]()
 	st := p.Stats()

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Racing double frees that release builds let through, replayed with
@@ -23,7 +22,7 @@ import (
 //
 //slabvet:ignore useafterfree the test replays a racing second Free on purpose
 func TestRacedDoubleFreeBoundedCorrected(t *testing.T) {
-	if tracker.Enabled() {
+	if debugBuild {
 		t.Skip("debug builds catch every racing pair with a compare-and-swap: there is nothing to replay")
 	}
 	withProcs(t, 1)
@@ -73,7 +72,7 @@ func TestRacedDoubleFreeBoundedCorrected(t *testing.T) {
 //
 //slabvet:ignore useafterfree the test replays a racing second Free on purpose
 func TestRacedDoubleFreeScopeHeldSlot(t *testing.T) {
-	if tracker.Enabled() {
+	if debugBuild {
 		t.Skip("debug builds catch every racing pair with a compare-and-swap, and scopes hold no free slots")
 	}
 	withProcs(t, 1)

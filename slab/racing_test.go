@@ -11,9 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // Racing double frees in release builds. Two Frees of one live object on
@@ -29,7 +27,7 @@ import (
 // what release builds let through.
 func releaseOnly(t *testing.T) {
 	t.Helper()
-	if tracker.Enabled() {
+	if debugBuild {
 		t.Skip("debug builds catch every racing double free (TestDebugConcurrentDoubleFree); this replays what release builds absorb")
 	}
 }
@@ -143,7 +141,7 @@ func requireAllocatableNode(t *testing.T, p *slab.Pool[node]) {
 // pair's leftover, and says so.
 func TestRacedDoubleFreeStress(t *testing.T) {
 	releaseOnly(t)
-	if race.Enabled {
+	if raceBuild {
 		t.Skip("the race detector reports each deliberate race; TestRaceReportsRacingDoubleFree in package tracker checks that it does")
 	}
 	withProcs(t, 2)

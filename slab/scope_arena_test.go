@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/slab"
 )
 
@@ -154,7 +153,7 @@ func TestMakeMapIn(t *testing.T) {
 	m2 := slab.MakeMapIn[map[string]int](s, 4)
 	assert.Empty(t, m2, "a map made after Release is empty")
 	m2["c"] = 3
-	if slab.ScopesKeepSlots && !asan.Enabled {
+	if slab.ScopesKeepSlots && !asanBuild {
 		assert.Equal(t, 3, m["c"], "release builds reuse the cleared map: the old handle sees the new entries")
 	} else {
 		assert.Empty(t, m, "debug and -asan builds keep no map: the old handle never sees another use's entries")
@@ -163,7 +162,7 @@ func TestMakeMapIn(t *testing.T) {
 	err := recoverErr(t, func() { slab.MakeMapIn[map[int]int](s, -1) })
 	assert.Error(t, err, "a negative hint panics")
 
-	if slab.ScopesKeepSlots && !asan.Enabled { // -asan builds keep no map
+	if slab.ScopesKeepSlots && !asanBuild { // -asan builds keep no map
 		request := func() {
 			m := slab.MakeMapIn[map[string]int](s, 8)
 			for i, k := range []string{"a", "b", "c", "d"} {
@@ -234,7 +233,7 @@ func TestScopeArenaKeepsProportionally(t *testing.T) {
 	if !slab.ScopesKeepSlots {
 		t.Skip("debug builds keep nothing across Release")
 	}
-	if asan.Enabled {
+	if asanBuild {
 		t.Skip("under -asan the scope memory of a pointer-free type goes to a quarantine at Release, on guard pages, as in debug builds")
 	}
 	s := slab.NewScope()
@@ -270,7 +269,7 @@ func TestBuilderIn(t *testing.T) {
 	assert.Equal(t, "imp=1234567&é"+strings.Repeat("-x", 100), got, "the first string is unchanged by the second Builder")
 	s.Release()
 
-	if slab.ScopesKeepSlots && !asan.Enabled { // -asan builds allocate more: see skipAllocCountsUnderASan
+	if slab.ScopesKeepSlots && !asanBuild { // -asan builds allocate more: see skipAllocCountsUnderASan
 		build := func() {
 			b := slab.BuilderIn(s, 16)
 			for i := range 20 {

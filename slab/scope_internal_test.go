@@ -40,7 +40,7 @@ func TestScopeWordEdges(t *testing.T) {
 			st = p.Stats()
 			assert.Zero(t, st.Live, "Release should free every object")
 			assert.LessOrEqual(t, st.ScopeFree, int64(min(n, keepSlots(p.size))), "Release should keep no more slots than were used, up to ScopeKeepBytes")
-			if !debugMode { // debug builds free each object through Free: its slot leaves the scope
+			if !debugBuild { // debug builds free each object through Free: its slot leaves the scope
 				assert.Positive(t, st.ScopeFree, "Release should keep free slots for the next use")
 			}
 			assert.EqualValues(t, n, st.Frees, "Release should count one free per object")
@@ -59,7 +59,7 @@ func TestScopeReleaseReusesSlots(t *testing.T) {
 	// requests get the same slots, zeroed: the memory stays hot. Debug
 	// builds free each object through Free instead, and their quarantine
 	// delays reuse on purpose.
-	if debugMode {
+	if debugBuild {
 		t.Skip("debug builds delay the reuse of freed slots on purpose")
 	}
 	p := New[edgeT]()
@@ -202,7 +202,7 @@ func TestScopeHoldsNoPoolWhenEmpty(t *testing.T) {
 func TestScopeStatePointersStayInSpan(t *testing.T) {
 	// The fast path reaches slots through scopeHot.mem: it must point into
 	// the current word's span.
-	if debugMode {
+	if debugBuild {
 		t.Skip("debug builds take scoped slots one by one, not by words")
 	}
 	p := New[edgeT]()

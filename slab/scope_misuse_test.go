@@ -12,17 +12,10 @@ import (
 
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/slab/slabhttp"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // The misuse of scopes that a program can commit, and what each build does
 // about it.
-
-// customerRecord is what a handler caches by mistake past its request.
-type customerRecord struct {
-	ID   uint64
-	Name string
-}
 
 var customers = slab.New[customerRecord](slab.WithName("customers"))
 
@@ -70,10 +63,7 @@ func TestScopeConcurrentUseCaught(t *testing.T) {
 	var mu sync.Mutex
 	var reported error
 	got := make(map[*customerRecord]int)
-	tries := 20000
-	if testing.Short() {
-		tries = 2000
-	}
+	tries := stress(20000)
 	for g := range 2 {
 		wg.Go(func() {
 			<-start
@@ -114,7 +104,7 @@ func TestScopeConcurrentUseCaught(t *testing.T) {
 	msg := reported.Error()
 	assert.Contains(t, msg, "AllocIn of *slab_test.customerRecord", "the report names the call")
 	assert.Contains(t, msg, "while another goroutine runs", "and what it found")
-	if tracker.Enabled() {
+	if debugBuild {
 		assert.Contains(t, msg, "runs AllocIn", "debug builds name the other call")
 		assert.Contains(t, msg, "this call:", "the report shows this goroutine's call")
 		assert.Contains(t, msg, "the other goroutine's call:", "the report shows the other goroutine's call")
@@ -131,7 +121,7 @@ func TestScopeConcurrentUseCaught(t *testing.T) {
 // can tell.
 func TestScopedObjectCachedPastItsRequest(t *testing.T) {
 	skipUnderASan(t)
-	if !tracker.Enabled() {
+	if !debugBuild {
 		t.Skip("release builds reuse a released slot at once: a cached scoped pointer reads whatever the next owner wrote (documented on Scope)")
 	}
 	var cached *customerRecord

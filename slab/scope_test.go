@@ -85,10 +85,7 @@ func TestScopeNoAliasingAcrossGoroutines(t *testing.T) {
 	// to the next through the pool is a proper hand-off for the race
 	// detector. Run with -race.
 	ps := newRequestPools()
-	rounds := 200
-	if testing.Short() {
-		rounds = 20
-	}
+	rounds := stress(200)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -346,10 +343,7 @@ func TestScopeBoundedPoolConcurrent(t *testing.T) {
 	const bound = 300
 	p := slab.New[workload.LineItem](slab.WithMaxObjects(bound))
 	var live, peak atomic.Int64
-	rounds := 300
-	if testing.Short() {
-		rounds = 30
-	}
+	rounds := stress(300)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -446,10 +440,7 @@ func TestScopeTrimRacesScopes(t *testing.T) {
 				opts = append(opts, slab.WithMaxObjects(bound))
 			}
 			p := slab.New[workload.LineItem](opts...)
-			rounds := 300
-			if testing.Short() {
-				rounds = 30
-			}
+			rounds := stress(300)
 			stop := make(chan struct{})
 			trimmed := make(chan int)
 			go func() {

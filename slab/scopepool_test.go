@@ -8,9 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 func TestScopePoolEndsScopes(t *testing.T) {
@@ -177,10 +175,7 @@ func TestScopeKeepsWhatItUsed(t *testing.T) {
 func TestScopePoolRacingPut(t *testing.T) {
 	p := slab.New[customerRecord](slab.WithName("racing-put"))
 	var sp slab.ScopePool
-	rounds := 2000
-	if testing.Short() || tracker.Enabled() || race.Enabled {
-		rounds = 200 // debug builds record a stack per object
-	}
+	rounds := stress(2000)
 	for round := range rounds {
 		s := sp.Get()
 		for range 10 {
@@ -223,10 +218,7 @@ func TestScopePoolRacingPut(t *testing.T) {
 func TestReleaseWhilePutRuns(t *testing.T) {
 	p := slab.New[customerRecord](slab.WithName("release-during-put"))
 	var sp slab.ScopePool
-	rounds := 500
-	if testing.Short() || tracker.Enabled() || race.Enabled {
-		rounds = 100
-	}
+	rounds := stress(500)
 	for round := range rounds {
 		s := sp.Get()
 		for range 20 {

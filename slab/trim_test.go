@@ -15,22 +15,6 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// fill allocates n objects.
-func fill[T any](p *slab.Pool[T], n int) []*T {
-	xs := make([]*T, n)
-	for i := range xs {
-		xs[i] = p.Alloc()
-	}
-	return xs
-}
-
-// freeAll frees xs.
-func freeAll[T any](p *slab.Pool[T], xs []*T) {
-	for _, x := range xs {
-		p.Free(x)
-	}
-}
-
 func TestTrimReleasesEmptySlabs(t *testing.T) {
 	withProcs(t, 1) // fills slabs in order from one P's cache
 	// No debug quarantine: freed slots must go to the per-P caches.
@@ -83,27 +67,47 @@ func TestTrimKeepsSlabsWithLiveObjects(t *testing.T) {
 	assert.Zero(t, p.Stats().Slabs, "the last two slabs go once empty")
 }
 
-// TestTrimRacesAllocAndFree runs Trim repeatedly while goroutines allocate
-// and free; no object may be lost or shared, and every slab must come back.
+// TestTrimRacesAllocAndFree runs Trim in a loop, on every pool, and
+// garbage collections that trigger the automatic trim, while goroutines
+// allocate and free: batches of up to 200 objects on a pool of the default
+// options, each object checked for zero and then for its goroutine's id;
+// and every operation (Refs, scopes, hand-offs between goroutines) on an
+// unbounded pool of 4 KiB elements in the smallest slabs and on a bounded
+// pool. No object may be lost or shared, Refs and counts stay exact, and
+// every slab comes back.
 func TestTrimRacesAllocAndFree(t *testing.T) {
+	before := runtime.NumGoroutine()
 	p := slab.New[node]()
-	workers := 2 * runtime.GOMAXPROCS(0)
-	rounds := stress(300)
+	goroutines, ops := stressGoroutines(16), stress(20000)
+	unbounded := newRelStressPool[stampedBig](goroutines, 0, slab.WithName("trim-race"), slab.WithSlotsPerSlab(1), slab.WithIdleTrim(1))
+	bounded := newRelStressPool[stamped](goroutines, 500, slab.WithName("trim-race-bounded"), slab.WithIdleTrim(1))
+	for _, w := range unbounded.workers {
+		w.maxTrims = 0 // Trim runs from its own goroutine
+	}
+	for _, w := range bounded.workers {
+		w.maxTrims = 0
+	}
+
 	var stop atomic.Bool
-	var trims sync.WaitGroup
-	trims.Add(1)
-	go func() {
-		defer trims.Done()
-		for !stop.Load() {
-			p.Trim()
-			runtime.Gosched()
-		}
-	}()
-	var wg sync.WaitGroup
-	for w := range workers {
+	var trims, gcs atomic.Int64
+	var helpers, wg sync.WaitGroup
+	trimming := loop(&stop, &helpers, func() {
+		p.Trim()
+		unbounded.p.Trim()
+		bounded.p.Trim()
+		trims.Add(1)
+		runtime.Gosched()
+	})
+	collecting := loop(&stop, &helpers, func() {
+		runtime.GC()
+		gcs.Add(1)
+	})
+	rounds := stress(300)
+	for w := range 2 * runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-trimming
 			for r := range rounds {
 				xs := fill(p, 1+(r*37)%200)
 				for _, x := range xs {
@@ -121,14 +125,21 @@ func TestTrimRacesAllocAndFree(t *testing.T) {
 			}
 		}()
 	}
+	stressPools{unbounded, bounded}.run(goroutines, ops, 11, trimming, collecting)
 	wg.Wait()
 	stop.Store(true)
-	trims.Wait()
+	helpers.Wait()
+	t.Logf("%d API calls by %d goroutines and %d allocations in batches, during %d Trims of each pool and %d GCs; %d slabs released",
+		unbounded.calls()+bounded.calls(), goroutines, p.Stats().Allocs, trims.Load(), gcs.Load(),
+		p.Stats().Released+unbounded.p.Stats().Released+bounded.p.Stats().Released)
+	assert.Positive(t, trims.Load(), "Trim ran while the pools were in use")
+
 	st := p.Stats()
-	assert.Zero(t, st.Live, "every object was freed")
 	assert.Equal(t, st.Allocs, st.Frees, "Allocs == Frees")
-	p.Trim()
-	assert.Zero(t, p.Stats().Slabs, "no slot was lost: the final Trim releases every slab")
+	requireTrimEmpties(t, p) // nothing is live, and no slot was lost: the final Trim releases every slab
+	checkQuiescent(t, unbounded.p, unbounded.sh, unbounded.workers)
+	checkQuiescent(t, bounded.p, bounded.sh, bounded.workers)
+	requireNoGoroutineLeft(t, before)
 }
 
 // TestIdleTrimAfterGC frees a burst and leaves the pool alone: within a

@@ -18,13 +18,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/faulttest"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/tracker"
@@ -161,7 +159,7 @@ func TestCatchFaultsReportsReadAfterFree(t *testing.T) {
 			assert.Equal(t, fmt.Sprintf(`slab: read after free of *tracker_test.invoice field %s (pool "invoices", slot 2)`, tt.field),
 				strings.SplitN(v.Error(), "\n", 2)[0], "the title names the type, field, pool and slot")
 			assert.Equal(t, tt.field, v.Field, "the field read")
-			if tt.target != "" && !((race.Enabled || asan.Enabled) && tt.name == "pointer") {
+			if tt.target != "" && !((raceBuild || asanBuild) && tt.name == "pointer") {
 				assert.Equal(t, tt.target, v.Target, "what was reached through it")
 			}
 			assert.Equal(t, f.pool.addr, v.Addr, "the object's address")
@@ -290,7 +288,7 @@ func TestCatchFaultsOnAGuardPage(t *testing.T) {
 	assert.True(t, v.Guarded, "as a guard-page fault")
 	assert.Equal(t, 13, v.Slot, "the pool-wide slot")
 	field := "Z"
-	if race.Enabled || asan.Enabled {
+	if raceBuild || asanBuild {
 		field = "X" // the nil check before the race detector's (or AddressSanitizer's) call faults at offset 0
 	}
 	assert.Equal(t, field, v.Field, "the field accessed")

@@ -60,7 +60,7 @@ func TestFindReportsLeaks(t *testing.T) {
 	assert.True(t, strings.HasPrefix(report, "slab: leak: "), "the title starts like slab's errors: %q", report)
 	assert.Contains(t, report, "\nSUMMARY: slabtrack: 5 object(s), "+fmt.Sprint(5*orderSize)+" bytes leaked", "the SUMMARY totals the leaks")
 
-	if tracker.Enabled() {
+	if debugBuild {
 		require.Len(t, sites, 2, "two allocation sites")
 		assert.Equal(t, 3, sites[0].Objects, "the larger site first")
 		assert.Equal(t, 3*orderSize, sites[0].Bytes, "its bytes")
@@ -89,7 +89,7 @@ func TestFindReportsLeaks(t *testing.T) {
 // pool's exact count, and /debug/slab lists them. Debug builds name every
 // site, as TestFindReportsLeaks checks.
 func TestFindNamesSampledSites(t *testing.T) {
-	if tracker.Enabled() {
+	if debugBuild {
 		t.Skip("debug builds record every site; TestFindReportsLeaks checks them")
 	}
 	p := slab.New[Order](slab.WithName(t.Name()), slab.WithSampling(1))
@@ -134,7 +134,7 @@ func TestFindIgnoreCurrent(t *testing.T) {
 	sites := sitesOf(t, tracker.Find(ignore, tracker.MaxRetries(0)), t.Name())
 	require.Len(t, sites, 1, "an object allocated later is a leak")
 	assert.Equal(t, 1, sites[0].Objects, "one object")
-	if tracker.Enabled() {
+	if debugBuild {
 		assert.True(t, sites[0].Stack.Has("allocOtherOrder"), "the site names allocOtherOrder")
 	}
 
@@ -154,7 +154,7 @@ func TestFindIgnoreCurrent(t *testing.T) {
 	for _, s := range sitesOf(t, tracker.Find(ignore, tracker.MaxRetries(0)), t.Name()) {
 		n += s.Objects
 	}
-	if tracker.Enabled() {
+	if debugBuild {
 		assert.Equal(t, 2, n, "debug builds remember objects, not slots")
 	} else {
 		assert.Equal(t, 1, n, "release builds miss the object that reuses an ignored slot")
@@ -175,7 +175,7 @@ func TestFindCountsNoFreeSlotOfAScope(t *testing.T) {
 	for range 3 {
 		p.AllocIn(s)
 	}
-	if !tracker.Enabled() { // debug builds take scoped slots one by one
+	if !debugBuild { // debug builds take scoped slots one by one
 		require.Positive(t, p.Stats().ScopeFree, "the scope took more slots than it handed out")
 	}
 	n := 0
@@ -185,7 +185,7 @@ func TestFindCountsNoFreeSlotOfAScope(t *testing.T) {
 	assert.Equal(t, 3, n, "the three objects in the scope are live, its free slots are not")
 
 	s.Release()
-	if !tracker.Enabled() {
+	if !debugBuild {
 		require.Positive(t, p.Stats().ScopeFree, "the released scope keeps free slots")
 	}
 	assert.NoError(t, tracker.Find(ignore, tracker.MaxRetries(0)), "a released scope leaves nothing live")
@@ -318,7 +318,7 @@ func TestThisTestUnderParallel(t *testing.T) {
 			require.Len(t, leaky.errs, 1, "the leaky test fails")
 			report := leaky.errs[0]
 			assert.Contains(t, report, "1 object(s), "+fmt.Sprint(orderSize)+" bytes not freed", "its own leak, not more")
-			if tracker.Enabled() {
+			if debugBuild {
 				assert.Contains(t, report, "allocInWorker", "the object its goroutine allocated is its own")
 			}
 		})
@@ -331,7 +331,7 @@ func TestThisTestUnderParallel(t *testing.T) {
 			freeOrder(p, allocOrder(p))
 			tracker.VerifyNone(clean, opt, tracker.MaxRetries(0))
 			close(cleanDone)
-			if tracker.Enabled() {
+			if debugBuild {
 				assert.Empty(t, clean.errs, "debug builds do not count the other test's objects in flight")
 				return
 			}
@@ -348,7 +348,7 @@ func TestThisTestUnderParallel(t *testing.T) {
 // starts from the test's, and a subtest's own ThisTest mark is started
 // under the test's.
 func TestThisTestCountsSubtests(t *testing.T) {
-	if !tracker.Enabled() {
+	if !debugBuild {
 		t.Skip("release builds record nothing per allocation; TestThisTestUnderParallel checks what they report")
 	}
 	p := slab.New[Order](slab.WithName(t.Name()))

@@ -4,8 +4,21 @@ import (
 	"os"
 	"testing"
 
+	"github.com/slabtrack/slabtrack/internal/asan"
+	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
+)
+
+// The build of this test binary. Tests ask these, and nothing else, which
+// build they run in (TestEnabled checks that tracker.Enabled agrees); each
+// is the switch of its internal package, set by a build-tagged file there.
+// Package slab's tests have the same set.
+const (
+	raceBuild  = race.Enabled      // -race
+	debugBuild = debugmode.Enabled // -tags slabdebug
+	asanBuild  = asan.Enabled      // -asan
 )
 
 type Order struct {

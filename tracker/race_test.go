@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/slab"
 	"github.com/slabtrack/slabtrack/tracker"
 )
@@ -57,7 +56,7 @@ func useAfterFree() {
 func runRaceChild(t *testing.T, name string, races bool, env ...string) string {
 	t.Helper()
 	var cmd *exec.Cmd
-	if race.Enabled {
+	if raceBuild {
 		cmd = exec.Command(os.Args[0], "-test.run=^$")
 	} else {
 		if testing.Short() {
@@ -67,7 +66,7 @@ func runRaceChild(t *testing.T, name string, races bool, env ...string) string {
 		require.NoError(t, err, "go test puts the go command on PATH")
 		// -v: go test shows a passing package's output only then.
 		args := []string{"test", "-race", "-count=1", "-v", "-run=^$"}
-		if tracker.Enabled() {
+		if debugBuild {
 			args = append(args, "-tags=slabdebug")
 		}
 		cmd = exec.Command(goTool, append(args, ".")...)
@@ -156,7 +155,7 @@ func panicValue(f func()) (v any) {
 // state orders the two Frees, and reports the loser: every pair, once,
 // and no data race.
 func TestRaceReportsRacingDoubleFree(t *testing.T) {
-	report := runRaceChild(t, "racing-double-free", !tracker.Enabled(), "GORACE=suppress_equal_stacks=0 suppress_equal_addresses=0")
+	report := runRaceChild(t, "racing-double-free", !debugBuild, "GORACE=suppress_equal_stacks=0 suppress_equal_addresses=0")
 	var pairs, absorbed, reported int
 	at := strings.Index(report, "racing pairs: ")
 	require.GreaterOrEqual(t, at, 0, "the child prints its counts:\n%s", report)
@@ -165,7 +164,7 @@ func TestRaceReportsRacingDoubleFree(t *testing.T) {
 	require.NoError(t, err, "the child prints its counts:\n%s", report)
 	races := strings.Count(report, "WARNING: DATA RACE")
 	t.Logf("%d racing pairs: %d absorbed by the release checks, %d reported once by the debug build, %d data races reported", pairs, absorbed, reported, races)
-	if tracker.Enabled() {
+	if debugBuild {
 		assert.Equal(t, pairs, reported, "the debug build reports every pair exactly once")
 		assert.Zero(t, races, "its compare-and-swap orders the two Frees")
 		return

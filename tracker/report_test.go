@@ -42,7 +42,7 @@ func TestPoolsQuarantinedCountsOnlyTheQuarantine(t *testing.T) {
 
 	r := poolReport(t, name)
 	want := 0
-	if tracker.Enabled() {
+	if debugBuild {
 		want = 5 // the scope's three objects and the two freed, each waiting in the quarantine
 	} else {
 		require.Positive(t, r.Stats.ScopeFree, "the scope holds free slots, which a release build has no quarantine for")
@@ -191,7 +191,7 @@ func TestReportShowsTheGuardBudget(t *testing.T) {
 		t.Skip("guard pages are Linux only")
 	}
 	opt := slab.WithGuardSampling(1)
-	if tracker.Enabled() {
+	if debugBuild {
 		opt = slab.WithGuardPages(true)
 	}
 	p := slab.New[guarded](slab.WithName(t.Name()), opt)

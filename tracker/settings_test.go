@@ -8,6 +8,10 @@ import (
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
+func TestEnabled(t *testing.T) {
+	assert.Equal(t, debugBuild, tracker.Enabled(), "Enabled reports whether -tags slabdebug compiled debug mode in")
+}
+
 func TestConfigure(t *testing.T) {
 	prev := tracker.CurrentSettings()
 	defer func() { assert.NoError(t, tracker.Configure(prev), "restore the settings") }()

@@ -2,7 +2,7 @@
 
 package slab_test
 
-// Without -race there is no detector to quiet (race_on_test.go).
+// Without -race there is no detector to quiet (helpers_race_test.go).
 func raceDisable() {}
 
 func raceEnable() {}
