@@ -256,7 +256,7 @@ func New[T any](opts ...Option) *Pool[T] {
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
 	p.regID = registry.Register((*tracked[T])(p))
-	startGCTick() // the automatic trim (trim.go)
+	startGCTick() // the automatic trim (trim.go) and its clock (gcclock.go)
 	if debugMode {
 		p.debugInit()
 	}
