@@ -14,15 +14,23 @@ import (
 
 // Scopes, by file:
 //
-//   - scope.go: the API (Scope, AllocIn, TryAllocIn, Release, Len, the
-//     context helpers), a scope's state across pools (scopeState) and the
-//     lease word that keeps one operation at a time on it.
+//   - scope.go: Scope and pool objects in it (AllocIn, TryAllocIn),
+//     Release, Len, the context helpers, a scope's state across pools
+//     (scopeState) and the lease word that keeps one operation at a time
+//     on it.
 //   - scope_slots.go: a scope's state for one pool (scopeSlots), with the
 //     diagram of its phases.
 //   - scope_holders.go: the pool's side, the states that hold its slots
 //     (scopeHolders), under Pool.mu.
-//   - scope_arena.go: slices, strings, maps and values of any type in a
-//     scope (arena).
+//   - scope_alloc.go: values of any type in a scope: NewIn, MakeSliceIn,
+//     AppendIn, StringIn.
+//   - scope_arena.go: the memory they take, a run of chunks per element
+//     type (arena).
+//   - scope_chunks.go: the chunks, by element type (elemType) and size
+//     class, and each type's cache of free chunks; types.go: the tables
+//     that find a type's elemType.
+//   - scope_maps.go: maps in a scope (MakeMapIn).
+//   - scope_builder.go: strings built in a scope (Builder).
 //   - scopepool.go: recycled scopes (ScopePool), their limit and Stats.
 //   - denseindex.go: the small indexes by which a scope finds its state
 //     for a pool or an element type.
@@ -122,7 +130,7 @@ type scopeState struct {
 	// dense index (elemType.idx); nil where none.
 	arenas []*arena
 	// maps are the maps made in the scope since the last Release, and the
-	// cleared ones kept for reuse (scope_arena.go).
+	// cleared ones kept for reuse (scope_maps.go).
 	maps scopeMaps
 	// held lists the per-pool states that hold slots; nil until the first
 	// AllocIn. It is a separate object so that a cleanup can give the
