@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"runtime"
@@ -273,7 +272,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		Owner: p.owner,
 	}
 	if err := p.owner.add(&s.meta); err != nil {
-		panic(fmt.Errorf("slab: pool %q cannot index a new slab: %w", p.owner.name, err))
+		panic(spanIndexError(p.owner.name, err))
 	}
 	if debugMode {
 		p.debugNewSpan(s)

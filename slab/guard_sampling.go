@@ -2,14 +2,12 @@ package slab
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -151,13 +149,9 @@ func (p *Pool[T]) guardSlot(addr uintptr, sp *spanmap.Span, o op) slotRef[T] {
 		if s := g.stand[k].span.Load(); s != nil {
 			return slotRef[T]{(*span[T])(unsafe.Pointer(s)), g.stand[k].i.Load()}
 		}
-		msg := "slab: double free of %s (pool %q, object %d on a guard page): the object was already freed"
-		if o == opRefOf {
-			msg = "slab: RefOf of a freed %s (pool %q, object %d on a guard page)"
-		}
-		panic(&errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(msg, p.owner.typeName, p.owner.name, k)})
+		panic(p.guardFreedError(k, o))
 	}
-	panic(fmt.Errorf("%w: %s %#x passed to %v of pool %q is %d bytes into an object on a guard page", ErrForeign, p.owner.typeName, addr, o, p.owner.name, off))
+	panic(p.guardForeignError(addr, o, off))
 }
 
 // sampledObject returns the object that the live, sampled slot r holds: r

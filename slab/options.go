@@ -1,7 +1,5 @@
 package slab
 
-import "fmt"
-
 // The options of New: the configuration they set (config) and every Option
 // constructor. The machinery behind some is elsewhere: sampling.go and
 // guard_sampling.go for WithSampling and WithGuardSampling, debug_on.go
@@ -54,7 +52,7 @@ type debugConfig struct {
 func WithMaxObjects(n int) Option {
 	return func(c *config) {
 		if n < 1 {
-			panic(fmt.Errorf("slab: WithMaxObjects(%d): the bound must be at least 1", n))
+			panic(maxObjectsError(n))
 		}
 		c.maxObjects = n
 	}
@@ -70,7 +68,7 @@ func WithMaxObjects(n int) Option {
 func WithSlotsPerSlab(slots int) Option {
 	return func(c *config) {
 		if slots < 1 {
-			panic(fmt.Errorf("slab: WithSlotsPerSlab(%d): a slab needs at least 1 slot", slots))
+			panic(slotsPerSlabError(slots))
 		}
 		c.slabSlots = slots
 	}
@@ -83,7 +81,7 @@ func WithSlotsPerSlab(slots int) Option {
 func WithName(name string) Option {
 	return func(c *config) {
 		if name == "" {
-			panic(fmt.Errorf("slab: WithName(\"\"): the name must not be empty"))
+			panic(emptyNameError())
 		}
 		c.name = name
 	}
@@ -103,7 +101,7 @@ func WithName(name string) Option {
 func WithIdleTrim(gcs int) Option {
 	return func(c *config) {
 		if gcs < 0 {
-			panic(fmt.Errorf("slab: WithIdleTrim(%d): the number of GC cycles must not be negative", gcs))
+			panic(idleTrimError(gcs))
 		}
 		c.idleGCs = gcs
 	}
@@ -138,7 +136,7 @@ func WithIdleTrim(gcs int) Option {
 func WithReset[T any](reset func(x *T)) Option {
 	return func(c *config) {
 		if reset == nil {
-			panic(fmt.Errorf("slab: WithReset(nil): the reset function must not be nil"))
+			panic(nilResetError())
 		}
 		c.reset = reset
 	}
@@ -160,7 +158,7 @@ const DefaultSampleEvery = 1024
 func WithSampling(every int) Option {
 	return func(c *config) {
 		if every < 0 {
-			panic(fmt.Errorf("slab: WithSampling(%d): the period must not be negative", every))
+			panic(samplingError(every))
 		}
 		if every == 0 {
 			every = DefaultSampleEvery
@@ -204,7 +202,7 @@ func WithSampling(every int) Option {
 func WithGuardSampling(every int) Option {
 	return func(c *config) {
 		if every < 1 {
-			panic(fmt.Errorf("slab: WithGuardSampling(%d): the period must be at least 1", every))
+			panic(guardSamplingError(every))
 		}
 		c.guardEvery = every
 	}
@@ -228,7 +226,7 @@ func WithGuardSampling(every int) Option {
 func WithQuarantine(slots int) Option {
 	return func(c *config) {
 		if slots < 0 {
-			panic(fmt.Errorf("slab: WithQuarantine(%d): the quarantine cannot be negative", slots))
+			panic(quarantineError(slots))
 		}
 		c.debug.quarantine, c.debug.hasQuarantine = slots, true
 	}

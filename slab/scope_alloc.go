@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"unsafe"
 )
 
@@ -14,7 +13,7 @@ import (
 // valuesIn returns zeroed memory for c values of et in s, for the call op.
 func valuesIn(s *Scope, et *elemType, c int, op scopeOp) unsafe.Pointer {
 	if c < 0 || uintptr(c) > maxAllocBytes/et.size {
-		panic(fmt.Errorf("slab: %s of %s: capacity %d out of range", op, et.typ, c))
+		panic(capacityError(op, et, c))
 	}
 	st := s.enter(op, "", "")
 	p := st.allocValues(et, uintptr(c))
@@ -59,7 +58,7 @@ func NewIn[T any](s *Scope) *T {
 // encoding/json writes it as [], not null.
 func MakeSliceIn[T any](s *Scope, n, c int) []T {
 	if n < 0 || n > c {
-		panic(fmt.Errorf("slab: MakeSliceIn: length %d out of range [0, capacity %d]", n, c))
+		panic(sliceLengthError(n, c))
 	}
 	var t T
 	if c == 0 || unsafe.Sizeof(t) == 0 {

@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math/bits"
 	"runtime"
 	"sync/atomic"
@@ -156,7 +155,7 @@ func (p *Pool[T]) allocDrained() *T {
 			if p.bound != 0 {
 				p.live.Add(-1)
 			}
-			panic(fmt.Errorf("slab: internal error: bounded pool %q admitted an allocation but has no free slot", p.owner.name))
+			panic(drainedNoSlotError(p.owner.name))
 		case try > 100:
 			time.Sleep(50 * time.Microsecond)
 		}
