@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"runtime"
@@ -206,6 +205,32 @@ func (p *Pool[T]) collectInboxesLocked() {
 	}
 }
 
+// An inboxList is a pool's list of central words whose inbox may hold
+// slots: pushed without a lock by whoever makes such an inbox non-empty (or
+// gives a word back), taken whole under Pool.mu by collectInboxesLocked.
+type inboxList struct {
+	head atomic.Pointer[word]
+}
+
+// push adds w unless it is queued already.
+func (q *inboxList) push(w *word) {
+	if !w.queued.CompareAndSwap(false, true) {
+		return
+	}
+	for {
+		old := q.head.Load()
+		w.next = old
+		if q.head.CompareAndSwap(old, w) {
+			return
+		}
+	}
+}
+
+// takeAll empties the list and returns its first word; the words are
+// linked by next. The caller must clear each word's queued flag after it
+// has read the word's next.
+func (q *inboxList) takeAll() *word { return q.head.Swap(nil) }
+
 // mayGrowLocked reports whether the pool may add a span. An unbounded pool
 // always may. A bounded pool may while its slots not live could all sit in
 // per-P caches: then a TryAlloc that the live count admitted finds a slot,
@@ -247,7 +272,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		Owner: p.owner,
 	}
 	if err := p.owner.add(&s.meta); err != nil {
-		panic(fmt.Errorf("slab: pool %q cannot index a new slab: %w", p.owner.name, err))
+		panic(spanIndexError(p.owner.name, err))
 	}
 	if debugMode {
 		p.debugNewSpan(s)

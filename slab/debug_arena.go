@@ -5,7 +5,6 @@ package slab
 import (
 	"fmt"
 	"math/bits"
-	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
@@ -464,7 +462,7 @@ func (d *chunkDebug) check(q qchunk) *violation.Violation {
 				Want:   d.layout.Want(elem, pa.cell, from, to),
 				Detail: fmt.Sprintf("the %s at this address, element %d of a slice, string or value of a released scope, was written after Release; found when its memory left the quarantine",
 					what, (o-pa.off)/size),
-				Err: fmt.Errorf("%w to %s memory of a released scope", errs.WriteAfterFree, reflect.SliceOf(d.et.typ)),
+				Err: releasedWriteError(d.et.typ),
 			}
 			if rec := d.record(pa.rec, false); rec != nil && rec.serial.Load() == pa.serial {
 				now := clock.Now()

@@ -3,7 +3,6 @@
 package slab
 
 import (
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -11,7 +10,6 @@ import (
 	"github.com/slabtrack/slabtrack/internal/asan"
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/fault"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -169,7 +167,7 @@ func (p *Pool[T]) freeShadow(sh *shadow[T], x *T) {
 	r := sh.r
 	d := &r.s.dbg.slots[r.i]
 	if !d.state.CompareAndSwap(dLive, dFreeing) {
-		panic(fmt.Errorf("slab: internal error: the slot of a live shadow of pool %q is not live", p.owner.name))
+		panic(shadowStateError(p.owner.name))
 	}
 	d.shadow.Store(0)
 	d.freeStack.Store(uint32(call))
@@ -243,7 +241,7 @@ func (p *Pool[T]) debugRefOf(x *T) (Ref[T], bool) {
 		v.Op = "RefOf"
 		v.Call = frames(uint32(callerStack(debugmode.Current())))
 		v.Detail = freedDetail(sh.state.Load(), false) + " (drop detection: the object is a heap copy standing for its slot)"
-		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: RefOf of a freed %s (pool %q, slot %d)", p.owner.typeName, p.owner.name, p.slotNum(sh.r))}
+		v.Err = p.shadowRefOfError(sh.r)
 		violation.Report(v)
 		panic(v)
 	}

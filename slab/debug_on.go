@@ -3,7 +3,6 @@
 package slab
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -243,7 +242,7 @@ func frames(id uint32) violation.Stack { return violation.Stack(stack.ID(id).Fra
 func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	d := &r.s.dbg.slots[r.i]
 	if !d.state.CompareAndSwap(dFree, dLive) {
-		panic(fmt.Errorf("slab: internal error: pool %q handed out slot %d, whose debug state is %d", p.owner.name, p.slotNum(r), d.state.Load()))
+		panic(debugStateError(p.owner.name, p.slotNum(r), d.state.Load()))
 	}
 	fault.PanicOnFault() // a read of a freed object on this goroutine becomes a report
 	x := r.ptr()

@@ -110,7 +110,7 @@ func (p *Pool[T]) describeReleased(v *violation.Violation, addr uintptr, o op) b
 		fillRecord(v, d, now)
 	}
 	v.Detail = fmt.Sprintf("it points to %s of a slab of this pool that Trim released %v ago; %s", where, violation.RoundAge(clock.Since(now, r.releasedAt)), what)
-	v.Err = fmt.Errorf("%w: %s %#x passed to %v of pool %q is in a slab that Trim released", ErrForeign, p.owner.typeName, addr, o, p.owner.name)
+	v.Err = p.releasedSlabError(addr, o)
 	return true
 }
 

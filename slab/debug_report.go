@@ -5,6 +5,7 @@ package slab
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,59 @@ import (
 // "slab: double free of *main.Order (pool "orders", slot 17)".
 func slotError(sentinel error, typeName, pool string, slot int) error {
 	return fmt.Errorf("%w of %s (pool %q, slot %d)", sentinel, typeName, pool, slot)
+}
+
+// The errors of debug builds' reports (Violation.Err, which the call
+// panics with) and of their broken invariants; release builds' are in
+// errors.go.
+
+// unallocatedFreeError is the error of Free of slot r, which the pool never
+// allocated.
+func (p *Pool[T]) unallocatedFreeError(r slotRef[T]) error {
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: Free of %s (pool %q, slot %d), a slot that was never allocated",
+		p.owner.typeName, p.owner.name, p.slotNum(r))}
+}
+
+// unallocatedError is the error of the call o on slot num, which the pool
+// never allocated.
+func (p *Pool[T]) unallocatedError(o op, num int) error {
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of %s (pool %q, slot %d), a slot that was never allocated", o, p.owner.typeName, p.owner.name, num)}
+}
+
+// freedError is the error of the call o on slot num, whose object was
+// freed.
+func (p *Pool[T]) freedError(o op, num int) error {
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of a freed %s (pool %q, slot %d)", o, p.owner.typeName, p.owner.name, num)}
+}
+
+// shadowRefOfError is the error of RefOf of a freed drop-detection shadow
+// of slot r.
+func (p *Pool[T]) shadowRefOfError(r slotRef[T]) error {
+	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: RefOf of a freed %s (pool %q, slot %d)", p.owner.typeName, p.owner.name, p.slotNum(r))}
+}
+
+// releasedSlabError is the error of the call o of addr, in a slab of the
+// pool that Trim released.
+func (p *Pool[T]) releasedSlabError(addr uintptr, o op) error {
+	return fmt.Errorf("%w: %s %#x passed to %v of pool %q is in a slab that Trim released", ErrForeign, p.owner.typeName, addr, o, p.owner.name)
+}
+
+// debugStateError is the panic of the pool named pool that handed out
+// slot, whose debug state is not free.
+func debugStateError(pool string, slot int, state uint32) error {
+	return fmt.Errorf("slab: internal error: pool %q handed out slot %d, whose debug state is %d", pool, slot, state)
+}
+
+// releasedWriteError is the error of a write to the memory of values of
+// type t (a slice, string or value) of a released scope.
+func releasedWriteError(t reflect.Type) error {
+	return fmt.Errorf("%w to %s memory of a released scope", errs.WriteAfterFree, reflect.SliceOf(t))
+}
+
+// shadowStateError is the panic of the pool named pool that found the
+// slot of a live drop-detection shadow not live.
+func shadowStateError(pool string) error {
+	return fmt.Errorf("slab: internal error: the slot of a live shadow of pool %q is not live", pool)
 }
 
 // violation returns a report of kind k on slot r with the slot's stacks.
@@ -74,8 +128,7 @@ func (p *Pool[T]) doubleFree(r slotRef[T], d *slotDebug, call stack.ID) *violati
 		v.Op = "Free"
 		v.Call = frames(uint32(call))
 		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool (pointer arithmetic, or a wrong index?)"
-		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: Free of %s (pool %q, slot %d), a slot that was never allocated",
-			p.owner.typeName, p.owner.name, p.slotNum(r))}
+		v.Err = p.unallocatedFreeError(r)
 		return v
 	}
 	v := p.violation(violation.DoubleFree, r, d)
@@ -194,11 +247,11 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	case never:
 		v = p.violation(violation.Unallocated, r, d)
 		v.Detail = "the pool has never allocated this slot: the pointer was not obtained from the pool"
-		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of %s (pool %q, slot %d), a slot that was never allocated", o, p.owner.typeName, p.owner.name, num)}
+		v.Err = p.unallocatedError(o, num)
 	default:
 		v = p.violation(violation.RefOfFreed, r, d)
 		v.Detail = freedDetail(d.state.Load(), false)
-		v.Err = &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf("slab: %v of a freed %s (pool %q, slot %d)", o, p.owner.typeName, p.owner.name, num)}
+		v.Err = p.freedError(o, num)
 		if d.state.Load() == dLive {
 			v.Free, v.FreeAge, v.Alloc, v.AllocAge = nil, 0, nil, 0
 		}

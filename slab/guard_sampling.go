@@ -2,14 +2,12 @@ package slab
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/clock"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -38,47 +36,6 @@ import (
 // guardRingSlots is the number of objects of a pool that can be on guard
 // pages at once: a page each, and up to two kernel mappings each while freed.
 const guardRingSlots = 64
-
-// WithGuardSampling places about one object in every of the pool's objects
-// on a guard page of its own, in release builds, and makes its page
-// inaccessible when it is freed: a read or write of that object after Free
-// faults at the access, in production, where no debug build runs. It is off
-// by default, and costs nothing when off. It also records the allocation
-// stack of each sampled object, as WithSampling does (with both options,
-// the shorter period applies to the stacks).
-//
-// A fault on a freed object crashes the program at the access ("unexpected
-// fault address"), like a nil dereference. A goroutine that calls
-// tracker.PanicOnFault and defers tracker.CatchFaults gets a report
-// instead, naming the line that made the access, the Free and the
-// allocation, and panics with it (slabhttp.Middleware does this for each
-// request); tracker.DescribeAddr decodes the address from a debugger.
-//
-// The objects are sampled as WithSampling samples them: among slots that
-// enter a per-P cache's supply, not among objects freed and allocated again
-// on one P in quick succession. Each sampled object costs two protection
-// changes (about 10 µs each, a page of memory while live): at a period of
-// every, about 20 µs/every per allocation, so a period of 10^5 or more
-// suits a busy server. At most 64 objects of a pool are on guard pages at a
-// time, and each freed one takes up to two of the kernel's mappings
-// (vm.max_map_count), from the fixed budget that every pool's guard pages
-// share (see WithGuardPages); past it a freed object is left accessible,
-// Stats.GuardFallbacks counts it, and the first time one line on standard
-// error says so. Guard pages exist on Linux only;
-// elsewhere the objects stay in their slabs. Debug builds ignore the
-// option: WithGuardPages puts every object on guard pages there.
-//
-// The garbage collector does not scan memory the pool maps: New panics if
-// T holds pointers (pointers, strings, slices, maps, chans, funcs or
-// interfaces, at any depth), and if every < 1.
-func WithGuardSampling(every int) Option {
-	return func(c *config) {
-		if every < 1 {
-			panic(fmt.Errorf("slab: WithGuardSampling(%d): the period must be at least 1", every))
-		}
-		c.guardEvery = every
-	}
-}
 
 // A guardRing is a pool's guard slab for sampled objects, and, per slot of
 // the ring, the slot of the pool that stands for its object and the record
@@ -192,13 +149,9 @@ func (p *Pool[T]) guardSlot(addr uintptr, sp *spanmap.Span, o op) slotRef[T] {
 		if s := g.stand[k].span.Load(); s != nil {
 			return slotRef[T]{(*span[T])(unsafe.Pointer(s)), g.stand[k].i.Load()}
 		}
-		msg := "slab: double free of %s (pool %q, object %d on a guard page): the object was already freed"
-		if o == opRefOf {
-			msg = "slab: RefOf of a freed %s (pool %q, object %d on a guard page)"
-		}
-		panic(&errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(msg, p.owner.typeName, p.owner.name, k)})
+		panic(p.guardFreedError(k, o))
 	}
-	panic(fmt.Errorf("%w: %s %#x passed to %v of pool %q is %d bytes into an object on a guard page", ErrForeign, p.owner.typeName, addr, o, p.owner.name, off))
+	panic(p.guardForeignError(addr, o, off))
 }
 
 // sampledObject returns the object that the live, sampled slot r holds: r

@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math/bits"
 	"reflect"
 	"runtime"
@@ -10,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/asan"
-	"github.com/slabtrack/slabtrack/internal/errs"
 	"github.com/slabtrack/slabtrack/internal/pin"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
@@ -205,15 +203,15 @@ func New[T any](opts ...Option) *Pool[T] {
 	typeName := "*" + typ.String()
 	size := typ.Size()
 	if size == 0 {
-		panic(fmt.Errorf("slab: New[%s]: zero-size types are not supported: their values need not have distinct addresses", typ))
+		panic(zeroSizeError(typ))
 	}
 	if size > maxObjectSize {
-		panic(fmt.Errorf("slab: New[%s]: type of %d bytes exceeds the %d-byte limit", typ, size, maxObjectSize))
+		panic(typeSizeError(typ, size))
 	}
 	cfg := defaultConfig()
 	for _, opt := range opts {
 		if opt == nil {
-			panic(fmt.Errorf("slab: New[%s]: nil Option", typ))
+			panic(nilOptionError(typ))
 		}
 		opt(&cfg)
 	}
@@ -224,14 +222,14 @@ func New[T any](opts ...Option) *Pool[T] {
 	if cfg.reset != nil {
 		var ok bool
 		if reset, ok = cfg.reset.(func(*T)); !ok {
-			panic(fmt.Errorf("slab: New[%s]: WithReset takes a %T, not a func(*%s)", typ, cfg.reset, typ))
+			panic(resetTypeError(typ, cfg.reset))
 		}
 	}
 	if cfg.debug.hasGuard && cfg.debug.guard && hasPointers(typ) {
-		panic(fmt.Errorf("slab: New[%s]: WithGuardPages(true): %s holds pointers, which the garbage collector must see: guard pages are for pointer-free types", typ, typ))
+		panic(guardPointersError(typ, "WithGuardPages(true)"))
 	}
 	if cfg.guardEvery > 0 && hasPointers(typ) {
-		panic(fmt.Errorf("slab: New[%s]: WithGuardSampling: %s holds pointers, which the garbage collector must see: guard pages are for pointer-free types", typ, typ))
+		panic(guardPointersError(typ, "WithGuardSampling"))
 	}
 	slot, want := size, cfg.slabSlots
 	if debugMode {
@@ -256,7 +254,7 @@ func New[T any](opts ...Option) *Pool[T] {
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
 	p.regID = registry.Register((*tracked[T])(p))
-	startGCTick() // the automatic trim (trim.go)
+	startGCTick() // the automatic trim (trim.go) and its clock (gcclock.go)
 	if debugMode {
 		p.debugInit()
 	}
@@ -522,11 +520,7 @@ func (p *Pool[T]) racedFree(r slotRef[T]) {
 	if p.bound != 0 {
 		p.live.Add(1) // the deferred count of the first Free stands
 	}
-	panic(&errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-		"slab: double free of %s (pool %q, slot %d): the slot was already on its way back to its owner, so two Frees of one object raced: "+
-			"this call and another Free of its object, or two Frees of an earlier object of the slot, before this call correctly freed the next one. "+
-			"The slot is free once. Build with -race or -tags slabdebug to catch the race where it happens",
-		p.owner.typeName, p.owner.name, p.slotNum(r))})
+	panic(p.racedFreeError(r))
 }
 
 // racedLeftovers counts the slots that racing double frees left in the
@@ -598,21 +592,6 @@ func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span, o op) {
 	panic(err)
 }
 
-// foreignError is the error of Free or RefOf (o) of addr, which lies in the
-// span sp (nil if none) but is not a slot of this pool.
-func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span, o op) error {
-	var why string
-	switch {
-	case sp == nil:
-		why = "not in any slab (a new value, a variable, or an object of a slab that Trim released)"
-	case sp.Pool != p.id:
-		why = fmt.Sprintf("in a slab of pool %q (%s)", sp.Owner.Name(), sp.Owner.TypeName())
-	default:
-		why = fmt.Sprintf("%d bytes into a %d-byte slot", (addr-sp.Base)%p.size, p.size)
-	}
-	return fmt.Errorf("%w: %s %#x passed to %v of pool %q is %s", ErrForeign, p.owner.typeName, addr, o, p.owner.name, why)
-}
-
 // badFree panics for Free or RefOf (o) of a slot that is not live: it
 // holds a scoped object, or no object at all.
 func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
@@ -621,39 +600,6 @@ func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
 		panic(p.debugBadFree(err, r, o))
 	}
 	panic(err)
-}
-
-// badFreeError is badFree's error in release builds, which keep no history
-// per slot: a slot that is not allocated may have been freed through this
-// pointer, freed through a stale pointer to an earlier object of the slot
-// (so that this may be the first Free of the object the caller holds), or
-// never allocated. The message says so rather than guess.
-func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
-	num := p.slotNum(r)
-	switch {
-	case st == stateResetting:
-		return p.resettingError(r, o)
-	case st == stateScoped && o == opRefOf:
-		return fmt.Errorf("%w: RefOf of %s (pool %q, slot %d) that was allocated with AllocIn: Scope.Release frees it, and a Ref must not outlive it",
-			ErrScoped, p.owner.typeName, p.owner.name, num)
-	case st == stateScoped && debugMode:
-		return fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
-			ErrScoped, p.owner.typeName, p.owner.name, num)
-	case st == stateScoped:
-		// Release builds do not tell a scope's objects from the free
-		// slots it holds: both readings are named.
-		return fmt.Errorf("%w: Free of %s (pool %q, slot %d), a slot that a Scope holds: an object allocated with AllocIn is freed by Scope.Release; "+
-			"an object allocated with Alloc was freed already, and a scope has taken its slot since (a double free)",
-			ErrScoped, p.owner.typeName, p.owner.name, num)
-	case o == opRefOf:
-		return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-			"slab: RefOf of an unallocated %s (pool %q, slot %d): the object was freed, or the slot never allocated (build with -tags slabdebug to see where)",
-			p.owner.typeName, p.owner.name, num)}
-	}
-	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-		"slab: double free of %s (pool %q, slot %d): the slot is already free: this object was freed before, "+
-			"or a Free through a stale pointer to an earlier object of the slot freed it, or the slot was never allocated (build with -tags slabdebug to see where)",
-		p.owner.typeName, p.owner.name, num)}
 }
 
 // slotNum is the pool-wide number of a slot: its span's position times the

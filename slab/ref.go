@@ -89,7 +89,7 @@ func (p *Pool[T]) FreeRef(r Ref[T]) {
 func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
 	num := p.slotNum(r)
 	if num > math.MaxUint32 {
-		panic(fmt.Errorf("slab: pool %q has more than 2^32 slots; slot %d cannot be named by a Ref", p.owner.name, num))
+		panic(refSlotsError(p.owner.name, num))
 	}
 	g := r.s.gens.Load()
 	if g == nil {
@@ -145,13 +145,6 @@ func (p *Pool[T]) refLookup(r Ref[T]) (slotRef[T], bool) {
 		}
 	}
 	return slotRef[T]{}, false
-}
-
-// staleRefError is the error of the call op (Get, FreeRef) of r, which
-// names no live object.
-func (p *Pool[T]) staleRefError(r Ref[T], op string) error {
-	return fmt.Errorf("%w: %s of Ref %v to %s (pool %q): the Ref does not name a live object: it is zero, from another pool, or its object was freed",
-		ErrStaleRef, op, r, p.owner.typeName, p.owner.name)
 }
 
 // nextGen bumps the generation of a slot being freed. When the generation

@@ -1,13 +1,11 @@
 package slab
 
 import (
-	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
 
 	"github.com/slabtrack/slabtrack/internal/asan"
-	"github.com/slabtrack/slabtrack/internal/errs"
 )
 
 // Reset functions (WithReset) are the one place where a pool runs its
@@ -88,84 +86,6 @@ func (p *Pool[T]) runReset(x *T) (failure any) {
 	return nil
 }
 
-// resettingError is the error of Free or RefOf (o) of the object of slot r
-// while the pool's reset function runs on it: the object is being freed.
-func (p *Pool[T]) resettingError(r slotRef[T], o op) error {
-	if resetRunning(p.reset) {
-		return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-			"slab: %v of %s (pool %q, slot %d) from within the pool's %s, which runs on that object as it is being freed: a reset function must not free the object it readies, nor take a Ref to it",
-			o, p.owner.typeName, p.owner.name, p.slotNum(r), funcName(p.reset))}
-	}
-	what := "double free of"
-	if o == opRefOf {
-		what = "RefOf of a freed object"
-	}
-	return &errs.Error{Sentinel: ErrDoubleFree, Msg: fmt.Sprintf(
-		"slab: %s %s (pool %q, slot %d): another goroutine is freeing the object at the same time (by Free, or by its scope's Release), and the pool's %s is running on it",
-		what, p.owner.typeName, p.owner.name, p.slotNum(r), funcName(p.reset))}
-}
-
-// resetError is the error of a reset function that panicked on slot r,
-// which the call op was freeing.
-func (p *Pool[T]) resetError(failure any, r slotRef[T], op string) *resetPanic {
-	return &resetPanic{
-		fn:       funcName(p.reset),
-		typeName: p.owner.typeName,
-		pool:     p.owner.name,
-		op:       op,
-		slot:     p.slotNum(r),
-		value:    failure,
-	}
-}
-
-// resetPanic is the panic of a call whose reset function panicked: see
-// ErrResetPanicked.
-type resetPanic struct {
-	fn, typeName, pool string
-	op                 string // the call that freed the object
-	slot               int
-	value              any // what the reset function panicked with
-	// more counts the other objects of the same Release on which a reset
-	// function panicked.
-	more int
-}
-
-func (e *resetPanic) Error() string {
-	msg := fmt.Sprintf("slab: %s of pool %q (%s) panicked on slot %d, which %s was freeing: %v; the object was zeroed instead, and its slot freed",
-		e.fn, e.pool, e.typeName, e.slot, e.op, e.value)
-	if e.more > 0 {
-		msg += fmt.Sprintf(" (reset functions panicked on %d more object(s) of this Release, each zeroed and freed)", e.more)
-	}
-	return msg
-}
-
-// Unwrap returns ErrResetPanicked, and what the reset function panicked
-// with if it is an error.
-func (e *resetPanic) Unwrap() []error {
-	if err, ok := e.value.(error); ok {
-		return []error{ErrResetPanicked, err}
-	}
-	return []error{ErrResetPanicked}
-}
-
-// addResetPanic folds err, from a reset function that panicked, into
-// first, the first such error of a Release, and returns the result.
-func addResetPanic(first, err *resetPanic) *resetPanic {
-	if first == nil {
-		return err
-	}
-	first.more++
-	return first
-}
-
-// funcName returns the name of the function f, a func value.
-func funcName(f any) string {
-	if fn := runtime.FuncForPC(reflect.ValueOf(f).Pointer()); fn != nil {
-		return "reset function " + fn.Name()
-	}
-	return "the reset function"
-}
-
 // resetRunning reports whether the calling goroutine is inside a reset
 // function that a pool called, and, if f is not nil, whether that function
 // is f: whether a call that found an object being freed was made by the
@@ -212,10 +132,3 @@ func isResetRunner(name string) bool {
 
 // slabPackage is this package's import path, as stack frames name it.
 var slabPackage = reflect.TypeFor[op]().PkgPath()
-
-// reentrantScopeError is the error of call, a use of a scope from a reset
-// function that the scope's Release or ScopePool.Put called.
-func reentrantScopeError(call string) error {
-	return fmt.Errorf("%w: %s in a scope whose Release is running, from a reset function (WithReset) that the Release called: a reset function must not use the scope it is releasing",
-		ErrReleased, call)
-}

@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"sync"
@@ -30,31 +29,6 @@ import (
 // reuses its slot through the fast path and is rarely sampled; an object
 // that stays live is drawn from fresh supply, which is what leaks are made
 // of.
-
-// DefaultSampleEvery is the sampling period that WithSampling(0) means: a
-// few hundred records for a leak of a million objects, for a fraction of a
-// percent of a request's cost.
-const DefaultSampleEvery = 1024
-
-// WithSampling makes the pool record the allocation stack of about one in
-// every objects it hands out from new supply, in every build (debug builds
-// record every stack anyway). Reports then group the live objects by those
-// sampled sites, each sampled object standing for every objects. 0 means
-// DefaultSampleEvery. The records take about 40 bytes per sampled live
-// object.
-//
-// New panics if every < 0.
-func WithSampling(every int) Option {
-	return func(c *config) {
-		if every < 0 {
-			panic(fmt.Errorf("slab: WithSampling(%d): the period must not be negative", every))
-		}
-		if every == 0 {
-			every = DefaultSampleEvery
-		}
-		c.sampleEvery = every
-	}
-}
 
 // sampler holds a pool's sampled live objects.
 type sampler struct {

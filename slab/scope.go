@@ -2,7 +2,6 @@ package slab
 
 import (
 	"context"
-	"fmt"
 	"math/bits"
 	"runtime"
 	"sync/atomic"
@@ -14,15 +13,23 @@ import (
 
 // Scopes, by file:
 //
-//   - scope.go: the API (Scope, AllocIn, TryAllocIn, Release, Len, the
-//     context helpers), a scope's state across pools (scopeState) and the
-//     lease word that keeps one operation at a time on it.
+//   - scope.go: Scope and pool objects in it (AllocIn, TryAllocIn),
+//     Release, Len, the context helpers, a scope's state across pools
+//     (scopeState) and the lease word that keeps one operation at a time
+//     on it.
 //   - scope_slots.go: a scope's state for one pool (scopeSlots), with the
 //     diagram of its phases.
 //   - scope_holders.go: the pool's side, the states that hold its slots
 //     (scopeHolders), under Pool.mu.
-//   - scope_arena.go: slices, strings, maps and values of any type in a
-//     scope (arena).
+//   - scope_alloc.go: values of any type in a scope: NewIn, MakeSliceIn,
+//     AppendIn, StringIn.
+//   - scope_arena.go: the memory they take, a run of chunks per element
+//     type (arena).
+//   - scope_chunks.go: the chunks, by element type (elemType) and size
+//     class, and each type's cache of free chunks; types.go: the tables
+//     that find a type's elemType.
+//   - scope_maps.go: maps in a scope (MakeMapIn).
+//   - scope_builder.go: strings built in a scope (Builder).
 //   - scopepool.go: recycled scopes (ScopePool), their limit and Stats.
 //   - denseindex.go: the small indexes by which a scope finds its state
 //     for a pool or an element type.
@@ -122,7 +129,7 @@ type scopeState struct {
 	// dense index (elemType.idx); nil where none.
 	arenas []*arena
 	// maps are the maps made in the scope since the last Release, and the
-	// cleared ones kept for reuse (scope_arena.go).
+	// cleared ones kept for reuse (scope_maps.go).
 	maps scopeMaps
 	// held lists the per-pool states that hold slots; nil until the first
 	// AllocIn. It is a separate object so that a cleanup can give the
@@ -235,41 +242,6 @@ func (s *Scope) check(op scopeOp) {
 		return
 	}
 	panic(s.enterError(op, "", ""))
-}
-
-// enterError is the error of an operation op that enter refused.
-func (s *Scope) enterError(op scopeOp, typ, pool string) error {
-	call := scopeCall(op, typ, pool)
-	if s == nil {
-		return fmt.Errorf("%w: %s with a nil *Scope (a context without a scope?)", ErrNilScope, call)
-	}
-	st := s.state()
-	v := st.ctl.Load()
-	switch {
-	case v&^ctlFlags == s.gen && v&(ctlBusy|ctlClosing) != 0 && resetRunning(nil):
-		// On this goroutine, from a reset function that the scope's
-		// Release or Put called: not another goroutine's call.
-		return reentrantScopeError(call)
-	case v&^ctlFlags != s.gen:
-		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, call)
-	case v&ctlClosing != 0:
-		return fmt.Errorf("%w: %s in a scope that its ScopePool is taking back: ScopePool.Put runs on another goroutine", ErrReleased, call)
-	}
-	return fmt.Errorf("%w: %s on a scope while another goroutine runs %s: a Scope is for one goroutine at a time%s",
-		ErrScopeBusy, call, st.busyOp(), st.busyDetail())
-}
-
-// scopeCall names the call op of a value of type typ of the pool named
-// pool, for an error message.
-func scopeCall(op scopeOp, typ, pool string) string {
-	call := op.String()
-	if typ != "" {
-		call += " of " + typ
-	}
-	if pool != "" {
-		call += fmt.Sprintf(" (pool %q)", pool)
-	}
-	return call
 }
 
 // AllocIn returns a pointer to a zeroed T owned by s: s.Release frees it.
@@ -447,17 +419,6 @@ func (st *scopeState) take(n uintptr) bool {
 	return true
 }
 
-// limitError is the error of an allocation of n bytes, by the operation
-// op of a value of type typ, that st's limit refused.
-func (st *scopeState) limitError(op scopeOp, typ string, n uintptr) error {
-	name := ""
-	if st.sp != nil && st.sp.Name != "" {
-		name = fmt.Sprintf(" of ScopePool %q", st.sp.Name)
-	}
-	return fmt.Errorf("%w: %s of %d bytes in a scope%s that has taken %d bytes of its MaxBytes %d",
-		ErrScopeLimit, scopeCall(op, typ, ""), n, name, st.took, st.limit)
-}
-
 // Len returns the number of pool objects allocated in s since its last
 // Release. Slices, strings and values are not counted. It returns 0 for a
 // nil scope and one that its ScopePool took back, and panics with an error
@@ -510,7 +471,7 @@ func (h *scopeHeld) abandon() {
 func abandonOne(st scopeHolder) {
 	defer func() {
 		if r := recover(); r != nil {
-			reportInternal(fmt.Errorf("slab: internal error: giving back the slots of a collected scope: %v", r))
+			reportInternal(abandonError(r))
 		}
 	}()
 	st.abandon()

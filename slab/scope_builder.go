@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"unicode/utf8"
 	"unsafe"
 
@@ -48,7 +47,7 @@ func BuilderIn(s *Scope, n int) Builder {
 // Grow panics as NewIn does.
 func (b *Builder) Grow(n int) {
 	if n < 0 {
-		panic(fmt.Errorf("slab: Builder.Grow: negative count %d", n))
+		panic(growCountError(n))
 	}
 	b.grow(n, opBuilderWrite)
 }

@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"reflect"
 	"unsafe"
 
@@ -91,7 +90,7 @@ func (st *scopeState) makeMap(t reflect.Type, hint int) any {
 // MakeMapIn panics if hint is negative, and as NewIn does.
 func MakeMapIn[M ~map[K]V, K comparable, V any](s *Scope, hint int) M {
 	if hint < 0 {
-		panic(fmt.Errorf("slab: MakeMapIn: negative hint %d", hint))
+		panic(mapHintError(hint))
 	}
 	t := reflect.TypeFor[M]()
 	st := s.enter(opMakeMapIn, "", "")

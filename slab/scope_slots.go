@@ -1,7 +1,6 @@
 package slab
 
 import (
-	"fmt"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -242,7 +241,7 @@ func (p *Pool[T]) refillScope(st *scopeState, b *scopeSlots[T]) {
 		if p.bound != 0 {
 			p.live.Add(-1)
 		}
-		panic(fmt.Errorf("slab: internal error: pool %q admitted an allocation in a scope but has no free slot", p.owner.name))
+		panic(scopeNoSlotError(p.owner.name))
 	}
 }
 

@@ -12,6 +12,10 @@ import (
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
+// The allocation sites of live objects in the message of the exhaustion
+// error (exhaustedError, errors.go): the objects grouped by the stack that
+// allocated them, the largest groups first.
+
 // maxSitesInError bounds the allocation sites an exhaustion error names.
 const maxSitesInError = 3
 

@@ -13,8 +13,65 @@ import (
 // the goroutine that holds the slot (its user, or the per-P cache or scope
 // that owns it), so neighbouring slots are marked from different goroutines
 // without atomics: a bitset word could not be shared that way.
+//
+// The life of a slot, in release builds:
+//
+//	                  (a)
+//	+-----------+ -------------> +--------------+    (c)    +--------------+
+//	| stateFree |                | stateLive,   | --------> | stateRetired |
+//	|           | <------------- | stateSampled |           +--------------+
+//	+-----------+      (b)       +--------------+
+//	  |  ^   ^                           |
+//	  |  |   |        (e)                | (d)
+//	  |  |   +------------------+        |
+//	  |  |                      |        v
+//	  |  |                  +----------------+
+//	  |  |                  | stateResetting |
+//	  |  |                  +----------------+
+//	  |  |                     |          ^
+//	  |  | (g)             (i) |          | (h)
+//	  |  |                     v          |
+//	  |  |                  +----------------+
+//	  |  +----------------- |  stateScoped   | ---+
+//	  +-------------------> |                |    | (j)
+//	           (f)          +----------------+ <--+
+//
+// Each move is made by the holder of the slot at that moment:
+//
+//   - (a) Alloc, TryAlloc, AllocRef: pop, or popSampled for a slot set
+//     aside for sampling (stateSampled), on the P whose cache owns the
+//     slot's word, pinned; liveCentral, on the caller's goroutine, for a
+//     slot taken from the central free set while the caches are drained.
+//   - (b) Free, FreeRef: claim, Free's fast path, on the P that owns the
+//     word, pinned, for a stateLive slot of its current or previous word;
+//     free, the general path, on the caller's goroutine, for the rest.
+//   - (c) free, when the slot's Ref generations are spent (nextGen): the
+//     slot is never reused.
+//   - (d) free, when the pool has a reset function (WithReset), while the
+//     reset runs; (e) once it returned or panicked (freeResetFailed).
+//   - (f) takeScopeSlots: a scope takes a batch of slots, on the scope's
+//     goroutine, under Pool.mu.
+//   - (g) giveBackLocked, under Pool.mu: the slots a scope holds and has
+//     not handed out, given back by its Release, by reclaimScopesLocked
+//     (a drain) or by abandon (once the scope is collected).
+//   - (h) Release with a reset function: resetScoped, on the scope's
+//     goroutine, while the reset runs; (i) once it returned or panicked.
+//   - (j) AllocIn hands the slot out and Release zeroes it: the byte is
+//     not written.
+//
+// A free slot may be in the central free set, in a per-P cache or in an
+// inbox: the state does not say which (see word).
+//
+// Debug builds differ: they take a scope's slots one at a time through
+// (a), then mark them stateScoped, and give them back by marking them
+// stateLive and going through (b); their Free marks a slot stateFree
+// before it runs a reset function, so they never use stateResetting. A
+// second state per slot guards them (slotDebug.state, debug_on.go): a slot
+// in their quarantine is stateFree here, and one whose guard page cannot
+// be made accessible again goes from there to stateRetired (retireLocked,
+// under Pool.mu).
 const (
-	stateFree      uint8 = iota // in a free set: central, a per-P cache's, a scope's, or an inbox
+	stateFree      uint8 = iota // in a free set: central, a per-P cache's, or an inbox; or in a debug build's quarantine
 	stateLive                   // handed out by Alloc, TryAlloc or AllocRef
 	stateScoped                 // handed out by AllocIn, or held by a scope; freed by Scope.Release
 	stateRetired                // its Ref generation is spent; never reused
@@ -141,7 +198,57 @@ type word struct {
 // wordState holds the state of each slot of a word, see stateFree.
 type wordState [64]uint8
 
-// Values of word.owner other than a P's.
+// Values of word.owner other than a P's. The owner of a word changes so:
+//
+//	                   (a)
+//	+--------------+ ---------> +-------------+
+//	| ownerCentral |            | ownerMoving |
+//	|              | <--------- |             |
+//	+--------------+    (b)     +-------------+
+//	       ^                           |
+//	       |                           | (c)
+//	       |           (d)             v
+//	       +--------------------- +----------+
+//	                              | P id + 1 |
+//	                              +----------+
+//
+// The moves, each made by the word's owner or under Pool.mu:
+//
+//   - (a) takeCacheWordLocked: allocSlow takes the word, with its free
+//     slots, for its P's cache, under Pool.mu.
+//   - (b) returnCacheWord: the caches were drained before the taker could
+//     install the word; the owner changes first, then the slots go back
+//     under Pool.mu.
+//   - (c) install: the same goroutine, pinned again, makes the word its
+//     P's current word, on whichever P it runs now.
+//   - (d) disown: a cache that owns as many words as it may gives one back
+//     (evict), pinned, its free slots into the word's inbox and the word
+//     onto Pool.inboxes; or drainLocked: a drain gives back every word of
+//     every cache, under drainMu and Pool.mu, once no goroutine is in a
+//     cache operation.
+//
+// Who writes what of a word, by its owner:
+//
+//   - The word's bits in the span's allocBits: while the central free set
+//     owns the word, holders of Pool.mu (a clear bit is a slot of the
+//     central free set: takeLocked, takeWordLocked and scopes' batches set
+//     bits, returnWordLocked clears them). A word that is moving or that a
+//     cache owns has every slot's bit set, and nothing writes them.
+//   - word.free: the P that owns the word, while it is not the cache's
+//     current word, whose free slots the cache keeps in pcache.free and
+//     pcache.sampled; 0 otherwise.
+//   - word.inbox: whoever gives back a slot of the word but its owner ORs
+//     the slot's bit into it (a Free on another P or while the caches are
+//     drained; a scope or a debug build's quarantine, under Pool.mu; a
+//     cache giving the word back, in disown). Only the owner takes the
+//     inbox, with Swap: a holder of Pool.mu for ownerCentral
+//     (collectInboxesLocked, takeCacheWordLocked), the installer for
+//     ownerMoving, the owning P for its own words.
+//   - word.next and word.queued: a Free that makes the inbox of a central
+//     word non-empty, or disown, pushes the word onto Pool.inboxes;
+//     collectInboxesLocked takes the list whole, under Pool.mu.
+//   - word.state: the holder of each slot (see stateFree), whatever the
+//     word's owner.
 const (
 	ownerCentral = 0
 	// ownerMoving marks a word on its way from the central set to a P's
