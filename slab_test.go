@@ -197,14 +197,14 @@ func TestRefsAsMapValues(t *testing.T) {
 	byEmail := map[string]slab.Ref[Customer]{}
 	for i := range 1000 {
 		r := customers.AllocRef()
-		c := customers.Get(r)
+		c := customers.Deref(r)
 		c.ID, c.Email = int64(i), fmt.Sprintf("c%d@example.com", i)
 		byEmail[c.Email] = r
 	}
 	runtime.GC()
 	for i := range 1000 {
 		email := fmt.Sprintf("c%d@example.com", i)
-		require.Equal(t, int64(i), customers.Get(byEmail[email]).ID, "a Ref reaches its object after a GC")
+		require.Equal(t, int64(i), customers.Deref(byEmail[email]).ID, "a Ref reaches its object after a GC")
 	}
 
 	gone := byEmail["c7@example.com"]
@@ -212,7 +212,7 @@ func TestRefsAsMapValues(t *testing.T) {
 	var err error
 	func() {
 		defer func() { err, _ = recover().(error) }()
-		customers.Get(gone)
+		customers.Deref(gone)
 	}()
 	assert.ErrorIs(t, err, slab.ErrStaleRef, "a Ref to a freed object is stale")
 	delete(byEmail, "c7@example.com")

@@ -12,8 +12,8 @@ import (
 // are empty, and every call to one sits under "if asan.Enabled", which the
 // compiler removes with it.
 
-func (p *Pool[T]) asanNewSpan(*span[T])                   {}
-func (p *Pool[T]) asanReleasedSpan(*span[T])              {}
+func (p *Pool[T]) asanNewSlab(*slab[T])                   {}
+func (p *Pool[T]) asanTrimmedSlab(*slab[T])               {}
 func (p *Pool[T]) asanAlloc(*T)                           {}
 func (p *Pool[T]) asanUnpoison(*T)                        {}
 func (p *Pool[T]) asanFree(*T)                            {}
@@ -26,7 +26,7 @@ func asanGrow(unsafe.Pointer, uintptr)                    {}
 func asanRelease(*arenaChunk)                             {}
 func asanReleaseGuarded(*elemType, arenaChunk) bool       { return false }
 
-//lint:ignore U1000 release builds' guardedChunk calls it (debug_off.go); debug builds' has guard slabs of its own
+//lint:ignore U1000 default builds' guardedChunk calls it (debug_off.go); debug builds' has guard slabs of its own
 func (et *elemType) asanGuardedChunk(uintptr) unsafe.Pointer { return nil }
 
 //lint:ignore U1000 debug builds' guarded chunks call it (debug_arena.go), behind asan.Enabled

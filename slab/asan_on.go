@@ -28,7 +28,7 @@ import (
 // package asan's callback adds what slabtrack knows of it: the pool, the
 // slot and field, and where the object was allocated and freed.
 //
-// Release builds record no stacks; -asan builds record one per allocation
+// Default builds record no stacks; -asan builds record one per allocation
 // and per free, asanDepth frames deep, for those reports (debug builds
 // record their own, as their settings say, and pass them here). The shared
 // paths call the functions below behind "if asan.Enabled", a constant: in
@@ -86,11 +86,11 @@ func asanOwnerOf(t reflect.Type, pool, typ string, size uintptr, scope bool) asa
 	return o
 }
 
-// asanNewSpan records the new span s and poisons its slots: none is handed
+// asanNewSlab records the new slab s and poisons its slots: none is handed
 // out yet. Its record goes when the garbage collector collects its memory
 // (a slab that Trim released stays in memory while pointers into it
 // remain, and its records serve the reports of their use).
-func (p *Pool[T]) asanNewSpan(s *span[T]) {
+func (p *Pool[T]) asanNewSlab(s *slab[T]) {
 	o := asanOwnerOf(reflect.TypeFor[T](), p.owner.name, p.owner.typeName, p.size, false)
 	base, n := s.base(), uintptr(len(s.mem))*p.size
 	r := asan.AddRegion(base, base+n, p.size, o, s.pos*p.nelems)
@@ -107,11 +107,11 @@ type asanRegion struct {
 
 func asanForget(r asanRegion) { asan.RemoveRegion(r.base, r.r) }
 
-// asanReleasedSpan notes that Trim released s.
-func (p *Pool[T]) asanReleasedSpan(s *span[T]) { asan.ReleasedRegion(s.base()) }
+// asanTrimmedSlab notes that Trim released s.
+func (p *Pool[T]) asanTrimmedSlab(s *slab[T]) { asan.ReleasedRegion(s.base()) }
 
 // asanAlloc unpoisons x, which an allocating call hands out, and records
-// the allocation (release builds: debugAlloc records it in debug builds).
+// the allocation (default builds: debugAlloc records it in debug builds).
 func (p *Pool[T]) asanAlloc(x *T) {
 	if debugMode {
 		return
@@ -121,12 +121,12 @@ func (p *Pool[T]) asanAlloc(x *T) {
 
 // asanUnpoison unpoisons x, which Free is freeing, for the pool's reset
 // function to run on: a racing Free of x may have poisoned it already,
-// which release builds let pass (see racedFree), and the reset function's
+// which default builds let pass (see racedFree), and the reset function's
 // accesses, the library's own, must not be reported.
 func (p *Pool[T]) asanUnpoison(x *T) { asan.Unpoison(unsafe.Pointer(x), p.size) }
 
 // asanFree records the free of x, zeroed or reset already, and poisons it
-// (release builds: finishFree does it in debug builds).
+// (default builds: finishFree does it in debug builds).
 func (p *Pool[T]) asanFree(x *T) {
 	asan.Freed(unsafe.Pointer(x), p.size, asanCaller(), clock.Now())
 }
@@ -183,7 +183,7 @@ func (a *arena) asanAlloc(p unsafe.Pointer, n uintptr) {
 func asanGrow(p unsafe.Pointer, n uintptr) { asan.Grown(p, n) }
 
 // asanRelease poisons the part of the chunk ch that the released arena
-// used, zeroed already, and records the release (release builds: debug
+// used, zeroed already, and records the release (default builds: debug
 // builds poison in releaseDebug).
 func asanRelease(ch *arenaChunk) {
 	if ch.used > 0 {

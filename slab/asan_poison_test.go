@@ -55,7 +55,7 @@ func TestASanFreePoisonsAndAllocUnpoisons(t *testing.T) {
 		ys = append(ys, y)
 	}
 	r := p.AllocRef()
-	assert.False(t, poisoned(p.Get(r)), "an object of AllocRef is accessible")
+	assert.False(t, poisoned(p.Deref(r)), "an object of AllocRef is accessible")
 	p.FreeRef(r)
 	for _, y := range ys {
 		p.Free(y)

@@ -56,7 +56,7 @@ func TestBadInputForeignPointers(t *testing.T) {
 	flatObj := flats.Alloc()
 	heapSlab := make([]stamped, 1024) // a large object that no pool owns
 	var local stamped
-	// Release builds keep no history per slot, and say so; debug builds
+	// Default builds keep no history per slot, and say so; debug builds
 	// know the slot was never allocated.
 	neverAllocated := []string{"double free", "or the slot was never allocated"}
 	if debugBuild {
@@ -122,7 +122,7 @@ func TestBadInputPointerIntoTrimmedSlab(t *testing.T) {
 		assert.NotSame(t, x, y, "a new slab does not reuse memory a pointer still reaches")
 		p.Free(y)
 		snap := statsSnap(p)
-		// Release builds do not know where the pointer comes from; debug
+		// Default builds do not know where the pointer comes from; debug
 		// builds keep the records of the slabs they release.
 		where := "not in any slab (a new value, a variable, or an object of a slab that Trim released)"
 		if debugBuild {
@@ -375,7 +375,7 @@ func TestBadInputScopes(t *testing.T) {
 	requireTrimEmpties(t, bigs)
 }
 
-// TestBadInputStaleAndZeroRefs: Get and FreeRef of the zero Ref, and of a
+// TestBadInputStaleAndZeroRefs: Deref and FreeRef of the zero Ref, and of a
 // Ref whose object was freed (by FreeRef or Free), whose slot was reused (by
 // Alloc or AllocRef) or whose slab was released by Trim, panic with
 // ErrStaleRef; the pool is unchanged.
@@ -389,11 +389,11 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 	}{
 		{"zero Ref", func() slab.Ref[stamped] { return slab.Ref[stamped]{} }},
 		{"after FreeRef", func() slab.Ref[stamped] { r := p.AllocRef(); p.FreeRef(r); return r }},
-		{"after Free of Get", func() slab.Ref[stamped] { r := p.AllocRef(); p.Free(p.Get(r)); return r }},
+		{"after Free of Deref", func() slab.Ref[stamped] { r := p.AllocRef(); p.Free(p.Deref(r)); return r }},
 		{"after RefOf and Free", func() slab.Ref[stamped] { x := p.Alloc(); r := p.RefOf(x); p.Free(x); return r }},
 		{"slot reused by Alloc", func() slab.Ref[stamped] {
 			r := p.AllocRef()
-			x := p.Get(r)
+			x := p.Deref(r)
 			p.FreeRef(r)
 			y := p.Alloc() // the per-P cache hands the same slot back
 			require.Same(t, x, y, "the slot is reused at once")
@@ -404,7 +404,7 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 			r := p.AllocRef()
 			p.FreeRef(r)
 			r2 := p.AllocRef()
-			assert.NotNil(t, p.Get(r2), "the new Ref works")
+			assert.NotNil(t, p.Deref(r2), "the new Ref works")
 			p.FreeRef(r2)
 			return r
 		}},
@@ -413,10 +413,10 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.stale()
 			snap := statsSnap(p)
-			requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "refs"`)
+			requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) }, `pool "refs"`)
 			requirePanicIs(t, slab.ErrStaleRef, func() { p.FreeRef(r) }, `pool "refs"`)
 			assert.Equal(t, snap, statsSnap(p), "the panicking calls changed nothing")
-			assert.NotNil(t, p.Get(keep), "a live Ref still works")
+			assert.NotNil(t, p.Deref(keep), "a live Ref still works")
 		})
 	}
 	t.Run("slab released by Trim", func(t *testing.T) {
@@ -424,9 +424,9 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 		r := q.AllocRef()
 		q.FreeRef(r)
 		q.Trim()
-		requirePanicIs(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
+		requirePanicIs(t, slab.ErrStaleRef, func() { q.Deref(r) }, `pool "refs-trim"`)
 		fresh := q.AllocRef() // a new slab at the released one's position
-		requirePanicIs(t, slab.ErrStaleRef, func() { q.Get(r) }, `pool "refs-trim"`)
+		requirePanicIs(t, slab.ErrStaleRef, func() { q.Deref(r) }, `pool "refs-trim"`)
 		assert.NotEqual(t, r, fresh, "a Ref into the new slab differs from the stale one")
 		q.FreeRef(fresh)
 	})
@@ -435,7 +435,7 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 }
 
 // TestBadInputStaleRefWhileSlotIsReused uses stale Refs from one goroutine
-// while others free and reuse their slots: Get must panic with ErrStaleRef
+// while others free and reuse their slots: Deref must panic with ErrStaleRef
 // every time, and the check must not race with the other goroutines' frees.
 // The first part makes the interleaving certain: a goroutine that shares no
 // synchronisation with the test's (as an unrelated request handler would
@@ -451,18 +451,18 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 		<-start
 		raceEnable()
 		r2 := p.AllocRef() // the stale Ref's slot, reused
-		p.Get(r2).serial = 1
+		p.Deref(r2).serial = 1
 		p.FreeRef(r2) // bumps the slot's generation
 		raceDisable()
 		close(done)
 		raceEnable()
 	}()
-	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) }, `pool "stale-race"`)
 	raceDisable()
 	close(start)
 	<-done
 	raceEnable()
-	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, `pool "stale-race"`)
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) }, `pool "stale-race"`)
 
 	// The same with real concurrency.
 	runtime.GOMAXPROCS(max(2, runtime.NumCPU()))
@@ -503,13 +503,13 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 	}
 	var missed int
 	for i := range rounds {
-		if _, problem := panicErr(slab.ErrStaleRef, func() { p.Get(stale[i%len(stale)]) }); problem != nil {
+		if _, problem := panicErr(slab.ErrStaleRef, func() { p.Deref(stale[i%len(stale)]) }); problem != nil {
 			missed++
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
-	assert.Zero(t, missed, "Get of a stale Ref panics with ErrStaleRef every time")
+	assert.Zero(t, missed, "Deref of a stale Ref panics with ErrStaleRef every time")
 	requireAllocatable(t, p)
 }
 
@@ -555,9 +555,9 @@ func TestBadInputMessagesNameTheCall(t *testing.T) {
 		{"RefOf", func() { p.RefOf(new(stamped)) }},
 		{"double free", func() { p.Free(freed) }},
 		{"RefOf", func() { p.RefOf(freed) }},
-		{"Get", func() { p.Get(stale) }},
+		{"Deref", func() { p.Deref(stale) }},
 		{"FreeRef", func() { p.FreeRef(stale) }},
-		{"Get", func() { p.Get(slab.Ref[stamped]{}) }},
+		{"Deref", func() { p.Deref(slab.Ref[stamped]{}) }},
 		{"Alloc", func() { extra = p.Alloc(); p.Alloc() }}, //slabvet:ignore lostfree the pool is full: the second Alloc panics and returns nothing
 		{"AllocRef", func() { p.AllocRef() }},
 		{"AllocIn", func() { p.AllocIn(s) }},

@@ -401,7 +401,7 @@ func benchRequestParallel(b *testing.B, st requestStrategy) {
 // goroutine, with the same background heap, and times their allocation and
 // their freeing apart with workload.Staged, one call per type rather than an
 // interface call per object: alloc-ns/obj is the allocation's share per
-// object (AllocIn, NewIn, Get, Alloc), free-ns/obj the freeing's (Release's
+// object (AllocIn, NewIn, Deref, Alloc), free-ns/obj the freeing's (Release's
 // share, Put, Free). The clock reads cost some 20 ns per request, spread
 // over 300 objects. new(T) is left out: its freeing is the GC's work, not a
 // phase of the request.

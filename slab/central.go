@@ -10,16 +10,16 @@ import (
 	"github.com/bits-and-blooms/bitset"
 
 	"github.com/slabtrack/slabtrack/internal/asan"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
-// The central free set: the clear bits of the spans' allocBits, in the
+// The central free set: the clear bits of the slabs' allocBits, in the
 // words that it owns, under Pool.mu. Caches take whole words from it, scopes
 // batches of slots, and both give them back; slots freed into the inboxes
 // of its words come back through collectInboxesLocked.
 
 // takeLocked assigns up to len(buf) free slots into buf and returns how many.
-// It grows the pool by one span when no span has a free slot, and returns at
+// It grows the pool by one slab when no slab has a free slot, and returns at
 // least one slot unless a bounded pool may not grow.
 func (p *Pool[T]) takeLocked(buf []slotRef[T]) int {
 	n := 0
@@ -31,7 +31,7 @@ func (p *Pool[T]) takeLocked(buf []slotRef[T]) int {
 			if n > 0 || !p.mayGrowLocked() {
 				break
 			}
-			p.newSpanLocked()
+			p.newSlabLocked()
 		}
 		s := p.partial[len(p.partial)-1]
 		for n < len(buf) && s.nalloc < len(s.mem) {
@@ -59,7 +59,7 @@ func (p *Pool[T]) takeLocked(buf []slotRef[T]) int {
 }
 
 // recountLocked repairs s's nalloc from its allocBits.
-func (p *Pool[T]) recountLocked(s *span[T]) {
+func (p *Pool[T]) recountLocked(s *slab[T]) {
 	n := int(s.allocBits.Count())
 	p.assigned += n - s.nalloc
 	s.nalloc = n
@@ -84,13 +84,13 @@ func (p *Pool[T]) takeCacheWordLocked() (*word, uint64) {
 }
 
 // takeWordLocked assigns the lowest want (at most 64) free slots of one
-// allocBits word, the first word with a free slot in the span that
-// takeLocked would use, and returns the span, the word's first slot and the
+// allocBits word, the first word with a free slot in the slab that
+// takeLocked would use, and returns the slab, the word's first slot and the
 // slots taken (bit k = slot base+k). It grows the pool like takeLocked, and
 // returns a zero mask only when a bounded pool may not grow. Caches take
 // their words this way, and scopes their batches: one word costs the lock
 // once for up to 64 slots.
-func (p *Pool[T]) takeWordLocked(want int) (s *span[T], base uint32, mask uint64) {
+func (p *Pool[T]) takeWordLocked(want int) (s *slab[T], base uint32, mask uint64) {
 	if len(p.partial) == 0 {
 		p.collectInboxesLocked()
 	}
@@ -99,7 +99,7 @@ func (p *Pool[T]) takeWordLocked(want int) (s *span[T], base uint32, mask uint64
 			if !p.mayGrowLocked() {
 				return nil, 0, 0
 			}
-			p.newSpanLocked()
+			p.newSlabLocked()
 		}
 		s = p.partial[len(p.partial)-1]
 		words := s.allocBits.Words()
@@ -134,7 +134,7 @@ func (p *Pool[T]) takeWordLocked(want int) (s *span[T], base uint32, mask uint64
 // returnWordLocked gives back free, zeroed slots of one word: mask is a
 // subset of the slots of the word at base. The central free set takes them
 // if it owns the word; if a cache owns it, they go to its inbox.
-func (p *Pool[T]) returnWordLocked(s *span[T], base uint32, mask uint64) {
+func (p *Pool[T]) returnWordLocked(s *slab[T], base uint32, mask uint64) {
 	if mask == 0 {
 		return
 	}
@@ -198,7 +198,7 @@ func (p *Pool[T]) collectInboxesLocked() {
 		w.queued.Store(false)
 		if w.owner.Load() == ownerCentral {
 			if in := p.collectLocked(w, 0); in != 0 {
-				p.returnWordLocked((*span[T])(w.span), w.base, in)
+				p.returnWordLocked((*slab[T])(w.slab), w.base, in)
 			}
 		}
 		w = next
@@ -231,7 +231,7 @@ func (q *inboxList) push(w *word) {
 // has read the word's next.
 func (q *inboxList) takeAll() *word { return q.head.Swap(nil) }
 
-// mayGrowLocked reports whether the pool may add a span. An unbounded pool
+// mayGrowLocked reports whether the pool may add a slab. An unbounded pool
 // always may. A bounded pool may while its slots not live could all sit in
 // per-P caches: then a TryAlloc that the live count admitted finds a slot,
 // and the pool holds at most the caches' words beyond its bound.
@@ -244,10 +244,10 @@ func (p *Pool[T]) mayGrowLocked() bool {
 	return int64(p.capacity-p.retired-p.heldLocked())-int64(slack) < p.bound
 }
 
-func (p *Pool[T]) newSpanLocked() *span[T] {
+func (p *Pool[T]) newSlabLocked() *slab[T] {
 	n := p.nelems
-	mem := p.spanMem(n)
-	s := &span[T]{
+	mem := p.slabMem(n)
+	s := &slab[T]{
 		mem:        mem,
 		words:      make([]word, (n+63)/64),
 		states:     make([]wordState, (n+63)/64),
@@ -258,13 +258,13 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 	s.bytes = uintptr(n) * p.size
 	for k := range s.words {
 		w := &s.words[k]
-		w.span = unsafe.Pointer(s)
+		w.slab = unsafe.Pointer(s)
 		w.base = uint32(k * 64)
 		w.nslots = uint32(min(64, n-k*64))
 		w.mem = unsafe.Add(unsafe.Pointer(unsafe.SliceData(mem)), uintptr(k*64)*p.size) // &mem[k*64], or past k*64 guard-page strides
 		w.state = &s.states[k]
 	}
-	s.meta = spanmap.Span{
+	s.meta = slabmap.Slab{
 		Base:  base,
 		Limit: base + uintptr(n)*p.size,
 		Pool:  p.id,
@@ -272,24 +272,24 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 		Owner: p.owner,
 	}
 	if err := p.owner.add(&s.meta); err != nil {
-		panic(spanIndexError(p.owner.name, err))
+		panic(slabIndexError(p.owner.name, err))
 	}
 	if debugMode {
-		p.debugNewSpan(s)
+		p.debugNewSlab(s)
 	}
 
 	if k := len(p.freePos); k > 0 {
 		s.pos = p.freePos[k-1]
 		p.freePos = p.freePos[:k-1]
-		p.spans[s.pos] = s
+		p.slabs[s.pos] = s
 	} else {
-		s.pos = len(p.spans)
-		p.spans = append(p.spans, s)
+		s.pos = len(p.slabs)
+		p.slabs = append(p.slabs, s)
 		p.genFloor = append(p.genFloor, p.genBase())
 	}
 	p.setRefTableLocked(s.pos, s)
 	if asan.Enabled {
-		p.asanNewSpan(s) // no slot is handed out yet: all are poisoned
+		p.asanNewSlab(s) // no slot is handed out yet: all are poisoned
 	}
 
 	p.capacity += n
@@ -298,7 +298,7 @@ func (p *Pool[T]) newSpanLocked() *span[T] {
 	return s
 }
 
-func (p *Pool[T]) removePartialLocked(s *span[T]) {
+func (p *Pool[T]) removePartialLocked(s *slab[T]) {
 	i := s.partialIdx
 	last := len(p.partial) - 1
 	p.partial[i] = p.partial[last]
@@ -308,22 +308,22 @@ func (p *Pool[T]) removePartialLocked(s *span[T]) {
 	s.partialIdx = -1
 }
 
-// discardSpanLocked hands an empty span back to the GC: it leaves the
+// discardSlabLocked hands an empty slab back to the GC: it leaves the
 // address map, so a pointer into it no longer matches the pool, and the
 // table. Its memory is collected once no pointer into it remains. (Stats
 // and the messages call such a slab released, as users see it.)
-func (p *Pool[T]) discardSpanLocked(s *span[T]) {
+func (p *Pool[T]) discardSlabLocked(s *slab[T]) {
 	p.owner.remove(&s.meta)
 	if asan.Enabled {
-		p.asanReleasedSpan(s)
+		p.asanTrimmedSlab(s)
 	}
 	if s.partialIdx >= 0 {
 		p.removePartialLocked(s)
 	}
-	p.spans[s.pos] = nil
+	p.slabs[s.pos] = nil
 	p.setRefTableLocked(s.pos, nil)
 
-	// Refs into the span must stay stale if a new span takes its position.
+	// Refs into the slab must stay stale if a new slab takes its position.
 	floor := p.genFloor[s.pos]
 	if g := s.gens.Load(); g != nil {
 		for i := range *g {
@@ -335,11 +335,11 @@ func (p *Pool[T]) discardSpanLocked(s *span[T]) {
 		p.freePos = append(p.freePos, s.pos)
 	}
 	p.capacity -= len(s.mem)
-	p.released++
-	p.releasedBytes += uint64(len(s.mem)) * uint64(p.size)
+	p.trimmed++
+	p.trimmedBytes += uint64(len(s.mem)) * uint64(p.size)
 }
 
-// genBase is the first Ref generation of a new span position. Each pool
+// genBase is the first Ref generation of a new slab position. Each pool
 // starts at its own point in [1, 2^31), derived from its id, so that a Ref
 // passed to the wrong pool of the same type almost never names a live slot
 // there; up to 2^31 generations remain before a slot retires.
@@ -347,12 +347,12 @@ func (p *Pool[T]) genBase() uint64 {
 	return (p.id*0x9E3779B97F4A7C15)>>33 | 1
 }
 
-// setRefTableLocked sets position pos of the table Get reads, doubling the
+// setRefTableLocked sets position pos of the table Deref reads, doubling the
 // table when pos is past its end.
-func (p *Pool[T]) setRefTableLocked(pos int, s *span[T]) {
+func (p *Pool[T]) setRefTableLocked(pos int, s *slab[T]) {
 	t := *p.refTable.Load()
 	if pos >= len(t) {
-		bigger := make([]atomic.Pointer[span[T]], max(2*len(t), pos+1, 8))
+		bigger := make([]atomic.Pointer[slab[T]], max(2*len(t), pos+1, 8))
 		for i := range t {
 			bigger[i].Store(t[i].Load())
 		}

@@ -225,7 +225,7 @@ func (p *Pool[T]) shadowWriteAfterFree(sh *shadow[T], x *T, dm damage, op, detai
 
 // debugRefOf is RefOf of x under drop detection, where x may be a shadow
 // rather than a slot: its Ref names the shadow's slot, and the pool keeps
-// the shadow alive until it is freed (a Ref holds no pointer), so that Get
+// the shadow alive until it is freed (a Ref holds no pointer), so that Deref
 // returns x itself. It reports false if x is not a shadow of the pool.
 func (p *Pool[T]) debugRefOf(x *T) (Ref[T], bool) {
 	if !p.dbg.dropCheck {

@@ -169,7 +169,7 @@ func TestDebugReadAfterReleaseFaults(t *testing.T) {
 //go:noinline
 func allocInvoiceRef(p *slab.Pool[invoice]) slab.Ref[invoice] {
 	r := p.AllocRef()
-	p.Get(r).Customer = &customer{}
+	p.Deref(r).Customer = &customer{}
 	return r
 }
 
@@ -181,7 +181,7 @@ func TestDebugReadAfterFreeRefFaults(t *testing.T) {
 	p := slab.New[invoice](slab.WithName(t.Name()))
 	r := onFaultingGoroutine(func() {
 		ref := allocInvoiceRef(p)
-		x := p.Get(ref)
+		x := p.Deref(ref)
 		freeInvoiceRef(p, ref)
 		faultSink = x.Customer.Name
 	})

@@ -236,13 +236,13 @@ func TestDebugStaleRefReports(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPool(t)
 			v := tt.commit(t, p)
-			require.NotNil(t, v, "Get of the Ref panics with a *tracker.Violation")
+			require.NotNil(t, v, "Deref of the Ref panics with a *tracker.Violation")
 			assert.Equal(t, tracker.StaleRef, v.Kind, "the kind")
 			assert.Contains(t, v.Detail, tt.detail, "the report says why")
 			report := v.Error()
 			assert.NotContains(t, report, "no stack recorded", "no note where nothing could be recorded:\n%s", report)
 			assert.NotContains(t, report, "allocations ago", "no count of allocations it cannot know")
-			assert.Contains(t, report, "used here (this call):\n    #0 github.com/slabtrack/slabtrack/slab_test.getOrderRef ", "the call is Get")
+			assert.Contains(t, report, "used here (this call):\n    #0 github.com/slabtrack/slabtrack/slab_test.getOrderRef ", "the call is Deref")
 			if tt.stacks {
 				assertStacks(t, v, "allocOrderRef", "freeOrderRef", "getOrderRef")
 			} else {
@@ -296,20 +296,20 @@ func TestDebugPointerIntoReleasedSlab(t *testing.T) {
 
 // Item 5: with drop detection, RefOf of an object (a heap object standing
 // for its slot) works, in correct code: the pool keeps the object while a
-// Ref may name it, Get returns it, and it is not reported as dropped.
+// Ref may name it, Deref returns it, and it is not reported as dropped.
 func TestDebugDropCheckRefOf(t *testing.T) {
 	p := newPool(t, slab.WithDropCheck(true))
 	x := allocOrder(p)
 	x.ID = 7
 	r := p.RefOf(x)
-	require.Same(t, x, p.Get(r), "Get returns the object RefOf was given")
+	require.Same(t, x, p.Deref(r), "Deref returns the object RefOf was given")
 	addr := uintptr(unsafe.Pointer(x))
 	x = nil // only the Ref names it now
 	for range 5 {
 		runtime.GC()
 		time.Sleep(time.Millisecond)
 	}
-	y := p.Get(r)
+	y := p.Deref(r)
 	assert.Equal(t, addr, uintptr(unsafe.Pointer(y)), "the object survived the collections")
 	assert.Equal(t, int64(7), y.ID, "with its data")
 	var v *tracker.Violation
@@ -320,7 +320,7 @@ func TestDebugDropCheckRefOf(t *testing.T) {
 		}
 	}
 	p.FreeRef(r)
-	assert.ErrorIs(t, catch(func() { p.Get(r) }).(error), slab.ErrStaleRef, "the Ref is stale after FreeRef")
+	assert.ErrorIs(t, catch(func() { p.Deref(r) }).(error), slab.ErrStaleRef, "the Ref is stale after FreeRef")
 
 	z := allocOrder(p)
 	p.RefOf(z)

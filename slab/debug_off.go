@@ -7,7 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/registry"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
@@ -23,24 +23,24 @@ import (
 // report a slot they did not see allocated as a double free.
 const debugMode = false
 
-// poolDebug and spanDebug are the debug side tables (debug_on.go); they take
-// no space in release builds.
+// poolDebug and slabDebug are the debug side tables (debug_on.go); they take
+// no space in default builds.
 type (
 	//lint:ignore U1000 used by debug builds only
 	poolDebug[T any] struct{}
-	spanDebug        struct{}
+	slabDebug        struct{}
 )
 
-// stride is 0: release builds put no pool on guard pages.
-func (*spanDebug) stride() uintptr { return 0 }
+// stride is 0: default builds put no pool on guard pages.
+func (*slabDebug) stride() uintptr { return 0 }
 
-// mapped is false: release builds' spans are Go memory.
+// mapped is false: default builds' slabs are Go memory.
 //
 //lint:ignore U1000 called under -asan only (asan_on.go)
-func (*spanDebug) mapped() bool { return false }
+func (*slabDebug) mapped() bool { return false }
 
 func (p *Pool[T]) debugInit()                           {}
-func (p *Pool[T]) debugNewSpan(*span[T])                {}
+func (p *Pool[T]) debugNewSlab(*slab[T])                {}
 func (p *Pool[T]) debugAlloc(slotRef[T])                {}
 func (p *Pool[T]) debugShadow(x *T) *T                  { return x }
 func (p *Pool[T]) debugFree(*T)                         {}
@@ -50,9 +50,9 @@ func (p *Pool[T]) debugObject(r slotRef[T]) *T          { return r.ptr() }
 func (p *Pool[T]) debugRefOf(*T) (Ref[T], bool)         { return Ref[T]{}, false }
 func (p *Pool[T]) debugHeldLocked() int                 { return 0 }
 func (p *Pool[T]) debugFlushQuarantine(string)          {}
-func (p *Pool[T]) debugReleasedLocked(*span[T])         {}
+func (p *Pool[T]) debugTrimmedLocked(*slab[T])          {}
 func (p *Pool[T]) debugLiveSites() string               { return "" }
-func (p *Pool[T]) debugSpanMem(int) []T                 { return nil }
+func (p *Pool[T]) debugSlabMem(int) []T                 { return nil }
 func (p *Pool[T]) debugGuardFallbacks() uint64          { return 0 }
 
 func debugSlotSize(typ reflect.Type, cfg *config) (uintptr, int) { return typ.Size(), cfg.slabSlots }
@@ -60,12 +60,12 @@ func debugSlotSize(typ reflect.Type, cfg *config) (uintptr, int) { return typ.Si
 func (p *Pool[T]) debugDescribeFault(int, uint32) registry.FaultSlot { return registry.FaultSlot{} }
 
 func (p *Pool[T]) debugBadFree(err error, _ slotRef[T], _ op) error               { return err }
-func (p *Pool[T]) debugForeign(err error, _ uintptr, _ *spanmap.Span, _ op) error { return err }
+func (p *Pool[T]) debugForeign(err error, _ uintptr, _ *slabmap.Slab, _ op) error { return err }
 func (p *Pool[T]) debugStaleRef(err error, _ Ref[T]) error                        { return err }
 
 // Scopes take the per-slot paths in debug builds only (debug_scope.go).
 //
-//lint:ignore U1000 empty and unread in release builds
+//lint:ignore U1000 empty and unread in default builds
 type scopeBusy struct{}
 
 func (p *Pool[T]) allocInDebug(*scopeState, *scopeSlots[T]) (*T, error) { return nil, nil }
@@ -74,7 +74,7 @@ func (st *scopeState) noteEnter(scopeOp)                                {}
 func (st *scopeState) noteExit()                                        {}
 
 // busyOp names the operation in progress on a scope for the message of a
-// second goroutine's call: release builds do not record it.
+// second goroutine's call: default builds do not record it.
 func (st *scopeState) busyOp() string     { return "another call" }
 func (st *scopeState) busyDetail() string { return "" }
 
@@ -86,14 +86,14 @@ func (p *Pool[T]) debugCheckQuarantine() []error                            { re
 // Debug builds record what scopes hand out as slices, strings and values,
 // and poison and quarantine it at Release (debug_arena.go).
 //
-//lint:ignore U1000 empty and unread in release builds
+//lint:ignore U1000 empty and unread in default builds
 type arenaDebug struct{}
 
 func (a *arena) noteAlloc(unsafe.Pointer, uintptr) {}
 func (a *arena) releaseDebug()                     {}
 
 // guardedChunk returns a new chunk of n values on a guard slab, or nil:
-// release builds have none but under -asan (asan_on.go).
+// default builds have none but under -asan (asan_on.go).
 func (et *elemType) guardedChunk(n uintptr) unsafe.Pointer { return et.asanGuardedChunk(n) }
 
 //lint:ignore U1000 called under -asan only (asan_on.go)

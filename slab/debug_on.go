@@ -18,7 +18,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/internal/testlabel"
 	"github.com/slabtrack/slabtrack/internal/violation"
@@ -26,7 +26,7 @@ import (
 
 // Debug mode (-tags slabdebug). The slabs keep their release layout; what
 // debug builds add lives in side tables: a slotDebug record per slot
-// (spanDebug, made with the span), and per pool a quarantine of freed slots,
+// (slabDebug, made with the slab), and per pool a quarantine of freed slots,
 // the drop-detection shadows and the records of released slabs (poolDebug).
 // This file holds the records and the Alloc and Free hooks;
 // debug_quarantine.go, debug_dropped.go, debug_released.go and
@@ -38,7 +38,7 @@ const debugMode = true
 // compare-and-swap, so that of two goroutines freeing one object at once,
 // exactly one wins and the other is reported.
 const (
-	dFree        uint32 = iota // in its span's free set or a per-P cache; zeroed
+	dFree        uint32 = iota // in its slab's free set or a per-P cache; zeroed
 	dLive                      // allocated to a user (or a scope)
 	dFreeing                   // a Free is in progress
 	dQuarantined               // freed, poisoned, waiting in the quarantine
@@ -66,12 +66,12 @@ type slotDebug struct {
 	mark atomic.Uint32
 }
 
-type spanDebug struct {
-	slots []slotDebug // by slot index; made before the span is published
-	// step is the distance between slots of a span of a pool on guard
+type slabDebug struct {
+	slots []slotDebug // by slot index; made before the slab is published
+	// step is the distance between slots of a slab of a pool on guard
 	// pages (the pool's size, whole pages), 0 in other pools; guard is the
-	// span's guard slab, nil in other pools and where the pool could not
-	// map one (the span is then heap memory laid out with the same step,
+	// slab's guard slab, nil in other pools and where the pool could not
+	// map one (the slab is then heap memory laid out with the same step,
 	// and its freed slots are poisoned instead of protected).
 	step  uintptr
 	guard *guard.Slab
@@ -79,13 +79,13 @@ type spanDebug struct {
 
 // stride is the distance between slots for slotRef.ptr, 0 where it is the
 // size of T.
-func (d *spanDebug) stride() uintptr { return d.step }
+func (d *slabDebug) stride() uintptr { return d.step }
 
-// mapped reports whether the span's memory is a guard slab, which the
+// mapped reports whether the slab's memory is a guard slab, which the
 // package maps itself, rather than Go memory.
 //
 //lint:ignore U1000 called under -asan only (asan_on.go)
-func (d *spanDebug) mapped() bool { return d.guard != nil }
+func (d *slabDebug) mapped() bool { return d.guard != nil }
 
 type poolDebug[T any] struct {
 	layout    *poison.Layout
@@ -108,7 +108,7 @@ type poolDebug[T any] struct {
 	ring []qent[T] // the quarantine, a FIFO of qcap entries from head
 	head int
 	n    int
-	// held counts the slots freed but not yet back in a cache or span: in
+	// held counts the slots freed but not yet back in a cache or slab: in
 	// the quarantine, or on their way out of it.
 	held atomic.Int64
 
@@ -123,7 +123,7 @@ type poolDebug[T any] struct {
 	// released keeps the records of slabs that Trim released, while
 	// pointers into them may remain (debug_released.go). Guarded by
 	// Pool.mu.
-	released []releasedSpan[T]
+	released []trimmedSlab[T]
 }
 
 // profKey names a live slot in the pprof profile; it holds no pointer, so the
@@ -143,7 +143,7 @@ var testHookFreeing func()
 const internalFrames = 4
 
 // debugSlotSize returns the distance between slots of a pool of typ built
-// with cfg, and the slots per span it should ask for: the size of typ and
+// with cfg, and the slots per slab it should ask for: the size of typ and
 // the configured count, or, for a pool on guard pages, whole pages and at
 // least a word's worth.
 func debugSlotSize(typ reflect.Type, cfg *config) (size uintptr, want int) {
@@ -188,7 +188,7 @@ func (p *Pool[T]) debugInit() {
 	d.pinned = map[uintptr]*T{}
 }
 
-func (p *Pool[T]) debugNewSpan(s *span[T]) {
+func (p *Pool[T]) debugNewSlab(s *slab[T]) {
 	s.dbg.slots = make([]slotDebug, len(s.mem))
 	if p.dbg.guarded {
 		s.dbg.step = p.size
@@ -198,17 +198,17 @@ func (p *Pool[T]) debugNewSpan(s *span[T]) {
 	}
 }
 
-// debugSpanMem returns the memory of a new span of n slots for a pool on
+// debugSlabMem returns the memory of a new slab of n slots for a pool on
 // guard pages: a guard slab, or, if none can be mapped, heap memory with
 // the same layout, whose freed slots are poisoned rather than protected.
 // It returns nil for other pools. p.mu is held.
-func (p *Pool[T]) debugSpanMem(n int) []T {
+func (p *Pool[T]) debugSlabMem(n int) []T {
 	if !p.dbg.guarded {
 		return nil
 	}
-	// The position newSpanLocked will give the span, for the slab's
+	// The position newSlabLocked will give the slab, for the slab's
 	// owner record: the slot numbers of fault reports.
-	pos := len(p.spans)
+	pos := len(p.slabs)
 	if k := len(p.freePos); k > 0 {
 		pos = p.freePos[k-1]
 	}
@@ -248,7 +248,7 @@ func (p *Pool[T]) debugAlloc(r slotRef[T]) {
 	x := r.ptr()
 	s := debugmode.Current()
 	var id stack.ID
-	if s.SampleRate <= 1 || rand.IntN(s.SampleRate) == 0 {
+	if s.SampleEvery <= 1 || rand.IntN(s.SampleEvery) == 0 {
 		id = callerStack(s)
 	}
 	now := clock.Now()
@@ -304,9 +304,9 @@ func (p *Pool[T]) reportAtReuse(r slotRef[T], d *slotDebug, v *violation.Violati
 func (p *Pool[T]) debugFree(x *T) {
 	fault.PanicOnFault()
 	addr := uintptr(unsafe.Pointer(x))
-	sp := spanmap.Lookup(addr)
+	sp := slabmap.Lookup(addr)
 	if sp != nil && sp.Pool == p.id && (addr-sp.Base)%p.size == 0 {
-		if err := p.debugFreeSlot(slotRef[T]{(*span[T])(sp.Slab), uint32((addr - sp.Base) / p.size)}); err != nil {
+		if err := p.debugFreeSlot(slotRef[T]{(*slab[T])(sp.Slab), uint32((addr - sp.Base) / p.size)}); err != nil {
 			panic(err)
 		}
 		return
@@ -360,7 +360,7 @@ func (p *Pool[T]) debugFreeSlot(r slotRef[T]) *resetPanic {
 // slot is freed all the same with the object zeroed (see reset.go).
 //
 // A bounded pool counts the object out last, once the slot can be found
-// again (in the quarantine, a cache, or retired), as release builds do: a
+// again (in the quarantine, a cache, or retired), as default builds do: a
 // TryAlloc that the count admits must find a slot.
 func (p *Pool[T]) finishFree(r slotRef[T], d *slotDebug, quarantine bool) *resetPanic {
 	if p.bound != 0 {
@@ -497,7 +497,7 @@ func (p *Pool[T]) debugFreeRef(ref Ref[T]) {
 	}
 }
 
-// debugObject returns the object that the live slot r holds for Get: the
+// debugObject returns the object that the live slot r holds for Deref: the
 // slot itself, or the shadow that RefOf pinned for it.
 func (p *Pool[T]) debugObject(r slotRef[T]) *T {
 	if x := p.pinnedShadow(r); x != nil {

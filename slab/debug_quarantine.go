@@ -36,9 +36,9 @@ type qent[T any] struct {
 }
 
 // enqueue adds e to the quarantine. When the quarantine is full, the oldest
-// entry leaves it: its slot goes back to its span under p.mu (lock order:
+// entry leaves it: its slot goes back to its slab under p.mu (lock order:
 // p.mu, then qmu), so that takeLocked, which holds p.mu, finds every free
-// slot either in a span or in the quarantine, never between the two.
+// slot either in a slab or in the quarantine, never between the two.
 func (p *Pool[T]) enqueue(e qent[T]) {
 	d := &p.dbg
 	d.qmu.Lock()
@@ -90,7 +90,7 @@ const freedWrite = "the object was written after it was freed; "
 
 // leaveLocked verifies the poison of e, an entry taken out of the
 // quarantine by the call op, zeroes it, and gives its slot back to its
-// span; p.mu is held. It returns the write after free found, if any, for
+// slab; p.mu is held. It returns the write after free found, if any, for
 // the caller to report once the pool is unlocked.
 func (p *Pool[T]) leaveLocked(e qent[T], op, found string) *violation.Violation {
 	var v *violation.Violation

@@ -14,7 +14,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
 	"github.com/slabtrack/slabtrack/internal/errs"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 	"github.com/slabtrack/slabtrack/internal/violation"
 )
@@ -30,7 +30,7 @@ func slotError(sentinel error, typeName, pool string, slot int) error {
 }
 
 // The errors of debug builds' reports (Violation.Err, which the call
-// panics with) and of their broken invariants; release builds' are in
+// panics with) and of their broken invariants; default builds' are in
 // errors.go.
 
 // unallocatedFreeError is the error of Free of slot r, which the pool never
@@ -185,8 +185,8 @@ func describeWrite(v *violation.Violation, dm damage, op, detail string) {
 }
 
 // foreignViolation describes a Free or RefOf (o) of addr, which lies in
-// span sp (nil if none) and is not a slot of this pool.
-func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *violation.Violation {
+// slab sp (nil if none) and is not a slot of this pool.
+func (p *Pool[T]) foreignViolation(addr uintptr, sp *slabmap.Slab, o op) *violation.Violation {
 	kind := violation.ForeignFree
 	if o == opRefOf {
 		kind = violation.ForeignPointer
@@ -195,7 +195,7 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *violat
 		Err: p.foreignError(addr, sp, o)}
 	switch {
 	case sp == nil:
-		if p.describeReleased(v, addr, o) {
+		if p.describeTrimmed(v, addr, o) {
 			return v
 		}
 		v.Detail = "it lies in no slab of any pool, nor in a slab that this pool released and that is still in memory: it is a new value or a variable"
@@ -203,7 +203,7 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *violat
 		v.Owner = sp.Owner.Name()
 		v.Detail = fmt.Sprintf("it lies in a slab of pool %q (%s), which owns it", sp.Owner.Name(), sp.Owner.TypeName())
 	default:
-		s := (*span[T])(sp.Slab)
+		s := (*slab[T])(sp.Slab)
 		i := uint32((addr - sp.Base) / p.size)
 		off := (addr - sp.Base) % p.size
 		r := slotRef[T]{s, i}
@@ -224,7 +224,7 @@ func (p *Pool[T]) foreignViolation(addr uintptr, sp *spanmap.Span, o op) *violat
 // debugForeign reports a foreign pointer passed to RefOf, which cannot go
 // on without a slot: the handler, if any, sees it, and the caller panics
 // with it.
-func (p *Pool[T]) debugForeign(_ error, addr uintptr, sp *spanmap.Span, o op) error {
+func (p *Pool[T]) debugForeign(_ error, addr uintptr, sp *slabmap.Slab, o op) error {
 	v := p.foreignViolation(addr, sp, o) // its Err is the release error, or, for a released slab, more precise
 	v.Call = frames(uint32(callerStack(debugmode.Current())))
 	violation.Report(v)
@@ -262,11 +262,11 @@ func (p *Pool[T]) debugBadFree(err error, r slotRef[T], o op) error {
 	return v
 }
 
-// debugStaleRef reports Get of a stale Ref; the caller panics with the
+// debugStaleRef reports Deref of a stale Ref; the caller panics with the
 // result, having no object to return.
 func (p *Pool[T]) debugStaleRef(err error, ref Ref[T]) error {
 	v := p.staleRef(err, ref)
-	v.Op = "Get"
+	v.Op = "Deref"
 	violation.Report(v)
 	return v
 }
@@ -279,7 +279,7 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *violation.Violation {
 	v.Call = frames(uint32(callerStack(debugmode.Current())))
 	pos, i := int(ref.slot)/p.nelems, ref.slot%uint32(p.nelems)
 	table := *p.refTable.Load()
-	var s *span[T]
+	var s *slab[T]
 	if pos < len(table) {
 		s = table[pos].Load()
 	}
@@ -293,7 +293,7 @@ func (p *Pool[T]) staleRef(err error, ref Ref[T]) *violation.Violation {
 		v.Detail = "it is the zero Ref, which names no object"
 	case ref.gen < base:
 		v.Detail = fmt.Sprintf("generation %d is below %d, where this pool's generations start: the Ref is from another pool", ref.gen, base)
-	case p.describeReleasedRef(v, ref, pos, i):
+	case p.describeTrimmedRef(v, ref, pos, i):
 	case s == nil && pos >= p.positions():
 		v.Detail = fmt.Sprintf("slot %d is beyond every slab the pool has had: the Ref is from another pool", ref.slot)
 	case s == nil:

@@ -19,7 +19,7 @@ import (
 
 // allocInDebug is AllocIn in debug builds. The caller admitted the object
 // in a bounded pool. Each object counts against the scope's limit as it is
-// taken, as a word of slots does in release builds.
+// taken, as a word of slots does in default builds.
 func (p *Pool[T]) allocInDebug(st *scopeState, b *scopeSlots[T]) (*T, error) {
 	if !st.take(p.size) {
 		if p.bound != 0 {

@@ -106,7 +106,7 @@ func TestDebugReportFormat(t *testing.T) {
 	report := v.Error()
 	lines := strings.Split(report, "\n")
 	assert.True(t, strings.HasPrefix(lines[0], "slab: double free of *slab_test.order (pool \"TestDebugReportFormat\", slot "),
-		"the title is the release build's message, naming the bug, the type, the pool and the slot: %q", lines[0])
+		"the title is the default build's message, naming the bug, the type, the pool and the slot: %q", lines[0])
 	assert.True(t, strings.HasPrefix(lines[1], fmt.Sprintf("%#x: the object was already freed", uintptr(unsafe.Pointer(x)))),
 		"the second line gives the address and the slot's state: %q", lines[1])
 	last := lines[len(lines)-1]
@@ -335,7 +335,7 @@ func TestDebugStaleRef(t *testing.T) {
 		call   string
 		detail string
 	}{
-		{"Get after FreeRef", func(p *slab.Pool[order], r slab.Ref[order]) {
+		{"Deref after FreeRef", func(p *slab.Pool[order], r slab.Ref[order]) {
 			freeOrderRef(p, r)
 			getOrderRef(p, r)
 		}, "getOrderRef", "the object was freed"},
@@ -614,10 +614,10 @@ func TestDebugProfile(t *testing.T) {
 
 func TestDebugSettingsValidation(t *testing.T) {
 	for _, s := range []tracker.Settings{
-		{StackDepth: -1, SampleRate: 1},
-		{StackDepth: 65, SampleRate: 1},
-		{StackDepth: 16, SampleRate: 0},
-		{StackDepth: 16, SampleRate: 1, Quarantine: -1},
+		{StackDepth: -1, SampleEvery: 1},
+		{StackDepth: 65, SampleEvery: 1},
+		{StackDepth: 16, SampleEvery: 0},
+		{StackDepth: 16, SampleEvery: 1, Quarantine: -1},
 	} {
 		assert.Error(t, tracker.Configure(s), "Configure(%+v) is refused", s)
 	}

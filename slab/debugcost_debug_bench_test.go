@@ -27,7 +27,7 @@ func BenchmarkCostDebugSettings(b *testing.B) {
 		{"stack=0", with(func(s *tracker.Settings) { s.StackDepth = 0 })},
 		{"stack=16", d},
 		{"stack=32", with(func(s *tracker.Settings) { s.StackDepth = 32 })},
-		{"stack=16,sample=100", with(func(s *tracker.Settings) { s.SampleRate = 100 })},
+		{"stack=16,sample=100", with(func(s *tracker.Settings) { s.SampleEvery = 100 })},
 		{"stack=16,pprof", with(func(s *tracker.Settings) { s.Profile = true })},
 		{"stack=16,dropped", with(func(s *tracker.Settings) { s.DropCheck = true })},
 	}

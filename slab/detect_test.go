@@ -128,7 +128,7 @@ type detectRow struct {
 	write bool
 	order func(x *detOrder)
 	point func(x *detPoint)
-	// what release builds and debug builds do, and debug builds with
+	// what default builds and debug builds do, and debug builds with
 	// guard pages (which apply to pointer-free types only)
 	release, debug, guard outcome
 }
@@ -646,7 +646,7 @@ func TestDetectionTable(t *testing.T) {
 		}
 		t.Run(b.name+"/scoped-middleware", func(t *testing.T) {
 			t.Parallel()
-			o := crash // release builds zero the object: its pointer is nil
+			o := crash // default builds zero the object: its pointer is nil
 			if debugBuild {
 				o = atAccess
 			}

@@ -18,7 +18,7 @@
 // collections, can be bounded (WithMaxObjects, TryAlloc), and catches the
 // bugs of manual memory management: Free of an object that is already free
 // panics with ErrDoubleFree, Free of a pointer the pool did not allocate
-// panics with ErrForeign, and a Ref (AllocRef, Get) fails with ErrStaleRef
+// panics with ErrForeign, and a Ref (AllocRef, Deref) fails with ErrStaleRef
 // when its object has been freed. These checks are on in every build. Builds
 // with the slabdebug tag add stacks, poisoning, quarantine and leak reports:
 // see package github.com/slabtrack/slabtrack/tracker.

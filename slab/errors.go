@@ -8,13 +8,13 @@ import (
 	"sync"
 
 	"github.com/slabtrack/slabtrack/internal/errs"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // Errors: the sentinels, and the text of every error and panic of the
 // package, built here by small functions that the calls which fail call, so
 // that the messages can be read in one place: those of New and the options,
-// of Free, RefOf and Get on what is not a live object, of a reset function
+// of Free, RefOf and Deref on what is not a live object, of a reset function
 // that panicked, of calls on a scope, and the internal errors. Debug builds'
 // reports word theirs in debug_report.go, a file of debug builds only.
 
@@ -23,7 +23,7 @@ import (
 // starts with "slab:"; the errors that wrap it add what was found.
 var (
 	// ErrDoubleFree is wrapped by the panic of Free (or FreeRef) of an
-	// object that is already free, and of RefOf of one. Release builds
+	// object that is already free, and of RefOf of one. Default builds
 	// keep no history per slot, so it is also what they panic with for a
 	// pointer to a slot that was never allocated (the message says so);
 	// debug builds tell the two apart in their report. Its message is
@@ -41,7 +41,7 @@ var (
 	// builds of a pool that samples (WithSampling). Its message is "slab:
 	// pool exhausted".
 	ErrExhausted = errs.Exhausted
-	// ErrStaleRef is wrapped by the panic of Get or FreeRef on a Ref whose
+	// ErrStaleRef is wrapped by the panic of Deref or FreeRef on a Ref whose
 	// object has been freed since the Ref was issued, and on the zero Ref.
 	// Its message is "slab: stale reference".
 	ErrStaleRef = errs.StaleRef
@@ -49,14 +49,14 @@ var (
 	// was allocated in a Scope: Scope.Release frees it. Its message is
 	// "slab: object belongs to a scope".
 	ErrScoped = errs.Scoped
-	// ErrReleased is wrapped by the panic of every use of a scope after its
+	// ErrInvalidScope is wrapped by the panic of every use of a scope after its
 	// ScopePool took it back (ScopePool.Put), or while Put takes it back on
 	// another goroutine, and of every use of a scope from a reset function
 	// (WithReset) that the scope's Release or Put called. AllocIn after
 	// Release and a second Release do not panic: a released scope is empty
 	// and may be used again by its owner. Its message is "slab: invalid
 	// scope".
-	ErrReleased = errs.Released
+	ErrInvalidScope = errs.InvalidScope
 	// ErrNilScope is wrapped by the panic of AllocIn, NewIn, MakeSliceIn,
 	// AppendIn, StringIn, MakeMapIn, BuilderIn, slabjson.Unmarshal and
 	// ScopePool.Put with a nil *Scope, such as ScopeFrom returns for a
@@ -161,7 +161,7 @@ func quarantineError(slots int) error {
 
 // exhaustedError is the error of an allocation from a bounded pool whose
 // live objects number as many as its bound. Where the build records where
-// objects were allocated (debug builds, and release builds' sampling), the
+// objects were allocated (debug builds, and default builds' sampling), the
 // message names the sites that hold the most live objects; it is made when
 // it is first read, so that a server that turns the error into a 503
 // without printing it pays nothing for the scan.
@@ -170,10 +170,10 @@ type exhaustedError struct {
 	typeName, pool string
 	bound          int64
 	// sites describes the allocation sites of the live objects, one line
-	// each, or returns "" if the build records none. Nil in release builds
+	// each, or returns "" if the build records none. Nil in default builds
 	// of a pool that does not sample.
 	sites func() string
-	// sampleEvery is the sampling period of a release build's pool that
+	// sampleEvery is the sampling period of a default build's pool that
 	// samples (WithSampling), whose sites are those of the sampled
 	// objects; 0 otherwise.
 	sampleEvery int
@@ -197,14 +197,14 @@ func (e *exhaustedError) Error() string {
 		case e.sampleEvery > 0:
 			e.msg += "; none of them was sampled (" + sampling(e.sampleEvery) + "): a build with -tags slabdebug names every site, here and in tracker reports"
 		default:
-			e.msg += "; release builds record where objects were allocated only for pools that sample (WithSampling): " +
+			e.msg += "; default builds record where objects were allocated only for pools that sample (WithSampling): " +
 				"a build with -tags slabdebug names the sites that hold them, here and in tracker reports"
 		}
 	})
 	return e.msg
 }
 
-// sampling says what a release build's pool that samples every records.
+// sampling says what a default build's pool that samples every records.
 func sampling(every int) string {
 	if every == 1 {
 		return "the pool records the allocation stack of every object"
@@ -215,12 +215,12 @@ func sampling(every int) string {
 // Unwrap returns ErrExhausted.
 func (e *exhaustedError) Unwrap() error { return ErrExhausted }
 
-// The errors of Free, FreeRef, RefOf and Get on what is not a live object
+// The errors of Free, FreeRef, RefOf and Deref on what is not a live object
 // of the pool.
 
 // foreignError is the error of Free or RefOf (o) of addr, which lies in the
-// span sp (nil if none) but is not a slot of this pool.
-func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span, o op) error {
+// slab sp (nil if none) but is not a slot of this pool.
+func (p *Pool[T]) foreignError(addr uintptr, sp *slabmap.Slab, o op) error {
 	var why string
 	switch {
 	case sp == nil:
@@ -233,7 +233,7 @@ func (p *Pool[T]) foreignError(addr uintptr, sp *spanmap.Span, o op) error {
 	return fmt.Errorf("%w: %s %#x passed to %v of pool %q is %s", ErrForeign, p.owner.typeName, addr, o, p.owner.name, why)
 }
 
-// badFreeError is badFree's error in release builds, which keep no history
+// badFreeError is badFree's error in default builds, which keep no history
 // per slot: a slot that is not allocated may have been freed through this
 // pointer, freed through a stale pointer to an earlier object of the slot
 // (so that this may be the first Free of the object the caller holds), or
@@ -250,7 +250,7 @@ func (p *Pool[T]) badFreeError(r slotRef[T], st uint8, o op) error {
 		return fmt.Errorf("%w: Free of %s (pool %q, slot %d) that was allocated with AllocIn; Scope.Release frees it",
 			ErrScoped, p.owner.typeName, p.owner.name, num)
 	case st == stateScoped:
-		// Release builds do not tell a scope's objects from the free
+		// Default builds do not tell a scope's objects from the free
 		// slots it holds: both readings are named.
 		return fmt.Errorf("%w: Free of %s (pool %q, slot %d), a slot that a Scope holds: an object allocated with AllocIn is freed by Scope.Release; "+
 			"an object allocated with Alloc was freed already, and a scope has taken its slot since (a double free)",
@@ -309,7 +309,7 @@ func (p *Pool[T]) guardForeignError(addr uintptr, o op, off uintptr) error {
 	return fmt.Errorf("%w: %s %#x passed to %v of pool %q is %d bytes into an object on a guard page", ErrForeign, p.owner.typeName, addr, o, p.owner.name, off)
 }
 
-// staleRefError is the error of the call op (Get, FreeRef) of r, which
+// staleRefError is the error of the call op (Deref, FreeRef) of r, which
 // names no live object.
 func (p *Pool[T]) staleRefError(r Ref[T], op string) error {
 	return fmt.Errorf("%w: %s of Ref %v to %s (pool %q): the Ref does not name a live object: it is zero, from another pool, or its object was freed",
@@ -401,9 +401,9 @@ func (s *Scope) enterError(op scopeOp, typ, pool string) error {
 		// Release or Put called: not another goroutine's call.
 		return reentrantScopeError(call)
 	case v&^ctlFlags != s.gen:
-		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrReleased, call)
+		return fmt.Errorf("%w: %s in a scope that its ScopePool took back: it may serve another owner now", ErrInvalidScope, call)
 	case v&ctlClosing != 0:
-		return fmt.Errorf("%w: %s in a scope that its ScopePool is taking back: ScopePool.Put runs on another goroutine", ErrReleased, call)
+		return fmt.Errorf("%w: %s in a scope that its ScopePool is taking back: ScopePool.Put runs on another goroutine", ErrInvalidScope, call)
 	}
 	return fmt.Errorf("%w: %s on a scope while another goroutine runs %s: a Scope is for one goroutine at a time%s",
 		ErrScopeBusy, call, st.busyOp(), st.busyDetail())
@@ -426,7 +426,7 @@ func scopeCall(op scopeOp, typ, pool string) string {
 // function that the scope's Release or ScopePool.Put called.
 func reentrantScopeError(call string) error {
 	return fmt.Errorf("%w: %s in a scope whose Release is running, from a reset function (WithReset) that the Release called: a reset function must not use the scope it is releasing",
-		ErrReleased, call)
+		ErrInvalidScope, call)
 }
 
 // limitError is the error of an allocation of n bytes, by the operation
@@ -467,9 +467,9 @@ func reportInternal(err error) {
 	fmt.Fprintln(os.Stderr, err)
 }
 
-// spanIndexError is the panic of a pool, named pool, whose new slab the
+// slabIndexError is the panic of a pool, named pool, whose new slab the
 // address map refused with err.
-func spanIndexError(pool string, err error) error {
+func slabIndexError(pool string, err error) error {
 	return fmt.Errorf("slab: pool %q cannot index a new slab: %w", pool, err)
 }
 

@@ -82,16 +82,16 @@ func ExampleRef() {
 	byID := map[int]slab.Ref[Order]{}
 
 	r := orders.AllocRef()
-	orders.Get(r).ID = 7
+	orders.Deref(r).ID = 7
 	byID[7] = r
 
-	fmt.Println(orders.Get(byID[7]).ID)
+	fmt.Println(orders.Deref(byID[7]).ID)
 	orders.FreeRef(byID[7])
 
 	defer func() {
 		fmt.Println(errors.Is(recover().(error), slab.ErrStaleRef))
 	}()
-	orders.Get(byID[7])
+	orders.Deref(byID[7])
 	// Output:
 	// 7
 	// true
@@ -139,7 +139,7 @@ func ExamplePool_Stats() {
 	}
 	orders.Trim()
 	st = orders.Stats()
-	fmt.Printf("live=%d slabs=%d released=%d\n", st.Live, st.Slabs, st.Released)
+	fmt.Printf("live=%d slabs=%d released=%d\n", st.Live, st.Slabs, st.Trimmed)
 	// Output:
 	// orders *slab_test.Order live=6 allocs=10 frees=4 slabs=1
 	// live=0 slabs=0 released=1

@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/asan"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // White-box hooks for the tests of package slab_test.
@@ -29,9 +29,9 @@ func SlotsPerSlab[T any](p *Pool[T]) int { return p.nelems }
 
 // SetRefGen sets the generation of the live slot that r names to gen, as if
 // the slot had been freed and reallocated that many times, and returns the Ref
-// that names the object now. It panics like Get if r is stale.
+// that names the object now. It panics like Deref if r is stale.
 func SetRefGen[T any](p *Pool[T], r Ref[T], gen uint32) Ref[T] {
-	s := p.refSlot(r, "Get")
+	s := p.refSlot(r, "Deref")
 	(*s.s.gens.Load())[s.i].Store(gen)
 	return Ref[T]{slot: r.slot, gen: gen}
 }
@@ -40,14 +40,14 @@ func SetRefGen[T any](p *Pool[T], r Ref[T], gen uint32) Ref[T] {
 // that p holds now. It answers from the map alone, independently of the
 // per-pool lookup hint that Free consults first.
 func InSlab[T any](p *Pool[T], x *T) bool {
-	sp := spanmap.Lookup(uintptr(unsafe.Pointer(x)))
+	sp := slabmap.Lookup(uintptr(unsafe.Pointer(x)))
 	return sp != nil && sp.Pool == p.id
 }
 
 // CachedSlabs returns the number of distinct slabs that the free slots held
 // in p's per-P caches belong to. Callers must not use p concurrently.
 func CachedSlabs[T any](p *Pool[T]) int {
-	seen := map[*span[T]]bool{}
+	seen := map[*slab[T]]bool{}
 	caches := p.allCaches()
 	for i := range caches {
 		c := &caches[i]
@@ -57,7 +57,7 @@ func CachedSlabs[T any](p *Pool[T]) int {
 				free |= c.free
 			}
 			if free != 0 {
-				seen[(*span[T])(w.span)] = true
+				seen[(*slab[T])(w.slab)] = true
 			}
 		}
 	}
@@ -65,7 +65,7 @@ func CachedSlabs[T any](p *Pool[T]) int {
 }
 
 // HeldByScope reports whether x's slot is in the scoped state: handed out by
-// AllocIn, or held free by a scope (release builds).
+// AllocIn, or held free by a scope (default builds).
 func HeldByScope[T any](p *Pool[T], x *T) bool {
 	return *p.lookup(x).st() == stateScoped
 }
@@ -102,7 +102,7 @@ func OnGuardPage[T any](p *Pool[T], x *T) bool {
 }
 
 // ScopesKeepSlots reports whether Release keeps free slots for the scope's
-// next use: in release builds. Debug builds take and free scoped slots one by
+// next use: in default builds. Debug builds take and free scoped slots one by
 // one, through Alloc's and Free's paths.
 const ScopesKeepSlots = !debugBuild
 
@@ -170,7 +170,7 @@ func CheckInvariants[T any](p *Pool[T]) error {
 		}
 	}
 	capacity, assigned, retired, marked := 0, 0, 0, 0
-	for pos, s := range p.spans {
+	for pos, s := range p.slabs {
 		if s == nil {
 			continue
 		}
@@ -249,7 +249,7 @@ func CheckInvariants[T any](p *Pool[T]) error {
 			}
 		}
 		for _, a := range []uintptr{s.meta.Base, s.meta.Limit - 1} {
-			if m := spanmap.Lookup(a); m != &s.meta || m.Pool != p.id {
+			if m := slabmap.Lookup(a); m != &s.meta || m.Pool != p.id {
 				return fmt.Errorf("slab %d: address %#x is not mapped to it", pos, a)
 			}
 		}
@@ -384,3 +384,6 @@ func HoldDrain[T any](p *Pool[T]) (release func()) {
 	p.drainMu.Lock()
 	return p.drainMu.Unlock
 }
+
+// ScopeKeepBytes is what Release keeps per pool, for the tests.
+const ScopeKeepBytes = scopeKeepBytes

@@ -215,10 +215,10 @@ func concurrentSeeds() [][]byte {
 	}))
 	build(0, 0, contested)
 	build(8, 63, contested)
-	// Refs: AllocRef, RefOf, Get, FreeRef across Trims.
+	// Refs: AllocRef, RefOf, Deref, FreeRef across Trims.
 	build(4|16, 0, repeat(4, each(4, func(w int) []byte {
 		return append(repeat(6, op(w, fuzzOpAllocRef, 0)), append(op(w, fuzzOpAllocBatch, 4), append(op(w, fuzzOpRefOf, 1),
-			append(op(w, fuzzOpGet, 3), append(op(w, fuzzOpFreeRef, 2), append(op(w, fuzzOpTrim, 0), op(w, fuzzOpGet, 0)...)...)...)...)...)...)
+			append(op(w, fuzzOpDeref, 3), append(op(w, fuzzOpFreeRef, 2), append(op(w, fuzzOpTrim, 0), op(w, fuzzOpDeref, 0)...)...)...)...)...)...)
 	})))
 	// Foreign and interior pointers mixed with frees.
 	build(1, 0, repeat(8, each(2, func(w int) []byte {

@@ -21,7 +21,7 @@ const (
 	opAllocIn            // AllocIn the model's scope
 	opFree               // Free; arg picks the live object
 	opFreeRef            // FreeRef(RefOf(x)); arg picks the live object
-	opGet                // Get; arg picks a Ref issued so far, live or stale
+	opDeref              // Deref; arg picks a Ref issued so far, live or stale
 	opRelease            // Release the scope
 	opTrim               // Trim
 	opDoubleFree         // Free again; arg picks a freed object
@@ -65,7 +65,7 @@ func FuzzPool(f *testing.F) {
 	// Each kind of misuse once.
 	f.Add(seq(0, []byte{opAlloc, opFree, 0, opDoubleFree, 0}))
 	f.Add(seq(0, []byte{opAlloc, opForeignFree, 0, opForeignFree, 1, opForeignFree, 2}))
-	f.Add(seq(0, []byte{opAllocRef, opFreeRef, 0, opGet, 0, opAllocRef, opGet, 1}))
+	f.Add(seq(0, []byte{opAllocRef, opFreeRef, 0, opDeref, 0, opAllocRef, opDeref, 1}))
 	f.Add(seq(0, []byte{opAllocIn, opAllocIn, opFree, 0, opRelease, opDoubleFree, 1}))
 	f.Add(seq(0, []byte{opAllocMany, 200, opFreeMany, 100, opTrim, opCheck, opAllocMany, 255, opCheck}))
 
@@ -84,7 +84,7 @@ func FuzzPool(f *testing.F) {
 			arg := byte(0)
 			if len(in) > 0 {
 				switch op {
-				case opFree, opFreeRef, opGet, opDoubleFree, opForeignFree, opAllocMany, opFreeMany:
+				case opFree, opFreeRef, opDeref, opDoubleFree, opForeignFree, opAllocMany, opFreeMany:
 					arg, in = in[0], in[1:]
 				}
 			}
@@ -157,8 +157,8 @@ func (m *poolModel) step(op, arg byte) {
 		m.add(x, false)
 	case opAllocRef:
 		var r slab.Ref[node]
-		if m.alloc(func() *node { r = p.AllocRef(); return p.Get(r) }) {
-			m.refs = append(m.refs, modelRef{r, p.Get(r)})
+		if m.alloc(func() *node { r = p.AllocRef(); return p.Deref(r) }) {
+			m.refs = append(m.refs, modelRef{r, p.Deref(r)})
 		}
 	case opAllocIn:
 		x := (*node)(nil)
@@ -182,18 +182,18 @@ func (m *poolModel) step(op, arg byte) {
 			p.FreeRef(p.RefOf(o.x))
 		}
 		m.remove(o.x)
-	case opGet:
+	case opDeref:
 		if len(m.refs) == 0 {
 			return
 		}
 		mr := m.refs[int(arg)%len(m.refs)]
 		if mr.x == nil {
-			m.expectPanic(slab.ErrStaleRef, func() { p.Get(mr.r) })
+			m.expectPanic(slab.ErrStaleRef, func() { p.Deref(mr.r) })
 			m.expectPanic(slab.ErrStaleRef, func() { p.FreeRef(mr.r) })
 			return
 		}
-		if x := p.Get(mr.r); x != mr.x {
-			require.Same(t, mr.x, x, "Get of a live Ref returns its object")
+		if x := p.Deref(mr.r); x != mr.x {
+			require.Same(t, mr.x, x, "Deref of a live Ref returns its object")
 		}
 	case opRelease:
 		for _, o := range append([]modelObj(nil), m.live...) {
@@ -218,7 +218,7 @@ func (m *poolModel) step(op, arg byte) {
 		case !slab.InSlab(p, x):
 			want = slab.ErrForeign // its slab was released by Trim
 		case slab.HeldByScope(p, x):
-			// Release builds: a scope has taken the slot since, and
+			// Default builds: a scope has taken the slot since, and
 			// the Free is reported as a Free of a scope's slot.
 			want = slab.ErrScoped
 		}

@@ -40,7 +40,7 @@ func TestFreedSlotHoldsNoReferences(t *testing.T) {
 		{"Free of an object of a bounded pool", nil}, // filled below
 		{"FreeRef", func(p *slab.Pool[node]) (*node, func()) {
 			r := p.AllocRef()
-			return p.Get(r), func() { p.FreeRef(r) }
+			return p.Deref(r), func() { p.FreeRef(r) }
 		}},
 		{"Scope.Release", func(p *slab.Pool[node]) (*node, func()) {
 			s := slab.NewScope()
@@ -48,7 +48,7 @@ func TestFreedSlotHoldsNoReferences(t *testing.T) {
 		}},
 		{"Free that retires the slot", func(p *slab.Pool[node]) (*node, func()) {
 			r := slab.SetRefGen(p, p.AllocRef(), math.MaxUint32)
-			return p.Get(r), func() { p.FreeRef(r) }
+			return p.Deref(r), func() { p.FreeRef(r) }
 		}},
 		{"Free followed by Trim", func(p *slab.Pool[node]) (*node, func()) {
 			x := p.Alloc()

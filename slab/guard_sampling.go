@@ -11,11 +11,11 @@ import (
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/registry"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
-// Sampled guard pages (WithGuardSampling), in release builds, as GWP-ASan
+// Sampled guard pages (WithGuardSampling), in default builds, as GWP-ASan
 // does for malloc: about one object in every, of a pool of a pointer-free
 // type, is placed on a guard page of its own instead of in its slab, and
 // its pages are made inaccessible at Free, so that a later read or write
@@ -29,7 +29,7 @@ import (
 // (Stats, the bound, Refs), as a drop-detection shadow does in debug
 // builds. The guard slab is registered in the address map under an id of its
 // own, so that Free, FreeRef and RefOf of the object find the slot that
-// stands for it (Pool.guardSlot), and Get of a Ref to that slot returns the
+// stands for it (Pool.guardSlot), and Deref of a Ref to that slot returns the
 // object. The ring reuses the slot freed longest ago: a freed object stays
 // inaccessible until every other slot of the ring has been used since.
 
@@ -43,17 +43,17 @@ const guardRingSlots = 64
 type guardRing struct {
 	ring *guard.Ring
 	slab *guard.Slab
-	meta spanmap.Span // the slab's entry in the address map, Pool = id
+	meta slabmap.Slab // the slab's entry in the address map, Pool = id
 	id   uint64
-	// stand holds, per ring slot, the span and index of the pool's slot
-	// that stands for its live object; span is nil while the ring slot is
+	// stand holds, per ring slot, the slab and index of the pool's slot
+	// that stands for its live object; slab is nil while the ring slot is
 	// free.
 	stand []standIn
 	recs  []ringRec
 }
 
 type standIn struct {
-	span atomic.Pointer[byte] // the *span[T], as an unsafe.Pointer
+	slab atomic.Pointer[byte] // the *slab[T], as an unsafe.Pointer
 	i    atomic.Uint32
 }
 
@@ -86,7 +86,7 @@ func (p *Pool[T]) guardAlloc(r slotRef[T]) (unsafe.Pointer, int) {
 		return nil, 0
 	}
 	g.stand[k].i.Store(r.i)
-	g.stand[k].span.Store((*byte)(unsafe.Pointer(r.s)))
+	g.stand[k].slab.Store((*byte)(unsafe.Pointer(r.s)))
 	return g.slab.Slot(k), k
 }
 
@@ -102,10 +102,10 @@ func (p *Pool[T]) newGuardRing() (*guardRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &guardRing{ring: guard.NewRing(sl), slab: sl, id: spanmap.NewPoolID()}
+	g := &guardRing{ring: guard.NewRing(sl), slab: sl, id: slabmap.NewPoolID()}
 	g.stand = make([]standIn, sl.Len())
 	g.recs = make([]ringRec, sl.Len())
-	g.meta = spanmap.Span{Base: sl.Base(), Limit: sl.Limit(), Pool: g.id, Slab: unsafe.Pointer(g), Owner: p.owner}
+	g.meta = slabmap.Slab{Base: sl.Base(), Limit: sl.Limit(), Pool: g.id, Slab: unsafe.Pointer(g), Owner: p.owner}
 	if err := p.owner.add(&g.meta); err != nil {
 		_ = sl.Retire()
 		return nil, err
@@ -133,7 +133,7 @@ func (g *guardRing) free(k int, at stack.ID, fallbacks *atomic.Uint64) {
 	r := &g.recs[k]
 	r.free.Store(uint32(at))
 	r.freeAt.Store(clock.Now())
-	g.stand[k].span.Store(nil)
+	g.stand[k].slab.Store(nil)
 	if err := g.ring.Free(k); err != nil && errors.Is(err, guard.ErrBudget) {
 		fallbacks.Add(1)
 	}
@@ -142,12 +142,12 @@ func (g *guardRing) free(k int, at stack.ID, fallbacks *atomic.Uint64) {
 // guardSlot returns the slot that stands for the object at addr in the
 // pool's guard ring (sp is the ring's entry in the address map), for the
 // call o. It panics as Free does if addr is no live object there.
-func (p *Pool[T]) guardSlot(addr uintptr, sp *spanmap.Span, o op) slotRef[T] {
+func (p *Pool[T]) guardSlot(addr uintptr, sp *slabmap.Slab, o op) slotRef[T] {
 	g := (*guardRing)(sp.Slab)
 	k, off, ok := g.slab.Index(addr)
 	if ok && off == 0 {
-		if s := g.stand[k].span.Load(); s != nil {
-			return slotRef[T]{(*span[T])(unsafe.Pointer(s)), g.stand[k].i.Load()}
+		if s := g.stand[k].slab.Load(); s != nil {
+			return slotRef[T]{(*slab[T])(unsafe.Pointer(s)), g.stand[k].i.Load()}
 		}
 		panic(p.guardFreedError(k, o))
 	}
@@ -176,7 +176,7 @@ func (s *sampler) describeGuard(k int) registry.FaultSlot {
 	}
 	r := &g.recs[k]
 	fs := registry.FaultSlot{Found: true, Addr: uintptr(g.slab.Slot(k))}
-	if g.stand[k].span.Load() != nil {
+	if g.stand[k].slab.Load() != nil {
 		fs.Reused = true // live again: the fault was on its previous object
 		return fs
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/slabtrack/slabtrack/tracker"
 )
 
-// Sampled guard pages (WithGuardSampling) in release builds.
+// Sampled guard pages (WithGuardSampling) in default builds.
 
 type sample struct {
 	A, B, C float64
@@ -81,7 +81,7 @@ func TestGuardSamplingFaultsAtTheAccess(t *testing.T) {
 	assert.True(t, strings.HasPrefix(v.Error(), fmt.Sprintf("slab: use after free of *slab_test.sample field %s (pool %q, slot ", field, t.Name())), "the title:\n%v", v)
 	require.NotEmpty(t, v.Call, "the access stack")
 	assert.Contains(t, v.Call.String(), "TestGuardSamplingFaultsAtTheAccess.func1", "starts in the goroutine that read")
-	assert.True(t, v.Free.Has("freeSample"), "the free stack, recorded for a sampled object in a release build:\n%v", v)
+	assert.True(t, v.Free.Has("freeSample"), "the free stack, recorded for a sampled object in a default build:\n%v", v)
 	assert.True(t, v.Alloc.Has("allocSample"), "the allocation stack:\n%v", v)
 	for _, y := range others {
 		p.Free(y)
@@ -96,7 +96,7 @@ func TestGuardSamplingKeepsTheBookkeeping(t *testing.T) {
 	assert.EqualValues(t, len(others)+1, p.Stats().Live, "an object on a guard page is live")
 	x.B = 7
 	ref := p.RefOf(x)
-	assert.Same(t, x, p.Get(ref), "a Ref to it names it")
+	assert.Same(t, x, p.Deref(ref), "a Ref to it names it")
 	p.FreeRef(ref)
 	assert.EqualValues(t, len(others), p.Stats().Live, "FreeRef frees it")
 	err := recoverErr(t, func() { p.Free(x) })

@@ -53,7 +53,7 @@ func allocOrderRef(p *slab.Pool[order]) slab.Ref[order] { return p.AllocRef() }
 func freeOrderRef(p *slab.Pool[order], r slab.Ref[order]) { p.FreeRef(r) }
 
 //go:noinline
-func getOrderRef(p *slab.Pool[order], r slab.Ref[order]) *order { return p.Get(r) }
+func getOrderRef(p *slab.Pool[order], r slab.Ref[order]) *order { return p.Deref(r) }
 
 // violationOf runs f and returns the *tracker.Violation it panicked with, or
 // nil if it returned. Any other panic propagates.

@@ -35,7 +35,7 @@ import (
 
 // The build of this test binary. Tests ask these, and nothing else, which
 // build they run in; each is the switch of its internal package, set by a
-// build-tagged file there. A release build is one without slabdebug, with
+// build-tagged file there. A default build is one without slabdebug, with
 // or without -race and -asan.
 const (
 	raceBuild  = race.Enabled      // -race
@@ -69,7 +69,7 @@ func skipAllocCountsUnderASan(t testing.TB) {
 
 // The stress harness: the one way the tests size their loops and their
 // goroutines for -short and for the slower builds. A test states a loop's
-// full size, what a plain release build runs, and runs stress of it; a
+// full size, what a plain default build runs, and runs stress of it; a
 // fixed number of goroutines goes through stressGoroutines.
 
 // stressDivisor is what this run divides the full size of a stress loop by:
@@ -837,7 +837,7 @@ const (
 	fuzzOpFree                      // Free of one held object; with arg&128, hand it to the exchange instead; with arg&64 (misuse runs), free it on two goroutines at once
 	fuzzOpFreeBatch                 // Free of arg%32+1 held objects; with arg&128, of objects taken from the exchange
 	fuzzOpAllocRef                  // AllocRef
-	fuzzOpGet                       // Get of a held Ref, stamp checked
+	fuzzOpDeref                     // Deref of a held Ref, stamp checked
 	fuzzOpFreeRef                   // FreeRef of a held Ref
 	fuzzOpAllocIn                   // AllocIn on scope arg&1
 	fuzzOpRelease                   // Release of scope arg&1 (twice if arg&2); with arg&128, an operation on the contested scope (see contested)
@@ -871,7 +871,7 @@ type held[T stampedElem] struct {
 
 type heldRef[T stampedElem] struct {
 	r      slab.Ref[T]
-	x      *T // what Get must return
+	x      *T // what Deref must return
 	serial uint64
 }
 
@@ -924,7 +924,7 @@ type shared struct {
 	// its scope, that scope (by the object's address).
 	scopeOf sync.Map
 	// leftovers are the addresses of slots that a racing double free
-	// passed without a panic (release builds absorb some): the loser's bit
+	// passed without a panic (default builds absorb some): the loser's bit
 	// may still be in the slot's inbox, and the next Free of the slot from
 	// another P may find it and panic, having freed its object all the
 	// same. One such panic per address is allowed.
@@ -932,7 +932,7 @@ type shared struct {
 	leftovers  map[unsafe.Pointer]int
 	// misuse runs each racing pair and stale Free while the other
 	// goroutines wait (each of their operations holds misuse as a reader).
-	// In release builds the losing Free of a racing pair can pass the
+	// In default builds the losing Free of a racing pair can pass the
 	// state check, stall, and free the slot's next object when it goes
 	// on, whoever holds it by then: the use after free that such a bug is,
 	// which no build without an atomic per Free can prevent, and no model
@@ -1134,7 +1134,7 @@ func (w *worker[T]) remember(x *T) {
 
 // racingFree frees o, held by w, on two goroutines at once: w and another.
 // One of the two Frees frees it; the other panics with ErrDoubleFree (debug
-// builds always catch it), or, in release builds, may be absorbed with no
+// builds always catch it), or, in default builds, may be absorbed with no
 // sign (the slot is freed once). Either Free may also find a leftover of an
 // earlier pair and panic after freeing. The model counts one Free. Under
 // -race the two Frees are ordered by a channel, since the race detector
@@ -1258,8 +1258,8 @@ func (w *worker[T]) staleFree(k int) {
 		w.calls += 2
 		w.freeHeld(stale, hr.serial, func() { w.p.Free(stale) })
 		w.frees++
-		if _, problem := panicErr(slab.ErrStaleRef, func() { w.p.Get(hr.r) }); problem != nil {
-			w.fail("Get of a Ref whose object a stale Free freed: %v", problem)
+		if _, problem := panicErr(slab.ErrStaleRef, func() { w.p.Deref(hr.r) }); problem != nil {
+			w.fail("Deref of a Ref whose object a stale Free freed: %v", problem)
 		}
 		return
 	}
@@ -1299,7 +1299,7 @@ func (w *worker[T]) step(o workerOp) {
 	p := w.p
 	arg := int(o.arg)
 	switch o.op {
-	case fuzzOpAlloc, fuzzOpAllocRef, fuzzOpGet, fuzzOpFreeRef, fuzzOpAllocIn, fuzzOpRelease, fuzzOpFreeScoped, fuzzOpFreeForeign, fuzzOpTrim, fuzzOpStats, fuzzOpRefOf:
+	case fuzzOpAlloc, fuzzOpAllocRef, fuzzOpDeref, fuzzOpFreeRef, fuzzOpAllocIn, fuzzOpRelease, fuzzOpFreeScoped, fuzzOpFreeForeign, fuzzOpTrim, fuzzOpStats, fuzzOpRefOf:
 		w.calls++
 	}
 	switch o.op {
@@ -1316,7 +1316,7 @@ func (w *worker[T]) step(o workerOp) {
 			break
 		}
 		if arg&192 == 64 && w.misuse && (w.sh.bound == 0 || debugBuild) {
-			// Bounded pools only in debug builds: in release builds an
+			// Bounded pools only in debug builds: in default builds an
 			// absorbed pair counts the object out of the bound twice until
 			// the slot's owner collects it, and the pool may admit one
 			// object over its bound meanwhile (README, Caveats;
@@ -1351,16 +1351,16 @@ func (w *worker[T]) step(o workerOp) {
 	case fuzzOpAllocRef:
 		var r slab.Ref[T]
 		if _, ok := w.allocPanicking("AllocRef", func() *T { r = p.AllocRef(); return nil }); ok {
-			x := p.Get(r)
+			x := p.Deref(r)
 			if h, ok := w.take(x); ok {
 				w.refs = append(w.refs, heldRef[T]{r, x, h.serial})
 			}
 		}
-	case fuzzOpGet:
+	case fuzzOpDeref:
 		if len(w.refs) > 0 {
 			hr := w.refs[arg%len(w.refs)]
-			if x := p.Get(hr.r); x != hr.x {
-				w.fail("Get(%v) returned %p, the Ref was issued for %p", hr.r, x, hr.x)
+			if x := p.Deref(hr.r); x != hr.x {
+				w.fail("Deref(%v) returned %p, the Ref was issued for %p", hr.r, x, hr.x)
 			} else {
 				w.verify(held[T]{x, hr.serial})
 			}
@@ -1461,8 +1461,8 @@ func (w *worker[T]) step(o workerOp) {
 			i := arg % len(w.objs)
 			o := w.objs[i]
 			r := p.RefOf(o.x)
-			if x := p.Get(r); x != o.x {
-				w.fail("Get(RefOf(%p)) returned %p", o.x, x)
+			if x := p.Deref(r); x != o.x {
+				w.fail("Deref(RefOf(%p)) returned %p", o.x, x)
 				return
 			}
 			w.objs[i] = w.objs[len(w.objs)-1]
@@ -1548,7 +1548,7 @@ func (w *worker[T]) checkDoomed(call string, v any, dooms ...uint64) {
 	} else if n == 1 && strings.Contains(err.Error(), "more object") {
 		w.fail("%s: the panic %q counts other objects, but only one was doomed", call, err)
 	}
-	causes := map[uint64]error{doomPanic: errFuzzReset, doomFree: slab.ErrDoubleFree, doomScope: slab.ErrReleased}
+	causes := map[uint64]error{doomPanic: errFuzzReset, doomFree: slab.ErrDoubleFree, doomScope: slab.ErrInvalidScope}
 	why := map[uint64]string{doomPanic: "", doomFree: "must not free the object it readies", doomScope: "must not use the scope it is releasing"}
 	for _, d := range dooms {
 		if errors.Is(err, causes[d]) && strings.Contains(err.Error(), why[d]) {
@@ -1601,7 +1601,7 @@ func (w *worker[T]) held() int {
 // get a scope from the pool, fill it with arg&15 objects and make it the
 // contested one, putting back the one it replaces (0, 1); put it back (2,
 // 3); release it (4, 5); allocate arg&15 objects in it (6, 7). Racing with
-// the others, each call may find the scope put back already (ErrReleased)
+// the others, each call may find the scope put back already (ErrInvalidScope)
 // or in another goroutine's call (ErrScopeBusy), and must then change
 // nothing; every object allocated in a contested scope is freed by the
 // scope's one Put that succeeds.
@@ -1613,7 +1613,7 @@ func (w *worker[T]) contested(arg int) {
 			return true
 		}
 		err, _ := v.(error)
-		if !errors.Is(err, slab.ErrReleased) && !errors.Is(err, slab.ErrScopeBusy) && !errors.Is(err, slab.ErrExhausted) {
+		if !errors.Is(err, slab.ErrInvalidScope) && !errors.Is(err, slab.ErrScopeBusy) && !errors.Is(err, slab.ErrExhausted) {
 			w.fail("%s on the contested scope: %v", what, v)
 		}
 		return false
@@ -1655,7 +1655,7 @@ func (w *worker[T]) contested(arg int) {
 func putContested(sh *shared) error {
 	if s := sh.contested.Swap(nil); s != nil {
 		if v := catch(func() { sh.scopes.Put(s) }); v != nil {
-			if err, _ := v.(error); !errors.Is(err, slab.ErrReleased) {
+			if err, _ := v.(error); !errors.Is(err, slab.ErrInvalidScope) {
 				return fmt.Errorf("%v", v)
 			}
 		}

@@ -214,7 +214,7 @@ func TestInjectRecoveredDoubleFree(t *testing.T) {
 		}},
 		{"object that had a Ref", func(p *slab.Pool[stamped]) *stamped {
 			r := p.AllocRef()
-			x := p.Get(r)
+			x := p.Deref(r)
 			p.FreeRef(r)
 			return x
 		}},
@@ -233,7 +233,7 @@ func TestInjectRecoveredDoubleFree(t *testing.T) {
 				x := tc.freed(p)
 				want := slab.ErrDoubleFree
 				if slab.HeldByScope(p, x) {
-					want = slab.ErrScoped // release builds: the scope keeps the slot
+					want = slab.ErrScoped // default builds: the scope keeps the slot
 				}
 				snap := statsSnap(p)
 				requirePanicIs(t, want, func() { p.Free(x) }, "*slab_test.stamped", `"double"`)
@@ -430,7 +430,7 @@ func TestInjectLowMemoryLimit(t *testing.T) {
 	wg.Wait()
 	runtime.ReadMemStats(&ms)
 	t.Logf("%d API calls, %d MiB of garbage, %d GC cycles under a 4 MiB memory limit, %d slabs released by the automatic trim",
-		small.calls()+big.calls(), garbage.Load()>>20, ms.NumGC-gc0, small.p.Stats().Released+big.p.Stats().Released)
+		small.calls()+big.calls(), garbage.Load()>>20, ms.NumGC-gc0, small.p.Stats().Trimmed+big.p.Stats().Trimmed)
 	assert.Greater(t, ms.NumGC, gc0, "the GC ran during the churn")
 	// The checks change GOMAXPROCS, which waits for the GC; under the
 	// limit, with the heap of the earlier tests above it, the GC runs
@@ -478,7 +478,7 @@ func TestInjectIdleTrimReleasesEveryEmptySlab(t *testing.T) {
 // TestInjectFreshSlotsUsedByAnotherGoroutine has one goroutine allocate from a
 // new pool, which creates a slab and refills its P's cache with fresh slots;
 // then another, unrelated goroutine on the same P allocates the cached slots
-// and uses them (RefOf, AllocRef, Get, Free). The two share no
+// and uses them (RefOf, AllocRef, Deref, Free). The two share no
 // synchronisation that the race detector can see, as two independent request
 // handlers would not: the only hand-off is through the P's cache, which the
 // pool must describe to the detector as it does for freed slots. Under -race
@@ -503,8 +503,8 @@ func TestInjectFreshSlotsUsedByAnotherGoroutine(t *testing.T) {
 	fresh := p.Alloc()  // a fresh slot from the first goroutine's refill
 	r := p.RefOf(fresh) // reads the slab's position
 	r2 := p.AllocRef()
-	assert.Same(t, fresh, p.Get(r), "RefOf names the object")
-	assert.NotSame(t, fresh, p.Get(r2), "AllocRef takes another slot")
+	assert.Same(t, fresh, p.Deref(r), "RefOf names the object")
+	assert.NotSame(t, fresh, p.Deref(r2), "AllocRef takes another slot")
 	p.Free(fresh)
 	p.FreeRef(r2)
 	close(finish)

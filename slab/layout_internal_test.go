@@ -22,19 +22,19 @@ func TestLayout(t *testing.T) {
 	assert.Zero(t, unsafe.Sizeof(pcache{})%64, "a per-P cache is whole cache lines")
 	assert.Less(t, unsafe.Offsetof(pcache{}.plim), uintptr(64), "the fields Alloc and Free read are on the cache's first line")
 
-	// The states of a span start on a line boundary, for every span size
+	// The states of a slab start on a line boundary, for every slab size
 	// a pool may have: Go allocates pointer-free arrays whose size is a
 	// multiple of 64 at 64-byte offsets.
 	for _, n := range []int{1, 7, 64, 65, 853, 1024, 4096, 16384, 1 << 17} {
 		ws := make([]wordState, (n+63)/64)
-		assert.Zero(t, uintptr(unsafe.Pointer(&ws[0]))%64, "the states of a span of %d slots start on a line", n)
+		assert.Zero(t, uintptr(unsafe.Pointer(&ws[0]))%64, "the states of a slab of %d slots start on a line", n)
 	}
-	// The records of a span start on a line boundary or 8 bytes after
+	// The records of a slab start on a line boundary or 8 bytes after
 	// one (the heap's type header): then only a record's last 8 bytes
 	// share a line with the next record.
 	for _, n := range []int{1, 7, 64, 65, 853, 1024, 4096, 16384, 1 << 17} {
 		ws := make([]word, (n+63)/64)
-		assert.Contains(t, []uintptr{0, 8}, uintptr(unsafe.Pointer(&ws[0]))%64, "the records of a span of %d slots", n)
+		assert.Contains(t, []uintptr{0, 8}, uintptr(unsafe.Pointer(&ws[0]))%64, "the records of a slab of %d slots", n)
 	}
 
 	testPoolLayout(t)

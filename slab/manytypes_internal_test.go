@@ -20,7 +20,7 @@ func heapInUse() int64 {
 
 // One 16-byte value each of 2000 types, as NewIn of 2000 types makes: a
 // type a scope uses little of takes little (a chunk of 128 bytes at first,
-// or a share of one in release builds, where values of one shape share
+// or a share of one in default builds, where values of one shape share
 // chunks), and what the scope takes goes back after Release and the
 // collections that empty the cache of free chunks. (Each type had a pool of
 // its own once: 125 MiB of slabs for this, and 651 MiB held after Release in
@@ -48,7 +48,7 @@ func TestNewInOfManyTypesTakesLittle(t *testing.T) {
 	runtime.KeepAlive(ets)
 	after := heapInUse() - before
 
-	// Release builds: 128 bytes a type at most, twice over. Debug and
+	// Default builds: 128 bytes a type at most, twice over. Debug and
 	// -asan builds record each allocation, put the chunks of pointer-free
 	// types on guard pages (their bookkeeping is on the heap), and keep, per
 	// type, a quarantine of released chunks and the records of released

@@ -1,7 +1,7 @@
 //go:build !slabdebug
 
 // Debug builds keep per-slot side tables (stacks, quarantine) by design, so
-// the memory target is for release builds only.
+// the memory target is for default builds only.
 
 package slab_test
 

@@ -14,7 +14,7 @@ import (
 )
 
 // The messages of misuse, in every build: each says what happened and no
-// more than the build knows. Release builds keep no history per slot, so
+// more than the build knows. Default builds keep no history per slot, so
 // where two causes look the same to them, the message names both; debug
 // builds know which, and their report (a *tracker.Violation) says so.
 
@@ -27,7 +27,7 @@ type misuseCase struct {
 	// commit prepares the misuse on p and returns the call that commits it.
 	commit  func(p *slab.Pool[node]) func()
 	err     error
-	release []string // the release build's message contains each
+	release []string // the default build's message contains each
 	debug   []string // the debug build's report contains each
 	kind    tracker.Kind
 	never   []string // no build's message contains any
@@ -149,7 +149,7 @@ func TestMisuseNilScope(t *testing.T) {
 	err := requirePanicIs(t, slab.ErrNilScope, func() { p.AllocIn(nil) })
 	assert.Equal(t, `slab: nil scope: AllocIn of *slab_test.node (pool "misuse") with a nil *Scope (a context without a scope?)`, err.Error(),
 		"the message names the nil scope")
-	assert.NotErrorIs(t, err, slab.ErrReleased, "a nil scope is not a scope taken back by its ScopePool")
+	assert.NotErrorIs(t, err, slab.ErrInvalidScope, "a nil scope is not a scope taken back by its ScopePool")
 
 	x, err := p.TryAllocIn(nil)
 	require.ErrorIs(t, err, slab.ErrNilScope, "TryAllocIn returns ErrNilScope for a nil scope")
@@ -178,7 +178,7 @@ func TestMisuseExhaustedNamesHolders(t *testing.T) {
 		assert.Contains(t, lines[2], "2 object(s)", "then the next")
 		assert.Contains(t, lines[2], "slab_test.allocNodeB ", "named by its function")
 	} else {
-		assert.Contains(t, msg, "release builds record where objects were allocated only for pools that sample (WithSampling): a build with -tags slabdebug names the sites",
+		assert.Contains(t, msg, "default builds record where objects were allocated only for pools that sample (WithSampling): a build with -tags slabdebug names the sites",
 			"the message says where to find the holders")
 	}
 	v := catch(func() { p.Alloc() })
@@ -192,7 +192,7 @@ func TestMisuseExhaustedNamesHolders(t *testing.T) {
 
 // A pool that samples every allocation (WithSampling(1)) names the sites in
 // every build; one that samples one in 1000 says that none of its five
-// objects was sampled, in release builds.
+// objects was sampled, in default builds.
 func TestMisuseExhaustedNamesSampledHolders(t *testing.T) {
 	p := slab.New[node](slab.WithName("bounded"), slab.WithMaxObjects(5), slab.WithSampling(1))
 	held := fillFromTwoSites(p)

@@ -124,7 +124,7 @@ func WithIdleTrim(gcs int) Option {
 // and bound stay exact, and the object must not be freed again. reset must
 // not free the object it readies (that Free panics with an error wrapping
 // ErrDoubleFree), nor use the scope being released (that call panics with
-// one wrapping ErrReleased); a reset that calls runtime.Goexit ends a
+// one wrapping ErrInvalidScope); a reset that calls runtime.Goexit ends a
 // Release early, leaving the scope's remaining objects to its next Release.
 //
 // Free of a pool with a reset takes its general path, a few nanoseconds
@@ -168,7 +168,7 @@ func WithSampling(every int) Option {
 }
 
 // WithGuardSampling places about one object in every of the pool's objects
-// on a guard page of its own, in release builds, and makes its page
+// on a guard page of its own, in default builds, and makes its page
 // inaccessible when it is freed: a read or write of that object after Free
 // faults at the access, in production, where no debug build runs. It is off
 // by default, and costs nothing when off. It also records the allocation
@@ -213,16 +213,19 @@ func WithGuardSampling(every int) Option {
 // object is detected when its slot leaves the quarantine, when the slot is
 // reused, and by tracker.Check; the longer the quarantine, the later a stale
 // write can come and still be caught. 0 reuses slots at once (last in, first
-// out, as release builds do). The default is tracker.CurrentSettings().
-// Quarantine when New runs.
+// out, as default builds do). The default is tracker.CurrentSettings().
+// Quarantine when New runs. Set it per pool where the process-wide length
+// does not fit one type: shorter for a pool of large objects whose held
+// memory a debug build cannot afford, longer for a type suspected of late
+// writes.
 //
 // A slot leaves the quarantine (its poison verified) once slots newer
 // frees have pushed it out, or when Trim or the automatic trim empty it;
 // the pool grows rather than reuse it earlier, so a debug build holds up to
-// slots more objects' memory per pool than a release build. Slots in it
+// slots more objects' memory per pool than a default build. Slots in it
 // count as freed, not as live or cached (Stats).
 //
-// Release builds ignore the option. New panics if slots < 0.
+// Default builds ignore the option. New panics if slots < 0.
 func WithQuarantine(slots int) Option {
 	return func(c *config) {
 		if slots < 0 {
@@ -233,7 +236,10 @@ func WithQuarantine(slots int) Option {
 }
 
 // WithDropCheck turns drop detection on or off for the pool in debug builds;
-// the default is tracker.CurrentSettings().DropCheck when New runs. With it,
+// the default is tracker.CurrentSettings().DropCheck when New runs. Set it
+// per pool to watch one type suspected of leaks without making every pool's
+// Alloc a heap allocation, or to leave out a pool whose objects the program
+// lets go without Free by design. With it,
 // Alloc and TryAlloc return a pointer to a separate heap object per
 // allocation (its slot in the slab stays assigned, for the counts), so that
 // the garbage collector can tell when the program drops the object without
@@ -243,9 +249,9 @@ func WithQuarantine(slots int) Option {
 // AllocRef and AllocIn are unchanged: their objects are held by a handle or
 // a scope. RefOf of such a heap object works: since a Ref holds no
 // pointer, the pool then keeps the object alive until Free or FreeRef, and
-// Get returns it; it is no longer watched for a drop.
+// Deref returns it; it is no longer watched for a drop.
 //
-// Release builds ignore the option.
+// Default builds ignore the option.
 func WithDropCheck(on bool) Option {
 	return func(c *config) {
 		c.debug.dropCheck, c.debug.hasDropCheck = on, true
@@ -254,8 +260,9 @@ func WithDropCheck(on bool) Option {
 
 // WithGuardPages puts the pool's objects on guard pages, or takes them off,
 // in debug builds; the default is tracker.CurrentSettings().GuardPages when
-// New runs, which applies to pools of pointer-free types only. On guard
-// pages, each object sits at the start of pages of its own, in memory the
+// New runs, which applies to pools of pointer-free types only; set it per
+// pool for the type suspected of a use after free, since guard pages cost
+// at least a page per object. On guard pages, each object sits at the start of pages of its own, in memory the
 // pool maps itself, and a freed object's pages are made inaccessible while
 // its slot waits in the quarantine (see WithQuarantine): any read or write
 // of it after Free, of a scalar field as well as a reference, faults at the
@@ -278,7 +285,7 @@ func WithDropCheck(on bool) Option {
 //
 // The garbage collector does not scan memory the pool maps, so New panics
 // if on is true and T holds pointers (pointers, strings, slices, maps,
-// chans, funcs or interfaces, at any depth). Release builds ignore the
+// chans, funcs or interfaces, at any depth). Default builds ignore the
 // option, but for that check.
 func WithGuardPages(on bool) Option {
 	return func(c *config) {

@@ -40,7 +40,7 @@ func TestValidOptionsAreAccepted(t *testing.T) {
 			assert.Equal(t, "slab_test.node", p.Stats().Name, "the default name is the type's")
 		}},
 		{"WithName", []slab.Option{slab.WithName("orders")}, func(t *testing.T, p *slab.Pool[node]) {
-			assert.Equal(t, "orders", p.Name(), "Name returns the configured name")
+			assert.Equal(t, "orders", p.Stats().Name, "Stats names the pool as configured")
 			assert.Equal(t, "orders", p.Stats().Name, "Stats carries the configured name")
 			assert.Equal(t, nodeType, p.Stats().Type, "Stats carries the name of *T, T being the element type")
 		}},

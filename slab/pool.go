@@ -12,7 +12,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/pin"
 	"github.com/slabtrack/slabtrack/internal/race"
 	"github.com/slabtrack/slabtrack/internal/registry"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // maxObjectSize is the largest T a pool accepts. Slot offsets within a slab
@@ -89,9 +89,9 @@ type Pool[T any] struct {
 	// up to whole OS pages.
 	size       uintptr
 	divMul     uint64 // ceil(2^32 / size): slot index = offset * divMul >> 32
-	nelems     int    // slots per span
+	nelems     int    // slots per slab
 	ownedLimit int    // the most words a cache owns, see ownedLimit
-	id         uint64 // spanmap.Span.Pool of every span of this pool
+	id         uint64 // slabmap.Slab.Pool of every slab of this pool
 	// regID is the pool's id in internal/registry, by which fault records
 	// (poisoned reference words, guard pages) name it.
 	regID  uint64
@@ -99,17 +99,17 @@ type Pool[T any] struct {
 	cfg    config
 	reset  func(*T) // WithReset, or nil: zero freed objects
 	sample *sampler // WithSampling, or nil
-	//lint:ignore U1000 empty and unread in release builds; debug_on.go keeps its state here
+	//lint:ignore U1000 empty and unread in default builds; debug_on.go keeps its state here
 	dbg poolDebug[T]
 
 	// Locks. A goroutine that holds several takes them in this order:
 	//
-	//	drainMu -> mu -> owner.mu -> spanmap's lock
+	//	drainMu -> mu -> owner.mu -> slabmap's lock
 	//	mu -> dbg.qmu (debug builds' quarantine)
 	//
 	// drainCaches takes mu under drainMu; growing and trimming register
-	// and unregister spans (owner.add, owner.remove) under mu; a full
-	// quarantine returns its oldest slot to its span under mu, then qmu.
+	// and unregister slabs (owner.add, owner.remove) under mu; a full
+	// quarantine returns its oldest slot to its slab under mu, then qmu.
 	// The other locks of the package (sampler.mu, dbg.imu, elemType.mu,
 	// allElemTypes, denseIndexes.mu) are leaves: nothing else is taken
 	// while one is held.
@@ -120,66 +120,66 @@ type Pool[T any] struct {
 	// lock gives a name a suffix.
 	drainMu sync.Mutex // serialises drainCaches
 
-	mu sync.Mutex // guards the fields below and every span's central fields
-	// spans holds every span by position, nil where Trim released one.
-	spans []*span[T]
-	// refTable is the same, for Get and FreeRef, which read it without the
+	mu sync.Mutex // guards the fields below and every slab's central fields
+	// slabs holds every slab by position, nil where Trim released one.
+	slabs []*slab[T]
+	// refTable is the same, for Deref and FreeRef, which read it without the
 	// lock: entries are atomic, and a full table is replaced by one twice
 	// as large.
-	refTable atomic.Pointer[[]atomic.Pointer[span[T]]]
-	// freePos lists positions of released spans, for reuse.
+	refTable atomic.Pointer[[]atomic.Pointer[slab[T]]]
+	// freePos lists positions of released slabs, for reuse.
 	freePos []int
-	// genFloor is, per position, the lowest Ref generation that a new span
-	// at that position may issue, so Refs into a released span stay stale.
+	// genFloor is, per position, the lowest Ref generation that a new slab
+	// at that position may issue, so Refs into a released slab stay stale.
 	genFloor []uint64
-	// partial holds the spans with free slots in the central free set.
-	partial   []*span[T]
+	// partial holds the slabs with free slots in the central free set.
+	partial   []*slab[T]
 	capacity  int
-	assigned  int // slots not in the central free set (see span.allocBits)
+	assigned  int // slots not in the central free set (see slab.allocBits)
 	highWater int
 	retired   int
 	// slowFrees counts the Frees that neither a cache nor an inbox
 	// counted: retired slots, and debug builds' quarantine. Allocs are
 	// derived: Frees + Live.
 	slowFrees uint64
-	released  uint64 // spans handed back to the GC
-	// releasedBytes is the slot memory of the released spans.
-	releasedBytes uint64
+	trimmed   uint64 // slabs handed back to the GC
+	// trimmedBytes is the slot memory of the released slabs.
+	trimmedBytes uint64
 	// Activity seen by the last OnGC, and for how many cycles it has not
 	// changed.
 	lastActivity [3]uint64
 	idleCycles   int
 
-	sc scopeHolders[T] // the pool's side of Scopes, see scope_holders.go
+	sc poolScopes[T] // the pool's side of Scopes, see scope_holders.go
 }
 
 // owner describes a pool to the address map and holds the map entries of
-// its spans, so that they can be removed when the pool is collected. It holds
+// its slabs, so that they can be removed when the pool is collected. It holds
 // no reference to the Pool.
 type owner struct {
 	name, typeName string
 
 	mu    sync.Mutex
-	metas map[*spanmap.Span]struct{}
+	metas map[*slabmap.Slab]struct{}
 }
 
 func (o *owner) Name() string     { return o.name }
 func (o *owner) TypeName() string { return o.typeName }
 
-func (o *owner) add(m *spanmap.Span) error {
+func (o *owner) add(m *slabmap.Slab) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if err := spanmap.Register(m); err != nil {
+	if err := slabmap.Register(m); err != nil {
 		return err
 	}
 	o.metas[m] = struct{}{}
 	return nil
 }
 
-func (o *owner) remove(m *spanmap.Span) {
+func (o *owner) remove(m *slabmap.Slab) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	spanmap.Unregister(m)
+	slabmap.Unregister(m)
 	delete(o.metas, m)
 }
 
@@ -188,7 +188,7 @@ func (o *owner) unregisterAll() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for m := range o.metas {
-		spanmap.Unregister(m)
+		slabmap.Unregister(m)
 		delete(o.metas, m)
 	}
 }
@@ -238,10 +238,10 @@ func New[T any](opts ...Option) *Pool[T] {
 	p := &Pool[T]{
 		size:   slot,
 		divMul: (1<<32 + uint64(slot) - 1) / uint64(slot),
-		nelems: slotsPerSpan(slot, want),
+		nelems: slotsPerSlab(slot, want),
 		bound:  int64(cfg.maxObjects),
-		id:     spanmap.NewPoolID(),
-		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*spanmap.Span]struct{}{}},
+		id:     slabmap.NewPoolID(),
+		owner:  &owner{name: cfg.name, typeName: typeName, metas: map[*slabmap.Slab]struct{}{}},
 		cfg:    cfg,
 	}
 	p.ownedLimit = ownedLimit(size, p.nelems)
@@ -250,10 +250,10 @@ func New[T any](opts ...Option) *Pool[T] {
 		p.sample = newSampler(cfg.sampleEvery, cfg.guardEvery)
 	}
 	p.slowFree.Store(p.bound != 0 || reset != nil)
-	p.refTable.Store(new([]atomic.Pointer[span[T]]))
+	p.refTable.Store(new([]atomic.Pointer[slab[T]]))
 	p.setCaches(runtime.GOMAXPROCS(0))
 	runtime.AddCleanup(p, (*owner).unregisterAll, p.owner)
-	p.regID = registry.Register((*tracked[T])(p))
+	p.regID = registry.Register((*registered[T])(p))
 	startGCTick() // the automatic trim (trim.go) and its clock (gcclock.go)
 	if debugMode {
 		p.debugInit()
@@ -261,51 +261,42 @@ func New[T any](opts ...Option) *Pool[T] {
 	return p
 }
 
-// spanMem returns the slots of a new span of n slots: a slice of T, or in
+// slabMem returns the slots of a new slab of n slots: a slice of T, or in
 // debug builds, for a pool on guard pages, memory with a slot every p.size
 // bytes (see slotRef.ptr).
-func (p *Pool[T]) spanMem(n int) []T {
+func (p *Pool[T]) slabMem(n int) []T {
 	if debugMode {
-		if mem := p.debugSpanMem(n); mem != nil {
+		if mem := p.debugSlabMem(n); mem != nil {
 			return mem
 		}
 	}
 	return make([]T, n)
 }
 
-// Span sizing. A span is one Go large object (over 32 KiB), because the Go
+// Slab sizing. A slab is one Go large object (over 32 KiB), because the Go
 // allocator starts large objects on a page boundary and gives them whole
-// pages, which lets the address map find a span from any address in it.
+// pages, which lets the address map find a slab from any address in it.
 const (
-	minSpanBytes     = 40 << 10
-	defaultSpanBytes = 64 << 10
-	maxSpanBytes     = 1 << 31
+	minSlabBytes     = 40 << 10
+	defaultSlabBytes = 64 << 10
+	maxSlabBytes     = 1 << 31
 )
 
-// slotsPerSpan returns how many slots of size bytes a span holds when the
-// caller asked for want slots (0 = default): at least minSpanBytes, whole
+// slotsPerSlab returns how many slots of size bytes a slab holds when the
+// caller asked for want slots (0 = default): at least minSlabBytes, whole
 // pages, every byte of the last page used.
-func slotsPerSpan(size uintptr, want int) int {
-	bytes := uintptr(defaultSpanBytes)
+func slotsPerSlab(size uintptr, want int) int {
+	bytes := uintptr(defaultSlabBytes)
 	if want > 0 {
-		if uintptr(want) > maxSpanBytes/size {
-			want = int(maxSpanBytes / size)
+		if uintptr(want) > maxSlabBytes/size {
+			want = int(maxSlabBytes / size)
 		}
 		bytes = uintptr(want) * size
 	}
-	bytes = max(bytes, minSpanBytes, size)
-	bytes = (bytes + spanmap.PageSize - 1) &^ (spanmap.PageSize - 1)
+	bytes = max(bytes, minSlabBytes, size)
+	bytes = (bytes + slabmap.PageSize - 1) &^ (slabmap.PageSize - 1)
 	return int(bytes / size)
 }
-
-// Name returns the pool's name, as set by WithName, or by default the name
-// of the element type T, such as "main.Order".
-func (p *Pool[T]) Name() string { return p.owner.name }
-
-// TypeName returns the name of *T, the pointer to the element type T, such
-// as "*main.Order" for a Pool[main.Order]. Panics and reports name objects
-// by it.
-func (p *Pool[T]) TypeName() string { return p.owner.typeName }
 
 // Alloc returns a pointer to a zeroed T, growing the pool by one slab when
 // every slot is taken. The caller owns the T until it passes it to Free.
@@ -371,7 +362,7 @@ func (p *Pool[T]) admit() bool {
 // exhausted returns the error of an allocation (the call op) from a full
 // bounded pool.
 // Debug builds name the allocation sites of the live objects in its
-// message; release builds name those of the sampled ones, if the pool
+// message; default builds name those of the sampled ones, if the pool
 // samples (WithSampling, WithGuardSampling), and otherwise say where to
 // find them.
 func (p *Pool[T]) exhausted(op string) error {
@@ -423,7 +414,7 @@ func (p *Pool[T]) Free(x *T) {
 				}
 			}
 			if j != noSlot {
-				if race.Enabled { // a constant: no call remains in release builds
+				if race.Enabled { // a constant: no call remains in default builds
 					race.WriteRange(unsafe.Pointer(x), int(unsafe.Sizeof(*x))) // a later use is a race with this Free
 				}
 				var zero T
@@ -513,7 +504,7 @@ func (p *Pool[T]) free(r slotRef[T]) {
 // either this call raced another Free of its object, or two Frees of an
 // earlier object of the slot raced unnoticed (one on the P that owned the
 // slot, one elsewhere), left the slot in the inbox as well, and this is the
-// correct Free of the slot's next object. Release builds cannot tell which
+// correct Free of the slot's next object. Default builds cannot tell which
 // without an atomic instruction on every Free; -race and debug builds
 // catch the race itself.
 func (p *Pool[T]) racedFree(r slotRef[T]) {
@@ -567,7 +558,7 @@ func (p *Pool[T]) lookup(x *T) slotRef[T] { return p.lookupFor(x, opFree) }
 // lookupFor is lookup for the call o, which the panic names.
 func (p *Pool[T]) lookupFor(x *T, o op) slotRef[T] {
 	addr := uintptr(unsafe.Pointer(x))
-	sp := spanmap.Lookup(addr)
+	sp := slabmap.Lookup(addr)
 	if sp == nil || sp.Pool != p.id {
 		if sp != nil && p.sample != nil && p.sample.guardEvery > 0 {
 			if g := p.sample.ring.Load(); g != nil && sp.Pool == g.id {
@@ -581,10 +572,10 @@ func (p *Pool[T]) lookupFor(x *T, o op) slotRef[T] {
 	if uintptr(i)*p.size != off {
 		p.foreign(addr, sp, o)
 	}
-	return slotRef[T]{(*span[T])(sp.Slab), i}
+	return slotRef[T]{(*slab[T])(sp.Slab), i}
 }
 
-func (p *Pool[T]) foreign(addr uintptr, sp *spanmap.Span, o op) {
+func (p *Pool[T]) foreign(addr uintptr, sp *slabmap.Slab, o op) {
 	err := p.foreignError(addr, sp, o)
 	if debugMode {
 		panic(p.debugForeign(err, addr, sp, o))
@@ -602,8 +593,8 @@ func (p *Pool[T]) badFree(r slotRef[T], st uint8, o op) {
 	panic(err)
 }
 
-// slotNum is the pool-wide number of a slot: its span's position times the
-// slots per span, plus its index. Refs carry it.
+// slotNum is the pool-wide number of a slot: its slab's position times the
+// slots per slab, plus its index. Refs carry it.
 func (p *Pool[T]) slotNum(r slotRef[T]) int { return r.s.pos*p.nelems + int(r.i) }
 
 // noCopy may be embedded into structs which must not be copied after first

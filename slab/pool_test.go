@@ -16,8 +16,8 @@ func TestNewPoolTakesNoMemoryUntilFirstAlloc(t *testing.T) {
 	st := p.Stats()
 	assert.Zero(t, st.Capacity, "a new pool has no slots")
 	assert.Zero(t, st.Slabs, "a new pool has no slabs")
-	assert.Equal(t, nodeType, p.TypeName(), "TypeName names *T")
-	assert.Equal(t, "slab_test.node", p.Name(), "the default name is the element type")
+	assert.Equal(t, nodeType, p.Stats().Type, "Stats names the type *T")
+	assert.Equal(t, "slab_test.node", p.Stats().Name, "the default name is the element type")
 
 	x := p.Alloc()
 	require.NotNil(t, x, "Alloc returns an object")
@@ -156,7 +156,7 @@ func TestDoubleFree(t *testing.T) {
 		}},
 		{"object freed through its Ref", func(p *slab.Pool[node]) *node {
 			r := p.AllocRef()
-			x := p.Get(r)
+			x := p.Deref(r)
 			p.FreeRef(r)
 			return x
 		}},

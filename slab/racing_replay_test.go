@@ -10,7 +10,7 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// Racing double frees that release builds let through, replayed with
+// Racing double frees that default builds let through, replayed with
 // RaceSecondFree: the last step of a Free whose loser passed the state
 // check before the winner wrote it and then stalled (preempted) before its
 // inbox OR. RELIABILITY.md lists them.

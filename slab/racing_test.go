@@ -14,9 +14,9 @@ import (
 	"github.com/slabtrack/slabtrack/slab"
 )
 
-// Racing double frees in release builds. Two Frees of one live object on
+// Racing double frees in default builds. Two Frees of one live object on
 // two goroutines can both pass the state check, which costs no atomic
-// instruction. Release builds then either catch the second (ErrDoubleFree)
+// instruction. Default builds then either catch the second (ErrDoubleFree)
 // or absorb it: the slot is freed once, and the pool must stay exact,
 // usable, and never hand the slot to two owners. -race reports the race
 // itself (tracker's TestRaceReportsRacingDoubleFree), and debug builds
@@ -24,11 +24,11 @@ import (
 
 // releaseOnly skips t in debug builds, whose compare-and-swap on each
 // slot's state lets no racing double free through: these tests replay
-// what release builds let through.
+// what default builds let through.
 func releaseOnly(t *testing.T) {
 	t.Helper()
 	if debugBuild {
-		t.Skip("debug builds catch every racing double free (TestDebugConcurrentDoubleFree); this replays what release builds absorb")
+		t.Skip("debug builds catch every racing double free (TestDebugConcurrentDoubleFree); this replays what default builds absorb")
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 
 // A Ref is a handle to an object of a Pool[T]: the object's slot and the
 // slot's generation. Free bumps the generation, so a Ref kept past the
-// object's Free is stale, and Get and FreeRef on it panic with ErrStaleRef,
+// object's Free is stale, and Deref and FreeRef on it panic with ErrStaleRef,
 // every time and in every build, at the cost of one comparison.
 //
 // A Ref holds no pointer: it is 8 bytes, costs the GC nothing, and can be
@@ -27,7 +27,7 @@ func (r Ref[T]) IsZero() bool { return r == Ref[T]{} }
 // String returns r as "slot/generation".
 func (r Ref[T]) String() string { return fmt.Sprintf("%d/%d", r.slot, r.gen) }
 
-// AllocRef allocates a zeroed T like Alloc and returns a Ref to it. Use Get to
+// AllocRef allocates a zeroed T like Alloc and returns a Ref to it. Use Deref to
 // reach the T and FreeRef to free it.
 //
 // AllocRef panics like Alloc.
@@ -57,15 +57,15 @@ func (p *Pool[T]) RefOf(x *T) Ref[T] {
 	return p.refOf(r)
 }
 
-// Get returns the object r refers to.
+// Deref returns the object r refers to.
 //
-// Get panics with an error wrapping ErrStaleRef if the object has been freed
+// Deref panics with an error wrapping ErrStaleRef if the object has been freed
 // since r was issued, or if r is the zero Ref or was issued by another pool.
-func (p *Pool[T]) Get(r Ref[T]) *T {
+func (p *Pool[T]) Deref(r Ref[T]) *T {
 	if debugMode {
-		return p.debugObject(p.refSlot(r, "Get"))
+		return p.debugObject(p.refSlot(r, "Deref"))
 	}
-	s := p.refSlot(r, "Get")
+	s := p.refSlot(r, "Deref")
 	if p.sample != nil && *s.st() == stateSampled {
 		return p.sampledObject(s) // perhaps on a guard page (WithGuardSampling)
 	}
@@ -74,7 +74,7 @@ func (p *Pool[T]) Get(r Ref[T]) *T {
 
 // FreeRef frees the object r refers to, like Free.
 //
-// FreeRef panics with an error wrapping ErrStaleRef as Get does; a second
+// FreeRef panics with an error wrapping ErrStaleRef as Deref does; a second
 // FreeRef of the same Ref is stale, since the first bumped the generation.
 // If the pool's reset function panics, FreeRef frees the object all the
 // same and then panics, as Free does.
@@ -100,7 +100,7 @@ func (p *Pool[T]) refOf(r slotRef[T]) Ref[T] {
 
 // makeGens gives s its generation table, each slot starting at the floor of
 // s's position.
-func (p *Pool[T]) makeGens(s *span[T]) *[]atomic.Uint32 {
+func (p *Pool[T]) makeGens(s *slab[T]) *[]atomic.Uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if g := s.gens.Load(); g != nil {

@@ -25,12 +25,12 @@ func TestAllocRefGetFreeRef(t *testing.T) {
 	p := slab.New[node]()
 	r := p.AllocRef()
 	require.False(t, r.IsZero(), "AllocRef returns a non-zero Ref")
-	x := p.Get(r)
-	require.NotNil(t, x, "Get returns the object")
+	x := p.Deref(r)
+	require.NotNil(t, x, "Deref returns the object")
 	assert.Zero(t, *x, "AllocRef allocates a zeroed T")
 	x.id = 7
-	assert.Same(t, x, p.Get(r), "Get returns the same object each time")
-	assert.Equal(t, uint64(7), p.Get(r).id, "writes through one Get are seen by the next")
+	assert.Same(t, x, p.Deref(r), "Deref returns the same object each time")
+	assert.Equal(t, uint64(7), p.Deref(r).id, "writes through one Deref are seen by the next")
 	assert.Equal(t, r, p.RefOf(x), "RefOf of the object returns its Ref")
 	assert.Equal(t, int64(1), p.Stats().Live, "an AllocRef object is live")
 
@@ -48,7 +48,7 @@ func TestRefOfAllocatedObject(t *testing.T) {
 		xs[i] = p.Alloc()
 		r := p.RefOf(xs[i])
 		assert.Equal(t, r, p.RefOf(xs[i]), "RefOf of a live object is stable")
-		require.Same(t, xs[i], p.Get(r), "Get of RefOf(x) returns x")
+		require.Same(t, xs[i], p.Deref(r), "Deref of RefOf(x) returns x")
 		require.False(t, refs[r], "distinct live objects have distinct Refs")
 		refs[r] = true
 	}
@@ -83,7 +83,7 @@ func TestStaleRef(t *testing.T) {
 		}},
 		{"after the slot was reused", func(t *testing.T, p *slab.Pool[node]) slab.Ref[node] {
 			r := p.AllocRef()
-			x := p.Get(r)
+			x := p.Deref(r)
 			p.FreeRef(r)
 			y := p.Alloc()
 			require.Same(t, x, y, "the slot is reused")
@@ -95,7 +95,7 @@ func TestStaleRef(t *testing.T) {
 			r := p.AllocRef()
 			p.FreeRef(r)
 			r2 := p.AllocRef()
-			require.Same(t, p.Get(r2), p.Get(r2), "the new Ref is valid")
+			require.Same(t, p.Deref(r2), p.Deref(r2), "the new Ref is valid")
 			assert.NotEqual(t, r, r2, "the slot's new object has a new Ref")
 			return r
 		}},
@@ -121,7 +121,7 @@ func TestStaleRef(t *testing.T) {
 			p := slab.New[node](slab.WithName("orders"), slab.WithQuarantine(0)) // reuse at once, in debug builds too
 			r := tc.stale(t, p)
 			before := p.Stats()
-			requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) }, nodeType, `"orders"`)
+			requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) }, nodeType, `"orders"`)
 			requirePanicIs(t, slab.ErrStaleRef, func() { p.FreeRef(r) }, nodeType, `"orders"`)
 			assert.Equal(t, before, p.Stats(), "a stale Ref changes no count")
 		})
@@ -129,19 +129,19 @@ func TestStaleRef(t *testing.T) {
 }
 
 // TestRefFromAnotherPool passes a pool a Ref that another pool of the same
-// type issued, while the first pool has a live object in the same slot: Get
+// type issued, while the first pool has a live object in the same slot: Deref
 // documents a panic with ErrStaleRef for a Ref issued by another pool.
 func TestRefFromAnotherPool(t *testing.T) {
 	p := slab.New[node](slab.WithName("orders"))
 	mine := p.AllocRef()
 	other := slab.New[node](slab.WithName("other"))
 	theirs := other.AllocRef()
-	p.Get(mine).id = 1
-	other.Get(theirs).id = 2
+	p.Deref(mine).id = 1
+	other.Deref(theirs).id = 2
 
-	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(theirs) }, nodeType, `"orders"`)
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(theirs) }, nodeType, `"orders"`)
 	requirePanicIs(t, slab.ErrStaleRef, func() { p.FreeRef(theirs) }, nodeType, `"orders"`)
-	assert.Equal(t, uint64(1), p.Get(mine).id, "the pool's own object is untouched")
+	assert.Equal(t, uint64(1), p.Deref(mine).id, "the pool's own object is untouched")
 	assert.Equal(t, int64(1), p.Stats().Live, "the pool's own object is still live")
 }
 
@@ -157,7 +157,7 @@ func TestStaleRefAfterTrimEvenWhenPositionIsReused(t *testing.T) {
 	for _, f := range fresh {
 		assert.NotEqual(t, r, f, "no new Ref equals one into a released slab")
 	}
-	requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(r) })
+	requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) })
 }
 
 func TestRefOfRefusesObjectsItCannotName(t *testing.T) {
@@ -188,7 +188,7 @@ func TestRefOfRefusesObjectsItCannotName(t *testing.T) {
 func TestFreeAfterFreeRefIsDoubleFree(t *testing.T) {
 	p := slab.New[node]()
 	r := p.AllocRef()
-	x := p.Get(r)
+	x := p.Deref(r)
 	p.FreeRef(r)
 	requirePanicIs(t, slab.ErrDoubleFree, func() { p.Free(x) }, "double free", nodeType)
 }
@@ -202,7 +202,7 @@ func TestGenerationRetirement(t *testing.T) {
 		free func(p *slab.Pool[node], r slab.Ref[node])
 	}{
 		{"FreeRef", func(p *slab.Pool[node], r slab.Ref[node]) { p.FreeRef(r) }},
-		{"Free", func(p *slab.Pool[node], r slab.Ref[node]) { p.Free(p.Get(r)) }},
+		{"Free", func(p *slab.Pool[node], r slab.Ref[node]) { p.Free(p.Deref(r)) }},
 	}
 	for _, tc := range frees {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,12 +212,12 @@ func TestGenerationRetirement(t *testing.T) {
 			keeper := p.Alloc()
 
 			r := slab.SetRefGen(p, p.AllocRef(), math.MaxUint32-1)
-			x := p.Get(r)
+			x := p.Deref(r)
 			tc.free(p, r)
 
 			// The last generation is still usable.
 			r2 := p.AllocRef()
-			require.Same(t, x, p.Get(r2), "the slot is reused while its generation can grow")
+			require.Same(t, x, p.Deref(r2), "the slot is reused while its generation can grow")
 			require.NotEqual(t, r, r2, "the reused slot has a new generation")
 			assert.True(t, strings.HasSuffix(r2.String(), fmt.Sprintf("/%d", uint32(math.MaxUint32))),
 				"the new Ref %v carries the last generation", r2)
@@ -232,7 +232,7 @@ func TestGenerationRetirement(t *testing.T) {
 				assert.Zero(t, *x, "a retired slot is zeroed")
 			}
 			for _, old := range []slab.Ref[node]{r, r2} {
-				requirePanicIs(t, slab.ErrStaleRef, func() { p.Get(old) }, nodeType)
+				requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(old) }, nodeType)
 			}
 			requirePanicIs(t, slab.ErrDoubleFree, func() { p.Free(x) }, nodeType)
 
@@ -248,7 +248,7 @@ func TestGenerationRetirement(t *testing.T) {
 			p.Trim()
 			for range st.Capacity {
 				y := p.AllocRef()
-				require.NotSame(t, x, p.Get(y), "a retired slot is not handed out after Trim either")
+				require.NotSame(t, x, p.Deref(y), "a retired slot is not handed out after Trim either")
 				p.FreeRef(y)
 			}
 			p.Free(keeper)

@@ -71,7 +71,7 @@ func (p *Pool[T]) resetScoped(r slotRef[T]) (failure any) {
 // or nil; if it did not return, x is zeroed. Under runtime.Goexit it does
 // not return: callers that must finish a free then defer the rest.
 //
-//lint:ignore U1000 debug builds call it (finishFree); release builds' free runs the reset itself
+//lint:ignore U1000 debug builds call it (finishFree); default builds' free runs the reset itself
 func (p *Pool[T]) runReset(x *T) (failure any) {
 	returned := false
 	defer func() {

@@ -44,7 +44,7 @@ func requireResetPanic(t testing.TB, err error, p *slab.Pool[stamped], call stri
 	t.Helper()
 	require.ErrorIs(t, err, slab.ErrResetPanicked, "the panic says the reset function panicked")
 	assert.ErrorIs(t, err, errBoom, "and wraps what it panicked with")
-	for _, m := range []string{"reset function github.com/slabtrack/slabtrack/slab_test.failingReset", p.Name(), p.TypeName(), call, "zeroed", "freed"} {
+	for _, m := range []string{"reset function github.com/slabtrack/slabtrack/slab_test.failingReset", p.Stats().Name, p.Stats().Type, call, "zeroed", "freed"} {
 		assert.Contains(t, err.Error(), m, "the message names %q", m)
 	}
 }
@@ -151,7 +151,7 @@ func TestResetPanicInRelease(t *testing.T) {
 }
 
 // ScopePool.Put ends the scope before it panics: the stale *Scope gets
-// ErrReleased, and the state is recycled, empty.
+// ErrInvalidScope, and the state is recycled, empty.
 func TestResetPanicInScopePoolPut(t *testing.T) {
 	p := newFailingPool(t)
 	var sp slab.ScopePool
@@ -160,7 +160,7 @@ func TestResetPanicInScopePoolPut(t *testing.T) {
 	p.AllocIn(s)
 	err := requirePanicIs(t, slab.ErrResetPanicked, func() { sp.Put(s) })
 	requireResetPanic(t, err, p, "Release")
-	requirePanicIs(t, slab.ErrReleased, func() { p.AllocIn(s) }, "took back")
+	requirePanicIs(t, slab.ErrInvalidScope, func() { p.AllocIn(s) }, "took back")
 	assert.Zero(t, p.Stats().Live, "both objects are freed")
 	s2 := sp.Get()
 	require.NoError(t, p.AllocIn(s2).zeroed(), "the next scope's object is zeroed")
@@ -206,7 +206,7 @@ func TestResetFreesItsOwnObject(t *testing.T) {
 
 // A reset that uses the scope it is being released from: AllocIn of its
 // own pool or another, a slice, a Release or a Put of the scope. Each is
-// refused with ErrReleased; no slot ends up with two owners.
+// refused with ErrInvalidScope; no slot ends up with two owners.
 func TestResetUsesTheReleasingScope(t *testing.T) {
 	other := slab.New[stamped](slab.WithName(t.Name() + "/other"))
 	var s *slab.Scope
@@ -235,7 +235,7 @@ func TestResetUsesTheReleasingScope(t *testing.T) {
 				held[p.AllocIn(s)] = true
 			}
 			err := requirePanicIs(t, slab.ErrResetPanicked, func() { sp.Put(s) })
-			require.ErrorIs(t, err, slab.ErrReleased, "the use of the scope inside Release is refused")
+			require.ErrorIs(t, err, slab.ErrInvalidScope, "the use of the scope inside Release is refused")
 			assert.Contains(t, err.Error(), "must not use the scope it is releasing", "the message says what the reset did")
 			assert.Contains(t, err.Error(), "69 more object", "the other 69 reset calls were refused alike")
 			assert.Zero(t, p.Stats().Live, "every object of the scope is freed")

@@ -37,7 +37,7 @@ func TestSamplingRecordsAboutOneInN(t *testing.T) {
 
 	// Sampled objects work with Refs and free like any other.
 	r := p.RefOf(xs[0])
-	assert.Same(t, xs[0], p.Get(r), "a Ref to an object, sampled or not, names it")
+	assert.Same(t, xs[0], p.Deref(r), "a Ref to an object, sampled or not, names it")
 	p.FreeRef(r)
 	for _, x := range xs[1:] {
 		p.Free(x)

@@ -68,7 +68,7 @@ import (
 // pass from one owner to the next, such as the scopes of HTTP requests,
 // should come from a ScopePool: each Get returns a new *Scope on recycled
 // memory, and once Put has released it, every use of the old *Scope panics
-// with ErrReleased instead of freeing or allocating in another request's
+// with ErrInvalidScope instead of freeing or allocating in another request's
 // scope, also from a goroutine that outlived the request and calls AllocIn
 // while Put runs. A scope that is dropped after Release gives its memory
 // back when the garbage collector finds it unreachable. A scope that is
@@ -116,7 +116,7 @@ type scopeState struct {
 	// Put sets closing from the idle value only, waiting for an operation
 	// in progress (busy) to end, since the operation's exit stores the idle
 	// value whole; an operation that finds closing set, or another gen,
-	// panics with ErrReleased; one that finds busy set with its own gen
+	// panics with ErrInvalidScope; one that finds busy set with its own gen
 	// panics with ErrScopeBusy.
 	ctl atomic.Uint64
 
@@ -134,7 +134,7 @@ type scopeState struct {
 	// held lists the per-pool states that hold slots; nil until the first
 	// AllocIn. It is a separate object so that a cleanup can give the
 	// slots back once the scope is unreachable.
-	held *scopeHeld
+	held *scopeSlotsList
 
 	// sp is the ScopePool whose scopes lease the state, nil for a scope of
 	// NewScope or a zero Scope; limit is sp.MaxBytes when the lease began.
@@ -148,7 +148,7 @@ type scopeState struct {
 
 	// busy records, in debug builds, the operation in progress and where
 	// it was called from, for the report of a second goroutine's call.
-	//lint:ignore U1000 empty and unread in release builds
+	//lint:ignore U1000 empty and unread in default builds
 	busy scopeBusy
 }
 
@@ -203,7 +203,7 @@ func NewScope() *Scope { return new(Scope) }
 // and the pool of the value op allocates, for the message of a panic, if
 // they are not empty. The zero Scope gets its own state here.
 //
-// enter panics with an error wrapping ErrNilScope if s is nil, ErrReleased
+// enter panics with an error wrapping ErrNilScope if s is nil, ErrInvalidScope
 // if its lease has ended or is ending, and ErrScopeBusy if another
 // goroutine's operation is in progress on it.
 func (s *Scope) enter(op scopeOp, typ, pool string) *scopeState {
@@ -253,7 +253,7 @@ func (s *Scope) check(op scopeOp) {
 // bound is reached, ErrScopeLimit if s comes from a ScopePool with MaxBytes
 // and has taken that much memory, and ErrNilScope if s is nil (as ScopeFrom
 // returns for a context that carries no scope): use TryAllocIn to get an
-// error instead. It panics with an error wrapping ErrReleased if s was taken
+// error instead. It panics with an error wrapping ErrInvalidScope if s was taken
 // back by its ScopePool, and ErrScopeBusy if another goroutine is using s.
 func (p *Pool[T]) AllocIn(s *Scope) *T {
 	// The fast path hands out the lowest free slot of s's current word of
@@ -300,7 +300,7 @@ func (p *Pool[T]) allocInSlow(s *Scope) *T {
 // and one wrapping ErrNilScope if s is nil (as ScopeFrom returns for a
 // context that carries no scope). It never blocks.
 //
-// TryAllocIn panics, as AllocIn does, with an error wrapping ErrReleased if
+// TryAllocIn panics, as AllocIn does, with an error wrapping ErrInvalidScope if
 // s was taken back by its ScopePool and ErrScopeBusy if another goroutine
 // is using s: only a buggy program does either.
 func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error) {
@@ -333,18 +333,18 @@ func (p *Pool[T]) allocIn(s *Scope, op scopeOp) (*T, error) {
 //
 // Release keeps, for the scope's next use, about as many free slots of each
 // pool and as much memory for each type as this use needed, up to 32 KiB of
-// each (ScopeKeepBytes), and gives the rest back. A pool or type the scope
+// each, and gives the rest back. A pool or type the scope
 // did not use since the previous Release is given back entirely, so a
 // second Release in a row frees nothing and gives back what the first kept.
 // Release of a nil *Scope does nothing.
 //
-// Release panics with an error wrapping ErrReleased if s was taken back by
+// Release panics with an error wrapping ErrInvalidScope if s was taken back by
 // its ScopePool (also while Put runs on another goroutine), and ErrScopeBusy
 // if another goroutine is using s. If a pool's reset function (WithReset)
 // panics on an object, Release zeroes that object, frees everything else
 // all the same, and then panics with an error wrapping ErrResetPanicked;
 // every use of s from inside Release, as by a reset function, panics with
-// one wrapping ErrReleased.
+// one wrapping ErrInvalidScope.
 func (s *Scope) Release() {
 	if s == nil {
 		return
@@ -356,9 +356,9 @@ func (s *Scope) Release() {
 	}
 }
 
-// ScopeKeepBytes is the most memory Release keeps, per pool and per slice
+// scopeKeepBytes is the most memory Release keeps, per pool and per slice
 // element type, for a scope's next use.
-const ScopeKeepBytes = 32 << 10
+const scopeKeepBytes = 32 << 10
 
 // release is Release of the state, which the caller has entered. It
 // returns the bytes handed out since the last release, and the first panic
@@ -440,35 +440,35 @@ func (s *Scope) Len() int {
 }
 
 // list adds b to the states st releases, once.
-func (st *scopeState) list(b scopeHolder) {
+func (st *scopeState) list(b anyScopeSlots) {
 	if b.listed() {
 		return
 	}
 	if st.held == nil {
-		st.held = new(scopeHeld)
-		runtime.AddCleanup(st, (*scopeHeld).abandon, st.held)
+		st.held = new(scopeSlotsList)
+		runtime.AddCleanup(st, (*scopeSlotsList).abandon, st.held)
 	}
 	st.held.states = append(st.held.states, b)
 	b.setListed(true)
 }
 
-// scopeHeld is the list of a scope's per-pool states that hold slots of
+// scopeSlotsList is the list of a scope's per-pool states that hold slots of
 // their pool.
-type scopeHeld struct {
-	states []scopeHolder
+type scopeSlotsList struct {
+	states []anyScopeSlots
 }
 
 // abandon gives back the free slots of a collected scope; it runs as the
 // scope's cleanup, on the runtime's cleanup goroutine, where a panic would
 // end the process: a state that a misused scope left inconsistent is
 // reported and skipped instead.
-func (h *scopeHeld) abandon() {
+func (h *scopeSlotsList) abandon() {
 	for _, st := range h.states {
 		abandonOne(st)
 	}
 }
 
-func abandonOne(st scopeHolder) {
+func abandonOne(st anyScopeSlots) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportInternal(abandonError(r))

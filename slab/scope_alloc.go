@@ -40,7 +40,7 @@ const maxAllocBytes = 1 << 40
 //
 // NewIn panics with an error wrapping ErrNilScope if s is nil,
 // ErrScopeLimit if s's ScopePool bounds its memory and s has taken that
-// much, ErrReleased if s was taken back by its ScopePool, and ErrScopeBusy if
+// much, ErrInvalidScope if s was taken back by its ScopePool, and ErrScopeBusy if
 // another goroutine is using s.
 func NewIn[T any](s *Scope) *T {
 	var t T

@@ -11,10 +11,10 @@ import (
 // type (an arena), by bumping an offset: the backing array of a slice of T
 // is a run of elements of a chunk of T, a string's bytes a run of a chunk
 // of bytes. Chunks are ordinary Go memory made as arrays of their element
-// type, so they may hold pointers; in release builds, values of every type
+// type, so they may hold pointers; in default builds, values of every type
 // without pointers share one arena of bytes, aligned, so that a scope that
 // allocates a little of many such types takes one chunk, not one each.
-// Values of types with pointers share chunks too in release builds when
+// Values of types with pointers share chunks too in default builds when
 // their types have one shape for the garbage collector (the same size and
 // the same words holding pointers): every pointer type, say, or every
 // string. Release zeroes what was allocated, keeps a chunk holding about as
@@ -44,8 +44,8 @@ type arena struct {
 	// used is the bytes handed out since the last Release.
 	used uintptr
 	// dbg records, in debug builds, each allocation since the last
-	// Release (debug_arena.go); empty in release builds.
-	//lint:ignore U1000 empty and unread in release builds
+	// Release (debug_arena.go); empty in default builds.
+	//lint:ignore U1000 empty and unread in default builds
 	dbg arenaDebug
 }
 

@@ -154,7 +154,7 @@ func TestMakeMapIn(t *testing.T) {
 	assert.Empty(t, m2, "a map made after Release is empty")
 	m2["c"] = 3
 	if slab.ScopesKeepSlots && !asanBuild {
-		assert.Equal(t, 3, m["c"], "release builds reuse the cleared map: the old handle sees the new entries")
+		assert.Equal(t, 3, m["c"], "default builds reuse the cleared map: the old handle sees the new entries")
 	} else {
 		assert.Empty(t, m, "debug and -asan builds keep no map: the old handle never sees another use's entries")
 	}

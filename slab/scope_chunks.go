@@ -69,7 +69,7 @@ type elemType struct {
 	// holds what it will likely need.
 	estimate atomic.Int64
 	// shape is the elemType whose chunks hold values of this one in
-	// release builds (see home): bytesType for a type without pointers,
+	// default builds (see home): bytesType for a type without pointers,
 	// the first type seen of the same shape for the garbage collector, or
 	// the type itself.
 	shape *elemType

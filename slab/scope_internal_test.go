@@ -13,11 +13,11 @@ import (
 type edgeT struct {
 	p *int
 	v [5]int64
-} // 48 bytes: a default span of 853 slots, whose last word has 21
+} // 48 bytes: a default slab of 853 slots, whose last word has 21
 
 func TestScopeWordEdges(t *testing.T) {
 	nelems := New[edgeT]().nelems
-	require.NotZero(t, nelems%64, "the test needs a span whose last word is partial")
+	require.NotZero(t, nelems%64, "the test needs a slab whose last word is partial")
 	for _, n := range []int{1, 63, 64, 65, nelems - 1, nelems, nelems + 1, 3*nelems + 5} {
 		t.Run("", func(t *testing.T) {
 			p := New[edgeT]()
@@ -39,7 +39,7 @@ func TestScopeWordEdges(t *testing.T) {
 			s.Release()
 			st = p.Stats()
 			assert.Zero(t, st.Live, "Release should free every object")
-			assert.LessOrEqual(t, st.ScopeFree, int64(min(n, keepSlots(p.size))), "Release should keep no more slots than were used, up to ScopeKeepBytes")
+			assert.LessOrEqual(t, st.ScopeFree, int64(min(n, keepSlots(p.size))), "Release should keep no more slots than were used, up to scopeKeepBytes")
 			if !debugBuild { // debug builds free each object through Free: its slot leaves the scope
 				assert.Positive(t, st.ScopeFree, "Release should keep free slots for the next use")
 			}
@@ -199,9 +199,9 @@ func TestScopeHoldsNoPoolWhenEmpty(t *testing.T) {
 	}
 }
 
-func TestScopeStatePointersStayInSpan(t *testing.T) {
+func TestScopeStatePointersStayInSlab(t *testing.T) {
 	// The fast path reaches slots through scopeHot.mem: it must point into
-	// the current word's span.
+	// the current word's slab.
 	if debugBuild {
 		t.Skip("debug builds take scoped slots one by one, not by words")
 	}

@@ -13,7 +13,7 @@ import (
 
 // Every panic of a call on a scope, nil, taken back by its ScopePool or
 // given a bad size, reads as a sentence that names the call and wraps its
-// sentinel, in every build. (Release builds once printed "slab: :
+// sentinel, in every build. (Default builds once printed "slab: :
 // capacity 4611686018427387904 out of range" and "slab: nil scope:  with a
 // nil *Scope".)
 func TestScopeMessagesNameTheCall(t *testing.T) {
@@ -28,7 +28,7 @@ func TestScopeMessagesNameTheCall(t *testing.T) {
 		want error
 	}{
 		{"nil", nil, slab.ErrNilScope},
-		{"put back", put, slab.ErrReleased},
+		{"put back", put, slab.ErrInvalidScope},
 	} {
 		for _, tc := range []struct {
 			call string

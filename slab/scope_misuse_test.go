@@ -42,7 +42,7 @@ func TestScopeStaleReleaseThroughMiddleware(t *testing.T) {
 		second := customers.AllocIn(slab.ScopeFrom(r.Context()))
 		second.ID = 2222
 		err := recoverErr(t, func() { stale.Release() })
-		require.ErrorIs(t, err, slab.ErrReleased, "a Release through a scope whose request ended panics with ErrReleased")
+		require.ErrorIs(t, err, slab.ErrInvalidScope, "a Release through a scope whose request ended panics with ErrInvalidScope")
 		assert.EqualValues(t, 2222, second.ID, "the stray Release freed nothing of this request")
 		assert.EqualValues(t, 1, customers.Stats().Scoped, "this request's object is still live")
 	}))
@@ -116,13 +116,13 @@ func TestScopeConcurrentUseCaught(t *testing.T) {
 // past its request, and a later reader gets the memory another request now
 // uses. Debug builds free each scoped object through Free's checks at
 // Release, so the cached pointer reads a freed object (poisoned, and held
-// in the quarantine: not the next request's data); release builds reuse the
+// in the quarantine: not the next request's data); default builds reuse the
 // slot at once, and only -race (from another goroutine) or the debug build
 // can tell.
 func TestScopedObjectCachedPastItsRequest(t *testing.T) {
 	skipUnderASan(t)
 	if !debugBuild {
-		t.Skip("release builds reuse a released slot at once: a cached scoped pointer reads whatever the next owner wrote (documented on Scope)")
+		t.Skip("default builds reuse a released slot at once: a cached scoped pointer reads whatever the next owner wrote (documented on Scope)")
 	}
 	var cached *customerRecord
 	h := slabhttp.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

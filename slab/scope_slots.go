@@ -19,7 +19,7 @@ import (
 // while the scope holds them, handed out or not: AllocIn writes no state
 // byte, and Pool.Free of any of them panics with ErrScoped. Release zeroes
 // the objects handed out, keeps as many slots as this use of the scope
-// handed out (up to ScopeKeepBytes), and gives the rest back, marked free.
+// handed out (up to scopeKeepBytes), and gives the rest back, marked free.
 //
 // The life of a state, in scopeSlots.phase. "Owner" is the scope's
 // goroutine (AllocIn, Release); "pool" is drainCaches or Trim, through
@@ -85,8 +85,8 @@ type scopeHot struct {
 // written.
 var noScopeSlots scopeHot
 
-// scopeHolder is the type-erased face of a scopeSlots.
-type scopeHolder interface {
+// anyScopeSlots is the type-erased face of a scopeSlots.
+type anyScopeSlots interface {
 	listed() bool
 	setListed(bool)
 	// release frees the objects handed out since the last release and
@@ -151,7 +151,7 @@ const (
 
 // heldWord is the slots of one allocBits word held by a scope.
 type heldWord[T any] struct {
-	s    *span[T]
+	s    *slab[T]
 	base uint32 // the word's first slot, a multiple of 64
 	mask uint64 // the slots held: bit k is slot base+k
 }
@@ -165,7 +165,7 @@ const scopeFirstBytes = 1 << 10
 func firstBatch(size uintptr) int { return int(max(1, min(64, scopeFirstBytes/size))) }
 
 // keepSlots returns the most slots Release keeps for objects of size bytes.
-func keepSlots(size uintptr) int { return int(max(1, ScopeKeepBytes/size)) }
+func keepSlots(size uintptr) int { return int(max(1, scopeKeepBytes/size)) }
 
 // scopeSlotsOf returns st's state for p, making it on first use.
 func scopeSlotsOf[T any](st *scopeState, p *Pool[T]) *scopeSlots[T] {
@@ -191,7 +191,7 @@ func scopeSlotsOf[T any](st *scopeState, p *Pool[T]) *scopeSlots[T] {
 	return (*scopeSlots[T])(unsafe.Pointer(st.ents[i]))
 }
 
-// allocInSlots is AllocIn's slow path in release builds: the scope's
+// allocInSlots is AllocIn's slow path in default builds: the scope's
 // current word is used up, or the state is parked or new. Moving into a
 // word takes its slots' memory from the lease's limit.
 func (p *Pool[T]) allocInSlots(st *scopeState, b *scopeSlots[T]) (*T, error) {
@@ -441,7 +441,7 @@ func (b *scopeSlots[T]) abandon() {
 // it has one (WithReset). The slots stay the scope's, in the scoped state.
 // It returns failed with the panics of the reset function added (see
 // reset.go).
-func zeroUsed[T any](p *Pool[T], s *span[T], base uint32, used uint64, failed *resetPanic) *resetPanic {
+func zeroUsed[T any](p *Pool[T], s *slab[T], base uint32, used uint64, failed *resetPanic) *resetPanic {
 	for u := used; u != 0; {
 		lo := uint32(bits.TrailingZeros64(u))
 		n := uint32(bits.TrailingZeros64(^(u >> lo))) // length of the run at lo

@@ -14,7 +14,7 @@ import (
 //
 // Get returns a new *Scope on recycled memory, and Put releases it and ends
 // it: from then on every use of that *Scope (AllocIn, Release, a second
-// Put) panics with an error wrapping ErrReleased, whoever kept it, instead
+// Put) panics with an error wrapping ErrInvalidScope, whoever kept it, instead
 // of allocating in or freeing the scope of the next owner. A goroutine that
 // outlived its request and calls AllocIn while Put runs gets the same
 // panic; one whose call was in progress when Put began finishes it first
@@ -67,7 +67,7 @@ type ScopePool struct {
 // different moments; once they are quiescent the figures are exact.
 type ScopePoolStats struct {
 	Name string // ScopePool.Name
-	// InUse is the number of scopes got (Get, WithContext) and not yet
+	// InUse is the number of scopes got (Get, GetContext) and not yet
 	// put back.
 	InUse int64
 	// Gets counts the scopes ever got.
@@ -124,12 +124,12 @@ func (sp *ScopePool) Get() *Scope {
 }
 
 // Put releases s (see Scope.Release), ends it and keeps its memory for the
-// next Get. s must come from Get or WithContext of sp; it must not be used
+// next Get. s must come from Get or GetContext of sp; it must not be used
 // after Put. If another goroutine's call on s is in progress, Put waits for
-// it to end; calls that begin after Put did panic with ErrReleased.
+// it to end; calls that begin after Put did panic with ErrInvalidScope.
 //
 // Put panics with an error wrapping ErrNilScope if s is nil, and with one
-// wrapping ErrReleased if s was put already or Put runs on it on another
+// wrapping ErrInvalidScope if s was put already or Put runs on it on another
 // goroutine. If a pool's reset function panicked during the release, Put
 // panics with an error wrapping ErrResetPanicked once s is released and
 // ended.
@@ -196,10 +196,10 @@ func (c *scopeCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// WithContext is Get, and returns with the scope a copy of ctx that carries
-// it (see ScopeFrom), made in one allocation. Put the scope back when ctx's
-// work is done.
-func (sp *ScopePool) WithContext(ctx context.Context) (context.Context, *Scope) {
+// GetContext is Get for a request: it returns the scope and a copy of ctx
+// that carries it (see ScopeFrom), made together in one allocation where
+// Get and WithScope make two. Put the scope back when ctx's work is done.
+func (sp *ScopePool) GetContext(ctx context.Context) (context.Context, *Scope) {
 	st := sp.get()
 	c := &scopeCtx{Context: ctx}
 	c.s.st, c.s.gen = st, st.ctl.Load()

@@ -37,7 +37,7 @@ func TestScopePoolEndsScopes(t *testing.T) {
 		"NewIn":        func() { slab.NewIn[reqOrder](s) },
 	} {
 		err := recoverErr(t, use)
-		require.ErrorIs(t, err, slab.ErrReleased, "%s of an ended scope panics with ErrReleased", name)
+		require.ErrorIs(t, err, slab.ErrInvalidScope, "%s of an ended scope panics with ErrInvalidScope", name)
 		assert.Contains(t, err.Error(), "ScopePool took back", "%s: the message says why", name)
 	}
 	assert.Zero(t, s.Len(), "an ended scope reports no objects")
@@ -64,21 +64,21 @@ func TestScopePoolNilAndOwnScopes(t *testing.T) {
 	s.Release()
 }
 
-func TestScopePoolWithContext(t *testing.T) {
+func TestScopePoolGetContext(t *testing.T) {
 	var sp slab.ScopePool
 	type key struct{}
 	parent := context.WithValue(context.Background(), key{}, "v")
-	ctx, s := sp.WithContext(parent)
+	ctx, s := sp.GetContext(parent)
 	require.Same(t, s, slab.ScopeFrom(ctx), "the context carries the scope")
 	assert.Equal(t, "v", ctx.Value(key{}), "the parent's values are kept")
 	p := slab.New[reqOrder]()
 	p.AllocIn(slab.ScopeFrom(ctx))
 	sp.Put(s)
 	err := recoverErr(t, func() { p.AllocIn(slab.ScopeFrom(ctx)) })
-	assert.ErrorIs(t, err, slab.ErrReleased, "a scope from a context that outlived its request panics")
+	assert.ErrorIs(t, err, slab.ErrInvalidScope, "a scope from a context that outlived its request panics")
 	assert.Zero(t, p.Stats().Live, "the request's objects were freed")
 	allocs := testing.AllocsPerRun(100, func() {
-		_, s := sp.WithContext(parent)
+		_, s := sp.GetContext(parent)
 		sp.Put(s)
 	})
 	assert.LessOrEqual(t, allocs, 1.0, "a scope with its context costs one allocation")
@@ -161,7 +161,7 @@ func TestScopeKeepsWhatItUsed(t *testing.T) {
 		st := p.Stats()
 		assert.LessOrEqual(t, st.ScopeFree, int64(n), "after a use of %d objects the scope keeps at most %d slots", n, n)
 		assert.GreaterOrEqual(t, st.ScopeFree, int64(min(n, slab.ScopeKeepBytes/int(st.Bytes/st.Capacity))),
-			"after a use of %d objects the scope keeps enough for the same again, up to ScopeKeepBytes", n)
+			"after a use of %d objects the scope keeps enough for the same again, up to scopeKeepBytes", n)
 	}
 	s.Release()
 	assert.Zero(t, p.Stats().ScopeFree, "a Release after an unused cycle gives everything back")
@@ -169,9 +169,9 @@ func TestScopeKeepsWhatItUsed(t *testing.T) {
 
 // TestScopePoolRacingPut: two goroutines put one scope back at once, with
 // objects in it and a third goroutine still allocating in it. One Put
-// releases it, the other panics with ErrReleased and changes nothing; the
+// releases it, the other panics with ErrInvalidScope and changes nothing; the
 // late allocations either land before the Put (and are freed by it) or
-// panic with ErrReleased; the pool is never wedged and nothing stays live.
+// panic with ErrInvalidScope; the pool is never wedged and nothing stays live.
 func TestScopePoolRacingPut(t *testing.T) {
 	p := slab.New[customerRecord](slab.WithName("racing-put"))
 	var sp slab.ScopePool
@@ -199,7 +199,7 @@ func TestScopePoolRacingPut(t *testing.T) {
 		require.True(t, (errs[0] == nil) != (errs[1] == nil), "round %d: exactly one Put succeeds: %v, %v", round, errs[0], errs[1])
 		for _, err := range errs {
 			if err != nil {
-				require.ErrorIs(t, err, slab.ErrReleased, "round %d: the loser panics with ErrReleased", round)
+				require.ErrorIs(t, err, slab.ErrInvalidScope, "round %d: the loser panics with ErrInvalidScope", round)
 			}
 		}
 		require.Zero(t, p.Stats().Live, "round %d: the Put freed every object, the late ones too", round)
@@ -213,7 +213,7 @@ func TestScopePoolRacingPut(t *testing.T) {
 }
 
 // TestReleaseWhilePutRuns: a helper goroutine calls Release while Put
-// runs. It panics with ErrReleased, or runs before Put and Put waits for
+// runs. It panics with ErrInvalidScope, or runs before Put and Put waits for
 // it; nothing is released twice.
 func TestReleaseWhilePutRuns(t *testing.T) {
 	p := slab.New[customerRecord](slab.WithName("release-during-put"))
@@ -230,7 +230,7 @@ func TestReleaseWhilePutRuns(t *testing.T) {
 		sp.Put(s)
 		wg.Wait()
 		if relErr != nil {
-			require.ErrorIs(t, relErr, slab.ErrReleased, "round %d: a Release that comes after Put began panics with ErrReleased", round)
+			require.ErrorIs(t, relErr, slab.ErrInvalidScope, "round %d: a Release that comes after Put began panics with ErrInvalidScope", round)
 		}
 		require.Zero(t, p.Stats().Live, "round %d: nothing stays live", round)
 	}

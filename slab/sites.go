@@ -22,7 +22,7 @@ const maxSitesInError = 3
 // liveSitesText describes where the live objects objs were allocated, the
 // sites that hold the most first, one line each, for the exhaustion error:
 // every live object in debug builds, the sampled ones (WithSampling) in
-// release builds, each of which stands for Weight objects. It returns ""
+// default builds, each of which stands for Weight objects. It returns ""
 // if objs is empty.
 func liveSitesText(objs []registry.Object) string {
 	if len(objs) == 0 {

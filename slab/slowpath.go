@@ -207,7 +207,7 @@ func (p *Pool[T]) returnCacheWord(w *word, free uint64) {
 	w.owner.Store(ownerCentral)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.returnWordLocked((*span[T])(w.span), w.base, p.collectLocked(w, free))
+	p.returnWordLocked((*slab[T])(w.slab), w.base, p.collectLocked(w, free))
 }
 
 // The cache operations of the slow paths. Each runs pinned, on the P's own
@@ -448,7 +448,7 @@ func (p *Pool[T]) drainLocked(c *pcache) {
 		}
 		w.free = 0
 		w.owner.Store(ownerCentral)
-		p.returnWordLocked((*span[T])(w.span), w.base, c.collect(w, free))
+		p.returnWordLocked((*slab[T])(w.slab), w.base, c.collect(w, free))
 	}
 	clear(c.owned[:c.n])
 	c.n, c.next = 0, 0

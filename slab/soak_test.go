@@ -175,7 +175,7 @@ func soakOp(rng *rand.Rand, held int) workerOp {
 	return workerOp{[]fuzzOp{
 		fuzzOpAlloc, fuzzOpTryAlloc, fuzzOpAlloc, fuzzOpTryAlloc, fuzzOpAllocBatch,
 		fuzzOpFree, fuzzOpFree, fuzzOpFree, fuzzOpFree, fuzzOpFreeBatch,
-		fuzzOpAllocRef, fuzzOpGet, fuzzOpFreeRef, fuzzOpRefOf,
+		fuzzOpAllocRef, fuzzOpDeref, fuzzOpFreeRef, fuzzOpRefOf,
 		fuzzOpAllocIn, fuzzOpAllocIn, fuzzOpRelease,
 	}[r%17], arg}
 }

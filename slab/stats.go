@@ -40,15 +40,15 @@ type Stats struct {
 	// Retired is the number of slots whose Ref generations ran out; they
 	// are never reused.
 	Retired int64
-	// Released counts slabs handed back to the GC by Trim or the automatic
+	// Trimmed counts slabs handed back to the GC by Trim or the automatic
 	// policy, and ReleasedBytes their slot memory.
-	Released      uint64
-	ReleasedBytes uint64
+	Trimmed      uint64
+	TrimmedBytes uint64
 	// GuardFallbacks counts the frees of objects on guard pages that were
 	// not protected, because the budget of kernel mappings that guard pages
 	// share was spent (see WithGuardPages) or, in debug builds, the pool
 	// could not map a guard slab: debug builds poisoned those objects
-	// instead, release builds (WithGuardSampling) left them accessible. 0
+	// instead, default builds (WithGuardSampling) left them accessible. 0
 	// for pools without guard pages.
 	GuardFallbacks uint64
 	// MaxObjects is the pool's bound (WithMaxObjects), 0 if it has none,
@@ -80,28 +80,28 @@ func (p *Pool[T]) Stats() Stats {
 	// yet reusable.
 	quarantined := p.debugHeldLocked()
 	st := Stats{
-		Name:          p.owner.name,
-		Type:          p.owner.typeName,
-		Live:          int64(p.assigned - cached - p.retired - p.heldLocked()),
-		Frees:         frees + p.slowFrees + scopeFrees + uint64(quarantined),
-		Capacity:      int64(p.capacity),
-		Bytes:         int64(p.capacity) * int64(p.size),
-		Scoped:        int64(scoped),
-		Cached:        int64(cached),
-		ScopeFree:     int64(scopeFree),
-		HighWater:     int64(p.highWater),
-		Retired:       int64(p.retired),
-		Released:      p.released,
-		ReleasedBytes: p.releasedBytes,
-		MaxObjects:    p.bound,
-		Exhausted:     p.refused.Load(),
+		Name:         p.owner.name,
+		Type:         p.owner.typeName,
+		Live:         int64(p.assigned - cached - p.retired - p.heldLocked()),
+		Frees:        frees + p.slowFrees + scopeFrees + uint64(quarantined),
+		Capacity:     int64(p.capacity),
+		Bytes:        int64(p.capacity) * int64(p.size),
+		Scoped:       int64(scoped),
+		Cached:       int64(cached),
+		ScopeFree:    int64(scopeFree),
+		HighWater:    int64(p.highWater),
+		Retired:      int64(p.retired),
+		Trimmed:      p.trimmed,
+		TrimmedBytes: p.trimmedBytes,
+		MaxObjects:   p.bound,
+		Exhausted:    p.refused.Load(),
 	}
 	if debugMode {
 		st.GuardFallbacks = p.debugGuardFallbacks()
 	} else if p.sample != nil {
 		st.GuardFallbacks = p.sample.fallbacks.Load()
 	}
-	for _, s := range p.spans {
+	for _, s := range p.slabs {
 		if s != nil {
 			st.Slabs++
 		}

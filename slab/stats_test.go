@@ -71,12 +71,12 @@ func TestStatsCountScriptedOperations(t *testing.T) {
 	highWater := st.HighWater
 
 	bytes := st.Bytes
-	assert.Zero(t, st.ReleasedBytes, "no slab was released yet")
+	assert.Zero(t, st.TrimmedBytes, "no slab was released yet")
 	p.Trim()
 	st = checkStats(t, p, 0)
 	assert.Zero(t, st.Slabs, "Trim released every slab")
-	assert.Equal(t, uint64(3), st.Released, "Released counts the slabs Trim handed back")
-	assert.Equal(t, uint64(bytes), st.ReleasedBytes, "ReleasedBytes is the slot memory the pool held before Trim")
+	assert.Equal(t, uint64(3), st.Trimmed, "Released counts the slabs Trim handed back")
+	assert.Equal(t, uint64(bytes), st.TrimmedBytes, "ReleasedBytes is the slot memory the pool held before Trim")
 	assert.Zero(t, st.MaxObjects, "an unbounded pool has no MaxObjects")
 	assert.Zero(t, st.Exhausted, "an unbounded pool refuses nothing")
 	assert.Zero(t, st.Cached, "Trim emptied the per-P caches")

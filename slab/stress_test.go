@@ -87,7 +87,7 @@ func mixNodes(t *testing.T, p *slab.Pool[node], id uint64, rounds int, handoff c
 			held = append(held, x)
 		case 3:
 			r := p.AllocRef()
-			p.Get(r).id = id
+			p.Deref(r).id = id
 			refs = append(refs, r)
 		case 4:
 			x := p.AllocIn(scope)
@@ -120,7 +120,7 @@ func mixNodes(t *testing.T, p *slab.Pool[node], id uint64, rounds int, handoff c
 			if len(refs) > 0 {
 				r := refs[len(refs)-1]
 				refs = refs[:len(refs)-1]
-				if !check(p.Get(r), "a Ref's object") {
+				if !check(p.Deref(r), "a Ref's object") {
 					return
 				}
 				p.FreeRef(r)

@@ -56,7 +56,7 @@ func (p *Pool[T]) onGC() {
 		p.lastActivity = activity
 	}
 	drain := (cached > 0 || held > 0) && p.idleCycles >= p.cfg.idleGCs
-	for _, s := range p.spans {
+	for _, s := range p.slabs {
 		if s != nil && s.nalloc == 0 {
 			s.idleGCs++
 		}
@@ -80,15 +80,15 @@ func (p *Pool[T]) onGC() {
 	}
 }
 
-// discardIdleLocked hands the empty spans that have been idle for at least
-// minIdle GC cycles back to the GC (discardSpanLocked).
+// discardIdleLocked hands the empty slabs that have been idle for at least
+// minIdle GC cycles back to the GC (discardSlabLocked).
 func (p *Pool[T]) discardIdleLocked(minIdle int) {
-	for _, s := range p.spans {
+	for _, s := range p.slabs {
 		if s != nil && s.nalloc == 0 && s.idleGCs >= minIdle {
 			if debugMode {
-				p.debugReleasedLocked(s) // for reports on stale pointers into it
+				p.debugTrimmedLocked(s) // for reports on stale pointers into it
 			}
-			p.discardSpanLocked(s)
+			p.discardSlabLocked(s)
 		}
 	}
 }

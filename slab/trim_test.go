@@ -31,7 +31,7 @@ func TestTrimReleasesEmptySlabs(t *testing.T) {
 	assert.Zero(t, st.Capacity, "no slots remain")
 	assert.Zero(t, st.Bytes, "no slot memory remains")
 	assert.Zero(t, st.Cached, "Trim empties the per-P caches")
-	assert.Equal(t, before.Released+3, st.Released, "Released counts the three slabs")
+	assert.Equal(t, before.Trimmed+3, st.Trimmed, "Released counts the three slabs")
 	assert.Equal(t, before.Allocs, st.Allocs, "Trim keeps the cumulative Allocs")
 	assert.Equal(t, before.Frees, st.Frees, "Trim keeps the cumulative Frees")
 
@@ -58,7 +58,7 @@ func TestTrimKeepsSlabsWithLiveObjects(t *testing.T) {
 	p.Trim()
 	st := p.Stats()
 	assert.Equal(t, int64(2), st.Slabs, "Trim keeps the slabs that hold live objects")
-	assert.Equal(t, uint64(1), st.Released, "Trim releases the empty middle slab")
+	assert.Equal(t, uint64(1), st.Trimmed, "Trim releases the empty middle slab")
 	assert.Equal(t, int64(2), st.Live, "the kept objects are still live")
 	assert.Equal(t, uint64(0), keep[0].id, "a kept object is intact")
 	assert.Equal(t, uint64(3*n-1), keep[1].id, "a kept object is intact")
@@ -131,7 +131,7 @@ func TestTrimRacesAllocAndFree(t *testing.T) {
 	helpers.Wait()
 	t.Logf("%d API calls by %d goroutines and %d allocations in batches, during %d Trims of each pool and %d GCs; %d slabs released",
 		unbounded.calls()+bounded.calls(), goroutines, p.Stats().Allocs, trims.Load(), gcs.Load(),
-		p.Stats().Released+unbounded.p.Stats().Released+bounded.p.Stats().Released)
+		p.Stats().Trimmed+unbounded.p.Stats().Trimmed+bounded.p.Stats().Trimmed)
 	assert.Positive(t, trims.Load(), "Trim ran while the pools were in use")
 
 	st := p.Stats()
@@ -169,7 +169,7 @@ func TestIdleTrimAfterGC(t *testing.T) {
 			st := p.Stats()
 			assert.True(t, released, "garbage collections release every empty slab (%d of %d held; %d had cached slots); %s",
 				st.Slabs, slabs, cachedSlabs, clockState())
-			assert.Equal(t, int64(slabs), st.Slabs+int64(st.Released), "every slab is either held or released")
+			assert.Equal(t, int64(slabs), st.Slabs+int64(st.Trimmed), "every slab is either held or released")
 			assert.Zero(t, st.Live, "idle trimming frees no object")
 		})
 	}
@@ -292,7 +292,7 @@ func TestIdleTrimOffKeepsSlabs(t *testing.T) {
 	gcCycles(3) // lets cleanups run
 	st := p.Stats()
 	assert.Equal(t, int64(4), st.Slabs, "WithIdleTrim(0) keeps empty slabs through garbage collections")
-	assert.Zero(t, st.Released, "nothing is released without Trim")
+	assert.Zero(t, st.Trimmed, "nothing is released without Trim")
 }
 
 // TestIdleTrimKeepsSlabsInUse checks that collections never release a slab
@@ -314,7 +314,7 @@ func TestIdleTrimKeepsSlabsInUse(t *testing.T) {
 	gcCycles(10)
 	st := p.Stats()
 	assert.Equal(t, int64(3), st.Slabs, "slabs with live objects survive garbage collections")
-	assert.Zero(t, st.Released, "no slab in use is released")
+	assert.Zero(t, st.Trimmed, "no slab in use is released")
 	for i, x := range keep {
 		assert.Equal(t, uint64(i*n+1), x.id, "a live object is intact after idle trimming")
 	}

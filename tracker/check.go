@@ -23,7 +23,7 @@ import (
 //
 // Debug builds verify a slot also when it leaves quarantine and when it is
 // reused; Check finds a write sooner, for instance at the end of a test or
-// request. Release builds have no quarantine, and Check returns nil.
+// request. Default builds have no quarantine, and Check returns nil.
 func Check() error {
 	var errs []error
 	kept, lost := violation.TakeKept()

@@ -4,7 +4,7 @@
 // place that allocated them.
 //
 // Most of it works only in debug builds, made with -tags slabdebug
-// (Enabled reports which build this is). Release builds keep slab's cheap
+// (Enabled reports which build this is). Default builds keep slab's cheap
 // checks, which panic with plain errors, and the tracker can only count each
 // pool's live objects.
 //
@@ -19,7 +19,7 @@
 //	}
 //
 // ThisTest counts only the objects that the test's goroutines allocate, in
-// debug builds; release builds record nothing per allocation and cannot
+// debug builds; default builds record nothing per allocation and cannot
 // tell tests apart (see VerifyNone).
 //
 // In a server, during development or on a staging host:
@@ -116,7 +116,7 @@
 // many newer frees as its length have pushed it out, or when Trim (or the
 // automatic trim) empties it: the pool grows rather than reuse it early,
 // so a debug build holds up to the quarantine's length more objects per
-// pool than a release build. The records of a pool's latest released slabs
+// pool than a default build. The records of a pool's latest released slabs
 // are kept (at most 32 slabs, while they are still in memory), so that a
 // stale pointer or Ref into one is reported with its object's stacks.
 //

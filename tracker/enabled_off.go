@@ -2,6 +2,6 @@
 
 package tracker
 
-// markTest cannot mark a test in release builds, which record nothing per
+// markTest cannot mark a test in default builds, which record nothing per
 // allocation.
 func markTest(string) uint32 { return 0 }

@@ -29,7 +29,7 @@ func TestSentinelDocsQuoteTheirMessages(t *testing.T) {
 		"ErrExhausted":      slab.ErrExhausted,
 		"ErrStaleRef":       slab.ErrStaleRef,
 		"ErrScoped":         slab.ErrScoped,
-		"ErrReleased":       slab.ErrReleased,
+		"ErrInvalidScope":   slab.ErrInvalidScope,
 		"ErrScopeBusy":      slab.ErrScopeBusy,
 		"ErrNilScope":       slab.ErrNilScope,
 		"ErrScopeLimit":     slab.ErrScopeLimit,

@@ -22,7 +22,7 @@ import (
 //
 // In debug builds the report groups the objects by allocation stack, with
 // counts, bytes and ages, and includes the objects that drop detection found
-// unreachable without Free. Release builds count the live objects of each
+// unreachable without Free. Default builds count the live objects of each
 // pool and say to rebuild with -tags slabdebug for the sites.
 func Find(opts ...Option) error {
 	o := buildOptions(opts)
@@ -35,7 +35,7 @@ func Find(opts ...Option) error {
 		if i >= o.maxRetries {
 			v := &Violation{Kind: Leak, Slot: -1, Sites: sites}
 			if o.unattributed {
-				v.Detail = "release builds do not record which test allocated an object: these include the objects of tests running in parallel with this one (build with -tags slabdebug to count this test's alone, or use VerifyTestMain)"
+				v.Detail = "default builds do not record which test allocated an object: these include the objects of tests running in parallel with this one (build with -tags slabdebug to count this test's alone, or use VerifyTestMain)"
 			}
 			return v
 		}
@@ -68,7 +68,7 @@ type TestingM interface {
 //
 //	defer tracker.VerifyNone(t, tracker.ThisTest(t))
 //
-// Release builds cannot tell tests apart (they record nothing per
+// Default builds cannot tell tests apart (they record nothing per
 // allocation): for parallel tests there, check once all tests are done,
 // with VerifyTestMain, as goleak recommends for goroutines.
 //
@@ -240,7 +240,7 @@ func stackKey(s Stack) string {
 
 // sortSites orders sites as LeakSanitizer does, largest first; dropped
 // objects before live ones, since they are leaks for certain. The sampled
-// sites of a pool (release builds) follow the site that counts its objects.
+// sites of a pool (default builds) follow the site that counts its objects.
 func sortSites(sites []Site) {
 	exact := map[string]int64{} // the bytes of each pool's counted objects
 	for _, s := range sites {

@@ -42,7 +42,7 @@ func TestFindNothingLeaked(t *testing.T) {
 }
 
 // Item 7: leaks, grouped by allocation site with counts and bytes in debug
-// builds, counted per pool in release builds.
+// builds, counted per pool in default builds.
 func TestFindReportsLeaks(t *testing.T) {
 	p := slab.New[Order](slab.WithName(t.Name()))
 	var objs []*Order
@@ -71,10 +71,10 @@ func TestFindReportsLeaks(t *testing.T) {
 		assert.Contains(t, report, fmt.Sprintf("3 object(s), %d bytes of *tracker_test.Order (pool %q) allocated from", 3*orderSize, t.Name()),
 			"LeakSanitizer's N object(s), B bytes allocated from")
 	} else {
-		require.Len(t, sites, 1, "release builds count per pool")
+		require.Len(t, sites, 1, "default builds count per pool")
 		assert.Equal(t, 5, sites[0].Objects, "the pool's live objects")
 		assert.Equal(t, 5*orderSize, sites[0].Bytes, "their bytes")
-		assert.Empty(t, sites[0].Stack, "release builds record no stacks")
+		assert.Empty(t, sites[0].Stack, "default builds record no stacks")
 		assert.Contains(t, report, "rebuild with -tags slabdebug", "the report says how to get the sites")
 	}
 
@@ -85,7 +85,7 @@ func TestFindReportsLeaks(t *testing.T) {
 }
 
 // A pool that samples (slab.WithSampling) records the allocation sites of
-// its sampled objects in release builds too: Find names them, after the
+// its sampled objects in default builds too: Find names them, after the
 // pool's exact count, and /debug/slab lists them. Debug builds name every
 // site, as TestFindReportsLeaks checks.
 func TestFindNamesSampledSites(t *testing.T) {
@@ -113,7 +113,7 @@ func TestFindNamesSampledSites(t *testing.T) {
 
 	var b strings.Builder
 	require.NoError(t, tracker.WriteReport(&b), "the report is written")
-	assert.Contains(t, b.String(), "recorded only for the objects that pools with slab.WithSampling sample", "the report says what release builds record")
+	assert.Contains(t, b.String(), "recorded only for the objects that pools with slab.WithSampling sample", "the report says what default builds record")
 	assert.Contains(t, b.String(), "allocOrder", "and lists the sampled sites")
 
 	for _, x := range objs {
@@ -146,7 +146,7 @@ func TestFindIgnoreCurrent(t *testing.T) {
 	assert.Equal(t, 1, sites[0].Objects, "the new object")
 
 	// A new object in the slot of the freed old one: debug builds tell it
-	// apart; release builds, which record which slots are live and nothing
+	// apart; default builds, which record which slots are live and nothing
 	// per object, cannot (IgnoreCurrent documents it).
 	y := allocOtherOrder(p)
 	require.Same(t, old[1], y, "the new object took the old one's slot")
@@ -157,7 +157,7 @@ func TestFindIgnoreCurrent(t *testing.T) {
 	if debugBuild {
 		assert.Equal(t, 2, n, "debug builds remember objects, not slots")
 	} else {
-		assert.Equal(t, 1, n, "release builds miss the object that reuses an ignored slot")
+		assert.Equal(t, 1, n, "default builds miss the object that reuses an ignored slot")
 	}
 	freeOrder(p, x)
 	freeOrder(p, y)
@@ -294,7 +294,7 @@ func allocInWorker(p *slab.Pool[Order]) *Order {
 // Item 6: two tests share a pool and run at the same time. With ThisTest,
 // debug builds count each test's own objects, also those its goroutines
 // allocate: the clean test passes while the other holds objects, and the
-// leaky test is told about its own leak only. Release builds cannot tell
+// leaky test is told about its own leak only. Default builds cannot tell
 // the tests apart, and say so.
 func TestThisTestUnderParallel(t *testing.T) {
 	p := slab.New[Order](slab.WithName(t.Name()))
@@ -335,8 +335,8 @@ func TestThisTestUnderParallel(t *testing.T) {
 				assert.Empty(t, clean.errs, "debug builds do not count the other test's objects in flight")
 				return
 			}
-			require.Len(t, clean.errs, 1, "release builds count every new object, whichever test allocated it")
-			assert.Contains(t, clean.errs[0], "release builds do not record which test allocated an object", "and the report says so")
+			require.Len(t, clean.errs, 1, "default builds count every new object, whichever test allocated it")
+			assert.Contains(t, clean.errs[0], "default builds do not record which test allocated an object", "and the report says so")
 		})
 	})
 	for _, x := range leaked {
@@ -349,7 +349,7 @@ func TestThisTestUnderParallel(t *testing.T) {
 // under the test's.
 func TestThisTestCountsSubtests(t *testing.T) {
 	if !debugBuild {
-		t.Skip("release builds record nothing per allocation; TestThisTestUnderParallel checks what they report")
+		t.Skip("default builds record nothing per allocation; TestThisTestUnderParallel checks what they report")
 	}
 	p := slab.New[Order](slab.WithName(t.Name()))
 	parent := &namedT{name: t.Name()}

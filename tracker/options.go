@@ -19,13 +19,13 @@ type options struct {
 	// called, in debug builds.
 	ignore map[objKey]bool
 	// before holds, per pool, the slots live when IgnoreCurrent was
-	// called, in release builds, which have no record per object.
+	// called, in default builds, which have no record per object.
 	before map[uint64][]uint64
 	// marks holds the test marks of ThisTest: in debug builds, only objects
 	// allocated under one of them (or a mark started under one) count.
 	marks map[uint32]bool
 	// unattributed is set by ThisTest where objects cannot be attributed
-	// to tests (release builds); the report says so.
+	// to tests (default builds); the report says so.
 	unattributed bool
 	maxRetries   int
 	maxSleep     time.Duration
@@ -72,7 +72,7 @@ func buildOptions(opts []Option) *options {
 // tracker.VerifyNone(t, tracker.IgnoreCurrent()) evaluates it at once.
 //
 // Debug builds remember each object, so an object freed and another
-// allocated in its place is a leak. Release builds keep no record per
+// allocated in its place is a leak. Default builds keep no record per
 // object, only which slots hold one: they remember the slots live at the
 // call, and count the objects in other slots. So a new object is missed if
 // it took the slot of an object that was live at the call and has been
@@ -137,7 +137,7 @@ func orWords(a, b []uint64) []uint64 {
 // nor is one allocated by a goroutine started before the call, such as a
 // server that the test reuses.
 //
-// Release builds record nothing per allocation, so they cannot tell tests
+// Default builds record nothing per allocation, so they cannot tell tests
 // apart: there ThisTest is IgnoreCurrent, and the report says that it may
 // count the objects of tests running in parallel. Goleak has the same
 // limit for goroutines: it recommends VerifyTestMain for parallel tests,

@@ -108,7 +108,7 @@ const racingPairs = 200
 
 // racingDoubleFrees frees each of racingPairs objects on two goroutines at
 // once, with no synchronisation between the two Frees, and prints how many
-// pairs passed without a panic (those release builds absorbed) and how many
+// pairs passed without a panic (those default builds absorbed) and how many
 // a debug build reported exactly once.
 func racingDoubleFrees() {
 	p := slab.New[Order](slab.WithName("race"))

@@ -26,23 +26,23 @@ func panicOf(f func()) (err error) {
 }
 
 // Item 5 in every build: a stale Ref panics with ErrStaleRef every time, in
-// release builds with a plain error, in debug builds with a *Violation.
+// default builds with a plain error, in debug builds with a *Violation.
 func TestStaleRefPanicsInEveryBuild(t *testing.T) {
 	p := slab.New[Order](slab.WithName(t.Name()))
 	r := p.AllocRef()
 	p.FreeRef(r)
 	for i := range 3 {
-		err := panicOf(func() { p.Get(r) })
+		err := panicOf(func() { p.Deref(r) })
 		require.ErrorIs(t, err, slab.ErrStaleRef, "attempt %d: Get of a freed object's Ref panics with ErrStaleRef", i)
 		var v *tracker.Violation
-		assert.Equal(t, debugBuild, errors.As(err, &v), "debug builds panic with a *tracker.Violation, release builds with a plain error")
+		assert.Equal(t, debugBuild, errors.As(err, &v), "debug builds panic with a *tracker.Violation, default builds with a plain error")
 	}
 	assert.ErrorIs(t, panicOf(func() { p.FreeRef(r) }), slab.ErrStaleRef, "FreeRef of a stale Ref panics with ErrStaleRef")
-	assert.ErrorIs(t, panicOf(func() { p.Get(slab.Ref[Order]{}) }), slab.ErrStaleRef, "the zero Ref is never valid")
+	assert.ErrorIs(t, panicOf(func() { p.Deref(slab.Ref[Order]{}) }), slab.ErrStaleRef, "the zero Ref is never valid")
 
 	// The slot is reused, by a new Ref of a new generation; the old Ref stays stale.
 	r2 := p.AllocRef()
-	assert.ErrorIs(t, panicOf(func() { p.Get(r) }), slab.ErrStaleRef, "an old Ref stays stale after its slot is reused")
-	assert.NotPanics(t, func() { p.Get(r2).ID = 1 }, "the new Ref is valid")
+	assert.ErrorIs(t, panicOf(func() { p.Deref(r) }), slab.ErrStaleRef, "an old Ref stays stale after its slot is reused")
+	assert.NotPanics(t, func() { p.Deref(r2).ID = 1 }, "the new Ref is valid")
 	p.FreeRef(r2)
 }

@@ -25,11 +25,11 @@ type PoolReport struct {
 	Live      int64
 	LiveBytes int64
 	// Quarantined counts the freed slots held in the debug quarantine
-	// (0 in release builds). The free slots that per-P caches and scopes
+	// (0 in default builds). The free slots that per-P caches and scopes
 	// hold are Stats.Cached and Stats.ScopeFree.
 	Quarantined int
 	// Sites groups the live objects by allocation stack: all of them in
-	// debug builds, the sampled ones in release builds (WithSampling; see
+	// debug builds, the sampled ones in default builds (WithSampling; see
 	// Site.Sampled).
 	Sites []Site `json:",omitempty"`
 	// Dropped groups the objects found unreachable without Free (debug
@@ -139,8 +139,8 @@ func addStats(a *slab.Stats, b slab.Stats) {
 	a.ScopeFree += b.ScopeFree
 	a.HighWater += b.HighWater
 	a.Retired += b.Retired
-	a.Released += b.Released
-	a.ReleasedBytes += b.ReleasedBytes
+	a.Trimmed += b.Trimmed
+	a.TrimmedBytes += b.TrimmedBytes
 	a.GuardFallbacks += b.GuardFallbacks
 	if a.MaxObjects == 0 || b.MaxObjects == 0 {
 		a.MaxObjects = 0 // one of them is unbounded, and so is the sum
@@ -176,9 +176,9 @@ func WriteReport(w io.Writer) error {
 	s := CurrentSettings()
 	if debugmode.Enabled {
 		fmt.Fprintf(&b, "slabtrack: debug build (stack=%d sample=%d quarantine=%d dropped=%t pprof=%t guard=%t)\n",
-			s.StackDepth, s.SampleRate, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
+			s.StackDepth, s.SampleEvery, s.Quarantine, s.DropCheck, s.Profile, s.GuardPages)
 	} else {
-		b.WriteString("slabtrack: release build: live objects are counted; their allocation sites are recorded only for the objects that pools with slab.WithSampling sample; rebuild with -tags slabdebug for every site\n")
+		b.WriteString("slabtrack: default build: live objects are counted; their allocation sites are recorded only for the objects that pools with slab.WithSampling sample; rebuild with -tags slabdebug for every site\n")
 	}
 	if guard.InUse() {
 		g := guard.Budget()

@@ -18,7 +18,7 @@ import (
 // stalled the pools' users for up to half a second.
 func TestReportOfManyObjectsTakesLittle(t *testing.T) {
 	if !debugBuild {
-		t.Skip("release builds keep no per-object records")
+		t.Skip("default builds keep no per-object records")
 	}
 	const n = 100_000
 	p := slab.New[Order](slab.WithName(t.Name()))

@@ -45,7 +45,7 @@ func TestPoolsQuarantinedCountsOnlyTheQuarantine(t *testing.T) {
 	if debugBuild {
 		want = 5 // the scope's three objects and the two freed, each waiting in the quarantine
 	} else {
-		require.Positive(t, r.Stats.ScopeFree, "the scope holds free slots, which a release build has no quarantine for")
+		require.Positive(t, r.Stats.ScopeFree, "the scope holds free slots, which a default build has no quarantine for")
 	}
 	assert.Equal(t, want, r.Quarantined, "only the slots in the debug quarantine count as quarantined")
 }

@@ -16,15 +16,15 @@ func Enabled() bool { return debugmode.Enabled }
 //	SLABTRACK_DEBUG="stack=16,sample=1,quarantine=1024,dropped=1,pprof=1,fp=1,guard=1,onviolation=log"
 //
 // stack, sample, quarantine, dropped, pprof, fp and guard set the Settings
-// fields StackDepth, SampleRate, Quarantine, DropCheck, Profile,
+// fields StackDepth, SampleEvery, Quarantine, DropCheck, Profile,
 // FramePointers and GuardPages (booleans as 0 or 1); onviolation=log installs
 // LogAndContinue(slog.Default()) and onviolation=panic keeps the default.
 // An unknown key or a bad value makes the program panic at start-up with a
 // message naming it. The variable is read by package slab's debug build,
-// whether or not the program imports tracker. Release builds never read it.
+// whether or not the program imports tracker. Default builds never read it.
 const EnvVar = "SLABTRACK_DEBUG"
 
-// Settings tune debug mode, for the whole process. Release builds ignore
+// Settings tune debug mode, for the whole process. Default builds ignore
 // them.
 //
 // Where debug settings live: Settings are process-wide, set at start-up
@@ -40,8 +40,8 @@ const EnvVar = "SLABTRACK_DEBUG"
 //   - StackDepth is the most frames recorded per allocation and free
 //     stack, at most 64. 0 records no stacks: reports then lack sites, and
 //     Alloc+Free costs far less. Default 16.
-//   - SampleRate records the allocation stack of one allocation in
-//     SampleRate, at random; free stacks are always recorded. Default 1.
+//   - SampleEvery records the allocation stack of one allocation in
+//     SampleEvery, at random; free stacks are always recorded. Default 1.
 //   - Quarantine is how many freed slots a pool holds, poisoned, before it
 //     reuses them, for pools built without slab.WithQuarantine. 0 reuses
 //     slots at once (they are still checked on reuse). Default 1024.
@@ -70,7 +70,7 @@ type Settings = debugmode.Settings
 const ProfileName = "github.com/slabtrack/slabtrack.live"
 
 // DefaultSettings returns the settings before Configure or EnvVar change
-// them: StackDepth 16, SampleRate 1, Quarantine 1024, FramePointers on.
+// them: StackDepth 16, SampleEvery 1, Quarantine 1024, FramePointers on.
 func DefaultSettings() Settings { return debugmode.Default() }
 
 // CurrentSettings returns the settings in force.

@@ -54,7 +54,7 @@ type Violation = violation.Violation
 
 // A Site is a group of leaked or live objects of one pool that share an
 // allocation stack: Pool, Type, Objects and Bytes count them, Stack is
-// where they were allocated (nil in release builds, which record no
+// where they were allocated (nil in default builds, which record no
 // stacks), MinAge and MaxAge bound their ages, and Dropped is set for
 // objects that the garbage collector found unreachable without Free (drop
 // detection) rather than still allocated.
@@ -99,11 +99,11 @@ const (
 	// see Settings.DropCheck). Matches ErrLeak.
 	Dropped Kind = violation.Dropped
 	// Unallocated: Free or RefOf of a pointer to a slot that the pool has
-	// never allocated since the slot's slab was made. Release builds
+	// never allocated since the slot's slab was made. Default builds
 	// cannot tell it from a double free and panic with slab.ErrDoubleFree,
 	// which it matches.
 	Unallocated Kind = violation.Unallocated
-	// RefOfFreed: RefOf of an object that was freed. Release builds
+	// RefOfFreed: RefOf of an object that was freed. Default builds
 	// panic with slab.ErrDoubleFree, which it matches.
 	RefOfFreed Kind = violation.RefOfFreed
 	// ForeignPointer: RefOf of a pointer the pool did not allocate.

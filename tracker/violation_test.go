@@ -37,7 +37,7 @@ func TestKindMatchesSentinels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
 			v := &tracker.Violation{Kind: tt.kind}
-			assert.ErrorIs(t, v, tt.err, "a %s matches the error release builds panic with for it", tt.kind)
+			assert.ErrorIs(t, v, tt.err, "a %s matches the error default builds panic with for it", tt.kind)
 			for _, other := range tests {
 				if other.err != tt.err {
 					assert.False(t, errors.Is(v, other.err), "a %s does not match %v", tt.kind, other.err)
@@ -104,7 +104,7 @@ func TestViolationSections(t *testing.T) {
 		lacks    []string
 	}{
 		{"another pool's Ref: no object, no sections",
-			tracker.Violation{Kind: tracker.StaleRef, Op: "Get", Call: call, Detail: "the Ref is from another pool"},
+			tracker.Violation{Kind: tracker.StaleRef, Op: "Deref", Call: call, Detail: "the Ref is from another pool"},
 			[]string{"used here (this call):\n    #0 main.use"},
 			[]string{"allocated here", "freed here", "no stack recorded"}},
 		{"double free with stacks off: the events happened, the stacks were not recorded",
@@ -154,7 +154,7 @@ func TestLeakReport(t *testing.T) {
 		"the SUMMARY totals the sites: %q", report)
 }
 
-// Release builds count live objects per pool: their report speaks of pools,
+// Default builds count live objects per pool: their report speaks of pools,
 // not of allocation sites they do not record.
 func TestLeakReportReleaseWording(t *testing.T) {
 	if debugBuild {
@@ -166,7 +166,7 @@ func TestLeakReportReleaseWording(t *testing.T) {
 	}}
 	report := v.Error()
 	assert.Contains(t, report, "\n3 object(s), 120 bytes of *main.Order (pool \"orders\") still allocated\n"+
-		"    (release builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n",
+		"    (default builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n",
 		"a pool's count is not called a site")
 	assert.NotContains(t, report, "allocated from", "no site is claimed")
 	assert.True(t, strings.HasSuffix(report, "SUMMARY: slabtrack: 5 object(s), 184 bytes leaked in 2 pool(s)."), "the SUMMARY counts pools: %q", report)

@@ -197,7 +197,7 @@ func TestRequestDecodesIntoTheScope(t *testing.T) {
 // makes, and the response's encoding are all in the scope.
 func TestScopeAllocatesOnlyItsScope(t *testing.T) {
 	if race.Enabled {
-		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a release build")
+		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a default build")
 	}
 	if tracker.Enabled() {
 		t.Skip("debug builds record every allocation in a scope")

@@ -12,7 +12,7 @@
 // and reuse-after-free (a write after free found when the slot is reused),
 // never-allocated, refof-freed, trimmed, other-pool-ref and exhausted.
 //
-// Without the tag, the release build's checks still catch the double free
+// Without the tag, the default build's checks still catch the double free
 // and the stale Ref, with a one-line error, and the leak check counts the
 // leaked objects.
 package main
@@ -53,7 +53,7 @@ func newDraft() *Order { return drafts.Alloc() }
 
 func openOrderRef() slab.Ref[Order]       { return orders.AllocRef() }
 func closeOrderRef(r slab.Ref[Order])     { orders.FreeRef(r) }
-func readTotal(r slab.Ref[Order]) float64 { return orders.Get(r).Total }
+func readTotal(r slab.Ref[Order]) float64 { return orders.Deref(r).Total }
 
 func closeOrder(o *Order) { orders.Free(o) }
 
@@ -89,7 +89,7 @@ func main() {
 	handling := flag.String("handler", "print", "what to do with each violation: print its report and go on; log it with tracker.LogAndContinue, as SLABTRACK_DEBUG=onviolation=log does; or default, the handling without a handler")
 	flag.Parse()
 	if !tracker.Enabled() {
-		fmt.Println("release build: rebuild with -tags slabdebug for reports with stacks")
+		fmt.Println("default build: rebuild with -tags slabdebug for reports with stacks")
 	}
 	switch *handling {
 	case "print": // print each report and go on, as a staging server would log it
@@ -109,7 +109,7 @@ func main() {
 			// the handler.
 			fmt.Println("(and the call panicked with the same report, having no object to return)")
 		default:
-			fmt.Println("panic:", r) // release builds panic with a plain error
+			fmt.Println("panic:", r) // default builds panic with a plain error
 		}
 	}()
 
@@ -137,7 +137,7 @@ func main() {
 					case *tracker.Violation:
 						fmt.Println("(and the goroutine panicked with the same report: it cannot go on past the access)")
 					default:
-						fmt.Println("panic:", r) // release builds zero freed objects: a nil dereference
+						fmt.Println("panic:", r) // default builds zero freed objects: a nil dereference
 					}
 				}()
 			}
@@ -219,7 +219,7 @@ func main() {
 		o := newOrder(4)
 		o.Total = 250
 		closeOrder(o)
-		// Release builds read 0 here, debug builds the poison; under
+		// Default builds read 0 here, debug builds the poison; under
 		// -asan, AddressSanitizer stops the program at the read.
 		fmt.Println("total:", totalOf(o)) //slabvet:ignore useafterfree the demo reads after free on purpose
 	default:

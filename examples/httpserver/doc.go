@@ -120,7 +120,7 @@
 //
 // -leak makes the handler take one AuditEvent per request from the pool
 // "request-log" with Pool.Alloc and never Free it; the server keeps serving
-// and logs the leak once a second. Release builds can only count the leaked
+// and logs the leak once a second. Default builds can only count the leaked
 // objects (Stats().Live); leakReport in leak.go is where a build with
 // -tags slabdebug is to print the tracker's report by allocation site.
 // GET /healthz shows the strategy's live object count; -pprof serves

@@ -50,7 +50,7 @@ func (d *leakDemo) check() {
 		return
 	}
 	d.reported.Store(live)
-	d.log.Warn("objects leaked", "pool", d.pool.Name(), "live", live, "report", report)
+	d.log.Warn("objects leaked", "pool", d.pool.Stats().Name, "live", live, "report", report)
 }
 
 // leakReport describes the objects of p that are still allocated. It is the

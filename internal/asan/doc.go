@@ -27,7 +27,7 @@
 // The mode's files are built only with -asan (build tag asan), and only
 // they use cgo. In every other build Enabled is false and the functions
 // are empty, so that callers' hooks, behind "if asan.Enabled", compile to
-// nothing and release builds link no C.
+// nothing and default builds link no C.
 //
 // # Concurrency
 //

@@ -31,7 +31,7 @@ const ProfileName = "github.com/slabtrack/slabtrack.live"
 // tracker.Settings, which is this type.
 type Settings struct {
 	StackDepth    int  // frames recorded per stack, in [0, stack.MaxDepth]
-	SampleRate    int  // one allocation stack in SampleRate is recorded; >= 1
+	SampleEvery   int  // one allocation stack in SampleEvery is recorded; >= 1
 	Quarantine    int  // freed slots held per pool before reuse; >= 0
 	DropCheck     bool // one heap object per Alloc, to find drops
 	Profile       bool // live objects in the pprof profile ProfileName
@@ -42,7 +42,7 @@ type Settings struct {
 // Default returns the settings before SLABTRACK_DEBUG or Configure change
 // them.
 func Default() Settings {
-	return Settings{StackDepth: 16, SampleRate: 1, Quarantine: 1024, FramePointers: true}
+	return Settings{StackDepth: 16, SampleEvery: 1, Quarantine: 1024, FramePointers: true}
 }
 
 // current holds the settings in force; nil means Default().
@@ -73,8 +73,8 @@ func (s Settings) check() error {
 	switch {
 	case s.StackDepth < 0 || s.StackDepth > stack.MaxDepth:
 		return fmt.Errorf("stack depth %d is outside [0, %d]", s.StackDepth, stack.MaxDepth)
-	case s.SampleRate < 1:
-		return fmt.Errorf("sample rate %d is below 1", s.SampleRate)
+	case s.SampleEvery < 1:
+		return fmt.Errorf("sample rate %d is below 1", s.SampleEvery)
 	case s.Quarantine < 0:
 		return fmt.Errorf("quarantine %d is negative", s.Quarantine)
 	}
@@ -127,7 +127,7 @@ func Parse(env string, base Settings) (s Settings, logMode bool, err error) {
 		case "stack":
 			s.StackDepth = n
 		case "sample":
-			s.SampleRate = n
+			s.SampleEvery = n
 		case "quarantine":
 			s.Quarantine = n
 		case "dropped":

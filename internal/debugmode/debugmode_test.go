@@ -15,9 +15,9 @@ func TestParse(t *testing.T) {
 		err     string
 	}{
 		{"", base, false, ""},
-		{"stack=32", Settings{StackDepth: 32, SampleRate: 1, Quarantine: 1024, FramePointers: true}, false, ""},
-		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1, fp=0", Settings{StackDepth: 8, SampleRate: 10, DropCheck: true, Profile: true}, false, ""},
-		{"guard=1", Settings{StackDepth: 16, SampleRate: 1, Quarantine: 1024, FramePointers: true, GuardPages: true}, false, ""},
+		{"stack=32", Settings{StackDepth: 32, SampleEvery: 1, Quarantine: 1024, FramePointers: true}, false, ""},
+		{"stack=8, sample=10, quarantine=0, dropped=1, pprof=1, fp=0", Settings{StackDepth: 8, SampleEvery: 10, DropCheck: true, Profile: true}, false, ""},
+		{"guard=1", Settings{StackDepth: 16, SampleEvery: 1, Quarantine: 1024, FramePointers: true, GuardPages: true}, false, ""},
 		{"guard=2", base, false, "want 0 or 1"},
 		{"onviolation=log", base, true, ""},
 		{"onviolation=panic", base, false, ""},

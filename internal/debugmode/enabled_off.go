@@ -2,6 +2,6 @@
 
 package debugmode
 
-// Enabled is false in release builds, which carry no debug mode and never
+// Enabled is false in default builds, which carry no debug mode and never
 // read EnvVar.
 const Enabled = false

@@ -15,7 +15,7 @@ var (
 	Exhausted      = errors.New("slab: pool exhausted")
 	StaleRef       = errors.New("slab: stale reference")
 	Scoped         = errors.New("slab: object belongs to a scope")
-	Released       = errors.New("slab: invalid scope")
+	InvalidScope   = errors.New("slab: invalid scope")
 	NilScope       = errors.New("slab: nil scope")
 	ScopeBusy      = errors.New("slab: concurrent use of one scope")
 	ScopeLimit     = errors.New("slab: scope memory limit reached")

@@ -95,7 +95,7 @@ func TestRegionIsAMappingOfItsOwn(t *testing.T) {
 		assert.Equal(t, uint64(0x6b6b_0000_0000), uint64(lo), "the kernel honoured the hint, so fault addresses start with 0x6b6b")
 	}
 	for i := range 1000 {
-		b := make([]byte, 16<<(i%12)) // small and large objects, many spans
+		b := make([]byte, 16<<(i%12)) // small and large objects, many slabs
 		a := uintptr(unsafe.Pointer(&b[0]))
 		require.False(t, a >= lo && a < hi, "heap object %#x lies outside the region", a)
 	}

@@ -24,7 +24,7 @@
 // Each slot starts on its own OS page and takes whole pages: Stride is the
 // object's size rounded up to the page size (4 KiB on amd64 and most arm64
 // kernels). A slab starts on an 8 KiB boundary and ends on one, so that it
-// owns whole pages of internal/spanmap's address map and can be registered
+// owns whole pages of internal/slabmap's address map and can be registered
 // there like a heap slab; objects sit at the start of their pages, so a
 // slot's address is Base + i*Stride.
 //

@@ -24,7 +24,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/guard"
 	"github.com/slabtrack/slabtrack/internal/poison"
 	"github.com/slabtrack/slabtrack/internal/race"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // point is a pointer-free type of 56 bytes.
@@ -54,8 +54,8 @@ func newSlab(t testing.TB, n int) *guard.Slab {
 func TestSlabLayout(t *testing.T) {
 	requireGuard(t)
 	s := newSlab(t, 3)
-	assert.Zero(t, s.Base()%spanmap.PageSize, "a slab starts on an 8 KiB page")
-	assert.Zero(t, s.Limit()%spanmap.PageSize, "and ends on one")
+	assert.Zero(t, s.Base()%slabmap.PageSize, "a slab starts on an 8 KiB page")
+	assert.Zero(t, s.Limit()%slabmap.PageSize, "and ends on one")
 	assert.Equal(t, guard.PageSize, s.Stride(), "a 56-byte object takes one OS page")
 	assert.Equal(t, int((s.Limit()-s.Base())/s.Stride()), s.Len(), "every whole slot of the 8 KiB pages is used")
 	assert.GreaterOrEqual(t, s.Len(), 3, "at least the slots asked for")
@@ -68,10 +68,10 @@ func TestSlabLayout(t *testing.T) {
 	for i := range s.Len() {
 		assert.Equal(t, int64(i), (*point)(s.Slot(i)).ID, "slots do not overlap")
 	}
-	span := &spanmap.Span{Base: s.Base(), Limit: s.Limit(), Pool: spanmap.NewPoolID()}
-	require.NoError(t, spanmap.Register(span), "a slab can be registered in the address map like a heap slab")
-	assert.Equal(t, span, spanmap.Lookup(s.Base()+s.Stride()+8), "and found there")
-	spanmap.Unregister(span)
+	slab := &slabmap.Slab{Base: s.Base(), Limit: s.Limit(), Pool: slabmap.NewPoolID()}
+	require.NoError(t, slabmap.Register(slab), "a slab can be registered in the address map like a heap slab")
+	assert.Equal(t, slab, slabmap.Lookup(s.Base()+s.Stride()+8), "and found there")
+	slabmap.Unregister(slab)
 
 	_, err := guard.NewSlab(0, 1, guard.Owner{})
 	assert.Error(t, err, "a zero size is refused")

@@ -10,7 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/slabtrack/slabtrack/internal/fault"
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // PageSize is the operating system's page size: the unit of protection,
@@ -69,7 +69,7 @@ func NewSlab(size uintptr, n int, o Owner) (*Slab, error) {
 	if uint64(n) > (1<<40)/uint64(stride) {
 		return nil, fmt.Errorf("guard: NewSlab(%d, %d): %d slots of %d bytes exceed 1 TiB", size, n, n, stride)
 	}
-	bytes := roundUp(uintptr(n)*stride, spanPage)
+	bytes := roundUp(uintptr(n)*stride, slabPage)
 	mem, err := takeMapping(bytes)
 	if err != nil {
 		return nil, err
@@ -88,8 +88,8 @@ func NewSlab(size uintptr, n int, o Owner) (*Slab, error) {
 	return s, nil
 }
 
-// spanPage is the page of internal/spanmap: a slab owns whole ones.
-const spanPage = spanmap.PageSize
+// slabPage is the page of internal/slabmap: a slab owns whole ones.
+const slabPage = slabmap.PageSize
 
 func roundUp(n, unit uintptr) uintptr { return (n + unit - 1) / unit * unit }
 
@@ -101,7 +101,7 @@ var (
 )
 
 // takeMapping returns bytes of zeroed, accessible memory aligned to
-// spanPage: a retired slab's mapping of that length, or a new one.
+// slabPage: a retired slab's mapping of that length, or a new one.
 func takeMapping(bytes uintptr) ([]byte, error) {
 	retiredMu.Lock()
 	if ms := retiredMaps[bytes]; len(ms) > 0 {
@@ -122,18 +122,18 @@ func takeMapping(bytes uintptr) ([]byte, error) {
 		return nil, ErrBudget
 	}
 	slack := uintptr(0)
-	if PageSize < spanPage {
-		slack = spanPage - PageSize
+	if PageSize < slabPage {
+		slack = slabPage - PageSize
 	}
 	raw, err := mmap(bytes + slack)
 	if err != nil {
 		uncharge(1)
 		return nil, fmt.Errorf("guard: mapping %d bytes: %w", bytes+slack, err)
 	}
-	// Keep the spanPage-aligned part and unmap the rest, which was never
+	// Keep the slabPage-aligned part and unmap the rest, which was never
 	// handed out, so that the slab is one mapping.
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
-	head := roundUp(addr, spanPage) - addr
+	head := roundUp(addr, slabPage) - addr
 	if err := errors.Join(unmap(addr, head), unmap(addr+head+bytes, slack-head)); err != nil {
 		return nil, fmt.Errorf("guard: trimming a new slab: %w", err)
 	}

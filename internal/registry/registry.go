@@ -25,14 +25,14 @@ type Pool interface {
 	LiveObjects(dst []Object) []Object
 	// LiveSlots sets the bit of every slot that holds a live object in dst
 	// (bit k of word k/64 is the pool-wide slot k) and returns it, grown as
-	// needed. Every build can: it is what release builds know of objects.
+	// needed. Every build can: it is what default builds know of objects.
 	LiveSlots(dst []uint64) []uint64
 	// Dropped appends a record of every object that became unreachable
 	// without Free (debug builds with drop detection; others append nothing).
 	Dropped(dst []Object) []Object
 	// CheckQuarantine verifies the poison of every slot in the pool's
 	// quarantine and returns the writes after free found (each a
-	// *violation.Violation; an error here, so that release builds, which
+	// *violation.Violation; an error here, so that default builds, which
 	// find none, do not link the report code), poisoning the slots again
 	// so that each is found once. It reports nothing itself: the caller
 	// does.
@@ -103,7 +103,7 @@ type Counters struct {
 	Type string  // *T, the type of the pool's objects, such as "*main.Order"
 	Size uintptr // bytes per object
 	// Quarantined is the number of freed slots held in the debug
-	// quarantine, or on their way out of it; 0 in release builds, which
+	// quarantine, or on their way out of it; 0 in default builds, which
 	// have none. Free slots held by caches and scopes are not counted.
 	Quarantined int
 }

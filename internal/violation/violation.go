@@ -176,7 +176,7 @@ type Violation struct {
 
 	// Op names the call that committed the violation, or, for a write
 	// after free, the call that found it: "Free", "FreeRef", "RefOf",
-	// "Get", "Alloc", "Check", "Trim".
+	// "Deref", "Alloc", "Check", "Trim".
 	Op string
 
 	// Alloc is where the object was allocated, Free where it was freed,
@@ -194,7 +194,7 @@ type Violation struct {
 	// Sites groups the objects of a Leak report by allocation stack.
 	Sites []Site
 
-	// Err is the error that the call panics with in release builds,
+	// Err is the error that the call panics with in default builds,
 	// worded with what the debug build knows; it wraps the same sentinel
 	// error, and its message is the report's first line. Nil for writes
 	// after free, dropped objects and leaks.
@@ -207,7 +207,7 @@ type Site struct {
 	Pool, Type string
 	Objects    int
 	Bytes      int64
-	// Stack is where the objects were allocated; nil in release builds,
+	// Stack is where the objects were allocated; nil in default builds,
 	// which record no stacks.
 	Stack Stack
 	// MinAge and MaxAge bound the objects' ages.
@@ -215,7 +215,7 @@ type Site struct {
 	// Dropped is set for objects that the GC found unreachable without
 	// Free (drop detection), rather than still allocated.
 	Dropped bool
-	// Sampled is, in release builds, the number of the site's objects
+	// Sampled is, in default builds, the number of the site's objects
 	// whose allocation a pool that samples (WithSampling) recorded, each
 	// standing for about the sampling period of them: Objects and Bytes
 	// are then estimates, and a leak report's totals leave them out,
@@ -334,7 +334,7 @@ func (v *Violation) callLabel() string {
 	switch v.Op {
 	case "RefOf":
 		return "passed to RefOf here (this call)"
-	case "Get":
+	case "Deref":
 		return "used here (this call)"
 	case "":
 		if v.Kind == StaleRef {
@@ -488,12 +488,12 @@ func (v *Violation) writeLeaks(b *strings.Builder) {
 			fmt.Fprintf(b, "\n%d %s, %d bytes of %s (pool %q)", s.Objects, what, s.Bytes, s.Type, s.Pool)
 		}
 		if len(s.Stack) == 0 && s.Sampled == 0 && !debugmode.Enabled {
-			// Release builds count the live objects of each pool, and
+			// Default builds count the live objects of each pool, and
 			// record where the ones a pool samples were allocated.
 			if sampled[s.Pool+"\x00"+s.Type] {
 				b.WriteString(" still allocated\n    (the pool samples: the sites below are those of its sampled objects; rebuild with -tags slabdebug for every site)\n")
 			} else {
-				b.WriteString(" still allocated\n    (release builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n")
+				b.WriteString(" still allocated\n    (default builds record where objects were allocated only for pools that sample (slab.WithSampling): rebuild with -tags slabdebug for the sites)\n")
 			}
 			continue
 		}

@@ -47,7 +47,7 @@ func Name(name string) Option { return func(c *config) { c.name = name } }
 // MaxBytes). Everything allocated in the scope must therefore not outlive
 // next: not in a goroutine that runs on after it, not in a response written
 // later, not in a cache. A goroutine that does call into the scope after
-// next returned gets a panic wrapping slab.ErrReleased, never the next
+// next returned gets a panic wrapping slab.ErrInvalidScope, never the next
 // request's memory; objects it took before and uses after are a use after
 // release, which builds with -tags slabdebug or -asan report.
 //
@@ -67,7 +67,7 @@ func Name(name string) Option { return func(c *config) { c.name = name } }
 //     TimeoutHandler runs it on. Inside it (slabhttp.Middleware(
 //     http.TimeoutHandler(h, ...))) is not: TimeoutHandler returns at the
 //     timeout while h runs on, the middleware releases the scope, and h's
-//     next call into it panics with ErrReleased, which TimeoutHandler
+//     next call into it panics with ErrInvalidScope, which TimeoutHandler
 //     swallows; h's use of objects it allocated before is a use after
 //     release.
 //   - A handler that hijacks the connection (http.Hijacker) and serves it
@@ -82,7 +82,7 @@ func Name(name string) Option { return func(c *config) { c.name = name } }
 // A handler that reads a freed object, an object of this request's scope
 // kept past a Release or an object freed by another request, faults at the
 // access in builds that poison or guard freed objects (-tags slabdebug;
-// slab.WithGuardSampling in release builds): the middleware turns the fault
+// slab.WithGuardSampling in default builds): the middleware turns the fault
 // into a *tracker.Violation naming the line that read, the Free and the
 // allocation (tracker.CatchFaults), hands it to the tracker's
 // ViolationHandler if one is set, and panics with it, which net/http
@@ -99,7 +99,7 @@ func Middleware(next http.Handler, opts ...Option) http.Handler {
 	}
 	scopes := &slab.ScopePool{Name: c.name, MaxBytes: c.maxBytes}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, s := scopes.WithContext(r.Context())
+		ctx, s := scopes.GetContext(r.Context())
 		defer scopes.Put(s)
 		defer answerLimit(w)
 		// A read of a freed object faults at the access where the pools

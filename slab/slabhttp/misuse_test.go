@@ -119,7 +119,7 @@ func inUse(name string) int64 {
 
 // TestGoroutineOutlivingItsHandler: a handler starts a goroutine that keeps
 // allocating in the request's scope after the handler returned, the
-// commonest such bug. Each late call panics with ErrReleased; the requests
+// commonest such bug. Each late call panics with ErrInvalidScope; the requests
 // served meanwhile see none of it; once the goroutines are done nothing is
 // left taken.
 func TestGoroutineOutlivingItsHandler(t *testing.T) {
@@ -147,7 +147,7 @@ func TestGoroutineOutlivingItsHandler(t *testing.T) {
 				switch {
 				case err == nil:
 					allocated.Add(1)
-				case errors.Is(err, slab.ErrReleased):
+				case errors.Is(err, slab.ErrInvalidScope):
 					released.Add(1)
 					return
 				case errors.Is(err, slab.ErrScopeBusy):
@@ -178,8 +178,8 @@ func TestGoroutineOutlivingItsHandler(t *testing.T) {
 	late.Wait()
 	stop()
 	assert.Empty(t, bad, "no request saw a late goroutine's allocations")
-	assert.Nil(t, other.Load(), "the late goroutines got no error but ErrReleased and ErrScopeBusy")
-	assert.Positive(t, released.Load(), "late calls panic with ErrReleased")
+	assert.Nil(t, other.Load(), "the late goroutines got no error but ErrInvalidScope and ErrScopeBusy")
+	assert.Positive(t, released.Load(), "late calls panic with ErrInvalidScope")
 	assert.Zero(t, inUse("late-goroutines"), "every request's scope was put back")
 	assert.Zero(t, p.Stats().Live, "nothing stays live after the load")
 }
@@ -187,7 +187,7 @@ func TestGoroutineOutlivingItsHandler(t *testing.T) {
 // TestTimeoutHandlerCompositions: http.TimeoutHandler outside the
 // middleware keeps the timed-out handler's scope until it returns; inside
 // it, the middleware releases the scope at the timeout, and the handler's
-// later calls panic with ErrReleased (swallowed by TimeoutHandler) instead
+// later calls panic with ErrInvalidScope (swallowed by TimeoutHandler) instead
 // of allocating in another request's scope.
 func TestTimeoutHandlerCompositions(t *testing.T) {
 	p := slab.New[item]()
@@ -201,7 +201,7 @@ func TestTimeoutHandlerCompositions(t *testing.T) {
 		for range 50 {
 			func() {
 				defer func() {
-					if err, _ := recover().(error); errors.Is(err, slab.ErrReleased) {
+					if err, _ := recover().(error); errors.Is(err, slab.ErrInvalidScope) {
 						lateErrs.Add(1)
 					}
 				}()
@@ -240,7 +240,7 @@ func TestTimeoutHandlerCompositions(t *testing.T) {
 			require.Eventually(t, func() bool { return inUse(name) == 0 }, 10*time.Second, time.Millisecond, "the timed-out handlers' scopes are put back")
 			assert.Empty(t, bad, "no innocent request saw the timed-out handler's allocations")
 			if tc.inside {
-				assert.Positive(t, lateErrs.Load(), "the timed-out handler's calls after the timeout panic with ErrReleased")
+				assert.Positive(t, lateErrs.Load(), "the timed-out handler's calls after the timeout panic with ErrInvalidScope")
 			} else {
 				assert.Zero(t, lateErrs.Load(), "the timed-out handler keeps its scope until it returns")
 			}

@@ -36,7 +36,7 @@ import (
 // error wrapping slab.ErrScopeLimit.
 //
 // Unmarshal panics with an error wrapping slab.ErrNilScope if s is nil,
-// slab.ErrReleased if its ScopePool took it back, and slab.ErrScopeBusy if
+// slab.ErrInvalidScope if its ScopePool took it back, and slab.ErrScopeBusy if
 // another goroutine is using s: s is used by the call alone, from its start
 // to its end.
 func Unmarshal(s *slab.Scope, data []byte, v any) error {

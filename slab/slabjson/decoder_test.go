@@ -138,7 +138,7 @@ func TestUnmarshalPanicsWithoutAScope(t *testing.T) {
 		want error
 	}{
 		"nil scope":   {func() { _ = slabjson.Unmarshal(nil, []byte(`1`), &n) }, slab.ErrNilScope},
-		"ended scope": {func() { _ = slabjson.Unmarshal(ended, []byte(`1`), &n) }, slab.ErrReleased},
+		"ended scope": {func() { _ = slabjson.Unmarshal(ended, []byte(`1`), &n) }, slab.ErrInvalidScope},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var err error

@@ -66,7 +66,7 @@ func FuzzAllocationBound(f *testing.F) {
 	f.Add([]byte(`{"Items":[{},{},{},{},{},{},{},{},{},{},{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if race.Enabled || tracker.Enabled() {
-			t.Skip("allocation counts are those of release builds")
+			t.Skip("allocation counts are those of default builds")
 		}
 		for _, sh := range boundShapes {
 			// The least of three calls: the first of a decoding state, or

@@ -13,7 +13,7 @@ import (
 func skipAllocsUnlessRelease(t *testing.T) {
 	t.Helper()
 	if race.Enabled {
-		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a release build")
+		t.Skip("the race detector makes sync.Pool drop pooled states at random, so allocation counts are not those of a default build")
 	}
 	if tracker.Enabled() {
 		t.Skip("debug builds record a stack for every allocation in a scope")

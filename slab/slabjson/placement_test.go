@@ -79,7 +79,7 @@ func regions(v reflect.Value, path string, out *[]region) {
 // TestDecodedValueLivesInTheScope decodes a bid request, lists the memory
 // it refers to (every string, nested object and slice, raw value, at any
 // depth), releases the scope and shows that each region was the scope's:
-// Release zeroes it (release builds), or poisons it or protects its pages
+// Release zeroes it (default builds), or poisons it or protects its pages
 // (debug builds), where memory of the heap would still hold the request.
 // Reused, the scope hands the same memory to the next request, which the
 // old value then reads.

@@ -33,8 +33,8 @@
 //	slabtrack.pool.allocations         Counter {allocation}
 //	slabtrack.pool.frees               Counter {free}
 //	slabtrack.pool.exhausted           Counter {allocation}: refused with ErrExhausted
-//	slabtrack.pool.slabs.released      Counter {slab}
-//	slabtrack.pool.memory.released     Counter By
+//	slabtrack.pool.slabs.trimmed      Counter {slab}
+//	slabtrack.pool.memory.trimmed     Counter By
 //	slabtrack.pool.guard.fallbacks     Counter {free}
 //
 // Per ScopePool:

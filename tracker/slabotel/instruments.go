@@ -46,7 +46,7 @@ type instruments struct {
 	limit metric.Int64ObservableGauge         // bounded pools only
 	scope []scopeInstrument                   // of each ScopePool
 
-	// Debug builds only; nil in release builds, which count neither.
+	// Debug builds only; nil in default builds, which count neither.
 	quarantined metric.Int64ObservableUpDownCounter
 	violations  metric.Int64ObservableCounter
 	kinds       []attribute.KeyValue
@@ -120,12 +120,12 @@ func Register(mp metric.MeterProvider) (metric.Registration, error) {
 			counter("slabtrack.pool.exhausted", "{allocation}",
 				"Allocations refused because the pool's bound (WithMaxObjects) was reached: ErrExhausted returned or panicked with.",
 				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Exhausted) }),
-			counter("slabtrack.pool.slabs.released", "{slab}",
+			counter("slabtrack.pool.slabs.trimmed", "{slab}",
 				"Empty slabs handed back to the garbage collector, by Trim or the automatic trim.",
-				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Released) }),
-			counter("slabtrack.pool.memory.released", "By",
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.Trimmed) }),
+			counter("slabtrack.pool.memory.trimmed", "By",
 				"Bytes of slot memory in the slabs handed back to the garbage collector.",
-				func(r *tracker.PoolReport) int64 { return int64(r.Stats.ReleasedBytes) }),
+				func(r *tracker.PoolReport) int64 { return int64(r.Stats.TrimmedBytes) }),
 			counter("slabtrack.pool.guard.fallbacks", "{free}",
 				"Frees of objects on guard pages that could not be protected, because the kernel's map count (its share of it) was spent.",
 				func(r *tracker.PoolReport) int64 { return int64(r.Stats.GuardFallbacks) }),
@@ -150,7 +150,7 @@ func Register(mp metric.MeterProvider) (metric.Registration, error) {
 	}
 	in.scope = []scopeInstrument{
 		scopeUpDown("slabtrack.scope_pool.scopes.in_use", "{scope}",
-			"Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.",
+			"Scopes got from the ScopePool (Get, GetContext) and not yet put back: the requests in flight.",
 			func(s *slab.ScopePoolStats) int64 { return s.InUse }),
 		scopeCounter("slabtrack.scope_pool.scopes", "{scope}",
 			"Scopes got from the ScopePool.",

@@ -25,7 +25,7 @@ type Collector struct {
 	limit *prometheus.Desc // slabtrack_objects_limit, bounded pools only
 	scope []scopeMetric    // of each ScopePool
 
-	// Debug builds only; nil in release builds, which count neither.
+	// Debug builds only; nil in default builds, which count neither.
 	quarantined *prometheus.Desc
 	violations  *prometheus.Desc
 	kinds       []string
@@ -118,12 +118,12 @@ func NewCollector() *Collector {
 			counter("slabtrack_exhausted_total",
 				"Allocations refused because the pool's bound (WithMaxObjects) was reached: ErrExhausted returned or panicked with.",
 				func(r *tracker.PoolReport) float64 { return float64(r.Stats.Exhausted) }),
-			counter("slabtrack_slabs_released_total",
+			counter("slabtrack_slabs_trimmed_total",
 				"Empty slabs handed back to the garbage collector, by Trim or the automatic trim.",
-				func(r *tracker.PoolReport) float64 { return float64(r.Stats.Released) }),
-			counter("slabtrack_released_bytes_total",
+				func(r *tracker.PoolReport) float64 { return float64(r.Stats.Trimmed) }),
+			counter("slabtrack_trimmed_bytes_total",
 				"Bytes of slot memory in the slabs handed back to the garbage collector.",
-				func(r *tracker.PoolReport) float64 { return float64(r.Stats.ReleasedBytes) }),
+				func(r *tracker.PoolReport) float64 { return float64(r.Stats.TrimmedBytes) }),
 			counter("slabtrack_guard_fallbacks_total",
 				"Frees of objects on guard pages that could not be protected, because the kernel's map count (its share of it) was spent.",
 				func(r *tracker.PoolReport) float64 { return float64(r.Stats.GuardFallbacks) }),
@@ -139,7 +139,7 @@ func NewCollector() *Collector {
 	}
 	c.scope = []scopeMetric{
 		scope("slabtrack_scopes_in_use",
-			"Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.",
+			"Scopes got from the ScopePool (Get, GetContext) and not yet put back: the requests in flight.",
 			prometheus.GaugeValue, func(s *slab.ScopePoolStats) float64 { return float64(s.InUse) }),
 		scope("slabtrack_scopes_total",
 			"Scopes got from the ScopePool.",

@@ -76,8 +76,8 @@ func exposition(r tracker.PoolReport) string {
 	series("slabtrack_allocations_total", "counter", "Objects allocated from the pool: Alloc, TryAlloc, AllocRef, AllocIn and NewIn.", st.Allocs)
 	series("slabtrack_frees_total", "counter", "Objects returned to the pool: Free, FreeRef, and the objects of released scopes.", st.Frees)
 	series("slabtrack_exhausted_total", "counter", "Allocations refused because the pool's bound (WithMaxObjects) was reached: ErrExhausted returned or panicked with.", st.Exhausted)
-	series("slabtrack_slabs_released_total", "counter", "Empty slabs handed back to the garbage collector, by Trim or the automatic trim.", st.Released)
-	series("slabtrack_released_bytes_total", "counter", "Bytes of slot memory in the slabs handed back to the garbage collector.", st.ReleasedBytes)
+	series("slabtrack_slabs_trimmed_total", "counter", "Empty slabs handed back to the garbage collector, by Trim or the automatic trim.", st.Trimmed)
+	series("slabtrack_trimmed_bytes_total", "counter", "Bytes of slot memory in the slabs handed back to the garbage collector.", st.TrimmedBytes)
 	series("slabtrack_guard_fallbacks_total", "counter", "Frees of objects on guard pages that could not be protected, because the kernel's map count (its share of it) was spent.", st.GuardFallbacks)
 	inSlabs := st.Capacity - st.Live - st.Cached - st.ScopeFree - st.Retired - int64(r.Quarantined)
 	series("slabtrack_free_slots", "gauge", "Free slots, by holder: per-P caches (cache), scopes, for their next AllocIn (scope), and the slabs themselves (slab).", nil,
@@ -103,7 +103,7 @@ func scopeExposition(s slab.ScopePoolStats) string {
 	series := func(name, typ, help string, value any) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s{scope_pool=%q} %v\n", name, help, name, typ, name, s.Name, value)
 	}
-	series("slabtrack_scopes_in_use", "gauge", "Scopes got from the ScopePool (Get, WithContext) and not yet put back: the requests in flight.", s.InUse)
+	series("slabtrack_scopes_in_use", "gauge", "Scopes got from the ScopePool (Get, GetContext) and not yet put back: the requests in flight.", s.InUse)
 	series("slabtrack_scopes_total", "counter", "Scopes got from the ScopePool.", s.Gets)
 	series("slabtrack_scope_bytes", "gauge", "Memory the scopes in use have taken so far, counted as ScopePool.MaxBytes counts it.", s.InUseBytes)
 	series("slabtrack_scope_allocated_bytes_total", "counter", "Bytes of objects, slices, strings and values handed out by the scopes put back; over slabtrack_scopes_total, what a request allocates.", s.AllocatedBytes)

@@ -32,8 +32,8 @@
 //	slabtrack_allocations_total     objects allocated
 //	slabtrack_frees_total           objects freed, those of released scopes included
 //	slabtrack_exhausted_total       allocations refused with ErrExhausted
-//	slabtrack_slabs_released_total  empty slabs handed back to the garbage collector
-//	slabtrack_released_bytes_total  their bytes
+//	slabtrack_slabs_trimmed_total  empty slabs handed back to the garbage collector
+//	slabtrack_trimmed_bytes_total  their bytes
 //	slabtrack_guard_fallbacks_total frees on guard pages that could not be protected
 //
 // Per ScopePool (ScopePool.Name; the middleware of slab/slabhttp names its

@@ -49,7 +49,7 @@ func TestHandler(t *testing.T) {
 		assert.Contains(t, text, "allocOrder", "the site names the allocating function")
 		assert.Contains(t, text, "violations reported: ", "the report lists the violations reported so far")
 	} else {
-		assert.Contains(t, text, "rebuild with -tags slabdebug", "release builds say how to get the sites")
+		assert.Contains(t, text, "rebuild with -tags slabdebug", "default builds say how to get the sites")
 	}
 }
 
@@ -69,7 +69,7 @@ func freeBill(p *slab.Pool[Bill], x *Bill) { p.Free(x) }
 //slabvet:ignore useafterfree the test writes after free for the report on purpose
 func TestHandlerDoesNotStealViolations(t *testing.T) {
 	if !tracker.Enabled() {
-		t.Skip("release builds have no quarantine: nothing to find or steal")
+		t.Skip("default builds have no quarantine: nothing to find or steal")
 	}
 	var got []*tracker.Violation
 	prev := tracker.SetHandler(func(v *tracker.Violation) {

@@ -27,7 +27,7 @@ comment), or, for an object from AllocIn, its scope's Release, its
 ScopePool's Put, or a function that releases the scope. It reports a
 second Free of the same value, an explicit Free of a value that a deferred
 Free also frees, and a Free run in every iteration of a loop on a value
-made before the loop. For a slab.Ref, Get, RefOf and FreeRef after FreeRef
+made before the loop. For a slab.Ref, Deref, RefOf and FreeRef after FreeRef
 are reported: they panic with ErrStaleRef.
 
 It also reports a read of a slice's elements after a loop over its indexes
@@ -200,7 +200,7 @@ func checkClosures(env *lifetime.Env, rep *lifetime.Reporter, fn *ssa.Function, 
 
 // recovers reports whether fn defers a function that calls recover: a
 // function literal that recovers its own panic is a test of that panic
-// (func() { defer func() { err = recover() }(); p.Get(stale) }()), which
+// (func() { defer func() { err = recover() }(); p.Deref(stale) }()), which
 // commits the bug on purpose.
 func recovers(fn *ssa.Function) bool {
 	for _, b := range fn.Blocks {

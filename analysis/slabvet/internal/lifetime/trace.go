@@ -559,7 +559,7 @@ func (tr *tracer) visitCall(in ssa.CallInstruction, v ssa.Value, c Class, m bool
 			case (api.Role == slabapi.Free || api.Role == slabapi.FreeRef) && i == api.Arg && c&Direct != 0:
 				e := mark(tr.event(in, Freed, v, ""))
 				e.Callee = callee
-			case (api.Role == slabapi.Get || api.Role == slabapi.RefOf) && i == api.Arg:
+			case (api.Role == slabapi.Deref || api.Role == slabapi.RefOf) && i == api.Arg:
 				if call, ok := in.(*ssa.Call); ok {
 					tr.add(call, Direct, false)
 				}

@@ -79,7 +79,7 @@ func (env *Env) UseOf(in ssa.Instruction, u ssa.Value, ref bool) UseKind {
 					switch api.Role {
 					case slabapi.Free, slabapi.FreeRef:
 						return FreeUse
-					case slabapi.Get, slabapi.RefOf:
+					case slabapi.Deref, slabapi.RefOf:
 						return Use
 					}
 				}

@@ -28,8 +28,8 @@ const (
 	Free
 	// FreeRef frees the object that the Ref argument refers to.
 	FreeRef
-	// Get returns the object that the Ref argument refers to.
-	Get
+	// Deref returns the object that the Ref argument refers to.
+	Deref
 	// RefOf returns a Ref to the object argument.
 	RefOf
 	// AllocIn returns, as its first result, memory owned by the *Scope
@@ -64,7 +64,7 @@ var Table = []Entry{
 	{SlabPath, "Pool", "AllocRef", AllocRef},
 	{SlabPath, "Pool", "Free", Free},
 	{SlabPath, "Pool", "FreeRef", FreeRef},
-	{SlabPath, "Pool", "Get", Get},
+	{SlabPath, "Pool", "Deref", Deref},
 	{SlabPath, "Pool", "RefOf", RefOf},
 	{SlabPath, "Pool", "AllocIn", AllocIn},
 	{SlabPath, "Pool", "TryAllocIn", AllocIn},
@@ -144,7 +144,7 @@ func Lookup(fn *types.Func) (Func, bool) {
 			f.Scope = i + off
 		case f.Arg < 0 && e.Role == DecodeIn && types.IsInterface(t):
 			f.Arg = i + off
-		case f.Arg < 0 && (e.Role == Free || e.Role == FreeRef || e.Role == Get || e.Role == RefOf):
+		case f.Arg < 0 && (e.Role == Free || e.Role == FreeRef || e.Role == Deref || e.Role == RefOf):
 			f.Arg = i + off
 		}
 	}

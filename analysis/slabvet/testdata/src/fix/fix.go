@@ -34,7 +34,7 @@ func earlyReturn() error {
 
 func refNeverFreed() {
 	r := orders.AllocRef()
-	orders.Get(r).ID = 2
+	orders.Deref(r).ID = 2
 } // want "the function may end without freeing r"
 
 func inLoop(n int) {

@@ -51,7 +51,7 @@ func lostTryAlloc() error {
 // case lostfree: a Ref that an early return loses.
 func lostRef(bad bool) {
 	r := orders.AllocRef()
-	orders.Get(r).ID = 3
+	orders.Deref(r).ID = 3
 	if bad {
 		return // want "lostfree: this return statement may be reached without freeing r"
 	}
@@ -349,7 +349,7 @@ func okFailedTest(t *testing.T) {
 func okRefDeferred() int {
 	r := orders.AllocRef()
 	defer orders.FreeRef(r)
-	return orders.Get(r).ID
+	return orders.Deref(r).ID
 }
 
 // case ok: Refs kept in a map.

@@ -85,7 +85,7 @@ func uafRefDouble() {
 func uafRefGet() int {
 	r := orders.AllocRef()
 	orders.FreeRef(r)
-	return orders.Get(r).ID // want "useafterfree: r is used after it was freed on line"
+	return orders.Deref(r).ID // want "useafterfree: r is used after it was freed on line"
 }
 
 // case useafterfree: a scoped object used after Release.
@@ -109,7 +109,7 @@ func uafRefOfPointer() {
 	o := orders.Alloc()
 	r := orders.RefOf(o)
 	orders.FreeRef(r)
-	orders.Get(r).ID = 2 // want "useafterfree: r is used after it was freed on line"
+	orders.Deref(r).ID = 2 // want "useafterfree: r is used after it was freed on line"
 }
 
 // case useafterfree: a closure called after Free uses the object.

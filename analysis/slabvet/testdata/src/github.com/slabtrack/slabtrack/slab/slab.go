@@ -46,7 +46,7 @@ func (p *Pool[T]) TryAlloc() (*T, error)                      { return new(T), n
 func (p *Pool[T]) Free(x *T)                                  {}
 func (p *Pool[T]) AllocRef() Ref[T]                           { return Ref[T]{} }
 func (p *Pool[T]) FreeRef(r Ref[T])                           {}
-func (p *Pool[T]) Get(r Ref[T]) *T                            { return new(T) }
+func (p *Pool[T]) Deref(r Ref[T]) *T                          { return new(T) }
 func (p *Pool[T]) RefOf(x *T) Ref[T]                          { return Ref[T]{} }
 func (p *Pool[T]) AllocIn(s *Scope) *T                        { return new(T) }
 func (p *Pool[T]) TryAllocIn(s *Scope) (*T, error)            { return new(T), nil }

@@ -7,21 +7,21 @@ import (
 	"github.com/slabtrack/slabtrack/internal/registry"
 )
 
-// tracked is the face a Pool shows to process-wide visitors (the automatic
+// registered is the face a Pool shows to process-wide visitors (the automatic
 // trim and package tracker, through internal/registry). It is the Pool
 // itself under another type, so that these methods stay out of Pool's API.
-type tracked[T any] Pool[T]
+type registered[T any] Pool[T]
 
-func (t *tracked[T]) pool() *Pool[T] { return (*Pool[T])(t) }
+func (t *registered[T]) pool() *Pool[T] { return (*Pool[T])(t) }
 
-func (t *tracked[T]) Name() string     { return t.owner.name }
-func (t *tracked[T]) TypeName() string { return t.owner.typeName }
-func (t *tracked[T]) onGC()            { t.pool().onGC() }
+func (t *registered[T]) Name() string     { return t.owner.name }
+func (t *registered[T]) TypeName() string { return t.owner.typeName }
+func (t *registered[T]) onGC()            { t.pool().onGC() }
 
 // Counters returns the pool's identity and its quarantine's length. The
 // quarantine alone: the free slots that scopes hold (heldLocked counts
 // them too) are neither live nor quarantined.
-func (t *tracked[T]) Counters() registry.Counters {
+func (t *registered[T]) Counters() registry.Counters {
 	p := t.pool()
 	p.mu.Lock()
 	quarantined := p.debugHeldLocked()
@@ -37,9 +37,9 @@ func (t *tracked[T]) Counters() registry.Counters {
 
 // Stats returns the pool's Stats, for package tracker, which finds it on
 // the registered pool by this method.
-func (t *tracked[T]) Stats() Stats { return t.pool().Stats() }
+func (t *registered[T]) Stats() Stats { return t.pool().Stats() }
 
-func (t *tracked[T]) LiveObjects(dst []registry.Object) []registry.Object {
+func (t *registered[T]) LiveObjects(dst []registry.Object) []registry.Object {
 	p := t.pool()
 	if p.sample != nil {
 		dst = p.sample.objects(dst)
@@ -49,7 +49,7 @@ func (t *tracked[T]) LiveObjects(dst []registry.Object) []registry.Object {
 
 // EachLiveObject calls fn with a record of each live object, as
 // LiveObjects appends them, without a slice of them all.
-func (t *tracked[T]) EachLiveObject(fn func(registry.Object)) {
+func (t *registered[T]) EachLiveObject(fn func(registry.Object)) {
 	p := t.pool()
 	if p.sample != nil {
 		for _, o := range p.sample.objects(nil) {
@@ -59,17 +59,17 @@ func (t *tracked[T]) EachLiveObject(fn func(registry.Object)) {
 	p.debugEachLive(fn)
 }
 
-func (t *tracked[T]) Dropped(dst []registry.Object) []registry.Object {
+func (t *registered[T]) Dropped(dst []registry.Object) []registry.Object {
 	return t.pool().debugDropped(dst)
 }
 
-func (t *tracked[T]) CheckQuarantine() []error { return t.pool().debugCheckQuarantine() }
+func (t *registered[T]) CheckQuarantine() []error { return t.pool().debugCheckQuarantine() }
 
 // DescribeFault describes slot for a report of a fault on a freed object
 // (registry.FaultDescriber): in debug builds a slot of the pool, whose
 // reference words Free poisoned or whose guard page it protected; in
-// release builds a slot of the guard ring of WithGuardSampling.
-func (t *tracked[T]) DescribeFault(slot int, serial uint32) registry.FaultSlot {
+// default builds a slot of the guard ring of WithGuardSampling.
+func (t *registered[T]) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 	p := t.pool()
 	if debugMode {
 		return p.debugDescribeFault(slot, serial)
@@ -84,10 +84,10 @@ func (t *tracked[T]) DescribeFault(slot int, serial uint32) registry.FaultSlot {
 // allocated by Alloc or handed out in a scope, and returns dst, grown as
 // needed: bit k of word k/64 is pool-wide slot k. The free slots that
 // scopes hold for their next AllocIn are marked stateScoped too, but hold
-// no object: their bits are cleared. Release builds keep no record per
+// no object: their bits are cleared. Default builds keep no record per
 // object; this is what they can tell of a pool's objects, for Find and
 // tracker.IgnoreCurrent.
-func (t *tracked[T]) LiveSlots(dst []uint64) []uint64 {
+func (t *registered[T]) LiveSlots(dst []uint64) []uint64 {
 	p := t.pool()
 	table := *p.refTable.Load()
 	for pos := range table {

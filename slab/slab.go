@@ -6,7 +6,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 
-	"github.com/slabtrack/slabtrack/internal/spanmap"
+	"github.com/slabtrack/slabtrack/internal/slabmap"
 )
 
 // Slot states, one byte per slot in word.state. The byte is written only by
@@ -14,7 +14,7 @@ import (
 // that owns it), so neighbouring slots are marked from different goroutines
 // without atomics: a bitset word could not be shared that way.
 //
-// The life of a slot, in release builds:
+// The life of a slot, in default builds:
 //
 //	                  (a)
 //	+-----------+ -------------> +--------------+    (c)    +--------------+
@@ -82,9 +82,9 @@ const (
 // isLive reports whether a slot in state st is an object that Free takes.
 func isLive(st uint8) bool { return st == stateLive || st == stateSampled }
 
-// A span is one slab: a contiguous array of slots and the bookkeeping of which
+// A slab is one slab: a contiguous array of slots and the bookkeeping of which
 // are assigned.
-type span[T any] struct {
+type slab[T any] struct {
 	// mem holds the slots. It is ordinary Go memory, so the GC scans the
 	// pointer fields of T; freed slots are zeroed with typed stores.
 	mem []T
@@ -94,19 +94,19 @@ type span[T any] struct {
 	words  []word
 	states []wordState
 	// gens holds the Ref generation of each slot; nil until the first
-	// AllocRef or RefOf from this span. The generation of a live slot is the
+	// AllocRef or RefOf from this slab. The generation of a live slot is the
 	// one its Ref carries; Free increments it, so every earlier Ref is
 	// stale. Atomic, because a stale Ref may be checked while the slot is
 	// freed and reused elsewhere.
 	gens atomic.Pointer[[]atomic.Uint32]
 	// bytes is the length of mem in bytes.
 	bytes uintptr
-	// pos is the span's index in Pool.spans.
+	// pos is the slab's index in Pool.slabs.
 	pos int
-	// meta is the span's entry in the process-wide address map.
-	meta spanmap.Span
-	// dbg holds debug builds' per-slot records; empty in release builds.
-	dbg spanDebug
+	// meta is the slab's entry in the process-wide address map.
+	meta slabmap.Slab
+	// dbg holds debug builds' per-slot records; empty in default builds.
+	dbg slabDebug
 
 	// The fields below are guarded by Pool.mu.
 
@@ -117,22 +117,22 @@ type span[T any] struct {
 	// (word.owner == ownerCentral) have clear bits.
 	allocBits *bitset.BitSet
 	// nalloc is the number of 1 bits in allocBits; nalloc == len(mem) means
-	// the span is full and is not on Pool.partial.
+	// the slab is full and is not on Pool.partial.
 	nalloc int
 	// freeindex: every slot below it is assigned. Slots are handed out from
 	// the lowest free index so that the live set stays dense.
 	freeindex uint
-	// partialIdx is the span's index in Pool.partial, or -1.
+	// partialIdx is the slab's index in Pool.partial, or -1.
 	partialIdx int
-	// idleGCs counts the successive GCs that found the span empty.
+	// idleGCs counts the successive GCs that found the slab empty.
 	idleGCs int
 }
 
-func (s *span[T]) base() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s.mem))) }
+func (s *slab[T]) base() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s.mem))) }
 
 // validMask returns the bits of word w that are slots of s: all 64, except
-// in a last word that the span's end cuts short.
-func (s *span[T]) validMask(w int) uint64 { return validMask(uint32(min(64, len(s.mem)-w*64))) }
+// in a last word that the slab's end cuts short.
+func (s *slab[T]) validMask(w int) uint64 { return validMask(uint32(min(64, len(s.mem)-w*64))) }
 
 // validMask returns the mask of the first n of a word's slots.
 func validMask(n uint32) uint64 {
@@ -142,7 +142,7 @@ func validMask(n uint32) uint64 {
 	return 1<<n - 1
 }
 
-// A word is the bookkeeping of a run of 64 adjacent slots of a span (the
+// A word is the bookkeeping of a run of 64 adjacent slots of a slab (the
 // last run may be shorter): the unit of ownership that keeps the hot path
 // free of shared cache lines.
 //
@@ -181,11 +181,11 @@ type word struct {
 	// next links the pool's list of central words whose inbox may hold
 	// slots (Pool.inboxes).
 	next *word
-	// mem is the address of slot base, span the *span[T] that holds the
+	// mem is the address of slot base, slab the *slab[T] that holds the
 	// run, base the index of the run's first slot in it and nslots its
-	// number of slots. Set when the span is made.
+	// number of slots. Set when the slab is made.
 	mem    unsafe.Pointer
-	span   unsafe.Pointer
+	slab   unsafe.Pointer
 	base   uint32
 	nslots uint32
 	// owner is ownerCentral, ownerMoving, or 1 + the id of the P whose
@@ -229,7 +229,7 @@ type wordState [64]uint8
 //
 // Who writes what of a word, by its owner:
 //
-//   - The word's bits in the span's allocBits: while the central free set
+//   - The word's bits in the slab's allocBits: while the central free set
 //     owns the word, holders of Pool.mu (a clear bit is a slot of the
 //     central free set: takeLocked, takeWordLocked and scopes' batches set
 //     bits, returnWordLocked clears them). A word that is moving or that a
@@ -257,15 +257,15 @@ const (
 )
 
 // slotRef names one slot. Per-P caches and scopes hold slotRefs; the pointer
-// to the span keeps a span with cached slots reachable, as it must.
+// to the slab keeps a slab with cached slots reachable, as it must.
 type slotRef[T any] struct {
-	s *span[T]
+	s *slab[T]
 	i uint32
 }
 
 func (r slotRef[T]) ptr() *T {
 	if debugMode {
-		// A debug build's span on guard pages has a slot every stride
+		// A debug build's slab on guard pages has a slot every stride
 		// bytes, not every element of mem.
 		if stride := r.s.dbg.stride(); stride != 0 {
 			return (*T)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(r.s.mem)), uintptr(r.i)*stride))

@@ -1,4 +1,4 @@
-// Package spanmap maps any address to the slab that contains it, in constant
+// Package slabmap maps any address to the slab that contains it, in constant
 // time, for all pools of the process at once.
 //
 // Every slab is one Go large object (more than 32 KiB), and the Go allocator
@@ -7,7 +7,7 @@
 // page numbers, like the runtime's own arena index, finds the slab of an
 // address with three dependent loads and no lock. Writers (slab creation and
 // release, both rare) serialise on a mutex and publish with atomic stores.
-package spanmap
+package slabmap
 
 import (
 	"fmt"
@@ -31,12 +31,12 @@ const (
 	topShift  = midShift + midBits
 )
 
-// Span is one registered slab: the address range [Base, Limit) and who owns it.
-// A Span is immutable once registered.
-type Span struct {
+// Slab is one registered slab: the address range [Base, Limit) and who owns it.
+// A Slab is immutable once registered.
+type Slab struct {
 	Base, Limit uintptr
 
-	// Pool is the owning pool's id. Ids are never reused, so a span outlives
+	// Pool is the owning pool's id. Ids are never reused, so a slab outlives
 	// its pool without ever being mistaken for another pool's. The map holds
 	// no reference to the pool itself, which stays collectable.
 	Pool uint64
@@ -57,7 +57,7 @@ type Owner interface {
 }
 
 type (
-	leaf [1 << leafBits]atomic.Pointer[Span]
+	leaf [1 << leafBits]atomic.Pointer[Slab]
 	mid  [1 << midBits]atomic.Pointer[leaf]
 )
 
@@ -66,10 +66,10 @@ var (
 	mu  sync.Mutex // serialises Register and Unregister
 )
 
-// Lookup returns the span containing addr, or nil if no registered span does.
+// Lookup returns the slab containing addr, or nil if no registered slab does.
 // It takes no lock and is safe to call concurrently with Register and
 // Unregister.
-func Lookup(addr uintptr) *Span {
+func Lookup(addr uintptr) *Slab {
 	if addr>>addrBits != 0 {
 		return nil
 	}
@@ -89,20 +89,20 @@ func Lookup(addr uintptr) *Span {
 }
 
 // Register records s for every page it touches. It returns an error if the
-// span is not page-aligned, lies beyond the table's reach, or shares a page
-// with a span already registered; the table is then unchanged.
-func Register(s *Span) error {
+// slab is not page-aligned, lies beyond the table's reach, or shares a page
+// with a slab already registered; the table is then unchanged.
+func Register(s *Slab) error {
 	if s.Base%PageSize != 0 || s.Limit <= s.Base {
-		return fmt.Errorf("spanmap: span [%#x, %#x) does not start on a %d-byte page", s.Base, s.Limit, PageSize)
+		return fmt.Errorf("slabmap: slab [%#x, %#x) does not start on a %d-byte page", s.Base, s.Limit, PageSize)
 	}
 	if (s.Limit-1)>>addrBits != 0 {
-		return fmt.Errorf("spanmap: span [%#x, %#x) lies beyond the %d-bit address table", s.Base, s.Limit, addrBits)
+		return fmt.Errorf("slabmap: slab [%#x, %#x) lies beyond the %d-bit address table", s.Base, s.Limit, addrBits)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	for a := s.Base; a < s.Limit; a += PageSize {
 		if slot := entry(a, false); slot != nil && slot.Load() != nil {
-			return fmt.Errorf("spanmap: page %#x of span [%#x, %#x) already belongs to another span", a, s.Base, s.Limit)
+			return fmt.Errorf("slabmap: page %#x of slab [%#x, %#x) already belongs to another slab", a, s.Base, s.Limit)
 		}
 	}
 	for a := s.Base; a < s.Limit; a += PageSize {
@@ -112,7 +112,7 @@ func Register(s *Span) error {
 }
 
 // Unregister removes s. Lookups that race with it see s or nil.
-func Unregister(s *Span) {
+func Unregister(s *Slab) {
 	mu.Lock()
 	defer mu.Unlock()
 	for a := s.Base; a < s.Limit; a += PageSize {
@@ -124,7 +124,7 @@ func Unregister(s *Span) {
 
 // entry returns the leaf slot for addr, creating the path if create is set.
 // Called with mu held.
-func entry(addr uintptr, create bool) *atomic.Pointer[Span] {
+func entry(addr uintptr, create bool) *atomic.Pointer[Slab] {
 	mp := &top[addr>>topShift]
 	m := mp.Load()
 	if m == nil {

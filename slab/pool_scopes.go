@@ -8,10 +8,10 @@ import (
 	"github.com/slabtrack/slabtrack/internal/race"
 )
 
-// scopeHolders is a Pool's side of scopes: the scopes' states that hold
+// poolScopes is a Pool's side of scopes: the scopes' states that hold
 // slots of the pool (see scopeSlots for a state's life), and the pool's
 // dense index by which a scope finds its state for the pool.
-type scopeHolders[T any] struct {
+type poolScopes[T any] struct {
 	// idx is the pool's dense scope index, the position of its entry in
 	// scopeState.ents; 0 until the first AllocIn. It is given back when the
 	// pool is collected, so indexes stay as few as the pools alive. Every
@@ -88,7 +88,7 @@ func (p *Pool[T]) takeScopeSlots(b *scopeSlots[T]) int {
 
 // giveBackLocked gives the slots mask of the word at base of s, which a
 // scope holds and has not handed out, back to the pool.
-func (p *Pool[T]) giveBackLocked(s *span[T], base uint32, mask uint64) {
+func (p *Pool[T]) giveBackLocked(s *slab[T], base uint32, mask uint64) {
 	w := &s.words[base/64]
 	for f := mask; f != 0; f &= f - 1 {
 		w.state[bits.TrailingZeros64(f)] = stateFree
@@ -116,7 +116,7 @@ func (p *Pool[T]) reclaimScopesLocked() {
 
 // removeLocked unregisters b, which leaves the pool, and keeps its count of
 // frees.
-func (d *scopeHolders[T]) removeLocked(b *scopeSlots[T]) {
+func (d *poolScopes[T]) removeLocked(b *scopeSlots[T]) {
 	i, last := b.hidx, len(d.holders)-1
 	d.holders[i] = d.holders[last]
 	d.holders[i].hidx = i
@@ -135,7 +135,7 @@ func (d *scopeHolders[T]) removeLocked(b *scopeSlots[T]) {
 // race detector (go:norace), like the per-P caches' counts.
 //
 //go:norace
-func (d *scopeHolders[T]) freeSlotsLocked() int {
+func (d *poolScopes[T]) freeSlotsLocked() int {
 	n := 0
 	for _, b := range d.holders {
 		n += bits.OnesCount64(b.free) + b.spare
@@ -148,7 +148,7 @@ func (d *scopeHolders[T]) freeSlotsLocked() int {
 // does.
 //
 //go:norace
-func (d *scopeHolders[T]) countsLocked() (scoped, free int, frees uint64) {
+func (d *poolScopes[T]) countsLocked() (scoped, free int, frees uint64) {
 	frees = d.frees
 	for _, b := range d.holders {
 		f := bits.OnesCount64(b.free) + b.spare

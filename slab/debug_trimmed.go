@@ -22,15 +22,15 @@ import (
 // Go pointer does, so its address cannot belong to anything else while the
 // pointer exists: a record applies to an address only while the slab is
 // still in memory, which a weak pointer tells. Records hold no pointer to
-// the slab. The pool keeps at most maxReleased records, and forgets those
+// the slab. The pool keeps at most maxTrimmed records, and forgets those
 // whose slab the garbage collector has collected whenever it adds one; the
 // records of a slab take 48 bytes per slot.
 
-// maxReleased bounds the records of released slabs a pool keeps.
-const maxReleased = 32
+// maxTrimmed bounds the records of released slabs a pool keeps.
+const maxTrimmed = 32
 
-// releasedSpan is the record of a released slab.
-type releasedSpan[T any] struct {
+// trimmedSlab is the record of a released slab.
+type trimmedSlab[T any] struct {
 	base, limit uintptr
 	pos         int
 	slots       []slotDebug
@@ -39,9 +39,9 @@ type releasedSpan[T any] struct {
 	releasedAt  int64
 }
 
-// debugReleasedLocked keeps the records of s, which is being released;
+// debugTrimmedLocked keeps the records of s, which is being released;
 // p.mu is held.
-func (p *Pool[T]) debugReleasedLocked(s *span[T]) {
+func (p *Pool[T]) debugTrimmedLocked(s *slab[T]) {
 	if g := s.dbg.guard; g != nil {
 		// A guard slab is never unmapped: retired, its pages fault,
 		// and fault reports say that its slab was released. The next
@@ -57,11 +57,11 @@ func (p *Pool[T]) debugReleasedLocked(s *span[T]) {
 		}
 	}
 	clear(p.dbg.released[len(kept):])
-	if len(kept) == maxReleased {
+	if len(kept) == maxTrimmed {
 		copy(kept, kept[1:])
-		kept = kept[:maxReleased-1]
+		kept = kept[:maxTrimmed-1]
 	}
-	p.dbg.released = append(kept, releasedSpan[T]{
+	p.dbg.released = append(kept, trimmedSlab[T]{
 		base:       s.meta.Base,
 		limit:      s.meta.Limit,
 		pos:        s.pos,
@@ -72,12 +72,12 @@ func (p *Pool[T]) debugReleasedLocked(s *span[T]) {
 	})
 }
 
-// describeReleased fills in v, a Free or RefOf (o) of addr, which lies in
+// describeTrimmed fills in v, a Free or RefOf (o) of addr, which lies in
 // no slab, if addr lies in a released slab of this pool that is still in
 // memory, and reports whether it did.
-func (p *Pool[T]) describeReleased(v *violation.Violation, addr uintptr, o op) bool {
+func (p *Pool[T]) describeTrimmed(v *violation.Violation, addr uintptr, o op) bool {
 	p.mu.Lock()
-	var rec *releasedSpan[T]
+	var rec *trimmedSlab[T]
 	for k := range p.dbg.released {
 		r := &p.dbg.released[k]
 		if r.base <= addr && addr < r.limit && r.mem.Value() != nil {
@@ -114,12 +114,12 @@ func (p *Pool[T]) describeReleased(v *violation.Violation, addr uintptr, o op) b
 	return true
 }
 
-// describeReleasedRef fills in v, a stale Ref into slot i of position pos,
+// describeTrimmedRef fills in v, a stale Ref into slot i of position pos,
 // if the Ref's object was in a released slab whose records the pool keeps,
 // and reports whether it did.
-func (p *Pool[T]) describeReleasedRef(v *violation.Violation, ref Ref[T], pos int, i uint32) bool {
+func (p *Pool[T]) describeTrimmedRef(v *violation.Violation, ref Ref[T], pos int, i uint32) bool {
 	p.mu.Lock()
-	var rec *releasedSpan[T]
+	var rec *trimmedSlab[T]
 	for k := range p.dbg.released {
 		r := &p.dbg.released[k]
 		// Generations at a position only grow, from slab to slab: the
