@@ -168,3 +168,19 @@ func TestInternalPackagesStandBelowTheLibrary(t *testing.T) {
 		}
 	}
 }
+
+// TestSlabDoesNotImportTracker checks the one arrow between the library's
+// two floors: tracker reads what the pools of slab register, so no file of
+// slab or its subpackages that is not a test imports tracker.
+func TestSlabDoesNotImportTracker(t *testing.T) {
+	for _, dir := range packageDirs(t, "slab") {
+		for file, imports := range goImports(t, dir) {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			for _, imp := range imports {
+				assert.False(t, under(imp, modulePath+"/tracker"), "%s imports %s: tracker imports slab, not the other way", path.Join(filepath.ToSlash(dir), file), imp)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/slabtrack/slabtrack/internal/clock"
 	"github.com/slabtrack/slabtrack/internal/debugmode"
+	"github.com/slabtrack/slabtrack/internal/faultreport"
 	"github.com/slabtrack/slabtrack/internal/registry"
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
@@ -82,7 +83,7 @@ func VerifyNone(t TestingT, opts ...Option) {
 		h.Helper()
 	}
 	if r := recover(); r != nil {
-		v := faultViolation(r)
+		v := faultreport.Of(r)
 		if v == nil {
 			panic(r)
 		}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/slabtrack/slabtrack/internal/fault"
+	"github.com/slabtrack/slabtrack/internal/faultreport"
 	"github.com/slabtrack/slabtrack/slab"
-	"github.com/slabtrack/slabtrack/tracker"
 )
 
 // DefaultMaxBytes is the memory a request's scope may take unless the
@@ -106,10 +107,19 @@ func Middleware(next http.Handler, opts ...Option) http.Handler {
 		// poison or guard freed objects (debug builds, guard pages): the
 		// request's goroutine turns the fault into a report, and the
 		// request stops with it, before the scope is released.
-		tracker.PanicOnFault()
-		defer tracker.CatchFaults()
+		fault.PanicOnFault()
+		defer catchFaults()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// catchFaults is tracker.CatchFaults, which this package cannot import
+// (tracker imports slab): it reports a fault on a freed object and panics
+// with the report, and lets every other panic go on.
+func catchFaults() {
+	if r := recover(); r != nil {
+		faultreport.Repanic(r)
+	}
 }
 
 // answerLimit answers a request whose handler panicked because its scope
