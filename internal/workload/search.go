@@ -59,11 +59,11 @@ func Search(src *SearchSources, q Query) *SearchResponse {
 
 	resp.Hits = src.Hits.Grow(resp.Hits[:0], max(len(onPage), 1)) // written even if empty: never nil
 	for i, c := range onPage {
-		resp.Hits = append(resp.Hits, hit(src, q, terms, catalog[c.product], c.score, first+i+1))
+		resp.Hits = append(resp.Hits, hit(src, q, terms, Catalog()[c.product], c.score, first+i+1))
 	}
 	resp.Facets = facets(src, resp.Facets[:0], all, q)
 	if len(onPage) > 0 {
-		resp.Suggestions = suggestions(src, resp.Suggestions[:0], terms, catalog[onPage[0].product])
+		resp.Suggestions = suggestions(src, resp.Suggestions[:0], terms, Catalog()[onPage[0].product])
 	}
 	return resp
 }
@@ -81,8 +81,8 @@ func rank(dst []candidate, terms []string, q Query) []candidate {
 	if len(terms) == 0 {
 		return dst
 	}
-	for _, i := range words[terms[0]] {
-		p := catalog[i]
+	for _, i := range catalogWords()[terms[0]] {
+		p := Catalog()[i]
 		if q.Brand != "" && p.Brand != q.Brand {
 			continue
 		}
@@ -102,7 +102,7 @@ func rank(dst []candidate, terms []string, q Query) []candidate {
 	// The other terms add to the score of the candidates that have them:
 	// both lists are in catalog order.
 	for _, t := range terms[1:] {
-		has := words[t]
+		has := catalogWords()[t]
 		for k := range dst {
 			c := &dst[k]
 			for len(has) > 0 && has[0] < c.product {
@@ -204,7 +204,7 @@ func facets(src *SearchSources, dst []*Facet, all []candidate, q Query) []*Facet
 	var byAvail [2]int
 	var byBadge [5]int
 	for _, c := range all {
-		p := catalog[c.product]
+		p := Catalog()[c.product]
 		byBrand[p.brand]++
 		byDep[p.department]++
 		band := 0

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // CatalogProduct is one line of the static catalog, built once per process
@@ -81,12 +82,17 @@ var (
 	badgeNames = []string{"bestseller", "new", "eco", "limited", "staff pick"}
 )
 
-// catalog is the static product list, and words its inverted index: the
+// The static product list, and its inverted index: the
 // products whose Words hold each word, in catalog order.
-var catalog, words = buildCatalog()
+// loadCatalog builds the catalog on first use, not at init: every test
+// binary that imports the package for another workload would pay for it.
+var loadCatalog = sync.OnceValues(buildCatalog)
 
 // Catalog returns the products; callers must not modify them.
-func Catalog() []*CatalogProduct { return catalog }
+func Catalog() []*CatalogProduct { c, _ := loadCatalog(); return c }
+
+// catalogWords indexes the catalog by word.
+func catalogWords() map[string][]int { _, w := loadCatalog(); return w }
 
 // rng is a splitmix64 generator: the catalog is the same in every process.
 type rng uint64
