@@ -441,7 +441,7 @@ func TestBadInputStaleAndZeroRefs(t *testing.T) {
 // synchronisation with the test's (as an unrelated request handler would
 // not) reuses the stale Ref's slot right after the test checked the Ref.
 func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
-	withProcs(t, 1) // one P: the other goroutine's AllocRef takes the freed slot back
+	setProcs := withProcs(t, 1) // one P: the other goroutine's AllocRef takes the freed slot back
 	p := slab.New[stamped](slab.WithName("stale-race"))
 	r := p.AllocRef()
 	p.FreeRef(r)
@@ -465,7 +465,7 @@ func TestBadInputStaleRefWhileSlotIsReused(t *testing.T) {
 	requirePanicIs(t, slab.ErrStaleRef, func() { p.Deref(r) }, `pool "stale-race"`)
 
 	// The same with real concurrency.
-	runtime.GOMAXPROCS(max(2, runtime.NumCPU()))
+	setProcs(max(2, runtime.NumCPU()))
 	stale := make([]slab.Ref[stamped], 256)
 	for i := range stale {
 		stale[i] = p.AllocRef()

@@ -63,7 +63,7 @@ func TestFreeFromAnotherGoroutine(t *testing.T) {
 // TestGOMAXPROCSChange shrinks and grows GOMAXPROCS while a pool is in use,
 // with slots cached on Ps that come and go: no slot may be lost or shared.
 func TestGOMAXPROCSChange(t *testing.T) {
-	withProcs(t, 2)
+	setProcs := withProcs(t, 2)
 	p := slab.New[node]()
 	var held []*node
 	next := uint64(1)
@@ -95,7 +95,7 @@ func TestGOMAXPROCSChange(t *testing.T) {
 		wg.Wait()
 	}
 	for _, procs := range []int{2, 1, 2, 4, 1, 3, 2} {
-		runtime.GOMAXPROCS(procs)
+		setProcs(procs)
 		alloc(500)
 		spread()
 		freeSome(250)

@@ -399,11 +399,34 @@ func requirePanicValueIs(t testing.TB, v any, target error, mentions ...string) 
 	return err
 }
 
-// withProcs sets GOMAXPROCS to n for the rest of the test.
-func withProcs(t testing.TB, n int) {
+// withProcs sets GOMAXPROCS to n for the rest of the test, and returns the
+// function with which the test sets it again. At the end of the test
+// GOMAXPROCS goes back to its value before, but first, for one collection,
+// to the most the test set, if that is more: a P that GOMAXPROCS takes away
+// keeps the cleanups queued on it until it comes back, and the automatic
+// trim's clock runs on cleanups, so a test that left fewer Ps than it had
+// would strand them for the tests after it. The collection's sweep hands
+// the cleanups of every P to the cleanup goroutines.
+func withProcs(t testing.TB, n int) (set func(int)) {
 	t.Helper()
 	old := runtime.GOMAXPROCS(n)
-	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	var mu sync.Mutex
+	most := n
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if most > old {
+			runtime.GOMAXPROCS(most)
+			runtime.GC()
+		}
+		runtime.GOMAXPROCS(old)
+	})
+	return func(k int) {
+		mu.Lock()
+		defer mu.Unlock()
+		most = max(most, k)
+		runtime.GOMAXPROCS(k)
+	}
 }
 
 // goErrors collects failures from goroutines, which must not call

@@ -159,7 +159,7 @@ func mixNodes(t *testing.T, p *slab.Pool[node], id uint64, rounds int, handoff c
 // shared.
 func TestStressGOMAXPROCSChanges(t *testing.T) {
 	before := runtime.NumGoroutine()
-	withProcs(t, runtime.GOMAXPROCS(0))
+	setProcs := withProcs(t, runtime.GOMAXPROCS(0))
 	goroutines, ops := stressGoroutines(16), stress(20000)
 	sp := newRelStressPool[stamped](goroutines, 0, slab.WithName("stress-procs"))
 	bounded := newRelStressPool[stamped](goroutines, 100, slab.WithName("stress-procs-bounded"))
@@ -169,7 +169,7 @@ func TestStressGOMAXPROCSChanges(t *testing.T) {
 	var helpers sync.WaitGroup
 	var changes atomic.Int64
 	resizing := loop(&stop, &helpers, func() { // GOMAXPROCS: 2, 3, ... 8, 1, 2, ...
-		runtime.GOMAXPROCS(int(changes.Add(1)%8) + 1)
+		setProcs(int(changes.Add(1)%8) + 1)
 		runtime.Gosched()
 	})
 	var reads atomic.Int64
