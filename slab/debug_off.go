@@ -11,7 +11,7 @@ import (
 	"github.com/slabtrack/slabtrack/internal/stack"
 )
 
-// debugMode reports whether the slabdebug checks are compiled in. Release
+// debugMode reports whether the slabdebug checks are compiled in. Default
 // builds carry none of them: every hook below is empty, every call to one
 // sits under "if debugMode", and the compiler removes both.
 //

@@ -37,7 +37,7 @@ var (
 	// ErrExhausted is wrapped by the error of TryAlloc on a bounded pool whose
 	// live objects number as many as its bound, and by the panic of Alloc in
 	// the same state; that error's message names the allocation sites of the
-	// live objects in debug builds, and of the sampled ones in release
+	// live objects in debug builds, and of the sampled ones in default
 	// builds of a pool that samples (WithSampling). Its message is "slab:
 	// pool exhausted".
 	ErrExhausted = errs.Exhausted

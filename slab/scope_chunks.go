@@ -122,7 +122,7 @@ var shapes struct {
 	m map[string]*elemType
 }
 
-// shapeOf returns the elemType whose chunks hold values of et in release
+// shapeOf returns the elemType whose chunks hold values of et in default
 // builds.
 func shapeOf(et *elemType) *elemType {
 	if !et.ptrs {
@@ -186,11 +186,11 @@ func shapeKey(t reflect.Type) (string, bool) {
 	return string(b), ok
 }
 
-// bytesType is the elemType of bytes: strings' bytes, and in release
+// bytesType is the elemType of bytes: strings' bytes, and in default
 // builds the values of every type without pointers.
 var bytesType = elemTypeFor[byte]()
 
-// home returns the elemType whose arena holds values of et: in release
+// home returns the elemType whose arena holds values of et: in default
 // builds, its shape's (see shapeOf). Debug and -asan builds give each type
 // its own, whose reports name the type, and whose chunks, for a type
 // without pointers, are guard slabs of the type's own (debug_arena.go,

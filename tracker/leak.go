@@ -158,7 +158,7 @@ func (o *options) leakedSites() []Site {
 
 // groupSites groups the objects of one pool by allocation stack, the way
 // LeakSanitizer does. Stacks that differ only inside slabtrack (the fast and
-// the slow allocation path) make one site. The sampled objects of release
+// the slow allocation path) make one site. The sampled objects of default
 // builds (WithSampling) count for their weight, and make sampled sites.
 func groupSites(c registry.Counters, objs []registry.Object, dropped bool) []Site {
 	return groupEach(c, func(fn func(registry.Object)) {

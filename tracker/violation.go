@@ -72,7 +72,7 @@ type Stack = violation.Stack
 // appears on a report's SUMMARY line, such as "double-free".
 type Kind = violation.Kind
 
-// The kinds of violation. Each matches the sentinel error that release
+// The kinds of violation. Each matches the sentinel error that default
 // builds panic with for it, with errors.Is (see Violation.Is).
 const (
 	// DoubleFree: Free (or FreeRef) of an object that is already free, in

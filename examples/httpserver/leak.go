@@ -55,7 +55,7 @@ func (d *leakDemo) check() {
 
 // leakReport describes the objects of p that are still allocated. It is the
 // one place to change when the slabdebug tracker offers a report by
-// allocation site (tracker.Find with an option selecting the pool): release
+// allocation site (tracker.Find with an option selecting the pool): default
 // builds only know how many objects are live, not which line took them.
 func leakReport(p *slab.Pool[workload.AuditEvent]) (live int64, report string) {
 	st := p.Stats()

@@ -53,7 +53,7 @@
 //
 // The package is built for two uses, which package slab is to wire: debug
 // builds putting every object of a pointer-free pool on guard pages, with
-// each freed slot protected while it sits in the quarantine; and release
+// each freed slot protected while it sits in the quarantine; and default
 // builds sampling, where a Ring over one small slab holds one object in N
 // of a pointer-free pool, reuses the slot freed longest ago, and keeps
 // every other freed slot protected, as GWP-ASan does.

@@ -20,7 +20,7 @@ type Pool interface {
 	TypeName() string
 	// Counters returns the pool's counters, in every build.
 	Counters() Counters
-	// LiveObjects appends a record of every live object to dst. Release
+	// LiveObjects appends a record of every live object to dst. Default
 	// builds keep no per-object records and append nothing.
 	LiveObjects(dst []Object) []Object
 	// LiveSlots sets the bit of every slot that holds a live object in dst

@@ -15,7 +15,7 @@ import (
 // Kind classifies a Violation.
 type Kind int
 
-// The kinds of violation. Each matches the sentinel error that release
+// The kinds of violation. Each matches the sentinel error that default
 // builds panic with for it, with errors.Is (see Violation.Is); what each
 // means is documented where package tracker re-exports it
 // (tracker.DoubleFree and so on).

@@ -74,7 +74,7 @@
 // violations that the tracker reported for each pool, by kind, and
 // slabtrack.pool.objects.quarantined the freed objects held back from
 // reuse. A rise of the first is the time to read /debug/slab (package
-// tracker/trackerhttp), which holds the latest reports in full. Release
+// tracker/trackerhttp), which holds the latest reports in full. Default
 // builds observe neither: they count no violations (a misuse panics) and
 // have no quarantine.
 package slabotel

@@ -78,7 +78,7 @@
 // violations that the tracker reported for each pool, by kind, and
 // slabtrack_objects_quarantined the freed objects held back from reuse. A
 // rise of the first is the time to read /debug/slab (package
-// tracker/trackerhttp), which holds the latest reports in full. Release
+// tracker/trackerhttp), which holds the latest reports in full. Default
 // builds do not export either: they count no violations (a misuse panics)
 // and have no quarantine.
 package slabprom
