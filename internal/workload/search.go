@@ -35,6 +35,7 @@ func Queries() []Query {
 // Search answers q from the catalog, with every object, slice and string
 // of the response taken from src.
 func Search(src *SearchSources, q Query) *SearchResponse {
+	catalog := Catalog()
 	terms := strings.Fields(strings.ToLower(q.Text))
 	resp := src.Response.Alloc()
 	resp.Query = q.Text
@@ -59,11 +60,11 @@ func Search(src *SearchSources, q Query) *SearchResponse {
 
 	resp.Hits = src.Hits.Grow(resp.Hits[:0], max(len(onPage), 1)) // written even if empty: never nil
 	for i, c := range onPage {
-		resp.Hits = append(resp.Hits, hit(src, q, terms, Catalog()[c.product], c.score, first+i+1))
+		resp.Hits = append(resp.Hits, hit(src, q, terms, catalog[c.product], c.score, first+i+1))
 	}
 	resp.Facets = facets(src, resp.Facets[:0], all, q)
 	if len(onPage) > 0 {
-		resp.Suggestions = suggestions(src, resp.Suggestions[:0], terms, Catalog()[onPage[0].product])
+		resp.Suggestions = suggestions(src, resp.Suggestions[:0], terms, catalog[onPage[0].product])
 	}
 	return resp
 }
@@ -81,8 +82,9 @@ func rank(dst []candidate, terms []string, q Query) []candidate {
 	if len(terms) == 0 {
 		return dst
 	}
-	for _, i := range catalogWords()[terms[0]] {
-		p := Catalog()[i]
+	catalog, words := loadCatalog()
+	for _, i := range words[terms[0]] {
+		p := catalog[i]
 		if q.Brand != "" && p.Brand != q.Brand {
 			continue
 		}
@@ -102,7 +104,7 @@ func rank(dst []candidate, terms []string, q Query) []candidate {
 	// The other terms add to the score of the candidates that have them:
 	// both lists are in catalog order.
 	for _, t := range terms[1:] {
-		has := catalogWords()[t]
+		has := words[t]
 		for k := range dst {
 			c := &dst[k]
 			for len(has) > 0 && has[0] < c.product {
@@ -197,6 +199,7 @@ var (
 
 // facets appends the facets of every candidate of the query to dst.
 func facets(src *SearchSources, dst []*Facet, all []candidate, q Query) []*Facet {
+	catalog := Catalog()
 	var byBrand [16]int
 	var byDep [6]int
 	var byPrice [5]int
@@ -204,7 +207,7 @@ func facets(src *SearchSources, dst []*Facet, all []candidate, q Query) []*Facet
 	var byAvail [2]int
 	var byBadge [5]int
 	for _, c := range all {
-		p := Catalog()[c.product]
+		p := catalog[c.product]
 		byBrand[p.brand]++
 		byDep[p.department]++
 		band := 0

@@ -91,9 +91,6 @@ var loadCatalog = sync.OnceValues(buildCatalog)
 // Catalog returns the products; callers must not modify them.
 func Catalog() []*CatalogProduct { c, _ := loadCatalog(); return c }
 
-// catalogWords indexes the catalog by word.
-func catalogWords() map[string][]int { _, w := loadCatalog(); return w }
-
 // rng is a splitmix64 generator: the catalog is the same in every process.
 type rng uint64
 
